@@ -1,0 +1,48 @@
+# Lifecycle Audit Workbook. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PARAMS ?= params/demo.yaml
+export PYTHONDONTWRITEBYTECODE := 1
+export MPLBACKEND := Agg
+
+.PHONY: help setup demo healthy test test-fast notebooks lock bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
+	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+	@echo "environment ready in $(VENV)"
+
+setup: $(STAMP) ## create .venv with the locked versions (done by every target that needs it)
+
+demo: $(STAMP) ## generate the demo shop if absent, audit it, print where the report is
+	@$(VENV)/bin/lifecycle-audit run $(PARAMS)
+
+healthy: $(STAMP) ## audit the healthy demo shop (no mistakes planted)
+	@$(VENV)/bin/lifecycle-audit run params/healthy.yaml
+
+test: $(STAMP) ## run every test: library, command line, end to end, notebooks
+	@$(PY) -m pytest -q tests
+	@$(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
+
+test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
+	@$(PY) -m pytest -q -m "not e2e" tests
+
+lock: ## re-resolve requirements.lock from pyproject.toml
+	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
+	@$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+bench: $(STAMP) ## run the benchmarks (on demand; prints figures)
+	@for b in benchmarks/bench_*.py; do $(PY) $$b; done
+
+clean: ## remove generated demo data, caches and reports (keeps .venv)
+	rm -rf data/demo data/healthy .cache reports/*/

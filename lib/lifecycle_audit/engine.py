@@ -1,0 +1,95 @@
+"""Where canonical tables live and queries run: Ibis over an in-process DuckDB by default."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import ibis
+import pandas as pd
+
+from . import contract
+
+
+def connect(backend: str = "duckdb"):
+    """An Ibis connection. DuckDB runs in-process; the same expressions run on Spark when asked."""
+    if backend == "duckdb":
+        return ibis.duckdb.connect()
+    if backend == "pyspark":  # pragma: no cover - needs a Spark installation
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.appName("lifecycle-audit").getOrCreate()
+        return ibis.pyspark.connect(session)
+    raise ValueError(f"unknown engine backend {backend!r}")
+
+
+class Tables:
+    """The canonical tables of one audit, as Ibis tables, plus derived data computed once and reused."""
+
+    def __init__(self, con, available: dict[str, Any], period: tuple[dt.date, dt.date] | None = None,
+                 currency: str = "EUR"):
+        self.con = con
+        self._tables = available
+        self.currency = currency
+        self._period = period
+        self._derived: dict[str, Any] = {}
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, backend: str = "duckdb", **kw) -> "Tables":
+        """Open every <table>.parquet of a canonical-table folder (written by sources.prepare)."""
+        folder = Path(folder)
+        con = connect(backend)
+        available = {}
+        for name in contract.TABLE_ORDER:
+            path = folder / f"{name}.parquet"
+            if path.exists():
+                available[name] = con.read_parquet(path, table_name=name)
+        return cls(con, available, **kw)
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, pd.DataFrame], **kw) -> "Tables":
+        """Tables from in-memory DataFrames (tests, notebooks exploring a slice)."""
+        con = connect()
+        available = {}
+        for name, df in frames.items():
+            contract.table(name)
+            available[name] = con.create_table(name, df)
+        return cls(con, available, **kw)
+
+    def has(self, name: str) -> bool:
+        return name in self._tables
+
+    def __getitem__(self, name: str):
+        if name not in self._tables:
+            raise KeyError(f"the {name} table was not supplied")
+        return self._tables[name]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tables)
+
+    def derived(self, key: str, compute: Callable[["Tables"], Any]) -> Any:
+        """Shared derived data (sessions, carts, ...): computed on first use, then reused by every check."""
+        if key not in self._derived:
+            self._derived[key] = compute(self)
+        return self._derived[key]
+
+    @cached_property
+    def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The analysis period: as given in params, else the span of orders (or events, or messages)."""
+        if self._period and all(self._period):
+            return pd.Timestamp(self._period[0]), pd.Timestamp(self._period[1]) + pd.Timedelta(days=1)
+        for name in ("orders", "events", "messages"):
+            if self.has(name):
+                col = contract.TABLES[name].time_column
+                t = self[name]
+                row = t.aggregate(lo=t[col].min(), hi=t[col].max()).to_pandas().iloc[0]
+                lo, hi = row["lo"], row["hi"]
+                if self._period and self._period[0]:
+                    lo = pd.Timestamp(self._period[0])
+                if self._period and self._period[1]:
+                    hi = pd.Timestamp(self._period[1]) + pd.Timedelta(days=1)
+                return pd.Timestamp(lo), pd.Timestamp(hi)
+        raise ValueError("no dated table supplied; set period in params")
