@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import contract, paths
-from .errors import ParamsError
+from .errors import CheckError, ParamsError
 
 FORMATS = ("csv", "tsv", "parquet", "excel")
 SUFFIX_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
@@ -128,7 +128,10 @@ class Params(_Strict):
         from .checks import registry  # late: the registry imports the check modules
 
         for check_id, options in thresholds.items():
-            registry.validate_options(check_id, options)
+            try:
+                registry.validate_options(check_id, options)
+            except CheckError as err:
+                raise ValueError(str(err).removeprefix(f"thresholds.{check_id}: ")) from None
         return thresholds
 
     @property

@@ -1,0 +1,56 @@
+"""Stage 0, data health: what was supplied, what is usable, which checks can run and why not."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import contract
+from .checks import catalogue, registry
+
+
+def supplied(prepared) -> pd.DataFrame:
+    """One row per contract table: file, rows in, used, rejected, date range; absent tables say so."""
+    rows = []
+    loads = prepared.loads if prepared is not None else {}
+    for name in contract.TABLE_ORDER:
+        load = loads.get(name)
+        if load is None:
+            rows.append({"table": name, "file": "not supplied", "rows_in": None, "rows_used": None,
+                         "rows_rejected": None, "from": None, "to": None, "usable": False})
+            continue
+        usable = not any(p.fatal for p in load.problems)
+        rows.append({"table": name, "file": load.file, "rows_in": load.rows_in, "rows_used": load.rows_used,
+                     "rows_rejected": sum(load.rejected.values()), "from": load.date_min, "to": load.date_max,
+                     "usable": usable})
+    return pd.DataFrame(rows)
+
+
+def rejections(prepared) -> pd.DataFrame:
+    """Every problem found in the client's files: table, column, what is wrong, rows affected, examples."""
+    rows = []
+    if prepared is not None:
+        for p in prepared.problems:
+            rows.append({"table": p.table, "file": p.file, "column": p.column, "problem": p.kind,
+                         "rows": p.count, "example_rows": ", ".join(str(r) for r in p.examples),
+                         "fatal": p.fatal, "message": p.message})
+    return pd.DataFrame(rows, columns=["table", "file", "column", "problem", "rows", "example_rows", "fatal",
+                                       "message"])
+
+
+def readiness(tables) -> pd.DataFrame:
+    """Every catalogue check: whether it can run on the tables supplied, and if not, why."""
+    built = {s.id: s for s in registry.specs()}
+    rows = []
+    for entry in catalogue.CATALOGUE:
+        spec = built.get(entry.id)
+        needs = spec.needs if spec else entry.needs
+        missing = [t for t in needs if not tables.has(t)]
+        if spec is None:
+            state, why = "not built yet", "this check is in the catalogue but not implemented yet"
+        elif missing:
+            state, why = "cannot run", "missing: " + ", ".join(missing)
+        else:
+            state, why = "ready", ""
+        rows.append({"stage": registry.STAGE_TITLES[entry.stage], "check": entry.id, "title": entry.title,
+                     "needs": ", ".join(needs), "state": state, "why": why})
+    return pd.DataFrame(rows)

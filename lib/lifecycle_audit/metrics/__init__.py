@@ -1,0 +1,1 @@
+"""Reusable measures over the canonical tables, each computed once per audit and shared by the checks."""

@@ -1,0 +1,42 @@
+"""Contact frequency: how many messages each customer gets per week, and how they react to it."""
+
+from __future__ import annotations
+
+from ..engine import Tables
+
+# Messages a customer does not experience as "being contacted": receipts and order confirmations.
+NOT_CONTACTS = ("transactional", "thank_you")
+BAND_CAP = 5  # weeks with 5 or more contacts are pooled as "5+"
+
+
+def _weekly(tables: Tables):
+    m = tables["messages"]
+    m = m.filter(~m.message_type.isin(NOT_CONTACTS))
+    m = m.mutate(week=m.sent_at.truncate("W"))
+    per_week = m.group_by([m.customer_id, m.week]).aggregate(contacts=m.count())
+    j = m.join(per_week, ["customer_id", "week"])
+    return j.mutate(band=(j.contacts.clip(upper=BAND_CAP))).cache()
+
+
+def messages_with_frequency(tables: Tables):
+    """Every contact message with the number of contacts its customer received that week (`contacts`)
+    and that number capped at 5 (`band`)."""
+    return tables.derived("messages_with_frequency", _weekly)
+
+
+def by_band(tables: Tables):
+    """Per weekly-contact band: customer-weeks, messages, unsubscribes and complaints (e-mail only)."""
+    m = messages_with_frequency(tables)
+    email = m.filter(m.channel == "email")
+    complained = email.complained_at.notnull() if "complained_at" in email.columns else None
+    agg = dict(messages=email.count(), unsubscribes=email.unsubscribed_at.notnull().sum())
+    if complained is not None:
+        agg["complaints"] = complained.sum()
+    out = email.group_by(email.band).aggregate(**agg)
+    weeks = email.select("band", "customer_id", "week").distinct()
+    weeks = weeks.group_by("band").aggregate(customer_weeks=weeks.count(), customers=weeks.customer_id.nunique())
+    out = out.join(weeks, "band").order_by("band").to_pandas()
+    out["unsubscribe_rate"] = out["unsubscribes"] / out["messages"]
+    if "complaints" in out:
+        out["complaint_rate"] = out["complaints"] / out["messages"]
+    return out

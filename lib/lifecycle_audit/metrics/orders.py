@@ -1,0 +1,35 @@
+"""Order measures shared by checks: average order value and revenue per customer."""
+
+from __future__ import annotations
+
+from ..engine import Tables
+
+
+def average_order_value(tables: Tables) -> float | None:
+    """Mean revenue per order over the period, or None without orders."""
+    if not tables.has("orders"):
+        return None
+
+    def compute(t: Tables) -> float | None:
+        o = t["orders"]
+        value = o.revenue.mean().to_pandas()
+        return None if value is None or value != value else float(value)
+
+    return tables.derived("aov", compute)
+
+
+def revenue_per_customer_year(tables: Tables) -> float | None:
+    """Revenue per ordering customer, scaled to twelve months of the period."""
+    if not tables.has("orders"):
+        return None
+
+    def compute(t: Tables) -> float | None:
+        o = t["orders"].filter(lambda o: o.customer_id.notnull())
+        row = o.aggregate(revenue=o.revenue.sum(), customers=o.customer_id.nunique()).to_pandas().iloc[0]
+        start, end = t.period
+        years = max((end - start).days, 1) / 365.25
+        if not row["customers"]:
+            return None
+        return float(row["revenue"]) / int(row["customers"]) / years
+
+    return tables.derived("revenue_per_customer_year", compute)

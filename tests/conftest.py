@@ -1,0 +1,5 @@
+"""Shared test settings: plots draw off-screen, the project root is this checkout."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
