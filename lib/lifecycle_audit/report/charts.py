@@ -1,0 +1,210 @@
+"""Draw a Chart (data) as a matplotlib figure and as inline SVG: one calm theme for every chart."""
+
+from __future__ import annotations
+
+import io
+import re
+from html import escape
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from ..findings import Chart
+from . import fmt
+
+# Calm colours whose lightness differs enough to tell the series apart in greyscale (dark, light, mid, ...).
+PALETTE = ("#2E5A87", "#E0A24E", "#6E9F8D", "#A9473F", "#A9C3DE", "#4D4D4D")
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+INK, MUTED, GRID, REFERENCE = "#1F2328", "#59636E", "#E3E6EA", "#333333"
+FIGSIZE = (7.0, 3.6)
+KINDS = ("bar", "barh", "line")
+MAX_LABEL = 24  # longer category labels are shortened with "…"
+
+# Applied while drawing and while saving; never changes the caller's global matplotlib settings.
+# Text stays text in the SVG (searchable, accessible) and names only installed or generic fonts: nothing is fetched.
+_RC = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial", "Liberation Sans"],
+    "font.size": 9,
+    "axes.edgecolor": "#9AA3AD",
+    "axes.labelcolor": MUTED,
+    "axes.titlecolor": INK,
+    "axes.titlesize": 10.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 10,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "text.color": INK,
+    "legend.frameon": False,
+    "legend.fontsize": 8.5,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+
+
+def _t(text) -> str:
+    """Text shown literally: matplotlib would read a pair of "$" as mathematics."""
+    return str(text).replace("$", r"\$")
+
+
+def _short(label) -> str:
+    s = fmt.date(label) if isinstance(label, (pd.Timestamp, np.datetime64)) else str(label)
+    return _t(s if len(s) <= MAX_LABEL else s[: MAX_LABEL - 1] + "…")
+
+
+def _pretty(name) -> str:
+    s = str(name).replace("_", " ").strip()
+    return s[:1].upper() + s[1:]
+
+
+def _series(chart: Chart) -> pd.DataFrame:
+    """The data in wide form: one row per x value (in the data's order), one column per series."""
+    df = chart.data
+    ys = [chart.y] if isinstance(chart.y, str) else list(chart.y)
+    if chart.hue:
+        y = ys[0]
+        x_order = pd.unique(df[chart.x])
+        hue_order = pd.unique(df[chart.hue])
+        wide = (df.pivot_table(index=chart.x, columns=chart.hue, values=y, aggfunc="first", dropna=False,
+                               observed=True, sort=False)
+                .reindex(index=x_order, columns=hue_order))
+        wide.columns = [str(c) for c in wide.columns]
+    else:
+        wide = df.set_index(chart.x)[ys]
+        wide.columns = [_pretty(c) for c in ys] if len(ys) > 1 else [chart.y_label or _pretty(ys[0])]
+    return wide.apply(pd.to_numeric, errors="coerce")
+
+
+def _value_formatter(unit: str, currency: str) -> FuncFormatter:
+    return FuncFormatter(lambda v, _pos: fmt.axis(v, unit, currency))
+
+
+def _is_time(index: pd.Index) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(index)
+
+
+def draw(chart: Chart, currency: str = "EUR") -> Figure:
+    """The chart as a matplotlib Figure (not registered with pyplot, so a notebook never shows it by accident)."""
+    if chart.kind not in KINDS:
+        raise ValueError(f"unknown chart kind {chart.kind!r}; the report draws {', '.join(KINDS)}")
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=FIGSIZE, layout="constrained")
+        ax = fig.add_subplot()
+        ax.set_title(_t(chart.title))
+        horizontal = chart.kind == "barh"
+        # x_label names the axis of the x column, y_label the axis of the values, whichever way the bars run.
+        (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(chart.x_label))
+        (ax.set_xlabel if horizontal else ax.set_ylabel)(_t(chart.y_label))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        value_axis = ax.xaxis if horizontal else ax.yaxis
+        value_axis.set_major_formatter(_value_formatter(chart.y_unit, currency))
+        if chart.y_unit == "count":
+            value_axis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, axis="x" if horizontal else "y", color=GRID, linewidth=0.8)
+        ax.set_axisbelow(True)
+
+        wide = _series(chart) if len(chart.data) else pd.DataFrame()
+        if wide.empty or not wide.notna().any().any():
+            ax.text(0.5, 0.5, "No data to show", transform=ax.transAxes, ha="center", va="center", color=MUTED)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        elif chart.kind == "line":
+            _lines(ax, wide)
+        else:
+            _bars(ax, wide, horizontal)
+
+        if chart.reference is not None:
+            line = ax.axvline if horizontal else ax.axhline
+            line(chart.reference, color=REFERENCE, linestyle=(0, (5, 3)), linewidth=1.2, zorder=3,
+                 label=_t(chart.reference_label or "Threshold"))
+        handles, labels = ax.get_legend_handles_labels()
+        if len(wide.columns) > 1 or chart.reference is not None:
+            fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+    return fig
+
+
+def _bars(ax, wide: pd.DataFrame, horizontal: bool) -> None:
+    n, k = len(wide.index), len(wide.columns)
+    pos = np.arange(n)
+    width = 0.8 / k
+    for i, col in enumerate(wide.columns):
+        offset = (i - (k - 1) / 2) * width
+        values = wide[col].to_numpy(dtype=float)
+        style = dict(color=PALETTE[i % len(PALETTE)], label=_t(col), zorder=2, edgecolor="white", linewidth=0.6)
+        if horizontal:
+            ax.barh(pos + offset, values, height=width, **style)
+        else:
+            ax.bar(pos + offset, values, width=width, **style)
+    labels = [_short(v) for v in wide.index]
+    if horizontal:
+        ax.set_yticks(pos, labels)
+        ax.invert_yaxis()  # the first row on top, as in the table
+        ax.tick_params(axis="y", length=0)
+    else:
+        ax.set_xticks(pos, labels)
+        ax.tick_params(axis="x", length=0)
+        if n > 6 or max((len(s) for s in labels), default=0) > 12:
+            for label in ax.get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
+
+
+def _lines(ax, wide: pd.DataFrame) -> None:
+    index = wide.index
+    time = _is_time(index)
+    numeric = not time and pd.api.types.is_numeric_dtype(index)
+    xs = index if (time or numeric) else np.arange(len(index))
+    for i, col in enumerate(wide.columns):
+        ax.plot(xs, wide[col].to_numpy(dtype=float), color=PALETTE[i % len(PALETTE)],
+                linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.8, zorder=2, label=_t(col),
+                marker=MARKERS[i % len(MARKERS)] if len(index) <= 24 else None, markersize=4)
+    if time:
+        import matplotlib.dates as mdates
+
+        locator = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    elif not numeric:
+        step = max(1, int(np.ceil(len(index) / 10)))
+        ax.set_xticks(xs[::step], [_short(v) for v in index[::step]])
+        if max((len(str(v)) for v in index), default=0) > 8:
+            for label in ax.get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
+
+
+_XML_DECL = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_ROOT = re.compile(r"<svg\b[^>]*>", re.S)
+_ID = re.compile(r'\s+id="([^"]*)"')
+
+
+def svg(chart: Chart, currency: str = "EUR") -> str:
+    """The chart as inline <svg> markup: scales to its container, titled for screen readers, nothing fetched."""
+    fig = draw(chart, currency)
+    buf = io.StringIO()
+    try:
+        with matplotlib.rc_context(_RC):
+            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    finally:
+        fig.clear()
+    markup = _METADATA.sub("", _XML_DECL.sub("", buf.getvalue()))
+    root = _ROOT.search(markup)
+    view_box = re.search(r'viewBox="([^"]+)"', root.group(0))
+    title = escape(chart.title)
+    new_root = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+                f'class="la-chart-svg" viewBox="{view_box.group(1)}" width="100%" role="img" '
+                f'aria-label="{title}" preserveAspectRatio="xMidYMid meet"><title>{title}</title>')
+    markup = (markup[: root.start()] + new_root + markup[root.end():]).strip()
+    # Inline SVGs share the page: scope matplotlib's "*{...}" rule to the chart, and drop element ids
+    # nothing refers to ("figure_1", "axes_1" would repeat in every chart on a page).
+    markup = markup.replace("<style type=\"text/css\">*{", "<style type=\"text/css\">.la-chart-svg *{")
+    used = set(re.findall(r"#([\w.-]+)", markup))
+    return _ID.sub(lambda m: m.group(0) if m.group(1) in used else "", markup)

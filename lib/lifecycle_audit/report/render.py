@@ -1,0 +1,501 @@
+"""Findings, stage notebooks and the index as self-contained HTML pages (rendering only: no metric is computed here).
+
+Every page opens from disk without a network: the stylesheet is inlined, charts are inline SVG,
+images are data: URIs, and any outside address left in a notebook's output is taken out of its
+src/href/url() attribute (see `offline`). Templates live in report/templates/ and autoescape.
+
+`run_info`, read by stage_html and index_html (every key optional unless marked):
+    client          the client's name, shown in every header
+    run_id          the run's id
+    generated_at    when the run was made (str or datetime)
+    period          "2025-01-01 – 2025-12-31", or {"start", "end"}, or a (start, end) pair
+    currency        ISO code for money, default "EUR"
+    stages          [{"stage", "title", "file"}] in page order: the navigation (needed for links)
+    failed_stages   [{"stage", "cell", "error"}]: stages whose notebook stopped
+    tables          {name: rows} or {name: {"rows", "rejected"}} or [{"table", "rows", "rejected"}]
+    versions        {package: version}
+    overall_score   0..100; when absent the index shows the unweighted mean of the stage scores
+    top             how many findings "Top findings" lists (default 10)
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+
+from .. import __version__, scoring
+from ..checks.registry import STAGE_QUESTIONS, STAGE_TITLES, STAGES
+from ..findings import Chart, Finding
+from . import fmt
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STYLESHEET = HERE / "style.css"
+TABLE_ROWS = 15  # evidence rows shown on a card
+
+# Status never by colour alone: a symbol and a word with every badge.
+BADGES = {
+    "fail": ("✗", "Fail"),
+    "warn": ("!", "Warning"),
+    "pass": ("✓", "Pass"),
+    "not_run": ("–", "Not run"),
+    "error": ("⚠", "Error"),
+}
+
+# Cells dropped whole (papermill's parameter cells may carry secrets), and cells whose outputs are dropped.
+DROP_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "papermill-error-cell-tag"}
+DROP_OUTPUT_TAGS = {"remove-output", "remove_output", "hide", "hide-output"}
+# Text-only outputs that are matplotlib's reprs, not content ("<Figure size 700x360 with 1 Axes>").
+_MPL_REPR = re.compile(r"^\s*\[?<(Figure|matplotlib\.|Axes)|^\s*(Text|Line2D)\(")
+
+
+@dataclass(frozen=True)
+class Band:
+    key: str
+    word: str
+    symbol: str
+    range: str
+
+
+BANDS = (Band("good", "Good", "●", "90–100"), Band("average", "Needs work", "■", "50–89"),
+         Band("poor", "Poor", "▲", "0–49"))
+NO_BAND = Band("none", "Not run", "–", "nothing ran")
+
+
+def band_of(score: float | None) -> Band:
+    """Lighthouse's bands on a 0..100 score: Good from 90, Needs work from 50, Poor below; None has no band."""
+    if score is None:
+        return NO_BAND
+    if score >= scoring.PASS_AT * 100:
+        return BANDS[0]
+    if score >= scoring.WARN_AT * 100:
+        return BANDS[1]
+    return BANDS[2]
+
+
+def anchor(check_id: str) -> str:
+    """The card's HTML id: "conversion.cart_abandonment" -> "conversion-cart_abandonment"."""
+    return check_id.replace(".", "-")
+
+
+# ---------------------------------------------------------------- templates and stylesheet
+
+@functools.lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=False)
+    env.globals.update(BADGES=BADGES, band_of=band_of)
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def page_css() -> str:
+    """The whole stylesheet, as inlined into every page."""
+    return STYLESHEET.read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def card_css() -> str:
+    """Only the card's rules (between the card:start and card:end markers), minified: a card's own <style>."""
+    css = page_css()
+    part = css[css.index("/* card:start"):css.index("/* card:end */")]
+    part = re.sub(r"/\*.*?\*/", "", part, flags=re.S)
+    part = re.sub(r"\s+", " ", part)
+    return re.sub(r"\s*([{};:,>])\s*", r"\1", part).strip()
+
+
+# ---------------------------------------------------------------- a finding as a card
+
+def _get(f: Finding | dict, name: str, default: Any = None) -> Any:
+    return f.get(name, default) if isinstance(f, dict) else getattr(f, name, default)
+
+
+def _pretty(name: Any) -> str:
+    s = str(name).replace("_", " ").strip()
+    return s[:1].upper() + s[1:]
+
+
+def threshold_text(good: float | None, poor: float | None, better: str | None, unit: str | None,
+                   currency: str = "EUR") -> str:
+    """"good ≤ 60 %, poor ≥ 80 %" (lower is better) or "good ≥ 40 %, poor ≤ 20 %" (higher is better)."""
+    if good is None or poor is None:
+        return ""
+    g, p = fmt.value(good, unit, currency), fmt.value(poor, unit, currency)
+    if better == "lower":
+        return f"good ≤ {g}, poor ≥ {p}"
+    if better == "higher":
+        return f"good ≥ {g}, poor ≤ {p}"
+    return f"good {g}, poor {p}"
+
+
+_EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
+
+
+def mask_emails(text: str) -> str:
+    """A safety net: an e-mail address that reached a table prints as "j***@example.com"."""
+    return _EMAIL.sub(r"\1***@\2", text)
+
+
+_SHARE_WORDS = {"rate", "share", "pct", "percent", "percentage"}
+_MONEY_WORDS = {"revenue", "amount", "spend", "cost", "costs", "price", "sales", "gmv", "margin", "ltv", "clv",
+                "aov", "stake", "money", "eur", "usd", "gbp", "idr"}
+
+
+def _column_unit(name: Any, values: pd.Series, hints: dict[str, str]) -> str | None:
+    """A numeric column's unit: as hinted (the chart's y column, a table_units mapping), else guessed from its name."""
+    if str(name) in hints:
+        return hints[str(name)]
+    words = set(re.split(r"[^a-z0-9]+", str(name).lower()))
+    if words & _MONEY_WORDS or ("value" in words and words & {"order", "lifetime", "basket", "cart"}):
+        return "money"
+    if words & _SHARE_WORDS:
+        v = values.dropna()
+        if len(v) and v.between(0, 1).all():
+            return "share"
+    return None
+
+
+def _cell(value: Any, unit: str | None, currency: str) -> str:
+    if isinstance(value, (list, dict, tuple)):
+        return mask_emails(str(value))
+    if fmt.missing(value):
+        return fmt.DASH
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "Yes" if value else "No"
+    if isinstance(value, (pd.Timestamp, _dt.date, _dt.datetime)):
+        return fmt.date(value)
+    if isinstance(value, (int, float)) or hasattr(value, "dtype"):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return mask_emails(str(value))
+        if unit:
+            return fmt.value(v, unit, currency)
+        return fmt.number(v, 0) if v.is_integer() else fmt.number(v)
+    return mask_emails(str(value))
+
+
+def table_context(df: pd.DataFrame, hints: dict[str, str] | None = None, currency: str = "EUR",
+                  rows: int = TABLE_ROWS) -> dict[str, Any]:
+    """The first `rows` rows of a table as formatted strings, with labelled columns (escaping is the template's)."""
+    hints = hints or {}
+    head = df.head(rows)
+    columns, units = [], []
+    for name in df.columns:
+        series = df[name]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        units.append(_column_unit(name, series, hints) if numeric else None)
+        columns.append({"label": _pretty(name), "numeric": numeric})
+    body = [[_cell(v, units[i], currency) for i, v in enumerate(row)]
+            for row in head.itertuples(index=False, name=None)]
+    return {"columns": columns, "rows": body, "total": len(df)}
+
+
+def _as_chart(chart: Chart | dict | None) -> Chart | None:
+    if chart is None or isinstance(chart, Chart):
+        return chart
+    d = dict(chart)
+    d["data"] = pd.DataFrame(d.get("data") or [])
+    return Chart(**d)
+
+
+def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = True) -> dict[str, Any]:
+    """Everything the card template shows, formatted; works on a Finding or on Finding.to_dict()."""
+    status = _get(f, "status")
+    unit = _get(f, "unit")
+    check_id = _get(f, "check_id")
+    ran = status in ("pass", "warn", "fail")
+    c: dict[str, Any] = {
+        "check_id": check_id, "anchor": anchor(check_id), "stage": _get(f, "stage"), "status": status,
+        "ran": ran, "title": _get(f, "title"), "score": _get(f, "score"),
+        "value": fmt.value(_get(f, "value"), unit, currency),
+        "threshold": threshold_text(_get(f, "good"), _get(f, "poor"), _get(f, "better"), unit, currency),
+        "source": _get(f, "source"), "summary": _get(f, "summary"), "reason": _get(f, "reason"),
+        "description": _get(f, "description"), "advice": list(_get(f, "advice") or []),
+        "at_stake": None if fmt.missing(_get(f, "at_stake")) else fmt.money(_get(f, "at_stake"), currency),
+        "at_stake_method": _get(f, "at_stake_method"),
+        "chart_svg": None, "chart_error": None, "table": None,
+    }
+    chart = _as_chart(_get(f, "chart"))
+    if with_chart and chart is not None:
+        from .charts import svg
+
+        try:
+            c["chart_svg"] = Markup(svg(chart, currency))
+        except Exception as err:  # a chart that cannot be drawn must not hide the finding
+            c["chart_error"] = f"{type(err).__name__}: {err}"
+    table = _get(f, "table")
+    if isinstance(table, list):
+        table = pd.DataFrame(table)
+    if table is not None and len(table.columns):
+        hints = dict(_get(f, "table_units") or {})
+        if chart is not None:
+            for y in ([chart.y] if isinstance(chart.y, str) else chart.y):
+                hints.setdefault(str(y), chart.y_unit)
+        c["table"] = table_context(table, hints, currency)
+    return c
+
+
+_DEFAULTS = {"currency": "EUR"}
+
+
+def set_currency(code: str) -> None:
+    """The currency cards use when none is passed, e.g. in a notebook's Finding._repr_html_ (default EUR)."""
+    _DEFAULTS["currency"] = code.upper()
+
+
+def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool = True) -> str:
+    """One finding as a self-contained card (the anchor id is the check id with dots as dashes).
+
+    currency: ISO code for money; None takes the one given to set_currency (EUR unless set).
+    style=True puts the card's own small <style> in front of it, for a notebook; pages built here
+    carry the whole stylesheet once and drop those blocks.
+    """
+    return _env().get_template("finding.html.j2").render(
+        c=card_context(f, currency or _DEFAULTS["currency"]), style=Markup(card_css()) if style else None)
+
+
+# ---------------------------------------------------------------- run information shared by the pages
+
+def _period(p: Any) -> str | None:
+    if p is None or p == "":
+        return None
+    if isinstance(p, dict):
+        return f"{fmt.date(p.get('start'))} – {fmt.date(p.get('end'))}"
+    if isinstance(p, (list, tuple)) and len(p) == 2:
+        return f"{fmt.date(p[0])} – {fmt.date(p[1])}"
+    return str(p)
+
+
+def _when(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M")
+    return str(v)
+
+
+def _stage_title(stage: str, given: str | None = None) -> str:
+    return given or STAGE_TITLES.get(stage, _pretty(stage))
+
+
+def _stage_file(stage: str) -> str:
+    return f"{STAGES.index(stage):02d}_{stage}.html" if stage in STAGES else f"{stage}.html"
+
+
+def _run_context(run_info: dict) -> dict[str, Any]:
+    nav = [{"stage": s["stage"], "title": _stage_title(s["stage"], s.get("title")),
+            "file": s.get("file") or _stage_file(s["stage"])} for s in run_info.get("stages") or []]
+    return {"client": run_info.get("client") or "the shop", "run_id": run_info.get("run_id"),
+            "generated_at": _when(run_info.get("generated_at")), "period": _period(run_info.get("period")),
+            "stages": nav, "version": __version__}
+
+
+# ---------------------------------------------------------------- keeping pages offline
+
+_EXTERNAL = r"(?:[a-z][a-z0-9+.-]*:)?//"
+_A_EXTERNAL = re.compile(r"<a\b[^>]*?\shref\s*=\s*([\"'])\s*((?:https?:)?//[^\"']*)\1[^>]*>(.*?)</a\s*>", re.I | re.S)
+_ATTR_EXTERNAL = re.compile(
+    r"\s(src|href|srcset|poster|action|formaction|background|data|xlink:href)\s*=\s*([\"'])\s*" + _EXTERNAL + r"[^\"']*\2",
+    re.I)
+_ATTR_EXTERNAL_BARE = re.compile(r"\s(src|href|srcset|poster|action|formaction|background|data)\s*=\s*" + _EXTERNAL + r"[^\s>]*", re.I)
+_CSS_URL = re.compile(r"url\(\s*([\"']?)\s*" + _EXTERNAL + r"[^)]*\)", re.I)
+_CSS_IMPORT = re.compile(r"@import\s+[^;]*" + _EXTERNAL + r"[^;]*;", re.I)
+
+
+def _unlink(m: re.Match) -> str:
+    url, text = m.group(2), m.group(3)
+    plain = re.sub(r"<[^>]+>", "", text).strip()
+    if plain == url.strip() or not plain:
+        return f'<span class="la-removed-url">{text or url}</span>'
+    return f'{text} <span class="la-removed-url">({url})</span>'
+
+
+def offline(html: str) -> str:
+    """Take every outside address out of src/href/url(): links become their text with the address shown after it,
+    images and scripts lose the address. The page then loads nothing from anywhere."""
+    html = _A_EXTERNAL.sub(_unlink, html)
+    html = _ATTR_EXTERNAL.sub("", html)
+    html = _ATTR_EXTERNAL_BARE.sub("", html)
+    html = _CSS_IMPORT.sub("", html)
+    return _CSS_URL.sub("none", html)
+
+
+_CARD_STYLE = re.compile(r"<style data-la-card-style(?:=\"\")?>.*?</style>\s*", re.S)
+
+
+# ---------------------------------------------------------------- stage pages
+
+def _keep_output(output: dict) -> bool:
+    if output.get("output_type") == "stream":
+        return output.get("name") != "stderr"  # warnings and logs are for the consultant, not the client
+    data = output.get("data") or {}
+    if output.get("output_type") in ("execute_result", "display_data"):
+        shown = set(data) - {"text/plain"}
+        if not shown and _MPL_REPR.match("".join(data.get("text/plain", ""))):
+            return False
+        if shown and shown <= {"application/vnd.jupyter.widget-view+json", "application/javascript"}:
+            return False
+    return True
+
+
+def scrub_notebook(nb):
+    """A copy of the notebook fit to show a client: parameter cells (and their secrets), papermill's metadata,
+    raw cells, stderr and matplotlib reprs gone; cells tagged remove-output/hide without outputs."""
+    nb = copy.deepcopy(nb)
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags") or [])
+        if tags & DROP_CELL_TAGS or cell.cell_type == "raw":
+            continue
+        cell.metadata = {"tags": sorted(tags)} if tags else {}
+        if cell.cell_type == "code":
+            cell.source = ""  # never rendered, and now never at hand either
+            cell.outputs = [] if tags & DROP_OUTPUT_TAGS else [o for o in cell.outputs if _keep_output(o)]
+            if not cell.outputs:
+                continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _body_html(nb) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="classic", template_file=str(TEMPLATES / "nb_body.html.j2"),
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            anchor_link_text="", embed_images=False)
+    # nbconvert passes its output through BeautifulSoup, which lower-cases attribute names ("viewbox");
+    # browsers restore the case of SVG attributes when they parse HTML, so the charts still scale.
+    body, _resources = exporter.from_notebook_node(nb)
+    return body
+
+
+def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -> str:
+    """One stage page from an executed notebook: outputs and text only, with the report's header and navigation."""
+    import nbformat
+
+    nb = nbformat.read(str(executed_notebook_path), as_version=4)
+    # A safety net: checks mask customers' e-mail addresses; any that reached an output is masked here.
+    body = mask_emails(offline(_CARD_STYLE.sub("", _body_html(scrub_notebook(nb)))))
+    run = _run_context(run_info)
+    given = next((s for s in run_info.get("stages") or [] if s.get("stage") == stage), {})
+    info = {"stage": stage, "title": _stage_title(stage, given.get("title")),
+            "question": given.get("question") or STAGE_QUESTIONS.get(stage)}
+    failed = [f for f in run_info.get("failed_stages") or [] if f.get("stage") == stage]
+    html = _env().get_template("stage.html.j2").render(
+        css=Markup(page_css()), run=run, current=stage, stage=info, failed=failed, body=Markup(body))
+    return html
+
+
+# ---------------------------------------------------------------- the index page
+
+def _tables(t: Any) -> list[dict[str, str]]:
+    if not t:
+        return []
+    if isinstance(t, dict):
+        t = [{"table": k, **(v if isinstance(v, dict) else {"rows": v})} for k, v in t.items()]
+    out = []
+    for row in t:
+        out.append({"table": row.get("table") or row.get("name"),
+                    "rows": fmt.number(row.get("rows"), 0),
+                    "rejected": fmt.number(row.get("rejected"), 0)})
+    return out
+
+
+def _rank_key(r: dict) -> tuple:
+    """Money at stake, largest first (none last), then score, lowest first."""
+    return (r["at_stake_raw"] is None, -(r["at_stake_raw"] or 0), r["score"] if r["score"] is not None else 101)
+
+
+def _counts(rows: Iterable[dict]) -> str:
+    words = (("fail", "failed"), ("warn", "warning"), ("pass", "passed"), ("not_run", "not run"), ("error", "error"))
+    rows = list(rows)
+    parts = []
+    for key, word in words:
+        n = sum(1 for r in rows if r["status"] == key)
+        if n:
+            parts.append(f"{n} {word}{'s' if n > 1 and key in ('warn', 'error') else ''}")
+    return " · ".join(parts)
+
+
+def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
+    """The run's front page: scores per stage, the top findings by money at stake, all checks, and the method."""
+    currency = run_info.get("currency") or "EUR"
+    run = _run_context({**run_info, "stages": run_info.get("stages") or stages})
+    files = {s["stage"]: s.get("file") or _stage_file(s["stage"]) for s in stages}
+    titles = {s["stage"]: _stage_title(s["stage"], s.get("title")) for s in stages}
+
+    rows = []
+    for f in findings:
+        f = f if isinstance(f, dict) else f.to_dict()
+        stage = f.get("stage") or f["check_id"].split(".", 1)[0]
+        at = f.get("at_stake")
+        rows.append({
+            "check_id": f["check_id"], "stage": stage, "stage_title": titles.get(stage, _stage_title(stage)),
+            "status": f["status"], "ran": f["status"] in ("pass", "warn", "fail"), "title": f.get("title"),
+            "score": f.get("score"), "value": fmt.value(f.get("value"), f.get("unit"), currency),
+            "at_stake_raw": None if fmt.missing(at) else float(at),
+            "at_stake": None if fmt.missing(at) else fmt.money(at, currency),
+            "reason": f.get("reason") if f["status"] in ("not_run", "error") else None,
+            "href": f"{f.get('page') or files.get(stage) or _stage_file(stage)}#{anchor(f['check_id'])}",
+            "good": f.get("good"), "poor": f.get("poor"), "better": f.get("better"), "unit": f.get("unit"),
+            "source": f.get("source"),
+        })
+
+    stage_rows = []
+    for s in stages:
+        mine = [r for r in rows if r["stage"] == s["stage"]]
+        stage_rows.append({"stage": s["stage"], "title": titles[s["stage"]], "file": files[s["stage"]],
+                           "question": s.get("question") or STAGE_QUESTIONS.get(s["stage"], ""),
+                           "score": s.get("score"), "status": s.get("status", "ok"), "counts": _counts(mine)})
+
+    overall = run_info.get("overall_score")
+    if overall is None:  # shown, not measured: the stage scores as given, averaged with the central helper
+        mean = scoring.weighted_mean([(s["score"], 1.0) for s in stage_rows if s["score"] is not None])
+        overall = None if mean is None else int(round(mean))
+
+    ranked = sorted((r for r in rows if r["status"] in ("fail", "warn")), key=_rank_key)
+    groups = [
+        {"title": "Failed", "open": True, "rows": [r for r in ranked if r["status"] == "fail"]},
+        {"title": "Warnings", "open": True, "rows": [r for r in ranked if r["status"] == "warn"]},
+        {"title": "Passed", "open": False, "rows": [r for r in rows if r["status"] == "pass"]},
+        {"title": "Not applicable", "open": False,
+         "rows": [r for r in rows if r["status"] in ("not_run", "error")]},
+    ]
+    failed = [{**f, "title": _stage_title(f.get("stage", "")), "file": files.get(f.get("stage"))}
+              for f in run_info.get("failed_stages") or []]
+    thresholds, seen = [], set()
+    for r in rows:
+        if r["good"] is None or r["poor"] is None or r["check_id"] in seen:
+            continue
+        seen.add(r["check_id"])
+        sign_good, sign_poor = {"lower": ("≤ ", "≥ "), "higher": ("≥ ", "≤ ")}.get(r["better"], ("", ""))
+        thresholds.append({"title": r["title"], "source": r["source"],
+                           "good": sign_good + fmt.value(r["good"], r["unit"], currency),
+                           "poor": sign_poor + fmt.value(r["poor"], r["unit"], currency)})
+    tables = _tables(run_info.get("tables"))
+    versions = list((run_info.get("versions") or {}).items())
+
+    return _env().get_template("index.html.j2").render(
+        css=Markup(page_css()), run=run, current="index", stages=stage_rows, overall=overall, bands=BANDS,
+        top=ranked[: int(run_info.get("top") or 10)], groups=groups, failed_stages=failed,
+        not_run=[r for r in rows if r["status"] in ("not_run", "error")], thresholds=thresholds,
+        tables=tables, tables_have_rejected=any(t["rejected"] != fmt.DASH for t in tables), versions=versions)
+
+
+def write_page(path: str | Path, html: str) -> None:
+    """Write a page as UTF-8, creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
