@@ -1,0 +1,181 @@
+"""The `lifecycle-audit` command: run an audit, validate a client's files, list the checks, generate a demo shop."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import AuditError, ParamsError, SourceError
+
+app = typer.Typer(
+    help="Audit an online shop's customer lifecycle from its data exports and render an HTML report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ParamsArg = Annotated[str, typer.Argument(help="the params file, relative to the project root or absolute")]
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    # Not a terminal (CI, pipes, tests): do not wrap check ids or file names at 80 columns.
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, width=None if probe.is_terminal else 200, highlight=False, soft_wrap=False)
+
+
+def _fail(message: str, code: int) -> None:
+    """Print a clean message (no traceback) to stderr and exit with `code`."""
+    err = _console(stderr=True)
+    for line in str(message).splitlines() or [""]:
+        err.print(line, markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _problems(err: SourceError) -> str:
+    problems = getattr(err, "problems", None) or []
+    lines = [str(p) for p in problems] or [str(err)]
+    return "\n".join(["the client's data does not meet the contract:"] + [f"  {line}" for line in lines])
+
+
+@app.command()
+def run(
+    params: ParamsArg = "params/demo.yaml",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="stage notebooks run at a time")] = 2,
+    stage: Annotated[Optional[list[str]], typer.Option("--stage", "-s",
+                                                       help="run only this stage (repeatable), e.g. conversion")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="name of the run folder (default: date and time)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
+    notebooks: Annotated[Optional[str], typer.Option(
+        help="folder of stage notebooks to use instead of the project's notebooks/")] = None,
+) -> None:
+    """Run the audit and print the path of the report's index.html (last line)."""
+    from . import runner
+
+    try:
+        result = runner.run(params, jobs=jobs, stages=stage or None, run_id=run_id, progress=not quiet,
+                            notebooks_dir=notebooks)
+    except SourceError as err:
+        _fail(_problems(err), 2)
+    except AuditError as err:  # the params file, an unknown stage, a run folder that exists: nothing ran
+        _fail(str(err), 2)
+    err_console = _console(stderr=True)
+    for f in result.failed:
+        where = f" at cell {f['cell']}" if f.get("cell") is not None else ""
+        err_console.print(f"stage {f['notebook']} failed{where}: {f['error']}", markup=False, soft_wrap=True)
+    if not quiet:
+        err_console.print(f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",
+                          markup=False, soft_wrap=True)
+    typer.echo(str(result.index.resolve()))
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _date_range(load) -> str:
+    lo, hi = getattr(load, "date_min", None), getattr(load, "date_max", None)
+    if lo is None and hi is None:
+        return ""
+    fmt = lambda v: str(v.date() if hasattr(v, "date") and callable(v.date) else v)[:10] if v is not None else "?"  # noqa: E731
+    return f"{fmt(lo)} – {fmt(hi)}"
+
+
+@app.command()
+def validate(params: ParamsArg = "params/demo.yaml") -> None:
+    """Check the client's files against the data contract, without running the audit."""
+    from rich.table import Table
+
+    from . import params as params_mod
+    from . import sources
+
+    try:
+        p = params_mod.load(params)
+    except ParamsError as err:
+        _fail(str(err), 2)
+    out = _console()
+    try:
+        prepared = sources.check_sources(p)
+    except SourceError as err:
+        _fail(_problems(err), 1)
+    except AuditError as err:
+        _fail(str(err), 2)
+
+    table = Table(title=f"{p.display_name}: files in {p.data_path}", title_justify="left")
+    for col, justify in (("table", "left"), ("file", "left"), ("rows in", "right"), ("used", "right"),
+                         ("rejected", "left"), ("dates", "left")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for name, load in prepared.loads.items():
+        rejected = "; ".join(f"{reason}: {n:,}" for reason, n in load.rejected.items() if n) or "none"
+        table.add_row(name, Path(str(load.file)).name, f"{load.rows_in:,}", f"{load.rows_used:,}", rejected,
+                      _date_range(load))
+    out.print(table)
+    problems = list(prepared.problems)
+    if problems:
+        out.print(f"{len(problems)} problem(s):", style="bold red")
+        for prob in problems:
+            out.print(f"  {prob}", markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+    out.print("no problems found", style="green")
+
+
+@app.command()
+def checks() -> None:
+    """List the check catalogue: which checks exist and which are built."""
+    from rich.table import Table
+
+    from .checks import catalogue, registry
+
+    built = {s.id for s in registry.specs()}
+    table = Table(title="The check catalogue", title_justify="left")
+    for col in ("stage", "id", "title", "needs", "implemented"):
+        table.add_column(col, no_wrap=col in ("id", "implemented"), overflow="fold")
+    for entry in catalogue.CATALOGUE:
+        done = entry.id in built
+        table.add_row(entry.stage, entry.id, entry.title, ", ".join(entry.needs),
+                      "[green]yes[/]" if done else "no")
+    out = _console()
+    out.print(table)
+    n_built = sum(1 for e in catalogue.CATALOGUE if e.id in built)
+    out.print(f"{n_built} of {len(catalogue.CATALOGUE)} implemented")
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(min=200, help="number of customers")] = 5000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same shop")] = 7,
+    profile: Annotated[str, typer.Option(help="planted (mistakes planted on purpose) or healthy")] = "planted",
+    mistake: Annotated[Optional[list[str]], typer.Option(
+        "--mistake", "-m", help="plant only this mistake (repeatable); default: all of the profile")] = None,
+    out: Annotated[str, typer.Option(help="folder to write the shop to, relative to the project root")] = "data/demo",
+) -> None:
+    """Generate a demo shop (all tables of the data contract) into a folder."""
+    from . import paths, synth
+
+    if profile not in ("planted", "healthy"):
+        _fail(f"--profile must be planted or healthy, not {profile!r}", 2)
+    folder = paths.resolve(out)
+    started = time.perf_counter()
+    try:
+        shop = synth.generate(customers=customers, seed=seed, profile=profile, mistakes=mistake or None)  # table -> frame
+        synth.write_shop(shop, folder)
+    except AuditError as err:
+        _fail(str(err), 2)
+    except ValueError as err:  # e.g. an unknown mistake name
+        _fail(str(err), 2)
+    seconds = time.perf_counter() - started
+    console = _console()
+    for name, df in shop.items():
+        console.print(f"{name:<12} {len(df):>10,} rows")
+    console.print(f"wrote {folder} in {seconds:.1f} s")
+
+
+def main() -> None:  # pragma: no cover - `python -m lifecycle_audit`
+    try:
+        app()
+    except AuditError as err:
+        print(str(err), file=sys.stderr)
+        sys.exit(2)

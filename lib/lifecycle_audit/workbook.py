@@ -1,0 +1,195 @@
+"""The small API the stage notebooks use: open an audit, run a stage's checks, show and save findings."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pandas as pd
+
+from . import engine, paths
+from . import params as params_mod
+from .checks import catalogue, registry
+from .findings import Finding
+from .params import Params
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sources import Prepared
+
+# Prepared tables per params file (and its modification time) within one Python process, so that
+# re-running `open_audit` in a notebook does not prepare the same data again.
+_PREPARED: dict[tuple[str, float], "Prepared"] = {}
+# The currency of the audit opened last: show() prints money in it when not told otherwise.
+_CURRENCY: dict[str, str] = {}
+
+
+@dataclass
+class Audit:
+    """One audit as a notebook sees it: the params, the canonical tables, and their accounting (sources.Prepared)."""
+
+    params: Params
+    tables: engine.Tables
+    prepared: "Prepared | None" = None
+    tables_dir: Path | None = None
+
+    def run_stage(self, stage: str) -> list[Finding]:
+        """Every implemented check of `stage` on this audit's tables, with the client's threshold overrides."""
+        _known_stage(stage)
+        return registry.run_stage(stage, self.tables, self.params.thresholds)
+
+    def not_built(self, stage: str) -> pd.DataFrame:
+        """The catalogue checks of `stage` that are not built yet: what each would look at and needs."""
+        _known_stage(stage)
+        rows = []
+        for p in catalogue.not_built(stage):
+            missing = [t for t in p.needs if not self.tables.has(t)]
+            rows.append({
+                "id": p.id,
+                "title": p.title,
+                "needs": ", ".join(p.needs),
+                "data supplied": "yes" if not missing else "missing " + ", ".join(missing),
+            })
+        return pd.DataFrame(rows, columns=["id", "title", "needs", "data supplied"])
+
+    def save(self, stage: str, findings: Iterable[Finding], findings_dir: str | os.PathLike | None) -> Path | None:
+        """Write the findings to findings_dir/<stage>.json for the runner; nothing when findings_dir is empty."""
+        _known_stage(stage)
+        if not findings_dir:
+            return None
+        folder = Path(findings_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{stage}.json"
+        data = [f.to_dict() for f in findings]
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.replace(path)  # the runner never sees half a file
+        return path
+
+    def table(self, data: pd.DataFrame, *, shares: Iterable[str] = (), money: Iterable[str] = (),
+              counts: Iterable[str] = (), dates: Iterable[str] = (), empty: str = "Nothing to show.") -> None:
+        """Display a small DataFrame as the report prints it: shares as %, money in the client's currency,
+        dates as days, yes/no for true/false, "–" for missing; text left-aligned, numbers right-aligned."""
+        from IPython.display import Markdown, display
+
+        from .report import fmt
+
+        if data.empty:
+            display(Markdown(f"_{empty}_"))
+            return
+        formats: dict[str, Any] = {c: fmt.percent for c in shares}
+        formats.update({c: (lambda v, cur=self.params.currency: fmt.money(v, cur)) for c in money})
+        formats.update({c: fmt.number for c in counts})
+        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) or v == "" else pd.Timestamp(v).date().isoformat())
+                        for c in dates})
+        flags = [c for c in data.columns if c not in formats and pd.api.types.is_bool_dtype(data[c])]
+        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) else ("yes" if v else "no")) for c in flags})
+        numeric = set(shares) | set(money) | set(counts) | {
+            c for c in data.columns if c not in formats and pd.api.types.is_numeric_dtype(data[c])}
+        text = [c for c in data.columns if c not in numeric]
+        styler = (data.style.format({c: f for c, f in formats.items() if c in data.columns}, na_rep=fmt.DASH)
+                  .hide(axis="index")
+                  .set_properties(subset=text, **{"text-align": "left"})
+                  .set_table_styles([{"selector": f"th.col{data.columns.get_loc(c)}",
+                                      "props": [("text-align", "left")]} for c in text]))
+        display(styler)
+
+    def plot(self, data: pd.DataFrame, x: str, y: str | list[str], *, title: str, kind: str = "bar",
+             x_label: str = "", y_label: str = "", unit: str = "share", hue: str | None = None) -> None:
+        """Display a chart of `data` in the report's theme (inline SVG, nothing left open in pyplot)."""
+        from IPython.display import HTML, display
+
+        from .findings import Chart
+        from .report import charts
+
+        chart = Chart(kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label,
+                      y_unit=unit, hue=hue)
+        display(HTML(charts.svg(chart, self.params.currency)))
+
+
+def _known_stage(stage: str) -> None:
+    if stage not in registry.STAGES:
+        raise ValueError(f"unknown stage {stage!r}; the stages are: {', '.join(registry.STAGES)}")
+
+
+def _period(p: Params) -> tuple[Any, Any] | None:
+    if p.period.start is None and p.period.end is None:
+        return None
+    return (p.period.start, p.period.end)
+
+
+def _prepare(p: Params, params_path: Path) -> "Prepared":
+    """Generate the demo shop if asked for and absent, then prepare the canonical tables (once per process)."""
+    from . import sources
+
+    key = (str(params_path), params_path.stat().st_mtime if params_path.exists() else 0.0)
+    if key not in _PREPARED:
+        sources.ensure_demo_data(p)
+        _PREPARED[key] = sources.prepare(p)
+    return _PREPARED[key]
+
+
+def _masked(prepared: "Prepared") -> "Prepared":
+    """A copy whose problems show identifier values (customer ids, e-mail addresses) masked: notebooks end up in
+    reports, and a report never shows a customer identifier unmasked."""
+    loads = {name: replace(load, problems=[p.masked() for p in load.problems])
+             for name, load in prepared.loads.items()}
+    return replace(prepared, loads=loads)
+
+
+def _accounting(folder: Path) -> "Prepared | None":
+    """The accounting sources.prepare stored beside the canonical tables (accounting.json), if any."""
+    file = folder / "accounting.json"
+    if not file.is_file():
+        return None
+    from .sources import Prepared
+
+    return _masked(Prepared.from_dict(json.loads(file.read_text(encoding="utf-8")), folder))
+
+
+def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "") -> Audit:
+    """Open an audit in a notebook.
+
+    params_file: the params file, relative to the project root (or absolute).
+    tables_dir: canonical tables already prepared by the runner; empty: generate the demo data if
+    needed and prepare the tables here, so that a notebook also runs on its own in JupyterLab.
+    """
+    params_path = paths.resolve(params_file)
+    p = params_mod.load(params_path)
+    prepared = None
+    if tables_dir:
+        folder = paths.resolve(tables_dir)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"tables_dir {folder} does not exist; leave it empty to prepare the tables here")
+        prepared = _accounting(folder)
+    else:
+        prepared = _masked(_prepare(p, params_path))
+        folder = Path(prepared.folder)
+    tables = engine.Tables.from_folder(folder, backend=p.engine.backend, period=_period(p), currency=p.currency)
+    _CURRENCY["current"] = p.currency
+    return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
+
+
+def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> None:
+    """Display each finding as its report card, in the audit's currency; returns nothing, so a cell ending
+    with it prints no repr. Any pyplot figure opened while drawing is closed, so the inline backend does not
+    show a chart a second time under the cards."""
+    import sys
+
+    from IPython.display import HTML, Markdown, display
+
+    from .report.render import finding_html
+
+    items = [findings] if isinstance(findings, Finding) else list(findings)
+    if not items:
+        display(Markdown("_No check of this stage is built yet; see the list of checks not built yet below._"))
+        return
+    plt = sys.modules.get("matplotlib.pyplot")  # only if something imported it: the cards draw without pyplot
+    before = set(plt.get_fignums()) if plt else set()
+    for f in items:
+        display(HTML(finding_html(f, currency or _CURRENCY.get("current", "EUR"))))
+    if plt:
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
