@@ -53,13 +53,16 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
     notebooks: Annotated[Optional[str], typer.Option(
         help="folder of stage notebooks to use instead of the project's notebooks/")] = None,
+    single_file: Annotated[bool, typer.Option(
+        "--single-file", help="also write report.html: index and every stage page in one file")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="also write report.pdf (needs Chromium)")] = False,
 ) -> None:
     """Run the audit and print the path of the report's index.html (last line)."""
     from . import runner
 
     try:
         result = runner.run(params, jobs=jobs, stages=stage or None, run_id=run_id, progress=not quiet,
-                            notebooks_dir=notebooks)
+                            notebooks_dir=notebooks, single_file=single_file, pdf=pdf)
     except SourceError as err:
         _fail(_problems(err), 2)
     except AuditError as err:  # the params file, an unknown stage, a run folder that exists: nothing ran
@@ -68,11 +71,16 @@ def run(
     for f in result.failed:
         where = f" at cell {f['cell']}" if f.get("cell") is not None else ""
         err_console.print(f"stage {f['notebook']} failed{where}: {f['error']}", markup=False, soft_wrap=True)
+    for message in result.export_errors:
+        err_console.print(message, markup=False, soft_wrap=True)
     if not quiet:
         err_console.print(f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",
                           markup=False, soft_wrap=True)
+        for extra in (result.single_file, result.pdf):
+            if extra is not None:
+                err_console.print(f"  {extra.name}: {extra}", markup=False, soft_wrap=True)
     typer.echo(str(result.index.resolve()))
-    if result.failed:
+    if result.failed or result.export_errors:
         raise typer.Exit(1)
 
 

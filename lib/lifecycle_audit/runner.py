@@ -16,7 +16,7 @@ from typing import Any
 
 from . import paths
 from .checks.registry import STAGE_QUESTIONS, STAGE_TITLES, STAGES
-from .errors import RunError
+from .errors import AuditError, RunError
 
 # One notebook per stage, numbered in lifecycle order: 00_data_health ... 06_winback.
 NOTEBOOK_NAMES: dict[str, str] = {stage: f"{i:02d}_{stage}" for i, stage in enumerate(STAGES)}
@@ -34,6 +34,9 @@ class RunResult:
     failed: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    single_file: Path | None = None   # report.html: the whole report in one file (run(single_file=True))
+    pdf: Path | None = None           # report.pdf (run(pdf=True))
+    export_errors: list[str] = field(default_factory=list)  # e.g. the PDF could not be printed
 
     @property
     def ok(self) -> bool:
@@ -361,15 +364,19 @@ def _longest_first(chosen: list[str], output_dir: Path) -> list[str]:
 
 def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: list[str] | None = None,
         run_id: str | None = None, progress: bool = True, start_timeout: int = 120, execution_timeout: int = 900,
-        notebooks_dir: str | os.PathLike | None = None, console=None) -> RunResult:
+        notebooks_dir: str | os.PathLike | None = None, console=None, single_file: bool = False,
+        pdf: bool = False) -> RunResult:
     """Run the audit described by a params file and assemble reports/<client>/<run-id>/.
 
     Data problems (params.ParamsError, errors.SourceError) are raised before anything is written.
     A failing stage notebook does not stop the others: it is listed in RunResult.failed.
     notebooks_dir replaces the project's notebooks/ folder (tests, customised notebooks).
+    single_file: also write report.html, the whole report in one file; pdf: also write report.pdf
+    (needs Chromium: report.export.BrowserMissing is raised before anything runs when there is none).
     """
     from . import params as params_mod
-    from . import sources
+    from . import privacy, sources
+    from .report import export
 
     t0 = time.perf_counter()
     started_at = dt.datetime.now().astimezone()
@@ -381,6 +388,9 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
     if missing:
         raise RunError(f"stage notebook(s) missing in {nb_dir}: {', '.join(missing)}")
     jobs = max(1, min(int(jobs), len(chosen)))
+    if pdf and export.find_chromium() is None:
+        raise export.BrowserMissing(export._missing_message().replace(" The HTML report was written; only the PDF is "
+                                                                      "missing.", " Nothing was run."))
     if progress and console is None:
         from rich.console import Console
 
@@ -441,7 +451,12 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
             try:
                 from .report import render
 
-                render.write_page(run_dir / page_of[s], render.stage_html(executed, s, run_info))
+                links = {}
+                stage_findings = findings_dir / f"{s}.json"
+                if stage_findings.exists():  # each finding's full evidence table as a CSV the card links to
+                    links = export.write_evidence(json.loads(stage_findings.read_text(encoding="utf-8")), run_dir)
+                render.write_page(run_dir / page_of[s],
+                                  export.link_evidence(render.stage_html(executed, s, run_info), links))
             except Exception as err:
                 if r["status"] != "failed":
                     r.update(status="failed", error=f"rendering the page failed: {type(err).__name__}: {err}")
@@ -471,6 +486,9 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
         if file.exists():
             for f in json.loads(file.read_text(encoding="utf-8")):
                 f["page"] = page_of[s]
+                f["table"] = privacy.pseudonymise_records(f.get("table"))
+                if f.get("table"):
+                    f["evidence_csv"] = export.evidence_file(f["check_id"])
                 findings.append(f)
     _write_json(run_dir / "findings.json", findings)
 
@@ -485,6 +503,27 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
     index = run_dir / "index.html"
     render.write_page(index, render.index_html(findings, index_stages, run_info))
     timings["index"] = round(time.perf_counter() - t, 2)
+
+    # The safety net: whatever a notebook printed, no credential from the environment, e-mail address or
+    # raw customer id stays in the folder. Then the forms the report travels in, made from scrubbed pages.
+    t = time.perf_counter()
+    secrets = privacy.secret_values(names=[p.engine.connection_env] if p.engine.connection_env else [])
+    ids = privacy.known_ids(prepared.folder)
+    privacy.scrub_run_folder(run_dir, secrets, ids)
+    timings["scrub"] = round(time.perf_counter() - t, 2)
+    single_path = pdf_path = None
+    if single_file:
+        t = time.perf_counter()
+        single_path = export.write_single_file(run_dir)
+        timings["single_file"] = round(time.perf_counter() - t, 2)
+    export_errors: list[str] = []
+    if pdf:
+        t = time.perf_counter()
+        try:
+            pdf_path = export.write_pdf(run_dir)
+        except AuditError as err:  # the HTML report stands; the command says what went wrong with the PDF
+            export_errors.append(str(err))
+        timings["pdf"] = round(time.perf_counter() - t, 2)
 
     seconds = round(time.perf_counter() - t0, 2)
     timings["total"] = seconds
@@ -509,7 +548,9 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
         "findings": len(findings),
     }
     _write_json(run_dir / "manifest.json", manifest)
-    return RunResult(run_dir=run_dir, index=index, failed=failed, findings=findings, seconds=seconds)
+    privacy.scrub_run_folder(run_dir, secrets, ids)   # the manifest too
+    return RunResult(run_dir=run_dir, index=index, failed=failed, findings=findings, seconds=seconds,
+                     single_file=single_path, pdf=pdf_path, export_errors=export_errors)
 
 
 def _execute_all(pool, queue, order, chosen, nb_dir, run_dir, params_path, tables_dir, findings_dir,
