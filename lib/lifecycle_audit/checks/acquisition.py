@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Chart, Evidence
+from ..i18n import Text, count, money, number, share
 from ..metrics.orders import average_order_value
 from ..metrics.sessions import sessions
 from .registry import NotEnoughData, check
@@ -44,8 +45,8 @@ def homepage_value_proposition(tables, o) -> Evidence:
     home = by[by["landing"] == "home"]
     n_home = int(home["sessions"].sum())
     if n_home < o["min_sessions"]:
-        raise NotEnoughData(f"needs at least {int(o['min_sessions'])} visits that land on the homepage "
-                            f"(page_type 'home' as the first event); found {n_home}")
+        raise NotEnoughData(Text("needs at least {min} visits that land on the homepage (page_type 'home' as "
+                                 "the first event); found {found}", min=count(o["min_sessions"]), found=count(n_home)))
     by["bounce_rate"] = by["bounces"] / by["sessions"]
     by["next_step"] = 1 - by["bounce_rate"]
     engaged = by["sessions"] - by["bounces"]
@@ -68,19 +69,19 @@ def homepage_value_proposition(tables, o) -> Evidence:
     at_stake = method = None
     if aov and buy == buy:
         at_stake = kept * float(buy) * aov
-        method = (f"homepage visits that would stay at a {target:.0%} bounce rate ({kept:,.0f}) "
-                  f"× the purchase rate of homepage visits that go on ({buy:.1%}) "
-                  f"× average order value ({aov:,.2f}), over the period analysed")
+        method = Text("homepage visits that would stay at a {target} bounce rate ({kept}) × the purchase rate of "
+                      "homepage visits that go on ({buy}) × average order value ({aov}), over the period analysed",
+                      target=share(target, 0), kept=count(kept), buy=share(buy, 1), aov=money(aov, 2))
     chart = Chart(kind="bar", data=table, x="landing", y="bounce_rate",
-                  title="Visits that end on the page they landed on, by landing page type",
-                  x_label="Landing page type", y_label="Bounce rate", y_unit="share",
-                  reference=o["good"], reference_label="good")
-    summary = f"{rate:.1%} of {n_home:,} visits landing on the homepage ended there"
+                  title=Text("Visits that end on the page they landed on, by landing page type"),
+                  x_label=Text("Landing page type"), y_label=Text("Bounce rate"), y_unit="share",
+                  reference=o["good"], reference_label=Text("good"))
+    summary = Text("{rate} of {n} visits landing on the homepage ended there", rate=share(rate, 1), n=count(n_home))
     if other_rate is not None:
-        summary += f", against {other_rate:.1%} on the other entry pages"
+        summary += Text(", against {rate} on the other entry pages", rate=share(other_rate, 1))
     secs = h["median_seconds_to_next"]
     if secs == secs:
-        summary += f"; those who went on took a median {secs:,.0f} s to their first step"
+        summary += Text("; those who went on took a median {secs} s to their first step", secs=number(secs, 0))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details={"home_sessions": n_home, "home_bounce": rate, "other_bounce": other_rate,
                              "next_step": 1 - rate},

@@ -6,6 +6,7 @@ import ibis
 import pandas as pd
 
 from ..findings import Chart, Evidence
+from ..i18n import Text, count, hours, money, share, word
 from ..metrics.carts import carts
 from ..metrics.orders import average_order_value
 from .registry import NotEnoughData, check
@@ -48,8 +49,8 @@ def cart_abandonment(tables, o) -> Evidence:
     ).to_pandas()
     total = int(by["carts"].sum())
     if total < o["min_carts"]:
-        raise NotEnoughData(f"needs at least {int(o['min_carts'])} carts (visits with an add-to-cart) "
-                            f"to judge; the events hold {total}")
+        raise NotEnoughData(Text("needs at least {min} carts (visits with an add-to-cart) to judge; the events "
+                                 "hold {found}", min=count(o["min_carts"]), found=count(total)))
     abandoned = int(by["abandoned"].sum())
     rate = abandoned / total
     table = by.assign(abandonment=by["abandoned"] / by["carts"],
@@ -61,19 +62,20 @@ def cart_abandonment(tables, o) -> Evidence:
     if aov:
         excess = max(0.0, rate - o["good"]) * total
         at_stake = excess * aov
-        method = (f"carts beyond a {o['good']:.0%} abandonment rate ({excess:,.0f} carts) "
-                  f"× average order value ({aov:,.2f}), over the period analysed")
+        method = Text("carts beyond a {good} abandonment rate ({excess} carts) × average order value ({aov}), "
+                      "over the period analysed", good=share(o["good"], 0), excess=count(excess), aov=money(aov, 2))
     worst = table.loc[table["abandonment"].idxmax()]
     chart = Chart(kind="bar", data=table, x="device", y="abandonment",
-                  title=f"Carts not bought within {int(o['window_days'])} days, by device",
-                  x_label="Device", y_label="Carts abandoned", y_unit="share",
-                  reference=o["good"], reference_label="good")
+                  title=Text("Carts not bought within {days} days, by device", days=count(o["window_days"])),
+                  x_label=Text("Device"), y_label=Text("Carts abandoned"), y_unit="share",
+                  reference=o["good"], reference_label=Text("good"))
     return Evidence(
         value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
         details={"carts": total, "abandoned": abandoned, "worst_device": worst["device"],
                  "worst_rate": float(worst["abandonment"]), "window_days": int(o["window_days"])},
-        summary=(f"{abandoned:,} of {total:,} carts ({rate:.1%}) were not bought within "
-                 f"{int(o['window_days'])} days; worst on {worst['device']} ({worst['abandonment']:.1%})."),
+        summary=Text("{abandoned} of {total} carts ({rate}) were not bought within {days} days; worst on "
+                     "{device} ({worst}).", abandoned=count(abandoned), total=count(total), rate=share(rate, 1),
+                     days=count(o["window_days"]), device=word(worst["device"]), worst=share(worst["abandonment"], 1)),
     )
 
 
@@ -131,8 +133,8 @@ def abandoned_cart_recovery(tables, o) -> Evidence:
     window = int(o["window_days"])
     df = _reminded_carts(tables, window)
     if len(df) < o["min_carts"]:
-        raise NotEnoughData(f"needs at least {int(o['min_carts'])} carts left by known, reachable customers; "
-                            f"found {len(df)}")
+        raise NotEnoughData(Text("needs at least {min} carts left by known, reachable customers; found {found}",
+                                 min=count(o["min_carts"]), found=count(len(df))))
     delay_h = (df["first_sent"] - df["cart_at"]).dt.total_seconds() / 3600
     group = pd.Series(NONE, index=df.index)
     group[delay_h <= 24] = SAME_DAY
@@ -156,28 +158,31 @@ def abandoned_cart_recovery(tables, o) -> Evidence:
     not_prompt = int((~(delay_h <= 4)).sum())
     if len(prompt) >= o["min_group"]:
         uplift = max(0.0, float(prompt.mean()) - float(base))
-        how = (f"the recovery rate of carts reminded within 4 h here ({prompt.mean():.1%}) over that of carts "
-               f"not reminded ({base:.1%})")
+        how = Text("the recovery rate of carts reminded within 4 h here ({prompt}) over that of carts not "
+                   "reminded ({base})", prompt=share(prompt.mean(), 1), base=share(base, 1))
     else:
         uplift = 0.0171
-        how = ("too few promptly reminded carts here to measure, so the median placed-order rate of "
-               "automated flows (1.71 %, Klaviyo Benchmark Report 2024)")
+        how = Text("too few promptly reminded carts here to measure, so the median placed-order rate of "
+                   "automated flows ({rate}, Klaviyo Benchmark Report 2024)", rate=share(uplift, 2))
     at_stake = not_prompt * uplift * aov
-    method = (f"{not_prompt:,} carts not reminded within 4 h × {how} × average order value ({aov:,.2f}), "
-              "over the period analysed")
+    method = Text("{n} carts not reminded within 4 h × {how} × average order value ({aov}), over the period "
+                  "analysed", n=count(not_prompt), how=how, aov=money(aov, 2))
     chart = Chart(kind="bar", data=table, x="reminder", y="recovery_rate",
-                  title=f"Abandoned carts bought within {window} days, by when the first reminder came",
-                  x_label="First reminder after the cart was left", y_label="Carts recovered", y_unit="share")
+                  title=Text("Abandoned carts bought within {days} days, by when the first reminder came",
+                             days=count(window)),
+                  x_label=Text("First reminder after the cart was left"), y_label=Text("Carts recovered"),
+                  y_unit="share")
     median_delay = float(delay_h.median()) if reminded.any() else None
     details = {"carts": len(df), "reminded": int(reminded.sum()), "reminded_within_24h": within_24h,
                "median_delay_hours": median_delay, "follow_up_rate": follow_up,
                "recovery_reminded_within_4h": float(prompt.mean()) if len(prompt) else None,
                "recovery_not_reminded": float(base)}
-    summary = (f"{int(reminded.sum()):,} of {len(df):,} carts left by reachable customers were reminded "
-               f"({reminded.mean():.1%}); {within_24h:.1%} within 24 h")
+    summary = Text("{n} of {total} carts left by reachable customers were reminded ({rate}); {within} within "
+                   "24 h", n=count(reminded.sum()), total=count(len(df)), rate=share(reminded.mean(), 1),
+                   within=share(within_24h, 1))
     if median_delay is not None:
-        summary += f", the first reminder after a median {median_delay:,.1f} h"
+        summary += Text(", the first reminder after a median {delay}", delay=hours(round(median_delay, 1)))
     if follow_up is not None:
-        summary += f"; {follow_up:.0%} of unopened reminders were followed up"
+        summary += Text("; {rate} of unopened reminders were followed up", rate=share(follow_up, 0))
     return Evidence(value=within_24h, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")

@@ -11,30 +11,37 @@ from typing import Any, Callable
 from .. import scoring
 from ..errors import CheckError
 from ..findings import Evidence, Finding
+from ..i18n import N_, Text
+
+# Stage names and questions are English msgids, translated when the report renders them.
 
 STAGES = ("data_health", "reach", "acquisition", "conversion", "retention", "loyalty", "winback")
 STAGE_TITLES = {
-    "data_health": "Data health",
-    "reach": "Reach",
-    "acquisition": "Acquisition",
-    "conversion": "Conversion",
-    "retention": "Retention",
-    "loyalty": "Loyalty",
-    "winback": "Win-back",
+    "data_health": N_("Data health"),
+    "reach": N_("Reach"),
+    "acquisition": N_("Acquisition"),
+    "conversion": N_("Conversion"),
+    "retention": N_("Retention"),
+    "loyalty": N_("Loyalty"),
+    "winback": N_("Win-back"),
 }
 STAGE_QUESTIONS = {
-    "data_health": "What was supplied, what is usable, and which checks can run?",
-    "reach": "Do the right people find the shop, through which channels, at what cost?",
-    "acquisition": "Once they arrive, does the site give them a reason and a first step?",
-    "conversion": "Do interested visitors actually buy, and what is lost on the way?",
-    "retention": "After the first order, are customers onboarded, served and contacted well?",
-    "loyalty": "Are the best customers recognised, and do they recommend the shop?",
-    "winback": "Who is slipping away, who is worth winning back, and when to stop?",
+    "data_health": N_("What was supplied, what is usable, and which checks can run?"),
+    "reach": N_("Do the right people find the shop, through which channels, at what cost?"),
+    "acquisition": N_("Once they arrive, does the site give them a reason and a first step?"),
+    "conversion": N_("Do interested visitors actually buy, and what is lost on the way?"),
+    "retention": N_("After the first order, are customers onboarded, served and contacted well?"),
+    "loyalty": N_("Are the best customers recognised, and do they recommend the shop?"),
+    "winback": N_("Who is slipping away, who is worth winning back, and when to stop?"),
 }
 
 
 class NotEnoughData(Exception):
-    """Raised by a check whose tables are present but too thin to judge; the message says what it needs."""
+    """Raised by a check whose tables are present but too thin to judge; the message (a Text) says what it needs."""
+
+    @property
+    def text(self) -> Text | str:
+        return self.args[0] if self.args and isinstance(self.args[0], Text) else str(self)
 
 
 @dataclass(frozen=True)
@@ -155,14 +162,14 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
                 better=spec.better, source=spec.source, description=spec.description, advice=list(spec.advice))
     missing = [t for t in spec.needs if not tables.has(t)]
     if missing:
-        return Finding(title=spec.title, status="not_run", score=None,
-                       reason=f"needs the {', '.join(missing)} table{'s' if len(missing) > 1 else ''}, "
-                              "which was not supplied", **base)
+        reason = (Text("needs the {table} table, which was not supplied", table=missing[0]) if len(missing) == 1
+                  else Text("needs the {tables} tables, which were not supplied", tables=", ".join(missing)))
+        return Finding(title=spec.title, status="not_run", score=None, reason=reason, **base)
     started = time.perf_counter()
     try:
         ev = spec.fn(tables, opts)
     except NotEnoughData as err:
-        return Finding(title=spec.title, status="not_run", score=None, reason=str(err),
+        return Finding(title=spec.title, status="not_run", score=None, reason=err.text,
                        seconds=time.perf_counter() - started, **base)
     except Exception as err:  # a broken check must not take the stage down with it
         tb = traceback.extract_tb(err.__traceback__)[-1]
@@ -171,7 +178,7 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
                        seconds=time.perf_counter() - started, **base)
     if ev.value is None or (isinstance(ev.value, float) and math.isnan(ev.value)):
         return Finding(title=spec.title, status="not_run", score=None,
-                       reason="the data holds nothing this check can measure", **base)
+                       reason=Text("the data holds nothing this check can measure"), **base)
     s = scoring.score(float(ev.value), opts["good"], opts["poor"], spec.better, spec.bounded)
     st = scoring.status(s)
     return Finding(title=spec.title if st == "pass" else spec.failure_title, status=st,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Chart, Evidence
+from ..i18n import Text, count, money, share
 from ..metrics.contacts import BAND_CAP, by_band, messages_with_frequency
 from ..metrics.orders import revenue_per_customer_year
 from .registry import NotEnoughData, check
@@ -40,7 +41,8 @@ def over_contacting(tables, o) -> Evidence:
     bands = by_band(tables)
     total = int(bands["messages"].sum()) if len(bands) else 0
     if total < o["min_messages"]:
-        raise NotEnoughData(f"needs at least {int(o['min_messages'])} marketing e-mails to judge; found {total}")
+        raise NotEnoughData(Text("needs at least {min} marketing e-mails to judge; found {found}",
+                                 min=count(o["min_messages"]), found=count(total)))
     rate = float(bands["unsubscribes"].sum() / total)
     base = float(bands.iloc[0]["unsubscribe_rate"])
     # The turn: the lowest weekly frequency whose unsubscribe rate is both clearly above the base
@@ -59,8 +61,8 @@ def over_contacting(tables, o) -> Evidence:
 
     details = {"messages": total, "unsubscribe_rate": rate, "base_rate": base, "turn": turn}
     at_stake = method = None
-    summary = (f"{rate:.2%} of {total:,} marketing e-mails led to an unsubscribe; at one contact a week "
-               f"the rate is {base:.2%}")
+    summary = Text("{rate} of {total} marketing e-mails led to an unsubscribe; at one contact a week the rate is "
+                   "{base}", rate=share(rate, 2), total=count(total), base=share(base, 2))
     if turn is not None:
         m = messages_with_frequency(tables)
         hot = m.filter((m.channel == "email") & (m.contacts >= turn))
@@ -70,18 +72,19 @@ def over_contacting(tables, o) -> Evidence:
         excess = float((over["messages"] * (over["unsubscribe_rate"] - base)).clip(lower=0).sum())
         details.update(customers_above_turn=n_customers, share_above_turn=n_customers / max(contacted, 1),
                        excess_unsubscribes=excess)
-        summary += (f"; from {_band_label(turn)} contacts a week it climbs to "
-                    f"{float(above.iloc[0]['unsubscribe_rate']):.2%}, and {n_customers:,} customers "
-                    f"({n_customers / max(contacted, 1):.0%} of those contacted) were contacted that often")
+        summary += Text("; from {turn} contacts a week it climbs to {rate}, and {n} customers ({share} of those "
+                        "contacted) were contacted that often", turn=_band_label(turn),
+                        rate=share(above.iloc[0]["unsubscribe_rate"], 2), n=count(n_customers),
+                        share=share(n_customers / max(contacted, 1), 0))
         value = revenue_per_customer_year(tables)
         if value:
             at_stake = excess * value
-            method = (f"unsubscribes beyond the rate at one contact a week ({excess:,.0f}) × revenue per "
-                      f"customer per year ({value:,.2f}): the yearly revenue of customers the shop can no "
-                      "longer e-mail (an upper bound)")
+            method = Text("unsubscribes beyond the rate at one contact a week ({excess}) × revenue per customer per "
+                          "year ({value}): the yearly revenue of customers the shop can no longer e-mail (an upper "
+                          "bound)", excess=count(excess), value=money(value, 2))
     chart = Chart(kind="bar", data=table, x="contacts_per_week", y="unsubscribe_rate",
-                  title="Unsubscribes per marketing e-mail, by contacts the customer got that week",
-                  x_label="Messages to the customer that week", y_label="Unsubscribe rate", y_unit="share",
-                  reference=o["good"], reference_label="healthy")
+                  title=Text("Unsubscribes per marketing e-mail, by contacts the customer got that week"),
+                  x_label=Text("Messages to the customer that week"), y_label=Text("Unsubscribe rate"),
+                  y_unit="share", reference=o["good"], reference_label=Text("healthy"))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")

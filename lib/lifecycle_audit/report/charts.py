@@ -12,7 +12,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from .. import i18n
 from ..findings import Chart
+from ..i18n import column, term, tr
 from . import fmt
 
 # Calm colours whose lightness differs enough to tell the series apart in greyscale (dark, light, mid, ...).
@@ -54,7 +56,7 @@ def _t(text) -> str:
 
 
 def _short(label) -> str:
-    s = fmt.date(label) if isinstance(label, (pd.Timestamp, np.datetime64)) else str(label)
+    s = fmt.date(label) if isinstance(label, (pd.Timestamp, np.datetime64)) else term(label)
     return _t(s if len(s) <= MAX_LABEL else s[: MAX_LABEL - 1] + "…")
 
 
@@ -74,33 +76,43 @@ def _series(chart: Chart) -> pd.DataFrame:
         wide = (df.pivot_table(index=chart.x, columns=chart.hue, values=y, aggfunc="first", dropna=False,
                                observed=True, sort=False)
                 .reindex(index=x_order, columns=hue_order))
-        wide.columns = [str(c) for c in wide.columns]
+        wide.columns = [term(c) for c in wide.columns]
     else:
         wide = df.set_index(chart.x)[ys]
-        wide.columns = [_pretty(c) for c in ys] if len(ys) > 1 else [chart.y_label or _pretty(ys[0])]
+        wide.columns = [column(c) for c in ys] if len(ys) > 1 else [tr(chart.y_label) or column(ys[0])]
     return wide.apply(pd.to_numeric, errors="coerce")
 
 
 def _value_formatter(unit: str, currency: str) -> FuncFormatter:
-    return FuncFormatter(lambda v, _pos: fmt.axis(v, unit, currency))
+    # Ticks are formatted when the figure is saved, maybe outside the block that set the locale: keep it now.
+    locale = i18n.current()
+    return FuncFormatter(lambda v, _pos: fmt.axis(v, unit, currency, locale))
 
 
 def _is_time(index: pd.Index) -> bool:
     return pd.api.types.is_datetime64_any_dtype(index)
 
 
-def draw(chart: Chart, currency: str = "EUR") -> Figure:
-    """The chart as a matplotlib Figure (not registered with pyplot, so a notebook never shows it by accident)."""
+def draw(chart: Chart, currency: str | None = None, locale: str | None = None) -> Figure:
+    """The chart as a matplotlib Figure (not registered with pyplot, so a notebook never shows it by accident).
+
+    Titles, labels and category names are rendered in `locale` (default: the one in effect), money in
+    `currency` (default: the one in effect)."""
+    with i18n.use(locale, currency):
+        return _draw(chart, i18n.currency())
+
+
+def _draw(chart: Chart, currency: str) -> Figure:
     if chart.kind not in KINDS:
         raise ValueError(f"unknown chart kind {chart.kind!r}; the report draws {', '.join(KINDS)}")
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=FIGSIZE, layout="constrained")
         ax = fig.add_subplot()
-        ax.set_title(_t(chart.title))
+        ax.set_title(_t(tr(chart.title)))
         horizontal = chart.kind == "barh"
         # x_label names the axis of the x column, y_label the axis of the values, whichever way the bars run.
-        (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(chart.x_label))
-        (ax.set_xlabel if horizontal else ax.set_ylabel)(_t(chart.y_label))
+        (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(tr(chart.x_label) or ""))
+        (ax.set_xlabel if horizontal else ax.set_ylabel)(_t(tr(chart.y_label) or ""))
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         value_axis = ax.xaxis if horizontal else ax.yaxis
@@ -112,7 +124,7 @@ def draw(chart: Chart, currency: str = "EUR") -> Figure:
 
         wide = _series(chart) if len(chart.data) else pd.DataFrame()
         if wide.empty or not wide.notna().any().any():
-            ax.text(0.5, 0.5, "No data to show", transform=ax.transAxes, ha="center", va="center", color=MUTED)
+            ax.text(0.5, 0.5, i18n.gettext("No data to show"), transform=ax.transAxes, ha="center", va="center", color=MUTED)
             ax.set_xticks([])
             ax.set_yticks([])
         elif chart.kind == "line":
@@ -123,7 +135,7 @@ def draw(chart: Chart, currency: str = "EUR") -> Figure:
         if chart.reference is not None:
             line = ax.axvline if horizontal else ax.axhline
             line(chart.reference, color=REFERENCE, linestyle=(0, (5, 3)), linewidth=1.2, zorder=3,
-                 label=_t(chart.reference_label or "Threshold"))
+                 label=_t(tr(chart.reference_label) or i18n.gettext("Threshold")))
         handles, labels = ax.get_legend_handles_labels()
         if len(wide.columns) > 1 or chart.reference is not None:
             fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
@@ -186,19 +198,20 @@ _ROOT = re.compile(r"<svg\b[^>]*>", re.S)
 _ID = re.compile(r'\s+id="([^"]*)"')
 
 
-def svg(chart: Chart, currency: str = "EUR") -> str:
+def svg(chart: Chart, currency: str | None = None, locale: str | None = None) -> str:
     """The chart as inline <svg> markup: scales to its container, titled for screen readers, nothing fetched."""
-    fig = draw(chart, currency)
-    buf = io.StringIO()
-    try:
-        with matplotlib.rc_context(_RC):
-            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    finally:
-        fig.clear()
+    with i18n.use(locale, currency):
+        fig = draw(chart)
+        buf = io.StringIO()
+        try:
+            with matplotlib.rc_context(_RC):
+                fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+        finally:
+            fig.clear()
+        title = escape(tr(chart.title))
     markup = _METADATA.sub("", _XML_DECL.sub("", buf.getvalue()))
     root = _ROOT.search(markup)
     view_box = re.search(r'viewBox="([^"]+)"', root.group(0))
-    title = escape(chart.title)
     new_root = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
                 f'class="la-chart-svg" viewBox="{view_box.group(1)}" width="100%" role="img" '
                 f'aria-label="{title}" preserveAspectRatio="xMidYMid meet"><title>{title}</title>')

@@ -1,15 +1,25 @@
-"""Numbers, percentages, money and dates as the report prints them (English for now; one place to localise)."""
+"""Numbers, percentages, money and dates as the report prints them, in the report's locale (Babel).
+
+The locale and currency in effect come from i18n (i18n.use / i18n.set_locale; the runner and
+workbook.open_audit set them from params.locale and params.currency): en 1,234.5 · €12,345 · 81.3%;
+de 1.234,5 · 12.345 € · 81,3 %; id 1.234,5 · Rp12.345 · 81,3%.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from typing import Any
 
-DASH = "–"  # what a missing value prints as
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_compact_decimal, format_currency, format_decimal, format_percent
+from babel.units import format_unit
 
-# Currencies whose symbol goes in front of the amount; any other code prints as "SEK 1,234".
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "IDR": "Rp", "AUD": "A$", "CAD": "C$"}
+from .. import i18n
+
+DASH = "–"  # what a missing value prints as
 
 
 def missing(value: Any) -> bool:
@@ -39,101 +49,153 @@ def _auto_decimals(v: float) -> int:
     return 3
 
 
-def number(value: Any, decimals: int | None = None) -> str:
-    """1234.5 -> "1,234.5"; whole numbers without decimals; missing -> "–"."""
+def _loc(locale: str | None = None) -> str:
+    return i18n.babel_locale(locale)
+
+
+def _with_decimals(pattern: str, decimals: int) -> str:
+    """A Babel pattern ("#,##0.00 ¤", "#,##0 %") with exactly `decimals` fraction digits."""
+    core = pattern.split(";")[0]
+    i = core.index("0")
+    j = i
+    while j < len(core) and core[j] in "0.#":
+        j += 1
+    digits = "0" + ("." + "0" * decimals if decimals else "")
+    return core[:i] + digits + core[j:]
+
+
+def _pattern(kind: str, locale: str | None) -> str:
+    loc = Locale.parse(_loc(locale))
+    if kind == "currency":
+        return loc.currency_formats["standard"].pattern
+    return loc.percent_formats[None].pattern
+
+
+def number(value: Any, decimals: int | None = None, locale: str | None = None) -> str:
+    """1234.5 -> "1,234.5" (en), "1.234,5" (de, id); whole numbers without decimals; missing -> "–"."""
     if missing(value):
         return DASH
     v = _as_float(value)
     if math.isinf(v):
         return "∞" if v > 0 else "−∞"
     d = _auto_decimals(v) if decimals is None else decimals
-    return f"{v:,.{d}f}"
+    return format_decimal(round(v, d), format="#,##0" + ("." + "0" * d if d else ""), locale=_loc(locale))
 
 
-def percent(value: Any, decimals: int | None = None) -> str:
-    """A share in [0, 1] as a percentage: 0.8134 -> "81.3 %"; below 1 % with two decimals."""
+def percent(value: Any, decimals: int | None = None, locale: str | None = None) -> str:
+    """A share in [0, 1] as a percentage: 0.8134 -> "81.3%" (en), "81,3 %" (de); below 1 % two significant digits."""
     if missing(value):
         return DASH
-    p = _as_float(value) * 100
+    v = _as_float(value)
+    p = v * 100
     if decimals is None:
-        if abs(p) < 1 and not float(round(p, 6)).is_integer():
-            d = max(2, 1 - math.floor(math.log10(abs(p))))  # two significant digits: 0.52 %, 0.3 %, 0.0012 %
-            if abs(round(p, d)) < 1:
-                return f"{p:.{d}f}".rstrip("0").rstrip(".") + " %"
         decimals = 0 if float(round(p, 1)).is_integer() else 1
-    return f"{p:,.{decimals}f} %"
+        if abs(p) < 1 and not float(round(p, 6)).is_integer():
+            decimals = max(2, 1 - math.floor(math.log10(abs(p))))  # 0.52 %, 0.3 %, 0.0012 %
+            p_r = round(p, decimals)
+            s = f"{p_r:.{decimals}f}".rstrip("0").rstrip(".")
+            decimals = len(s.split(".")[1]) if "." in s else 0
+    return format_percent(v, format=_with_decimals(_pattern("percent", locale), decimals), locale=_loc(locale))
 
 
-def currency_symbol(currency: str = "EUR") -> str:
-    """"€" for EUR, "$" for USD; the code and a space for currencies without a listed symbol."""
-    return SYMBOLS.get(currency.upper(), currency.upper() + " ")
+def currency_symbol(currency: str = "EUR", locale: str | None = None) -> str:
+    """The locale's symbol for the currency: "€", "$", "Rp"; the code where the locale has none."""
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(currency.upper(), locale=_loc(locale))
 
 
-def money(value: Any, currency: str = "EUR", decimals: int | None = None) -> str:
-    """12345 -> "€12,345"; amounts under 100 keep their cents ("€5.81"); negative as "-€1,234"."""
+def money(value: Any, currency: str | None = None, decimals: int | None = None, locale: str | None = None) -> str:
+    """12345 -> "€12,345" (en), "12.345 €" (de), IDR "Rp12.345" (id); amounts under 100 keep their cents."""
     if missing(value):
         return DASH
     v = _as_float(value)
     if decimals is None:
         decimals = 0 if abs(v) >= 100 or float(v).is_integer() else 2
-    sign = "-" if v < 0 else ""
-    return f"{sign}{currency_symbol(currency)}{abs(v):,.{decimals}f}"
+    code = (currency or i18n.currency()).upper()
+    out = format_currency(v, code, format=_with_decimals(_pattern("currency", locale), decimals),
+                          locale=_loc(locale), currency_digits=False)
+    # A currency the locale has no symbol for prints as its code: keep it apart from the digits ("SEK 1,000").
+    return re.sub(rf"{code}(?=[\d-])", code + "\u00a0", out) if code in out else out
 
 
-def _plural(v: float, one: str, many: str) -> str:
-    return one if v == 1 else many
+def _unit(v: float, unit: str, locale: str | None, length: str = "long") -> str:
+    d = _auto_decimals(v)
+    return format_unit(round(v, d), unit, length=length, format="#,##0" + ("." + "0" * d if d else ""),
+                       locale=_loc(locale))
 
 
-def value(value: Any, unit: str | None, currency: str = "EUR") -> str:
-    """A finding's value by its unit (see findings.UNITS): share/rate -> "81.3 %", money -> "€12,345", days -> "12.5 days"."""
+def value(value: Any, unit: str | None, currency: str | None = None, locale: str | None = None) -> str:
+    """A finding's value by its unit (see findings.UNITS): share/rate -> "81.3%", money -> "€12,345", days -> "12.5 days"."""
     if missing(value):
         return DASH
     v = _as_float(value)
     if unit in ("share", "rate"):
-        return percent(v)
+        return percent(v, locale=locale)
     if unit == "money":
-        return money(v, currency)
+        return money(v, currency, locale=locale)
     if unit == "days":
-        return f"{number(v)} {_plural(v, 'day', 'days')}"
+        return _unit(v, "duration-day", locale)
     if unit == "hours":
-        return f"{number(v)} {_plural(v, 'hour', 'hours')}"
+        return _unit(v, "duration-hour", locale)
     if unit == "count":
-        return number(v, 0) if float(v).is_integer() else number(v)
+        return number(v, 0, locale) if float(v).is_integer() else number(v, locale=locale)
     if unit == "per_week":
-        return f"{number(v)} per week"
+        return i18n.Text("{n} per week", n=i18n.number(v)).render(locale)
     if unit == "ratio":
-        return number(v, 2)
-    return number(v)
+        return number(v, 2, locale)
+    return number(v, locale=locale)
 
 
-def axis(value: float, unit: str | None, currency: str = "EUR") -> str:
-    """A short tick label for a chart axis: "60%", "€12k", "€1.2M", "3 d", "4 h", "12,000"."""
+def axis(value: float, unit: str | None, currency: str | None = None, locale: str | None = None) -> str:
+    """A short tick label for a chart axis: "60%", "€12K", "1,2 Mio. €", "3 d", "12,000"."""
     v = float(value)
+    loc = _loc(locale)
     if unit in ("share", "rate"):
         p = v * 100
-        return f"{p:,.{0 if float(round(p, 6)).is_integer() else 1}f}%"
+        d = 0 if float(round(p, 6)).is_integer() else 1
+        return format_percent(v, format=_with_decimals(_pattern("percent", locale), d), locale=loc)
     if unit == "money":
-        sym, a = currency_symbol(currency), abs(v)
-        sign = "-" if v < 0 else ""
-        if a >= 1_000_000:
-            return f"{sign}{sym}{a / 1_000_000:,.{0 if (a / 1_000_000).is_integer() else 1}f}M"
-        if a >= 10_000:
-            return f"{sign}{sym}{a / 1_000:,.{0 if (a / 1_000).is_integer() else 1}f}k"
-        return f"{sign}{sym}{a:,.{0 if float(a).is_integer() else 2}f}"
-    suffix = {"days": " d", "hours": " h"}.get(unit or "", "")
-    return f"{v:,.{0 if float(round(v, 6)).is_integer() else _auto_decimals(v)}f}{suffix}"
+        cur = (currency or i18n.currency()).upper()
+        if abs(v) >= 10_000:
+            # the locale's compact form of the amount ("12K", "12.000", "12 rb"), placed where the locale puts money
+            short = format_compact_decimal(v, format_type="short", locale=loc, fraction_digits=1)
+            if short.replace("-", "").isdigit():  # no short form in this locale (de thousands): group the digits
+                short = number(v, 0, locale)
+            return _with_symbol(short, cur, locale)
+        return money(v, cur, 0 if float(v).is_integer() else 2, locale)
+    d = 0 if float(round(v, 6)).is_integer() else _auto_decimals(v)
+    n = format_decimal(round(v, d), format="#,##0" + ("." + "0" * d if d else ""), locale=loc)
+    if unit == "days":
+        return i18n.Text("{n} d", n=n).render(locale)
+    if unit == "hours":
+        return i18n.Text("{n} h", n=n).render(locale)
+    return n
 
 
-def date(value: Any) -> str:
-    """A date as "2026-03-05" (a datetime with a time of day keeps "14:30"); strings pass through."""
+def _with_symbol(amount: str, currency: str, locale: str | None) -> str:
+    pattern = _pattern("currency", locale)
+    sym = currency_symbol(currency, locale)
+    core = pattern.split(";")[0]
+    before = core.strip().startswith("¤")
+    if before:
+        return f"{sym}\u00a0{amount}" if sym.isalpha() and len(sym) > 2 else f"{sym}{amount}"  # "SEK 12K", "€12K"
+    return f"{amount}\u00a0{sym}"
+
+
+def date(value: Any, length: str = "medium", locale: str | None = None) -> str:
+    """A date in the locale: "Mar 5, 2026" · "05.03.2026" · "5 Mar 2026" (length="long": "5. März 2026");
+    a datetime with a time of day keeps it ("14:30"); strings pass through."""
     if missing(value):
         return DASH
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
+    loc = _loc(locale)
     if isinstance(value, _dt.datetime):
+        day = format_date(value.date(), length, locale=loc)
         if (value.hour, value.minute, value.second) == (0, 0, 0):
-            return value.date().isoformat()
-        return value.strftime("%Y-%m-%d %H:%M")
+            return day
+        return f"{day} {format_time(value.time(), 'short', locale=loc)}"
     if isinstance(value, _dt.date):
-        return value.isoformat()
+        return format_date(value, length, locale=loc)
     return str(value)

@@ -10,6 +10,7 @@ src/href/url() attribute (see `offline`). Templates live in report/templates/ an
     generated_at    when the run was made (str or datetime)
     period          "2025-01-01 – 2025-12-31", or {"start", "end"}, or a (start, end) pair
     currency        ISO code for money, default "EUR"
+    locale          the report's language and formats: "en" (default), "de" or "id"
     stages          [{"stage", "title", "file"}] in page order: the navigation (needed for links)
     failed_stages   [{"stage", "cell", "error"}]: stages whose notebook stopped
     tables          {name: rows} or {name: {"rows", "rejected"}} or [{"table", "rows", "rejected"}]
@@ -32,9 +33,10 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from .. import __version__, scoring
+from .. import __version__, i18n, scoring
 from ..checks.registry import STAGE_QUESTIONS, STAGE_TITLES, STAGES
 from ..findings import Chart, Finding
+from ..i18n import N_, Text, column, term, tr
 from . import fmt
 
 HERE = Path(__file__).parent
@@ -44,11 +46,11 @@ TABLE_ROWS = 15  # evidence rows shown on a card
 
 # Status never by colour alone: a symbol and a word with every badge.
 BADGES = {
-    "fail": ("✗", "Fail"),
-    "warn": ("!", "Warning"),
-    "pass": ("✓", "Pass"),
-    "not_run": ("–", "Not run"),
-    "error": ("⚠", "Error"),
+    "fail": ("✗", N_("Fail")),
+    "warn": ("!", N_("Warning")),
+    "pass": ("✓", N_("Pass")),
+    "not_run": ("–", N_("Not run")),
+    "error": ("⚠", N_("Error")),
 }
 
 # Cells dropped whole (papermill's parameter cells may carry secrets), and cells whose outputs are dropped.
@@ -66,9 +68,9 @@ class Band:
     range: str
 
 
-BANDS = (Band("good", "Good", "●", "90–100"), Band("average", "Needs work", "■", "50–89"),
-         Band("poor", "Poor", "▲", "0–49"))
-NO_BAND = Band("none", "Not run", "–", "nothing ran")
+BANDS = (Band("good", N_("Good"), "●", "90–100"), Band("average", N_("Needs work"), "■", "50–89"),
+         Band("poor", N_("Poor"), "▲", "0–49"))
+NO_BAND = Band("none", N_("Not run"), "–", N_("nothing ran"))
 
 
 def band_of(score: float | None) -> Band:
@@ -93,8 +95,14 @@ def anchor(check_id: str) -> str:
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=False)
-    env.globals.update(BADGES=BADGES, band_of=band_of)
+    env.globals.update(BADGES=BADGES, band_of=band_of, _=_template_gettext, tr=tr, lang=i18n.current)
     return env
+
+
+def _template_gettext(msgid: str, **values: Any) -> str:
+    """`{{ _("Score {n}", n=3) }}` in a template: the msgid in the locale in effect, then its placeholders."""
+    text = i18n.gettext(msgid)
+    return text.format(**values) if values else text
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,10 +139,10 @@ def threshold_text(good: float | None, poor: float | None, better: str | None, u
         return ""
     g, p = fmt.value(good, unit, currency), fmt.value(poor, unit, currency)
     if better == "lower":
-        return f"good ≤ {g}, poor ≥ {p}"
+        return Text("good ≤ {good}, poor ≥ {poor}", good=g, poor=p).render()
     if better == "higher":
-        return f"good ≥ {g}, poor ≤ {p}"
-    return f"good {g}, poor {p}"
+        return Text("good ≥ {good}, poor ≤ {poor}", good=g, poor=p).render()
+    return Text("good {good}, poor {poor}", good=g, poor=p).render()
 
 
 _EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
@@ -170,7 +178,7 @@ def _cell(value: Any, unit: str | None, currency: str) -> str:
     if fmt.missing(value):
         return fmt.DASH
     if isinstance(value, bool) or type(value).__name__ == "bool_":
-        return "Yes" if value else "No"
+        return i18n.gettext("Yes") if value else i18n.gettext("No")
     if isinstance(value, (pd.Timestamp, _dt.date, _dt.datetime)):
         return fmt.date(value)
     if isinstance(value, (int, float)) or hasattr(value, "dtype"):
@@ -181,7 +189,7 @@ def _cell(value: Any, unit: str | None, currency: str) -> str:
         if unit:
             return fmt.value(v, unit, currency)
         return fmt.number(v, 0) if v.is_integer() else fmt.number(v)
-    return mask_emails(str(value))
+    return mask_emails(term(value))  # a word of the data's vocabulary ("mobile") in the report's language
 
 
 def table_context(df: pd.DataFrame, hints: dict[str, str] | None = None, currency: str = "EUR",
@@ -194,10 +202,10 @@ def table_context(df: pd.DataFrame, hints: dict[str, str] | None = None, currenc
         series = df[name]
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         units.append(_column_unit(name, series, hints) if numeric else None)
-        columns.append({"label": _pretty(name), "numeric": numeric})
+        columns.append({"label": column(name), "numeric": numeric})
     body = [[_cell(v, units[i], currency) for i, v in enumerate(row)]
             for row in head.itertuples(index=False, name=None)]
-    return {"columns": columns, "rows": body, "total": len(df)}
+    return {"columns": columns, "rows": body, "total": len(df), "total_text": fmt.number(len(df), 0)}
 
 
 def _as_chart(chart: Chart | dict | None) -> Chart | None:
@@ -216,13 +224,13 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     ran = status in ("pass", "warn", "fail")
     c: dict[str, Any] = {
         "check_id": check_id, "anchor": anchor(check_id), "stage": _get(f, "stage"), "status": status,
-        "ran": ran, "title": _get(f, "title"), "score": _get(f, "score"),
+        "ran": ran, "title": tr(_get(f, "title")), "score": _get(f, "score"),
         "value": fmt.value(_get(f, "value"), unit, currency),
         "threshold": threshold_text(_get(f, "good"), _get(f, "poor"), _get(f, "better"), unit, currency),
-        "source": _get(f, "source"), "summary": _get(f, "summary"), "reason": _get(f, "reason"),
-        "description": _get(f, "description"), "advice": list(_get(f, "advice") or []),
+        "source": tr(_get(f, "source")), "summary": tr(_get(f, "summary")), "reason": tr(_get(f, "reason")),
+        "description": tr(_get(f, "description")), "advice": [tr(a) for a in _get(f, "advice") or []],
         "at_stake": None if fmt.missing(_get(f, "at_stake")) else fmt.money(_get(f, "at_stake"), currency),
-        "at_stake_method": _get(f, "at_stake_method"),
+        "at_stake_method": tr(_get(f, "at_stake_method")),
         "chart_svg": None, "chart_error": None, "table": None,
     }
     chart = _as_chart(_get(f, "chart"))
@@ -245,23 +253,23 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     return c
 
 
-_DEFAULTS = {"currency": "EUR"}
-
-
 def set_currency(code: str) -> None:
     """The currency cards use when none is passed, e.g. in a notebook's Finding._repr_html_ (default EUR)."""
-    _DEFAULTS["currency"] = code.upper()
+    i18n.set_locale(currency=code)
 
 
-def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool = True) -> str:
+def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool = True,
+                 locale: str | None = None) -> str:
     """One finding as a self-contained card (the anchor id is the check id with dots as dashes).
 
-    currency: ISO code for money; None takes the one given to set_currency (EUR unless set).
+    currency: ISO code for money; None takes the one in effect (set_currency / i18n.set_locale; EUR unless set).
+    locale: "en", "de" or "id"; None takes the one in effect (workbook.open_audit sets the audit's).
     style=True puts the card's own small <style> in front of it, for a notebook; pages built here
     carry the whole stylesheet once and drop those blocks.
     """
-    return _env().get_template("finding.html.j2").render(
-        c=card_context(f, currency or _DEFAULTS["currency"]), style=Markup(card_css()) if style else None)
+    with i18n.use(locale, currency):
+        return _env().get_template("finding.html.j2").render(
+            c=card_context(f, i18n.currency()), style=Markup(card_css()) if style else None)
 
 
 # ---------------------------------------------------------------- run information shared by the pages
@@ -270,22 +278,32 @@ def _period(p: Any) -> str | None:
     if p is None or p == "":
         return None
     if isinstance(p, dict):
-        return f"{fmt.date(p.get('start'))} – {fmt.date(p.get('end'))}"
+        p = (p.get("start"), p.get("end"))
     if isinstance(p, (list, tuple)) and len(p) == 2:
-        return f"{fmt.date(p[0])} – {fmt.date(p[1])}"
+        return f"{fmt.date(_day(p[0]), 'long')} – {fmt.date(_day(p[1]), 'long')}"
     return str(p)
+
+
+def _day(v: Any) -> Any:
+    """An ISO date string ("2025-01-31") as a date, so that it prints in the locale; anything else as it is."""
+    if isinstance(v, str):
+        try:
+            return _dt.date.fromisoformat(v[:10])
+        except ValueError:
+            return v
+    return v
 
 
 def _when(v: Any) -> str | None:
     if v is None:
         return None
     if isinstance(v, _dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M")
+        return fmt.date(v, "long")
     return str(v)
 
 
 def _stage_title(stage: str, given: str | None = None) -> str:
-    return given or STAGE_TITLES.get(stage, _pretty(stage))
+    return tr(given or STAGE_TITLES.get(stage, _pretty(stage)))
 
 
 def _stage_file(stage: str) -> str:
@@ -295,7 +313,7 @@ def _stage_file(stage: str) -> str:
 def _run_context(run_info: dict) -> dict[str, Any]:
     nav = [{"stage": s["stage"], "title": _stage_title(s["stage"], s.get("title")),
             "file": s.get("file") or _stage_file(s["stage"])} for s in run_info.get("stages") or []]
-    return {"client": run_info.get("client") or "the shop", "run_id": run_info.get("run_id"),
+    return {"client": run_info.get("client") or i18n.gettext("the shop"), "run_id": run_info.get("run_id"),
             "generated_at": _when(run_info.get("generated_at")), "period": _period(run_info.get("period")),
             "stages": nav, "version": __version__}
 
@@ -382,7 +400,15 @@ def _body_html(nb) -> str:
 
 
 def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -> str:
-    """One stage page from an executed notebook: outputs and text only, with the report's header and navigation."""
+    """One stage page from an executed notebook: outputs and text only, with the report's header and navigation.
+
+    The notebook's own text is in the report's language already (its cells call workbook.say); the page
+    around it is rendered here in run_info["locale"]."""
+    with i18n.use(run_info.get("locale") or "en", run_info.get("currency") or "EUR"):
+        return _stage_html(executed_notebook_path, stage, run_info)
+
+
+def _stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -> str:
     import nbformat
 
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
@@ -391,7 +417,7 @@ def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -
     run = _run_context(run_info)
     given = next((s for s in run_info.get("stages") or [] if s.get("stage") == stage), {})
     info = {"stage": stage, "title": _stage_title(stage, given.get("title")),
-            "question": given.get("question") or STAGE_QUESTIONS.get(stage)}
+            "question": tr(given.get("question") or STAGE_QUESTIONS.get(stage))}
     failed = [f for f in run_info.get("failed_stages") or [] if f.get("stage") == stage]
     html = _env().get_template("stage.html.j2").render(
         css=Markup(page_css()), run=run, current=stage, stage=info, failed=failed, body=Markup(body))
@@ -418,19 +444,27 @@ def _rank_key(r: dict) -> tuple:
     return (r["at_stake_raw"] is None, -(r["at_stake_raw"] or 0), r["score"] if r["score"] is not None else 101)
 
 
+_COUNT_WORDS = (("fail", N_("{n} failed")), ("warn", N_("{n} warnings")), ("pass", N_("{n} passed")),
+                ("not_run", N_("{n} not run")), ("error", N_("{n} errors")))
+
+
 def _counts(rows: Iterable[dict]) -> str:
-    words = (("fail", "failed"), ("warn", "warning"), ("pass", "passed"), ("not_run", "not run"), ("error", "error"))
     rows = list(rows)
     parts = []
-    for key, word in words:
+    for key, words in _COUNT_WORDS:
         n = sum(1 for r in rows if r["status"] == key)
         if n:
-            parts.append(f"{n} {word}{'s' if n > 1 and key in ('warn', 'error') else ''}")
+            parts.append(Text(words, n=n).render())
     return " · ".join(parts)
 
 
 def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     """The run's front page: scores per stage, the top findings by money at stake, all checks, and the method."""
+    with i18n.use(run_info.get("locale") or "en", run_info.get("currency") or "EUR"):
+        return _index_html(findings, stages, run_info)
+
+
+def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     currency = run_info.get("currency") or "EUR"
     run = _run_context({**run_info, "stages": run_info.get("stages") or stages})
     files = {s["stage"]: s.get("file") or _stage_file(s["stage"]) for s in stages}
@@ -443,21 +477,21 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
         at = f.get("at_stake")
         rows.append({
             "check_id": f["check_id"], "stage": stage, "stage_title": titles.get(stage, _stage_title(stage)),
-            "status": f["status"], "ran": f["status"] in ("pass", "warn", "fail"), "title": f.get("title"),
+            "status": f["status"], "ran": f["status"] in ("pass", "warn", "fail"), "title": tr(f.get("title")),
             "score": f.get("score"), "value": fmt.value(f.get("value"), f.get("unit"), currency),
             "at_stake_raw": None if fmt.missing(at) else float(at),
             "at_stake": None if fmt.missing(at) else fmt.money(at, currency),
-            "reason": f.get("reason") if f["status"] in ("not_run", "error") else None,
+            "reason": tr(f.get("reason")) if f["status"] in ("not_run", "error") else None,
             "href": f"{f.get('page') or files.get(stage) or _stage_file(stage)}#{anchor(f['check_id'])}",
             "good": f.get("good"), "poor": f.get("poor"), "better": f.get("better"), "unit": f.get("unit"),
-            "source": f.get("source"),
+            "source": tr(f.get("source")),
         })
 
     stage_rows = []
     for s in stages:
         mine = [r for r in rows if r["stage"] == s["stage"]]
         stage_rows.append({"stage": s["stage"], "title": titles[s["stage"]], "file": files[s["stage"]],
-                           "question": s.get("question") or STAGE_QUESTIONS.get(s["stage"], ""),
+                           "question": tr(s.get("question") or STAGE_QUESTIONS.get(s["stage"], "")),
                            "score": s.get("score"), "status": s.get("status", "ok"), "counts": _counts(mine)})
 
     overall = run_info.get("overall_score")
@@ -467,10 +501,10 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
 
     ranked = sorted((r for r in rows if r["status"] in ("fail", "warn")), key=_rank_key)
     groups = [
-        {"title": "Failed", "open": True, "rows": [r for r in ranked if r["status"] == "fail"]},
-        {"title": "Warnings", "open": True, "rows": [r for r in ranked if r["status"] == "warn"]},
-        {"title": "Passed", "open": False, "rows": [r for r in rows if r["status"] == "pass"]},
-        {"title": "Not applicable", "open": False,
+        {"title": i18n.gettext("Failed"), "open": True, "rows": [r for r in ranked if r["status"] == "fail"]},
+        {"title": i18n.gettext("Warnings"), "open": True, "rows": [r for r in ranked if r["status"] == "warn"]},
+        {"title": i18n.gettext("Passed"), "open": False, "rows": [r for r in rows if r["status"] == "pass"]},
+        {"title": i18n.gettext("Not applicable"), "open": False,
          "rows": [r for r in rows if r["status"] in ("not_run", "error")]},
     ]
     failed = [{**f, "title": _stage_title(f.get("stage", "")), "file": files.get(f.get("stage"))}
