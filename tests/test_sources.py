@@ -100,12 +100,17 @@ def test_single_column_header_hints_at_the_delimiter(tmp_path):
 def test_undecodable_file_is_unreadable_and_suggests_an_encoding(tmp_path):
     write(tmp_path, "customers.csv", "customer_id,first_seen_at,acquisition_channel\nMüller,2025-01-01,email\n",
           encoding="cp1252")
-    p = make_params(tmp_path, {"customers": {"file": "customers.csv"}})
+    p = make_params(tmp_path, {"customers": {"file": "customers.csv", "read": {"encoding": "utf-8"}}})
 
     _, load = sources.load_table(p, "customers")
 
     problem = only(load.problems, "unreadable")
     assert problem.fatal and "read.encoding" in problem.message and "cp1252" in problem.message
+
+    p = make_params(tmp_path, {"customers": {"file": "customers.csv"}})     # not set: detected, and noted
+    df, load = sources.load_table(p, "customers")
+    assert load.usable and df["customer_id"].tolist() == ["Müller"]
+    assert any("read as cp1252" in n for n in load.notes)
 
     p = make_params(tmp_path, {"customers": {"file": "customers.csv", "read": {"encoding": "cp1252"}}})
     df, load = sources.load_table(p, "customers")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,35 +26,104 @@ class _Strict(BaseModel):
 
 
 class ReadOptions(_Strict):
-    """How to read a delimited text file; anything left empty is detected or defaulted."""
+    """How to read a client file; anything left empty is detected (and the detection noted) or defaulted."""
 
-    delimiter: str | None = None
-    encoding: str = "utf-8"
-    decimal: str = "."
+    delimiter: str | None = Field(None, description="',', ';', tab, '|' or 'whitespace'; empty: detected")
+    encoding: str | None = Field(None, description="e.g. utf-8, cp1252, latin-1; empty: UTF-8 (with or without "
+                                                    "BOM), else cp1252, else latin-1, noted")
+    decimal: str | None = Field(None, description="decimal mark; empty: '.', or ',' for a column written "
+                                                   "German-style (1.234,56), noted")
     thousands: str | None = None
-    date_format: str | None = Field(None, description="strftime format, e.g. %d.%m.%Y %H:%M")
+    date_format: str | None = Field(None, description="strftime format, e.g. %d.%m.%Y %H:%M, or 'excel' for "
+                                                      "Excel serial day numbers; empty: detected")
     sheet: str | int | None = Field(None, description="Excel sheet name or index")
-    skip_rows: int = 0
+    skip_rows: int = Field(0, ge=0)
+    header: bool = Field(True, description="false: the file has no header row; name its columns in `names`")
+    names: list[str] | None = Field(None, description="column names for a file without a header row")
+
+    @model_validator(mode="after")
+    def _names(self) -> "ReadOptions":
+        if not self.header and not self.names:
+            raise ValueError("read.header is false: list the file's columns in read.names")
+        return self
+
+
+_DERIVED = re.compile(r"^[\w .()+\-*/]+$")
 
 
 class Source(_Strict):
-    """Where one contract table comes from and how the client's columns map onto it."""
+    """Where one contract table (or, with a preset, several) comes from and how the client's data maps onto it.
 
-    file: str = Field(description="path to the client's file, relative to data_dir")
+    `file` is a file, a folder (every file in it, e.g. monthly exports) or a glob pattern; `files` lists
+    several. Without a preset the key under `sources:` is the contract table; with one it names the
+    export and the preset says which tables it yields.
+    """
+
+    file: str | None = Field(None, description="file, folder or glob pattern, relative to data_dir")
+    files: list[str] | None = Field(None, description="several files (or folders, or patterns), read as one")
     format: Literal["csv", "tsv", "parquet", "excel"] | None = None
     columns: dict[str, str] = Field(default_factory=dict,
                                     description="contract column -> client column; unmapped columns keep their name")
+    values: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict, description="contract column -> {their value: contract value}; unlisted values "
+                                          "pass unchanged (and are judged by the contract)")
+    constants: dict[str, str | float | int | bool | None] = Field(
+        default_factory=dict, description="contract column -> one value for every row")
+    derived: dict[str, str] = Field(
+        default_factory=dict, description="contract column -> arithmetic over the client's columns, "
+                                          "e.g. 'Quantity * Price'; names with spaces in backticks")
+    timezone: str | None = Field(None, description="IANA zone the file's times are written in (or to convert "
+                                                   "times with an offset into); canonical times are the shop's "
+                                                   "local wall-clock time")
     read: ReadOptions = Field(default_factory=ReadOptions)
+    preset: str | None = Field(None, description="a preset transform (lifecycle-audit presets lists them)")
+    options: dict[str, Any] = Field(default_factory=dict, description="the preset's options")
+    tables: list[str] | None = Field(None, description="with a preset: only these of the tables it yields")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Source":
+        if not self.file and not self.files:
+            raise ValueError("give `file:` (a file, folder or pattern) or `files:`")
+        if self.file and self.files:
+            raise ValueError("give `file:` or `files:`, not both")
+        if self.preset is None and (self.options or self.tables):
+            raise ValueError("`options:` and `tables:` belong to a preset; set `preset:` or remove them")
+        overlap = set(self.columns) & (set(self.constants) | set(self.derived))
+        if overlap or set(self.constants) & set(self.derived):
+            raise ValueError(f"column(s) {', '.join(sorted(overlap or set(self.constants) & set(self.derived)))} "
+                             "are given more than once (columns / constants / derived)")
+        for column, expr in self.derived.items():
+            if not _DERIVED.match(expr.replace("`", "")):
+                raise ValueError(f"derived.{column}: {expr!r} is not arithmetic over columns "
+                                 "(allowed: column names, numbers, + - * / and brackets)")
+        if self.timezone:
+            try:
+                import zoneinfo
+
+                zoneinfo.ZoneInfo(self.timezone)
+            except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError
+                raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone name "
+                                 "(e.g. Europe/Berlin, Asia/Jakarta, UTC)") from None
+        return self
+
+    @property
+    def patterns(self) -> list[str]:
+        return list(self.files) if self.files else [self.file]
+
+    def format_of(self, path: str | os.PathLike) -> str:
+        if self.format:
+            return self.format
+        suffixes = [s.lower() for s in Path(path).suffixes]
+        suffix = suffixes[-2] if len(suffixes) >= 2 and suffixes[-1] in (".gz", ".zip", ".bz2") else \
+            (suffixes[-1] if suffixes else "")
+        if suffix not in SUFFIX_FORMATS:
+            raise ParamsError(f"cannot tell the format of {Path(path).name!r} from its suffix; set `format:` "
+                              f"to one of {', '.join(FORMATS)}")
+        return SUFFIX_FORMATS[suffix]
 
     @property
     def file_format(self) -> str:
-        if self.format:
-            return self.format
-        suffix = Path(self.file).suffix.lower()
-        if suffix not in SUFFIX_FORMATS:
-            raise ParamsError(f"cannot tell the format of {self.file!r} from its suffix; set `format:` "
-                              f"to one of {', '.join(FORMATS)}")
-        return SUFFIX_FORMATS[suffix]
+        return self.format_of(self.patterns[0])
 
 
 class Period(_Strict):
@@ -103,6 +173,9 @@ class Params(_Strict):
     locale: Literal["en", "de", "id"] = "en"
     data_dir: str = Field(description="folder of the client's files, relative to the project root")
     sources: dict[str, Source] = Field(default_factory=dict)
+    max_rejected_share: float = Field(0.01, ge=0, le=1, description=(
+        "largest share of an input's rows that may be rejected as bad data before the audit stops; rows a "
+        "preset excludes by its rules (cancellations, guest lines, ...) do not count"))
     thresholds: dict[str, dict[str, float]] = Field(default_factory=dict)
     output: str = "reports"
     engine: Engine = Field(default_factory=Engine)
@@ -112,14 +185,33 @@ class Params(_Strict):
     @field_validator("sources")
     @classmethod
     def _known_tables(cls, sources: dict[str, Source]) -> dict[str, Source]:
+        yielded: dict[str, str] = {}
         for name, src in sources.items():
+            if src.preset is not None:
+                from . import presets  # late: presets import sources
+
+                try:
+                    tables = presets.validate(src)
+                except ValueError as err:
+                    raise ValueError(f"sources.{name}: {err}") from None
+                for t in tables:
+                    if t in yielded:
+                        raise ValueError(f"the {t} table comes from both sources.{yielded[t]} and sources.{name}; "
+                                         f"restrict one of them with `tables:`")
+                    yielded[t] = name
+                continue
             if name not in contract.TABLES:
-                raise ValueError(f"unknown table {name!r} in sources; the contract has: {', '.join(contract.TABLES)}")
+                raise ValueError(f"unknown table {name!r} in sources; the contract has: {', '.join(contract.TABLES)} "
+                                 "(or name a `preset:` to derive tables from an export)")
+            if name in yielded:
+                raise ValueError(f"the {name} table comes from both sources.{yielded[name]} and sources.{name}")
+            yielded[name] = name
             table = contract.TABLES[name]
-            for canonical in src.columns:
-                if canonical not in table.column_names:
-                    raise ValueError(f"sources.{name}.columns maps {canonical!r}, which is not a column of {name}; "
-                                     f"its columns are: {', '.join(table.column_names)}")
+            for part in ("columns", "values", "constants", "derived"):
+                for canonical in getattr(src, part):
+                    if canonical not in table.column_names:
+                        raise ValueError(f"sources.{name}.{part} names {canonical!r}, which is not a column of "
+                                         f"{name}; its columns are: {', '.join(table.column_names)}")
         return sources
 
     @field_validator("thresholds")
@@ -147,7 +239,31 @@ class Params(_Strict):
         return paths.resolve(self.output) / self.client
 
     def source_path(self, table: str) -> Path:
-        return paths.resolve(self.sources[table].file, self.data_path)
+        """The (first) file, folder or pattern of sources[table], resolved against data_dir."""
+        return paths.resolve(self.sources[table].patterns[0], self.data_path)
+
+    def input_files(self, name: str) -> list[Path]:
+        """Every file sources[name] reads, in order: folders expanded, patterns globbed (missing: left out)."""
+        out: list[Path] = []
+        for pattern in self.sources[name].patterns:
+            path = paths.resolve(pattern, self.data_path)
+            if any(ch in pattern for ch in "*?["):
+                out.extend(sorted(p for p in path.parent.glob(path.name) if p.is_file()))
+            elif path.is_dir():
+                out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))))
+            elif path.is_file():
+                out.append(path)
+        return list(dict.fromkeys(out))
+
+    def table_sources(self) -> dict[str, str]:
+        """contract table -> the sources entry it comes from."""
+        from . import presets
+
+        out: dict[str, str] = {}
+        for name, src in self.sources.items():
+            for t in (presets.validate(src) if src.preset else [name]):
+                out[t] = name
+        return out
 
 
 def _reject_secrets(node: Any, where: str = "") -> None:

@@ -39,7 +39,7 @@ from .errors import ParamsError, SourceError
 Progress = Callable[[str], None] | None
 
 # Bump when the canonical output of this module changes, so cached tables are rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 KINDS = (
     "missing_file", "unreadable", "missing_column",          # file level: the table cannot be used
@@ -48,6 +48,8 @@ KINDS = (
 )
 FILE_KINDS = frozenset({"missing_file", "unreadable", "missing_column"})
 BLANK_ROW = "blank_row"            # rejected[] reason for all-empty rows (not a problem)
+REPEATED_HEADER = "repeated_header"  # rejected[] reason for header rows repeated inside the data (not a problem)
+NOT_DATA = (BLANK_ROW, REPEATED_HEADER)
 TOO_MANY_REJECTED = "too_many_rejected"   # kind of the summary problem prepare raises with
 
 MAX_EXAMPLES = 5
@@ -93,6 +95,7 @@ class Problem:
     what: str = field(default="", repr=False)       # e.g. "have a date that cannot be read"
     expected: str = field(default="", repr=False)
     line_offset: int | None = field(default=None, repr=False)  # file line = row + offset (text files)
+    example_files: list[str] = field(default_factory=list, repr=False)  # several input files: each example's file
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message}"
@@ -128,6 +131,7 @@ class TableLoad:
     mapping: dict[str, str | None] = field(default_factory=dict)  # contract column -> client column (None: absent)
     notes: list[str] = field(default_factory=list)  # things decided on the consultant's behalf (delimiter, date layout)
     line_offset: int | None = None  # text files: file line = data row + line_offset
+    parts: list[list] = field(default_factory=list)  # several input files: [file, first global row] each
 
     @property
     def usable(self) -> bool:
@@ -140,7 +144,7 @@ class TableLoad:
     @property
     def rejected_share(self) -> float:
         """Share of the data rows rejected (blank rows do not count as data)."""
-        blank = self.rejected.get(BLANK_ROW, 0)
+        blank = self.rejected.get(BLANK_ROW, 0) + self.rejected.get(REPEATED_HEADER, 0)
         rows = self.rows_in - blank
         return (self.rows_rejected - blank) / rows if rows else 0.0
 
@@ -162,6 +166,55 @@ class TableLoad:
 
 
 @dataclass
+class InputFile:
+    """The accounting for one input file: rows in = rows used + rows excluded + rows rejected, always.
+
+    excluded: rows set aside on purpose (a preset's rules, e.g. cancellations; blank and repeated header
+    rows) -- expected, not counted against max_rejected_share. rejected: rows that are bad data.
+    reasons: one entry per reason: {reason, category ("excluded"/"rejected"), rows, description, examples}.
+    """
+
+    source: str                      # the sources entry
+    file: str
+    sha256: str
+    tables: list[str]
+    rows_in: int
+    rows_used: int
+    excluded: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    preset: str | None = None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_excluded(self) -> int:
+        return sum(self.excluded.values())
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_used + self.rows_excluded + self.rows_rejected
+
+    @property
+    def rejected_share(self) -> float:
+        data = self.rows_in - sum(self.excluded.get(k, 0) for k in NOT_DATA)
+        return self.rows_rejected / data if data else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["balanced"] = self.balanced
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "InputFile":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
 class Prepared:
     """The outcome of reading every source: the accounting, and (after prepare) the canonical folder."""
 
@@ -169,6 +222,7 @@ class Prepared:
     loads: dict[str, TableLoad]
     key: str | None = None
     reused: bool = False           # True when prepare found the folder complete and read nothing
+    inputs: list[InputFile] = field(default_factory=list)   # per input file: rows in, used, excluded, rejected
 
     @property
     def problems(self) -> list[Problem]:
@@ -200,12 +254,14 @@ class Prepared:
             "format_version": FORMAT_VERSION,
             "package_version": __version__,
             "tables": {name: load.to_dict(mask=mask) for name, load in self.loads.items()},
+            "inputs": [i.to_dict() for i in self.inputs],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], folder: Path | None = None) -> "Prepared":
         loads = {name: TableLoad.from_dict(d) for name, d in data["tables"].items()}
-        return cls(folder=folder, loads=loads, key=data.get("key"))
+        inputs = [InputFile.from_dict(d) for d in data.get("inputs", [])]
+        return cls(folder=folder, loads=loads, key=data.get("key"), inputs=inputs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,11 +282,11 @@ def load_table(params, table: str, progress: Progress = None) -> tuple[pd.DataFr
 
 def check_sources(params, progress: Progress = None) -> Prepared:
     """Validate every table in params.sources, including references between tables; writes nothing."""
-    _, loads = _validate(params, progress)
-    return Prepared(folder=None, loads=loads)
+    _, loads, inputs = _validate(params, progress)
+    return Prepared(folder=None, loads=loads, inputs=inputs)
 
 
-def prepare(params, *, max_rejected_share: float = 0.01, progress: Progress = None) -> Prepared:
+def prepare(params, *, max_rejected_share: float | None = None, progress: Progress = None) -> Prepared:
     """Validate the sources and store them as canonical Parquet in a content-addressed cache folder.
 
     The folder is paths.CACHE/tables/<client>/<key>, the key hashing the sources mapping, the input
@@ -241,8 +297,9 @@ def prepare(params, *, max_rejected_share: float = 0.01, progress: Progress = No
     examples, since it feeds the report.
     """
     say = progress or (lambda message: None)
-    hashes = {name: _sha256(params.source_path(name)) for name in params.sources
-              if params.source_path(name).is_file()}
+    if max_rejected_share is None:
+        max_rejected_share = getattr(params, "max_rejected_share", 0.01)
+    hashes = {str(path): _sha256(path) for name in params.sources for path in params.input_files(name)}
     key = _cache_key(params, hashes)
     folder = paths.CACHE / "tables" / params.client / key
     cached = _read_cached(folder)
@@ -252,8 +309,8 @@ def prepare(params, *, max_rejected_share: float = 0.01, progress: Progress = No
         _raise_if_unfit(cached, max_rejected_share)
         return cached
 
-    frames, loads = _validate(params, progress, hashes)
-    prepared = Prepared(folder=folder, loads=loads, key=key)
+    frames, loads, inputs = _validate(params, progress, hashes)
+    prepared = Prepared(folder=folder, loads=loads, key=key, inputs=inputs)
     _raise_if_unfit(prepared, max_rejected_share)      # the error shows the values as they are
     prepared = prepared.masked()                        # what is kept feeds the report: masked
 
@@ -286,7 +343,7 @@ def ensure_demo_data(params, progress: Progress = None) -> bool:
     """
     if params.demo is None:
         return False
-    missing = [name for name in params.sources if not params.source_path(name).exists()]
+    missing = [name for name in params.sources if not params.input_files(name)]
     if not missing:
         return False
     from . import synth  # late: the generator is only needed for demo shops
@@ -305,11 +362,23 @@ def ensure_demo_data(params, progress: Progress = None) -> bool:
 
 
 def _validate(params, progress: Progress, hashes: dict[str, str] | None = None
-              ) -> tuple[dict[str, pd.DataFrame], dict[str, TableLoad]]:
+              ) -> tuple[dict[str, pd.DataFrame], dict[str, TableLoad], list[InputFile]]:
+    """Read and check every source: presets first (they yield several tables), then plain mappings."""
     frames: dict[str, pd.DataFrame] = {}
     loads: dict[str, TableLoad] = {}
-    for name in _dependency_order(params.sources):
-        df, load = _load(params, name, progress, (hashes or {}).get(name))
+    preset_inputs: list[InputFile] = []
+    for entry, src in params.sources.items():
+        if src.preset is None:
+            continue
+        from . import presets  # late: presets use this module's reading layer
+
+        out_frames, out_loads, files = presets.run(params, entry, progress, hashes)
+        frames.update(out_frames)
+        loads.update(out_loads)
+        preset_inputs.extend(files)
+    plain = [name for name, src in params.sources.items() if src.preset is None]
+    for name in _dependency_order(plain):
+        df, load = _load(params, name, progress, hashes=hashes)
         loads[name] = load
         if df is not None:
             frames[name] = df
@@ -317,8 +386,49 @@ def _validate(params, progress: Progress, hashes: dict[str, str] | None = None
         progress("checking references between tables")
     for name in _dependency_order(frames):
         _check_references(name, frames, loads[name], loads)
+    inputs: list[InputFile] = []
+    for entry, src in params.sources.items():
+        if src.preset is not None:
+            inputs.extend(f for f in preset_inputs if f.source == entry)
+        else:
+            inputs.extend(_plain_inputs(entry, loads[entry]))
     ordered = {name: loads[name] for name in contract.TABLE_ORDER if name in loads}
-    return {name: frames[name] for name in contract.TABLE_ORDER if name in frames}, ordered
+    return {name: frames[name] for name in contract.TABLE_ORDER if name in frames}, ordered, inputs
+
+
+def _plain_inputs(name: str, load: TableLoad) -> list[InputFile]:
+    """Per-file accounting of a plain (mapped) table: its rows used, and rejected per reason."""
+    raw: RawRead | None = getattr(load, "_read", None)
+    if raw is None:   # the file could not be read at all
+        return [InputFile(source=name, file=load.file, sha256=load.sha256, tables=[name], rows_in=load.rows_in,
+                          rows_used=0, rejected={"unusable file": load.rows_in} if load.rows_in else {},
+                          notes=[p.message for p in load.problems if p.fatal])]
+    status: pd.Series = load._status
+    codes = raw.file_codes(status.index)
+    out = []
+    for k, info in enumerate(raw.files):
+        mine = status[codes == k]
+        counts = mine.value_counts()
+        used = int(counts.get("", 0))
+        rejected = {str(r): int(n) for r, n in counts.items() if r != ""}
+        excluded = {r: info[r] for r in NOT_DATA if info[r]}
+        reasons = [{"reason": r, "category": "excluded", "rows": n,
+                    "description": "empty row" if r == BLANK_ROW else "the header row repeated inside the data",
+                    "examples": []} for r, n in excluded.items()]
+        for p in load.problems:
+            if p.fatal or p.kind not in rejected:
+                continue
+            if p.example_files and info["file"] not in p.example_files and len(raw.files) > 1:
+                continue
+            reasons.append({"reason": p.kind, "category": "rejected", "rows": None, "column": p.column,
+                            "description": p.masked().message, "examples": p.examples})
+        for r in reasons:
+            if r["rows"] is None:
+                r["rows"] = rejected.get(r["reason"], 0)
+        out.append(InputFile(source=name, file=info["file"], sha256=info["sha256"], tables=[name],
+                             rows_in=info["rows_in"], rows_used=used, excluded=excluded, rejected=rejected,
+                             reasons=reasons))
+    return out
 
 
 def _dependency_order(names) -> list[str]:
@@ -370,6 +480,9 @@ def _check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoa
         load.problems.append(problem)
         reject |= dangling
     if reject.any():
+        status = getattr(load, "_status", None)
+        if status is not None:
+            status.loc[df.index[reject]] = "dangling_reference"
         n = int(reject.sum())
         load.rejected["dangling_reference"] = load.rejected.get("dangling_reference", 0) + n
         load.rows_used -= n
@@ -380,8 +493,22 @@ def _check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoa
 
 def _raise_if_unfit(prepared: Prepared, max_rejected_share: float) -> None:
     problems = list(prepared.fatal)
+    from_presets = {t for i in prepared.inputs if i.preset for t in i.tables}
+    for i in prepared.inputs:
+        if not i.preset or i.rejected_share <= max_rejected_share:
+            continue
+        problems.extend(Problem(table=", ".join(i.tables), file=i.file, column=r.get("column"), kind=r["reason"],
+                                message=r["description"], count=r["rows"], examples=r.get("examples", []))
+                        for r in i.reasons if r["category"] == "rejected")
+        problems.append(Problem(
+            table=", ".join(i.tables), file=i.file, column=None, kind=TOO_MANY_REJECTED, fatal=True,
+            count=i.rows_rejected,
+            message=(f"{i.rows_rejected:,} of {i.rows_in:,} rows ({_pct(i.rejected_share)}) were rejected as bad "
+                     f"data, more than the {_pct(max_rejected_share)} allowed (max_rejected_share; the "
+                     f"{i.rows_excluded:,} rows the preset {i.preset} excludes by its rules do not count); the "
+                     "reasons are listed above: fix the export or the preset's options, or allow a larger share")))
     for name, load in prepared.loads.items():
-        if not load.usable:
+        if not load.usable or (name in from_presets and load.rows_rejected == 0):
             continue
         share = load.rejected_share
         if share > max_rejected_share:
@@ -403,60 +530,236 @@ def _raise_if_unfit(prepared: Prepared, max_rejected_share: float) -> None:
 # One table
 
 
-def _load(params, name: str, progress: Progress = None, sha256: str | None = None
-          ) -> tuple[pd.DataFrame | None, TableLoad]:
+@dataclass
+class RawRead:
+    """The rows of every file of one source, as read (text as strings), blank and repeated header rows removed.
+
+    frame.index holds each row's global number (0-based, counting removed rows), so that
+    `row_of(i)` gives the file and the 1-based data row number within it.
+    """
+
+    frame: pd.DataFrame
+    header: list[str]
+    fmt: str
+    files: list[dict[str, Any]]     # per file: file (as shown), sha256, rows_in, start, blank_row, repeated_header
+    text: bool                      # values are strings read from text (CSV/TSV/Excel), not typed (Parquet)
+    line_offset: int | None = None
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.array([f["start"] for f in self.files], dtype=np.int64)
+
+    def file_codes(self, index=None) -> np.ndarray:
+        idx = np.asarray(self.frame.index if index is None else index, dtype=np.int64)
+        return np.searchsorted(self.starts, idx, side="right") - 1
+
+
+def read_source(params, name: str, progress: Progress = None, hashes: dict[str, str] | None = None,
+                columns: list[str] | None = None, notes: list[str] | None = None) -> RawRead:
+    """Read every file of sources[name] through the quirk layer (encoding, delimiter, blank and repeated
+    header rows, Excel sheets, folders of files). Raises SourceFileError naming the file and what to try."""
+    src = params.sources[name]
+    notes = notes if notes is not None else []
+    files = params.input_files(name)
+    if not files:
+        path = params.source_path(name)
+        raise SourceFileError("missing_file", _display(path), _missing_file_message(params, name, path))
+    parts: list[pd.DataFrame] = []
+    infos: list[dict[str, Any]] = []
+    header: list[str] | None = None
+    start = 0
+    fmt0 = None
+    line_offset = None
+    for path in files:
+        shown = _display(path)
+        try:
+            fmt = src.format_of(path)
+        except ParamsError as err:
+            raise SourceFileError("unreadable", shown, str(err)) from None
+        fmt0 = fmt0 or fmt
+        if progress:
+            progress(f"reading {name} ({shown})")
+        sha = (hashes or {}).get(str(path)) or _sha256(path)
+        try:
+            if fmt in ("csv", "tsv"):
+                sheets = [(shown, _read_text(path, fmt, src.read, notes))]
+                line_offset = 1 + src.read.skip_rows if src.read.header else src.read.skip_rows
+            elif fmt == "excel":
+                sheets = [(f"{shown} [{sheet}]" if sheet is not None else shown, df)
+                          for sheet, df in _read_excel(path, src.read)]
+                line_offset = 1 + src.read.skip_rows
+            else:
+                names, _ = _parquet_header(path)
+                want = [c for c in columns if c in names] if columns is not None else names
+                sheets = [(shown, _read_parquet(path, want))]
+        except _Unreadable as err:
+            raise SourceFileError("unreadable", shown, str(err)) from None
+        for label, df in sheets:
+            df.columns = [str(c) for c in df.columns]
+            if header is None:
+                header = list(df.columns)
+            elif list(df.columns) != header:
+                missing = [c for c in header if c not in df.columns]
+                extra = [c for c in df.columns if c not in header]
+                notes.append(f"{label} has other columns than {infos[0]['file']}"
+                             + (f": lacks {_list(missing)}" if missing else "")
+                             + (f"; adds {_list(extra)}" if extra else ""))
+            info = {"file": label, "sha256": sha, "rows_in": len(df), "start": start, BLANK_ROW: 0,
+                    REPEATED_HEADER: 0, "format": fmt}
+            df.index = pd.RangeIndex(start, start + len(df))
+            if fmt != "parquet" and len(df):
+                blank = _blank_rows(df)
+                again = _repeated_header(df)
+                info[BLANK_ROW] = int(blank.sum())
+                info[REPEATED_HEADER] = int((again & ~blank).sum())
+                if blank.any() or again.any():
+                    df = df[~(blank | again)]
+            start += info["rows_in"]
+            infos.append(info)
+            parts.append(df)
+    frame = parts[0] if len(parts) == 1 else pd.concat(parts)
+    if header is not None:
+        frame = frame.reindex(columns=list(dict.fromkeys(header + [c for c in frame.columns if c not in header])))
+    return RawRead(frame=frame, header=list(frame.columns), fmt=fmt0, files=infos, text=fmt0 != "parquet",
+                   line_offset=line_offset)
+
+
+class SourceFileError(Exception):
+    """A file of a source cannot be used at all."""
+
+    def __init__(self, kind: str, file: str, message: str):
+        self.kind, self.file, self.message = kind, file, message
+        super().__init__(f"{file}: {message}")
+
+
+def _repeated_header(raw: pd.DataFrame) -> np.ndarray:
+    """Rows that repeat the header (exports glued together from several downloads)."""
+    if raw.shape[1] == 0 or not _is_text(raw.iloc[:, 0]):
+        return np.zeros(len(raw), dtype=bool)
+    cols = list(raw.columns)
+    hit = (raw.iloc[:, 0].astype("string").str.strip() == cols[0].strip()).fillna(False).to_numpy(dtype=bool)
+    if not hit.any():
+        return hit
+    rows = np.flatnonzero(hit)
+    sub = raw.iloc[rows]
+    keep = np.ones(len(rows), dtype=bool)
+    for c, name in enumerate(cols[1:], start=1):
+        keep &= (sub.iloc[:, c].astype("string").str.strip() == name.strip()).fillna(False).to_numpy(dtype=bool)
+    hit[:] = False
+    hit[rows[keep]] = True
+    return hit
+
+
+def _load(params, name: str, progress: Progress = None, sha256: str | None = None,
+          hashes: dict[str, str] | None = None) -> tuple[pd.DataFrame | None, TableLoad]:
     spec = contract.table(name)
     if name not in params.sources:
         raise ParamsError(f"the {name} table is not listed under sources in {params.source_file or 'the params'}; "
                           f"listed: {', '.join(params.sources) or 'none'}")
     src = params.sources[name]
-    path = params.source_path(name)
-    shown = _display(path)
+    shown = _display(params.source_path(name))
     load = TableLoad(table=name, file=shown, sha256="", rows_in=0, rows_used=0, rejected={}, problems=[],
                      date_min=None, date_max=None)
 
-    def fatal(kind: str, message: str, column: str | None = None, client: str | None = None):
-        load.problems.append(Problem(table=name, file=shown, column=column, kind=kind, message=message,
-                                     fatal=True, client_column=client))
+    # Parquet: read only the columns the mapping needs (header first)
+    wanted = None
+    files = params.input_files(name)
+    if files and all(src.format_of(f) == "parquet" for f in files if _format_ok(src, f)):
+        try:
+            names, _ = _parquet_header(files[0])
+            wanted = _needed_columns(spec, src, names)
+        except _Unreadable:
+            wanted = None
+    try:
+        raw = read_source(params, name, progress, hashes, columns=wanted, notes=load.notes)
+    except SourceFileError as err:
+        load.file = err.file if len(files) <= 1 else shown
+        load.problems.append(Problem(table=name, file=err.file, column=None, kind=err.kind, message=err.message,
+                                     fatal=True))
         return None, load
+    _account_read(load, raw, shown)
+    if sha256 and len(raw.files) == 1:
+        load.sha256 = sha256
+    return _validate_frame(name, raw, src, load)
 
-    if not path.is_file():
-        return fatal("missing_file", _missing_file_message(params, name, path))
-    load.sha256 = sha256 or _sha256(path)
-    try:
-        fmt = src.file_format
-    except ParamsError as err:
-        return fatal("unreadable", str(err))
-    load.format = fmt
-    if progress:
-        progress(f"reading {name} ({shown})")
 
-    text = fmt != "parquet"
+def _format_ok(src, path) -> bool:
     try:
-        if text:
-            raw = _read_text(path, fmt, src.read, load.notes) if fmt in ("csv", "tsv") else _read_excel(path, src.read)
-            raw.columns = header = [str(c) for c in raw.columns]
-            load.rows_in = len(raw)
-            if fmt in ("csv", "tsv"):
-                load.line_offset = 1 + src.read.skip_rows
-        else:
-            raw = None
-            header, load.rows_in = _parquet_header(path)
-    except _Unreadable as err:
-        return fatal("unreadable", str(err))
+        src.format_of(path)
+        return True
+    except ParamsError:
+        return False
+
+
+def _needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
+    want = []
+    for col in spec.columns:
+        client = src.columns.get(col.name, col.name)
+        if client in header:
+            want.append(client)
+    for expr in src.derived.values():
+        want.extend(c for c in _expr_columns(expr) if c in header)
+    return list(dict.fromkeys(want))
+
+
+def _account_read(load: TableLoad, raw: RawRead, shown: str) -> None:
+    load.format = raw.fmt
+    load.rows_in = sum(f["rows_in"] for f in raw.files)
+    load.line_offset = raw.line_offset
+    load.sha256 = raw.files[0]["sha256"] if len(raw.files) == 1 else hashlib.sha256(
+        "".join(f["sha256"] for f in raw.files).encode()).hexdigest()
+    if len(raw.files) > 1:
+        load.file = shown
+        load.parts = [[f["file"], f["start"]] for f in raw.files]
+        load.notes.append(f"{len(raw.files)} files read as one: " + _list([f["file"] for f in raw.files], 12))
+    else:
+        load.file = raw.files[0]["file"]
+    for reason in NOT_DATA:
+        n = sum(f[reason] for f in raw.files)
+        if n:
+            load.rejected[reason] = n
+
+
+def _validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[pd.DataFrame | None, TableLoad]:
+    """Map, coerce and check the rows of one table already read (see _load)."""
+    spec = contract.table(name)
+    raw = raw_read.frame
+    header = list(raw_read.header)
+    text = raw_read.text
+    fmt = raw_read.fmt
+    shown = load.file
 
     # --- mapping: contract column -> the client's column in this file
     stripped = {}
     for c in header:
         stripped.setdefault(c.strip(), c)
+
+    def find(client: str) -> str | None:
+        if client in header:
+            return client
+        return stripped.get(client.strip())
+
     chosen: dict[str, str | None] = {}
     missing: list[Problem] = []
     for col in spec.columns:
+        if col.name in src.constants:
+            chosen[col.name] = f"={src.constants[col.name]!r}"
+            continue
+        if col.name in src.derived:
+            expr = src.derived[col.name]
+            absent = [c for c in _expr_columns(expr) if find(c) is None]
+            chosen[col.name] = f"={expr}"
+            for c in absent:
+                missing.append(Problem(table=name, file=shown, column=col.name, kind="missing_column", fatal=True,
+                                       client_column=c,
+                                       message=f"column '{c}' (used by sources.{name}.derived.{col.name}: {expr}) "
+                                               f"is missing; the file's columns are: "
+                                               + _list([f"'{h}'" for h in header])))
+            continue
         client = src.columns.get(col.name, col.name)
-        if client in header:
-            chosen[col.name] = client
-        elif client.strip() in stripped:
-            chosen[col.name] = stripped[client.strip()]
+        found = find(client)
+        if found is not None:
+            chosen[col.name] = found
         elif col.required:
             missing.append(Problem(table=name, file=shown, column=col.name, kind="missing_column", fatal=True,
                                    client_column=client,
@@ -468,21 +771,10 @@ def _load(params, name: str, progress: Progress = None, sha256: str | None = Non
     if missing:
         load.problems.extend(missing)
         return None, load
-    if raw is None:
-        try:
-            raw = _read_parquet(path, list(dict.fromkeys(c for c in chosen.values() if c is not None)))
-        except _Unreadable as err:
-            return fatal("unreadable", str(err))
 
-    # --- blank rows (text and spreadsheets only): not data, but counted so the accounting adds up
     n = len(raw)
-    if text and n:
-        blank = _blank_rows(raw)
-        if blank.any():
-            load.rejected[BLANK_ROW] = int(blank.sum())
-            raw = raw[~blank]
-            n = len(raw)
     index = raw.index
+    file_of = raw_read.file_codes()
 
     # --- coercion and row checks; each row is rejected under its first reason
     reason = np.full(n, -1, dtype=np.int16)
@@ -503,8 +795,27 @@ def _load(params, name: str, progress: Progress = None, sha256: str | None = Non
         if client is None:   # optional column the client does not have: all empty
             columns[col.name] = _empty(dtype, index)
             continue
-        source = raw[client]
-        values, bad, note = _coerce(source, col.kind, opts, typed=not text)
+        if col.name in src.constants:
+            value = src.constants[col.name]
+            source = pd.Series([None if value is None else str(value)] * n, index=index, dtype="string")
+        elif col.name in src.derived:
+            source, bad_inputs, shown_inputs, note = _derive(src.derived[col.name], raw, find, opts)
+            if note:
+                load.notes.append(f"{name}.{col.name} (= {src.derived[col.name]}): {note}")
+            if bad_inputs.any():
+                flag(bad_inputs, "wrong_type")
+                _add(dict(load=load, column=col.name, index=index, raw=shown_inputs,
+                          client=src.derived[col.name]), "wrong_type", bad_inputs,
+                     f"have a value that is not a number in a column used by derived.{col.name} "
+                     f"({src.derived[col.name]})", _type_words(contract.Column(col.name, contract.FLOAT),
+                                                               opts, shown_inputs[bad_inputs])[1])
+        else:
+            source = raw[client]
+        if col.name in src.values:
+            source, note = _map_values(source, src.values[col.name])
+            if note:
+                load.notes.append(f"{name}.{col.name} ('{client}'): {note}")
+        values, bad, note = _coerce(source, col.kind, opts, typed=not text, tz=src.timezone)
         if note:
             load.notes.append(f"{name}.{col.name} ('{client}'): {note}")
         columns[col.name] = values
@@ -528,7 +839,9 @@ def _load(params, name: str, progress: Progress = None, sha256: str | None = Non
                 flag(outside, "not_allowed")
                 _add(ctx, "not_allowed", outside,
                      "have a value outside the allowed list",
-                     "one of: " + ", ".join(col.allowed))
+                     "one of: " + ", ".join(col.allowed)
+                     + (f" (map the client's values in sources.{name}.values.{col.name})"
+                        if load.table == name else ""))
         if col.min_value is not None:
             negative = (values < col.min_value).fillna(False).to_numpy(dtype=bool)
             if negative.any():
@@ -548,11 +861,11 @@ def _load(params, name: str, progress: Progress = None, sha256: str | None = Non
         if dup.any():
             clients = [chosen[k] or k for k in spec.key]
             if len(spec.key) == 1:
-                raw_key = raw[chosen[spec.key[0]]]
+                raw_key = df[spec.key[0]].astype("string") if chosen[spec.key[0]] not in raw else raw[chosen[spec.key[0]]]
             else:
-                raw_key = raw[clients[0]].astype("string").fillna("")
-                for c in clients[1:]:
-                    raw_key = raw_key + " | " + raw[c].astype("string").fillna("")
+                raw_key = df[spec.key[0]].astype("string").fillna("")
+                for c in spec.key[1:]:
+                    raw_key = raw_key + " | " + df[c].astype("string").fillna("")
             key_words = " + ".join(spec.key)
             ctx = dict(load=load, column=", ".join(spec.key), index=index, raw=raw_key,
                        client=", ".join(clients))
@@ -566,10 +879,72 @@ def _load(params, name: str, progress: Progress = None, sha256: str | None = Non
         count = int((reason == code).sum())
         if count:
             load.rejected[kind] = count
+    # per-row outcome, kept (not stored) for the per-file accounting after the reference checks
+    load._status = pd.Series(np.where(used, "", np.array(kinds + [""], dtype=object)[reason]), index=index)
+    load._read = raw_read
     df = df[used]
     load.rows_used = len(df)
     load.date_min, load.date_max = _date_range(df, spec)
     return df, load
+
+
+def _map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series, str | None]:
+    """Replace the client's values by the contract's (exact match after trimming); others pass unchanged."""
+    text = _as_text(s)
+    hit = text.isin(list(mapping)).fillna(False)
+    if not hit.any():
+        return text, f"none of the values in values: {_list(list(mapping), 6)} occur"
+    out = text.copy()
+    out[hit] = text[hit].map(mapping)
+    counts = text[hit].value_counts()
+    shown = ", ".join(f"'{k}' -> {('empty' if mapping[k] is None else repr(mapping[k]))} ({int(counts[k]):,})"
+                      for k in counts.index[:8])
+    return out.astype("string"), "values mapped: " + shown + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
+
+
+_EXPR_NAME = re.compile(r"`([^`]+)`|([A-Za-z_][\w.]*)")
+
+
+def _expr_columns(expr: str) -> list[str]:
+    return list(dict.fromkeys(m.group(1) or m.group(2) for m in _EXPR_NAME.finditer(expr)))
+
+
+def _derive(expr: str, raw: pd.DataFrame, find, opts) -> tuple[pd.Series, np.ndarray, pd.Series, str | None]:
+    """Evaluate arithmetic over client columns: (values, rows with an input that is not a number, the values of
+    those inputs for examples, a note)."""
+    import ast
+
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        col = m.group(1) or m.group(2)
+        var = f"_c{len(names)}"
+        names.setdefault(col, var)
+        return names[col]
+
+    code = _EXPR_NAME.sub(sub, expr)
+    tree = ast.parse(code, mode="eval")
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Add, ast.Sub,
+               ast.Mult, ast.Div, ast.USub, ast.UAdd)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed) or (isinstance(node, ast.Constant)
+                                             and not isinstance(node.value, (int, float))):
+            raise ParamsError(f"derived column {expr!r}: only column names, numbers, + - * / and brackets")
+    env: dict[str, pd.Series] = {}
+    bad = np.zeros(len(raw), dtype=bool)
+    shown = pd.Series([""] * len(raw), index=raw.index, dtype="string")
+    notes = []
+    for col, var in names.items():
+        values, b, note = _coerce(raw[find(col)], contract.FLOAT, opts)
+        if note:
+            notes.append(f"'{col}': {note}")
+        env[var] = values
+        shown = shown.mask(b & ~bad, raw[find(col)].astype("string"))
+        bad |= b
+    result = eval(compile(tree, "<derived>", "eval"), {"__builtins__": {}}, env)  # noqa: S307 - checked above
+    if not isinstance(result, pd.Series):
+        result = pd.Series(float(result), index=raw.index)
+    return result.astype("float64"), bad, shown, "; ".join(notes) or None
 
 
 def _add(ctx: dict, kind: str, mask: np.ndarray, what: str, expected: str) -> None:
@@ -584,19 +959,29 @@ def _row_problem(load: TableLoad, column: str, kind: str, mask: np.ndarray, inde
     """A problem for the rows in `mask`; `index` holds their 0-based data row numbers, `raw` their values."""
     where = np.flatnonzero(mask)[:MAX_EXAMPLES]
     rows = [int(i) + 1 for i in index[where]]
+    files: list[str] = []
+    if len(load.parts) > 1:
+        starts = np.array([start for _, start in load.parts])
+        codes = np.searchsorted(starts, np.array(rows) - 1, side="right") - 1
+        files = [load.parts[c][0] for c in codes]
+        rows = [r - int(starts[c]) for r, c in zip(rows, codes)]
     values = [_show_value(v) for v in raw.iloc[where]]
     if client is None:
         client = load.mapping.get(column) or column
     problem = Problem(table=load.table, file=load.file, column=column, kind=kind, message="",
                       count=int(mask.sum()), examples=rows, example_values=values, fatal=False,
-                      client_column=client, what=what, expected=expected, line_offset=load.line_offset)
+                      client_column=client, what=what, expected=expected, line_offset=load.line_offset,
+                      example_files=files)
     problem.message = _row_message(problem)
     return problem
 
 
 def _row_message(p: Problem) -> str:
     plural = p.count != 1
-    rows = ", ".join(str(r) for r in p.examples)
+    if p.example_files:
+        rows = ", ".join(f"{r} of {Path(f).name}" for r, f in zip(p.examples, p.example_files))
+    else:
+        rows = ", ".join(str(r) for r in p.examples)
     where = f"e.g. row{'s' if len(p.examples) > 1 else ''} {rows}"
     extra = []
     if p.example_values and any(v != "" for v in p.example_values):
@@ -636,11 +1021,11 @@ def _type_words(col: contract.Column, opts, bad_values: pd.Series) -> tuple[str,
         return ("have a value that is not yes/no",
                 "true/false, yes/no, y/n, 1/0 or ja/nein (any case)")
     number = "a whole number" if col.kind == contract.INT else "a number"
-    layout = f"decimal mark '{opts.decimal}'" + (f", thousands separator '{opts.thousands}'" if opts.thousands
+    layout = f"decimal mark '{opts.decimal or '.'}'" + (f", thousands separator '{opts.thousands}'" if opts.thousands
                                                   else ", no thousands separator")
     expected = f"{number} ({layout}; set read.decimal / read.thousands for another layout)"
     sample = bad_values.dropna().astype(str).head(200)
-    if opts.decimal == "." and len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5:
+    if (opts.decimal or ".") == "." and len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5:
         expected += "; these look like decimal commas: set read.decimal: ','"
     what = "have a value that is not a whole number" if col.kind == contract.INT else "have a value that is not a number"
     return what, expected
@@ -655,35 +1040,52 @@ class _Unreadable(Exception):
 
 
 def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
-    encoding = "utf-8-sig" if opts.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else opts.encoding
+    """Read a delimited text file as strings; encoding and delimiter are detected when not given (and noted)."""
+    given = opts.encoding
+    if given is None:
+        candidates = ["utf-8-sig", "cp1252", "latin-1"]
+    else:
+        candidates = ["utf-8-sig" if given.lower().replace("_", "-") in ("utf-8", "utf8") else given]
     delimiter = opts.delimiter
     if delimiter is None:
         if fmt == "tsv":
             delimiter = "\t"
         else:
-            delimiter = _sniff_delimiter(path, encoding, opts.skip_rows)
+            delimiter = _sniff_delimiter(path, candidates[0], opts.skip_rows)
             if delimiter != ",":
-                notes.append(f"delimiter {_name_delimiter(delimiter)} detected (set read.delimiter to override)")
-    try:
-        return pd.read_csv(
-            path, sep=delimiter, dtype="string", keep_default_na=False, na_values=[], skip_blank_lines=False,
-            skiprows=opts.skip_rows, encoding=encoding, encoding_errors="strict", index_col=False,
-            compression="infer", engine="c",
-        )
-    except UnicodeDecodeError as err:
-        raise _Unreadable(f"cannot be read as {opts.encoding} text ({err.reason} at byte {err.start}); "
-                          "set read.encoding, e.g. 'cp1252' or 'latin-1' for files saved by Excel on Windows") from None
-    except LookupError:
-        raise _Unreadable(f"unknown encoding {opts.encoding!r} in read.encoding; "
-                          "try 'utf-8', 'cp1252' or 'latin-1'") from None
-    except pd.errors.EmptyDataError:
-        raise _Unreadable("the file is empty: expected a header row with the column names") from None
-    except pd.errors.ParserError as err:
-        detail = str(err).removeprefix("Error tokenizing data. C error: ").strip()
-        raise _Unreadable(f"cannot be split into columns with the delimiter {_name_delimiter(delimiter)}: {detail}; "
-                          "check read.delimiter and that text containing the delimiter is quoted") from None
-    except (OSError, ValueError) as err:
-        raise _Unreadable(f"cannot be read: {err}") from None
+                notes.append(f"{_display(path)}: delimiter {_name_delimiter(delimiter)} detected "
+                             "(set read.delimiter to override)")
+    sep = r"\s+" if delimiter in ("whitespace", r"\s+") else ("\t" if delimiter in ("tab", "\\t") else delimiter)
+    last_error: UnicodeDecodeError | None = None
+    for encoding in candidates:
+        try:
+            df = pd.read_csv(
+                path, sep=sep, dtype="string", keep_default_na=False, na_values=[],
+                skip_blank_lines=sep == r"\s+", skiprows=opts.skip_rows, encoding=encoding, encoding_errors="strict",
+                index_col=False, compression="infer", engine="c",
+                header=0 if opts.header else None, names=opts.names if opts.names else None,
+            )
+        except UnicodeDecodeError as err:
+            last_error = err
+            continue
+        except LookupError:
+            raise _Unreadable(f"unknown encoding {given!r} in read.encoding; "
+                              "try 'utf-8', 'cp1252' or 'latin-1'") from None
+        except pd.errors.EmptyDataError:
+            raise _Unreadable("the file is empty: expected a header row with the column names") from None
+        except pd.errors.ParserError as err:
+            detail = str(err).removeprefix("Error tokenizing data. C error: ").strip()
+            raise _Unreadable(f"cannot be split into columns with the delimiter {_name_delimiter(delimiter)}: "
+                              f"{detail}; check read.delimiter and that text containing the delimiter is quoted") from None
+        except (OSError, ValueError) as err:
+            raise _Unreadable(f"cannot be read: {err}") from None
+        if given is None and encoding != "utf-8-sig":
+            notes.append(f"{_display(path)}: not UTF-8 ({last_error.reason} at byte {last_error.start}); "
+                         f"read as {encoding} (set read.encoding to override)")
+        return df
+    err = last_error
+    raise _Unreadable(f"cannot be read as {given or 'utf-8'} text ({err.reason} at byte {err.start}); "
+                      "set read.encoding, e.g. 'cp1252' or 'latin-1' for files saved by Excel on Windows") from None
 
 
 def _sniff_delimiter(path: Path, encoding: str, skip_rows: int) -> str:
@@ -707,12 +1109,12 @@ def _sniff_delimiter(path: Path, encoding: str, skip_rows: int) -> str:
     if found is None or header.count(found) == 0:
         counts = {d: header.count(d) for d in _SNIFF_DELIMITERS}
         best = max(counts, key=counts.get)
-        found = best if counts[best] else ","
+        found = best if counts[best] else ("whitespace" if len(header.split()) > 1 else ",")
     return found
 
 
 def _name_delimiter(d: str) -> str:
-    return {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(d, repr(d))
+    return {"\t": "tab", ",": "','", ";": "';'", "|": "'|'", "whitespace": "whitespace"}.get(d, repr(d))
 
 
 def _arrow_type_mapper(t: pa.DataType):
@@ -741,10 +1143,13 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
         raise _Unreadable(f"cannot be read as Parquet: {err}") from None
 
 
-def _read_excel(path: Path, opts) -> pd.DataFrame:
+def _read_excel(path: Path, opts) -> list[tuple[str | None, pd.DataFrame]]:
+    """[(sheet name or None, frame of strings)]: one sheet (read.sheet, default the first) or every sheet ('*')."""
+    every = opts.sheet == "*"
     try:
-        df = pd.read_excel(path, sheet_name=opts.sheet if opts.sheet is not None else 0, dtype=object,
-                           keep_default_na=False, na_values=[], skiprows=opts.skip_rows)
+        read = pd.read_excel(path, sheet_name=None if every else (opts.sheet if opts.sheet is not None else 0),
+                             dtype=object, keep_default_na=False, na_values=[], skiprows=opts.skip_rows,
+                             header=0 if opts.header else None, names=opts.names)
     except ImportError as err:
         m = re.search(r"'([A-Za-z0-9_\-]+)'", str(err))
         package = m.group(1) if m else "openpyxl"
@@ -753,7 +1158,9 @@ def _read_excel(path: Path, opts) -> pd.DataFrame:
     except Exception as err:  # noqa: BLE001 - the Excel readers raise many kinds of errors
         raise _Unreadable(f"cannot be read as an Excel workbook: {err}") from None
     # Cells keep their Excel types until here; as text, dates read as ISO ("2025-01-03 00:00:00").
-    return df.astype("string")
+    if every:
+        return [(str(name), df.astype("string")) for name, df in read.items()]
+    return [(None, read.astype("string"))]
 
 
 def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
@@ -804,7 +1211,8 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
-def _coerce(s: pd.Series, kind: str, opts, typed: bool = False) -> tuple[pd.Series, np.ndarray, str | None]:
+def _coerce(s: pd.Series, kind: str, opts, typed: bool = False, tz: str | None = None
+            ) -> tuple[pd.Series, np.ndarray, str | None]:
     """(values in the contract dtype, mask of present values that could not be converted, a note).
 
     typed: the values come from a typed file (Parquet); strings there are taken as they are (no
@@ -822,17 +1230,30 @@ def _coerce(s: pd.Series, kind: str, opts, typed: bool = False) -> tuple[pd.Seri
         return _as_text(s), no_bad, None
 
     if kind in (contract.TIMESTAMP, contract.DATE):
+        offset = None   # rows whose text carried a UTC offset (converted into `tz`)
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             values, bad, note = s, no_bad, None
         elif _is_text(s):
             text = _as_text(s)
             values, note = _parse_dates(text, opts.date_format)
             bad = (text.notna() & values.isna()).to_numpy(dtype=bool)
+            if tz:
+                offset = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False).to_numpy(dtype=bool)
         else:
-            values = pd.to_datetime(s, errors="coerce", utc=True)
+            if opts.date_format == "excel" or (pd.api.types.is_numeric_dtype(s.dtype) and _looks_serial(s)):
+                values = _excel_serial(s.astype("float64"))
+            else:
+                values = pd.to_datetime(s, errors="coerce", utc=True)
             bad, note = (s.notna() & values.isna()).to_numpy(dtype=bool), None
         if getattr(values.dtype, "tz", None) is not None:
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            if tz:
+                local = values.dt.tz_convert(tz).dt.tz_localize(None)
+                if offset is None:   # typed values with a zone (Parquet): all converted
+                    values = local
+                else:                # text: only values written with an offset are converted
+                    values = values.dt.tz_localize(None).where(~offset, local)
+            else:
+                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
         values = values.astype("datetime64[us]")
         if kind == contract.DATE:
             values = values.dt.normalize()
@@ -843,10 +1264,15 @@ def _coerce(s: pd.Series, kind: str, opts, typed: bool = False) -> tuple[pd.Seri
             s = s.astype("string")
         if _is_text(s):
             text = _as_text(s)
-            if opts.thousands:
-                text = text.str.replace(opts.thousands, "", regex=False)
-            if opts.decimal != ".":
-                text = text.str.replace(opts.decimal, ".", regex=False)
+            decimal, thousands, note = opts.decimal or ".", opts.thousands, None
+            if opts.decimal is None and _german_numbers(text):
+                decimal, thousands = ",", (opts.thousands or ".")
+                note = ("numbers written with a decimal comma (1.234,56) detected and read so "
+                        "(set read.decimal / read.thousands to override)")
+            if thousands:
+                text = text.str.replace(thousands, "", regex=False)
+            if decimal != ".":
+                text = text.str.replace(decimal, ".", regex=False)
             numbers = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
             present = text.notna().to_numpy(dtype=bool)
             nan_word = text.str.lower().isin(["nan", "null", "none", "na", "n/a"]).fillna(False).to_numpy(dtype=bool)
@@ -854,13 +1280,13 @@ def _coerce(s: pd.Series, kind: str, opts, typed: bool = False) -> tuple[pd.Seri
             bad = present & ~nan_word & (np.isnan(numbers.to_numpy()) | np.isinf(numbers.to_numpy()))
             numbers = numbers.mask(np.isinf(numbers.to_numpy()))
         else:
-            numbers, bad = s.astype("float64"), no_bad.copy()
+            numbers, bad, note = s.astype("float64"), no_bad.copy(), None
         if kind == contract.FLOAT:
-            return numbers, bad, None
+            return numbers, bad, note
         arr = numbers.to_numpy()
         fraction = ~np.isnan(arr) & (np.mod(arr, 1) != 0)
         bad = bad | fraction
-        return numbers.mask(fraction).astype("Int64"), bad, None
+        return numbers.mask(fraction).astype("Int64"), bad, note
 
     if kind == contract.BOOL:
         if pd.api.types.is_bool_dtype(s.dtype):
@@ -877,12 +1303,20 @@ def _coerce(s: pd.Series, kind: str, opts, typed: bool = False) -> tuple[pd.Seri
 
 def _parse_dates(text: pd.Series, date_format: str | None) -> tuple[pd.Series, str | None]:
     """Parse stripped date strings; unparsable ones become NaT. Aware values are returned in UTC."""
+    if date_format == "excel":
+        return _excel_serial(pd.to_numeric(text.astype(object), errors="coerce")), None
     if date_format:
         return pd.to_datetime(text, format=date_format, errors="coerce", utc=True), None
     values = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).astype(_UTC)
     failed = text.notna() & values.isna()
     if not failed.any():
         return values, None
+    if _looks_serial(text[failed]):
+        serial = _excel_serial(pd.to_numeric(text.astype(object), errors="coerce"))
+        values = values.where(~failed, serial)
+        n = int((failed & serial.notna()).sum())
+        return values, (f"no read.date_format given; {n:,} date(s) written as Excel serial day numbers "
+                        "(e.g. 45292 = 2024-01-01) read so (set read.date_format to override)")
     notes: list[str] = []
     chosen: list[str] = []
     for _ in range(3):   # a file may mix a couple of layouts (but never both day orders)
@@ -915,6 +1349,41 @@ def _parse_dates(text: pd.Series, date_format: str | None) -> tuple[pd.Series, s
     note = ("no read.date_format given; " + "; ".join(notes)
             + " (set read.date_format if that is wrong)") if notes else None
     return values, note
+
+
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_GERMAN = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})*,\d+$|^[-+]?\d+,\d+$|^[-+]?\d{1,3}(?:\.\d{3})+$")
+_ENGLISH = re.compile(r"^[-+]?\d*\.(?:\d{1,2}|\d{4,})$|^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def _looks_serial(values: pd.Series) -> bool:
+    """Excel serial day numbers (1954-10-03 ... 2119-01-06): every present value a 5-digit day count."""
+    sample = values.dropna().head(2000)
+    if not len(sample):
+        return False
+    if pd.api.types.is_numeric_dtype(sample.dtype):
+        return bool(((sample >= 20000) & (sample < 80000)).all())
+    text = sample.astype(str).str.strip()
+    return bool(text.str.match(_SERIAL).all())
+
+
+def _excel_serial(days: pd.Series) -> pd.Series:
+    """Excel's serial dates (days since 1899-12-30, fraction = time of day), as UTC timestamps."""
+    days = days.astype("float64").where(lambda d: (d >= 1) & (d < 2958466))
+    out = pd.Timestamp("1899-12-30") + pd.to_timedelta((days * 86400).round(), unit="s")
+    return pd.Series(out, index=days.index).dt.tz_localize("UTC").astype(_UTC)
+
+
+def _german_numbers(text: pd.Series) -> bool:
+    """True when the column's numbers are written German-style (1.234,56) and none English-style (1,234.56)."""
+    sample = text.dropna()
+    sample = sample[sample.str.contains(r"[.,]", regex=True)].unique()[:5000]
+    if not len(sample):
+        return False
+    sample = pd.Series(sample, dtype="string")
+    german = sample.str.match(_GERMAN).fillna(False)
+    english = sample.str.match(_ENGLISH).fillna(False)
+    return bool(german.any() and not english.any() and sample.str.contains(",").any())
 
 
 def _swap_day_month(fmt: str) -> str:
@@ -990,7 +1459,8 @@ def _date_range(df: pd.DataFrame, spec: contract.Table) -> tuple[str | None, str
 
 def _missing_file_message(params, name: str, path: Path) -> str:
     src = params.sources[name]
-    message = (f"file not found (the {name} table; sources.{name}.file is '{src.file}', "
+    message = (f"file not found (the {name} {'source' if src.preset else 'table'}; sources.{name}."
+               f"{'file' if src.file else 'files'} is '{src.file or src.files}', "
                f"looked in {_display(path.parent)})")
     if path.parent.is_dir():
         present = sorted(p.name for p in path.parent.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -1089,8 +1559,8 @@ def _cache_key(params, hashes: dict[str, str]) -> str:
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "contract": repr(sorted((t.name, t.columns, t.key) for t in contract.TABLES.values())),
-        "sources": {name: {"source": src.model_dump(mode="json"), "path": str(params.source_path(name)),
-                           "sha256": hashes.get(name)}
+        "sources": {name: {"source": src.model_dump(mode="json"),
+                           "files": [[str(p), hashes.get(str(p))] for p in params.input_files(name)]}
                     for name, src in sorted(params.sources.items())},
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
