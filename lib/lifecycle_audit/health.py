@@ -54,3 +54,33 @@ def readiness(tables) -> pd.DataFrame:
         rows.append({"stage": registry.STAGE_TITLES[entry.stage], "check": entry.id, "title": entry.title,
                      "needs": ", ".join(needs), "state": state, "why": why})
     return pd.DataFrame(rows)
+
+
+def inputs(prepared) -> pd.DataFrame:
+    """One row per input file: rows in = used + excluded by rule + rejected as bad data (balanced: that holds)."""
+    rows = []
+    for i in (prepared.inputs if prepared is not None else []):
+        rows.append({"file": _short(i.file), "tables": ", ".join(i.tables), "preset": i.preset or "",
+                     "rows_in": i.rows_in, "rows_used": i.rows_used, "rows_excluded": i.rows_excluded,
+                     "rows_rejected": i.rows_rejected, "balanced": i.balanced})
+    return pd.DataFrame(rows, columns=["file", "tables", "preset", "rows_in", "rows_used", "rows_excluded",
+                                       "rows_rejected", "balanced"])
+
+
+def reasons(prepared) -> pd.DataFrame:
+    """Every reason a row of an input file was not used: excluded by a rule (expected) or rejected as bad data."""
+    rows = []
+    for i in (prepared.inputs if prepared is not None else []):
+        for r in i.reasons:
+            rows.append({"file": _short(i.file), "category": r["category"], "reason": r["reason"],
+                         "rows": r["rows"], "share": r["rows"] / i.rows_in if i.rows_in else None,
+                         "what": r["description"],
+                         "example_rows": ", ".join(str(x) for x in r.get("examples", []))})
+    out = pd.DataFrame(rows, columns=["file", "category", "reason", "rows", "share", "what", "example_rows"])
+    return out.sort_values(["file", "category", "rows"], ascending=[True, True, False], kind="stable")
+
+
+def _short(file: str) -> str:
+    from pathlib import Path
+
+    return Path(str(file)).name if "/" in str(file) else str(file)
