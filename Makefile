@@ -9,7 +9,7 @@ PARAMS ?= params/demo.yaml
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
-.PHONY: help setup demo healthy test test-fast notebooks lock bench clean
+.PHONY: help setup demo healthy test test-fast notebooks lock bench clean messages
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,11 @@ test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
 	@$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+messages: $(STAMP) ## re-extract the report's msgids (babel.cfg) and merge them into the de and id catalogs
+	@$(VENV)/bin/pybabel extract -q -F babel.cfg --no-location --sort-output --omit-header --no-wrap -o lib/lifecycle_audit/locales/messages.pot .
+	@$(VENV)/bin/pybabel update -q -N --no-wrap --omit-header -i lib/lifecycle_audit/locales/messages.pot -d lib/lifecycle_audit/locales
+	@echo "catalogs updated: translate new or fuzzy entries in lib/lifecycle_audit/locales/*/LC_MESSAGES/messages.po"
 
 bench: $(STAMP) ## run the benchmarks (on demand; prints figures)
 	@for b in benchmarks/bench_*.py; do $(PY) $$b; done

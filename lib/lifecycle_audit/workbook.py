@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
 
-from . import engine, paths
+from . import engine, i18n, paths
 from . import params as params_mod
 from .checks import catalogue, registry
 from .findings import Finding
@@ -77,15 +77,19 @@ class Audit:
         from .report import fmt
 
         if data.empty:
-            display(Markdown(f"_{empty}_"))
+            display(Markdown(f"_{i18n.tr(empty)}_"))
             return
         formats: dict[str, Any] = {c: fmt.percent for c in shares}
         formats.update({c: (lambda v, cur=self.params.currency: fmt.money(v, cur)) for c in money})
         formats.update({c: fmt.number for c in counts})
-        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) or v == "" else pd.Timestamp(v).date().isoformat())
+        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) or v == "" else fmt.date(pd.Timestamp(v).date()))
                         for c in dates})
         flags = [c for c in data.columns if c not in formats and pd.api.types.is_bool_dtype(data[c])]
-        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) else ("yes" if v else "no")) for c in flags})
+        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) else i18n.term("yes" if v else "no")) for c in flags})
+        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) else _word(v))
+                        for c in data.columns if c not in formats and not pd.api.types.is_numeric_dtype(data[c])})
+        formats.update({c: fmt.number for c in data.columns
+                        if c not in formats and pd.api.types.is_numeric_dtype(data[c])})
         numeric = set(shares) | set(money) | set(counts) | {
             c for c in data.columns if c not in formats and pd.api.types.is_numeric_dtype(data[c])}
         text = [c for c in data.columns if c not in numeric]
@@ -94,7 +98,8 @@ class Audit:
                   .set_properties(subset=text, **{"text-align": "left"})
                   .set_table_styles([{"selector": f"th.col{data.columns.get_loc(c)}",
                                       "props": [("text-align", "left")]} for c in text]))
-        display(styler)
+        # Column labels in the report's language ("bounce_rate" -> "Absprungrate"); the data keeps its names.
+        display(styler.relabel_index([i18n.column(c) for c in data.columns], axis="columns"))
 
     def plot(self, data: pd.DataFrame, x: str, y: str | list[str], *, title: str, kind: str = "bar",
              x_label: str = "", y_label: str = "", unit: str = "share", hue: str | None = None) -> None:
@@ -106,7 +111,7 @@ class Audit:
 
         chart = Chart(kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label,
                       y_unit=unit, hue=hue)
-        display(HTML(charts.svg(chart, self.params.currency)))
+        display(HTML(charts.svg(chart, self.params.currency, self.params.locale)))
 
 
 def _known_stage(stage: str) -> None:
@@ -169,7 +174,31 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "") -> A
         folder = Path(prepared.folder)
     tables = engine.Tables.from_folder(folder, backend=p.engine.backend, period=_period(p), currency=p.currency)
     _CURRENCY["current"] = p.currency
+    i18n.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
+
+
+def _word(v: Any) -> str:
+    """A text cell: a word of the data's vocabulary or a report msgid (a stage name) in the report's language."""
+    s = str(v)
+    t = i18n.term(s)
+    return t if t != s else i18n.gettext(s)
+
+
+def say(*paragraphs: str) -> None:
+    """Show the notebook's narrative in the report's language: each argument is one Markdown paragraph
+    (or a "## heading"), written in English in the notebook and translated through the message catalog."""
+
+    from IPython.display import Markdown, display
+
+    display(Markdown("\n\n".join(i18n.gettext(normalise(p)) for p in paragraphs)))
+
+
+def normalise(paragraph: str) -> str:
+    """A paragraph as its msgid: indentation, line breaks and outer blanks do not matter."""
+    import re
+
+    return re.sub(r"\s*\n\s*", " ", paragraph.strip())
 
 
 def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> None:
@@ -184,12 +213,13 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
 
     items = [findings] if isinstance(findings, Finding) else list(findings)
     if not items:
-        display(Markdown("_No check of this stage is built yet; see the list of checks not built yet below._"))
+        display(Markdown("_" + i18n.gettext("No check of this stage is built yet; see the list of checks not built "
+                                             "yet below.") + "_"))
         return
     plt = sys.modules.get("matplotlib.pyplot")  # only if something imported it: the cards draw without pyplot
     before = set(plt.get_fignums()) if plt else set()
     for f in items:
-        display(HTML(finding_html(f, currency or _CURRENCY.get("current", "EUR"))))
+        display(HTML(finding_html(f, currency or _CURRENCY.get("current", "EUR"), locale=i18n.current())))
     if plt:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
