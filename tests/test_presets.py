@@ -284,3 +284,41 @@ def test_problem_names_file_of_a_folder(tmp_path):
     (p,) = [p for p in load.problems if p.kind == "wrong_type"]
     assert "row 1 of b.csv" in str(p) and p.example_values == ["zehn"]
     assert [(i.rows_used, i.rejected) for i in prepared.inputs] == [(1, {}), (0, {"wrong_type": 1})]
+
+
+def test_init_recognises_presets_and_marks_decisions(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lifecycle_audit.cli import app
+
+    monkeypatch.setattr(paths, "PARAMS", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "lines.csv").write_text(ONLINE_RETAIL, encoding="utf-8")
+    (exports / "ga4.csv").write_text(GA4, encoding="utf-8")
+    (exports / "tickets.csv").write_text(ZENDESK, encoding="utf-8")
+    (exports / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in exports.iterdir()}
+    result = CliRunner().invoke(app, ["init", "acme", "--from", str(exports)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "params" / "acme.yaml").read_text(encoding="utf-8")
+    for preset in ("transaction_lines", "ga4_events", "helpdesk_tickets"):
+        assert f"preset: {preset}" in text
+    assert "DECIDE" in text and "not recognised" in text
+    p = params.load(tmp_path / "params" / "acme.yaml")
+    assert set(p.table_sources()) == {"customers", "orders", "order_lines", "events", "tickets"}
+    assert {p.name: p.read_bytes() for p in exports.iterdir()} == before
+
+
+def test_every_preset_has_a_template_that_validates():
+    import yaml
+
+    from lifecycle_audit import presets
+
+    for preset in presets.all_presets():
+        path = paths.PARAMS / "templates" / f"{preset.template}.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["client"] = "template"
+        p = params.from_dict(data, str(path))
+        assert any(s.preset == preset.name for s in p.sources.values()), path

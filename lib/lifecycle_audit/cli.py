@@ -181,6 +181,39 @@ def generate(
     console.print(f"wrote {folder} in {seconds:.1f} s")
 
 
+@app.command()
+def init(
+    client: Annotated[str, typer.Argument(help="the client's short name (lower case), e.g. acme")],
+    from_dir: Annotated[str, typer.Option("--from", help="folder of the client's exports")] = "",
+    force: Annotated[bool, typer.Option(help="overwrite an existing params file")] = False,
+) -> None:
+    """Look at the exports in a folder, recognise presets, write params/CLIENT.yaml to finish (DECIDE marks)."""
+    import re as _re
+
+    from . import paths
+    from .presets import detect
+
+    if not _re.fullmatch(r"[a-z0-9][a-z0-9_-]*", client):
+        _fail(f"client {client!r}: use lower-case letters, digits, - and _ (it names folders)", 2)
+    folder = paths.resolve(from_dir or f"data/{client}")
+    if not folder.is_dir():
+        _fail(f"--from {folder}: not a folder; give the folder holding the client's exports", 2)
+    target = paths.PARAMS / f"{client}.yaml"
+    if target.exists() and not force:
+        _fail(f"{target} exists; pass --force to overwrite it", 2)
+    try:
+        data_dir = str(folder.relative_to(paths.ROOT))
+    except ValueError:
+        data_dir = str(folder)
+    text, summary = detect.write_params(client, folder, data_dir)
+    target.write_text(text, encoding="utf-8")
+    out = _console()
+    for line in summary:
+        out.print(f"  {line}", markup=False)
+    out.print(f"wrote {target}; finish the lines marked DECIDE, then: lifecycle-audit validate {target}",
+              markup=False)
+
+
 def main() -> None:  # pragma: no cover - `python -m lifecycle_audit`
     try:
         app()
