@@ -93,7 +93,9 @@ class Audit:
         numeric = set(shares) | set(money) | set(counts) | {
             c for c in data.columns if c not in formats and pd.api.types.is_numeric_dtype(data[c])}
         text = [c for c in data.columns if c not in numeric]
-        styler = (data.style.format({c: f for c, f in formats.items() if c in data.columns}, na_rep=fmt.DASH)
+        # escape="html": text from the client's data ("<script>" in a campaign name) is shown, never run
+        styler = (data.style.format({c: f for c, f in formats.items() if c in data.columns}, na_rep=fmt.DASH,
+                                    escape="html")
                   .hide(axis="index")
                   .set_properties(subset=text, **{"text-align": "left"})
                   .set_table_styles([{"selector": f"th.col{data.columns.get_loc(c)}",

@@ -348,6 +348,20 @@ def offline(html: str) -> str:
     return _CSS_URL.sub("none", html)
 
 
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/?>", re.I | re.S)
+_ON_ATTR = re.compile(r"""(<[a-z][^<>]*?)\son[a-z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+_JS_URL = re.compile(r"""(\s(?:href|src|action|formaction|xlink:href)\s*=\s*["']?)\s*javascript:[^"'\s>]*""", re.I)
+
+
+def inert(html: str) -> str:
+    """A safety net under escaping: no script element, event handler or javascript: link in a notebook's outputs
+    (the page's own script is added by the template, outside the body)."""
+    html = _SCRIPT.sub("", html)
+    while _ON_ATTR.search(html):
+        html = _ON_ATTR.sub(r"\1", html)
+    return _JS_URL.sub(r"\1#", html)
+
+
 _CARD_STYLE = re.compile(r"<style data-la-card-style(?:=\"\")?>.*?</style>\s*", re.S)
 
 
@@ -413,7 +427,7 @@ def _stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) 
 
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
     # A safety net: checks mask customers' e-mail addresses; any that reached an output is masked here.
-    body = mask_emails(offline(_CARD_STYLE.sub("", _body_html(scrub_notebook(nb)))))
+    body = mask_emails(inert(offline(_CARD_STYLE.sub("", _body_html(scrub_notebook(nb))))))
     run = _run_context(run_info)
     given = next((s for s in run_info.get("stages") or [] if s.get("stage") == stage), {})
     info = {"stage": stage, "title": _stage_title(stage, given.get("title")),
