@@ -24,7 +24,24 @@ from .contract import (
 # week's contacts. Service mail, tickets, surveys, reviews and referrals follow the orders.
 # The planted mistakes only change behaviour (see _Behaviour), never add a flag column.
 
-MISTAKES = ("weak_homepage", "unreminded_carts", "over_contacting")
+# One mistake per check of the catalogue (docs/planted_mistakes.md: the check each one serves,
+# its measure and the planted and healthy figures).
+MISTAKES = (
+    "weak_homepage", "unreminded_carts", "over_contacting",
+    # reach
+    "untracked_traffic", "one_channel", "costly_acquisition", "no_earned_reach",
+    # acquisition
+    "mismatched_landing_pages", "price_rise_churn", "welcome_out_of_step",
+    # conversion
+    "broken_checkout_step", "no_customer_research", "no_thank_you", "irrelevant_offers",
+    # retention
+    "no_post_purchase_contact", "no_repeat_purchase", "no_onboarding", "slow_support",
+    "unheard_detractors",
+    # loyalty
+    "unrecognised_loyal", "no_referral_program", "no_review_requests",
+    # win-back
+    "unnoticed_churn", "endless_winback", "no_suppression", "no_channel_fallback",
+)
 PROFILES = ("planted", "healthy")
 _PROFILE_MISTAKES = {"planted": frozenset(MISTAKES), "healthy": frozenset()}
 
@@ -98,6 +115,32 @@ class _Behaviour:
     segment_share: float        # share of opted-in customers in the daily-promo segment
     newsletter_every: int       # newsletter every n-th week for everybody else
     promo_rate: float           # weekly probability of a promo for everybody else
+    # --- the catalogue's other mistakes
+    untracked: float            # share of sessions whose channel is not recorded
+    concentrate: float          # share of non-earned first touches moved to paid search
+    de_earn: float              # share of organic first touches replaced by paid ones
+    cpc_factor: float           # factor on the cost per paid session
+    paid_bounce: float | None   # bounce of paid sessions landing off the home page (None: as others)
+    price_rise: tuple           # range of the factor of a price rise
+    elasticity: float           # demand ~ (price / original price) ** -elasticity
+    welcome_days: tuple         # days after sign-up of the welcome mails after the first
+    mobile_pay: float           # factor on P(purchase | checkout) on mobile (checkout rate / it)
+    surveys_current: bool       # NPS after first orders and a yearly wave
+    thank_share: float          # share of orders thanked
+    promo_match: float          # share of promos featuring the customer's favourite category
+    pause_after_order: int      # days marketing mail pauses after an order (0: none)
+    repeat_lapse: float         # share of first-time buyers who never come back
+    onboard_share: float        # share of first orders with onboarding
+    support_times: tuple        # median first response and resolution, seconds; mean handoffs
+    detractor_callback: float   # share of detractors called back
+    loyalty_share: float        # share of third orders that make the customer a member
+    loyal_lapse: float          # share of unrecognised loyal customers who lapse after the 3rd order
+    referral_kept: float        # share of referred customers still attributed (a programme)
+    review_ask: float           # share of orders with a review request
+    winback_repeaters: bool     # the win-back flow also covers customers with several orders
+    winback_days: tuple         # days after the last order of the win-back mails
+    suppress: bool              # no win-back to defaulters and bad reviewers
+    postal_fallback: bool       # lapsed customers without e-mail get the win-back by post
 
     @classmethod
     def of(cls, mistakes: frozenset) -> _Behaviour:
@@ -123,6 +166,41 @@ class _Behaviour:
             segment_share=0.20 if spam else 0.0,
             newsletter_every=3 if spam else 1,
             promo_rate=0.10 if spam else 0.5,
+            # reach: the channel of 40% of the sessions is lost (no UTM tags, a broken tag)
+            untracked=0.40 if "untracked_traffic" in mistakes else 0.0,
+            # paid search swallows 80% of the non-earned first touches
+            concentrate=0.80 if "one_channel" in mistakes else 0.0,
+            # 80% of those who would have found the shop organically are bought through ads
+            de_earn=0.80 if "no_earned_reach" in mistakes else 0.0,
+            cpc_factor=4.0 if "costly_acquisition" in mistakes else 1.0,
+            # acquisition
+            paid_bounce=0.74 if "mismatched_landing_pages" in mistakes else None,
+            price_rise=(1.20, 1.40) if "price_rise_churn" in mistakes else (1.05, 1.18),
+            elasticity=6.0 if "price_rise_churn" in mistakes else 1.2,
+            welcome_days=(1, 2) if "welcome_out_of_step" in mistakes else (5, 14, 30, 60, 90),
+            # conversion: mobile payment fails half the time (more carts reach the checkout)
+            mobile_pay=0.5 if "broken_checkout_step" in mistakes else 1.0,
+            surveys_current="no_customer_research" not in mistakes,
+            thank_share=0.12 if "no_thank_you" in mistakes else 1.0,
+            promo_match=0.10 if "irrelevant_offers" in mistakes else 0.8,
+            # retention
+            pause_after_order=60 if "no_post_purchase_contact" in mistakes else 0,
+            repeat_lapse=0.65 if "no_repeat_purchase" in mistakes else 0.0,
+            onboard_share=0.05 if "no_onboarding" in mistakes else 0.95,
+            support_times=(30 * HOUR, 60 * HOUR, 1.6) if "slow_support" in mistakes else (3 * HOUR, 8 * HOUR, 0.35),
+            detractor_callback=0.08 if "unheard_detractors" in mistakes else 0.9,
+            # loyalty
+            loyalty_share=0.08 if "unrecognised_loyal" in mistakes else 0.95,
+            loyal_lapse=0.6 if "unrecognised_loyal" in mistakes else 0.0,
+            referral_kept=0.08 if "no_referral_program" in mistakes else 1.0,
+            review_ask=0.05 if "no_review_requests" in mistakes else 0.8,
+            # win-back
+            # the win-back flow only knows one-time buyers: repeat customers lapse unnoticed
+            winback_repeaters="unnoticed_churn" not in mistakes,
+            # ... and mails every 30 days for two years instead of stopping after the second
+            winback_days=tuple(range(90, 731, 30)) if "endless_winback" in mistakes else (90, 120),
+            suppress="no_suppression" not in mistakes,
+            postal_fallback="no_channel_fallback" not in mistakes,
         )
 
 
@@ -240,7 +318,7 @@ class _Clock:
 
 
 class _Catalog:
-    def __init__(self, rng, clock: _Clock):
+    def __init__(self, rng, clock: _Clock, rise: tuple = (1.05, 1.18)):
         n = len(CATEGORIES) * PER_CATEGORY
         self.n = n
         self.cat = np.repeat(np.arange(len(CATEGORIES)), PER_CATEGORY)
@@ -261,7 +339,7 @@ class _Catalog:
         keep = _group_start(prod, day)
         prod, day = prod[keep], day[keep]
         up = rng.random(len(prod)) < 0.6
-        factor = np.where(up, rng.uniform(1.05, 1.18, len(prod)), rng.uniform(0.82, 0.95, len(prod)))
+        factor = np.where(up, rng.uniform(rise[0], rise[1], len(prod)), rng.uniform(0.82, 0.95, len(prod)))
         # cumulative product of the factors within a product
         logf = np.log(factor)
         cs = np.cumsum(logf)
@@ -429,6 +507,10 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
         bounce_p[PG[page]] = p
     bounce_p = np.where(is_c & (landing == PG["home"]), beh.home_bounce_known, np.where(
         landing == PG["home"], beh.home_bounce, bounce_p[landing]))
+    if beh.paid_bounce is not None:
+        # ads promise one thing, the page shows another: paid visitors off the home page leave
+        paid = np.isin(channel, [CH[p] for p in PAID]) & (landing != PG["home"])
+        bounce_p = np.where(paid, beh.paid_bounce, bounce_p)
     engaged = first | (rng.random(S) >= bounce_p)
     n_browse = np.where(engaged, 1 + np.minimum(rng.poisson(1.6, S), 11), 0)
     fav = np.where(is_c, cust.fav[cc], _pick(rng, CAT_POP, S))
@@ -444,7 +526,7 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
                          beh.cart_anon * (1 - HEALTHY_HOME_BOUNCE) / (1 - beh.home_bounce), beh.cart_anon)
     p_cart = np.where(first, beh.cart_first,
                       np.where(is_c, beh.cart_rate * cust.intent[cc] * later_factor, anon_cart))
-    p_cart = np.minimum(p_cart * ratio ** -1.2, 0.95)
+    p_cart = np.minimum(p_cart * ratio ** -beh.elasticity, 0.95)
     cart = engaged & (rng.random(S) < p_cart)
     n_lines = np.where(cart, 1 + rng.binomial(2, 0.2, S), 0)
     line_s = np.repeat(np.arange(S), n_lines)
@@ -458,8 +540,12 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
     line_s, line_p = line_s[keep], line_p[keep]
     line_k = _rank_in_group(line_s)
 
-    checkout = cart & (rng.random(S) < np.array(beh.checkout)[device] * np.where(is_c, 1.0, 0.5))
-    purchase = checkout & is_c & (rng.random(S) < np.array(beh.pay)[device])
+    # a broken mobile payment step: twice the shoppers reach it, half of them get through
+    step = np.ones(len(DEVICES))
+    step[DEVICES.index("mobile")] = beh.mobile_pay
+    p_co = np.minimum(np.array(beh.checkout) / step, 0.95)
+    checkout = cart & (rng.random(S) < p_co[device] * np.where(is_c, 1.0, 0.5))
+    purchase = checkout & is_c & (rng.random(S) < (np.array(beh.pay) * step)[device])
     signup = first & (~purchase | (rng.random(S) < 0.5))
     return _Sessions(s_cust, s_anon, start, channel, device, landing, first, n_browse,
                      checkout, purchase, signup, fav, line_s, line_p, line_k)
@@ -578,7 +664,7 @@ def _engage(rng, sent, p_open, p_click, bounced, T):
 
 
 def _marketing(rng, clock: _Clock, cust: _Customers, s: _Sessions, beh: _Behaviour, box: _Outbox,
-               campaigns: dict):
+               campaigns: dict, buy_time=None):
     """Newsletters and promos with unsubscribes; returns when each customer's e-mail went dead
     for marketing (unsubscribed, complained or bounced; NA when still reachable)."""
     W = (clock.T - clock.monday0) // WEEK + 1
@@ -616,13 +702,19 @@ def _marketing(rng, clock: _Clock, cust: _Customers, s: _Sessions, beh: _Behavio
     last = _search(s.cust, s.start, c, t, after=False)
     keep = (last >= 0) & (t - s.start[np.maximum(last, 0)] <= 120 * DAY)
     c, w, t, mtype = c[keep], w[keep], t[keep], mtype[keep]
+    if beh.pause_after_order and buy_time is not None:
+        # buyers drop off the mailing list for weeks after each order
+        b = np.flatnonzero(buy_time != NA)
+        prev = _search(s.cust[b], buy_time[b], c, t, after=False)
+        keep = (prev < 0) | (t - buy_time[b][np.maximum(prev, 0)] > beh.pause_after_order * DAY)
+        c, w, t, mtype = c[keep], w[keep], t[keep], mtype[keep]
     order = np.lexsort((t, c))
     c, w, t, mtype = c[order], w[order], t[order], mtype[order]
     m = len(c)
 
     # promos mostly feature the customer's favourite category
     category = np.where(mtype == MT["promo"],
-                        np.where(rng.random(m) < 0.8, cust.fav[c], _pick(rng, CAT_POP, m)), -1)
+                        np.where(rng.random(m) < beh.promo_match, cust.fav[c], _pick(rng, CAT_POP, m)), -1)
     day = (t // DAY)
     promo_id = campaigns["promo"] + day * len(CATEGORIES) + np.maximum(category, 0)
     campaign = np.where(mtype == MT["promo"], promo_id, campaigns["newsletter"] + w)
@@ -799,8 +891,10 @@ def _orders(rng, clock: _Clock, cat: _Catalog, s_cust, buy_time, line_s, line_p,
 class _After:
     """Service messages, reviews, support and surveys; all the same in every profile."""
 
-    def __init__(self, rng, clock: _Clock, cust: _Customers, orders: _Orders, box: _Outbox, dead):
+    def __init__(self, rng, clock: _Clock, cust: _Customers, orders: _Orders, box: _Outbox, dead,
+                 beh: _Behaviour, xrng):
         self.rng, self.clock, self.cust, self.o, self.box, self.dead = rng, clock, cust, orders, box, dead
+        self.beh, self.xrng = beh, xrng          # xrng: a separate stream for the added mistakes
         self.n = len(cust.t0)
         self.buyer = np.bincount(orders.cust, minlength=self.n) > 0
         self.default = self.buyer & (rng.random(self.n) < 0.04)          # did not pay
@@ -827,20 +921,25 @@ class _After:
         np.minimum.at(first_order, o.cust, o.t)
         self.mail(oc, "welcome", cust.t0[oc] + rng.integers(MIN, 10 * MIN, len(oc)), "FLOW-welcome",
                   p_open=0.55, p_click=0.2)
-        for d in (5, 14):
-            tw = cust.t0[oc] + d * DAY + rng.integers(0, 2 * HOUR, len(oc))
+        # the series runs through the weeks in which customers make up their mind (in step) or
+        # is over after two days (out of step)
+        for d in self.beh.welcome_days:
+            r = rng if d in (5, 14) else self.xrng
+            tw = cust.t0[oc] + d * DAY + r.integers(0, 2 * HOUR, len(oc))
             w = first_order[oc] > tw
             self.mail(oc[w], "welcome", tw[w], "FLOW-welcome", p_open=0.45, p_click=0.12)
         # every order: a thank-you within minutes, a shipping notice by SMS for some
-        self.mail(o.cust, "thank_you", o.t + rng.integers(30, 5 * MIN, n_o), p_open=0.65, p_click=0.05)
+        thank = np.ones(n_o, bool) if self.beh.thank_share >= 1 else self.xrng.random(n_o) < self.beh.thank_share
+        t_thank = o.t + rng.integers(30, 5 * MIN, n_o)
+        self.mail(o.cust[thank], "thank_you", t_thank[thank], p_open=0.65, p_click=0.05)
         sms = cust.sms[o.cust]
         t = o.t[sms] + rng.integers(20 * HOUR, 48 * HOUR, sms.sum())
         self.box.add(o.cust[sms][t < self.clock.T], "transactional", t[t < self.clock.T], channel="sms")
         # onboarding after a first order, a review request after most orders
-        f = np.flatnonzero((o.rank == 0) & (rng.random(n_o) < 0.95))
+        f = np.flatnonzero((o.rank == 0) & (rng.random(n_o) < self.beh.onboard_share))
         self.mail(o.cust[f], "onboarding", o.t[f] + 3 * DAY + rng.integers(8 * HOUR, 12 * HOUR, len(f)),
                   "FLOW-onboarding", category=o.cat[f], p_open=0.45, p_click=0.15)
-        self.review_req = np.flatnonzero(rng.random(n_o) < 0.8)
+        self.review_req = np.flatnonzero(rng.random(n_o) < self.beh.review_ask)
         r = self.review_req
         self.review_req_t = o.t[r] + 12 * DAY + rng.integers(-2 * DAY, 2 * DAY, len(r))
         self.mail(o.cust[r], "review_request", self.review_req_t, "FLOW-review-request",
@@ -858,11 +957,11 @@ class _After:
         self.bad_review = np.zeros(self.n, bool)
         self.bad_review[o.cust[self.rv_o][self.rv_rating <= 2]] = True
 
-    def _ticket_times(self, t, resp_median, res_median):
+    def _ticket_times(self, t, resp_median, res_median, handoffs=0.35):
         k = len(t)
         first = t + _lognormal_s(self.rng, resp_median, 1.0, k, 2 * MIN, 5 * DAY)
         resolved = first + _lognormal_s(self.rng, res_median, 1.1, k, 5 * MIN, 14 * DAY)
-        return first, resolved, np.minimum(self.rng.poisson(0.35, k), 5)
+        return first, resolved, np.minimum(self.rng.poisson(handoffs, k), 5)
 
     def support(self):
         """Tickets, NPS and CSAT surveys; detractors get a call-back ticket."""
@@ -870,6 +969,9 @@ class _After:
         # NPS 30 days after a first order and a relationship wave after 9 months
         f = np.flatnonzero(o.rank == 0)
         wave = max(min(270 * DAY, T - 30 * DAY), 0)
+        if not self.beh.surveys_current:
+            # research stopped: one wave early in the period, nothing after first orders
+            f, wave = f[:0], min(60 * DAY, T // 2)
         recent = np.unique(o.cust[(o.t < wave) & (o.t >= wave - 365 * DAY)])
         c = np.concatenate([o.cust[f], recent])
         t = np.concatenate([o.t[f] + 30 * DAY + rng.integers(0, 4 * HOUR, len(f)),
@@ -889,9 +991,9 @@ class _After:
         tt = np.concatenate([o.t[tk_o] + rng.integers(DAY, 12 * DAY, len(tk_o)),
                              cust.t0[pre] + rng.integers(HOUR, 30 * DAY, len(pre))])
         tc, tt = tc[tt < T], tt[tt < T]
-        fr, rs, hand = self._ticket_times(tt, 3 * HOUR, 8 * HOUR)
+        fr, rs, hand = self._ticket_times(tt, *self.beh.support_times)
         # detractors (NPS <= 6) are called back within about a day
-        det = np.flatnonzero((nps >= 0) & (nps <= 6) & (rng.random(len(nps)) < 0.9))
+        det = np.flatnonzero((nps >= 0) & (nps <= 6) & (rng.random(len(nps)) < self.beh.detractor_callback))
         dt = nps_rt[det] + rng.integers(2 * HOUR, 30 * HOUR, len(det))
         det, dt = det[dt < T], dt[dt < T]
         dfr, drs, dh = self._ticket_times(dt, 20 * MIN, 6 * HOUR)
@@ -934,17 +1036,21 @@ class _After:
         c = np.concatenate([o.cust[sec], pc_])
         t = np.concatenate([o.t[sec] + 3 * DAY + rng.integers(0, 6 * HOUR, len(sec)),
                             pt_ + DAY + rng.integers(0, 6 * HOUR, len(pc_))])
-        ok = cust.opt_in[c] & _alive(t, c, dead)
+        ok = cust.opt_in[c] & _alive(t, c, dead) & (self.beh.referral_kept >= 1)   # a programme
         self.mail(c[ok], "referral_invite", t[ok], "FLOW-referral", p_open=0.35, p_click=0.12)
         # win-back 90 and 120 days after an order with no later order; never to customers who
         # did not pay or left a bad review; by post when the e-mail is dead and an address known
-        allowed = ~self.default[o.cust] & ~self.bad_review[o.cust]
-        for d in (90, 120):
-            t = o.t + d * DAY + rng.integers(9 * HOUR, 11 * HOUR, len(o))
+        beh = self.beh
+        allowed = ~self.default[o.cust] & ~self.bad_review[o.cust] if beh.suppress else np.ones(len(o), bool)
+        if not beh.winback_repeaters:
+            allowed &= o.rank == 0
+        for d in beh.winback_days:
+            r = rng if d in (90, 120) else self.xrng
+            t = o.t + d * DAY + r.integers(9 * HOUR, 11 * HOUR, len(o))
             due = allowed & (t < o.next_t) & (t < T)
             by_mail = due & cust.opt_in[o.cust] & _alive(t, o.cust, dead)
             self.mail(o.cust[by_mail], "winback", t[by_mail], "FLOW-winback", p_open=0.22, p_click=0.08)
-            if d == 90:
+            if d == 90 and beh.postal_fallback:
                 post = due & ~by_mail & self.postal[o.cust]
                 tp = t[post] + 5 * DAY
                 self.box.add(o.cust[post][tp < T], "winback", tp[tp < T], channel="postal",
@@ -953,7 +1059,7 @@ class _After:
     def loyalty(self):
         """Members from their third order; a few join at sign-up."""
         rng, o = self.rng, self.o
-        third = np.flatnonzero((o.rank == 2) & (rng.random(len(o)) < 0.95))
+        third = np.flatnonzero((o.rank == 2) & (rng.random(len(o)) < self.beh.loyalty_share))
         since = np.full(self.n, NA)
         since[o.cust[third]] = o.t[third] + rng.integers(0, DAY, len(third))
         early = (since == NA) & (rng.random(self.n) < 0.03)
@@ -975,7 +1081,47 @@ class _After:
         return referrer[ok], referred[ok]
 
 
-def _spend(rng, clock: _Clock, channel, start):
+def _first_touch(rng, acq: np.ndarray, beh: _Behaviour) -> np.ndarray:
+    """First-touch channels as the shop's marketing shapes them (one_channel, no_earned_reach,
+    no_referral_program); draws the same numbers whatever the behaviour."""
+    n = len(acq)
+    u1, u2, u3 = rng.random(n), rng.random(n), rng.random(n)
+    paid = np.array([CH[p] for p in PAID])
+    bought = paid[_pick(rng, [0.17, 0.12, 0.07, 0.06], n)]
+    organic = np.isin(acq, [CH["organic_search"], CH["organic_social"]])
+    acq = np.where(organic & (u1 < beh.de_earn), bought, acq)
+    # without a programme, friends still come but are no longer attributed to a referrer
+    acq = np.where((acq == CH["referral"]) & (u3 >= beh.referral_kept), CH["direct"], acq)
+    other = ~np.isin(acq, [CH["organic_search"], CH["organic_social"], CH["referral"], -1])
+    return np.where(other & (u2 < beh.concentrate), CH["paid_search"], acq)
+
+
+def _lapse(rng, s: _Sessions, ev: _Events, beh: _Behaviour):
+    """Customers who stop coming back: after their first order (no_repeat_purchase) or after
+    their third when loyalty goes unrewarded (unrecognised_loyal). Drops their later visits."""
+    b = np.flatnonzero(ev.buy_time != NA)
+    b = b[np.lexsort((ev.buy_time[b], s.cust[b]))]
+    rank = _rank_in_group(s.cust[b])
+    u1, u2 = rng.random(len(b)), rng.random(len(b))
+    cut = np.full(int(s.cust.max()) + 1, np.iinfo(np.int64).max)
+    for r, u, share in ((0, u1, beh.repeat_lapse), (2, u2, beh.loyal_lapse)):
+        hit = b[(rank == r) & (u < share)]
+        np.minimum.at(cut, s.cust[hit], ev.buy_time[hit])
+    keep = (s.cust < 0) | (s.start <= cut[np.maximum(s.cust, 0)])
+    if keep.all():
+        return s, ev
+    new = np.cumsum(keep) - 1
+    lm = keep[s.line_s]
+    s2 = _Sessions(*(getattr(s, f)[keep] for f in ("cust", "anon", "start", "channel", "device", "landing",
+                                                   "first", "n_browse", "checkout", "purchase", "signup", "fav")),
+                   line_s=new[s.line_s[lm]], line_p=s.line_p[lm], line_k=s.line_k[lm])
+    em = keep[ev.sidx]
+    ev2 = _Events(new[ev.sidx[em]], ev.etype[em], ev.page[em], ev.prod[em], ev.t[em],
+                  ev.cart_time[keep], ev.buy_time[keep])
+    return s2, ev2
+
+
+def _spend(rng, clock: _Clock, channel, start, cpc_factor=1.0):
     """Paid sessions per day times the channel's cost per session, with some noise."""
     codes = np.array([CH[p] for p in PAID])
     lookup = np.full(len(CHANNELS) + 1, -1)
@@ -983,7 +1129,7 @@ def _spend(rng, clock: _Clock, channel, start):
     k = lookup[np.where(channel < 0, len(CHANNELS), channel)]
     cell = (start // DAY) * len(PAID) + k
     n = np.bincount(cell[k >= 0], minlength=clock.days * len(PAID)).reshape(clock.days, len(PAID))
-    return codes, np.round(n * CPC * rng.lognormal(0, 0.12, n.shape), 2)
+    return codes, np.round(n * CPC * cpc_factor * rng.lognormal(0, 0.12, n.shape), 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1048,13 +1194,20 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
     r_cat, r_cust, r_ses, r_ev, r_mail, r_cart, r_ord, r_after = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8))
 
-    cat = _Catalog(r_cat, clock)
+    # separate streams for what the catalogue's other mistakes add, so switching one leaves
+    # the draws of the original parts alone
+    x_acq, x_lapse, x_after, x_track = (np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,)))
+                                        for k in range(4))
+
+    cat = _Catalog(r_cat, clock, beh.price_rise)
     cust = _customers(r_cust, clock, customers, beh)
+    cust.acq = _first_touch(x_acq, cust.acq, beh)
     s = _sessions(r_ses, clock, cust, cat, beh)
     ev = _events(r_ev, s, cat, beh)
+    s, ev = _lapse(x_lapse, s, ev, beh)
     campaign_vocab, offsets = _campaign_names(clock)
     box = _Outbox()
-    dead = _marketing(r_mail, clock, cust, s, beh, box, offsets)
+    dead = _marketing(r_mail, clock, cust, s, beh, box, offsets, ev.buy_time)
     carts, ret, via_mail = _cart_reminders(r_cart, clock, cust, s, ev, beh, box)
     rs = _recovery_sessions(s, carts, ret, via_mail)
     rev = _events(r_ev, rs, cat, beh)
@@ -1069,14 +1222,21 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
                 np.concatenate([s.line_s, rs.line_s + S0]), np.concatenate([s.line_p, rs.line_p]),
                 np.concatenate([s.line_k, rs.line_k]))
 
-    after = _After(r_after, clock, cust, o, box, dead)
+    after = _After(r_after, clock, cust, o, box, dead, beh, x_after)
     after.lifecycle()
     after.reviews()
     after.support()
     after.marketing_flows()
     loyal = after.loyalty()
     referrer, referred = after.referrals()
-    paid, amount = _spend(r_after, clock, ses["channel"], ses["start"])
+    paid, amount = _spend(r_after, clock, ses["channel"], ses["start"], beh.cpc_factor)
+    # untracked traffic: the channel of some sessions never reaches the analytics export, and a
+    # customer whose first visit went untracked has no known first touch
+    lost = x_track.random(len(ses["start"])) < beh.untracked
+    channel_seen = np.where(lost, -1, ses["channel"])
+    acq_seen = cust.acq.copy()
+    fs = np.flatnonzero(s.first & (s.cust >= 0))
+    acq_seen[s.cust[fs[lost[fs]]]] = -1
 
     # ------------------------------------------------------------------------------ tables
     n = customers
@@ -1091,7 +1251,7 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
     tables["customers"] = _frame("customers", {
         "customer_id": _take(cust_ids, np.arange(n)),
         "first_seen_at": clock.ts(cust.t0),
-        "acquisition_channel": _take(CHANNELS, cust.acq),
+        "acquisition_channel": _take(CHANNELS, acq_seen),
         "country": _take(COUNTRIES, cust.country),
         "email_opt_in": _bools(cust.opt_in),
         "has_postal_address": _bools(after.postal),
@@ -1105,7 +1265,7 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
         "event_time": clock.ts(e["t"][eo]),
         "event_type": _take(EVENT_TYPES, e["etype"][eo]),
         "page_type": _take(PAGE_TYPES, e["page"][eo]),
-        "channel": _take(CHANNELS, ses["channel"][si]),
+        "channel": _take(CHANNELS, channel_seen[si]),
         "device": _take(DEVICES, ses["device"][si]),
         "product_id": _take(prod_ids, e["prod"][eo]),
         "category": _take(CATEGORIES, _CATS_OF_PRODUCT[e["prod"][eo]]),
