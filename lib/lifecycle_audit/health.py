@@ -38,7 +38,7 @@ def rejections(prepared) -> pd.DataFrame:
 
 
 def readiness(tables) -> pd.DataFrame:
-    """Every catalogue check: whether it can run on the tables supplied, and if not, why."""
+    """Every catalogue check: whether it can run on the tables supplied, and if not, which tables it lacks."""
     built = {s.id: s for s in registry.specs()}
     rows = []
     for entry in catalogue.CATALOGUE:
@@ -46,13 +46,14 @@ def readiness(tables) -> pd.DataFrame:
         needs = spec.needs if spec else entry.needs
         missing = [t for t in needs if not tables.has(t)]
         if spec is None:
-            state, why = "not built yet", "this check is in the catalogue but not implemented yet"
+            state = "not built yet"
         elif missing:
-            state, why = "cannot run", "missing: " + ", ".join(missing)
+            state = "cannot run"
         else:
-            state, why = "ready", ""
+            state = "ready"
+        # Table names are the contract's own words in every language; the state is a translated term.
         rows.append({"stage": registry.STAGE_TITLES[entry.stage], "check": entry.id, "title": entry.title,
-                     "needs": ", ".join(needs), "state": state, "why": why})
+                     "needs": ", ".join(needs), "state": state, "missing": ", ".join(missing)})
     return pd.DataFrame(rows)
 
 

@@ -367,7 +367,8 @@ COLUMNS = {
     "title": N_("Title"),
     "needs": N_("Needs"),
     "state": N_("State"),
-    "why": N_("Why"),
+    "missing": N_("Missing tables"),
+    "tables": N_("Tables"),
     "id": N_("Check"),
     "data supplied": N_("Data supplied"),
     "ready": N_("Ready"),
@@ -396,8 +397,6 @@ TERMS = {
     # data health
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
-    "this check is in the catalogue but not implemented yet":
-        N_("this check is in the catalogue but not implemented yet"),
 }
 
 

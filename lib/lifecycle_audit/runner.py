@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from . import i18n, paths
 from .checks.registry import STAGE_QUESTIONS, STAGE_TITLES, STAGES
 from .errors import AuditError, RunError
 
@@ -455,8 +455,9 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
                 stage_findings = findings_dir / f"{s}.json"
                 if stage_findings.exists():  # each finding's full evidence table as a CSV the card links to
                     links = export.write_evidence(json.loads(stage_findings.read_text(encoding="utf-8")), run_dir)
-                render.write_page(run_dir / page_of[s],
-                                  export.link_evidence(render.stage_html(executed, s, run_info), links))
+                with i18n.use(p.locale, p.currency):  # the CSV links speak the report's language
+                    page = export.link_evidence(render.stage_html(executed, s, run_info), links)
+                render.write_page(run_dir / page_of[s], page)
             except Exception as err:
                 if r["status"] != "failed":
                     r.update(status="failed", error=f"rendering the page failed: {type(err).__name__}: {err}")

@@ -184,7 +184,11 @@ def _word(v: Any) -> str:
     """A text cell: a word of the data's vocabulary or a report msgid (a stage name) in the report's language."""
     s = str(v)
     t = i18n.term(s)
-    return t if t != s else i18n.gettext(s)
+    if t != s:
+        return t
+    # Only the report's own words are translated: a client's value that happens to equal a msgid
+    # (a campaign called "Orders") is data and stays as it is.
+    return i18n.gettext(s) if s in registry.STAGE_TITLES.values() else s
 
 
 def say(*paragraphs: str) -> None:

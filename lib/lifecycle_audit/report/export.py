@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .. import privacy
+from .. import i18n, privacy
 from ..errors import AuditError
 
 EVIDENCE_DIR = "evidence"
@@ -82,8 +82,8 @@ def write_evidence(findings: Iterable[dict], run_dir: str | os.PathLike) -> dict
 
 
 def _link_html(href: str, rows: int) -> str:
-    return (f'<p class="la-f-csv"><a href="{_html.escape(href)}" download>Full table as CSV'
-            f' ({rows:,} row{"s" if rows != 1 else ""})</a></p>')
+    label = i18n.Text("Full table as CSV (rows: {rows})", rows=i18n.count(rows)).render()
+    return f'<p class="la-f-csv"><a href="{_html.escape(href)}" download>{_html.escape(label)}</a></p>'
 
 
 def link_evidence(page: str, links: dict[str, dict[str, Any]]) -> str:
@@ -201,9 +201,12 @@ def single_file_html(run_dir: str | os.PathLike, pages: list[str] | None = None,
     extra_css = ("<style>.la-page-part + .la-page-part { border-top: 2px solid #ccc; margin-top: 48px; }"
                  "@media print { .la-page-part + .la-page-part { break-before: page; border-top: 0; margin-top: 0; } }"
                  "</style>\n")
+    lang = re.search(r'<html[^>]*\blang="([a-z]{2})', head)
+    lang = lang.group(1) if lang and lang.group(1) in i18n.LOCALES else "en"  # the pages' own language
+    skip, pages = (_html.escape(i18n.gettext(m, lang)) for m in ("Skip to the content", "Report pages"))
     return (head.replace("</head>", extra_css + "</head>") + '<body class="la-page la-single">\n'
-            '<a class="la-skip" href="#la-main">Skip to the content</a>\n<div class="la-container">\n'
-            f'<nav class="la-nav" aria-label="Report parts"><ol>{nav}</ol></nav>\n'
+            f'<a class="la-skip" href="#la-main">{skip}</a>\n<div class="la-container">\n'
+            f'<nav class="la-nav" aria-label="{pages}"><ol>{nav}</ol></nav>\n'
             f'<main id="la-main">\n' + "\n".join(sections) + "\n</main>\n"
             + (footer.group(0) if footer else "") + "\n</div>\n" + (script.group(0) if script else "")
             + "\n</body>\n</html>\n")

@@ -407,6 +407,7 @@ def _body_html(nb) -> str:
     exporter = HTMLExporter(template_name="classic", template_file=str(TEMPLATES / "nb_body.html.j2"),
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             anchor_link_text="", embed_images=False)
+    exporter.environment.globals["_"] = i18n.gettext  # the failure banner speaks the report's language
     # nbconvert passes its output through BeautifulSoup, which lower-cases attribute names ("viewbox");
     # browsers restore the case of SVG attributes when they parse HTML, so the charts still scale.
     body, _resources = exporter.from_notebook_node(nb)
