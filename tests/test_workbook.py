@@ -68,3 +68,24 @@ def test_run_stage_not_built_and_save(shop, tmp_path):
     assert {d["check_id"] for d in data} == {f.check_id for f in found}
     with pytest.raises(ValueError, match="unknown stage"):
         audit.run_stage("checkout")
+
+
+def test_show_groups_cards_failed_first_and_folds_passed_and_not_run(monkeypatch):
+    from IPython import display as ipd
+
+    from lifecycle_audit.findings import Finding
+
+    shown = []
+    monkeypatch.setattr(ipd, "display", lambda obj: shown.append(obj.data))
+
+    def finding(check_id, status):
+        return Finding(check_id=check_id, stage="conversion", title=check_id, status=status,
+                       score=None if status == "not_run" else 40, reason="no data" if status == "not_run" else None)
+
+    workbook.show([finding("conversion.a", "pass"), finding("conversion.b", "not_run"),
+                   finding("conversion.c", "fail"), finding("conversion.d", "warn")])
+    groups = [(html.split("<summary>")[1].split("</summary>")[0], "open>" in html.split("<summary>")[0])
+              for html in shown]
+    assert groups == [("Failed (1)", True), ("Warnings (1)", True), ("Passed (1)", False),
+                      ("Not applicable (1)", False)]
+    assert 'id="conversion-c"' in shown[0] and 'id="conversion-a"' in shown[2]

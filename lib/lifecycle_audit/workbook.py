@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from dataclasses import dataclass, replace
@@ -207,6 +208,19 @@ def normalise(paragraph: str) -> str:
     return re.sub(r"\s*\n\s*", " ", paragraph.strip())
 
 
+_GROUPS = (
+    (("fail",), i18n.N_("Failed"), True),
+    (("warn",), i18n.N_("Warnings"), True),
+    (("error",), i18n.N_("Error"), True),
+    (("pass",), i18n.N_("Passed"), False),
+    (("not_run",), i18n.N_("Not applicable"), False),
+)
+
+
+def _status(f: Finding | dict) -> str:
+    return f["status"] if isinstance(f, dict) else f.status
+
+
 def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> None:
     """Display each finding as its report card, in the audit's currency; returns nothing, so a cell ending
     with it prints no repr. Any pyplot figure opened while drawing is closed, so the inline backend does not
@@ -224,8 +238,15 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
         return
     plt = sys.modules.get("matplotlib.pyplot")  # only if something imported it: the cards draw without pyplot
     before = set(plt.get_fignums()) if plt else set()
-    for f in items:
-        display(HTML(finding_html(f, currency or _CURRENCY.get("current", "EUR"), locale=i18n.current())))
+    money = currency or _CURRENCY.get("current", "EUR")
+    # As Lighthouse groups its audits: failed and warnings open, errors open, passed and not run collapsed.
+    for statuses, title, is_open in _GROUPS:
+        group = [f for f in items if _status(f) in statuses]
+        if not group:
+            continue
+        cards = "".join(finding_html(f, money, locale=i18n.current()) for f in group)
+        display(HTML(f'<details class="la-group la-findings"{" open" if is_open else ""}>'
+                     f"<summary>{html.escape(i18n.gettext(title))} ({len(group)})</summary>{cards}</details>"))
     if plt:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
