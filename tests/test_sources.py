@@ -77,6 +77,18 @@ def test_missing_column_names_file_column_and_lists_the_columns(tmp_path):
     assert "did you mean 'Bestell-Datum'?" in text
 
 
+def test_missing_column_suggests_a_free_column_not_one_mapped_elsewhere(tmp_path):
+    write(tmp_path, "orders.csv", "Bestellnummer,Kunde,Datum,Umsatz\nA1,C1,2025-01-01,10\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv", "columns": {
+        "order_id": "Bestellnummer", "customer_id": "Kunde", "order_time": "Bestelldatum", "revenue": "Umsatz"}}})
+
+    _, load = sources.load_table(p, "orders")
+
+    text = str(only(load.problems, "missing_column"))
+    assert "did you mean 'Datum'? (sources.orders.columns: {order_time: 'Datum'})" in text
+    assert "did you mean 'Bestellnummer'" not in text
+
+
 def test_unmapped_required_column_says_its_own_name_was_looked_for(tmp_path):
     write(tmp_path, "customers.csv", "id,first_seen_at,acquisition_channel\nC1,2025-01-01,email\n")
     p = make_params(tmp_path, {"customers": {"file": "customers.csv"}})

@@ -1481,11 +1481,17 @@ def _missing_column_message(table: str, column: str, client: str, src, header: l
                "was looked for"))
     listed = _list([f"'{h}'" for h in header])
     message = f"{head}; the file's columns are: {listed}"
-    candidates = {h: h for h in header}
-    norm = {_loose(h): h for h in header}
+    # A column the mapping already gives to another contract column is no candidate: suggesting the
+    # order number as the order date only sends the consultant round in circles.
+    taken = {their for ours, their in src.columns.items() if ours != column}
+    free = [h for h in header if h not in taken]
+    candidates = {h: h for h in free}
+    norm = {_loose(h): h for h in free}
     close = difflib.get_close_matches(client, list(candidates), n=1, cutoff=0.6)
     if not close:
         close = [norm[m] for m in difflib.get_close_matches(_loose(client), list(norm), n=1, cutoff=0.6)]
+    if not close:  # "Datum" inside "Bestelldatum": one name contains the other
+        close = [h for h in free if len(h) >= 3 and (_loose(h) in _loose(client) or _loose(client) in _loose(h))][:1]
     if not close and client != column:
         close = difflib.get_close_matches(column, list(candidates), n=1, cutoff=0.6)
     if close:
