@@ -105,7 +105,7 @@ def check(*, id: str, stage: str, title: str, failure_title: str, needs: tuple[s
 
 
 def _load() -> dict[str, CheckSpec]:
-    from . import acquisition, conversion, retention  # noqa: F401 - importing registers the checks
+    from . import acquisition, conversion, loyalty, reach, retention, winback  # noqa: F401 - registers them
 
     return REGISTRY
 
