@@ -1,0 +1,93 @@
+"""Planted-mistake accuracy: over 20 seeds, each mistake switched on or off at random, every built check
+must flag exactly the shops where its own mistake is planted (recall and precision 100 %).
+
+The mapping from mistake to check is docs/planted_mistakes.md, the one place that states it. A check
+counts as flagging a shop when it fails or warns; "not run" on a shop where its mistake is planted
+counts as a miss.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from lifecycle_audit import paths, synth
+from lifecycle_audit.checks import registry
+from lifecycle_audit.engine import Tables
+
+SEEDS = range(1, 21)
+CUSTOMERS = 5000
+FLAGGED = ("fail", "warn")
+
+
+def mistake_of_check() -> dict[str, str]:
+    """check id -> the mistake planted for it, read from the table in docs/planted_mistakes.md."""
+    doc = (paths.ROOT / "docs" / "planted_mistakes.md").read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not re.fullmatch(r"[a-z_]+( \(existing\))?", cells[0]):
+            continue
+        mistake = cells[0].split()[0]
+        if mistake not in synth.MISTAKES:
+            continue
+        for check_id in re.findall(r"[a-z]+\.[a-z_]+", cells[1]):
+            out[check_id] = mistake
+    return out
+
+
+def plan(seed: int) -> list[str]:
+    """The mistakes switched on for this seed: each independently, with probability one half."""
+    rng = np.random.default_rng(10_000 + seed)
+    return [m for m in synth.MISTAKES if rng.random() < 0.5]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    """(seed, planted mistakes, {check id: status}) for every seed."""
+    specs = registry.specs()
+    rows = []
+    for seed in SEEDS:
+        planted = plan(seed)
+        tables = Tables.from_frames(synth.generate(customers=CUSTOMERS, seed=seed, mistakes=planted))
+        rows.append((seed, planted, {s.id: registry.run_check(s, tables).status for s in specs}))
+    return rows
+
+
+@pytest.mark.e2e
+def test_every_built_check_finds_its_mistake_and_only_its_mistake(outcomes):
+    mapping = mistake_of_check()
+    built = [s.id for s in registry.specs()]
+    unmapped = [c for c in built if c not in mapping]
+    assert not unmapped, f"built checks without a planted mistake in docs/planted_mistakes.md: {unmapped}"
+    lines, misses = [], []
+    for check_id in built:
+        mistake = mapping[check_id]
+        tp = fp = fn = 0
+        for seed, planted, status in outcomes:
+            flagged = status[check_id] in FLAGGED
+            if mistake in planted:
+                tp += flagged
+                fn += not flagged
+                if not flagged:
+                    misses.append(f"{check_id} missed {mistake} on seed {seed} ({status[check_id]})")
+            elif flagged:
+                fp += 1
+                misses.append(f"{check_id} flagged seed {seed} without {mistake} ({status[check_id]}; "
+                              f"planted: {', '.join(planted) or 'none'})")
+        recall = tp / (tp + fn) if tp + fn else float("nan")
+        precision = tp / (tp + fp) if tp + fp else float("nan")
+        lines.append(f"{check_id:45s} recall {recall:6.1%} ({tp}/{tp + fn})  precision {precision:6.1%} "
+                     f"({tp}/{tp + fp})")
+    print("\nplanted-mistake accuracy over", len(outcomes), "seeds,", CUSTOMERS, "customers each:")
+    print("\n".join(lines))
+    assert not misses, "\n".join(misses)
+
+
+@pytest.mark.e2e
+def test_every_mistake_was_planted_and_left_out_at_least_once(outcomes):
+    for mistake in synth.MISTAKES:
+        on = sum(mistake in planted for _, planted, _ in outcomes)
+        assert 0 < on < len(outcomes), f"{mistake} planted on {on} of {len(outcomes)} seeds"
