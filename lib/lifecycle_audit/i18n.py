@@ -342,6 +342,18 @@ COLUMNS = {
     "rating": N_("Rating"),
     "reviews": N_("Reviews"),
     "month": N_("Month"),
+    # loyalty
+    "customer_id": N_("Customer"),
+    "revenue": N_("Revenue"),
+    "days_since_last_order": N_("Days since the last order"),
+    "thank_yous": N_("Thank-yous received"),
+    "group": N_("Group"),
+    "orders_per_customer": N_("Orders per customer"),
+    "revenue_per_customer": N_("Revenue per customer"),
+    "reviews_per_order": N_("Reviews per order"),
+    "segment": N_("Segment"),
+    "share_of_customers": N_("Share of customers"),
+    "share_of_revenue": N_("Share of revenue"),
     "table": N_("Table"),
     "file": N_("File"),
     "rows_in": N_("Rows in"),
@@ -394,6 +406,10 @@ TERMS = {
     # reminder timing groups (conversion.abandoned_cart_recovery)
     "within 4 h": N_("within 4 h"), "4–24 h": N_("4–24 h"), "after 24 h": N_("after 24 h"),
     "not reminded": N_("not reminded"),
+    # loyalty groups and RFM segments
+    "loyalty member": N_("loyalty member"), "not a member": N_("not a member"), "referred": N_("referred"),
+    "not referred": N_("not referred"), "premium": N_("premium"), "top spender": N_("top spender"),
+    "repeat": N_("repeat"), "at risk": N_("at risk"), "inactive": N_("inactive"), "one-time": N_("one-time"),
     # data health
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
