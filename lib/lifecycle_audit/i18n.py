@@ -354,6 +354,18 @@ COLUMNS = {
     "segment": N_("Segment"),
     "share_of_customers": N_("Share of customers"),
     "share_of_revenue": N_("Share of revenue"),
+    # retention (part A)
+    "first_contact": N_("Next newsletter or offer"),
+    "new_customers": N_("New customers"),
+    "second_order_90d": N_("Second order within 90 days"),
+    "second_order_180d": N_("Second order within 180 days"),
+    "onboarding": N_("Onboarding"),
+    "first_orders": N_("First orders"),
+    "customers_observed": N_("Customers observed 180 days"),
+    "second_order_rate": N_("Second order rate"),
+    "month 1": N_("Month 1"), "month 2": N_("Month 2"), "month 3": N_("Month 3"),
+    "month 4": N_("Month 4"), "month 5": N_("Month 5"), "month 6": N_("Month 6"),
+    "status": N_("Status"),
     "table": N_("Table"),
     "file": N_("File"),
     "rows_in": N_("Rows in"),
@@ -386,20 +398,6 @@ COLUMNS = {
     "ready": N_("Ready"),
     "cannot run": N_("Cannot run"),
     "not built yet": N_("Not built yet"),
-    # retention part B (support_responsiveness, silent_dissatisfaction)
-    "first_response": N_("First response"),
-    "tickets": N_("Tickets"),
-    "share_of_tickets": N_("Share of tickets"),
-    "median_resolution_hours": N_("Median hours to resolution"),
-    "mean_handoffs": N_("Hand-offs per ticket"),
-    "mean_csat": N_("Mean CSAT"),
-    "churn_rate": N_("No order in the following 180 days"),
-    "survey_score": N_("Survey answer"),
-    "low_scores": N_("Low scores"),
-    "followed_up": N_("Followed up"),
-    "follow_up_rate": N_("Follow-up rate"),
-    "median_hours_to_follow_up": N_("Median hours to the follow-up"),
-    "marketed_not_followed": N_("Sent marketing instead"),
 }
 
 # Words of the data's vocabulary shown in tables and on chart axes (contract values and the checks' groups).
@@ -419,15 +417,16 @@ TERMS = {
     "begin checkout": N_("begin checkout"), "purchase": N_("purchase"),
     # reminder timing groups (conversion.abandoned_cart_recovery)
     "within 4 h": N_("within 4 h"), "4–24 h": N_("4–24 h"), "after 24 h": N_("after 24 h"),
-    # first-response groups (retention.support_responsiveness)
-    "within 1 h": N_("within 1 h"), "1–4 h": N_("1–4 h"), "4–12 h": N_("4–12 h"), "12–24 h": N_("12–24 h"),
-    "no response": N_("no response"),
-    "not reminded": N_("not reminded"),
     "not reminded": N_("not reminded"),
     # loyalty groups and RFM segments
     "loyalty member": N_("loyalty member"), "not a member": N_("not a member"), "referred": N_("referred"),
     "not referred": N_("not referred"), "premium": N_("premium"), "top spender": N_("top spender"),
     "repeat": N_("repeat"), "at risk": N_("at risk"), "inactive": N_("inactive"), "one-time": N_("one-time"),
+    # retention (part A): days to the next marketing message, onboarding, lifecycle split
+    "within 7 days": N_("within 7 days"), "8–30 days": N_("8–30 days"), "31–60 days": N_("31–60 days"),
+    "61–90 days": N_("61–90 days"), "none within 90 days": N_("none within 90 days"),
+    "onboarded": N_("onboarded"), "not onboarded": N_("not onboarded"),
+    "new": N_("new"), "returning": N_("returning"), "resurrecting": N_("resurrecting"), "dormant": N_("dormant"),
     # data health
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),

@@ -1,0 +1,109 @@
+"""Order cohorts: each customer's first and second order, monthly cohort retention, and the monthly
+lifecycle split of customers into new, returning, resurrecting and dormant."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..engine import Tables
+
+LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
+
+
+def _first_orders(tables: Tables):
+    o = tables["orders"]
+    o = o.filter(o.customer_id.notnull())
+    first = o.group_by("customer_id").aggregate(first_at=o.order_time.min(), orders=o.count())
+    j = o.join(first, "customer_id")
+    later = j.filter(j.order_time > j.first_at)
+    second = later.group_by("customer_id").aggregate(second_at=later.order_time.min())
+    out = first.left_join(second, "customer_id").drop("customer_id_right")
+    return out.cache()
+
+
+def first_orders(tables: Tables):
+    """One row per ordering customer: `first_at` (first order), `second_at` (the next order at a later
+    time, null when none) and `orders` (how many)."""
+    return tables.derived("first_orders", _first_orders)
+
+
+def second_order_rate(tables: Tables, days: int) -> tuple[float | None, int]:
+    """Share of customers whose first order is at least `days` before the end of the period with a second
+    order within `days` of the first; and how many such customers there are."""
+    _, end = tables.period
+    f = first_orders(tables)
+    f = f.filter(f.first_at <= end - pd.Timedelta(days=days))
+    row = f.aggregate(n=f.count(),
+                      back=(f.second_at.notnull() & (f.second_at <= f.first_at + pd.Timedelta(days=days))).sum()
+                      ).to_pandas().iloc[0]
+    n = int(row["n"])
+    return (int(row["back"] or 0) / n if n else None), n
+
+
+def cohort_second_orders(tables: Tables, windows: tuple[int, ...] = (90, 180)) -> pd.DataFrame:
+    """Per month of first order: new customers and the share who ordered again within each window
+    (`second_order_<days>d`; missing until every customer of the cohort is older than the window)."""
+    _, end = tables.period
+    f = first_orders(tables).select("first_at", "second_at").to_pandas()
+    f["month"] = f["first_at"].dt.to_period("M")
+    out = f.groupby("month").size().rename("new_customers").to_frame()
+    for d in windows:
+        window = pd.Timedelta(days=d)
+        back = f["second_at"].notna() & (f["second_at"] - f["first_at"] <= window)
+        rate = back.groupby(f["month"]).mean()
+        mature = [m.end_time + window <= end for m in rate.index]
+        out[f"second_order_{d}d"] = rate.where(mature)
+    out = out.reset_index()
+    out["month"] = out["month"].astype(str)
+    return out
+
+
+def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
+    """The monthly cohort retention table: per month of first order, the share of the cohort that ordered
+    in each of the following `months` months ("on" that month, as in PostHog); missing where the month has
+    not ended yet."""
+    _, end = tables.period
+    o = tables["orders"]
+    o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
+    o["m"] = o["order_time"].dt.to_period("M")
+    first = o.groupby("customer_id")["m"].min().rename("cohort")
+    o = o.join(first, on="customer_id")
+    o["age"] = (o["m"] - o["cohort"]).apply(lambda x: x.n)
+    size = first.value_counts().sort_index()
+    active = o[(o["age"] >= 1) & (o["age"] <= months)].drop_duplicates(["customer_id", "age"])
+    counts = active.groupby(["cohort", "age"]).size().unstack(fill_value=0)
+    counts = counts.reindex(index=size.index, columns=range(1, months + 1), fill_value=0)
+    table = counts.div(size, axis=0)
+    for age in table.columns:  # a cohort's month `age` is only known once that month has ended
+        table.loc[[(c + age).end_time >= end for c in table.index], age] = float("nan")
+    table.insert(0, "new_customers", size)
+    table.index = [str(c) for c in table.index]
+    table.index.name = "month"
+    table.columns = ["new_customers", *[f"month {a}" for a in range(1, months + 1)]]
+    return table.reset_index()
+
+
+def lifecycle(tables: Tables) -> pd.DataFrame:
+    """Per month, customers who were new (first order that month), returning (ordered that month and the
+    month before), resurrecting (ordered that month, not the month before, but earlier) and dormant
+    (ordered the month before but not that month). Long format: month, status, customers."""
+    o = tables["orders"]
+    o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
+    o["m"] = o["order_time"].dt.to_period("M")
+    active = o.drop_duplicates(["customer_id", "m"])[["customer_id", "m"]]
+    first = active.groupby("customer_id")["m"].min()
+    months = pd.period_range(active["m"].min(), active["m"].max(), freq="M")
+    sets = {m: set(g) for m, g in active.groupby("m")["customer_id"]}
+    seen: set = set()
+    rows = []
+    prev: set = set()
+    for m in months:
+        now = sets.get(m, set())
+        new = {c for c in now if first[c] == m}
+        rows += [(str(m), "new", len(new)),
+                 (str(m), "returning", len(now & prev)),
+                 (str(m), "resurrecting", len((now - prev - new) & seen)),
+                 (str(m), "dormant", len(prev - now))]
+        seen |= now
+        prev = now
+    return pd.DataFrame(rows, columns=["month", "status", "customers"])
