@@ -398,6 +398,20 @@ COLUMNS = {
     "ready": N_("Ready"),
     "cannot run": N_("Cannot run"),
     "not built yet": N_("Not built yet"),
+    # retention part B (support_responsiveness, silent_dissatisfaction)
+    "first_response": N_("First response"),
+    "tickets": N_("Tickets"),
+    "share_of_tickets": N_("Share of tickets"),
+    "median_resolution_hours": N_("Median hours to resolution"),
+    "mean_handoffs": N_("Hand-offs per ticket"),
+    "mean_csat": N_("Mean CSAT"),
+    "churn_rate": N_("No order in the following 180 days"),
+    "survey_score": N_("Survey answer"),
+    "low_scores": N_("Low scores"),
+    "followed_up": N_("Followed up"),
+    "follow_up_rate": N_("Follow-up rate"),
+    "median_hours_to_follow_up": N_("Median hours to the follow-up"),
+    "marketed_not_followed": N_("Sent marketing instead"),
 }
 
 # Words of the data's vocabulary shown in tables and on chart axes (contract values and the checks' groups).
@@ -417,6 +431,10 @@ TERMS = {
     "begin checkout": N_("begin checkout"), "purchase": N_("purchase"),
     # reminder timing groups (conversion.abandoned_cart_recovery)
     "within 4 h": N_("within 4 h"), "4–24 h": N_("4–24 h"), "after 24 h": N_("after 24 h"),
+    # first-response groups (retention.support_responsiveness)
+    "within 1 h": N_("within 1 h"), "1–4 h": N_("1–4 h"), "4–12 h": N_("4–12 h"), "12–24 h": N_("12–24 h"),
+    "no response": N_("no response"),
+    "not reminded": N_("not reminded"),
     "not reminded": N_("not reminded"),
     # loyalty groups and RFM segments
     "loyalty member": N_("loyalty member"), "not a member": N_("not a member"), "referred": N_("referred"),

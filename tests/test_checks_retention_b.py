@@ -1,0 +1,163 @@
+"""Retention part B checks (support_responsiveness, silent_dissatisfaction, expansion) on small hand-built
+tables where the answer is known."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lifecycle_audit import i18n
+from lifecycle_audit.checks import registry
+from lifecycle_audit.engine import Tables
+
+T0 = pd.Timestamp("2026-01-05 10:00:00")
+HOUR, DAY = 60, 24 * 60  # minutes
+
+
+def at(minutes) -> pd.Series:
+    return (T0 + pd.to_timedelta(pd.Series(minutes, dtype="float64"), unit="min")).astype("datetime64[us]")
+
+
+def orders(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (order_id, customer_id, minutes after T0, revenue)."""
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "minutes", "revenue"])
+    return pd.DataFrame({"order_id": df["order_id"].astype("string"), "customer_id": df["customer_id"].astype("string"),
+                         "order_time": at(df["minutes"]), "revenue": df["revenue"].astype("float64")})
+
+
+def tickets(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (customer_id, opened minutes after T0, response hours or None, resolution hours, handoffs, csat)."""
+    df = pd.DataFrame(rows, columns=["customer_id", "minutes", "resp", "res", "handoffs", "csat"])
+    opened = at(df["minutes"])
+    return pd.DataFrame({
+        "ticket_id": pd.Series([f"T{i}" for i in range(len(df))], dtype="string"),
+        "customer_id": df["customer_id"].astype("string"),
+        "opened_at": opened,
+        "first_response_at": opened + pd.to_timedelta(df["resp"].astype("float64"), unit="h"),
+        "resolved_at": opened + pd.to_timedelta(df["res"].astype("float64"), unit="h"),
+        "handoffs": df["handoffs"].astype("Int64"),
+        "csat": df["csat"].astype("float64"),
+    })
+
+
+def surveys(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (customer_id, answered minutes after T0, score, scale)."""
+    df = pd.DataFrame(rows, columns=["customer_id", "minutes", "score", "scale"])
+    answered = at(df["minutes"])
+    return pd.DataFrame({
+        "survey_id": pd.Series([f"S{i}" for i in range(len(df))], dtype="string"),
+        "customer_id": df["customer_id"].astype("string"),
+        "sent_at": answered - pd.Timedelta(hours=2),
+        "responded_at": answered,
+        "score": df["score"].astype("float64"),
+        "scale": df["scale"].astype("string"),
+    })
+
+
+def messages(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (customer_id, message_type, minutes after T0)."""
+    df = pd.DataFrame(rows, columns=["customer_id", "message_type", "minutes"])
+    sent = at(df["minutes"])
+    nat = pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]")
+    return pd.DataFrame({
+        "message_id": pd.Series([f"M{i}" for i in range(len(df))], dtype="string"),
+        "customer_id": df["customer_id"].astype("string"),
+        "channel": pd.Series(["email"] * len(df), dtype="string"),
+        "message_type": df["message_type"].astype("string"),
+        "sent_at": sent, "opened_at": nat, "clicked_at": nat, "unsubscribed_at": nat,
+    })
+
+
+def run(check_id: str, frames: dict[str, pd.DataFrame], **overrides):
+    return registry.run_check(registry.get(check_id), Tables.from_frames(frames), overrides)
+
+
+def years(first_min: float, last_min: float) -> float:
+    return max((pd.Timedelta(minutes=last_min - first_min)).days, 1) / 365.25
+
+
+# ---------------------------------------------------------------- support_responsiveness
+
+def test_fast_support_passes_with_the_median_first_response_and_response_groups():
+    rows = [(f"C{i}", i * HOUR, 2.0, 8.0, 0, 5) for i in range(30)] + \
+           [(f"S{i}", i * HOUR, 30.0, 80.0, 2, 2) for i in range(11)]
+    f = run("retention.support_responsiveness", {"tickets": tickets(rows), "orders": orders([("O1", "C0", 0, 50)])})
+    assert f.status == "pass" and f.value == pytest.approx(2.0)
+    t = f.table.set_index("first_response")
+    assert list(t.index) == ["1–4 h", "after 24 h"]
+    assert t.loc["1–4 h", "tickets"] == 30 and t.loc["after 24 h", "tickets"] == 11
+    assert t.loc["after 24 h", "mean_handoffs"] == pytest.approx(2.0)
+    assert t.loc["after 24 h", "median_resolution_hours"] == pytest.approx(80.0)
+    assert t.loc["1–4 h", "mean_csat"] == pytest.approx(5.0)
+    assert t.loc["1–4 h", "share_of_tickets"] == pytest.approx(30 / 41)
+    assert f.details["bad_tickets"] == 11 and f.details["mean_handoffs"] == pytest.approx(22 / 41)
+    assert f.chart.x == "first_response" and f.chart.y == "tickets"
+
+
+def test_slow_support_fails_and_prices_the_customers_lost_after_bad_tickets():
+    # 10 customers with a slow, passed-around ticket never order again; 10 with a fast one reorder.
+    o = [(f"OB{i}", f"B{i}", 0, 100) for i in range(10)] + [(f"OG{i}", f"G{i}", 0, 100) for i in range(10)] + \
+        [(f"RG{i}", f"G{i}", 11 * DAY, 100) for i in range(10)] + [("OZ", "Z", 400 * DAY, 100)]
+    tk = [(f"B{i}", DAY, 30.0, 90.0, 2, 1) for i in range(10)] + [(f"G{i}", DAY, 2.0, 5.0, 0, 5) for i in range(10)]
+    f = run("retention.support_responsiveness", {"tickets": tickets(tk), "orders": orders(o)},
+            min_tickets=10, min_group=5)
+    assert f.status == "fail" and f.value == pytest.approx(16.0)
+    assert f.details["churn_after_bad"] == pytest.approx(1.0) and f.details["churn_after_good"] == pytest.approx(0.0)
+    value = 3100 / 21 / years(0, 400 * DAY)
+    assert f.at_stake == pytest.approx(10 * 1.0 * value)
+    t = f.table.set_index("first_response")
+    assert t.loc["after 24 h", "churn_rate"] == pytest.approx(1.0) and t.loc["1–4 h", "churn_rate"] == pytest.approx(0.0)
+    assert "revenue per customer per year" in i18n.tr(f.at_stake_method)
+
+
+def test_support_check_is_not_run_on_too_few_tickets():
+    tk = [(f"C{i}", i * HOUR, 2.0, 8.0, 0, None) for i in range(5)]
+    f = run("retention.support_responsiveness", {"tickets": tickets(tk), "orders": orders([("O1", "C0", 0, 50)])})
+    assert f.status == "not_run"
+    assert i18n.tr(f.reason) == "needs at least 30 answered support tickets to judge; found 5"
+
+
+# ---------------------------------------------------------------- silent_dissatisfaction
+
+def detractor_shop(followed: int, alone: int, marketed: int):
+    """`followed` detractors called back after 20 h, `alone` nobody calls (of whom `marketed` get a promo),
+    plus a promoter and a detractor called back too late (5 days)."""
+    sv, tk, ms = [], [], []
+    for i in range(followed):
+        sv.append((f"F{i}", 0, 3, "nps"))
+        tk.append((f"F{i}", 20 * HOUR, 1.0, 4.0, 0, None))
+    for i in range(alone):
+        sv.append((f"A{i}", 0, 5, "nps"))
+        if i < marketed:
+            ms.append((f"A{i}", "promo", DAY))
+    sv.append(("L0", 0, 2, "nps"))
+    tk.append(("L0", 5 * DAY, 1.0, 4.0, 0, None))
+    sv.append(("P0", 0, 10, "nps"))
+    ms.append(("P0", "newsletter", 30 * DAY))
+    o = [(f"O{c}", c, -DAY, 100) for c in ["F0", "A0", "P0"]] + [("OZ", "P0", 364 * DAY, 100)]
+    return {"surveys": surveys(sv), "tickets": tickets(tk), "messages": messages(ms), "orders": orders(o)}
+
+
+def test_detractors_without_a_call_back_are_counted_with_those_mailed_instead():
+    f = run("retention.silent_dissatisfaction", detractor_shop(followed=6, alone=4, marketed=3), min_low_scores=5)
+    # 11 detractors: 6 called back within 3 days; 4 never, one too late
+    assert f.value == pytest.approx(6 / 11) and f.status in ("warn", "fail")
+    assert f.details["not_followed_up"] == 5 and f.details["marketed_not_followed_up"] == 3
+    t = f.table.set_index("survey_score")
+    assert t.loc["NPS 0–3", "low_scores"] == 7 and t.loc["NPS 0–3", "followed_up"] == 6
+    assert t.loc["NPS 4–6", "follow_up_rate"] == pytest.approx(0.0)
+    assert t.loc["NPS 4–6", "marketed_not_followed"] == 3
+    assert t.loc["NPS 0–3", "median_hours_to_follow_up"] == pytest.approx(20.0)
+    value = 400 / 3 / years(-DAY, 364 * DAY)
+    assert f.at_stake == pytest.approx(5 * 0.5 * value)
+
+
+def test_detractors_called_back_pass():
+    f = run("retention.silent_dissatisfaction", detractor_shop(followed=20, alone=1, marketed=0), min_low_scores=5)
+    assert f.status == "pass" and f.value == pytest.approx(20 / 22)
+
+
+def test_silent_dissatisfaction_is_not_run_on_too_few_low_scores():
+    f = run("retention.silent_dissatisfaction", detractor_shop(followed=3, alone=2, marketed=0))
+    assert f.status == "not_run"
+    assert i18n.tr(f.reason) == "needs at least 20 low survey answers (NPS 0–6 or CSAT 1–2) to judge; found 6"
