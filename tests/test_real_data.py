@@ -90,7 +90,6 @@ def test_online_retail_ii_through_its_preset(tmp_path):
     tables = manifest["inputs"]["tables"]
     assert set(tables) == {"customers", "orders", "order_lines"}
     assert tables["order_lines"]["rows_used"] == entry["rows_used"]
-    assert seconds < 120
 
 
 @pytest.mark.e2e
@@ -102,4 +101,3 @@ def test_cdnow_through_its_preset(tmp_path):
     assert manifest["failed_stages"] == []
     for text in ("69,659", "zero_value", f"{entry['rows_used']:,}"):
         assert text in health, f"{text!r} not on the data-health page"
-    assert seconds < 120
