@@ -28,8 +28,9 @@ def test_the_foundation_checks_are_implemented():
 def test_unknown_check_and_unknown_option_are_errors():
     with pytest.raises(CheckError, match="unknown check 'conversion.nope'"):
         registry.validate_options("conversion.nope", {})
-    with pytest.raises(CheckError, match="not built yet"):
-        registry.validate_options("loyalty.referrals", {})
+    for planned in catalogue.not_built()[:1]:  # while the catalogue still has checks to build
+        with pytest.raises(CheckError, match="not built yet"):
+            registry.validate_options(planned.id, {})
     with pytest.raises(CheckError, match="unknown option.*goood.*takes: good, poor, window_days"):
         registry.validate_options("conversion.cart_abandonment", {"goood": 0.5})
     with pytest.raises(CheckError, match="good < poor"):
