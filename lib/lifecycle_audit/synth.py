@@ -18,7 +18,8 @@ from .contract import (
 
 # How the shop works: customers arrive over the period (growing, with a Christmas peak) and
 # come back now and then; anonymous visitors (about 2.9 sessions for each customer session)
-# browse but never sign up or buy. A session lands on a page, bounces or browses, may fill a
+# browse but never buy; in a shop that asks for their e-mail about 1% of their sessions end in a
+# sign-up (the sign-ups are appended as customers, see _add_leads). A session lands on a page, bounces or browses, may fill a
 # cart and check out; every purchase event is an order. Abandoned carts may be reminded and
 # bought in a later visit. Marketing e-mail runs on a weekly grid; unsubscribes grow with the
 # week's contacts. Service mail, tickets, surveys, reviews and referrals follow the orders.
@@ -31,7 +32,7 @@ MISTAKES = (
     # reach
     "untracked_traffic", "one_channel", "costly_acquisition", "no_earned_reach",
     # acquisition
-    "mismatched_landing_pages", "price_rise_churn", "welcome_out_of_step",
+    "mismatched_landing_pages", "price_rise_churn", "welcome_out_of_step", "no_lead_capture",
     # conversion
     "broken_checkout_step", "no_customer_research", "no_thank_you", "irrelevant_offers",
     # retention
@@ -124,6 +125,8 @@ class _Behaviour:
     price_rise: tuple           # range of the factor of a price rise
     elasticity: float           # demand ~ (price / original price) ** -elasticity
     welcome_days: tuple         # days after sign-up of the welcome mails after the first
+    lead_rate: float            # share of anonymous non-buying sessions that end in a sign-up
+    lead_offer: bool            # sign-ups get a first-order code (welcome mail "FLOW-welcome-offer")
     mobile_pay: float           # factor on P(purchase | checkout) on mobile (checkout rate / it)
     surveys_current: bool       # NPS after first orders and a yearly wave
     thank_share: float          # share of orders thanked
@@ -178,6 +181,10 @@ class _Behaviour:
             price_rise=(1.20, 1.40) if "price_rise_churn" in mistakes else (1.05, 1.18),
             elasticity=6.0 if "price_rise_churn" in mistakes else 1.2,
             welcome_days=(1, 2) if "welcome_out_of_step" in mistakes else (5, 14, 30, 60, 90),
+            # no sign-up box and no carrot: anonymous visitors leave no e-mail (only buyers and the
+            # account sign-ups of first visits remain)
+            lead_rate=0.0 if "no_lead_capture" in mistakes else 0.012,
+            lead_offer="no_lead_capture" not in mistakes,
             # conversion: mobile payment fails half the time (more carts reach the checkout)
             mobile_pay=0.5 if "broken_checkout_step" in mistakes else 1.0,
             surveys_current="no_customer_research" not in mistakes,
@@ -383,6 +390,8 @@ class _Customers:
     segment: np.ndarray       # in the daily-promo segment (over-contacting)
     dead_at: np.ndarray       # e-mail address starts to bounce (NA: never)
     sms: np.ndarray           # gets shipping notices by SMS
+    lead: np.ndarray = None   # signed up from an anonymous visit (first_seen_at: the sign_up event)
+    offer: np.ndarray = None  # got a first-order code with the welcome mail
 
 
 def _customers(rng, clock: _Clock, n: int, beh: _Behaviour) -> _Customers:
@@ -405,6 +414,7 @@ def _customers(rng, clock: _Clock, n: int, beh: _Behaviour) -> _Customers:
         segment=opt_in & (rng.random(n) < beh.segment_share),
         dead_at=np.where(dead, t0 + (rng.random(n) * (clock.T - t0)).astype(np.int64), NA),
         sms=rng.random(n) < 0.4,
+        lead=np.zeros(n, bool), offer=np.zeros(n, bool),
     )
 
 
@@ -479,10 +489,13 @@ def _landing(rng, channel: np.ndarray, home_weight: np.ndarray) -> np.ndarray:
     return _LANDINGS[np.minimum((u[:, None] > cum).sum(1), 4)]
 
 
-def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behaviour) -> _Sessions:
+def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behaviour,
+              leads: bool = False) -> _Sessions:
+    """Visits of the customers plus anonymous visitors; `leads`: the customers are sign-ups from
+    anonymous visits (no other visitors, the first visit never buys)."""
     c, t, first = _visit_times(rng, clock, cust)
     # anonymous visitors: about 2.9 times as many sessions as customers, never sign up or buy
-    n_anon = int(round(2.9 * len(c) / 1.54))
+    n_anon = 0 if leads else int(round(2.9 * len(c) / 1.54))
     n = len(cust.t0)
     ids = rng.permutation(n + n_anon)                              # anonymous (cookie) ids
     av, at = _anonymous_visits(rng, clock, n_anon)
@@ -524,7 +537,7 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
     # stay the same, the home page loses the undecided
     anon_cart = np.where(landing == PG["home"],
                          beh.cart_anon * (1 - HEALTHY_HOME_BOUNCE) / (1 - beh.home_bounce), beh.cart_anon)
-    p_cart = np.where(first, beh.cart_first,
+    p_cart = np.where(first, beh.cart_anon if leads else beh.cart_first,
                       np.where(is_c, beh.cart_rate * cust.intent[cc] * later_factor, anon_cart))
     p_cart = np.minimum(p_cart * ratio ** -beh.elasticity, 0.95)
     cart = engaged & (rng.random(S) < p_cart)
@@ -545,6 +558,8 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
     step[DEVICES.index("mobile")] = beh.mobile_pay
     p_co = np.minimum(np.array(beh.checkout) / step, 0.95)
     checkout = cart & (rng.random(S) < p_co[device] * np.where(is_c, 1.0, 0.5))
+    if leads:
+        checkout &= ~first                  # the sign-up visit of a lead buys nothing
     purchase = checkout & is_c & (rng.random(S) < (np.array(beh.pay) * step)[device])
     signup = first & (~purchase | (rng.random(S) < 0.5))
     return _Sessions(s_cust, s_anon, start, channel, device, landing, first, n_browse,
@@ -647,7 +662,7 @@ class _Outbox:
 
 
 FLOWS = ("FLOW-welcome", "FLOW-cart-reminder", "FLOW-onboarding", "FLOW-review-request",
-         "FLOW-winback", "FLOW-referral", "SURVEY-nps", "SURVEY-csat")
+         "FLOW-winback", "FLOW-referral", "SURVEY-nps", "SURVEY-csat", "FLOW-welcome-offer")
 FLOW = {f: i for i, f in enumerate(FLOWS)}
 
 
@@ -860,7 +875,8 @@ class _Orders:
         return len(self.t)
 
 
-def _orders(rng, clock: _Clock, cat: _Catalog, s_cust, buy_time, line_s, line_p, line_k) -> _Orders:
+def _orders(rng, clock: _Clock, cat: _Catalog, s_cust, buy_time, line_s, line_p, line_k,
+            code_until=None) -> _Orders:
     """One order per purchase event; its lines are the cart at the list price of the day."""
     o_s = np.flatnonzero(buy_time != NA)
     o_s = o_s[np.lexsort((o_s, buy_time[o_s]))]
@@ -877,12 +893,16 @@ def _orders(rng, clock: _Clock, cat: _Catalog, s_cust, buy_time, line_s, line_p,
     # a fifth of the orders use a 10% or 15% coupon
     coupon = rng.random(n) < 0.2
     discount = np.where(coupon, np.round(subtotal * np.where(rng.random(n) < 0.7, 0.10, 0.15), 2), 0.0)
-    first_line = _group_start(l_o)
-    o_cat = np.full(n, -1)
-    o_cat[l_o[first_line]] = _CATS_OF_PRODUCT[l_p[first_line]]
     by_cust = np.lexsort((o_t, o_c))
     rank = np.empty(n, np.int64)
     rank[by_cust] = _rank_in_group(o_c[by_cust])
+    if code_until is not None:
+        # the welcome code: 10% off a first order within 30 days of the sign-up
+        code = (rank == 0) & (o_t <= code_until[o_c])
+        discount = np.where(code, np.round(subtotal * 0.10, 2), discount)
+    first_line = _group_start(l_o)
+    o_cat = np.full(n, -1)
+    o_cat[l_o[first_line]] = _CATS_OF_PRODUCT[l_p[first_line]]
     nxt = _search(o_c, o_t, o_c, o_t, after=True)
     return _Orders(o_c, o_t, rank, np.where(nxt >= 0, o_t[np.maximum(nxt, 0)], clock.T), o_cat,
                    np.round(subtotal - discount, 2), discount, l_o, l_p, price, qty)
@@ -904,13 +924,14 @@ class _After:
         return (self.cust.dead_at[c] != NA) & (t >= self.cust.dead_at[c])
 
     def mail(self, c, mtype, t, flow=-1, category=-1, p_open=0.5, p_click=0.1):
-        """E-mails sent before the end, with opens and clicks."""
+        """E-mails sent before the end, with opens and clicks; flow: a name or campaign codes."""
         keep = t < self.clock.T
         c, t = c[keep], t[keep]
         category = category[keep] if np.ndim(category) else category
+        campaign = FLOW[flow] if isinstance(flow, str) else (flow[keep] if np.ndim(flow) else flow)
         b = self.bounced(c, t)
         o, k = _engage(self.rng, t, p_open, p_click, b, self.clock.T)
-        self.box.add(c, mtype, t, campaign=-1 if flow == -1 else FLOW[flow], category=category,
+        self.box.add(c, mtype, t, campaign=campaign, category=category,
                      opened=o, clicked=k, bounced=b)
 
     def lifecycle(self):
@@ -919,7 +940,8 @@ class _After:
         oc = np.flatnonzero(cust.opt_in)
         first_order = np.full(self.n, np.iinfo(np.int64).max)
         np.minimum.at(first_order, o.cust, o.t)
-        self.mail(oc, "welcome", cust.t0[oc] + rng.integers(MIN, 10 * MIN, len(oc)), "FLOW-welcome",
+        flow = np.where(cust.offer[oc], FLOW["FLOW-welcome-offer"], FLOW["FLOW-welcome"])
+        self.mail(oc, "welcome", cust.t0[oc] + rng.integers(MIN, 10 * MIN, len(oc)), flow,
                   p_open=0.55, p_click=0.2)
         # the series runs through the weeks in which customers make up their mind (in step) or
         # is over after two days (out of step)
@@ -927,7 +949,7 @@ class _After:
             r = rng if d in (5, 14) else self.xrng
             tw = cust.t0[oc] + d * DAY + r.integers(0, 2 * HOUR, len(oc))
             w = first_order[oc] > tw
-            self.mail(oc[w], "welcome", tw[w], "FLOW-welcome", p_open=0.45, p_click=0.12)
+            self.mail(oc[w], "welcome", tw[w], flow[w], p_open=0.45, p_click=0.12)
         # every order: a thank-you within minutes, a shipping notice by SMS for some
         thank = np.ones(n_o, bool) if self.beh.thank_share >= 1 else self.xrng.random(n_o) < self.beh.thank_share
         t_thank = o.t + rng.integers(30, 5 * MIN, n_o)
@@ -1121,6 +1143,41 @@ def _lapse(rng, s: _Sessions, ev: _Events, beh: _Behaviour):
     return s2, ev2
 
 
+def _add_leads(rng, clock: _Clock, cust: _Customers, s: _Sessions, ev: _Events, cat: _Catalog,
+               beh: _Behaviour):
+    """Anonymous visitors who leave their e-mail (no_lead_capture): a share of the anonymous
+    sessions ends in a sign-up; the sign-ups are appended as customers whose sign-up visit starts
+    anonymous. With an offer (a first-order code in the welcome mail) they buy more often."""
+    n_lead = int(rng.binomial(int((s.cust < 0).sum()), beh.lead_rate))
+    if n_lead == 0:
+        return cust, s, ev
+    lc = _customers(rng, clock, n_lead, beh)
+    lc.acq = _first_touch(rng, lc.acq, beh)
+    lc.opt_in = rng.random(n_lead) < 0.85
+    lc.segment = lc.opt_in & (rng.random(n_lead) < beh.segment_share)
+    lc.lead = np.ones(n_lead, bool)
+    lc.offer = lc.opt_in & beh.lead_offer                  # the code comes with the welcome mail
+    lc.visits = lc.visits * np.where(lc.offer, 0.8, 0.5)
+    lc.intent = lc.intent * np.where(lc.offer, 2.2, 0.6)
+    ls = _sessions(rng, clock, lc, cat, beh, leads=True)
+    le = _events(rng, ls, cat, beh)
+    su = le.etype == EV["sign_up"]
+    lc.t0 = lc.t0.copy()
+    lc.t0[ls.cust[le.sidx[su]]] = le.t[su]               # first seen at the sign-up
+    n, S = len(cust.t0), len(s)
+    ls.cust = ls.cust + n
+    ls.anon = ls.anon + int(s.anon.max()) + 1
+    cat_ = np.concatenate
+    s2 = _Sessions(*(cat_([getattr(s, f), getattr(ls, f)]) for f in (
+        "cust", "anon", "start", "channel", "device", "landing", "first", "n_browse", "checkout",
+        "purchase", "signup", "fav")), line_s=cat_([s.line_s, ls.line_s + S]),
+        line_p=cat_([s.line_p, ls.line_p]), line_k=cat_([s.line_k, ls.line_k]))
+    ev2 = _Events(cat_([ev.sidx, le.sidx + S]), *(cat_([getattr(ev, f), getattr(le, f)]) for f in (
+        "etype", "page", "prod", "t", "cart_time", "buy_time")))
+    cust2 = _Customers(**{f: cat_([getattr(cust, f), getattr(lc, f)]) for f in cust.__dataclass_fields__})
+    return cust2, s2, ev2
+
+
 def _spend(rng, clock: _Clock, channel, start, cpc_factor=1.0):
     """Paid sessions per day times the channel's cost per session, with some noise."""
     codes = np.array([CH[p] for p in PAID])
@@ -1196,14 +1253,15 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
 
     # separate streams for what the catalogue's other mistakes add, so switching one leaves
     # the draws of the original parts alone
-    x_acq, x_lapse, x_after, x_track = (np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,)))
-                                        for k in range(4))
+    x_acq, x_lapse, x_after, x_track, x_lead = (
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,))) for k in range(5))
 
     cat = _Catalog(r_cat, clock, beh.price_rise)
     cust = _customers(r_cust, clock, customers, beh)
     cust.acq = _first_touch(x_acq, cust.acq, beh)
     s = _sessions(r_ses, clock, cust, cat, beh)
     ev = _events(r_ev, s, cat, beh)
+    cust, s, ev = _add_leads(x_lead, clock, cust, s, ev, cat, beh)
     s, ev = _lapse(x_lapse, s, ev, beh)
     campaign_vocab, offsets = _campaign_names(clock)
     box = _Outbox()
@@ -1220,7 +1278,7 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
          for k in ("sidx", "t", "etype", "page", "prod")}
     o = _orders(r_ord, clock, cat, ses["cust"], np.concatenate([ev.buy_time, rev.buy_time]),
                 np.concatenate([s.line_s, rs.line_s + S0]), np.concatenate([s.line_p, rs.line_p]),
-                np.concatenate([s.line_k, rs.line_k]))
+                np.concatenate([s.line_k, rs.line_k]), np.where(cust.offer, cust.t0 + 30 * DAY, -1))
 
     after = _After(r_after, clock, cust, o, box, dead, beh, x_after)
     after.lifecycle()
@@ -1239,28 +1297,36 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
     acq_seen[s.cust[fs[lost[fs]]]] = -1
 
     # ------------------------------------------------------------------------------ tables
-    n = customers
-    cust_ids = _ids("C", n, 6)
+    # ids follow the first visit (C000001 is the oldest customer), sign-ups included
+    n = len(cust.t0)
+    by_seen = np.argsort(cust.t0, kind="stable")
+    id_rank = np.empty(n, np.int64)
+    id_rank[by_seen] = np.arange(n)
+    cust_ids = _ids("C", n, 6).take(pa.array(id_rank))
     ses_no = np.empty(len(ses["start"]), np.int64)                 # S00000001 is the earliest visit
     ses_no[np.argsort(ses["start"], kind="stable")] = np.arange(len(ses_no))
     order_ids = _ids("O", len(o), 7)
     prod_ids = _ids("P", cat.n, 4)
     eo = np.lexsort((e["t"], ses_no[e["sidx"]]))
     si = e["sidx"][eo]
+    # a sign-up from an anonymous visit: the events before the sign_up carry no customer_id
+    ev_cust = ses["cust"][si]
+    known = np.maximum(ev_cust, 0)
+    ev_cust = np.where((ev_cust >= 0) & cust.lead[known] & (e["t"][eo] < cust.t0[known]), -1, ev_cust)
     tables = {}
     tables["customers"] = _frame("customers", {
-        "customer_id": _take(cust_ids, np.arange(n)),
-        "first_seen_at": clock.ts(cust.t0),
-        "acquisition_channel": _take(CHANNELS, acq_seen),
-        "country": _take(COUNTRIES, cust.country),
-        "email_opt_in": _bools(cust.opt_in),
-        "has_postal_address": _bools(after.postal),
-        "loyalty_member_since": clock.ts(loyal),
-        "payment_default": _bools(after.default),
+        "customer_id": _take(cust_ids, by_seen),
+        "first_seen_at": clock.ts(cust.t0[by_seen]),
+        "acquisition_channel": _take(CHANNELS, acq_seen[by_seen]),
+        "country": _take(COUNTRIES, cust.country[by_seen]),
+        "email_opt_in": _bools(cust.opt_in[by_seen]),
+        "has_postal_address": _bools(after.postal[by_seen]),
+        "loyalty_member_since": clock.ts(loyal[by_seen]),
+        "payment_default": _bools(after.default[by_seen]),
     })
     tables["events"] = _frame("events", {
         "session_id": _take(_ids("S", len(ses_no), 8), ses_no[si]),
-        "customer_id": _take(cust_ids, ses["cust"][si]),
+        "customer_id": _take(cust_ids, ev_cust),
         "anonymous_id": _take(_ids("A", int(ses["anon"].max()) + 1, 8), ses["anon"][si]),
         "event_time": clock.ts(e["t"][eo]),
         "event_type": _take(EVENT_TYPES, e["etype"][eo]),
