@@ -412,6 +412,14 @@ COLUMNS = {
     "follow_up_rate": N_("Follow-up rate"),
     "median_hours_to_follow_up": N_("Median hours to the follow-up"),
     "marketed_not_followed": N_("Sent marketing instead"),
+    # win-back
+    "p_alive": N_("Probability still active"), "probability_alive": N_("Probability still active"),
+    "expected_value": N_("Expected order value"), "revenue_at_risk": N_("Revenue at risk"),
+    "contacted": N_("Sent a win-back"), "contacted_share": N_("Share sent a win-back"),
+    "since_last_order": N_("Time since the last order"), "reactivation_rate": N_("Reactivation rate"),
+    "tried": N_("Contacted on another channel"), "tried_share": N_("Share contacted on another channel"),
+    "0–90 days": N_("0–90 days"), "91–180 days": N_("91–180 days"), "181–365 days": N_("181–365 days"),
+    "over 365 days": N_("over 365 days"),
 }
 
 # Words of the data's vocabulary shown in tables and on chart axes (contract values and the checks' groups).
@@ -445,6 +453,11 @@ TERMS = {
     "61–90 days": N_("61–90 days"), "none within 90 days": N_("none within 90 days"),
     "onboarded": N_("onboarded"), "not onboarded": N_("not onboarded"),
     "new": N_("new"), "returning": N_("returning"), "resurrecting": N_("resurrecting"), "dormant": N_("dormant"),
+    # win-back: probability-alive and last-order bands, reasons to leave a customer alone
+    "below 25 %": N_("below 25 %"), "25–50 %": N_("25–50 %"), "50–75 %": N_("50–75 %"),
+    "75 % and above": N_("75 % and above"), "0–90 days": N_("0–90 days"), "91–180 days": N_("91–180 days"),
+    "181–365 days": N_("181–365 days"), "over 365 days": N_("over 365 days"), "did not pay": N_("did not pay"),
+    "bad review": N_("bad review"), "both": N_("both"),
     # data health
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
