@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ibis
+import numpy as np
+import pandas as pd
+
 from ..findings import Chart, Evidence
-from ..i18n import Text, count, money, number, share
+from ..i18n import Text, count, money, number, share, word
 from ..metrics.orders import average_order_value
 from ..metrics.sessions import sessions
 from .registry import NotEnoughData, check
@@ -85,4 +89,362 @@ def homepage_value_proposition(tables, o) -> Evidence:
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details={"home_sessions": n_home, "home_bounce": rate, "other_bounce": other_rate,
                              "next_step": 1 - rate},
+                    summary=summary + ".")
+
+
+# Channels the shop pays for per visit or per click; their visitors came for a specific ad or offer.
+PAID_CHANNELS = ("paid_search", "paid_social", "display", "affiliate")
+PAID, UNPAID = "paid", "unpaid"
+
+
+@check(
+    id="acquisition.landing_page_match",
+    stage="acquisition",
+    title="Paid visitors land on pages that keep them",
+    failure_title="Paid visitors land on pages that do not match what brought them",
+    needs=("events",),
+    better="lower",
+    good=0.40,
+    poor=0.60,
+    unit="share",
+    source="HubSpot compilation of bounce-rate benchmarks: retail and e-commerce sites 20–40 % (secondary); "
+           "workbook default: 40 % is good for paid visits that land off the homepage, 60 % is poor — "
+           "two in five above the retail range, well below the 70–90 % the same compilation gives for "
+           "generic landing pages",
+    description="Share of visits from paid channels (search and social ads, display, affiliates) that land "
+                "on a page other than the homepage and end there, by landing page type and channel, "
+                "compared with unpaid visits landing on the same kind of page.",
+    advice=(
+        "Build a landing page for each campaign that answers what the ad promised: the product, offer or "
+        "keyword the visitor clicked on, not a generic page.",
+        "Tie each landing page to the tactic that sends traffic to it: someone who searched for a specific "
+        "product should land on that product with reviews, ratings and what sets the shop apart.",
+        "Give every landing page one clear next step and check the whole way from the click over the landing "
+        "page to the product page and the cart.",
+        "Start with the channel and page type that bounce most and carry the most paid visits.",
+    ),
+    options={"min_sessions": 200, "min_group": 30},
+)
+def landing_page_match(tables, o) -> Evidence:
+    s = sessions(tables)
+    s = s.mutate(traffic=s.channel.isin(PAID_CHANNELS).ifelse(PAID, UNPAID))
+    by = s.group_by(["traffic", "channel", "landing"]).aggregate(
+        sessions=s.count(),
+        bounces=s.bounced.sum(),
+        purchases=(s.purchases > 0).sum(),
+    ).to_pandas()
+    off = by[by["landing"] != "home"]
+    paid = off[off["traffic"] == PAID]
+    n_paid = int(paid["sessions"].sum())
+    if n_paid < o["min_sessions"]:
+        raise NotEnoughData(Text("needs at least {min} visits from paid channels that land off the homepage; "
+                                 "found {found}", min=count(o["min_sessions"]), found=count(n_paid)))
+    rate = float(paid["bounces"].sum() / n_paid)
+    unpaid = off[off["traffic"] == UNPAID]
+    n_unpaid = int(unpaid["sessions"].sum())
+    unpaid_rate = float(unpaid["bounces"].sum() / n_unpaid) if n_unpaid >= o["min_group"] else None
+
+    # Evidence: bounce by channel and landing page type, paid first, worst first.
+    table = by[by["sessions"] >= o["min_group"]].assign(bounce_rate=lambda d: d["bounces"] / d["sessions"])
+    table = table.sort_values(["traffic", "bounce_rate"], ascending=[True, False]).reset_index(drop=True)
+    table = table[["traffic", "channel", "landing", "sessions", "bounce_rate"]]
+    # Chart: paid vs unpaid bounce by landing page type.
+    grouped = by.groupby(["landing", "traffic"], as_index=False)[["sessions", "bounces"]].sum()
+    grouped = grouped[grouped["sessions"] >= o["min_group"]]
+    grouped = grouped.assign(bounce_rate=grouped["bounces"] / grouped["sessions"])
+    order = (grouped[grouped["traffic"] == PAID].sort_values("bounce_rate", ascending=False)["landing"].tolist())
+    grouped["_o"] = grouped["landing"].map({k: i for i, k in enumerate(order)}).fillna(len(order))
+    grouped = grouped.sort_values(["_o", "traffic"]).drop(columns="_o").reset_index(drop=True)
+    chart = Chart(kind="bar", data=grouped[["landing", "traffic", "bounce_rate"]], x="landing", y="bounce_rate",
+                  hue="traffic",
+                  title=Text("Visits that end on the page they landed on: paid against unpaid traffic"),
+                  x_label=Text("Landing page type"), y_label=Text("Bounce rate"), y_unit="share",
+                  reference=o["good"], reference_label=Text("good"))
+
+    # Money: paid visits that would stay at the better of the benchmark and the shop's own unpaid landings,
+    # times how often an engaged paid visit buys, times the average order value.
+    target = min(o["good"], unpaid_rate) if unpaid_rate is not None else o["good"]
+    kept = max(0.0, rate - target) * n_paid
+    engaged = n_paid - int(paid["bounces"].sum())
+    buy = paid["purchases"].sum() / engaged if engaged > 0 else None
+    aov = average_order_value(tables)
+    at_stake = method = None
+    if aov and buy is not None:
+        at_stake = kept * float(buy) * aov
+        method = Text("paid visits landing off the homepage that would stay at a {target} bounce rate ({kept}) × "
+                      "the purchase rate of paid visits that go on ({buy}) × average order value ({aov}), over "
+                      "the period analysed", target=share(target, 0), kept=count(kept), buy=share(buy, 1),
+                      aov=money(aov, 2))
+    paid_off = table[(table["traffic"] == PAID) & (table["landing"] != "home")]
+    worst = paid_off.iloc[0] if len(paid_off) else None
+    summary = Text("{rate} of {n} paid visits landing off the homepage ended on the page they landed on",
+                   rate=share(rate, 1), n=count(n_paid))
+    if unpaid_rate is not None:
+        summary += Text(", against {rate} of unpaid visits landing on the same kinds of page",
+                        rate=share(unpaid_rate, 1))
+    if worst is not None:
+        summary += Text("; worst: {channel} on the {page} ({worst})", channel=word(worst["channel"]),
+                        page=word(worst["landing"]), worst=share(worst["bounce_rate"], 1))
+    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
+                    details={"paid_sessions": n_paid, "paid_bounce": rate, "unpaid_sessions": n_unpaid,
+                             "unpaid_bounce": unpaid_rate,
+                             "gap": None if unpaid_rate is None else rate - unpaid_rate},
+                    summary=summary + ".")
+
+
+# Groups of price changes by size, in the order the chart shows them.
+PRICE_BANDS = ("price cut", "rise under 10 %", "rise 10–20 %", "rise 20–30 %", "rise 30 % or more")
+
+
+def _price_band(change: float) -> str:
+    if change < 0:
+        return PRICE_BANDS[0]
+    for upper, band in ((0.10, PRICE_BANDS[1]), (0.20, PRICE_BANDS[2]), (0.30, PRICE_BANDS[3])):
+        if change < upper:
+            return band
+    return PRICE_BANDS[4]
+
+
+def price_changes(tables, window_days: int) -> pd.DataFrame:
+    """Every price change whose windows of `window_days` before and after lie inside the period, with the
+    product's units sold in each window and the shop's units in the same windows (its trend)."""
+    pr = tables["prices"].to_pandas().sort_values(["product_id", "valid_from"])
+    pr["old_price"] = pr.groupby("product_id")["price"].shift()
+    ch = pr[pr["old_price"].notna() & (pr["price"] != pr["old_price"])].rename(columns={"price": "new_price"})
+    start, end = tables.period
+    w = pd.Timedelta(days=window_days)
+    at = pd.to_datetime(ch["valid_from"])
+    ch = ch[(at - w >= start) & (at + w <= end)].reset_index(drop=True)
+    if ch.empty:
+        return ch.assign(units_before=[], units_after=[], shop_before=[], shop_after=[])
+    ch["valid_from"] = pd.to_datetime(ch["valid_from"]).astype("datetime64[us]")
+    ol, od = tables["order_lines"], tables["orders"]
+    lines = ol.join(od.select("order_id", "order_time"), "order_id").select("product_id", "quantity", "order_time")
+    c = ibis.memtable(ch[["product_id", "valid_from"]].assign(_i=range(len(ch))))
+    j = lines.join(c, [lines.product_id == c.product_id,
+                       lines.order_time >= c.valid_from - ibis.interval(days=window_days),
+                       lines.order_time < c.valid_from + ibis.interval(days=window_days)])
+    own = j.group_by("_i").aggregate(
+        units_before=(j.order_time < j.valid_from).ifelse(j.quantity, 0).sum(),
+        units_after=(j.order_time >= j.valid_from).ifelse(j.quantity, 0).sum(),
+    ).to_pandas().set_index("_i")
+    ch = ch.join(own).fillna({"units_before": 0, "units_after": 0})
+    # The shop's trend: all units in the same windows (traffic grows, Christmas comes).
+    daily = lines.group_by(day=lines.order_time.truncate("D")).aggregate(units=lines.quantity.sum()).to_pandas()
+    daily = daily.set_index(pd.to_datetime(daily["day"]))["units"].sort_index()
+    cum = daily.cumsum()
+
+    def units_until(t):  # units sold before day t
+        i = cum.index.searchsorted(t, side="left")
+        return float(cum.iloc[i - 1]) if i > 0 else 0.0
+
+    ch["shop_before"] = [units_until(t) - units_until(t - w) for t in ch["valid_from"]]
+    ch["shop_after"] = [units_until(t + w) - units_until(t) for t in ch["valid_from"]]
+    return ch
+
+
+@check(
+    id="acquisition.price_sensitivity",
+    stage="acquisition",
+    title="Price rises keep their customers",
+    failure_title="Price rises drive customers away",
+    needs=("prices", "order_lines", "orders"),
+    better="higher",
+    good=0.75,
+    poor=0.6,
+    unit="ratio",
+    source="Workbook default, no published benchmark: units of a product in the 90 days after a price rise over "
+           "the 90 days before, relative to the shop's own trend. A typical rise of 10–15 % at a price "
+           "elasticity near −1.2 keeps about 0.85 of demand; 0.75 is good (room for noise), 0.6 is poor — "
+           "demand falls much faster than the rise adds per unit, so the rise loses revenue",
+    description="Units sold of each product in the 90 days after a price change against the 90 days before, "
+                "divided by the same ratio for all units of the shop (its trend and season); pooled over price "
+                "rises as the headline, with the price elasticity estimated from every change.",
+    advice=(
+        "Customers are price-sensitive: before raising a price, test it on a few products and watch whether "
+        "their sales fall behind the rest of the shop.",
+        "Where a rise cost more demand than it brought, take it back or soften it with a bundle, free shipping "
+        "or a loyalty discount for existing customers.",
+        "Give customers reasons that outweigh the price — service, range, reviews — so that a competitor cannot "
+        "cut their lifecycle short on price alone.",
+        "Raise prices in small steps rather than one large jump, and announce them to regular customers.",
+    ),
+    options={"window_days": 90, "min_units": 500},
+    bounded=False,
+)
+def price_sensitivity(tables, o) -> Evidence:
+    window = int(o["window_days"])
+    ch = price_changes(tables, window)
+    rises = ch[ch["new_price"] > ch["old_price"]] if len(ch) else ch
+    units = float(rises["units_before"].sum() + rises["units_after"].sum()) if len(rises) else 0.0
+    if units < o["min_units"]:
+        raise NotEnoughData(Text("needs at least {min} units sold in the {days} days before and after price rises "
+                                 "(rises whose windows lie inside the period) to tell a price effect from noise; "
+                                 "found {found} units around {rises} rises", min=count(o["min_units"]),
+                                 days=count(window), found=count(units), rises=count(len(rises))))
+    ch = ch.assign(price_change=ch["new_price"] / ch["old_price"] - 1,
+                   trend=ch["shop_after"] / ch["shop_before"].where(ch["shop_before"] > 0))
+    ch["demand_ratio"] = (ch["units_after"] / ch["units_before"].where(ch["units_before"] > 0)) / ch["trend"]
+    r = ch[ch["price_change"] > 0]
+    own = r["units_after"].sum() / r["units_before"].sum()
+    trend = r["shop_after"].sum() / r["shop_before"].sum()
+    ratio = float(own / trend)
+
+    # Elasticity: log demand change (trend-corrected, smoothed for empty windows) on log price change,
+    # through the origin, weighted by the units behind each change.
+    ok = ch[ch["trend"].notna() & (ch["trend"] > 0)]
+    x = np.log(ok["new_price"] / ok["old_price"])
+    y = np.log((ok["units_after"] + 0.5) / (ok["units_before"] + 0.5) / ok["trend"])
+    wt = ok["units_before"] + ok["units_after"]
+    elasticity = float((wt * x * y).sum() / (wt * x * x).sum()) if (wt * x * x).sum() > 0 else None
+
+    # Money: units the rises lost below a good ratio, at the new prices.
+    expected = o["good"] * r["units_before"] * r["shop_after"] / r["shop_before"]
+    lost = max(0.0, float(expected.sum() - r["units_after"].sum()))
+    price = float((r["new_price"] * r["units_before"]).sum() / r["units_before"].sum()) \
+        if r["units_before"].sum() > 0 else float(r["new_price"].mean())
+    at_stake = lost * price
+    method = Text("units the {rises} price rises sold in the {days} days after them below a {good} demand ratio "
+                  "({lost} units) × their mean new price ({price})", rises=count(len(r)), days=count(window),
+                  good=number(o["good"], 2), lost=count(lost), price=money(price, 2))
+
+    ch["price_change_band"] = ch["price_change"].round(6).map(_price_band)
+    bands = ch[ch["trend"].notna()].groupby("price_change_band").agg(
+        changes=("product_id", "size"), units_before=("units_before", "sum"), units_after=("units_after", "sum"),
+        shop_before=("shop_before", "sum"), shop_after=("shop_after", "sum"))
+    bands = bands.reindex([b for b in PRICE_BANDS if b in bands.index])
+    bands["demand_ratio"] = (bands["units_after"] / bands["units_before"].where(bands["units_before"] > 0)) / \
+        (bands["shop_after"] / bands["shop_before"])
+    bands = bands.reset_index()
+    chart = Chart(kind="bar", data=bands[["price_change_band", "demand_ratio"]], x="price_change_band", y="demand_ratio",
+                  title=Text("Demand in the {days} days after a price change over the {days} days before, "
+                             "corrected for the shop's trend", days=count(window)),
+                  x_label=Text("Price change"), y_label=Text("Demand after / before (1 = unchanged)"),
+                  y_unit="ratio", reference=o["good"], reference_label=Text("good"))
+    # "change" in percent: a column named after a price would print as money.
+    table = ch.assign(changed_on=ch["valid_from"].dt.date, change=(ch["price_change"] * 100).round(1))
+    table = table.sort_values(["change", "demand_ratio"], ascending=[False, True]).reset_index(drop=True)
+    table = table[["product_id", "changed_on", "old_price", "new_price", "change", "units_before",
+                   "units_after", "trend", "demand_ratio"]]
+    summary = Text("After {rises} price rises (a median {rise}), the products sold {ratio} times their units of "
+                   "the {days} days before, relative to the shop's trend", rises=count(len(r)),
+                   rise=share(r["price_change"].median(), 0), ratio=number(ratio, 2), days=count(window))
+    if elasticity is not None:
+        summary += Text("; estimated price elasticity {e} over {n} price changes", e=number(elasticity, 1),
+                        n=count(len(ok)))
+    return Evidence(value=ratio, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
+                    details={"rises": len(r), "changes": len(ch), "units_in_windows": units, "own_ratio": float(own),
+                             "trend_ratio": float(trend), "elasticity": elasticity, "lost_units": lost},
+                    summary=summary + ".")
+
+
+# Days from the first visit to the first order, in the order the report shows them.
+DECISION_BANDS = ((0, 1, "same day"), (1, 7, "1–6 days"), (7, 14, "7–13 days"), (14, 30, "14–29 days"),
+                  (30, 60, "30–59 days"), (60, 90, "60–89 days"), (90, None, "90 days or more"))
+
+
+def _decision_band(days_col):
+    out = None
+    for lo, hi, label in reversed(DECISION_BANDS):
+        cond = days_col >= lo if hi is None else (days_col >= lo) & (days_col < hi)
+        out = ibis.cases((cond, label), else_=out) if out is not None else ibis.cases((cond, label), else_=None)
+    return out
+
+
+@check(
+    id="acquisition.time_to_first_purchase",
+    stage="acquisition",
+    title="Welcome messages reach customers while they are still deciding",
+    failure_title="The welcome sequence is over before most customers decide",
+    needs=("customers", "orders", "messages"),
+    better="higher",
+    good=0.6,
+    poor=0.35,
+    unit="share",
+    source="Workbook default, no published benchmark for the timing: three in five customers who take a week "
+           "or more to decide should hear from the welcome sequence in the three weeks before they buy (good), "
+           "fewer than one in three is poor. Klaviyo's flow benchmarks (welcome open 50–55 %, click 9–13 %) "
+           "show the welcome flow is read, so its timing matters",
+    description="Days from a customer's first visit to the first order, and, of opted-in customers who took a "
+                "week or more, the share sent a welcome message in the 21 days before that order; when the "
+                "welcome messages go out against when customers decide.",
+    advice=(
+        "Measure how long your customers take from the first visit to the first purchase, and stretch the welcome "
+        "sequence over that time instead of sending it all in the first days.",
+        "Space the welcome messages out — for example after a few days, two weeks, one, two and three months — "
+        "and stop the sequence as soon as the customer orders.",
+        "Use the sequence to earn trust while the customer compares: what sets the shop apart, reviews, "
+        "guarantees, and help with choosing.",
+    ),
+    options={"decide_days": 7, "lookback_days": 21, "min_customers": 50},
+)
+def time_to_first_purchase(tables, o) -> Evidence:
+    decide, lookback = int(o["decide_days"]), int(o["lookback_days"])
+    cu, od, m = tables["customers"], tables["orders"], tables["messages"]
+    first = od.filter(od.customer_id.notnull()).group_by("customer_id").aggregate(first_order=od.order_time.min())
+    c = cu.select("customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False)).join(first, "customer_id")
+    c = c.filter(c.first_seen_at.notnull())
+    c = c.mutate(days=(c.first_order.epoch_seconds() - c.first_seen_at.epoch_seconds()) / 86400)
+    c = c.mutate(days=c.days.clip(lower=0))
+    w = m.filter(m.message_type == "welcome").select(wid=m.customer_id, sent_at=m.sent_at)
+    hit = c.join(w, [c.customer_id == w.wid, w.sent_at < c.first_order,
+                     w.sent_at >= c.first_order - ibis.interval(days=lookback)])
+    hit = hit.select(hid=hit.customer_id).distinct()
+    c = c.left_join(hit, c.customer_id == hit.hid).mutate(welcomed=lambda t: t.hid.notnull()).drop("hid")
+    c = c.mutate(band=_decision_band(c.days), late=c.days >= decide)
+    by = c.group_by("band").aggregate(
+        first_orders=c.count(),
+        late_all=c.late.sum(),
+        late_opted=(c.late & c.opted).sum(),
+        welcomed=(c.late & c.opted & c.welcomed).sum(),
+    ).to_pandas()
+    late = int(by["late_opted"].sum())
+    if late < o["min_customers"]:
+        raise NotEnoughData(Text("needs at least {min} opted-in customers whose first order came {days} or more days "
+                                 "after their first visit; found {found}", min=count(o["min_customers"]),
+                                 days=count(decide), found=count(late)))
+    welcomed = int(by["welcomed"].sum())
+    rate = welcomed / late
+    # When the welcome messages go out, counted in days since the customer's first visit.
+    ws = m.filter(m.message_type == "welcome")
+    ws = ws.join(cu.select("customer_id", "first_seen_at"), "customer_id")
+    ws = ws.mutate(days=((ws.sent_at.epoch_seconds() - ws.first_seen_at.epoch_seconds()) / 86400).clip(lower=0))
+    wb = ws.group_by(band=_decision_band(ws.days)).aggregate(welcome_messages=ws.count()).to_pandas()
+    late_days = c.filter(c.late)
+    med = late_days.aggregate(d=late_days.days.median()).to_pandas()["d"].iloc[0]
+    med_w = ws.aggregate(d=ws.days.median()).to_pandas()["d"].iloc[0]
+
+    labels = [b[2] for b in DECISION_BANDS]
+    table = pd.DataFrame({"band": labels}).merge(by, on="band", how="left").merge(wb, on="band", how="left")
+    table = table.fillna(0)
+    for col in ("first_orders", "late_opted", "welcomed", "welcome_messages"):
+        table[col] = table[col].astype(int)
+    table["share_of_first_orders"] = table["first_orders"] / max(table["first_orders"].sum(), 1)
+    table["share_of_welcome_messages"] = table["welcome_messages"] / max(table["welcome_messages"].sum(), 1)
+    table["welcomed_rate"] = table["welcomed"] / table["late_opted"].where(table["late_opted"] > 0)
+    table = table.rename(columns={"band": "days_to_first_order"})
+    table = table[["days_to_first_order", "first_orders", "share_of_first_orders", "welcome_messages",
+                   "share_of_welcome_messages", "late_opted", "welcomed_rate"]]
+    chart = Chart(kind="bar", data=table[["days_to_first_order", "share_of_first_orders",
+                                          "share_of_welcome_messages"]],
+                  x="days_to_first_order", y=["share_of_first_orders", "share_of_welcome_messages"],
+                  title=Text("When customers decide and when the welcome messages go out"),
+                  x_label=Text("Days since the first visit"), y_label=Text("Share of first orders / of welcome messages"),
+                  y_unit="share")
+    summary = Text("{welcomed} of {late} opted-in customers who took {days} or more days to their first order "
+                   "({rate}) were sent a welcome message in the {lookback} days before it",
+                   welcomed=count(welcomed), late=count(late), days=count(decide), rate=share(rate, 1),
+                   lookback=count(lookback))
+    late_share = float(by["late_all"].sum() / max(by["first_orders"].sum(), 1))
+    if med == med:
+        summary += Text("; {share} of first orders came {days} or more days after the first visit, a median {med} "
+                        "days after it", share=share(late_share, 0), days=count(decide), med=number(med, 0))
+    if med_w == med_w:
+        summary += Text(", while the welcome messages went out a median {med} days after the first visit",
+                        med=number(med_w, 0))
+    return Evidence(value=rate, table=table, chart=chart,
+                    details={"late_deciders": late, "welcomed": welcomed, "median_days_late_deciders":
+                             None if med != med else float(med),
+                             "median_welcome_day": None if med_w != med_w else float(med_w),
+                             "share_deciding_late": late_share},
                     summary=summary + ".")
