@@ -161,3 +161,75 @@ def test_silent_dissatisfaction_is_not_run_on_too_few_low_scores():
     f = run("retention.silent_dissatisfaction", detractor_shop(followed=3, alone=2, marketed=0))
     assert f.status == "not_run"
     assert i18n.tr(f.reason) == "needs at least 20 low survey answers (NPS 0–6 or CSAT 1–2) to judge; found 6"
+
+
+# ---------------------------------------------------------------- expansion
+
+def order_lines(rows: list[tuple]) -> pd.DataFrame:
+    """rows: (order_id, category, unit_price)."""
+    df = pd.DataFrame(rows, columns=["order_id", "category", "unit_price"])
+    return pd.DataFrame({"order_id": df["order_id"].astype("string"),
+                         "product_id": ("P-" + df["category"]).astype("string"),
+                         "category": df["category"].astype("string"),
+                         "unit_price": df["unit_price"].astype("float64"),
+                         "quantity": pd.Series([1] * len(df), dtype="Int64")})
+
+
+def expansion_shop(stay: int, cross: int):
+    """`stay` customers start with beauty and reorder beauty; `cross` start with shoes and then buy apparel;
+    one customer (M) has beauty and shoes in the first order and reorders beauty (not a cross-sell)."""
+    o, ol = [], []
+    for prefix, n, first, later in (("B", stay, "beauty", "beauty"), ("X", cross, "shoes", "apparel")):
+        for i in range(n):
+            c = f"{prefix}{i}"
+            o += [(f"{c}-1", c, i * HOUR, 50), (f"{c}-2", c, 10 * DAY + i * HOUR, 30)]
+            ol += [(f"{c}-1", first, 50), (f"{c}-2", later, 30)]
+    o += [("M-1", "M", 0, 50), ("M-2", "M", 20 * DAY, 30), ("Z-1", "Z", 400 * DAY, 100)]
+    ol += [("M-1", "beauty", 10), ("M-1", "shoes", 40), ("M-2", "beauty", 30), ("Z-1", "kids", 100)]
+    return {"orders": orders(o), "order_lines": order_lines(ol)}
+
+
+def test_customers_who_stay_in_their_first_category_fail_with_the_orders_missing():
+    f = run("retention.expansion", expansion_shop(stay=17, cross=3), min_repeat_customers=10, min_group=5)
+    assert f.value == pytest.approx(3 / 21) and f.status == "fail"
+    assert f.details["repeat_customers"] == 21 and f.details["cross_sold"] == 3
+    t = f.table.set_index("first_category")
+    assert t.loc["beauty", "customers"] == 17 and t.loc["shoes", "customers"] == 4  # M's largest line is shoes
+    assert t.loc["beauty", "cross_sell_rate"] == pytest.approx(0.0)
+    assert t.loc["shoes", "cross_sell_rate"] == pytest.approx(3 / 4)
+    assert t.loc["beauty", "ordered_again_180d"] == pytest.approx(1.0)
+    assert t.loc["beauty", "value_first_12m"] == pytest.approx(80.0)
+    assert pd.isna(t.loc["kids", "value_first_12m"])  # Z's first order is too recent to observe 12 months
+    assert t.loc["beauty", "share_of_first_buyers"] == pytest.approx(17 / 22)
+    aov = (21 * 50 + 21 * 30 + 100) / 43
+    assert f.at_stake == pytest.approx((0.4 - 3 / 21) * 21 * aov)
+    assert f.chart.x == "first_category" and f.chart.y == "ordered_again_180d"
+
+
+def test_cross_selling_shop_passes_without_money_at_stake():
+    f = run("retention.expansion", expansion_shop(stay=5, cross=10), min_repeat_customers=10)
+    assert f.status == "pass" and f.value == pytest.approx(10 / 16) and f.at_stake is None
+    assert f.table["value_first_12m"].isna().all()  # fewer than 20 customers observed 12 months per category
+
+
+def test_expansion_is_not_run_without_enough_returning_customers_or_categories():
+    f = run("retention.expansion", expansion_shop(stay=5, cross=10))
+    assert f.status == "not_run"
+    assert i18n.tr(f.reason) == "needs at least 50 customers with a second order to judge; found 16"
+    one = expansion_shop(stay=5, cross=0)
+    one["order_lines"] = one["order_lines"].assign(category="beauty")
+    f = run("retention.expansion", one, min_repeat_customers=1)
+    assert i18n.tr(f.reason) == "needs order lines with at least 2 product categories; found 1"
+
+
+def test_expansion_names_the_channel_that_brings_each_first_category():
+    shop = expansion_shop(stay=17, cross=3)
+    ids = shop["orders"]["customer_id"].drop_duplicates()
+    channel = ["paid_social" if c.startswith("B") else "organic_search" for c in ids]
+    shop["customers"] = pd.DataFrame({"customer_id": ids.astype("string").values,
+                                      "first_seen_at": pd.Series([T0] * len(ids), dtype="datetime64[us]").values,
+                                      "acquisition_channel": pd.Series(channel, dtype="string").values})
+    f = run("retention.expansion", shop, min_repeat_customers=10)
+    t = f.table.set_index("first_category")
+    assert t.loc["beauty", "main_channel"] == "paid_social" and t.loc["beauty", "main_channel_share"] == 1.0
+    assert t.loc["shoes", "main_channel"] == "organic_search"

@@ -421,6 +421,15 @@ COLUMNS = {
     "follow_up_rate": N_("Follow-up rate"),
     "median_hours_to_follow_up": N_("Median hours to the follow-up"),
     "marketed_not_followed": N_("Sent marketing instead"),
+    # retention part B (expansion)
+    "first_category": N_("Category of the first order"),
+    "share_of_first_buyers": N_("Share of first-time buyers"),
+    "ordered_again_180d": N_("Ordered again within 180 days"),
+    "cross_sell_rate": N_("Cross-sell rate"),
+    "customers_observed_12m": N_("Customers observed 12 months"),
+    "value_first_12m": N_("Revenue in the 12 months from the first order"),
+    "main_channel": N_("Main acquisition channel"),
+    "main_channel_share": N_("Share from the main channel"),
     # win-back
     "p_alive": N_("Probability still active"), "probability_alive": N_("Probability still active"),
     "expected_value": N_("Expected order value"), "revenue_at_risk": N_("Revenue at risk"),

@@ -12,6 +12,8 @@ from ..metrics.orders import revenue_per_customer_year
 from ..metrics import support as _support  # noqa: E402 - part B: support checks
 import pandas as pd  # noqa: E402,I001 - part B
 from ..i18n import hours, number  # noqa: E402 - part B
+from ..metrics import expansion as _expansion  # noqa: E402 - part B: expansion
+from ..metrics.orders import average_order_value as _aov  # noqa: E402 - part B
 from ..i18n import days
 from ..metrics import cohorts
 from ..metrics.orders import average_order_value
@@ -526,5 +528,94 @@ def silent_dissatisfaction(tables, o) -> Evidence:
                   title=Text("Low survey scores followed up by support within {days} days", days=count(days)),
                   x_label=Text("Survey answer"), y_label=Text("Followed up"), y_unit="share",
                   reference=o["good"], reference_label=Text("good"))
+    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
+                    details=details, summary=summary + ".")
+
+
+@check(
+    id="retention.expansion",
+    stage="retention",
+    title="Customers start with the products that keep them longest",
+    failure_title="Customers stay with the product they started with",
+    needs=("orders", "order_lines"),
+    better="higher",
+    good=0.4,
+    poor=0.2,
+    unit="share",
+    source="Workbook default (no published benchmark for a shop's cross-sell rate): two in five returning "
+           "customers buying from a category their first order did not have is good, one in five is poor; "
+           "a shop selling a single category cannot be judged",
+    description="Share of returning customers whose later orders include a category their first order did not "
+                "(cross-sell); by the category of the first order: how many start there, through which channel, "
+                "how many order again within 180 days, and their observed value in the 12 months after the "
+                "first order.",
+    advice=(
+        "Find the first product that brings the most valuable customers, not just the most customers: the "
+        "product that acquires customers is not necessarily the one with the highest lifetime value.",
+        "After the first order, recommend related products from other categories, based on what the customer "
+        "bought — a CRM or e-mail tool can do it per customer.",
+        "Give first-time buyers of a weak door-opener category a reason to come back for something else, e.g. an "
+        "offer on a complementary category with the follow-up message.",
+        "Point acquisition (ads, landing pages) at the first products whose buyers come back, and watch how "
+        "often a discount code is needed: used too often it stops working.",
+    ),
+    options={"value_days": 365, "repeat_days": 180, "min_repeat_customers": 50, "min_group": 20},
+)
+def expansion(tables, o) -> Evidence:
+    df = _expansion.first_products(tables, int(o["value_days"]), int(o["repeat_days"]))
+    cats = df["first_category"].dropna().nunique()
+    if cats < 2:
+        raise NotEnoughData(Text("needs order lines with at least 2 product categories; found {found}",
+                                 found=count(cats)))
+    judged = df["cross_sold"].dropna()
+    if len(judged) < o["min_repeat_customers"]:
+        raise NotEnoughData(Text("needs at least {min} customers with a second order to judge; found {found}",
+                                 min=count(o["min_repeat_customers"]), found=count(len(judged))))
+    rate = float(judged.astype(bool).mean())
+    d = df.dropna(subset=["first_category"])
+    agg = dict(customers=("customer_id", "size"), ordered_again_180d=("ordered_again", "mean"),
+               cross_sell_rate=("cross_sold", "mean"), customers_observed_12m=("value", "count"),
+               value_first_12m=("value", "mean"))
+    table = d.groupby("first_category").agg(**agg).reset_index()
+    table = table.astype({c: float for c in ("ordered_again_180d", "cross_sell_rate", "value_first_12m")})
+    table.insert(2, "share_of_first_buyers", table["customers"] / len(d))
+    table.loc[table["customers_observed_12m"] < o["min_group"], "value_first_12m"] = float("nan")
+    if "acquisition_channel" in d:
+        top = d.groupby("first_category")["acquisition_channel"].agg(lambda s: s.value_counts().index[0])
+        top_share = d.groupby("first_category")["acquisition_channel"].agg(lambda s: s.value_counts(normalize=True).iloc[0])
+        table["main_channel"] = table["first_category"].map(top)
+        table["main_channel_share"] = table["first_category"].map(top_share).astype(float)
+    table = table.sort_values("customers", ascending=False).reset_index(drop=True)
+
+    overall_repeat = d["ordered_again"].dropna()
+    overall_repeat = float(overall_repeat.astype(bool).mean()) if len(overall_repeat) else None
+    # The weakest large door-opener: among first categories with enough customers, the lowest second-order rate.
+    big = table[table["customers"] >= o["min_group"]].dropna(subset=["ordered_again_180d"])
+    weakest = big.loc[big["ordered_again_180d"].idxmin()] if len(big) else None
+    details = {"repeat_customers": len(judged), "cross_sold": int(judged.astype(bool).sum()), "categories": cats,
+               "first_time_buyers": len(df), "second_order_rate": overall_repeat}
+    summary = Text("{n} of {total} customers who ordered again ({rate}) bought from a category their first order did "
+                   "not have", n=count(int(judged.astype(bool).sum())), total=count(len(judged)), rate=share(rate, 0))
+    if weakest is not None and overall_repeat is not None:
+        details.update(weakest_category=weakest["first_category"],
+                       weakest_share=float(weakest["share_of_first_buyers"]),
+                       weakest_second_order_rate=float(weakest["ordered_again_180d"]))
+        summary += Text("; {share} of first orders are {category}, whose buyers order again within {days} days least "
+                        "often ({weak}, against {overall} overall)", share=share(weakest["share_of_first_buyers"], 0),
+                        category=str(weakest["first_category"]), days=count(o["repeat_days"]),
+                        weak=share(weakest["ordered_again_180d"], 0), overall=share(overall_repeat, 0))
+    at_stake = method = None
+    aov = _aov(tables)
+    missing = max(0.0, o["good"] - rate) * len(judged)
+    if aov and missing > 0:
+        at_stake = missing * aov
+        method = Text("returning customers short of a {good} cross-sell rate ({n}) × average order value ({aov}): one "
+                      "order from another category each, over the period analysed", good=share(o["good"], 0),
+                      n=count(missing), aov=money(aov, 2))
+    chart = Chart(kind="bar", data=table, x="first_category", y="ordered_again_180d",
+                  title=Text("Customers who ordered again within {days} days, by the category of their first order",
+                             days=count(o["repeat_days"])),
+                  x_label=Text("Category of the first order"), y_label=Text("Ordered again"), y_unit="share",
+                  reference=overall_repeat, reference_label=Text("all customers"))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")
