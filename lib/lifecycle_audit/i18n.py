@@ -398,6 +398,13 @@ COLUMNS = {
     "ready": N_("Ready"),
     "cannot run": N_("Cannot run"),
     "not built yet": N_("Not built yet"),
+    # conversion: funnel, customer research, thank-you, relevance
+    "step_rate": N_("Share of visits at the step before"), "share_of_start": N_("Share of product-view visits"),
+    "gap_to_best": N_("Rate against the best device"), "scale": N_("Survey"), "surveys": N_("Surveys sent"),
+    "share_of_active": N_("Share of active customers"), "responses": N_("Responses"),
+    "response_rate": N_("Response rate"), "last_sent": N_("Last sent"), "days_since_last": N_("Days since the last"),
+    "thanked": N_("Thanked"), "thanked_share": N_("Share thanked"), "median_hours": N_("Median hours"),
+    "offer": N_("Offer"), "click_rate": N_("Click rate"), "click_to_open": N_("Clicks per open"),
     # acquisition: landing_page_match, price_sensitivity, time_to_first_purchase
     "traffic": N_("Traffic"), "product_id": N_("Product"), "changed_on": N_("Changed on"),
     "old_price": N_("Old price"), "new_price": N_("New price"), "change": N_("Price change (%)"),
@@ -462,6 +469,9 @@ TERMS = {
     "no response": N_("no response"),
     "not reminded": N_("not reminded"),
     "not reminded": N_("not reminded"),
+    # survey kinds and offer groups (conversion.customer_research, conversion.relevance)
+    "nps": N_("NPS"), "csat": N_("CSAT"), "matches their interest": N_("matches their interest"),
+    "does not match": N_("does not match"), "no viewing history": N_("no viewing history"),
     # loyalty groups and RFM segments
     "loyalty member": N_("loyalty member"), "not a member": N_("not a member"), "referred": N_("referred"),
     "not referred": N_("not referred"), "premium": N_("premium"), "top spender": N_("top spender"),
