@@ -1,9 +1,11 @@
 """Planted-mistake accuracy: over 20 seeds, each mistake switched on or off at random, every built check
 must flag exactly the shops where its own mistake is planted (recall and precision 100 %).
 
-The mapping from mistake to check is docs/planted_mistakes.md, the one place that states it. A check
-counts as flagging a shop when it fails or warns; "not run" on a shop where its mistake is planted
-counts as a miss.
+The mapping from mistake to check is docs/planted_mistakes.md, the one place that states it. As the
+catalogue issue puts it: a shop with a check's mistake planted must make that check fail or warn (else
+a miss; "not run" is a miss too), and a shop without it must not make it fail (a false alarm). A
+warning without the mistake is tolerated: planted mistakes have real side effects (fewer orders
+lower the repeat rate a little), and a warning says "look", not "this is wrong".
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from lifecycle_audit.engine import Tables
 
 SEEDS = range(1, 21)
 CUSTOMERS = 5000
-FLAGGED = ("fail", "warn")
+FOUND = ("fail", "warn")   # with its mistake planted
+FALSE_ALARM = ("fail",)    # without it
 
 
 def mistake_of_check() -> dict[str, str]:
@@ -67,13 +70,13 @@ def test_every_built_check_finds_its_mistake_and_only_its_mistake(outcomes):
         mistake = mapping[check_id]
         tp = fp = fn = 0
         for seed, planted, status in outcomes:
-            flagged = status[check_id] in FLAGGED
             if mistake in planted:
-                tp += flagged
-                fn += not flagged
-                if not flagged:
+                found = status[check_id] in FOUND
+                tp += found
+                fn += not found
+                if not found:
                     misses.append(f"{check_id} missed {mistake} on seed {seed} ({status[check_id]})")
-            elif flagged:
+            elif status[check_id] in FALSE_ALARM:
                 fp += 1
                 misses.append(f"{check_id} flagged seed {seed} without {mistake} ({status[check_id]}; "
                               f"planted: {', '.join(planted) or 'none'})")

@@ -398,6 +398,13 @@ COLUMNS = {
     "ready": N_("Ready"),
     "cannot run": N_("Cannot run"),
     "not built yet": N_("Not built yet"),
+    # reach (untracked_traffic, channel_concentration, acquisition_cost, earned_reach)
+    "untracked_sessions": N_("Visits without a channel"), "untracked_customers": N_("New customers without a channel"),
+    "share_first_months": N_("Share in the first months"), "share_last_months": N_("Share in the last months"),
+    "spend": N_("Spend"), "cost_per_customer": N_("Cost per new customer"), "value_12m": N_("12-month revenue per customer"),
+    "value_per_cost": N_("Revenue per unit of cost"), "unrecovered": N_("Spend not recovered"),
+    "channel_group": N_("Channel group"), "first_visit_bounce": N_("First visit bounced"),
+    "first_visit_events": N_("Events in the first visit"), "first_visit_purchase": N_("Bought on the first visit"),
     # conversion: funnel, customer research, thank-you, relevance
     "step_rate": N_("Share of visits at the step before"), "share_of_start": N_("Share of product-view visits"),
     "gap_to_best": N_("Rate against the best device"), "scale": N_("Survey"), "surveys": N_("Surveys sent"),
@@ -492,6 +499,8 @@ TERMS = {
     "rise 30 % or more": N_("rise 30 % or more"), "same day": N_("same day"), "1–6 days": N_("1–6 days"),
     "7–13 days": N_("7–13 days"), "14–29 days": N_("14–29 days"), "30–59 days": N_("30–59 days"),
     "60–89 days": N_("60–89 days"), "90 days or more": N_("90 days or more"),
+    # reach: channel groups (earned_reach)
+    "earned": N_("earned"), "paid": N_("paid"),
     # data health
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
