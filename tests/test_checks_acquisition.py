@@ -211,7 +211,9 @@ def _decision_shop():
                    ("c3", "welcome", d(50)),    # 10 days before: in step
                    ("c4", "newsletter", d(25)),  # not a welcome message
                    ("c7", "welcome", d(3))])
-    return {"customers": cu, "orders": od, "messages": ms}
+    # c1 visited a day before first_seen_at (the account was created later): the first visit counts
+    ev = events([("s1", "c1", -24 * 60, "page_view", "home", "direct"), ("s2", None, 0, "page_view", "home", "direct")])
+    return {"customers": cu, "orders": od, "messages": ms, "events": ev}
 
 
 def test_time_to_first_purchase_measures_welcome_messages_before_late_first_orders():
@@ -227,6 +229,7 @@ def test_time_to_first_purchase_measures_welcome_messages_before_late_first_orde
     assert t.loc["60–89 days", "welcomed_rate"] == pytest.approx(1.0)
     assert t["share_of_first_orders"].sum() == pytest.approx(1.0)
     assert f.details["share_deciding_late"] == pytest.approx(5 / 6)
+    assert f.details["median_days_late_deciders"] == pytest.approx(30)  # 11, 20, 30, 40, 60
     assert f.at_stake is None
 
 
@@ -235,3 +238,52 @@ def test_time_to_first_purchase_needs_enough_late_deciders():
     assert f.status == "not_run"
     assert "needs at least 50 opted-in customers whose first order came 7 or more days after their first " \
            "visit; found 4" in f.reason
+
+
+# ------------------------------------------------------------------ acquisition.lead_capture
+
+def _lead_shop(offer_campaign="FLOW-welcome-offer"):
+    rows = [(f"a{i}", None, 10 * i, "page_view", "home", "direct") for i in range(8)]   # 8 anonymous, nothing
+    rows += [("s1", None, 100, "page_view", "home", "direct"), ("s1", "L1", 101, "sign_up", "home", "direct"),
+             ("s2", None, 110, "page_view", "landing", "paid_search"),
+             ("s2", "L2", 111, "sign_up", "landing", "paid_search"),
+             ("b1", None, 120, "page_view", "product", "direct"), ("b1", None, 121, "purchase", "checkout", "direct"),
+             ("k1", "K1", 130, "page_view", "home", "direct"), ("k1", "K1", 131, "sign_up", "home", "direct")]
+    ms = messages([("L1", "welcome", T0 + pd.Timedelta(hours=3)), ("L2", "welcome", T0 + pd.Timedelta(hours=3))])
+    ms["campaign_id"] = pd.Series([offer_campaign, "FLOW-welcome"], dtype="string")
+    od = orders([("o1", "L1", T0 + pd.Timedelta(days=10), 50.0), ("o2", "K1", T0 + pd.Timedelta(days=100), 70.0)])
+    return {"events": events(rows), "messages": ms, "orders": od}
+
+
+def test_lead_capture_counts_sign_ups_of_unknown_visitors_who_do_not_buy():
+    f = run("acquisition.lead_capture", _lead_shop(), min_sessions=5, min_group=1)
+    assert f.value == pytest.approx(0.2)  # s1 and s2 of 10 anonymous visits without a purchase (b1 bought, k1 known)
+    assert f.status == "pass"
+    t = f.table.set_index("landing")
+    assert t.loc["home", "visits"] == 9 and t.loc["home", "sign_ups"] == 1
+    assert t.loc["landing", "sign_up_rate"] == pytest.approx(1.0)
+    assert f.details["first_order_rate_with_incentive"] == pytest.approx(1.0)    # L1 ordered within 60 days
+    assert f.details["first_order_rate_without_incentive"] == pytest.approx(0.0)  # L2 did not
+    assert f.at_stake == 0
+    assert "100% of sign-ups with an incentive placed a first order within 60 days, against 0% without" in f.summary
+
+
+def test_lead_capture_fails_below_the_threshold_and_prices_the_missing_sign_ups():
+    f = run("acquisition.lead_capture", _lead_shop(), min_sessions=5, min_group=1, good=0.5, poor=0.3)
+    assert f.status == "fail"
+    # (0.5 - 0.2) × 10 visits = 3 sign-ups × first-order rate with an incentive 1.0 × AOV (50 + 70) / 2
+    assert f.at_stake == pytest.approx(3 * 1.0 * 60)
+
+
+def test_lead_capture_says_when_no_incentive_is_offered():
+    f = run("acquisition.lead_capture", _lead_shop(offer_campaign="FLOW-welcome"), min_sessions=5, min_group=1)
+    assert f.details["incentive_offered"] is False
+    assert f.details["first_order_rate_with_incentive"] is None
+    assert "no welcome message offered an incentive for signing up" in f.summary
+
+
+def test_lead_capture_needs_enough_anonymous_visits():
+    f = run("acquisition.lead_capture", _lead_shop())
+    assert f.status == "not_run"
+    assert "needs at least 1,000 visits begun by unknown visitors (no customer_id on the first event) that end " \
+           "without a purchase; found 10" in f.reason

@@ -540,6 +540,40 @@ def lead_first_order_rates(t, days=60):
     return (ordered[inc].mean() if inc.any() else np.nan), (ordered[~inc].mean() if (~inc).any() else np.nan)
 
 
+def first_orders_by_category(t):
+    """Each customer's first order with its first product category: the category of the order's
+    line of the highest value (unit_price * quantity; ties by product_id)."""
+    od, ol = t["orders"], t["order_lines"]
+    first = od.sort_values(["order_time", "order_id"]).drop_duplicates("customer_id")
+    lines = ol[ol["order_id"].isin(first["order_id"])].assign(value=ol["unit_price"] * ol["quantity"])
+    top = lines.sort_values(["value", "product_id"], ascending=[False, True]).drop_duplicates("order_id")
+    return first.merge(top[["order_id", "category"]], on="order_id")
+
+
+def first_category_value_ratio(t, days=180):
+    """Revenue in the `days` from the first order (included) per customer whose first order is
+    `days` or more before the end: customers of the most common first category over all others."""
+    f = first_orders_by_category(t)
+    f = f[f["order_time"] < _end(t) - pd.Timedelta(days=days)]
+    od = t["orders"].merge(f[["customer_id", "order_time"]].rename(columns={"order_time": "first"}),
+                           on="customer_id")
+    value = od[od["order_time"] < od["first"] + pd.Timedelta(days=days)].groupby("customer_id")["revenue"].sum()
+    f = f.assign(value=f["customer_id"].map(value))
+    common = f["category"].value_counts().idxmax()
+    return f.loc[f["category"] == common, "value"].mean() / f.loc[f["category"] != common, "value"].mean()
+
+
+def cross_sell_rate(t):
+    """Customers with 2+ orders: share whose later orders include a category not in the first."""
+    o = t["orders"].sort_values(["order_time", "order_id"])
+    o = o.assign(rank=o.groupby("customer_id").cumcount())
+    lines = t["order_lines"].merge(o[["order_id", "customer_id", "rank"]], on="order_id")
+    first = lines.loc[lines["rank"] == 0, ["customer_id", "category"]].drop_duplicates().assign(seen=True)
+    later = lines[lines["rank"] > 0].merge(first, on=["customer_id", "category"], how="left")
+    new = later.loc[later["seen"].isna(), "customer_id"].unique()
+    return pd.Index(later["customer_id"].unique()).isin(new).mean()
+
+
 def payment_rate(t, device):
     """Sessions of known customers on `device`: share of those that begin checkout that purchase."""
     ev = t["events"]
@@ -719,6 +753,7 @@ CATALOGUE_MEASURES = {
     "no_onboarding": (onboarded_share, 0.5, False),
     "slow_support": (median_first_response_hours, 8.0, True),
     "unheard_detractors": (detractors_followed_up, 0.5, False),
+    "weak_first_product": (first_category_value_ratio, 0.6, False),
     "unrecognised_loyal": (unrecognised_loyal_share, 0.4, True),
     "no_referral_program": (referrer_share, 0.05, False),
     "no_review_requests": (reviews_per_order, 0.06, False),
@@ -787,3 +822,19 @@ def test_lead_capture():
     od = od[od["customer_id"].isin(offer)]
     soon = od["order_time"] <= od["customer_id"].map(seen) + pd.Timedelta(days=30)
     assert soon.sum() > 20 and (od.loc[soon, "discount"] > 0).all()
+
+
+def test_weak_first_product():
+    """Planted: paid ads start most customers on a cheap category whose buyers lapse, and
+    nobody buys outside their category; healthy: first categories are worth alike, and half the
+    repeat customers buy another category."""
+    good, bad = shop("healthy"), shop("planted")
+    assert first_orders_by_category(bad)["category"].value_counts().idxmax() == "beauty"
+    assert first_orders_by_category(good)["category"].value_counts().idxmax() == "apparel"
+    assert first_category_value_ratio(bad) < 0.5 < 0.75 < first_category_value_ratio(good)
+    assert cross_sell_rate(bad) < 0.25 < 0.45 < cross_sell_rate(good)
+    # the door-opener comes through paid channels
+    f = first_orders_by_category(bad).merge(bad["customers"][["customer_id", "acquisition_channel"]])
+    f = f[f["acquisition_channel"].notna()]
+    paid = f["acquisition_channel"].isin(PAID_CHANNELS)
+    assert (f.loc[paid, "category"] == "beauty").mean() > 2 * (f.loc[~paid, "category"] == "beauty").mean()

@@ -37,7 +37,7 @@ MISTAKES = (
     "broken_checkout_step", "no_customer_research", "no_thank_you", "irrelevant_offers",
     # retention
     "no_post_purchase_contact", "no_repeat_purchase", "no_onboarding", "slow_support",
-    "unheard_detractors",
+    "unheard_detractors", "weak_first_product",
     # loyalty
     "unrecognised_loyal", "no_referral_program", "no_review_requests",
     # win-back
@@ -95,6 +95,7 @@ RATING_DIST = np.array([.05, .05, .10, .25, .55])                              #
 # Unsubscribe rate per marketing e-mail by the customer's marketing e-mails that week (1, 2, 3,
 # 4+): annoyance builds up over the week and the customer quits on the week's last mail.
 UNSUB_PER_MAIL = np.array([0.0012, 0.002, 0.008, 0.025])
+DOOR_OPENER = CATEGORIES.index("beauty")   # the cheap category paid ads push (weak_first_product)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class _Behaviour:
     onboard_share: float        # share of first orders with onboarding
     support_times: tuple        # median first response and resolution, seconds; mean handoffs
     detractor_callback: float   # share of detractors called back
+    door_share: float           # share of paid-acquired customers drawn in by the door-opener category
+    door_lapse: float           # share of buyers whose first order is a door-opener who never come back
+    cat_loyalty: float          # share of a customer's cart products from their favourite category
     loyalty_share: float        # share of third orders that make the customer a member
     loyal_lapse: float          # share of unrecognised loyal customers who lapse after the 3rd order
     referral_kept: float        # share of referred customers still attributed (a programme)
@@ -196,6 +200,10 @@ class _Behaviour:
             onboard_share=0.05 if "no_onboarding" in mistakes else 0.95,
             support_times=(30 * HOUR, 60 * HOUR, 1.6) if "slow_support" in mistakes else (3 * HOUR, 8 * HOUR, 0.35),
             detractor_callback=0.08 if "unheard_detractors" in mistakes else 0.9,
+            # ads sell a cheap door-opener whose buyers lapse; nothing sells them anything else
+            door_share=0.4 if "weak_first_product" in mistakes else 0.0,
+            door_lapse=0.2 if "weak_first_product" in mistakes else 0.0,
+            cat_loyalty=0.96 if "weak_first_product" in mistakes else 0.7,
             # loyalty
             loyalty_share=0.08 if "unrecognised_loyal" in mistakes else 0.95,
             loyal_lapse=0.6 if "unrecognised_loyal" in mistakes else 0.0,
@@ -530,7 +538,8 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
 
     # add to cart: likelier for a first visit, lower for anonymous visitors, scaled by the
     # customer's intent, damped by a price above the product's original list price
-    p0 = cat.sample(rng, fav)
+    loyalty = np.where(is_c, beh.cat_loyalty, 0.7)      # cross-selling: products off the favourite
+    p0 = cat.sample(rng, fav, loyalty)
     ratio = cat.price(p0, start) / cat.base[p0]
     later_factor = np.where(cust.segment[cc] & (start > cust.t0[cc] + 7 * DAY), 0.6, 1.0)
     # anonymous visitors who came to buy get past a weak home page anyway: carts per home visit
@@ -544,7 +553,7 @@ def _sessions(rng, clock: _Clock, cust: _Customers, cat: _Catalog, beh: _Behavio
     n_lines = np.where(cart, 1 + rng.binomial(2, 0.2, S), 0)
     line_s = np.repeat(np.arange(S), n_lines)
     line_k = _within(n_lines)
-    line_p = np.where(line_k == 0, p0[line_s], cat.sample(rng, fav[line_s]))
+    line_p = np.where(line_k == 0, p0[line_s], cat.sample(rng, fav[line_s], loyalty[line_s]))
     # drop a repeated product inside the same cart
     order = np.lexsort((line_k, line_p, line_s))
     dup = ~_group_start(line_s[order], line_p[order])
@@ -1119,14 +1128,18 @@ def _first_touch(rng, acq: np.ndarray, beh: _Behaviour) -> np.ndarray:
 
 
 def _lapse(rng, s: _Sessions, ev: _Events, beh: _Behaviour):
-    """Customers who stop coming back: after their first order (no_repeat_purchase) or after
-    their third when loyalty goes unrewarded (unrecognised_loyal). Drops their later visits."""
+    """Customers who stop coming back: after their first order (no_repeat_purchase), after a
+    first order of the door-opener category (weak_first_product) or after their third when
+    loyalty goes unrewarded (unrecognised_loyal). Drops their later visits."""
     b = np.flatnonzero(ev.buy_time != NA)
     b = b[np.lexsort((ev.buy_time[b], s.cust[b]))]
     rank = _rank_in_group(s.cust[b])
-    u1, u2 = rng.random(len(b)), rng.random(len(b))
+    u1, u2, u3 = rng.random(len(b)), rng.random(len(b)), rng.random(len(b))
+    first_line = np.full(len(s), -1)
+    first_line[s.line_s[s.line_k == 0]] = s.line_p[s.line_k == 0]
+    door = np.where(_CATS_OF_PRODUCT[first_line[b]] == DOOR_OPENER, beh.door_lapse, 0.0)
     cut = np.full(int(s.cust.max()) + 1, np.iinfo(np.int64).max)
-    for r, u, share in ((0, u1, beh.repeat_lapse), (2, u2, beh.loyal_lapse)):
+    for r, u, share in ((0, u1, beh.repeat_lapse), (2, u2, beh.loyal_lapse), (0, u3, door)):
         hit = b[(rank == r) & (u < share)]
         np.minimum.at(cut, s.cust[hit], ev.buy_time[hit])
     keep = (s.cust < 0) | (s.start <= cut[np.maximum(s.cust, 0)])
@@ -1253,12 +1266,15 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
 
     # separate streams for what the catalogue's other mistakes add, so switching one leaves
     # the draws of the original parts alone
-    x_acq, x_lapse, x_after, x_track, x_lead = (
-        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,))) for k in range(5))
+    x_acq, x_lapse, x_after, x_track, x_lead, x_door = (
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,))) for k in range(6))
 
     cat = _Catalog(r_cat, clock, beh.price_rise)
     cust = _customers(r_cust, clock, customers, beh)
     cust.acq = _first_touch(x_acq, cust.acq, beh)
+    # weak_first_product: paid ads bring customers in with the door-opener category
+    paid_acq = np.isin(cust.acq, [CH[p] for p in PAID])
+    cust.fav = np.where(paid_acq & (x_door.random(customers) < beh.door_share), DOOR_OPENER, cust.fav)
     s = _sessions(r_ses, clock, cust, cat, beh)
     ev = _events(r_ev, s, cat, beh)
     cust, s, ev = _add_leads(x_lead, clock, cust, s, ev, cat, beh)

@@ -356,7 +356,7 @@ def _decision_band(days_col):
     stage="acquisition",
     title="Welcome messages reach customers while they are still deciding",
     failure_title="The welcome sequence is over before most customers decide",
-    needs=("customers", "orders", "messages"),
+    needs=("customers", "events", "orders", "messages"),
     better="higher",
     good=0.6,
     poor=0.35,
@@ -380,11 +380,17 @@ def _decision_band(days_col):
 )
 def time_to_first_purchase(tables, o) -> Evidence:
     decide, lookback = int(o["decide_days"]), int(o["lookback_days"])
-    cu, od, m = tables["customers"], tables["orders"], tables["messages"]
+    cu, od, m, ev = tables["customers"], tables["orders"], tables["messages"], tables["events"]
+    # The first visit: the customer's first event or first_seen_at, whichever is earlier (a shop may
+    # record first_seen_at at the account's creation, after visits the events already tie to the customer).
+    fe = ev.filter(ev.customer_id.notnull()).group_by("customer_id").aggregate(first_event=ev.event_time.min())
+    fv = cu.select("customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False)).left_join(fe, "customer_id")
+    fv = fv.select("customer_id", "opted", first_visit=ibis.least(fv.first_seen_at.coalesce(fv.first_event),
+                                                                  fv.first_event.coalesce(fv.first_seen_at)))
+    fv = fv.filter(fv.first_visit.notnull())
     first = od.filter(od.customer_id.notnull()).group_by("customer_id").aggregate(first_order=od.order_time.min())
-    c = cu.select("customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False)).join(first, "customer_id")
-    c = c.filter(c.first_seen_at.notnull())
-    c = c.mutate(days=(c.first_order.epoch_seconds() - c.first_seen_at.epoch_seconds()) / 86400)
+    c = fv.join(first, "customer_id")
+    c = c.mutate(days=(c.first_order.epoch_seconds() - c.first_visit.epoch_seconds()) / 86400)
     c = c.mutate(days=c.days.clip(lower=0))
     w = m.filter(m.message_type == "welcome").select(wid=m.customer_id, sent_at=m.sent_at)
     hit = c.join(w, [c.customer_id == w.wid, w.sent_at < c.first_order,
@@ -407,8 +413,8 @@ def time_to_first_purchase(tables, o) -> Evidence:
     rate = welcomed / late
     # When the welcome messages go out, counted in days since the customer's first visit.
     ws = m.filter(m.message_type == "welcome")
-    ws = ws.join(cu.select("customer_id", "first_seen_at"), "customer_id")
-    ws = ws.mutate(days=((ws.sent_at.epoch_seconds() - ws.first_seen_at.epoch_seconds()) / 86400).clip(lower=0))
+    ws = ws.join(fv.select("customer_id", "first_visit"), "customer_id")
+    ws = ws.mutate(days=((ws.sent_at.epoch_seconds() - ws.first_visit.epoch_seconds()) / 86400).clip(lower=0))
     wb = ws.group_by(band=_decision_band(ws.days)).aggregate(welcome_messages=ws.count()).to_pandas()
     late_days = c.filter(c.late)
     med = late_days.aggregate(d=late_days.days.median()).to_pandas()["d"].iloc[0]
@@ -447,4 +453,129 @@ def time_to_first_purchase(tables, o) -> Evidence:
                              None if med != med else float(med),
                              "median_welcome_day": None if med_w != med_w else float(med_w),
                              "share_deciding_late": late_share},
+                    summary=summary + ".")
+
+
+WITH_OFFER, WITHOUT_OFFER = "with an incentive", "without an incentive"
+
+
+def _anonymous_starts(tables):
+    """Sessions whose first event carries no customer_id: begun by a visitor the shop did not know yet."""
+    ev = tables["events"]
+    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
+    first = ev.mutate(_rn=ibis.row_number().over(w))
+    return first.filter((first._rn == 0) & first.customer_id.isnull()).select("session_id")
+
+
+def _sign_ups(tables, anon, order_days: int, end):
+    """Visitors who signed up in an anonymous visit: when, whether a welcome message carried an offer, and
+    whether they placed a first order within `order_days` (only for sign-ups at least that long before the end)."""
+    ev, m = tables["events"], tables["messages"]
+    su = ev.filter(ev.event_type == "sign_up").semi_join(anon, "session_id")
+    su = su.filter(su.customer_id.notnull()).group_by("customer_id").aggregate(signed_up_at=su.event_time.min())
+    welcome = m.filter(m.message_type == "welcome")
+    offer = welcome.filter(welcome.campaign_id.lower().contains("offer")).select(oid=welcome.customer_id).distinct()
+    su = su.left_join(offer, su.customer_id == offer.oid).mutate(offer=lambda t: t.oid.notnull()).drop("oid")
+    su = su.mutate(eligible=su.signed_up_at <= ibis.literal(end - pd.Timedelta(days=order_days)))
+    if tables.has("orders"):
+        od = tables["orders"]
+        first = od.filter(od.customer_id.notnull()).group_by(fid=od.customer_id).aggregate(
+            first_order=od.order_time.min())
+        su = su.left_join(first, su.customer_id == first.fid).drop("fid")
+        su = su.mutate(ordered=su.first_order.notnull()
+                       & (su.first_order <= su.signed_up_at + ibis.interval(days=order_days)))
+    else:
+        su = su.mutate(ordered=ibis.null().cast("boolean"))
+    return su.select("customer_id", "signed_up_at", "offer", "eligible", "ordered").to_pandas()
+
+
+@check(
+    id="acquisition.lead_capture",
+    stage="acquisition",
+    title="Visitors who do not buy yet leave their contact details",
+    failure_title="Visitors who do not buy leave without a way to reach them again",
+    needs=("events", "messages"),
+    better="higher",
+    good=0.01,
+    poor=0.003,
+    unit="share",
+    source="Workbook default (no benchmark in the workbook's sources for sign-up rates): one sign-up in 100 visits "
+           "by unknown visitors who do not buy is good, fewer than 3 in 1000 is poor — a shop with a visible "
+           "newsletter box and a reason to sign up reaches the first, a shop without one stays near zero",
+    description="Share of visits begun by an unknown visitor that end without a purchase but with a sign-up "
+                "(the visitor leaves an e-mail address), by landing page type; and, of those who signed up, how "
+                "many placed a first order within 60 days, with an incentive (a welcome message carrying an offer, "
+                "campaign id containing 'offer') and without.",
+    advice=(
+        "Offer visitors who are not ready to buy a way to stay in touch: a free newsletter sign-up on the homepage, "
+        "the landing pages and the product pages.",
+        "Give them a carrot for it: a discount on the first order, free shipping or early access in return for "
+        "the e-mail address.",
+        "Tailor what follows to the new contact: greet them by name and send content that matches what they "
+        "looked at, so the newsletter moves them toward the first order.",
+    ),
+    options={"min_sessions": 1000, "order_days": 60, "min_group": 30},
+    bounded=False,
+)
+def lead_capture(tables, o) -> Evidence:
+    anon = _anonymous_starts(tables)
+    s = sessions(tables).semi_join(anon, "session_id")
+    s = s.filter(s.purchases == 0)
+    by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=(s.sign_ups > 0).sum()).to_pandas()
+    n = int(by["visits"].sum())
+    if n < o["min_sessions"]:
+        raise NotEnoughData(Text("needs at least {min} visits begun by unknown visitors (no customer_id on the first "
+                                 "event) that end without a purchase; found {found}", min=count(o["min_sessions"]),
+                                 found=count(n)))
+    signed = int(by["sign_ups"].sum())
+    rate = signed / n
+    by["sign_up_rate"] = by["sign_ups"] / by["visits"]
+    table = by.sort_values("visits", ascending=False).reset_index(drop=True)[["landing", "visits", "sign_ups",
+                                                                                "sign_up_rate"]]
+    days_ = int(o["order_days"])
+    su = _sign_ups(tables, anon, days_, tables.period[1])
+    el = su[su["eligible"] & su["ordered"].notna()]
+    groups = {}
+    for name, part in ((WITH_OFFER, el[el["offer"]]), (WITHOUT_OFFER, el[~el["offer"]])):
+        groups[name] = (len(part), float(part["ordered"].mean()) if len(part) >= o["min_group"] else None)
+    offered = bool(su["offer"].any()) if len(su) else False
+
+    # Money: sign-ups missing against a good rate × how often a sign-up places a first order × AOV.
+    aov = average_order_value(tables)
+    at_stake = method = None
+    missing = max(0.0, o["good"] - rate) * n
+    if aov:
+        conv = groups[WITH_OFFER][1]
+        how = Text("the first-order rate of sign-ups with an incentive here ({rate})", rate=share(conv or 0, 1))
+        if conv is None and len(el) >= o["min_group"]:
+            conv = float(el["ordered"].mean())
+            how = Text("the first-order rate of sign-ups here ({rate})", rate=share(conv, 1))
+        if conv is None:
+            conv = 0.0171
+            how = Text("too few sign-ups here to measure, so the median placed-order rate of automated flows "
+                       "({rate}, Klaviyo Benchmark Report 2024)", rate=share(conv, 2))
+        at_stake = missing * conv * aov
+        method = Text("sign-ups missing against a {good} sign-up rate ({missing}) × {how} × average order value "
+                      "({aov}), over the period analysed", good=share(o["good"], 0), missing=count(missing), how=how,
+                      aov=money(aov, 2))
+    chart = Chart(kind="bar", data=table, x="landing", y="sign_up_rate",
+                  title=Text("Visits by unknown visitors that end in a sign-up rather than nothing, by landing page"),
+                  x_label=Text("Landing page type"), y_label=Text("Sign-up rate"), y_unit="share",
+                  reference=o["good"], reference_label=Text("good"))
+    summary = Text("{signed} of {n} visits by unknown visitors that did not buy ({rate}) ended with a sign-up",
+                   signed=count(signed), n=count(n), rate=share(rate, 2))
+    (n_with, r_with), (n_without, r_without) = groups[WITH_OFFER], groups[WITHOUT_OFFER]
+    if not offered:
+        summary += Text("; no welcome message offered an incentive for signing up")
+    elif r_with is not None and r_without is not None:
+        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days, against "
+                        "{without} without", with_=share(r_with, 0), days=count(days_), without=share(r_without, 0))
+    elif r_with is not None:
+        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days",
+                        with_=share(r_with, 0), days=count(days_))
+    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
+                    details={"visits": n, "sign_ups": signed, "sign_up_rate": rate, "incentive_offered": offered,
+                             "sign_ups_with_incentive": n_with, "first_order_rate_with_incentive": r_with,
+                             "sign_ups_without_incentive": n_without, "first_order_rate_without_incentive": r_without,
+                             "missing_sign_ups": missing},
                     summary=summary + ".")
