@@ -422,15 +422,6 @@ COLUMNS = {
     "response_rate": N_("Response rate"), "last_sent": N_("Last sent"), "days_since_last": N_("Days since the last"),
     "thanked": N_("Thanked"), "thanked_share": N_("Share thanked"), "median_hours": N_("Median hours"),
     "offer": N_("Offer"), "click_rate": N_("Click rate"), "click_to_open": N_("Clicks per open"),
-    # acquisition: landing_page_match, price_sensitivity, time_to_first_purchase
-    "traffic": N_("Traffic"), "product_id": N_("Product"), "changed_on": N_("Changed on"),
-    "old_price": N_("Old price"), "new_price": N_("New price"), "change": N_("Price change (%)"),
-    "units_before": N_("Units before"), "units_after": N_("Units after"), "trend": N_("Shop trend"),
-    "demand_ratio": N_("Demand after / before"), "price_change_band": N_("Price change"),
-    "days_to_first_order": N_("Days from first visit to first order"),
-    "share_of_first_orders": N_("Share of first orders"), "welcome_messages": N_("Welcome messages"),
-    "share_of_welcome_messages": N_("Share of welcome messages"),
-    "late_opted": N_("Opted-in customers deciding late"), "welcomed_rate": N_("Share welcomed in step"),
     # retention part B (support_responsiveness, silent_dissatisfaction)
     "first_response": N_("First response"),
     "tickets": N_("Tickets"),
@@ -511,12 +502,6 @@ TERMS = {
     "60–89 days": N_("60–89 days"), "90 days or more": N_("90 days or more"),
     # reach: channel groups (earned_reach)
     "earned": N_("earned"), "paid": N_("paid"),
-    # acquisition: traffic, price-change and days-to-first-order groups ("paid" is reach's)
-    "unpaid": N_("unpaid"), "price cut": N_("price cut"),
-    "rise under 10 %": N_("rise under 10 %"), "rise 10–20 %": N_("rise 10–20 %"), "rise 20–30 %": N_("rise 20–30 %"),
-    "rise 30 % or more": N_("rise 30 % or more"), "same day": N_("same day"), "1–6 days": N_("1–6 days"),
-    "7–13 days": N_("7–13 days"), "14–29 days": N_("14–29 days"), "30–59 days": N_("30–59 days"),
-    "60–89 days": N_("60–89 days"), "90 days or more": N_("90 days or more"),
     # data health
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
