@@ -287,3 +287,12 @@ def test_lead_capture_needs_enough_anonymous_visits():
     assert f.status == "not_run"
     assert "needs at least 1,000 visits begun by unknown visitors (no customer_id on the first event) that end " \
            "without a purchase; found 10" in f.reason
+
+
+def test_days_to_first_order_view():
+    from lifecycle_audit.metrics.first_purchase import days_to_first_order
+
+    t = days_to_first_order(Tables.from_frames(_decision_shop()))
+    assert t["first_orders"].tolist() == [1, 0, 1, 1, 2, 1, 0]  # c1 counts from its first event, a day earlier
+    assert t["cumulative_share"].iloc[-1] == pytest.approx(1.0)
+    assert t.loc[t["days_to_first_order"] == "14–29 days", "cumulative_share"].item() == pytest.approx(3 / 6)

@@ -408,6 +408,7 @@ COLUMNS = {
     "share_of_welcome_messages": N_("Share of welcome messages"),
     "late_opted": N_("Opted-in customers deciding late"), "welcomed_rate": N_("Share welcomed in step"),
     "visits": N_("Visits"), "sign_ups": N_("Sign-ups"), "sign_up_rate": N_("Sign-up rate"),
+    "cumulative_share": N_("Ordered by then"),
     # reach (untracked_traffic, channel_concentration, acquisition_cost, earned_reach)
     "untracked_sessions": N_("Visits without a channel"), "untracked_customers": N_("New customers without a channel"),
     "share_first_months": N_("Share in the first months"), "share_last_months": N_("Share in the last months"),

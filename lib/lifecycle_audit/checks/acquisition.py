@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..findings import Chart, Evidence
 from ..i18n import Text, count, money, number, share, word
+from ..metrics.first_purchase import DECISION_BANDS, decision_band, first_orders, first_visits
 from ..metrics.orders import average_order_value
 from ..metrics.sessions import sessions
 from .registry import NotEnoughData, check
@@ -338,19 +339,6 @@ def price_sensitivity(tables, o) -> Evidence:
                     summary=summary + ".")
 
 
-# Days from the first visit to the first order, in the order the report shows them.
-DECISION_BANDS = ((0, 1, "same day"), (1, 7, "1–6 days"), (7, 14, "7–13 days"), (14, 30, "14–29 days"),
-                  (30, 60, "30–59 days"), (60, 90, "60–89 days"), (90, None, "90 days or more"))
-
-
-def _decision_band(days_col):
-    out = None
-    for lo, hi, label in reversed(DECISION_BANDS):
-        cond = days_col >= lo if hi is None else (days_col >= lo) & (days_col < hi)
-        out = ibis.cases((cond, label), else_=out) if out is not None else ibis.cases((cond, label), else_=None)
-    return out
-
-
 @check(
     id="acquisition.time_to_first_purchase",
     stage="acquisition",
@@ -380,24 +368,15 @@ def _decision_band(days_col):
 )
 def time_to_first_purchase(tables, o) -> Evidence:
     decide, lookback = int(o["decide_days"]), int(o["lookback_days"])
-    cu, od, m, ev = tables["customers"], tables["orders"], tables["messages"], tables["events"]
-    # The first visit: the customer's first event or first_seen_at, whichever is earlier (a shop may
-    # record first_seen_at at the account's creation, after visits the events already tie to the customer).
-    fe = ev.filter(ev.customer_id.notnull()).group_by("customer_id").aggregate(first_event=ev.event_time.min())
-    fv = cu.select("customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False)).left_join(fe, "customer_id")
-    fv = fv.select("customer_id", "opted", first_visit=ibis.least(fv.first_seen_at.coalesce(fv.first_event),
-                                                                  fv.first_event.coalesce(fv.first_seen_at)))
-    fv = fv.filter(fv.first_visit.notnull())
-    first = od.filter(od.customer_id.notnull()).group_by("customer_id").aggregate(first_order=od.order_time.min())
-    c = fv.join(first, "customer_id")
-    c = c.mutate(days=(c.first_order.epoch_seconds() - c.first_visit.epoch_seconds()) / 86400)
-    c = c.mutate(days=c.days.clip(lower=0))
+    m = tables["messages"]
+    fv = first_visits(tables)
+    c = first_orders(tables)
     w = m.filter(m.message_type == "welcome").select(wid=m.customer_id, sent_at=m.sent_at)
     hit = c.join(w, [c.customer_id == w.wid, w.sent_at < c.first_order,
                      w.sent_at >= c.first_order - ibis.interval(days=lookback)])
     hit = hit.select(hid=hit.customer_id).distinct()
     c = c.left_join(hit, c.customer_id == hit.hid).mutate(welcomed=lambda t: t.hid.notnull()).drop("hid")
-    c = c.mutate(band=_decision_band(c.days), late=c.days >= decide)
+    c = c.mutate(band=decision_band(c.days), late=c.days >= decide)
     by = c.group_by("band").aggregate(
         first_orders=c.count(),
         late_all=c.late.sum(),
@@ -415,7 +394,7 @@ def time_to_first_purchase(tables, o) -> Evidence:
     ws = m.filter(m.message_type == "welcome")
     ws = ws.join(fv.select("customer_id", "first_visit"), "customer_id")
     ws = ws.mutate(days=((ws.sent_at.epoch_seconds() - ws.first_visit.epoch_seconds()) / 86400).clip(lower=0))
-    wb = ws.group_by(band=_decision_band(ws.days)).aggregate(welcome_messages=ws.count()).to_pandas()
+    wb = ws.group_by(band=decision_band(ws.days)).aggregate(welcome_messages=ws.count()).to_pandas()
     late_days = c.filter(c.late)
     med = late_days.aggregate(d=late_days.days.median()).to_pandas()["d"].iloc[0]
     med_w = ws.aggregate(d=ws.days.median()).to_pandas()["d"].iloc[0]
