@@ -252,9 +252,11 @@ def suppression(tables, o) -> Evidence:
     rv = tables["reviews"]
     rv = rv.filter((rv.rating <= o["bad_rating"]) & rv.customer_id.notnull())
     bad = rv.group_by("customer_id").aggregate(first_bad=rv.created_at.min()).to_pandas()
-    first_bad = pd.Series(bad["first_bad"].to_numpy(), index=bad["customer_id"].astype(str))
+    first_bad = dict(zip(bad["customer_id"].astype(str), bad["first_bad"]))
     wb["defaulted"] = wb["customer_id"].isin(defaulted)
-    wb["bad_review"] = wb["sent_at"] > wb["customer_id"].map(first_bad)
+    # A plain dict: pandas 3 cannot map onto a datetime Series when some customers have no bad review.
+    first_bad_at = pd.to_datetime(wb["customer_id"].astype(str).map(first_bad), errors="coerce")
+    wb["bad_review"] = first_bad_at.notna() & (wb["sent_at"] > first_bad_at)
     flagged = wb[wb["defaulted"] | wb["bad_review"]].copy()
     per_1000 = 1000 * len(flagged) / len(wb)
     flagged["reason"] = BOTH
