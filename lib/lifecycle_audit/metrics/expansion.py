@@ -14,7 +14,8 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
     """One row per ordering customer: first_at, first_category (the category of the largest line of the
     first order), orders, ordered_again (a second order within `repeat_days`; NA when the first order is
     fewer than `repeat_days` before the end), value (revenue in the `value_days` from the first order
-    on; NaN when the first order is fewer than `value_days` before the end), cross_sold (for customers
+    on; NaN when the first order is fewer than `value_days` before the end), value_short (the same over
+    `repeat_days`), cross_sold (for customers
     with a later order that has lines: whether it holds a category the first order did not), and
     acquisition_channel when customers are supplied."""
     o = tables["orders"]
@@ -34,6 +35,7 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
         orders=j.count(),
         second_at=j.order_time.min(where=j.rank == 1),
         value=j.revenue.sum(where=j.order_time < j.first_at + ibis.interval(days=value_days)),
+        value_short=j.revenue.sum(where=j.order_time < j.first_at + ibis.interval(days=repeat_days)),
     )
 
     # cross-sell: lines of later orders in a category the first order did not have
@@ -58,6 +60,7 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
     df.loc[repeat_known, "ordered_again"] = (second_at - first_at <= pd.Timedelta(days=repeat_days))[repeat_known]
     value_known = first_at <= end - pd.Timedelta(days=value_days)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float).where(value_known)
+    df["value_short"] = pd.to_numeric(df["value_short"], errors="coerce").astype(float).where(repeat_known)
     df["cross_sold"] = pd.Series(pd.NA, index=df.index, dtype="boolean")
     has_later = pd.to_numeric(df["later_lines"], errors="coerce").fillna(0) > 0
     df.loc[has_later, "cross_sold"] = (pd.to_numeric(df["other_lines"], errors="coerce").fillna(0) > 0)[has_later]
