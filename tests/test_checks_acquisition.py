@@ -172,8 +172,8 @@ def test_price_sensitivity_corrects_for_the_shops_trend():
     assert row["trend"] == pytest.approx(1.2)
     assert row["demand_ratio"] == pytest.approx(1 / 3)
     assert len(f.table) == 1  # B never changed price
-    # 0.75 × 100 × 1.2 = 90 units expected at a good ratio, 40 sold: 50 × the new price 12
-    assert f.at_stake == pytest.approx(600)
+    # 0.7 × 100 × 1.2 = 84 units expected at a good ratio, 40 sold: 44 × the new price 12
+    assert f.at_stake == pytest.approx(44 * 12)
     expected = math.log(40.5 / 100.5 / 1.2) / math.log(1.2)
     assert f.details["elasticity"] == pytest.approx(expected)
     assert list(f.chart.data["price_change_band"]) == ["rise 20–30 %"]
@@ -194,7 +194,7 @@ def test_price_sensitivity_passes_when_demand_follows_the_trend():
 def test_price_sensitivity_says_when_there_are_too_few_units():
     f = run("acquisition.price_sensitivity", _price_shop())
     assert f.status == "not_run"
-    assert "needs at least 500 units sold in the 90 days before and after price rises" in f.reason
+    assert "needs at least 200 units sold in the 90 days before and after price rises" in f.reason
     assert "found 140 units around 1 rises" in f.reason
 
 

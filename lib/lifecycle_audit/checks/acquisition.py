@@ -251,13 +251,13 @@ def price_changes(tables, window_days: int) -> pd.DataFrame:
     failure_title="Price rises drive customers away",
     needs=("prices", "order_lines", "orders"),
     better="higher",
-    good=0.75,
-    poor=0.6,
+    good=0.7,
+    poor=0.55,
     unit="ratio",
     source="Workbook default, no published benchmark: units of a product in the 90 days after a price rise over "
            "the 90 days before, relative to the shop's own trend. A typical rise of 10–15 % at a price "
-           "elasticity near −1.2 keeps about 0.85 of demand; 0.75 is good (room for noise), 0.6 is poor — "
-           "demand falls much faster than the rise adds per unit, so the rise loses revenue",
+           "elasticity near −1.2 keeps about 0.85 of demand; 0.7 is good (room for the noise of a few hundred "
+           "units), 0.55 is poor — demand falls much faster than the rise adds per unit, so the rise loses revenue",
     description="Units sold of each product in the 90 days after a price change against the 90 days before, "
                 "divided by the same ratio for all units of the shop (its trend and season); pooled over price "
                 "rises as the headline, with the price elasticity estimated from every change.",
@@ -270,7 +270,7 @@ def price_changes(tables, window_days: int) -> pd.DataFrame:
         "cut their lifecycle short on price alone.",
         "Raise prices in small steps rather than one large jump, and announce them to regular customers.",
     ),
-    options={"window_days": 90, "min_units": 500},
+    options={"window_days": 90, "min_units": 200},
     bounded=False,
 )
 def price_sensitivity(tables, o) -> Evidence:
