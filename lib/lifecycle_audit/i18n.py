@@ -477,7 +477,6 @@ TERMS = {
     "within 1 h": N_("within 1 h"), "1–4 h": N_("1–4 h"), "4–12 h": N_("4–12 h"), "12–24 h": N_("12–24 h"),
     "no response": N_("no response"),
     "not reminded": N_("not reminded"),
-    "not reminded": N_("not reminded"),
     # survey kinds and offer groups (conversion.customer_research, conversion.relevance)
     "nps": N_("NPS"), "csat": N_("CSAT"), "matches their interest": N_("matches their interest"),
     "does not match": N_("does not match"), "no viewing history": N_("no viewing history"),
