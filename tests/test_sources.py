@@ -547,7 +547,7 @@ def test_to_dict_masks_customer_ids_in_examples(tmp_path):
 def test_ensure_demo_data_generates_once_and_the_shop_meets_the_contract(tmp_path):
     names = list(contract.TABLE_ORDER)
     p = make_params(tmp_path / "demo", {name: {"file": f"{name}.parquet"} for name in names},
-                    demo={"customers": 200, "seed": 3})
+                    demo={"customers": 200, "seed": 3, "profile": "healthy"})  # planted: no reviews at 200
 
     assert sources.ensure_demo_data(p) is True
     assert sources.ensure_demo_data(p) is False                        # everything is there now

@@ -485,7 +485,12 @@ def silent_dissatisfaction(tables, o) -> Evidence:
     days = int(o["follow_days"])
     df = _support.low_scores(tables, days)
     nps = df[df["scale"] == "nps"]
-    judged = nps if len(nps) >= o["min_low_scores"] else df
+    # CSAT answers stand in only for a shop that runs no NPS survey at all: a shop that runs NPS rarely
+    # is judged on its NPS (too few answers: not run), never on the CSAT sent after support tickets,
+    # whose unhappy answers are a support matter that silent_dissatisfaction would misread.
+    s = tables["surveys"]
+    runs_nps = int(s.filter(s.scale == "nps").count().to_pandas()) > 0
+    judged = nps if runs_nps else df
     if len(judged) < o["min_low_scores"]:
         raise NotEnoughData(Text("needs at least {min} low survey answers (NPS 0–6 or CSAT 1–2) to judge; found "
                                  "{found}", min=count(o["min_low_scores"]), found=count(len(judged))))
