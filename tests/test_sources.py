@@ -544,6 +544,20 @@ def test_to_dict_masks_customer_ids_in_examples(tmp_path):
 # --- the demo shop ----------------------------------------------------------------------------
 
 
+def test_demo_data_is_made_anew_when_its_settings_or_the_generator_change(tmp_path):
+    names = list(contract.TABLE_ORDER)
+    sources_ = {name: {"file": f"{name}.parquet"} for name in names}
+    p = make_params(tmp_path / "demo", sources_, demo={"customers": 200, "seed": 3, "profile": "healthy"})
+    assert sources.ensure_demo_data(p) is True
+    assert sources.ensure_demo_data(p) is False
+    other_seed = make_params(tmp_path / "demo", sources_, demo={"customers": 200, "seed": 4, "profile": "healthy"})
+    assert sources.ensure_demo_data(other_seed) is True                 # other settings: a new shop
+    stamp = tmp_path / "demo" / sources.DEMO_STAMP
+    stamp.write_text(stamp.read_text().replace('"generator": "', '"generator": "old'))
+    assert sources.ensure_demo_data(other_seed) is True                 # an older generator's shop is replaced
+    assert sources.ensure_demo_data(other_seed) is False
+
+
 def test_ensure_demo_data_generates_once_and_the_shop_meets_the_contract(tmp_path):
     names = list(contract.TABLE_ORDER)
     p = make_params(tmp_path / "demo", {name: {"file": f"{name}.parquet"} for name in names},
@@ -551,7 +565,8 @@ def test_ensure_demo_data_generates_once_and_the_shop_meets_the_contract(tmp_pat
 
     assert sources.ensure_demo_data(p) is True
     assert sources.ensure_demo_data(p) is False                        # everything is there now
-    assert sorted(f.name for f in (tmp_path / "demo").iterdir()) == sorted(f"{n}.parquet" for n in names)
+    assert sorted(f.name for f in (tmp_path / "demo").iterdir() if not f.name.startswith(".")) == sorted(
+        f"{n}.parquet" for n in names)
 
     prepared = sources.prepare(p, max_rejected_share=0.0)              # the generator writes clean tables
     assert prepared.usable == names and not prepared.problems
