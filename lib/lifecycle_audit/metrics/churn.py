@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..engine import Tables
 from . import lifetime
+from .rfm import customer_rfm
 
 # Probability-alive bands and last-order ages, in the order tables and charts show them.
 ALIVE_BANDS = ("below 25 %", "25–50 %", "50–75 %", "75 % and above")
@@ -24,11 +25,8 @@ def end_of(tables: Tables) -> pd.Timestamp:
 
 
 def _history(t: Tables) -> pd.DataFrame:
-    o = t["orders"]
-    o = o.filter(o.customer_id.notnull())
-    g = o.group_by("customer_id").aggregate(orders=o.count(), first_order=o.order_time.min(),
-                                            last_order=o.order_time.max(), revenue=o.revenue.sum())
-    df = g.to_pandas()
+    # The same per-customer aggregate the RFM view uses: computed once per audit, indexed here by id.
+    df = customer_rfm(t)[["customer_id", "orders", "first_order", "last_order", "revenue"]].copy()
     df["customer_id"] = df["customer_id"].astype(str)
     return df.set_index("customer_id")
 

@@ -6,6 +6,7 @@ import ibis
 import pandas as pd
 
 from ..engine import Tables
+from . import cohorts
 
 # Days from the first visit to the first order, in the order the report shows them.
 DECISION_BANDS = ((0, 1, "same day"), (1, 7, "1–6 days"), (7, 14, "7–13 days"), (14, 30, "14–29 days"),
@@ -39,9 +40,8 @@ def first_visits(tables: Tables):
 
 def first_orders(tables: Tables):
     """Customers with an order: first_visit, first_order and `days` between them (never below 0)."""
-    od = tables["orders"]
-    first = od.filter(od.customer_id.notnull()).group_by("customer_id").aggregate(first_order=od.order_time.min())
-    c = first_visits(tables).join(first, "customer_id")
+    f = cohorts.first_orders(tables)  # each customer's first order, shared with the retention checks
+    c = first_visits(tables).join(f.select("customer_id", first_order=f.first_at), "customer_id")
     return c.mutate(days=((c.first_order.epoch_seconds() - c.first_visit.epoch_seconds()) / 86400).clip(lower=0))
 
 
