@@ -12,10 +12,15 @@ MISSION = Path(__file__).resolve().parents[2] / "shared" / "MISSION.md"
 
 def mission_tables() -> dict[str, set[str]]:
     text = MISSION.read_text(encoding="utf-8").split("## The data contract", 1)[1].split("## The demo data", 1)[0]
-    out = {}
+    out, in_contract = {}, False
     for line in text.splitlines():
+        if line.startswith("| table |"):  # the contract's own table; later tables (added checks) are not tables
+            in_contract = True
+            continue
+        if in_contract and not line.startswith("|"):
+            in_contract = False
         m = re.match(r"\| (\w+) \| (.+) \|$", line.strip())
-        if m and m.group(1) != "table":
+        if in_contract and m and not set(m.group(2)) <= set("-| "):
             cols = re.sub(r"\([^)]*\)", "", m.group(2))
             out[m.group(1)] = {c.strip() for c in cols.split(",") if c.strip()}
     return out

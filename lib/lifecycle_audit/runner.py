@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from . import i18n, paths
-from .checks.registry import STAGE_QUESTIONS, STAGE_TITLES, STAGES
+from .stages import NOTEBOOKS as NOTEBOOK_NAMES
+from .stages import QUESTIONS as STAGE_QUESTIONS
+from .stages import STAGES
+from .stages import TITLES as STAGE_TITLES
 from .errors import AuditError, RunError
 
-# One notebook per stage, numbered in lifecycle order: 00_data_health ... 06_winback.
-NOTEBOOK_NAMES: dict[str, str] = {stage: f"{i:02d}_{stage}" for i, stage in enumerate(STAGES)}
 KERNEL = "python3"
 # Packages whose versions go into the manifest (distribution names).
 VERSIONED = ("lifecycle-audit", "pandas", "ibis-framework", "duckdb", "papermill", "nbconvert", "matplotlib")

@@ -13,27 +13,9 @@ from ..errors import CheckError
 from ..findings import Evidence, Finding
 from ..i18n import N_, Text
 
-# Stage names and questions are English msgids, translated when the report renders them.
-
-STAGES = ("data_health", "reach", "acquisition", "conversion", "retention", "loyalty", "winback")
-STAGE_TITLES = {
-    "data_health": N_("Data health"),
-    "reach": N_("Reach"),
-    "acquisition": N_("Acquisition"),
-    "conversion": N_("Conversion"),
-    "retention": N_("Retention"),
-    "loyalty": N_("Loyalty"),
-    "winback": N_("Win-back"),
-}
-STAGE_QUESTIONS = {
-    "data_health": N_("What was supplied, what is usable, and which checks can run?"),
-    "reach": N_("Do the right people find the shop, through which channels, at what cost?"),
-    "acquisition": N_("Once they arrive, does the site give them a reason and a first step?"),
-    "conversion": N_("Do interested visitors actually buy, and what is lost on the way?"),
-    "retention": N_("After the first order, are customers onboarded, served and contacted well?"),
-    "loyalty": N_("Are the best customers recognised, and do they recommend the shop?"),
-    "winback": N_("Who is slipping away, who is worth winning back, and when to stop?"),
-}
+from ..stages import QUESTIONS as STAGE_QUESTIONS  # noqa: F401 - re-exported until callers move
+from ..stages import STAGES
+from ..stages import TITLES as STAGE_TITLES  # noqa: F401
 
 
 class NotEnoughData(Exception):

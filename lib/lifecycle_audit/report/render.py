@@ -34,7 +34,9 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from .. import __version__, i18n, scoring
-from ..checks.registry import STAGE_QUESTIONS, STAGE_TITLES, STAGES
+from ..stages import QUESTIONS as STAGE_QUESTIONS
+from ..stages import TITLES as STAGE_TITLES
+from ..stages import page as _stage_file
 from ..findings import Chart, Finding
 from ..i18n import N_, Text, column, term, tr
 from . import fmt
@@ -304,10 +306,6 @@ def _when(v: Any) -> str | None:
 
 def _stage_title(stage: str, given: str | None = None) -> str:
     return tr(given or STAGE_TITLES.get(stage, _pretty(stage)))
-
-
-def _stage_file(stage: str) -> str:
-    return f"{STAGES.index(stage):02d}_{stage}.html" if stage in STAGES else f"{stage}.html"
 
 
 def _run_context(run_info: dict) -> dict[str, Any]:
