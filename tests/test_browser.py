@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lifecycle_audit.report import export
-from report_run import CHROMIUM, browser_available, fresh_dir, salted_run
+from tests.kit.salted_run import CHROMIUM, browser_available, fresh_dir, salted_run
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from lifecycle_audit import privacy
-from report_run import SCRIPT_NAME, fresh_dir, salted_run
+from tests.kit.salted_run import SCRIPT_NAME, fresh_dir, salted_run
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # An outside address in an attribute or CSS: never. As plain text, only in these citations (threshold sources).

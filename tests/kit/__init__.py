@@ -1,0 +1,1 @@
+"""The shared test-data kit: builders of contract tables by keyword, generated shops, and the salted run."""
