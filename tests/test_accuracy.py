@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from lifecycle_audit import paths, synth
-from lifecycle_audit.checks import registry
+from lifecycle_audit import checks, findings
 from lifecycle_audit.engine import Tables
 
 SEEDS = range(1, 21)
@@ -52,19 +52,19 @@ def plan(seed: int) -> list[str]:
 @pytest.fixture(scope="module")
 def outcomes():
     """(seed, planted mistakes, {check id: status}) for every seed."""
-    specs = registry.specs()
+    specs = checks.specs()
     rows = []
     for seed in SEEDS:
         planted = plan(seed)
         tables = Tables.from_frames(synth.generate(customers=CUSTOMERS, seed=seed, mistakes=planted))
-        rows.append((seed, planted, {s.id: registry.run_check(s, tables).status for s in specs}))
+        rows.append((seed, planted, {s.id: findings.run_check(s, tables).status for s in specs}))
     return rows
 
 
 @pytest.mark.e2e
 def test_every_built_check_finds_its_mistake_and_only_its_mistake(outcomes):
     mapping = mistake_of_check()
-    built = [s.id for s in registry.specs()]
+    built = [s.id for s in checks.specs()]
     unmapped = [c for c in built if c not in mapping]
     assert not unmapped, f"built checks without a planted mistake in docs/planted_mistakes.md: {unmapped}"
     lines, misses = [], []
@@ -109,12 +109,12 @@ def test_every_mistake_was_planted_and_left_out_at_least_once(outcomes):
 def single_mistake_shops():
     """For every mistake, the statuses of every check on a shop with that mistake alone (seed 1); and the
     healthy shop's."""
-    specs = registry.specs()
+    specs = checks.specs()
     out = {}
     for mistake in (None, *synth.MISTAKES):
         tables = Tables.from_frames(synth.generate(customers=CUSTOMERS, seed=1,
                                                    mistakes=[] if mistake is None else [mistake]))
-        out[mistake] = {s.id: registry.run_check(s, tables).status for s in specs}
+        out[mistake] = {s.id: findings.run_check(s, tables).status for s in specs}
     return out
 
 

@@ -12,10 +12,12 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from lifecycle_audit import i18n, paths
-from lifecycle_audit.checks import catalogue, registry
-from lifecycle_audit.findings import Chart, Finding
+from lifecycle_audit import checks, stages
+from lifecycle_audit.checks import Chart
+from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count, money, share, word
-from lifecycle_audit.report import fmt, render
+from lifecycle_audit import fmt
+from lifecycle_audit.report import render
 
 ROOT = paths.ROOT if hasattr(paths, "ROOT") else Path(__file__).resolve().parents[1]
 TRANSLATED = ("de", "id")
@@ -36,10 +38,9 @@ def extracted() -> dict[str, str]:
 def declared() -> set[str]:
     """Every English text the code declares for the report, collected from the objects themselves."""
     out: set[str] = set()
-    for spec in registry.specs():
+    for spec in checks.specs():
         out |= {spec.title, spec.failure_title, spec.description, spec.source, *spec.advice}
-    out |= {p.title for p in catalogue.CATALOGUE}
-    out |= set(registry.STAGE_TITLES.values()) | set(registry.STAGE_QUESTIONS.values())
+    out |= set(stages.TITLES.values()) | set(stages.QUESTIONS.values())
     out |= set(i18n.COLUMNS.values()) | set(i18n.TERMS.values())
     out |= {word for _sym, word in render.BADGES.values()} | {b.word for b in render.BANDS}
     return out
@@ -112,14 +113,14 @@ def test_money_and_nested_text_follow_the_currency():
 def test_fmt_follows_the_locale(locale, expected):
     with i18n.use(locale):
         got = (fmt.number(1234.5), fmt.percent(0.813), fmt.money(12345, "EUR"), fmt.money(1234.56, "USD", 2),
-               fmt.date(dt.date(2026, 3, 5), "long"), fmt.value(12.5, "days"))
+               fmt.date(dt.date(2026, 3, 5), "long"), i18n.value(12.5, "days"))
     assert got == expected
 
 
 def test_rupiah_and_axis_labels():
     assert fmt.money(1234567, "IDR", locale="id") == "Rp1.234.567"
-    assert fmt.axis(1_200_000, "money", "EUR", locale="de") == "1,2\u00a0Mio.\u00a0€"
-    assert fmt.axis(0.25, "share", locale="de") == "25\u00a0%"
+    assert i18n.axis(1_200_000, "money", "EUR", locale="de") == "1,2\u00a0Mio.\u00a0€"
+    assert i18n.axis(0.25, "share", locale="de") == "25\u00a0%"
 
 
 def test_unknown_locale_is_refused():
@@ -128,7 +129,7 @@ def test_unknown_locale_is_refused():
 
 
 def _finding() -> Finding:
-    spec = registry.get("conversion.cart_abandonment")
+    spec = checks.get("conversion.cart_abandonment")
     import pandas as pd
 
     table = pd.DataFrame({"device": ["mobile", "desktop"], "carts": [3400, 1200], "abandonment": [0.864, 0.62]})

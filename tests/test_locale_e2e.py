@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from lifecycle_audit.checks import registry
+from lifecycle_audit import checks, findings
 from lifecycle_audit.cli import app
 
 ALL_TABLES = ("customers", "events", "orders", "order_lines", "messages", "tickets", "surveys", "reviews",
@@ -35,7 +35,7 @@ def _pages(run_dir: Path) -> dict[str, str]:
 
 
 def _english_advice() -> list[str]:
-    return [a for spec in registry.specs() for a in spec.advice]
+    return [a for spec in checks.specs() for a in spec.advice]
 
 
 @pytest.mark.e2e

@@ -36,8 +36,6 @@ def test_defaults_and_paths():
     ({"currency": "euro"}, "currency"),
     ({"sources": {"ordres": {"file": "o.csv"}}}, "unknown table 'ordres'"),
     ({"sources": {"orders": {"file": "o.csv", "columns": {"order_nr": "X"}}}}, "not a column of orders"),
-    ({"thresholds": {"conversion.cart_abandonmnet": {"good": 0.5}}}, "unknown check 'conversion.cart_abandonmnet'"),
-    ({"thresholds": {"conversion.cart_abandonment": {"god": 0.5}}}, "unknown option(s) god"),
     ({"period": {"start": "2026-05-01", "end": "2026-01-01"}}, "is after its end"),
 ])
 def test_mistakes_in_params_name_their_place(changes, message):

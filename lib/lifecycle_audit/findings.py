@@ -1,4 +1,8 @@
-"""What a check returns (Evidence, Chart) and what the registry makes of it (Finding).
+"""What the audit reports: a check's Evidence scored into a Finding, and the Finding as JSON.
+
+`run_check` is where a declared check meets the data: a missing table, thin data or an exception
+becomes a finding (not run, or error) instead of a crash; the client's threshold overrides are merged
+into the check's typed options; the value is scored once, here, on the declared control points.
 
 Text a check writes (summaries, how money at stake was estimated, chart titles and labels) is an
 i18n.Text: an English msgid with typed values, rendered in the report's locale. Plain strings are
@@ -9,53 +13,20 @@ from __future__ import annotations
 
 import json
 import math
+import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+from . import checks, scoring
+from .checks import Chart, CheckSpec, Evidence, Message, NotEnoughData
+from .errors import CheckError, ParamsError
 from .i18n import Text
 
-Message = str | Text  # what the report shows as text: a msgid, or a msgid with values
-
 STATUSES = ("fail", "warn", "pass", "not_run", "error")
-UNITS = ("share", "rate", "days", "hours", "count", "money", "ratio", "per_week")
-
-
-@dataclass
-class Chart:
-    """A chart described as data; the report layer draws it (check code never draws)."""
-
-    kind: str                      # "bar", "barh", "line"
-    data: pd.DataFrame
-    x: str
-    y: str | list[str]
-    title: Message
-    x_label: Message
-    y_label: Message
-    y_unit: str = "share"          # how to format the y axis: share, count, money, days, hours
-    hue: str | None = None         # a column splitting the data into series
-    reference: float | None = None  # a horizontal line (the threshold)
-    reference_label: Message | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: _text_dict(getattr(self, k)) for k in ("kind", "x", "y", "title", "x_label", "y_label", "y_unit",
-                                                      "hue", "reference", "reference_label")}
-        d["data"] = _records(self.data)
-        return d
-
-
-@dataclass
-class Evidence:
-    """A check's measurement: the headline value and what supports it."""
-
-    value: float
-    table: pd.DataFrame | None = None
-    chart: Chart | None = None
-    at_stake: float | None = None          # money at stake, in the params currency
-    at_stake_method: Message | None = None  # how it was estimated, in one sentence
-    details: dict[str, Any] = field(default_factory=dict)  # numbers the advice text refers to
-    summary: Message | None = None          # one sentence stating what the data shows
 
 
 @dataclass
@@ -93,16 +64,104 @@ class Finding:
         d["advice"] = list(self.advice)
         d["details"] = dict(self.details)
         d["table"] = _records(self.table) if self.table is not None else None
-        d["chart"] = self.chart.to_dict() if self.chart is not None else None
+        d["chart"] = chart_dict(self.chart) if self.chart is not None else None
         if not timings:
             d.pop("seconds")
         return _clean(d)
 
-    def _repr_html_(self) -> str:  # shown as a card when a notebook displays a finding
-        from .report.render import finding_html
 
-        return finding_html(self)
+def chart_dict(chart: Chart) -> dict[str, Any]:
+    """A chart as JSON: its fields (texts in their msgid form) and its data as records."""
+    d = {k: _text_dict(getattr(chart, k)) for k in Chart.FIELDS}
+    d["data"] = _records(chart.data)
+    return d
 
+
+# ---------------------------------------------------------------- options and thresholds
+
+def options(spec: CheckSpec, overrides: dict[str, Any] | None = None) -> checks.Options:
+    """The check's typed options: its defaults with the client's overrides on top; CheckError names what is wrong."""
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise CheckError(f"thresholds.{spec.id}: expected a mapping of options, got {overrides!r}")
+    unknown = sorted(set(overrides) - set(spec.option_names))
+    if unknown:
+        raise CheckError(f"thresholds.{spec.id}: unknown option(s) {', '.join(unknown)}; "
+                         f"this check takes: {', '.join(spec.option_names)}")
+    try:
+        opts = spec.options.model_validate({**spec.defaults(), **overrides})
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        raise CheckError(f"thresholds.{spec.id}: {problems}") from None
+    try:
+        scoring.score(opts.good, opts.good, opts.poor, spec.better, spec.bounded)
+    except ValueError as err:
+        raise CheckError(f"thresholds.{spec.id}: {err}") from None
+    return opts
+
+
+def check_thresholds(params) -> None:
+    """Every `thresholds:` entry of a params file names a check and options it takes; ParamsError otherwise."""
+    problems = []
+    for check_id, overrides in params.thresholds.items():
+        try:
+            options(checks.get(check_id), overrides)
+        except CheckError as err:
+            problems.append(str(err) if str(err).startswith("thresholds.") else f"thresholds.{check_id}: {err}")
+    if problems:
+        where = params.source_file or "<params>"
+        raise ParamsError("\n".join([f"{where}: {len(problems)} problem(s)"] + [f"  - {p}" for p in problems]))
+
+
+# ---------------------------------------------------------------- running checks
+
+def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) -> Finding:
+    """Run one check on the tables; a missing table, thin data or an exception becomes a finding, never a crash."""
+    opts = options(spec, overrides)
+    base = dict(check_id=spec.id, stage=spec.stage, unit=spec.unit, good=opts.good, poor=opts.poor,
+                better=spec.better, source=spec.source, description=spec.description, advice=list(spec.advice))
+    missing = [t for t in spec.needs if not tables.has(t)]
+    if missing:
+        return Finding(title=spec.title, status="not_run", score=None, reason=_missing_tables(missing), **base)
+    started = time.perf_counter()
+    try:
+        ev = spec.fn(tables, opts)
+    except NotEnoughData as err:
+        return Finding(title=spec.title, status="not_run", score=None, reason=err.text,
+                       seconds=time.perf_counter() - started, **base)
+    except Exception as err:  # a broken check must not take the stage down with it
+        tb = traceback.extract_tb(err.__traceback__)[-1]
+        return Finding(title=spec.title, status="error", score=None,
+                       reason=f"{type(err).__name__}: {err} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})",
+                       seconds=time.perf_counter() - started, **base)
+    if ev.value is None or (isinstance(ev.value, float) and math.isnan(ev.value)):
+        return Finding(title=spec.title, status="not_run", score=None,
+                       reason=Text("the data holds nothing this check can measure"), **base)
+    return _scored(spec, opts, ev, base, time.perf_counter() - started)
+
+
+def _missing_tables(missing: list[str]) -> Text:
+    if len(missing) == 1:
+        return Text("needs the {table} table, which was not supplied", table=missing[0])
+    return Text("needs the {tables} tables, which were not supplied", tables=", ".join(missing))
+
+
+def _scored(spec: CheckSpec, opts: checks.Options, ev: Evidence, base: dict[str, Any], seconds: float) -> Finding:
+    s = scoring.score(float(ev.value), opts.good, opts.poor, spec.better, spec.bounded)
+    st = scoring.status(s)
+    return Finding(title=spec.title if st == "pass" else spec.failure_title, status=st,
+                   score=int(round(s * 100)), value=float(ev.value), summary=ev.summary, table=ev.table,
+                   chart=ev.chart, at_stake=ev.at_stake, at_stake_method=ev.at_stake_method, details=ev.details,
+                   seconds=seconds, **base)
+
+
+def run_stage(stage: str, tables, thresholds: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
+    """Every check of a stage, in the report's order."""
+    thresholds = thresholds or {}
+    return [run_check(spec, tables, thresholds.get(spec.id)) for spec in checks.specs(stage)]
+
+
+# ---------------------------------------------------------------- JSON
 
 def _text_dict(value: Any) -> Any:
     """A Text as its JSON form ({"msgid", "params"}); the report renders it again in any locale."""

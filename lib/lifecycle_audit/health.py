@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import contract
-from .checks import catalogue, registry
+from . import checks, stages
 
 
 def supplied(prepared) -> pd.DataFrame:
@@ -38,22 +38,14 @@ def rejections(prepared) -> pd.DataFrame:
 
 
 def readiness(tables) -> pd.DataFrame:
-    """Every catalogue check: whether it can run on the tables supplied, and if not, which tables it lacks."""
-    built = {s.id: s for s in registry.specs()}
+    """Every check: whether it can run on the tables supplied, and if not, which tables it lacks."""
     rows = []
-    for entry in catalogue.CATALOGUE:
-        spec = built.get(entry.id)
-        needs = spec.needs if spec else entry.needs
-        missing = [t for t in needs if not tables.has(t)]
-        if spec is None:
-            state = "not built yet"
-        elif missing:
-            state = "cannot run"
-        else:
-            state = "ready"
+    for spec in checks.specs():
+        missing = [t for t in spec.needs if not tables.has(t)]
         # Table names are the contract's own words in every language; the state is a translated term.
-        rows.append({"stage": registry.STAGE_TITLES[entry.stage], "check": entry.id, "title": entry.title,
-                     "needs": ", ".join(needs), "state": state, "missing": ", ".join(missing)})
+        rows.append({"stage": stages.TITLES[spec.stage], "check": spec.id, "title": spec.title,
+                     "needs": ", ".join(spec.needs), "state": "cannot run" if missing else "ready",
+                     "missing": ", ".join(missing)})
     return pd.DataFrame(rows)
 
 

@@ -13,76 +13,24 @@ or id translation.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-LOCALES = ("en", "de", "id")
-# The Babel locale each report language formats with.
-BABEL_LOCALES = {"en": "en_US", "de": "de_DE", "id": "id_ID"}
+from babel.messages.pofile import read_po
+
+from . import fmt
+from .lang import BABEL_LOCALES, LOCALES, babel_locale, checked, current, currency, set_locale, use  # noqa: F401
+
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
-
-# `use` sets these for a block; `set_locale` sets the process default below them. (A notebook kernel may run
-# each cell in a copy of the context, so a setting meant to last is kept in a plain module default.)
-_locale: contextvars.ContextVar[str | None] = contextvars.ContextVar("la_locale", default=None)
-_currency: contextvars.ContextVar[str | None] = contextvars.ContextVar("la_currency", default=None)
-_DEFAULT = {"locale": "en", "currency": "EUR"}
 
 
 def N_(msgid: str) -> str:
     """Mark a string for extraction without translating it now (it is translated when rendered)."""
     return msgid
-
-
-# ---------------------------------------------------------------- the current locale
-
-def current() -> str:
-    """The report language in effect: "en", "de" or "id"."""
-    return _locale.get() or _DEFAULT["locale"]
-
-
-def currency() -> str:
-    """The ISO currency code in effect (money is printed in it)."""
-    return _currency.get() or _DEFAULT["currency"]
-
-
-def _checked(locale: str | None) -> str:
-    locale = (locale or "en").split("_")[0].split("-")[0].lower()
-    if locale not in LOCALES:
-        raise ValueError(f"unknown report language {locale!r}; the report speaks {', '.join(LOCALES)}")
-    return locale
-
-
-def set_locale(locale: str | None = None, currency: str | None = None) -> None:
-    """Set the language (and currency) for what follows, e.g. once in a notebook (workbook.open_audit does)."""
-    if locale is not None:
-        _DEFAULT["locale"] = _checked(locale)
-    if currency is not None:
-        _DEFAULT["currency"] = currency.upper()
-
-
-@contextlib.contextmanager
-def use(locale: str | None = None, currency: str | None = None) -> Iterator[None]:
-    """Render in `locale` (and `currency`) inside the block; None keeps the one in effect."""
-    tokens = []
-    if locale is not None:
-        tokens.append((_locale, _locale.set(_checked(locale))))
-    if currency is not None:
-        tokens.append((_currency, _currency.set(currency.upper())))
-    try:
-        yield
-    finally:
-        for var, token in reversed(tokens):
-            var.reset(token)
-
-
-def babel_locale(locale: str | None = None) -> str:
-    return BABEL_LOCALES[_checked(locale or current())]
 
 
 # ---------------------------------------------------------------- catalogs
@@ -95,8 +43,6 @@ def catalog(locale: str):
     there is no build step to forget (papermill kernels, an editable install and a fresh clone all
     see the same text), and reading a few hundred messages takes milliseconds once per process.
     """
-    from babel.messages.pofile import read_po
-
     path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         return None
@@ -118,7 +64,7 @@ def gettext(msgid: str, locale: str | None = None) -> str:
 
     A msgid missing from a catalog prints in English here; tests/test_i18n.py makes that a test failure.
     """
-    locale = _checked(locale or current())
+    locale = checked(locale or current())
     if locale == "en" or not msgid:
         return msgid
     return _messages(locale).get(msgid, msgid)
@@ -140,6 +86,16 @@ def tr(text: Any, locale: str | None = None, currency: str | None = None) -> Any
     return str(text)
 
 
+def value(v: Any, unit: str | None, currency: str | None = None, locale: str | None = None) -> str:
+    """A finding's value by its unit in the locale, its words translated: "81.3%", "€12,345", "2.5 per week"."""
+    return fmt.value(v, unit, currency, locale, per_week=gettext("{n} per week", locale))
+
+
+def axis(v: float, unit: str | None, currency: str | None = None, locale: str | None = None) -> str:
+    """A chart's tick label in the locale: "60%", "€12K", "3 d" (fmt.axis with the short words translated)."""
+    return fmt.axis(v, unit, currency, locale, day=gettext("{n} d", locale), hour=gettext("{n} h", locale))
+
+
 # ---------------------------------------------------------------- typed values and lazy text
 
 KINDS = ("share", "money", "count", "number", "days", "hours", "term", "date", "text")
@@ -154,8 +110,6 @@ class Value:
     decimals: int | None = None
 
     def render(self, locale: str | None = None, currency: str | None = None) -> str:
-        from .report import fmt
-
         with use(locale, currency):
             k, v, d = self.kind, self.value, self.decimals
             if k == "share":
@@ -164,10 +118,8 @@ class Value:
                 return fmt.money(v, None, d)  # the currency in effect (set just above)
             if k == "count":
                 return fmt.number(v, 0 if d is None else d)
-            if k == "days":
-                return fmt.value(v, "days")
-            if k == "hours":
-                return fmt.value(v, "hours")
+            if k in ("days", "hours"):
+                return fmt.value(v, k)
             if k == "term":
                 return term(v)
             if k == "date":
@@ -275,8 +227,6 @@ class Text:
 
 
 def _render_param(v: Any) -> str:
-    from .report import fmt
-
     if isinstance(v, (Value, Text)):
         return v.render()
     if isinstance(v, dict):
@@ -311,60 +261,38 @@ def placeholders(message: str) -> set[str]:
 
 # ---------------------------------------------------------------- labels of table columns and data values
 
-# Evidence and notebook table columns -> their English label (a msgid). A column not listed prints
-# as its name with spaces; tests/test_i18n.py fails when a check's evidence has an unlisted column.
+# Table columns shared by several checks, the notebooks' views and the data-health stage -> their English label
+# (a msgid). A check declares the labels of its own evidence columns beside its logic (`columns=` in @check; they
+# join this mapping through add_labels). A column not listed prints as its name with spaces; tests/test_i18n.py
+# fails when a check's evidence has an unlisted column.
 COLUMNS = {
     "landing": N_("Landing page type"),
     "sessions": N_("Sessions"),
     "bounce_rate": N_("Bounce rate"),
-    "next_step": N_("Next step taken"),
-    "median_seconds_to_next": N_("Median seconds to the next step"),
-    "purchase_rate_engaged": N_("Purchase rate of visits that go on"),
     "device": N_("Device"),
     "carts": N_("Carts"),
-    "abandoned": N_("Abandoned"),
-    "abandonment": N_("Abandonment rate"),
-    "share_reaching_checkout": N_("Share reaching checkout"),
-    "reminder": N_("First reminder"),
-    "recovered": N_("Recovered"),
-    "recovery_rate": N_("Recovery rate"),
-    "contacts_per_week": N_("Contacts per week"),
     "customers": N_("Customers"),
-    "customer_weeks": N_("Customer-weeks"),
     "messages": N_("Messages"),
-    "unsubscribe_rate": N_("Unsubscribe rate"),
-    "complaint_rate": N_("Complaint rate"),
     "channel": N_("Channel"),
     "share": N_("Share"),
-    "step": N_("Step"),
     "share_of_sessions": N_("Share of sessions"),
     "orders": N_("Orders"),
-    "rating": N_("Rating"),
-    "reviews": N_("Reviews"),
     "month": N_("Month"),
-    # loyalty
     "customer_id": N_("Customer"),
     "revenue": N_("Revenue"),
     "days_since_last_order": N_("Days since the last order"),
-    "thank_yous": N_("Thank-yous received"),
     "group": N_("Group"),
-    "orders_per_customer": N_("Orders per customer"),
-    "revenue_per_customer": N_("Revenue per customer"),
-    "reviews_per_order": N_("Reviews per order"),
     "segment": N_("Segment"),
     "share_of_customers": N_("Share of customers"),
     "share_of_revenue": N_("Share of revenue"),
-    # retention (part A)
-    "first_contact": N_("Next newsletter or offer"),
     "new_customers": N_("New customers"),
-    "second_order_90d": N_("Second order within 90 days"),
-    "second_order_180d": N_("Second order within 180 days"),
-    "onboarding": N_("Onboarding"),
     "first_orders": N_("First orders"),
-    "customers_observed": N_("Customers observed 180 days"),
-    "second_order_rate": N_("Second order rate"),
-    "month 1": N_("Month 1"), "month 2": N_("Month 2"), "month 3": N_("Month 3"),
-    "month 4": N_("Month 4"), "month 5": N_("Month 5"), "month 6": N_("Month 6"),
+    "month 1": N_("Month 1"),
+    "month 2": N_("Month 2"),
+    "month 3": N_("Month 3"),
+    "month 4": N_("Month 4"),
+    "month 5": N_("Month 5"),
+    "month 6": N_("Month 6"),
     "status": N_("Status"),
     "table": N_("Table"),
     "file": N_("File"),
@@ -372,7 +300,6 @@ COLUMNS = {
     "rows_used": N_("Rows used"),
     "rows_rejected": N_("Rows rejected"),
     "rows_excluded": N_("Rows excluded"),
-    "reason": N_("Reason"),
     "what": N_("What"),
     "balanced": N_("Balanced"),
     "category": N_("Category"),
@@ -398,61 +325,11 @@ COLUMNS = {
     "ready": N_("Ready"),
     "cannot run": N_("Cannot run"),
     "not built yet": N_("Not built yet"),
-    # acquisition: landing_page_match, price_sensitivity, time_to_first_purchase
-    "traffic": N_("Traffic"), "product_id": N_("Product"), "changed_on": N_("Changed on"),
-    "old_price": N_("Old price"), "new_price": N_("New price"), "change": N_("Price change (%)"),
-    "units_before": N_("Units before"), "units_after": N_("Units after"), "trend": N_("Shop trend"),
-    "demand_ratio": N_("Demand after / before"), "price_change_band": N_("Price change"),
-    "days_to_first_order": N_("Days from first visit to first order"),
-    "share_of_first_orders": N_("Share of first orders"), "welcome_messages": N_("Welcome messages"),
-    "share_of_welcome_messages": N_("Share of welcome messages"),
-    "late_opted": N_("Opted-in customers deciding late"), "welcomed_rate": N_("Share welcomed in step"),
-    "visits": N_("Visits"), "sign_ups": N_("Sign-ups"), "sign_up_rate": N_("Sign-up rate"),
     "cumulative_share": N_("Ordered by then"),
-    # reach (untracked_traffic, channel_concentration, acquisition_cost, earned_reach)
-    "untracked_sessions": N_("Visits without a channel"), "untracked_customers": N_("New customers without a channel"),
-    "share_first_months": N_("Share in the first months"), "share_last_months": N_("Share in the last months"),
-    "spend": N_("Spend"), "cost_per_customer": N_("Cost per new customer"), "value_12m": N_("12-month revenue per customer"),
-    "value_per_cost": N_("Revenue per unit of cost"), "unrecovered": N_("Spend not recovered"),
-    "channel_group": N_("Channel group"), "first_visit_bounce": N_("First visit bounced"),
-    "first_visit_events": N_("Events in the first visit"), "first_visit_purchase": N_("Bought on the first visit"),
-    # conversion: funnel, customer research, thank-you, relevance
-    "step_rate": N_("Share of visits at the step before"), "share_of_start": N_("Share of product-view visits"),
-    "gap_to_best": N_("Rate against the best device"), "scale": N_("Survey"), "surveys": N_("Surveys sent"),
-    "share_of_active": N_("Share of active customers"), "responses": N_("Responses"),
-    "response_rate": N_("Response rate"), "last_sent": N_("Last sent"), "days_since_last": N_("Days since the last"),
-    "thanked": N_("Thanked"), "thanked_share": N_("Share thanked"), "median_hours": N_("Median hours"),
-    "offer": N_("Offer"), "click_rate": N_("Click rate"), "click_to_open": N_("Clicks per open"),
-    # retention part B (support_responsiveness, silent_dissatisfaction)
-    "first_response": N_("First response"),
-    "tickets": N_("Tickets"),
-    "share_of_tickets": N_("Share of tickets"),
-    "median_resolution_hours": N_("Median hours to resolution"),
-    "mean_handoffs": N_("Hand-offs per ticket"),
-    "mean_csat": N_("Mean CSAT"),
-    "churn_rate": N_("No order in the following 180 days"),
-    "survey_score": N_("Survey answer"),
-    "low_scores": N_("Low scores"),
-    "followed_up": N_("Followed up"),
-    "follow_up_rate": N_("Follow-up rate"),
-    "median_hours_to_follow_up": N_("Median hours to the follow-up"),
-    "marketed_not_followed": N_("Sent marketing instead"),
-    # retention part B (expansion)
-    "first_category": N_("Category of the first order"),
-    "share_of_first_buyers": N_("Share of first-time buyers"),
-    "ordered_again_180d": N_("Ordered again within 180 days"),
-    "cross_sell_rate": N_("Cross-sell rate"),
-    "customers_observed_12m": N_("Customers observed 12 months"),
-    "value_first_12m": N_("Revenue in the 12 months from the first order"),
-    "main_channel": N_("Main acquisition channel"),
-    "main_channel_share": N_("Share from the main channel"),
-    # win-back
-    "p_alive": N_("Probability still active"), "probability_alive": N_("Probability still active"),
-    "expected_value": N_("Expected order value"), "revenue_at_risk": N_("Revenue at risk"),
-    "contacted": N_("Sent a win-back"), "contacted_share": N_("Share sent a win-back"),
-    "since_last_order": N_("Time since the last order"), "reactivation_rate": N_("Reactivation rate"),
-    "tried": N_("Contacted on another channel"), "tried_share": N_("Share contacted on another channel"),
-    "0–90 days": N_("0–90 days"), "91–180 days": N_("91–180 days"), "181–365 days": N_("181–365 days"),
+    "since_last_order": N_("Time since the last order"),
+    "0–90 days": N_("0–90 days"),
+    "91–180 days": N_("91–180 days"),
+    "181–365 days": N_("181–365 days"),
     "over 365 days": N_("over 365 days"),
 }
 
@@ -506,6 +383,18 @@ TERMS = {
     "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
     "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
 }
+
+
+def add_labels(columns: dict[str, str] | None = None, terms: dict[str, str] | None = None,
+               owner: str = "") -> None:
+    """Add labels a check declares beside its logic (its evidence columns, the words of its groups).
+
+    A label already known under another msgid is an error: one column name prints one way in every table."""
+    for known, new, kind in ((COLUMNS, columns or {}, "column"), (TERMS, terms or {}, "term")):
+        for key, msgid in new.items():
+            if known.get(key, msgid) != msgid:
+                raise ValueError(f"{owner}: the {kind} {key!r} is labelled {msgid!r}, but elsewhere {known[key]!r}")
+            known[key] = msgid
 
 
 def _pretty(name: Any) -> str:

@@ -1,7 +1,7 @@
 """Babel extractors for the workbook's msgids: check declarations, Text(...) in code, and notebook narrative.
 
 babel.cfg maps them (``pybabel extract -F babel.cfg``; tests/test_i18n.py runs the same extraction):
-    extract_python    a Python module: _() / N_() / gettext() / Text() / say() calls, P(...) catalogue titles,
+    extract_python    a Python module: _() / N_() / gettext() / Text() / say() calls,
                       and the declaration keywords title=, failure_title=, description=, source=, advice=,
                       x_label=, y_label=, reference_label=, empty= when their value is a literal.
     extract_notebook  a notebook's code cells, read the same way (workbook.say("...") narrative, titles of plots,
@@ -19,7 +19,6 @@ CALLS = {"_", "N_", "gettext", "Text", "tr"}
 PARAGRAPH_CALLS = {"say"}  # every positional argument is a message (a paragraph)
 KEYWORDS = {"title", "failure_title", "description", "source", "advice", "x_label", "y_label", "reference_label",
             "empty"}
-CATALOGUE_CALLS = {"P", "Planned"}  # P(id, stage, title, needs)
 
 
 def normalise(paragraph: str) -> str:
@@ -56,9 +55,6 @@ def messages_in(source: str) -> Iterator[tuple[int, str]]:
             for arg in node.args:
                 for s in _strings(arg):
                     yield node.lineno, normalise(s)
-        elif name in CATALOGUE_CALLS and len(node.args) >= 3:
-            for s in _strings(node.args[2])[:1]:
-                yield node.lineno, s
         for kw in node.keywords:
             if kw.arg in KEYWORDS:
                 for s in _strings(kw.value):

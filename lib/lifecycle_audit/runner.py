@@ -375,6 +375,7 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
     single_file: also write report.html, the whole report in one file; pdf: also write report.pdf
     (needs Chromium: report.export.BrowserMissing is raised before anything runs when there is none).
     """
+    from . import findings as findings_mod
     from . import params as params_mod
     from . import privacy, sources
     from .report import export
@@ -383,6 +384,7 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
     started_at = dt.datetime.now().astimezone()
     params_path = paths.resolve(params_file) if params_file else paths.DEMO_PARAMS
     p = params_mod.load(params_path)
+    findings_mod.check_thresholds(p)
     chosen = select_stages(stages)
     nb_dir = paths.resolve(notebooks_dir) if notebooks_dir else paths.NOTEBOOKS
     missing = [f"{NOTEBOOK_NAMES[s]}.ipynb" for s in chosen if not (nb_dir / f"{NOTEBOOK_NAMES[s]}.ipynb").exists()]

@@ -5,24 +5,27 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import pandas as pd
+from IPython import get_ipython
+from IPython.display import HTML, Markdown, display
 
-from . import engine, i18n, paths
+from . import engine, findings, fmt, i18n, paths, sources, stages
 from . import params as params_mod
-from .checks import catalogue, registry
+from .checks import Chart
 from .findings import Finding
 from .params import Params
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .sources import Prepared
+from .report.render import finding_html
+from .sources import Prepared
 
 # Prepared tables per params file (and its modification time) within one Python process, so that
 # re-running `open_audit` in a notebook does not prepare the same data again.
-_PREPARED: dict[tuple[str, float], "Prepared"] = {}
+_PREPARED: dict[tuple[str, float], Prepared] = {}
 # The currency of the audit opened last: show() prints money in it when not told otherwise.
 _CURRENCY: dict[str, str] = {}
 
@@ -33,31 +36,17 @@ class Audit:
 
     params: Params
     tables: engine.Tables
-    prepared: "Prepared | None" = None
+    prepared: Prepared | None = None
     tables_dir: Path | None = None
 
     def run_stage(self, stage: str) -> list[Finding]:
         """Every implemented check of `stage` on this audit's tables, with the client's threshold overrides."""
-        _known_stage(stage)
-        return registry.run_stage(stage, self.tables, self.params.thresholds)
-
-    def not_built(self, stage: str) -> pd.DataFrame:
-        """The catalogue checks of `stage` that are not built yet: what each would look at and needs."""
-        _known_stage(stage)
-        rows = []
-        for p in catalogue.not_built(stage):
-            missing = [t for t in p.needs if not self.tables.has(t)]
-            rows.append({
-                "id": p.id,
-                "title": p.title,
-                "needs": ", ".join(p.needs),
-                "data supplied": "yes" if not missing else "missing " + ", ".join(missing),
-            })
-        return pd.DataFrame(rows, columns=["id", "title", "needs", "data supplied"])
+        stages.known(stage)
+        return findings.run_stage(stage, self.tables, self.params.thresholds)
 
     def save(self, stage: str, findings: Iterable[Finding], findings_dir: str | os.PathLike | None) -> Path | None:
         """Write the findings to findings_dir/<stage>.json for the runner; nothing when findings_dir is empty."""
-        _known_stage(stage)
+        stages.known(stage)
         if not findings_dir:
             return None
         folder = Path(findings_dir)
@@ -73,9 +62,6 @@ class Audit:
               counts: Iterable[str] = (), dates: Iterable[str] = (), empty: str = "Nothing to show.") -> None:
         """Display a small DataFrame as the report prints it: shares as %, money in the client's currency,
         dates as days, yes/no for true/false, "–" for missing; text left-aligned, numbers right-aligned."""
-        from IPython.display import Markdown, display
-
-        from .report import fmt
 
         if data.empty:
             display(Markdown(f"_{i18n.tr(empty)}_"))
@@ -107,19 +93,12 @@ class Audit:
     def plot(self, data: pd.DataFrame, x: str, y: str | list[str], *, title: str, kind: str = "bar",
              x_label: str = "", y_label: str = "", unit: str = "share", hue: str | None = None) -> None:
         """Display a chart of `data` in the report's theme (inline SVG, nothing left open in pyplot)."""
-        from IPython.display import HTML, display
 
-        from .findings import Chart
-        from .report import charts
+        from .report import charts  # noqa: PLC0415 - matplotlib loads only when a notebook draws
 
         chart = Chart(kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label,
                       y_unit=unit, hue=hue)
         display(HTML(charts.svg(chart, self.params.currency, self.params.locale)))
-
-
-def _known_stage(stage: str) -> None:
-    if stage not in registry.STAGES:
-        raise ValueError(f"unknown stage {stage!r}; the stages are: {', '.join(registry.STAGES)}")
 
 
 def _period(p: Params) -> tuple[Any, Any] | None:
@@ -128,10 +107,8 @@ def _period(p: Params) -> tuple[Any, Any] | None:
     return (p.period.start, p.period.end)
 
 
-def _prepare(p: Params, params_path: Path) -> "Prepared":
+def _prepare(p: Params, params_path: Path) -> Prepared:
     """Generate the demo shop if asked for and absent, then prepare the canonical tables (once per process)."""
-    from . import sources
-
     key = (str(params_path), params_path.stat().st_mtime if params_path.exists() else 0.0)
     if key not in _PREPARED:
         sources.ensure_demo_data(p)
@@ -139,7 +116,7 @@ def _prepare(p: Params, params_path: Path) -> "Prepared":
     return _PREPARED[key]
 
 
-def _masked(prepared: "Prepared") -> "Prepared":
+def _masked(prepared: Prepared) -> Prepared:
     """A copy whose problems show identifier values (customer ids, e-mail addresses) masked: notebooks end up in
     reports, and a report never shows a customer identifier unmasked."""
     loads = {name: replace(load, problems=[p.masked() for p in load.problems])
@@ -147,13 +124,11 @@ def _masked(prepared: "Prepared") -> "Prepared":
     return replace(prepared, loads=loads)
 
 
-def _accounting(folder: Path) -> "Prepared | None":
+def _accounting(folder: Path) -> Prepared | None:
     """The accounting sources.prepare stored beside the canonical tables (accounting.json), if any."""
     file = folder / "accounting.json"
     if not file.is_file():
         return None
-    from .sources import Prepared
-
     return _masked(Prepared.from_dict(json.loads(file.read_text(encoding="utf-8")), folder))
 
 
@@ -166,6 +141,7 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "") -> A
     """
     params_path = paths.resolve(params_file)
     p = params_mod.load(params_path)
+    findings.check_thresholds(p)
     prepared = None
     if tables_dir:
         folder = paths.resolve(tables_dir)
@@ -189,21 +165,19 @@ def _word(v: Any) -> str:
         return t
     # Only the report's own words are translated: a client's value that happens to equal a msgid
     # (a campaign called "Orders") is data and stays as it is.
-    return i18n.gettext(s) if s in registry.STAGE_TITLES.values() else s
+    return i18n.gettext(s) if s in stages.TITLES.values() else s
 
 
 def say(*paragraphs: str) -> None:
     """Show the notebook's narrative in the report's language: each argument is one Markdown paragraph
     (or a "## heading"), written in English in the notebook and translated through the message catalog."""
 
-    from IPython.display import Markdown, display
 
     display(Markdown("\n\n".join(i18n.gettext(normalise(p)) for p in paragraphs)))
 
 
 def normalise(paragraph: str) -> str:
     """A paragraph as its msgid: indentation, line breaks and outer blanks do not matter."""
-    import re
 
     return re.sub(r"\s*\n\s*", " ", paragraph.strip())
 
@@ -225,16 +199,11 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
     """Display each finding as its report card, in the audit's currency; returns nothing, so a cell ending
     with it prints no repr. Any pyplot figure opened while drawing is closed, so the inline backend does not
     show a chart a second time under the cards."""
-    import sys
 
-    from IPython.display import HTML, Markdown, display
-
-    from .report.render import finding_html
 
     items = [findings] if isinstance(findings, Finding) else list(findings)
     if not items:
-        display(Markdown("_" + i18n.gettext("No check of this stage is built yet; see the list of checks not built "
-                                             "yet below.") + "_"))
+        display(Markdown("_" + i18n.gettext("No findings to show.") + "_"))
         return
     plt = sys.modules.get("matplotlib.pyplot")  # only if something imported it: the cards draw without pyplot
     before = set(plt.get_fignums()) if plt else set()
@@ -250,3 +219,13 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
     if plt:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
+
+
+def _show_findings_as_cards() -> None:
+    """In IPython (JupyterLab, a papermill kernel), a Finding left at the end of a cell displays as its report card."""
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(Finding, lambda f: finding_html(f))
+
+
+_show_findings_as_cards()

@@ -6,12 +6,18 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..findings import Chart, Evidence
-from ..i18n import Text, count, money, number, share, word
+from ..engine import Tables
+from ..i18n import N_, Text, count, money, number, share, word
 from ..metrics.first_purchase import DECISION_BANDS, decision_band, first_orders, first_visits
 from ..metrics.orders import average_order_value
 from ..metrics.sessions import sessions
-from .registry import NotEnoughData, check
+from .base import Chart, Evidence, NotEnoughData, Options, check
+
+
+class HomepageValuePropositionOptions(Options):
+    """Homepage value proposition: tunables beside the control points."""
+
+    min_sessions: int = 200
 
 
 @check(
@@ -37,9 +43,14 @@ from .registry import NotEnoughData, check
         "Compare with the entry pages that keep visitors: what they show first is a good start for the "
         "homepage.",
     ),
-    options={"min_sessions": 200},
+    columns={
+        "next_step": N_("Next step taken"),
+        "median_seconds_to_next": N_("Median seconds to the next step"),
+        "purchase_rate_engaged": N_("Purchase rate of visits that go on"),
+    },
+    options=HomepageValuePropositionOptions,
 )
-def homepage_value_proposition(tables, o) -> Evidence:
+def homepage_value_proposition(tables: Tables, o: HomepageValuePropositionOptions) -> Evidence:
     s = sessions(tables)
     by = s.group_by("landing").aggregate(
         sessions=s.count(),
@@ -49,9 +60,9 @@ def homepage_value_proposition(tables, o) -> Evidence:
     ).to_pandas()
     home = by[by["landing"] == "home"]
     n_home = int(home["sessions"].sum())
-    if n_home < o["min_sessions"]:
+    if n_home < o.min_sessions:
         raise NotEnoughData(Text("needs at least {min} visits that land on the homepage (page_type 'home' as "
-                                 "the first event); found {found}", min=count(o["min_sessions"]), found=count(n_home)))
+                                 "the first event); found {found}", min=count(o.min_sessions), found=count(n_home)))
     by["bounce_rate"] = by["bounces"] / by["sessions"]
     by["next_step"] = 1 - by["bounce_rate"]
     engaged = by["sessions"] - by["bounces"]
@@ -67,7 +78,7 @@ def homepage_value_proposition(tables, o) -> Evidence:
 
     # Money: visits the homepage would keep at the better of the benchmark and the shop's other entry
     # pages, times how often an engaged homepage visit buys, times the average order value.
-    target = min(o["good"], other_rate) if other_rate is not None else o["good"]
+    target = min(o.good, other_rate) if other_rate is not None else o.good
     kept = max(0.0, rate - target) * n_home
     aov = average_order_value(tables)
     buy = h["purchase_rate_engaged"]
@@ -80,7 +91,7 @@ def homepage_value_proposition(tables, o) -> Evidence:
     chart = Chart(kind="bar", data=table, x="landing", y="bounce_rate",
                   title=Text("Visits that end on the page they landed on, by landing page type"),
                   x_label=Text("Landing page type"), y_label=Text("Bounce rate"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     summary = Text("{rate} of {n} visits landing on the homepage ended there", rate=share(rate, 1), n=count(n_home))
     if other_rate is not None:
         summary += Text(", against {rate} on the other entry pages", rate=share(other_rate, 1))
@@ -96,6 +107,13 @@ def homepage_value_proposition(tables, o) -> Evidence:
 # Channels the shop pays for per visit or per click; their visitors came for a specific ad or offer.
 PAID_CHANNELS = ("paid_search", "paid_social", "display", "affiliate")
 PAID, UNPAID = "paid", "unpaid"
+
+
+class LandingPageMatchOptions(Options):
+    """Landing page match: tunables beside the control points."""
+
+    min_sessions: int = 200
+    min_group: int = 30
 
 
 @check(
@@ -124,9 +142,12 @@ PAID, UNPAID = "paid", "unpaid"
         "page to the product page and the cart.",
         "Start with the channel and page type that bounce most and carry the most paid visits.",
     ),
-    options={"min_sessions": 200, "min_group": 30},
+    columns={
+        "traffic": N_("Traffic"),
+    },
+    options=LandingPageMatchOptions,
 )
-def landing_page_match(tables, o) -> Evidence:
+def landing_page_match(tables: Tables, o: LandingPageMatchOptions) -> Evidence:
     s = sessions(tables)
     s = s.mutate(traffic=s.channel.isin(PAID_CHANNELS).ifelse(PAID, UNPAID))
     by = s.group_by(["traffic", "channel", "landing"]).aggregate(
@@ -137,21 +158,21 @@ def landing_page_match(tables, o) -> Evidence:
     off = by[by["landing"] != "home"]
     paid = off[off["traffic"] == PAID]
     n_paid = int(paid["sessions"].sum())
-    if n_paid < o["min_sessions"]:
+    if n_paid < o.min_sessions:
         raise NotEnoughData(Text("needs at least {min} visits from paid channels that land off the homepage; "
-                                 "found {found}", min=count(o["min_sessions"]), found=count(n_paid)))
+                                 "found {found}", min=count(o.min_sessions), found=count(n_paid)))
     rate = float(paid["bounces"].sum() / n_paid)
     unpaid = off[off["traffic"] == UNPAID]
     n_unpaid = int(unpaid["sessions"].sum())
-    unpaid_rate = float(unpaid["bounces"].sum() / n_unpaid) if n_unpaid >= o["min_group"] else None
+    unpaid_rate = float(unpaid["bounces"].sum() / n_unpaid) if n_unpaid >= o.min_group else None
 
     # Evidence: bounce by channel and landing page type, paid first, worst first.
-    table = by[by["sessions"] >= o["min_group"]].assign(bounce_rate=lambda d: d["bounces"] / d["sessions"])
+    table = by[by["sessions"] >= o.min_group].assign(bounce_rate=lambda d: d["bounces"] / d["sessions"])
     table = table.sort_values(["traffic", "bounce_rate"], ascending=[True, False]).reset_index(drop=True)
     table = table[["traffic", "channel", "landing", "sessions", "bounce_rate"]]
     # Chart: paid vs unpaid bounce by landing page type.
     grouped = by.groupby(["landing", "traffic"], as_index=False)[["sessions", "bounces"]].sum()
-    grouped = grouped[grouped["sessions"] >= o["min_group"]]
+    grouped = grouped[grouped["sessions"] >= o.min_group]
     grouped = grouped.assign(bounce_rate=grouped["bounces"] / grouped["sessions"])
     order = (grouped[grouped["traffic"] == PAID].sort_values("bounce_rate", ascending=False)["landing"].tolist())
     grouped["_o"] = grouped["landing"].map({k: i for i, k in enumerate(order)}).fillna(len(order))
@@ -160,11 +181,11 @@ def landing_page_match(tables, o) -> Evidence:
                   hue="traffic",
                   title=Text("Visits that end on the page they landed on: paid against unpaid traffic"),
                   x_label=Text("Landing page type"), y_label=Text("Bounce rate"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
 
     # Money: paid visits that would stay at the better of the benchmark and the shop's own unpaid landings,
     # times how often an engaged paid visit buys, times the average order value.
-    target = min(o["good"], unpaid_rate) if unpaid_rate is not None else o["good"]
+    target = min(o.good, unpaid_rate) if unpaid_rate is not None else o.good
     kept = max(0.0, rate - target) * n_paid
     engaged = n_paid - int(paid["bounces"].sum())
     buy = paid["purchases"].sum() / engaged if engaged > 0 else None
@@ -244,6 +265,13 @@ def price_changes(tables, window_days: int) -> pd.DataFrame:
     return ch
 
 
+class PriceSensitivityOptions(Options):
+    """Price sensitivity: tunables beside the control points."""
+
+    window_days: int = 90
+    min_units: int = 200
+
+
 @check(
     id="acquisition.price_sensitivity",
     stage="acquisition",
@@ -270,18 +298,30 @@ def price_changes(tables, window_days: int) -> pd.DataFrame:
         "cut their lifecycle short on price alone.",
         "Raise prices in small steps rather than one large jump, and announce them to regular customers.",
     ),
-    options={"window_days": 90, "min_units": 200},
+    columns={
+        "product_id": N_("Product"),
+        "changed_on": N_("Changed on"),
+        "old_price": N_("Old price"),
+        "new_price": N_("New price"),
+        "change": N_("Price change (%)"),
+        "units_before": N_("Units before"),
+        "units_after": N_("Units after"),
+        "trend": N_("Shop trend"),
+        "demand_ratio": N_("Demand after / before"),
+        "price_change_band": N_("Price change"),
+    },
+    options=PriceSensitivityOptions,
     bounded=False,
 )
-def price_sensitivity(tables, o) -> Evidence:
-    window = int(o["window_days"])
+def price_sensitivity(tables: Tables, o: PriceSensitivityOptions) -> Evidence:
+    window = int(o.window_days)
     ch = price_changes(tables, window)
     rises = ch[ch["new_price"] > ch["old_price"]] if len(ch) else ch
     units = float(rises["units_before"].sum() + rises["units_after"].sum()) if len(rises) else 0.0
-    if units < o["min_units"]:
+    if units < o.min_units:
         raise NotEnoughData(Text("needs at least {min} units sold in the {days} days before and after price rises "
                                  "(rises whose windows lie inside the period) to tell a price effect from noise; "
-                                 "found {found} units around {rises} rises", min=count(o["min_units"]),
+                                 "found {found} units around {rises} rises", min=count(o.min_units),
                                  days=count(window), found=count(units), rises=count(len(rises))))
     ch = ch.assign(price_change=ch["new_price"] / ch["old_price"] - 1,
                    trend=ch["shop_after"] / ch["shop_before"].where(ch["shop_before"] > 0))
@@ -300,14 +340,14 @@ def price_sensitivity(tables, o) -> Evidence:
     elasticity = float((wt * x * y).sum() / (wt * x * x).sum()) if (wt * x * x).sum() > 0 else None
 
     # Money: units the rises lost below a good ratio, at the new prices.
-    expected = o["good"] * r["units_before"] * r["shop_after"] / r["shop_before"]
+    expected = o.good * r["units_before"] * r["shop_after"] / r["shop_before"]
     lost = max(0.0, float(expected.sum() - r["units_after"].sum()))
     price = float((r["new_price"] * r["units_before"]).sum() / r["units_before"].sum()) \
         if r["units_before"].sum() > 0 else float(r["new_price"].mean())
     at_stake = lost * price
     method = Text("units the {rises} price rises sold in the {days} days after them below a {good} demand ratio "
                   "({lost} units) × their mean new price ({price})", rises=count(len(r)), days=count(window),
-                  good=number(o["good"], 2), lost=count(lost), price=money(price, 2))
+                  good=number(o.good, 2), lost=count(lost), price=money(price, 2))
 
     ch["price_change_band"] = ch["price_change"].round(6).map(_price_band)
     bands = ch[ch["trend"].notna()].groupby("price_change_band").agg(
@@ -321,7 +361,7 @@ def price_sensitivity(tables, o) -> Evidence:
                   title=Text("Demand in the {days} days after a price change over the {days} days before, "
                              "corrected for the shop's trend", days=count(window)),
                   x_label=Text("Price change"), y_label=Text("Demand after / before (1 = unchanged)"),
-                  y_unit="ratio", reference=o["good"], reference_label=Text("good"))
+                  y_unit="ratio", reference=o.good, reference_label=Text("good"))
     # "change" in percent: a column named after a price would print as money.
     table = ch.assign(changed_on=ch["valid_from"].dt.date, change=(ch["price_change"] * 100).round(1))
     table = table.sort_values(["change", "demand_ratio"], ascending=[False, True]).reset_index(drop=True)
@@ -337,6 +377,150 @@ def price_sensitivity(tables, o) -> Evidence:
                     details={"rises": len(r), "changes": len(ch), "units_in_windows": units, "own_ratio": float(own),
                              "trend_ratio": float(trend), "elasticity": elasticity, "lost_units": lost},
                     summary=summary + ".")
+
+
+WITH_OFFER, WITHOUT_OFFER = "with an incentive", "without an incentive"
+
+
+def _anonymous_starts(tables):
+    """Sessions whose first event carries no customer_id: begun by a visitor the shop did not know yet."""
+    ev = tables["events"]
+    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
+    first = ev.mutate(_rn=ibis.row_number().over(w))
+    return first.filter((first._rn == 0) & first.customer_id.isnull()).select("session_id")
+
+
+def _sign_ups(tables, anon, order_days: int, end):
+    """Visitors who signed up in an anonymous visit: when, whether a welcome message carried an offer, and
+    whether they placed a first order within `order_days` (only for sign-ups at least that long before the end)."""
+    ev, m = tables["events"], tables["messages"]
+    su = ev.filter(ev.event_type == "sign_up").semi_join(anon, "session_id")
+    su = su.filter(su.customer_id.notnull()).group_by("customer_id").aggregate(signed_up_at=su.event_time.min())
+    welcome = m.filter(m.message_type == "welcome")
+    offer = welcome.filter(welcome.campaign_id.lower().contains("offer")).select(oid=welcome.customer_id).distinct()
+    su = su.left_join(offer, su.customer_id == offer.oid).mutate(offer=lambda t: t.oid.notnull()).drop("oid")
+    su = su.mutate(eligible=su.signed_up_at <= ibis.literal(end - pd.Timedelta(days=order_days)))
+    if tables.has("orders"):
+        od = tables["orders"]
+        first = od.filter(od.customer_id.notnull()).group_by(fid=od.customer_id).aggregate(
+            first_order=od.order_time.min())
+        su = su.left_join(first, su.customer_id == first.fid).drop("fid")
+        su = su.mutate(ordered=su.first_order.notnull()
+                       & (su.first_order <= su.signed_up_at + ibis.interval(days=order_days)))
+    else:
+        su = su.mutate(ordered=ibis.null().cast("boolean"))
+    return su.select("customer_id", "signed_up_at", "offer", "eligible", "ordered").to_pandas()
+
+
+class LeadCaptureOptions(Options):
+    """Lead capture: tunables beside the control points."""
+
+    min_sessions: int = 1000
+    order_days: int = 60
+    min_group: int = 30
+
+
+@check(
+    id="acquisition.lead_capture",
+    stage="acquisition",
+    title="Visitors who do not buy yet leave their contact details",
+    failure_title="Visitors who do not buy leave without a way to reach them again",
+    needs=("events", "messages"),
+    better="higher",
+    good=0.01,
+    poor=0.003,
+    unit="share",
+    source="Workbook default (no benchmark in the workbook's sources for sign-up rates): one sign-up in 100 visits "
+           "by unknown visitors who do not buy is good, fewer than 3 in 1000 is poor — a shop with a visible "
+           "newsletter box and a reason to sign up reaches the first, a shop without one stays near zero",
+    description="Share of visits begun by an unknown visitor that end without a purchase but with a sign-up "
+                "(the visitor leaves an e-mail address), by landing page type; and, of those who signed up, how "
+                "many placed a first order within 60 days, with an incentive (a welcome message carrying an offer, "
+                "campaign id containing 'offer') and without.",
+    advice=(
+        "Offer visitors who are not ready to buy a way to stay in touch: a free newsletter sign-up on the homepage, "
+        "the landing pages and the product pages.",
+        "Give them a carrot for it: a discount on the first order, free shipping or early access in return for "
+        "the e-mail address.",
+        "Tailor what follows to the new contact: greet them by name and send content that matches what they "
+        "looked at, so the newsletter moves them toward the first order.",
+    ),
+    columns={
+        "visits": N_("Visits"),
+        "sign_ups": N_("Sign-ups"),
+        "sign_up_rate": N_("Sign-up rate"),
+    },
+    options=LeadCaptureOptions,
+    bounded=False,
+)
+def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
+    anon = _anonymous_starts(tables)
+    s = sessions(tables).semi_join(anon, "session_id")
+    s = s.filter(s.purchases == 0)
+    by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=(s.sign_ups > 0).sum()).to_pandas()
+    n = int(by["visits"].sum())
+    if n < o.min_sessions:
+        raise NotEnoughData(Text("needs at least {min} visits begun by unknown visitors (no customer_id on the first "
+                                 "event) that end without a purchase; found {found}", min=count(o.min_sessions),
+                                 found=count(n)))
+    signed = int(by["sign_ups"].sum())
+    rate = signed / n
+    by["sign_up_rate"] = by["sign_ups"] / by["visits"]
+    table = by.sort_values("visits", ascending=False).reset_index(drop=True)[["landing", "visits", "sign_ups",
+                                                                                "sign_up_rate"]]
+    days_ = int(o.order_days)
+    su = _sign_ups(tables, anon, days_, tables.period[1])
+    el = su[su["eligible"] & su["ordered"].notna()]
+    groups = {}
+    for name, part in ((WITH_OFFER, el[el["offer"]]), (WITHOUT_OFFER, el[~el["offer"]])):
+        groups[name] = (len(part), float(part["ordered"].mean()) if len(part) >= o.min_group else None)
+    offered = bool(su["offer"].any()) if len(su) else False
+
+    # Money: sign-ups missing against a good rate × how often a sign-up places a first order × AOV.
+    aov = average_order_value(tables)
+    at_stake = method = None
+    missing = max(0.0, o.good - rate) * n
+    if aov:
+        conv = groups[WITH_OFFER][1]
+        how = Text("the first-order rate of sign-ups with an incentive here ({rate})", rate=share(conv or 0, 1))
+        if conv is None and len(el) >= o.min_group:
+            conv = float(el["ordered"].mean())
+            how = Text("the first-order rate of sign-ups here ({rate})", rate=share(conv, 1))
+        if conv is None:
+            conv = 0.0171
+            how = Text("too few sign-ups here to measure, so the median placed-order rate of automated flows "
+                       "({rate}, Klaviyo Benchmark Report 2024)", rate=share(conv, 2))
+        at_stake = missing * conv * aov
+        method = Text("sign-ups missing against a {good} sign-up rate ({missing}) × {how} × average order value "
+                      "({aov}), over the period analysed", good=share(o.good, 0), missing=count(missing), how=how,
+                      aov=money(aov, 2))
+    chart = Chart(kind="bar", data=table, x="landing", y="sign_up_rate",
+                  title=Text("Visits by unknown visitors that end in a sign-up rather than nothing, by landing page"),
+                  x_label=Text("Landing page type"), y_label=Text("Sign-up rate"), y_unit="share",
+                  reference=o.good, reference_label=Text("good"))
+    summary = Text("{signed} of {n} visits by unknown visitors that did not buy ({rate}) ended with a sign-up",
+                   signed=count(signed), n=count(n), rate=share(rate, 2))
+    (n_with, r_with), (n_without, r_without) = groups[WITH_OFFER], groups[WITHOUT_OFFER]
+    if not offered:
+        summary += Text("; no welcome message offered an incentive for signing up")
+    elif r_with is not None and r_without is not None:
+        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days, against "
+                        "{without} without", with_=share(r_with, 0), days=count(days_), without=share(r_without, 0))
+    elif r_with is not None:
+        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days",
+                        with_=share(r_with, 0), days=count(days_))
+    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
+                    details={"visits": n, "sign_ups": signed, "sign_up_rate": rate, "incentive_offered": offered,
+                             "sign_ups_with_incentive": n_with, "first_order_rate_with_incentive": r_with,
+                             "sign_ups_without_incentive": n_without, "first_order_rate_without_incentive": r_without,
+                             "missing_sign_ups": missing},
+                    summary=summary + ".")
+class TimeToFirstPurchaseOptions(Options):
+    """Time to first purchase: tunables beside the control points."""
+
+    decide_days: int = 7
+    lookback_days: int = 21
+    min_customers: int = 50
 
 
 @check(
@@ -364,10 +548,18 @@ def price_sensitivity(tables, o) -> Evidence:
         "Use the sequence to earn trust while the customer compares: what sets the shop apart, reviews, "
         "guarantees, and help with choosing.",
     ),
-    options={"decide_days": 7, "lookback_days": 21, "min_customers": 50},
+    columns={
+        "days_to_first_order": N_("Days from first visit to first order"),
+        "share_of_first_orders": N_("Share of first orders"),
+        "welcome_messages": N_("Welcome messages"),
+        "share_of_welcome_messages": N_("Share of welcome messages"),
+        "late_opted": N_("Opted-in customers deciding late"),
+        "welcomed_rate": N_("Share welcomed in step"),
+    },
+    options=TimeToFirstPurchaseOptions,
 )
-def time_to_first_purchase(tables, o) -> Evidence:
-    decide, lookback = int(o["decide_days"]), int(o["lookback_days"])
+def time_to_first_purchase(tables: Tables, o: TimeToFirstPurchaseOptions) -> Evidence:
+    decide, lookback = int(o.decide_days), int(o.lookback_days)
     m = tables["messages"]
     fv = first_visits(tables)
     c = first_orders(tables)
@@ -384,9 +576,9 @@ def time_to_first_purchase(tables, o) -> Evidence:
         welcomed=(c.late & c.opted & c.welcomed).sum(),
     ).to_pandas()
     late = int(by["late_opted"].sum())
-    if late < o["min_customers"]:
+    if late < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} opted-in customers whose first order came {days} or more days "
-                                 "after their first visit; found {found}", min=count(o["min_customers"]),
+                                 "after their first visit; found {found}", min=count(o.min_customers),
                                  days=count(decide), found=count(late)))
     welcomed = int(by["welcomed"].sum())
     rate = welcomed / late
@@ -435,126 +627,3 @@ def time_to_first_purchase(tables, o) -> Evidence:
                     summary=summary + ".")
 
 
-WITH_OFFER, WITHOUT_OFFER = "with an incentive", "without an incentive"
-
-
-def _anonymous_starts(tables):
-    """Sessions whose first event carries no customer_id: begun by a visitor the shop did not know yet."""
-    ev = tables["events"]
-    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
-    first = ev.mutate(_rn=ibis.row_number().over(w))
-    return first.filter((first._rn == 0) & first.customer_id.isnull()).select("session_id")
-
-
-def _sign_ups(tables, anon, order_days: int, end):
-    """Visitors who signed up in an anonymous visit: when, whether a welcome message carried an offer, and
-    whether they placed a first order within `order_days` (only for sign-ups at least that long before the end)."""
-    ev, m = tables["events"], tables["messages"]
-    su = ev.filter(ev.event_type == "sign_up").semi_join(anon, "session_id")
-    su = su.filter(su.customer_id.notnull()).group_by("customer_id").aggregate(signed_up_at=su.event_time.min())
-    welcome = m.filter(m.message_type == "welcome")
-    offer = welcome.filter(welcome.campaign_id.lower().contains("offer")).select(oid=welcome.customer_id).distinct()
-    su = su.left_join(offer, su.customer_id == offer.oid).mutate(offer=lambda t: t.oid.notnull()).drop("oid")
-    su = su.mutate(eligible=su.signed_up_at <= ibis.literal(end - pd.Timedelta(days=order_days)))
-    if tables.has("orders"):
-        od = tables["orders"]
-        first = od.filter(od.customer_id.notnull()).group_by(fid=od.customer_id).aggregate(
-            first_order=od.order_time.min())
-        su = su.left_join(first, su.customer_id == first.fid).drop("fid")
-        su = su.mutate(ordered=su.first_order.notnull()
-                       & (su.first_order <= su.signed_up_at + ibis.interval(days=order_days)))
-    else:
-        su = su.mutate(ordered=ibis.null().cast("boolean"))
-    return su.select("customer_id", "signed_up_at", "offer", "eligible", "ordered").to_pandas()
-
-
-@check(
-    id="acquisition.lead_capture",
-    stage="acquisition",
-    title="Visitors who do not buy yet leave their contact details",
-    failure_title="Visitors who do not buy leave without a way to reach them again",
-    needs=("events", "messages"),
-    better="higher",
-    good=0.01,
-    poor=0.003,
-    unit="share",
-    source="Workbook default (no benchmark in the workbook's sources for sign-up rates): one sign-up in 100 visits "
-           "by unknown visitors who do not buy is good, fewer than 3 in 1000 is poor — a shop with a visible "
-           "newsletter box and a reason to sign up reaches the first, a shop without one stays near zero",
-    description="Share of visits begun by an unknown visitor that end without a purchase but with a sign-up "
-                "(the visitor leaves an e-mail address), by landing page type; and, of those who signed up, how "
-                "many placed a first order within 60 days, with an incentive (a welcome message carrying an offer, "
-                "campaign id containing 'offer') and without.",
-    advice=(
-        "Offer visitors who are not ready to buy a way to stay in touch: a free newsletter sign-up on the homepage, "
-        "the landing pages and the product pages.",
-        "Give them a carrot for it: a discount on the first order, free shipping or early access in return for "
-        "the e-mail address.",
-        "Tailor what follows to the new contact: greet them by name and send content that matches what they "
-        "looked at, so the newsletter moves them toward the first order.",
-    ),
-    options={"min_sessions": 1000, "order_days": 60, "min_group": 30},
-    bounded=False,
-)
-def lead_capture(tables, o) -> Evidence:
-    anon = _anonymous_starts(tables)
-    s = sessions(tables).semi_join(anon, "session_id")
-    s = s.filter(s.purchases == 0)
-    by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=(s.sign_ups > 0).sum()).to_pandas()
-    n = int(by["visits"].sum())
-    if n < o["min_sessions"]:
-        raise NotEnoughData(Text("needs at least {min} visits begun by unknown visitors (no customer_id on the first "
-                                 "event) that end without a purchase; found {found}", min=count(o["min_sessions"]),
-                                 found=count(n)))
-    signed = int(by["sign_ups"].sum())
-    rate = signed / n
-    by["sign_up_rate"] = by["sign_ups"] / by["visits"]
-    table = by.sort_values("visits", ascending=False).reset_index(drop=True)[["landing", "visits", "sign_ups",
-                                                                                "sign_up_rate"]]
-    days_ = int(o["order_days"])
-    su = _sign_ups(tables, anon, days_, tables.period[1])
-    el = su[su["eligible"] & su["ordered"].notna()]
-    groups = {}
-    for name, part in ((WITH_OFFER, el[el["offer"]]), (WITHOUT_OFFER, el[~el["offer"]])):
-        groups[name] = (len(part), float(part["ordered"].mean()) if len(part) >= o["min_group"] else None)
-    offered = bool(su["offer"].any()) if len(su) else False
-
-    # Money: sign-ups missing against a good rate × how often a sign-up places a first order × AOV.
-    aov = average_order_value(tables)
-    at_stake = method = None
-    missing = max(0.0, o["good"] - rate) * n
-    if aov:
-        conv = groups[WITH_OFFER][1]
-        how = Text("the first-order rate of sign-ups with an incentive here ({rate})", rate=share(conv or 0, 1))
-        if conv is None and len(el) >= o["min_group"]:
-            conv = float(el["ordered"].mean())
-            how = Text("the first-order rate of sign-ups here ({rate})", rate=share(conv, 1))
-        if conv is None:
-            conv = 0.0171
-            how = Text("too few sign-ups here to measure, so the median placed-order rate of automated flows "
-                       "({rate}, Klaviyo Benchmark Report 2024)", rate=share(conv, 2))
-        at_stake = missing * conv * aov
-        method = Text("sign-ups missing against a {good} sign-up rate ({missing}) × {how} × average order value "
-                      "({aov}), over the period analysed", good=share(o["good"], 0), missing=count(missing), how=how,
-                      aov=money(aov, 2))
-    chart = Chart(kind="bar", data=table, x="landing", y="sign_up_rate",
-                  title=Text("Visits by unknown visitors that end in a sign-up rather than nothing, by landing page"),
-                  x_label=Text("Landing page type"), y_label=Text("Sign-up rate"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
-    summary = Text("{signed} of {n} visits by unknown visitors that did not buy ({rate}) ended with a sign-up",
-                   signed=count(signed), n=count(n), rate=share(rate, 2))
-    (n_with, r_with), (n_without, r_without) = groups[WITH_OFFER], groups[WITHOUT_OFFER]
-    if not offered:
-        summary += Text("; no welcome message offered an incentive for signing up")
-    elif r_with is not None and r_without is not None:
-        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days, against "
-                        "{without} without", with_=share(r_with, 0), days=count(days_), without=share(r_without, 0))
-    elif r_with is not None:
-        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days",
-                        with_=share(r_with, 0), days=count(days_))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"visits": n, "sign_ups": signed, "sign_up_rate": rate, "incentive_offered": offered,
-                             "sign_ups_with_incentive": n_with, "first_order_rate_with_incentive": r_with,
-                             "sign_ups_without_incentive": n_without, "first_order_rate_without_incentive": r_without,
-                             "missing_sign_ups": missing},
-                    summary=summary + ".")

@@ -5,14 +5,22 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from ..findings import Chart, Evidence
-from ..i18n import Text, count, days, hours, money, number, share, word
+from ..engine import Tables
+from ..i18n import N_, Text, count, days, hours, money, number, share, word
+from ..metrics import funnel
 from ..metrics.carts import carts
 from ..metrics.orders import average_order_value
-from .registry import NotEnoughData, check
+from .base import Chart, Evidence, NotEnoughData, Options, check
 
 # Reminder timing groups, in the order the report shows them.
 PROMPT, SAME_DAY, LATE, NONE = "within 4 h", "4–24 h", "after 24 h", "not reminded"
+
+
+class CartAbandonmentOptions(Options):
+    """Cart abandonment: tunables beside the control points."""
+
+    window_days: int = 7
+    min_carts: int = 100
 
 
 @check(
@@ -38,19 +46,24 @@ PROMPT, SAME_DAY, LATE, NONE = "within 4 h", "4–24 h", "after 24 h", "not remi
         "clear delivery costs and times before the cart.",
         "Start with the device whose carts are abandoned most.",
     ),
-    options={"window_days": 7, "min_carts": 100},
+    columns={
+        "abandoned": N_("Abandoned"),
+        "abandonment": N_("Abandonment rate"),
+        "share_reaching_checkout": N_("Share reaching checkout"),
+    },
+    options=CartAbandonmentOptions,
 )
-def cart_abandonment(tables, o) -> Evidence:
-    c = carts(tables, int(o["window_days"]))
+def cart_abandonment(tables: Tables, o: CartAbandonmentOptions) -> Evidence:
+    c = carts(tables, int(o.window_days))
     by = c.group_by("device").aggregate(
         carts=c.count(),
         abandoned=c.abandoned.sum(),
         abandoned_after_checkout=(c.abandoned & c.reached_checkout).sum(),
     ).to_pandas()
     total = int(by["carts"].sum())
-    if total < o["min_carts"]:
+    if total < o.min_carts:
         raise NotEnoughData(Text("needs at least {min} carts (visits with an add-to-cart) to judge; the events "
-                                 "hold {found}", min=count(o["min_carts"]), found=count(total)))
+                                 "hold {found}", min=count(o.min_carts), found=count(total)))
     abandoned = int(by["abandoned"].sum())
     rate = abandoned / total
     table = by.assign(abandonment=by["abandoned"] / by["carts"],
@@ -60,23 +73,124 @@ def cart_abandonment(tables, o) -> Evidence:
     aov = average_order_value(tables)
     at_stake = method = None
     if aov:
-        excess = max(0.0, rate - o["good"]) * total
+        excess = max(0.0, rate - o.good) * total
         at_stake = excess * aov
         method = Text("carts beyond a {good} abandonment rate ({excess} carts) × average order value ({aov}), "
-                      "over the period analysed", good=share(o["good"], 0), excess=count(excess), aov=money(aov, 2))
+                      "over the period analysed", good=share(o.good, 0), excess=count(excess), aov=money(aov, 2))
     worst = table.loc[table["abandonment"].idxmax()]
     chart = Chart(kind="bar", data=table, x="device", y="abandonment",
-                  title=Text("Carts not bought within {days} days, by device", days=count(o["window_days"])),
+                  title=Text("Carts not bought within {days} days, by device", days=count(o.window_days)),
                   x_label=Text("Device"), y_label=Text("Carts abandoned"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     return Evidence(
         value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
         details={"carts": total, "abandoned": abandoned, "worst_device": worst["device"],
-                 "worst_rate": float(worst["abandonment"]), "window_days": int(o["window_days"])},
+                 "worst_rate": float(worst["abandonment"]), "window_days": int(o.window_days)},
         summary=Text("{abandoned} of {total} carts ({rate}) were not bought within {days} days; worst on "
                      "{device} ({worst}).", abandoned=count(abandoned), total=count(total), rate=share(rate, 1),
-                     days=count(o["window_days"]), device=word(worst["device"]), worst=share(worst["abandonment"], 1)),
+                     days=count(o.window_days), device=word(worst["device"]), worst=share(worst["abandonment"], 1)),
     )
+
+
+# --- the purchase funnel ---------------------------------------------------------------------------
+
+class CheckoutFunnelOptions(Options):
+    """Checkout funnel: tunables beside the control points."""
+
+    min_sessions: int = 300
+
+
+@check(
+    id="conversion.checkout_funnel",
+    stage="conversion",
+    title="Every device gets shoppers through each step of the purchase",
+    failure_title="One step of the purchase loses far more shoppers on one device",
+    needs=("events",),
+    better="higher",
+    good=0.85,
+    poor=0.65,
+    unit="ratio",
+    source="Workbook default: a funnel step where a device keeps fewer than 85 % as many shoppers as the "
+           "best device is worth fixing, fewer than 65 % is a broken step. Industry averages do not fit here: "
+           "Baymard reports 85.65 % cart abandonment on mobile against 69.82 % overall (secondary), a gap "
+           "that mixes browsing habits with broken steps; the shop's own best device is the fairer yardstick",
+    description="Visits of known customers from product view to add to cart, checkout and purchase, by device: "
+                "the share of visits at each step that reach the next one, and, for the worst step, how the "
+                "weakest device compares with the best (1 = as good).",
+    advice=(
+        "Look at your purchase workflow step by step and track how many customers drop out before the "
+        "purchase is complete: the step and device shown here is where shoppers get stuck.",
+        "Go through that step yourself on that device, e.g. pay with a phone, and fix what fails or "
+        "confuses: a broken payment form or an unclear next step makes shoppers give up.",
+        "Cut every step the purchase does not need: the more steps, the more likely the customer gives up.",
+        "Remove purchase barriers at the step, e.g. a chat that answers questions right away.",
+    ),
+    columns={
+        "step": N_("Step"),
+        "step_rate": N_("Share of visits at the step before"),
+        "share_of_start": N_("Share of product-view visits"),
+        "gap_to_best": N_("Rate against the best device"),
+    },
+    options=CheckoutFunnelOptions,
+)
+def checkout_funnel(tables: Tables, o: CheckoutFunnelOptions) -> Evidence:
+    f = funnel.by_device(tables, known_only=True)
+    prev = f.groupby("device")["sessions"].shift(1)
+    f = f.assign(entering=prev)
+    steps = f[f["entering"].notna()]
+    judged = steps[steps["entering"] >= o.min_sessions].copy()
+    if judged.empty or judged.groupby("step")["device"].nunique().max() < 2:
+        biggest = int(steps.groupby("device")["entering"].min().max()) if len(steps) else 0
+        raise NotEnoughData(Text("needs at least {min} visits of known customers at every step on two devices "
+                                 "to compare them; the best-covered device has {found}",
+                                 min=count(o.min_sessions), found=count(biggest)))
+    judged = judged[judged.groupby("step")["device"].transform("nunique") >= 2]
+    best = judged.groupby("step")["step_rate"].transform("max")
+    judged["gap_to_best"] = judged["step_rate"] / best.where(best > 0)
+    worst = judged.loc[judged["gap_to_best"].idxmin()]
+    value = float(worst["gap_to_best"])
+    best_rate = float(judged.loc[judged["step"] == worst["step"], "step_rate"].max())
+    best_device = judged.loc[(judged["step"] == worst["step"]) & (judged["step_rate"] == best_rate), "device"].iloc[0]
+
+    table = f.merge(judged[["device", "step", "gap_to_best"]], on=["device", "step"], how="left")
+    table = table[["device", "step", "sessions", "step_rate", "share_of_start", "gap_to_best"]]
+
+    # Money: shoppers the worst step would keep at the best device's rate, who then finish the purchase as
+    # often as this device's shoppers past that step do, at the average order value.
+    aov = average_order_value(tables)
+    at_stake = method = None
+    dev = f[f["device"] == worst["device"]].set_index("step")["sessions"]
+    finish = float(dev.iloc[-1] / dev[worst["step"]]) if dev[worst["step"]] > 0 else 0.0
+    target = o.good * best_rate
+    gap = max(0.0, target - float(worst["step_rate"]))
+    lost = float(worst["entering"]) * gap
+    if aov:
+        at_stake = lost * finish * aov
+        method = Text("visits that reached the step before {step} on {device} ({entering}) × the shortfall of "
+                      "its rate against {good} of the best device's ({gap}) × the share of {device} visits past "
+                      "that step that end in a purchase ({finish}) × average order value ({aov}), over the "
+                      "period analysed", step=word(worst["step"]), device=word(worst["device"]),
+                      entering=count(worst["entering"]), good=share(o.good, 0), gap=share(gap, 1),
+                      finish=share(finish, 0), aov=money(aov, 2))
+    chart_data = judged[["device", "step", "step_rate"]]
+    chart = Chart(kind="bar", data=chart_data, x="step", y="step_rate", hue="device",
+                  title=Text("Visits of known customers reaching each step from the one before, by device"),
+                  x_label=Text("Step reached"), y_label=Text("Share of visits at the step before"),
+                  y_unit="share")
+    overall = f.groupby("step", sort=False)["sessions"].sum()
+    whole = float(overall.iloc[-1] / overall.iloc[0]) if overall.iloc[0] else None
+    summary = Text("The worst step is {step} on {device}: {rate} of visits at the step before get there, against "
+                   "{best} on {best_device} ({gap} as good)", step=word(worst["step"]), device=word(worst["device"]),
+                   rate=share(worst["step_rate"], 1), best=share(best_rate, 1), best_device=word(best_device),
+                   gap=share(value, 0))
+    if whole is not None:
+        summary += Text("; {whole} of known customers' visits with a product view end in a purchase",
+                        whole=share(whole, 1))
+    return Evidence(value=value, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
+                    details={"worst_step": worst["step"], "worst_device": worst["device"],
+                             "worst_rate": float(worst["step_rate"]), "best_device": best_device,
+                             "best_rate": best_rate, "lost_visits": lost, "view_to_purchase": whole},
+                    summary=summary + ".")
 
 
 def _reminded_carts(tables, window_days: int):
@@ -103,6 +217,14 @@ def _reminded_carts(tables, window_days: int):
                       "first_opened").to_pandas()
 
 
+class AbandonedCartRecoveryOptions(Options):
+    """Abandoned cart recovery: tunables beside the control points."""
+
+    window_days: int = 7
+    min_carts: int = 50
+    min_group: int = 30
+
+
 @check(
     id="conversion.abandoned_cart_recovery",
     stage="conversion",
@@ -127,14 +249,19 @@ def _reminded_carts(tables, window_days: int):
         "Track the first e-mail: when it is not opened, send a follow-up reminder a day later.",
         "Make the reminder attractive, e.g. show that stock is running low.",
     ),
-    options={"window_days": 7, "min_carts": 50, "min_group": 30},
+    columns={
+        "reminder": N_("First reminder"),
+        "recovered": N_("Recovered"),
+        "recovery_rate": N_("Recovery rate"),
+    },
+    options=AbandonedCartRecoveryOptions,
 )
-def abandoned_cart_recovery(tables, o) -> Evidence:
-    window = int(o["window_days"])
+def abandoned_cart_recovery(tables: Tables, o: AbandonedCartRecoveryOptions) -> Evidence:
+    window = int(o.window_days)
     df = _reminded_carts(tables, window)
-    if len(df) < o["min_carts"]:
+    if len(df) < o.min_carts:
         raise NotEnoughData(Text("needs at least {min} carts left by known, reachable customers; found {found}",
-                                 min=count(o["min_carts"]), found=count(len(df))))
+                                 min=count(o.min_carts), found=count(len(df))))
     delay_h = (df["first_sent"] - df["cart_at"]).dt.total_seconds() / 3600
     group = pd.Series(NONE, index=df.index)
     group[delay_h <= 24] = SAME_DAY
@@ -156,7 +283,7 @@ def abandoned_cart_recovery(tables, o) -> Evidence:
     prompt = df.loc[delay_h <= 4, "recovered"]
     aov = average_order_value(tables) or 0.0
     not_prompt = int((~(delay_h <= 4)).sum())
-    if len(prompt) >= o["min_group"]:
+    if len(prompt) >= o.min_group:
         uplift = max(0.0, float(prompt.mean()) - float(base))
         how = Text("the recovery rate of carts reminded within 4 h here ({prompt}) over that of carts not "
                    "reminded ({base})", prompt=share(prompt.mean(), 1), base=share(base, 1))
@@ -188,98 +315,14 @@ def abandoned_cart_recovery(tables, o) -> Evidence:
                     details=details, summary=summary + ".")
 
 
-# --- the purchase funnel ---------------------------------------------------------------------------
-
-@check(
-    id="conversion.checkout_funnel",
-    stage="conversion",
-    title="Every device gets shoppers through each step of the purchase",
-    failure_title="One step of the purchase loses far more shoppers on one device",
-    needs=("events",),
-    better="higher",
-    good=0.85,
-    poor=0.65,
-    unit="ratio",
-    source="Workbook default: a funnel step where a device keeps fewer than 85 % as many shoppers as the "
-           "best device is worth fixing, fewer than 65 % is a broken step. Industry averages do not fit here: "
-           "Baymard reports 85.65 % cart abandonment on mobile against 69.82 % overall (secondary), a gap "
-           "that mixes browsing habits with broken steps; the shop's own best device is the fairer yardstick",
-    description="Visits of known customers from product view to add to cart, checkout and purchase, by device: "
-                "the share of visits at each step that reach the next one, and, for the worst step, how the "
-                "weakest device compares with the best (1 = as good).",
-    advice=(
-        "Look at your purchase workflow step by step and track how many customers drop out before the "
-        "purchase is complete: the step and device shown here is where shoppers get stuck.",
-        "Go through that step yourself on that device, e.g. pay with a phone, and fix what fails or "
-        "confuses: a broken payment form or an unclear next step makes shoppers give up.",
-        "Cut every step the purchase does not need: the more steps, the more likely the customer gives up.",
-        "Remove purchase barriers at the step, e.g. a chat that answers questions right away.",
-    ),
-    options={"min_sessions": 300},
-)
-def checkout_funnel(tables, o) -> Evidence:
-    from ..metrics import funnel
-
-    f = funnel.by_device(tables, known_only=True)
-    prev = f.groupby("device")["sessions"].shift(1)
-    f = f.assign(entering=prev)
-    steps = f[f["entering"].notna()]
-    judged = steps[steps["entering"] >= o["min_sessions"]].copy()
-    if judged.empty or judged.groupby("step")["device"].nunique().max() < 2:
-        biggest = int(steps.groupby("device")["entering"].min().max()) if len(steps) else 0
-        raise NotEnoughData(Text("needs at least {min} visits of known customers at every step on two devices "
-                                 "to compare them; the best-covered device has {found}",
-                                 min=count(o["min_sessions"]), found=count(biggest)))
-    judged = judged[judged.groupby("step")["device"].transform("nunique") >= 2]
-    best = judged.groupby("step")["step_rate"].transform("max")
-    judged["gap_to_best"] = judged["step_rate"] / best.where(best > 0)
-    worst = judged.loc[judged["gap_to_best"].idxmin()]
-    value = float(worst["gap_to_best"])
-    best_rate = float(judged.loc[judged["step"] == worst["step"], "step_rate"].max())
-    best_device = judged.loc[(judged["step"] == worst["step"]) & (judged["step_rate"] == best_rate), "device"].iloc[0]
-
-    table = f.merge(judged[["device", "step", "gap_to_best"]], on=["device", "step"], how="left")
-    table = table[["device", "step", "sessions", "step_rate", "share_of_start", "gap_to_best"]]
-
-    # Money: shoppers the worst step would keep at the best device's rate, who then finish the purchase as
-    # often as this device's shoppers past that step do, at the average order value.
-    aov = average_order_value(tables)
-    at_stake = method = None
-    dev = f[f["device"] == worst["device"]].set_index("step")["sessions"]
-    finish = float(dev.iloc[-1] / dev[worst["step"]]) if dev[worst["step"]] > 0 else 0.0
-    target = o["good"] * best_rate
-    gap = max(0.0, target - float(worst["step_rate"]))
-    lost = float(worst["entering"]) * gap
-    if aov:
-        at_stake = lost * finish * aov
-        method = Text("visits that reached the step before {step} on {device} ({entering}) × the shortfall of "
-                      "its rate against {good} of the best device's ({gap}) × the share of {device} visits past "
-                      "that step that end in a purchase ({finish}) × average order value ({aov}), over the "
-                      "period analysed", step=word(worst["step"]), device=word(worst["device"]),
-                      entering=count(worst["entering"]), good=share(o["good"], 0), gap=share(gap, 1),
-                      finish=share(finish, 0), aov=money(aov, 2))
-    chart_data = judged[["device", "step", "step_rate"]]
-    chart = Chart(kind="bar", data=chart_data, x="step", y="step_rate", hue="device",
-                  title=Text("Visits of known customers reaching each step from the one before, by device"),
-                  x_label=Text("Step reached"), y_label=Text("Share of visits at the step before"),
-                  y_unit="share")
-    overall = f.groupby("step", sort=False)["sessions"].sum()
-    whole = float(overall.iloc[-1] / overall.iloc[0]) if overall.iloc[0] else None
-    summary = Text("The worst step is {step} on {device}: {rate} of visits at the step before get there, against "
-                   "{best} on {best_device} ({gap} as good)", step=word(worst["step"]), device=word(worst["device"]),
-                   rate=share(worst["step_rate"], 1), best=share(best_rate, 1), best_device=word(best_device),
-                   gap=share(value, 0))
-    if whole is not None:
-        summary += Text("; {whole} of known customers' visits with a product view end in a purchase",
-                        whole=share(whole, 1))
-    return Evidence(value=value, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"worst_step": worst["step"], "worst_device": worst["device"],
-                             "worst_rate": float(worst["step_rate"]), "best_device": best_device,
-                             "best_rate": best_rate, "lost_visits": lost, "view_to_purchase": whole},
-                    summary=summary + ".")
-
-
 # --- asking customers ------------------------------------------------------------------------------
+
+class CustomerResearchOptions(Options):
+    """Customer research: tunables beside the control points."""
+
+    months: int = 12
+    min_customers: int = 100
+
 
 @check(
     id="conversion.customer_research",
@@ -303,11 +346,20 @@ def checkout_funnel(tables, o) -> Evidence:
         "cart and what happens after the order, and about their preferences.",
         "Use the answers together with the purchase history to decide what to offer to whom.",
     ),
-    options={"months": 12, "min_customers": 100},
+    columns={
+        "scale": N_("Survey"),
+        "surveys": N_("Surveys sent"),
+        "share_of_active": N_("Share of active customers"),
+        "responses": N_("Responses"),
+        "response_rate": N_("Response rate"),
+        "last_sent": N_("Last sent"),
+        "days_since_last": N_("Days since the last"),
+    },
+    options=CustomerResearchOptions,
 )
-def customer_research(tables, o) -> Evidence:
+def customer_research(tables: Tables, o: CustomerResearchOptions) -> Evidence:
     end = tables.period[1]
-    since = end - pd.Timedelta(days=round(o["months"] * 365 / 12))
+    since = end - pd.Timedelta(days=round(o.months * 365 / 12))
     od = tables["orders"]
     active = od.filter((od.order_time >= since) & od.order_time.notnull() & od.customer_id.notnull()) \
         .select("customer_id").distinct()
@@ -315,9 +367,9 @@ def customer_research(tables, o) -> Evidence:
     recent = sv.filter((sv.sent_at >= since) & (sv.sent_at <= end))
     asked = recent.select(sid=recent.customer_id).distinct()
     n_active = int(active.count().to_pandas())
-    if n_active < o["min_customers"]:
+    if n_active < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} customers with an order in the last {months} months; "
-                                 "found {found}", min=count(o["min_customers"]), months=count(o["months"]),
+                                 "found {found}", min=count(o.min_customers), months=count(o.months),
                                  found=count(n_active)))
     j = active.left_join(asked, active.customer_id == asked.sid)
     n_asked = int(j.sid.notnull().sum().to_pandas())
@@ -356,13 +408,13 @@ def customer_research(tables, o) -> Evidence:
                   title=Text("Surveys sent per month, by kind of survey"),
                   x_label=Text("Month sent"), y_label=Text("Surveys sent"), y_unit="count")
     summary = Text("{asked} of {active} customers who ordered in the last {months} months ({rate}) were sent a "
-                   "survey in that time", asked=count(n_asked), active=count(n_active), months=count(o["months"]),
+                   "survey in that time", asked=count(n_asked), active=count(n_active), months=count(o.months),
                    rate=share(value, 1))
     if response is not None:
         summary += Text("; {rate} of those surveys were answered", rate=share(response, 0))
     if since_last is not None:
         summary += Text("; the last survey went out {days} before the end of the data", days=days(since_last))
-    stale = table[table["days_since_last"] > o["months"] * 365 / 12].sort_values("days_since_last")
+    stale = table[table["days_since_last"] > o.months * 365 / 12].sort_values("days_since_last")
     if len(stale):
         row = stale.iloc[-1]
         summary += Text("; no {scale} survey for {days}", scale=word(row["scale"]), days=days(int(row["days_since_last"])))
@@ -373,6 +425,13 @@ def customer_research(tables, o) -> Evidence:
 
 
 # --- thanking every order --------------------------------------------------------------------------
+
+class ThankYouOptions(Options):
+    """Thank you: tunables beside the control points."""
+
+    within_days: int = 1
+    min_orders: int = 50
+
 
 @check(
     id="conversion.thank_you",
@@ -396,10 +455,15 @@ def customer_research(tables, o) -> Evidence:
         "missed.",
         "Use it to help the customer onward, e.g. with related products or how to reach you with questions.",
     ),
-    options={"within_days": 1, "min_orders": 50},
+    columns={
+        "thanked": N_("Thanked"),
+        "thanked_share": N_("Share thanked"),
+        "median_hours": N_("Median hours"),
+    },
+    options=ThankYouOptions,
 )
-def thank_you(tables, o) -> Evidence:
-    within = int(o["within_days"])
+def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
+    within = int(o.within_days)
     end = tables.period[1]
     od = tables["orders"]
     od = od.filter(od.customer_id.notnull() & (od.order_time <= end - pd.Timedelta(days=within)))
@@ -409,9 +473,9 @@ def thank_you(tables, o) -> Evidence:
                      th.sent_at <= od.order_time + ibis.interval(days=within)], how="left")
     per = j.group_by(["order_id", "order_time"]).aggregate(thanked_at=j.sent_at.min())
     df = per.to_pandas()
-    if len(df) < o["min_orders"]:
+    if len(df) < o.min_orders:
         raise NotEnoughData(Text("needs at least {min} orders by known customers older than {days}; found {found}",
-                                 min=count(o["min_orders"]), days=days(within), found=count(len(df))))
+                                 min=count(o.min_orders), days=days(within), found=count(len(df))))
     df["thanked"] = df["thanked_at"].notna()
     df["hours"] = (df["thanked_at"] - df["order_time"]).dt.total_seconds() / 3600
     df["month"] = pd.to_datetime(df["order_time"]).dt.strftime("%Y-%m")
@@ -425,7 +489,7 @@ def thank_you(tables, o) -> Evidence:
     chart = Chart(kind="line", data=table, x="month", y="thanked_share",
                   title=Text("Orders thanked within {days}, by month of the order", days=days(within)),
                   x_label=Text("Month of the order"), y_label=Text("Orders thanked"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     summary = Text("{thanked} of {n} orders ({rate}) were followed by a thank-you within {days}",
                    thanked=count(n_thanked), n=count(n), rate=share(value, 1), days=days(within))
     med = df["hours"].median()
@@ -442,6 +506,13 @@ def thank_you(tables, o) -> Evidence:
 # --- offers that match what customers came for -----------------------------------------------------
 
 MATCHING, NOT_MATCHING, NO_HISTORY = "matches their interest", "does not match", "no viewing history"
+
+
+class RelevanceOptions(Options):
+    """Relevance: tunables beside the control points."""
+
+    order_days: int = 7
+    min_offers: int = 200
 
 
 @check(
@@ -467,9 +538,14 @@ MATCHING, NOT_MATCHING, NO_HISTORY = "matches their interest", "does not match",
         "of the same offer to everyone.",
         "Ask for opinions or run surveys to learn preferences the data does not show.",
     ),
-    options={"order_days": 7, "min_offers": 200},
+    columns={
+        "offer": N_("Offer"),
+        "click_rate": N_("Click rate"),
+        "click_to_open": N_("Clicks per open"),
+    },
+    options=RelevanceOptions,
 )
-def relevance(tables, o) -> Evidence:
+def relevance(tables: Tables, o: RelevanceOptions) -> Evidence:
     ev = tables["events"]
     v = ev.filter((ev.event_type == "product_view") & ev.customer_id.notnull() & ev.category.notnull())
     per = v.group_by(["customer_id", "category"]).aggregate(views=v.count())
@@ -486,9 +562,9 @@ def relevance(tables, o) -> Evidence:
                                        clicked=j.clicked_at.notnull().sum()).to_pandas()
     by = by.set_index("offer").reindex([MATCHING, NOT_MATCHING, NO_HISTORY]).fillna(0).astype("int64").reset_index()
     judged = int(by.loc[by["offer"] != NO_HISTORY, "messages"].sum())
-    if judged < o["min_offers"]:
+    if judged < o.min_offers:
         raise NotEnoughData(Text("needs at least {min} promotional messages with a category, to customers whose "
-                                 "product views show an interest; found {found}", min=count(o["min_offers"]),
+                                 "product views show an interest; found {found}", min=count(o.min_offers),
                                  found=count(judged)))
     n_match = int(by.loc[by["offer"] == MATCHING, "messages"].iloc[0])
     value = n_match / judged
@@ -504,13 +580,13 @@ def relevance(tables, o) -> Evidence:
     # promo clicks followed by an order within `order_days`, times the average order value.
     at_stake = method = None
     aov = average_order_value(tables)
-    n_not = max(0.0, o["good"] - value) * judged  # non-matching offers beyond the good share
+    n_not = max(0.0, o.good - value) * judged  # non-matching offers beyond the good share
     if aov and tables.has("orders") and c_match == c_match and c_not == c_not:
         clicks = pr.filter(pr.clicked_at.notnull()).select(mid=pr.message_id, ccust=pr.customer_id,
                                                             clicked_at=pr.clicked_at)
         od = tables["orders"]
         cj = clicks.join(od, [clicks.ccust == od.customer_id, od.order_time >= clicks.clicked_at,
-                              od.order_time <= clicks.clicked_at + ibis.interval(days=int(o["order_days"]))],
+                              od.order_time <= clicks.clicked_at + ibis.interval(days=int(o.order_days))],
                          how="left")
         ordered = cj.group_by("mid").aggregate(o=cj.order_id.count())
         row = ordered.aggregate(n=ordered.count(), buy=(ordered.o > 0).sum()).to_pandas().iloc[0]
@@ -519,8 +595,8 @@ def relevance(tables, o) -> Evidence:
         at_stake = extra * buy_rate * aov
         method = Text("offers that would match at a {good} matching share ({n}) × how much more often matching offers are clicked ({gap}) × the "
                       "share of offer clicks followed by an order within {days} ({buy}) × average order value "
-                      "({aov}), over the period analysed", good=share(o["good"], 0), n=count(n_not),
-                      gap=share(max(0.0, float(c_match) - float(c_not)), 2), days=days(int(o["order_days"])),
+                      "({aov}), over the period analysed", good=share(o.good, 0), n=count(n_not),
+                      gap=share(max(0.0, float(c_match) - float(c_not)), 2), days=days(int(o.order_days)),
                       buy=share(buy_rate, 1), aov=money(aov, 2))
     chart = Chart(kind="bar", data=table[table["messages"] > 0], x="offer", y="click_rate",
                   title=Text("Promotional messages clicked, by whether the offer matches the category the customer "

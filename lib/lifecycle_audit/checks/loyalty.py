@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import Chart, Evidence
-from ..i18n import Text, count, money, number, share
+from ..engine import Tables
+from ..i18n import N_, Text, count, money, number, share
 from ..metrics.rfm import customer_rfm
 from ..privacy import pseudonymise_frame
-from .registry import NotEnoughData, check
+from .base import Chart, Evidence, NotEnoughData, Options, check
 
 # Groups shown in tables and charts (words of i18n.TERMS).
 MEMBER, NOT_MEMBER = "loyalty member", "not a member"
@@ -47,6 +47,15 @@ def _asked_after(tables, who: pd.DataFrame, message_type: str) -> float | None:
 
 # ---------------------------------------------------------------- unrecognised loyal customers
 
+class UnrecognisedLoyalOptions(Options):
+    """Unrecognised loyal: tunables beside the control points."""
+
+    min_orders: int = 3
+    min_loyal: int = 10
+    top_n: int = 20
+    lapse_days: int = 90
+
+
 @check(
     id="loyalty.unrecognised_loyal",
     stage="loyalty",
@@ -72,14 +81,18 @@ def _asked_after(tables, who: pd.DataFrame, message_type: str) -> float | None:
         "newsletter everyone receives.",
         "Start with the customers listed here: they buy often and spend most, but nothing sets them apart.",
     ),
-    options={"min_orders": 3, "min_loyal": 10, "top_n": 20, "lapse_days": 90},
+    columns={
+        "active": N_("Still active"),
+        "thank_yous": N_("Thank-yous received"),
+    },
+    options=UnrecognisedLoyalOptions,
 )
-def unrecognised_loyal(tables, o) -> Evidence:
+def unrecognised_loyal(tables: Tables, o: UnrecognisedLoyalOptions) -> Evidence:
     rfm = customer_rfm(tables)
-    loyal = rfm[rfm["orders"] >= o["min_orders"]].copy()
-    if len(loyal) < o["min_loyal"]:
+    loyal = rfm[rfm["orders"] >= o.min_orders].copy()
+    if len(loyal) < o.min_loyal:
         raise NotEnoughData(Text("needs at least {min} customers with {orders} or more orders to judge; the "
-                                 "orders hold {found}", min=count(o["min_loyal"]), orders=count(o["min_orders"]),
+                                 "orders hold {found}", min=count(o.min_loyal), orders=count(o.min_orders),
                                  found=count(len(loyal))))
     end = tables.period[1]
     cu = tables["customers"]
@@ -97,35 +110,35 @@ def unrecognised_loyal(tables, o) -> Evidence:
     rate = len(unrec) / n
 
     cols = ["customer_id", "orders", "revenue", "recency_days"] + (["thank_yous"] if "thank_yous" in loyal else [])
-    table = unrec.head(int(o["top_n"]))[cols].rename(columns={"recency_days": "days_since_last_order"})
+    table = unrec.head(int(o.top_n))[cols].rename(columns={"recency_days": "days_since_last_order"})
     table["days_since_last_order"] = table["days_since_last_order"].round().astype(int)
     table = pseudonymise_frame(table.reset_index(drop=True))
 
     loyal["group"] = loyal["member"].map({True: MEMBER, False: NOT_MEMBER})
-    loyal["active"] = loyal["recency_days"] <= o["lapse_days"]
+    loyal["active"] = loyal["recency_days"] <= o.lapse_days
     groups = loyal.groupby("group").agg(customers=("customer_id", "size"), revenue=("revenue", "sum"),
                                         active=("active", "mean"))
     groups = groups.reindex([MEMBER, NOT_MEMBER]).fillna(0).reset_index()
     groups["customers"] = groups["customers"].astype(int)
     chart = Chart(kind="bar", data=groups, x="group", y="customers",
                   title=Text("Customers with {orders} or more orders, in the loyalty programme or not",
-                             orders=count(o["min_orders"])),
+                             orders=count(o.min_orders)),
                   x_label=Text("Loyalty programme"), y_label=Text("Customers"), y_unit="count")
 
     years = _years(tables)
     value_year = float(loyal["revenue"].mean()) / years
-    excess = max(0.0, len(unrec) - o["good"] * n)
+    excess = max(0.0, len(unrec) - o.good * n)
     at_stake = excess * value_year if excess else 0.0
     method = Text("loyal customers outside the programme beyond a {good} share ({excess} customers) × the "
                   "yearly revenue of a customer with {orders} or more orders ({value}): the revenue that "
-                  "depends on customers nothing sets apart", good=share(o["good"], 0), excess=count(excess),
-                  orders=count(o["min_orders"]), value=money(value_year, 0))
+                  "depends on customers nothing sets apart", good=share(o.good, 0), excess=count(excess),
+                  orders=count(o.min_orders), value=money(value_year, 0))
     never_thanked = int((unrec["thank_yous"] == 0).sum()) if "thank_yous" in unrec else None
-    lapsed = float((unrec["recency_days"] > o["lapse_days"]).mean()) if len(unrec) else 0.0
+    lapsed = float((unrec["recency_days"] > o.lapse_days).mean()) if len(unrec) else 0.0
     summary = Text("{n} of {total} customers with {orders} or more orders ({rate}) are not in the loyalty "
                    "programme; {lapsed} of them have not ordered for {days} days", n=count(len(unrec)),
-                   total=count(n), orders=count(o["min_orders"]), rate=share(rate, 1), lapsed=share(lapsed, 0),
-                   days=count(o["lapse_days"]))
+                   total=count(n), orders=count(o.min_orders), rate=share(rate, 1), lapsed=share(lapsed, 0),
+                   days=count(o.lapse_days))
     if never_thanked is not None:
         summary += Text("; {k} were never sent a thank-you", k=count(never_thanked))
     details = {"loyal_customers": n, "unrecognised": len(unrec), "unrecognised_lapsed": lapsed,
@@ -135,6 +148,12 @@ def unrecognised_loyal(tables, o) -> Evidence:
 
 
 # ---------------------------------------------------------------- referrals
+
+class ReferralsOptions(Options):
+    """Referrals: tunables beside the control points."""
+
+    min_buyers: int = 200
+
 
 @check(
     id="loyalty.referrals",
@@ -159,14 +178,18 @@ def unrecognised_loyal(tables, o) -> Evidence:
         "Turn your promoters into brand ambassadors: give them something easy to share and thank them when "
         "a friend buys.",
     ),
-    options={"min_buyers": 200},
+    columns={
+        "orders_per_customer": N_("Orders per customer"),
+        "revenue_per_customer": N_("Revenue per customer"),
+    },
+    options=ReferralsOptions,
 )
-def referrals(tables, o) -> Evidence:
+def referrals(tables: Tables, o: ReferralsOptions) -> Evidence:
     rfm = customer_rfm(tables)
     buyers = len(rfm)
-    if buyers < o["min_buyers"]:
+    if buyers < o.min_buyers:
         raise NotEnoughData(Text("needs at least {min} customers with an order to judge; the orders hold {found}",
-                                 min=count(o["min_buyers"]), found=count(buyers)))
+                                 min=count(o.min_buyers), found=count(buyers)))
     r = tables["referrals"]
     ref = r.select("referrer_id", "referred_customer_id").to_pandas()
     referrers = int(ref["referrer_id"].dropna().nunique())
@@ -186,11 +209,11 @@ def referrals(tables, o) -> Evidence:
     value_other = table.loc[1, "revenue_per_customer"]
     value = float(value_ref) if pd.notna(value_ref) and table.loc[0, "customers"] >= 10 else float(value_other)
     per_referrer = max(1.0, len(referred_ids) / referrers) if referrers else 1.0
-    missing = max(0.0, o["good"] * buyers - referrers)
+    missing = max(0.0, o.good * buyers - referrers)
     at_stake = missing * per_referrer * value
     method = Text("customers who would refer at a {good} share and do not ({missing}) × new customers per "
                   "referrer ({per}) × revenue per referred customer ({value}), over the period analysed",
-                  good=share(o["good"], 0), missing=count(missing), per=number(per_referrer, 1),
+                  good=share(o.good, 0), missing=count(missing), per=number(per_referrer, 1),
                   value=money(value, 0))
     summary = Text("{n} of {total} customers with an order ({rate}) referred someone", n=count(referrers),
                    total=count(buyers), rate=share(rate, 1))
@@ -212,6 +235,13 @@ def referrals(tables, o) -> Evidence:
 
 
 # ---------------------------------------------------------------- reviews
+
+class ReviewsOptions(Options):
+    """Reviews: tunables beside the control points."""
+
+    min_orders: int = 200
+    settle_days: int = 30
+
 
 @check(
     id="loyalty.reviews",
@@ -235,16 +265,21 @@ def referrals(tables, o) -> Evidence:
         "Keep incentives for reviews modest: the aim is authentic reviews, not bought praise.",
         "Show the reviews on the homepage and product pages: customer reviews speak for the shop.",
     ),
-    options={"min_orders": 200, "settle_days": 30},
+    columns={
+        "reviews": N_("Reviews"),
+        "reviews_per_order": N_("Reviews per order"),
+        "rating": N_("Rating"),
+    },
+    options=ReviewsOptions,
 )
-def reviews(tables, o) -> Evidence:
+def reviews(tables: Tables, o: ReviewsOptions) -> Evidence:
     end = tables.period[1]
-    cutoff = end - pd.Timedelta(days=int(o["settle_days"]))
+    cutoff = end - pd.Timedelta(days=int(o.settle_days))
     od = tables["orders"]
     od = od.filter(od.order_time < cutoff).select("order_id", "order_time").to_pandas()
-    if len(od) < o["min_orders"]:
+    if len(od) < o.min_orders:
         raise NotEnoughData(Text("needs at least {min} orders placed more than {days} days before the end; found "
-                                 "{found}", min=count(o["min_orders"]), days=count(o["settle_days"]),
+                                 "{found}", min=count(o.min_orders), days=count(o.settle_days),
                                  found=count(len(od))))
     rv = tables["reviews"]
     rv = rv.filter(rv.order_id.notnull()).select("order_id", "rating").to_pandas().drop_duplicates("order_id")
@@ -260,13 +295,13 @@ def reviews(tables, o) -> Evidence:
     chart = Chart(kind="line", data=table, x="month", y="reviews_per_order",
                   title=Text("Reviews per order, by month of the order"),
                   x_label=Text("Month of the order"), y_label=Text("Reviews per order"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     rated = table.dropna(subset=["rating"])
     half = len(rated) // 2
     early = float(rated["rating"].iloc[:half].mean()) if half else None
     late = float(rated["rating"].iloc[half:].mean()) if half else None
     summary = Text("{n} of {total} orders older than {days} days were reviewed ({rate})",
-                   n=count(int(j["reviewed"].sum())), total=count(len(j)), days=count(o["settle_days"]),
+                   n=count(int(j["reviewed"].sum())), total=count(len(j)), days=count(o.settle_days),
                    rate=share(rate, 1))
     if early is not None:
         summary += Text("; the average rating went from {early} in the first half of the period to {late} in "
@@ -282,7 +317,7 @@ def reviews(tables, o) -> Evidence:
         if len(oc) and len(req):
             mm = pd.merge_asof(oc, req.rename(columns={"sent_at": "asked_at"}), left_on="order_time",
                                right_on="asked_at", by="customer_id", direction="forward",
-                               tolerance=pd.Timedelta(days=int(o["settle_days"])))
+                               tolerance=pd.Timedelta(days=int(o.settle_days)))
             asked_orders = float(mm["asked_at"].notna().mean())
         else:
             asked_orders = 0.0

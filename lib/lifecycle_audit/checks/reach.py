@@ -5,12 +5,12 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from ..findings import Chart, Evidence
-from ..i18n import Text, count, money, number, share, word
+from ..engine import Tables
+from ..i18n import N_, Text, count, money, number, share, word
 from ..metrics.channels import (EARNED_CHANNELS, UNKNOWN, channel_group, first_visits, new_customers_by_channel,
                                 new_customers_by_month, untracked)
 from ..metrics.sessions import sessions
-from .registry import NotEnoughData, check
+from .base import Chart, Evidence, NotEnoughData, Options, check
 
 
 def _paid_spend(tables) -> pd.DataFrame:
@@ -22,6 +22,12 @@ def _paid_spend(tables) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------- untracked traffic
+
+class UntrackedTrafficOptions(Options):
+    """Untracked traffic: tunables beside the control points."""
+
+    min_sessions: int = 500
+
 
 @check(
     id="reach.untracked_traffic",
@@ -47,16 +53,20 @@ def _paid_spend(tables) -> pd.DataFrame:
         "Check the months where the unknown share jumps: a broken tag or an untagged campaign usually starts "
         "on a specific date.",
     ),
-    options={"min_sessions": 500},
+    columns={
+        "untracked_sessions": N_("Visits without a channel"),
+        "untracked_customers": N_("New customers without a channel"),
+    },
+    options=UntrackedTrafficOptions,
 )
-def untracked_traffic(tables, o) -> Evidence:
+def untracked_traffic(tables: Tables, o: UntrackedTrafficOptions) -> Evidence:
     s = sessions(tables)
     s = s.mutate(month=s.started_at.truncate("M"))
     by = s.group_by("month").aggregate(sessions=s.count(), untracked=untracked(s.channel).sum()).to_pandas()
     total = int(by["sessions"].sum())
-    if total < o["min_sessions"]:
+    if total < o.min_sessions:
         raise NotEnoughData(Text("needs at least {min} visits (sessions in the events) to judge; found {found}",
-                                 min=count(o["min_sessions"]), found=count(total)))
+                                 min=count(o.min_sessions), found=count(total)))
     n_untracked = int(by["untracked"].sum())
     rate = n_untracked / total
     by["month"] = pd.to_datetime(by["month"])
@@ -88,7 +98,7 @@ def untracked_traffic(tables, o) -> Evidence:
     chart = Chart(kind="line", data=table, x="month", y=ys,
                   title=Text("Visits and new customers with no recorded channel, by month"),
                   x_label=Text("Month"), y_label=Text("Share with unknown channel"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     summary = Text("{n} of {total} visits ({rate}) have no recorded channel", n=count(n_untracked),
                    total=count(total), rate=share(rate, 1))
     if cust_rate is not None:
@@ -100,6 +110,13 @@ def untracked_traffic(tables, o) -> Evidence:
 
 
 # ----------------------------------------------------------------------------------- channel concentration
+
+class ChannelConcentrationOptions(Options):
+    """Channel concentration: tunables beside the control points."""
+
+    min_customers: int = 200
+    recent_months: int = 3
+
 
 @check(
     id="reach.channel_concentration",
@@ -124,15 +141,19 @@ def untracked_traffic(tables, o) -> Evidence:
         "Keep what works and stop what does not: the data from the tests shows which tactics reach the "
         "audience best.",
     ),
-    options={"min_customers": 200, "recent_months": 3},
+    columns={
+        "share_first_months": N_("Share in the first months"),
+        "share_last_months": N_("Share in the last months"),
+    },
+    options=ChannelConcentrationOptions,
 )
-def channel_concentration(tables, o) -> Evidence:
+def channel_concentration(tables: Tables, o: ChannelConcentrationOptions) -> Evidence:
     by = new_customers_by_channel(tables)
     known = by[by["channel"] != UNKNOWN]
     n_known = int(known["customers"].sum())
-    if n_known < o["min_customers"]:
+    if n_known < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} customers with a known first-touch channel "
-                                 "(acquisition_channel); found {found}", min=count(o["min_customers"]),
+                                 "(acquisition_channel); found {found}", min=count(o.min_customers),
                                  found=count(n_known)))
     top = known.iloc[0]
     top_channel, top_share = str(top["channel"]), float(top["share"])
@@ -140,7 +161,7 @@ def channel_concentration(tables, o) -> Evidence:
     m = new_customers_by_month(tables)
     m = m[m["channel"] != UNKNOWN]
     months = sorted(m["month"].unique())
-    k = max(1, int(o["recent_months"]))
+    k = max(1, int(o.recent_months))
 
     def shares(ms) -> pd.Series:
         part = m[m["month"].isin(ms)].groupby("channel")["customers"].sum()
@@ -161,7 +182,7 @@ def channel_concentration(tables, o) -> Evidence:
                   title=Text("Share of new customers brought by {channel}, the largest channel, by month",
                              channel=word(top_channel)),
                   x_label=Text("Month"), y_label=Text("Share of new customers"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     trend_from, trend_to = float(first.get(top_channel, 0.0)), float(last.get(top_channel, 0.0))
     summary = Text("{channel} brought {rate} of the {n} new customers whose channel is known ({k} channels in "
                    "all); its share moved from {first} in the first {months} months to {last} in the last {months}",
@@ -174,6 +195,13 @@ def channel_concentration(tables, o) -> Evidence:
 
 
 # ----------------------------------------------------------------------------------- acquisition cost
+
+class AcquisitionCostOptions(Options):
+    """Acquisition cost: tunables beside the control points."""
+
+    min_customers: int = 50
+    value_days: int = 365
+
 
 @check(
     id="reach.acquisition_cost",
@@ -203,9 +231,16 @@ def channel_concentration(tables, o) -> Evidence:
         "Raise what a new customer brings back (a welcome series, a second-order offer) before spending "
         "more to acquire them.",
     ),
-    options={"min_customers": 50, "value_days": 365},
+    columns={
+        "spend": N_("Spend"),
+        "cost_per_customer": N_("Cost per new customer"),
+        "value_12m": N_("12-month revenue per customer"),
+        "value_per_cost": N_("Revenue per unit of cost"),
+        "unrecovered": N_("Spend not recovered"),
+    },
+    options=AcquisitionCostOptions,
 )
-def acquisition_cost(tables, o) -> Evidence:
+def acquisition_cost(tables: Tables, o: AcquisitionCostOptions) -> Evidence:
     sp = _paid_spend(tables)
     paid = list(sp["channel"])
     cu = tables["customers"]
@@ -215,13 +250,13 @@ def acquisition_cost(tables, o) -> Evidence:
     od = od.filter(od.customer_id.notnull())
     ov = od.select(oc=od.customer_id, order_time=od.order_time, revenue=od.revenue)
     j = pc.left_join(ov, [pc.customer_id == ov.oc, ov.order_time >= pc.first_seen_at,
-                          ov.order_time < pc.first_seen_at + ibis.interval(days=int(o["value_days"]))])
+                          ov.order_time < pc.first_seen_at + ibis.interval(days=int(o.value_days))])
     per = j.group_by(["customer_id", "channel"]).aggregate(value=j.revenue.sum().fill_null(0))
     by = per.group_by("channel").aggregate(new_customers=per.count(), revenue=per.value.sum()).to_pandas()
     n_paid = int(by["new_customers"].sum()) if len(by) else 0
-    if n_paid < o["min_customers"]:
+    if n_paid < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} customers whose first-touch channel is one the spend table "
-                                 "pays for ({channels}); found {found}", min=count(o["min_customers"]),
+                                 "pays for ({channels}); found {found}", min=count(o.min_customers),
                                  channels=", ".join(paid) or "–", found=count(n_paid)))
     # Customers whose first-touch channel is unknown were bought by the same spend: spread them over the
     # channels as the known ones are, or untracked traffic would make every channel look too expensive.
@@ -253,7 +288,7 @@ def acquisition_cost(tables, o) -> Evidence:
     chart = Chart(kind="bar", data=out, x="channel", y="value_per_cost",
                   title=Text("12-month revenue of new customers per unit of acquisition cost, by paid channel"),
                   x_label=Text("First-touch channel"), y_label=Text("Revenue per unit of cost"), y_unit="ratio",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     worst = out.loc[out["value_per_cost"].idxmin()]
     summary = Text("A new customer from paid channels cost {cac} and brought {value} in their first 12 months, "
                    "{ratio} times the cost; weakest: {channel} ({worst} times)", cac=money(cac, 2),
@@ -266,6 +301,12 @@ def acquisition_cost(tables, o) -> Evidence:
 
 
 # ----------------------------------------------------------------------------------- earned reach
+
+class EarnedReachOptions(Options):
+    """Earned reach: tunables beside the control points."""
+
+    min_customers: int = 200
+
 
 @check(
     id="reach.earned_reach",
@@ -291,15 +332,21 @@ def acquisition_cost(tables, o) -> Evidence:
         "Start a referral programme that rewards customers for bringing new ones.",
         "Invest in search engine optimisation for the products customers search for most.",
     ),
-    options={"min_customers": 200},
+    columns={
+        "channel_group": N_("Channel group"),
+        "first_visit_bounce": N_("First visit bounced"),
+        "first_visit_events": N_("Events in the first visit"),
+        "first_visit_purchase": N_("Bought on the first visit"),
+    },
+    options=EarnedReachOptions,
 )
-def earned_reach(tables, o) -> Evidence:
+def earned_reach(tables: Tables, o: EarnedReachOptions) -> Evidence:
     by = new_customers_by_channel(tables)
     known = by[by["channel"] != UNKNOWN].copy()
     n_known = int(known["customers"].sum())
-    if n_known < o["min_customers"]:
+    if n_known < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} customers with a known first-touch channel "
-                                 "(acquisition_channel); found {found}", min=count(o["min_customers"]),
+                                 "(acquisition_channel); found {found}", min=count(o.min_customers),
                                  found=count(n_known)))
     known["channel_group"] = known["channel"].map(channel_group)
     earned = int(known.loc[known["channel_group"] == "earned", "customers"].sum())
@@ -328,20 +375,20 @@ def earned_reach(tables, o) -> Evidence:
                   title=Text("New customers by how they found the shop: earned (organic search, organic social, "
                              "referral), paid, other"),
                   x_label=Text("Channel group"), y_label=Text("Share of new customers"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good (earned)"))
+                  reference=o.good, reference_label=Text("good (earned)"))
 
     at_stake = method = None
-    if tables.has("spend") and rate < o["good"]:
+    if tables.has("spend") and rate < o.good:
         sp = _paid_spend(tables)
         paid_n = int(known.loc[known["channel"].isin(sp["channel"]), "customers"].sum())
         if paid_n:
             known_share = n_known / float(by["customers"].sum())  # unknown-channel customers: spread as known
             cac = float(sp["spend"].sum()) * known_share / paid_n
-            missing = (o["good"] - rate) * n_known
+            missing = (o.good - rate) * n_known
             at_stake = missing * cac
             method = Text("new customers the shop would have found for free at a {good} earned share ({n}) × what a "
                           "customer from paid channels cost ({cac}), over the period analysed",
-                          good=share(o["good"], 0), n=count(missing), cac=money(cac, 2))
+                          good=share(o.good, 0), n=count(missing), cac=money(cac, 2))
     summary = Text("{n} of {total} new customers with a known channel ({rate}) found the shop through organic "
                    "search, organic social media or a referral", n=count(earned), total=count(n_known),
                    rate=share(rate, 1))

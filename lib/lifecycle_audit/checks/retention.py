@@ -5,23 +5,26 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from ..findings import Chart, Evidence
-from ..i18n import Text, count, money, share
-from ..metrics.contacts import BAND_CAP, by_band, messages_with_frequency
-from ..metrics.orders import revenue_per_customer_year
-from ..metrics import support as _support  # noqa: E402 - part B: support checks
-import pandas as pd  # noqa: E402,I001 - part B
-from ..i18n import hours, number  # noqa: E402 - part B
-from ..metrics import expansion as _expansion  # noqa: E402 - part B: expansion
-from ..metrics.orders import average_order_value as _aov  # noqa: E402 - part B
-from ..i18n import days
+from ..engine import Tables
+from ..i18n import N_, Text, count, days, hours, money, number, share
 from ..metrics import cohorts
-from ..metrics.orders import average_order_value
-from .registry import NotEnoughData, check
+from ..metrics import expansion as _expansion
+from ..metrics import support as _support
+from ..metrics.contacts import BAND_CAP, by_band, messages_with_frequency
+from ..metrics.orders import average_order_value, revenue_per_customer_year
+from .base import Chart, Evidence, NotEnoughData, Options, check
 
 
 def _band_label(band: int) -> str:
     return f"{band}+" if band >= BAND_CAP else str(band)
+
+
+class OverContactingOptions(Options):
+    """Over contacting: tunables beside the control points."""
+
+    min_messages: int = 1000
+    turn_factor: float = 2.0
+    min_band_messages: int = 300
 
 
 @check(
@@ -46,23 +49,29 @@ def _band_label(band: int) -> str:
         "Stay in touch often enough to be remembered, not so often that the brand annoys: test a lower "
         "frequency on the most-contacted segment and compare unsubscribes and orders.",
     ),
-    options={"min_messages": 1000, "turn_factor": 2.0, "min_band_messages": 300},
+    columns={
+        "contacts_per_week": N_("Contacts per week"),
+        "customer_weeks": N_("Customer-weeks"),
+        "unsubscribe_rate": N_("Unsubscribe rate"),
+        "complaint_rate": N_("Complaint rate"),
+    },
+    options=OverContactingOptions,
 )
-def over_contacting(tables, o) -> Evidence:
+def over_contacting(tables: Tables, o: OverContactingOptions) -> Evidence:
     bands = by_band(tables)
     total = int(bands["messages"].sum()) if len(bands) else 0
-    if total < o["min_messages"]:
+    if total < o.min_messages:
         raise NotEnoughData(Text("needs at least {min} marketing e-mails to judge; found {found}",
-                                 min=count(o["min_messages"]), found=count(total)))
+                                 min=count(o.min_messages), found=count(total)))
     rate = float(bands["unsubscribes"].sum() / total)
     base = float(bands.iloc[0]["unsubscribe_rate"])
     # The turn: the lowest weekly frequency whose unsubscribe rate is both clearly above the base
     # (turn_factor × the rate at the lowest frequency) and above the healthy band, measured on
     # enough messages that a handful of unsubscribes cannot make one.
     above = bands[(bands["band"] > bands.iloc[0]["band"])
-                  & (bands["messages"] >= o["min_band_messages"])
-                  & (bands["unsubscribe_rate"] >= o["turn_factor"] * base)
-                  & (bands["unsubscribe_rate"] >= o["good"])]
+                  & (bands["messages"] >= o.min_band_messages)
+                  & (bands["unsubscribe_rate"] >= o.turn_factor * base)
+                  & (bands["unsubscribe_rate"] >= o.good)]
     turn = int(above["band"].min()) if len(above) else None
     table = bands.assign(contacts_per_week=bands["band"].map(_band_label))
     cols = ["contacts_per_week", "customers", "customer_weeks", "messages", "unsubscribe_rate"]
@@ -96,7 +105,7 @@ def over_contacting(tables, o) -> Evidence:
     chart = Chart(kind="bar", data=table, x="contacts_per_week", y="unsubscribe_rate",
                   title=Text("Unsubscribes per marketing e-mail, by contacts the customer got that week"),
                   x_label=Text("Messages to the customer that week"), y_label=Text("Unsubscribe rate"),
-                  y_unit="share", reference=o["good"], reference_label=Text("healthy"))
+                  y_unit="share", reference=o.good, reference_label=Text("healthy"))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")
 
@@ -158,6 +167,14 @@ def _gap_group(gap_days: pd.Series) -> pd.Series:
     return labels
 
 
+class UnderContactingOptions(Options):
+    """Under contacting: tunables beside the control points."""
+
+    window_days: int = 30
+    min_orders: int = 100
+    min_group: int = 30
+
+
 @check(
     id="retention.under_contacting",
     stage="retention",
@@ -182,14 +199,17 @@ def _gap_group(gap_days: pd.Series) -> pd.Series:
         "Keep regular updates going — newsletters, promotions for a further purchase, news about the shop — "
         "relevant and at a relevant moment, without tipping into over-contacting.",
     ),
-    options={"window_days": 30, "min_orders": 100, "min_group": 30},
+    columns={
+        "first_contact": N_("Next newsletter or offer"),
+    },
+    options=UnderContactingOptions,
 )
-def under_contacting(tables, o) -> Evidence:
-    window = int(o["window_days"])
+def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
+    window = int(o.window_days)
     df = _orders_with_next_contact(tables, window)
-    if len(df) < o["min_orders"]:
+    if len(df) < o.min_orders:
         raise NotEnoughData(Text("needs at least {min} orders older than {days} days by customers who may be "
-                                 "e-mailed; found {found}", min=count(o["min_orders"]), days=count(window),
+                                 "e-mailed; found {found}", min=count(o.min_orders), days=count(window),
                                  found=count(len(df))))
     uncontacted = ~(df["gap_days"] <= window)
     rate = float(uncontacted.mean())
@@ -208,10 +228,10 @@ def under_contacting(tables, o) -> Evidence:
                else None}
     at_stake = method = None
     aov = average_order_value(tables)
-    if len(reached) >= o["min_group"] and len(missed) >= o["min_group"] and aov:
+    if len(reached) >= o.min_group and len(missed) >= o.min_group and aov:
         r_in, r_out = float(reached["ordered_again_90d"].mean()), float(missed["ordered_again_90d"].mean())
         details.update(reorder_contacted=r_in, reorder_uncontacted=r_out)
-        if rate > o["good"] and _clearly_higher(r_in, len(reached), r_out, len(missed)):
+        if rate > o.good and _clearly_higher(r_in, len(reached), r_out, len(missed)):
             at_stake = int(uncontacted.sum()) * (r_in - r_out) * aov
             method = Text("{n} orders without a marketing message within {days} days × the gap in orders again "
                           "within 90 days between contacted ({a}) and uncontacted buyers ({b}) × average order "
@@ -228,6 +248,14 @@ def under_contacting(tables, o) -> Evidence:
                   y_unit="share")
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")
+
+
+class RepeatPurchaseOptions(Options):
+    """Repeat purchase: tunables beside the control points."""
+
+    window_days: int = 180
+    short_window_days: int = 90
+    min_customers: int = 100
 
 
 @check(
@@ -252,14 +280,18 @@ def under_contacting(tables, o) -> Evidence:
         "second purchase, such as a discount code for the next order — but not too often, or it wears out.",
         "Recommend products related to the first purchase, using what the CRM knows about the customer.",
     ),
-    options={"window_days": 180, "short_window_days": 90, "min_customers": 100},
+    columns={
+        "second_order_90d": N_("Second order within 90 days"),
+        "second_order_180d": N_("Second order within 180 days"),
+    },
+    options=RepeatPurchaseOptions,
 )
-def repeat_purchase(tables, o) -> Evidence:
-    window, short = int(o["window_days"]), int(o["short_window_days"])
+def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
+    window, short = int(o.window_days), int(o.short_window_days)
     rate, n = cohorts.second_order_rate(tables, window)
-    if n < o["min_customers"]:
+    if n < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} customers whose first order is {days} days old or more; "
-                                 "found {found}", min=count(o["min_customers"]), days=count(window),
+                                 "found {found}", min=count(o.min_customers), days=count(window),
                                  found=count(n)))
     short_rate, short_n = cohorts.second_order_rate(tables, short)
     table = cohorts.cohort_second_orders(tables, (short, window))
@@ -268,12 +300,12 @@ def repeat_purchase(tables, o) -> Evidence:
                "short_window_days": short, "short_rate": short_rate, "short_customers": short_n}
     at_stake = method = None
     aov = average_order_value(tables)
-    if aov and rate < o["good"]:
-        missing = (o["good"] - rate) * n
+    if aov and rate < o.good:
+        missing = (o.good - rate) * n
         at_stake = missing * aov
         method = Text("second orders missing to a {good} second-order rate ({n} of {total} first-time buyers) × "
                       "average order value ({aov}); only the second order is counted, not the ones after it",
-                      good=share(o["good"], 0), n=count(missing), total=count(n), aov=money(aov, 2))
+                      good=share(o.good, 0), n=count(missing), total=count(n), aov=money(aov, 2))
     summary = Text("{rate} of {n} first-time buyers ordered again within {days} days", rate=share(rate, 1),
                    n=count(n), days=count(window))
     if short_rate is not None:
@@ -282,9 +314,18 @@ def repeat_purchase(tables, o) -> Evidence:
                   title=Text("First-time buyers who ordered again within {days} days, by month of first order",
                              days=count(window)),
                   x_label=Text("Month of first order"), y_label=Text("Second order rate"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")
+
+
+class OnboardingOptions(Options):
+    """Onboarding: tunables beside the control points."""
+
+    window_days: int = 7
+    repeat_days: int = 180
+    min_orders: int = 100
+    min_group: int = 30
 
 
 @check(
@@ -309,10 +350,15 @@ def repeat_purchase(tables, o) -> Evidence:
         "Reach out proactively by e-mail or phone to check in and answer questions about the purchase, and "
         "put FAQs and helpful guides on the site.",
     ),
-    options={"window_days": 7, "repeat_days": 180, "min_orders": 100, "min_group": 30},
+    columns={
+        "onboarding": N_("Onboarding"),
+        "customers_observed": N_("Customers observed 180 days"),
+        "second_order_rate": N_("Second order rate"),
+    },
+    options=OnboardingOptions,
 )
-def onboarding(tables, o) -> Evidence:
-    window, repeat = int(o["window_days"]), int(o["repeat_days"])
+def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
+    window, repeat = int(o.window_days), int(o.repeat_days)
     _, end = tables.period
     f = cohorts.first_orders(tables)
     f = f.filter(f.first_at < end - pd.Timedelta(days=window))
@@ -322,9 +368,9 @@ def onboarding(tables, o) -> Evidence:
                    m.sent_at <= f.first_at + ibis.interval(days=window)])
     got = j.group_by("customer_id").aggregate(onboarded_at=j.sent_at.min())
     df = f.left_join(got, "customer_id").select("first_at", "second_at", "onboarded_at").to_pandas()
-    if len(df) < o["min_orders"]:
+    if len(df) < o.min_orders:
         raise NotEnoughData(Text("needs at least {min} first orders older than {days} days; found {found}",
-                                 min=count(o["min_orders"]), days=count(window), found=count(len(df))))
+                                 min=count(o.min_orders), days=count(window), found=count(len(df))))
     onboarded = df["onboarded_at"].notna()
     rate = float(onboarded.mean())
     mature = df["first_at"] <= end - pd.Timedelta(days=repeat)
@@ -342,11 +388,11 @@ def onboarding(tables, o) -> Evidence:
     r_in, r_out = table["second_order_rate"]
     summary = Text("{n} of {total} first orders ({rate}) were followed by onboarding within {days} days",
                    n=count(onboarded.sum()), total=count(len(df)), rate=share(rate, 1), days=count(window))
-    if n_in >= o["min_group"] and n_out >= o["min_group"]:
+    if n_in >= o.min_group and n_out >= o.min_group:
         details.update(second_order_onboarded=r_in, second_order_not_onboarded=r_out)
         summary += Text("; {a} of onboarded and {b} of other first-time buyers ordered again within {repeat} days",
                         a=share(r_in, 1), b=share(r_out, 1), repeat=count(repeat))
-        if aov and rate < o["good"] and _clearly_higher(r_in, n_in, r_out, n_out):
+        if aov and rate < o.good and _clearly_higher(r_in, n_in, r_out, n_out):
             at_stake = int((~onboarded).sum()) * (r_in - r_out) * aov
             method = Text("{n} first orders without onboarding × the gap in second orders within {repeat} days "
                           "between onboarded ({a}) and other first-time buyers ({b}) × average order value ({aov})",
@@ -363,6 +409,15 @@ def onboarding(tables, o) -> Evidence:
 
 
 # ---------------------------------------------------------------- part B: support, silent dissatisfaction, expansion
+
+class SupportResponsivenessOptions(Options):
+    """Support responsiveness: tunables beside the control points."""
+
+    min_tickets: int = 30
+    churn_days: int = 180
+    min_group: int = 30
+    bad_handoffs: int = 2
+
 
 @check(
     id="retention.support_responsiveness",
@@ -389,19 +444,28 @@ def onboarding(tables, o) -> Evidence:
         "listen to them, and follow up personally once it is solved.",
         "Be proactive: publish FAQs and answer the questions most tickets ask before customers have to write.",
     ),
-    options={"min_tickets": 30, "churn_days": 180, "min_group": 30, "bad_handoffs": 2},
+    columns={
+        "first_response": N_("First response"),
+        "tickets": N_("Tickets"),
+        "share_of_tickets": N_("Share of tickets"),
+        "median_resolution_hours": N_("Median hours to resolution"),
+        "mean_handoffs": N_("Hand-offs per ticket"),
+        "mean_csat": N_("Mean CSAT"),
+        "churn_rate": N_("No order in the following 180 days"),
+    },
+    options=SupportResponsivenessOptions,
 )
-def support_responsiveness(tables, o) -> Evidence:
-    df = _support.tickets(tables, int(o["churn_days"]))
+def support_responsiveness(tables: Tables, o: SupportResponsivenessOptions) -> Evidence:
+    df = _support.tickets(tables, int(o.churn_days))
     answered = df["response_hours"].notna()
-    if int(answered.sum()) < o["min_tickets"]:
+    if int(answered.sum()) < o.min_tickets:
         raise NotEnoughData(Text("needs at least {min} answered support tickets to judge; found {found}",
-                                 min=count(o["min_tickets"]), found=count(int(answered.sum()))))
+                                 min=count(o.min_tickets), found=count(int(answered.sum()))))
     median = float(df.loc[answered, "response_hours"].median())
     resolution = df["resolution_hours"].median()
     handoffs = df["handoffs"].mean()
     # A bad ticket: no answer, an answer slower than the poor control point, or passed on `bad_handoffs` times.
-    bad = df["response_hours"].isna() | (df["response_hours"] > o["poor"]) | (df["handoffs"] >= o["bad_handoffs"])
+    bad = df["response_hours"].isna() | (df["response_hours"] > o.poor) | (df["handoffs"] >= o.bad_handoffs)
     df = df.assign(bad=bad)
     table = df.groupby("response_group", observed=False).agg(
         tickets=("ticket_id", "size"), median_resolution_hours=("resolution_hours", "median"),
@@ -435,9 +499,9 @@ def support_responsiveness(tables, o) -> Evidence:
     summary += Text("; {bad} of them ({share}) were slow, unanswered or passed on repeatedly",
                     bad=count(int(bad.sum())), share=share(float(bad.mean()), 0))
     at_stake = method = None
-    if len(jb) >= o["min_group"] and len(jg) >= o["min_group"]:
+    if len(jb) >= o.min_group and len(jg) >= o.min_group:
         summary += Text("; {bad} of customers stopped ordering for {days} days after such a ticket, {good} after "
-                        "a good one", bad=share(churn_bad, 0), good=share(churn_good, 0), days=count(o["churn_days"]))
+                        "a good one", bad=share(churn_bad, 0), good=share(churn_good, 0), days=count(o.churn_days))
         value = revenue_per_customer_year(tables)
         excess = churn_bad - churn_good
         customers = int(df.loc[df["bad"], "customer_id"].nunique())
@@ -451,6 +515,14 @@ def support_responsiveness(tables, o) -> Evidence:
                   x_label=Text("First response"), y_label=Text("Tickets"), y_unit="count")
     return Evidence(value=median, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")
+
+
+class SilentDissatisfactionOptions(Options):
+    """Silent dissatisfaction: tunables beside the control points."""
+
+    follow_days: int = 3
+    min_low_scores: int = 20
+    min_group: int = 30
 
 
 @check(
@@ -479,10 +551,18 @@ def support_responsiveness(tables, o) -> Evidence:
         "Use customer-satisfaction surveys routinely after orders and tickets to find customers who are silently "
         "dissatisfied.",
     ),
-    options={"follow_days": 3, "min_low_scores": 20, "min_group": 30},
+    columns={
+        "survey_score": N_("Survey answer"),
+        "low_scores": N_("Low scores"),
+        "followed_up": N_("Followed up"),
+        "follow_up_rate": N_("Follow-up rate"),
+        "median_hours_to_follow_up": N_("Median hours to the follow-up"),
+        "marketed_not_followed": N_("Sent marketing instead"),
+    },
+    options=SilentDissatisfactionOptions,
 )
-def silent_dissatisfaction(tables, o) -> Evidence:
-    days = int(o["follow_days"])
+def silent_dissatisfaction(tables: Tables, o: SilentDissatisfactionOptions) -> Evidence:
+    days = int(o.follow_days)
     df = _support.low_scores(tables, days)
     nps = df[df["scale"] == "nps"]
     # CSAT answers stand in only for a shop that runs no NPS survey at all: a shop that runs NPS rarely
@@ -491,9 +571,9 @@ def silent_dissatisfaction(tables, o) -> Evidence:
     s = tables["surveys"]
     runs_nps = int(s.filter(s.scale == "nps").count().to_pandas()) > 0
     judged = nps if runs_nps else df
-    if len(judged) < o["min_low_scores"]:
+    if len(judged) < o.min_low_scores:
         raise NotEnoughData(Text("needs at least {min} low survey answers (NPS 0–6 or CSAT 1–2) to judge; found "
-                                 "{found}", min=count(o["min_low_scores"]), found=count(len(judged))))
+                                 "{found}", min=count(o.min_low_scores), found=count(len(judged))))
     rate = float(judged["followed_up"].mean())
     agg = dict(low_scores=("survey_id", "size"), followed_up=("followed_up", "sum"),
                median_hours_to_follow_up=("hours_to_follow_up", "median"))
@@ -532,9 +612,18 @@ def silent_dissatisfaction(tables, o) -> Evidence:
     chart = Chart(kind="bar", data=table, x="survey_score", y="follow_up_rate",
                   title=Text("Low survey scores followed up by support within {days} days", days=count(days)),
                   x_label=Text("Survey answer"), y_label=Text("Followed up"), y_unit="share",
-                  reference=o["good"], reference_label=Text("good"))
+                  reference=o.good, reference_label=Text("good"))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
                     details=details, summary=summary + ".")
+
+
+class ExpansionOptions(Options):
+    """Expansion: tunables beside the control points."""
+
+    value_days: int = 365
+    repeat_days: int = 180
+    min_repeat_customers: int = 50
+    min_group: int = 20
 
 
 @check(
@@ -565,18 +654,28 @@ def silent_dissatisfaction(tables, o) -> Evidence:
         "Point acquisition (ads, landing pages) at the first products whose buyers come back, and watch how "
         "often a discount code is needed: used too often it stops working.",
     ),
-    options={"value_days": 365, "repeat_days": 180, "min_repeat_customers": 50, "min_group": 20},
+    columns={
+        "first_category": N_("Category of the first order"),
+        "share_of_first_buyers": N_("Share of first-time buyers"),
+        "ordered_again_180d": N_("Ordered again within 180 days"),
+        "cross_sell_rate": N_("Cross-sell rate"),
+        "customers_observed_12m": N_("Customers observed 12 months"),
+        "value_first_12m": N_("Revenue in the 12 months from the first order"),
+        "main_channel": N_("Main acquisition channel"),
+        "main_channel_share": N_("Share from the main channel"),
+    },
+    options=ExpansionOptions,
 )
-def expansion(tables, o) -> Evidence:
-    df = _expansion.first_products(tables, int(o["value_days"]), int(o["repeat_days"]))
+def expansion(tables: Tables, o: ExpansionOptions) -> Evidence:
+    df = _expansion.first_products(tables, int(o.value_days), int(o.repeat_days))
     cats = df["first_category"].dropna().nunique()
     if cats < 2:
         raise NotEnoughData(Text("needs order lines with at least 2 product categories; found {found}",
                                  found=count(cats)))
     judged = df["cross_sold"].dropna()
-    if len(judged) < o["min_repeat_customers"]:
+    if len(judged) < o.min_repeat_customers:
         raise NotEnoughData(Text("needs at least {min} customers with a second order to judge; found {found}",
-                                 min=count(o["min_repeat_customers"]), found=count(len(judged))))
+                                 min=count(o.min_repeat_customers), found=count(len(judged))))
     rate = float(judged.astype(bool).mean())
     d = df.dropna(subset=["first_category"])
     agg = dict(customers=("customer_id", "size"), ordered_again_180d=("ordered_again", "mean"),
@@ -585,7 +684,7 @@ def expansion(tables, o) -> Evidence:
     table = d.groupby("first_category").agg(**agg).reset_index()
     table = table.astype({c: float for c in ("ordered_again_180d", "cross_sell_rate", "value_first_12m")})
     table.insert(2, "share_of_first_buyers", table["customers"] / len(d))
-    table.loc[table["customers_observed_12m"] < o["min_group"], "value_first_12m"] = float("nan")
+    table.loc[table["customers_observed_12m"] < o.min_group, "value_first_12m"] = float("nan")
     if "acquisition_channel" in d:
         top = d.groupby("first_category")["acquisition_channel"].agg(lambda s: s.value_counts().index[0])
         top_share = d.groupby("first_category")["acquisition_channel"].agg(lambda s: s.value_counts(normalize=True).iloc[0])
@@ -596,7 +695,7 @@ def expansion(tables, o) -> Evidence:
     overall_repeat = d["ordered_again"].dropna()
     overall_repeat = float(overall_repeat.astype(bool).mean()) if len(overall_repeat) else None
     # The weakest large door-opener: among first categories with enough customers, the lowest second-order rate.
-    big = table[table["customers"] >= o["min_group"]].dropna(subset=["ordered_again_180d"])
+    big = table[table["customers"] >= o.min_group].dropna(subset=["ordered_again_180d"])
     weakest = big.loc[big["ordered_again_180d"].idxmin()] if len(big) else None
     details = {"repeat_customers": len(judged), "cross_sold": int(judged.astype(bool).sum()), "categories": cats,
                "first_time_buyers": len(df), "second_order_rate": overall_repeat}
@@ -609,7 +708,7 @@ def expansion(tables, o) -> Evidence:
                        weakest_second_order_rate=float(weakest["ordered_again_180d"]))
         summary += Text("; {share} of first orders are {category}, whose buyers order again within {days} days least "
                         "often ({weak}, against {overall} overall)", share=share(weakest["share_of_first_buyers"], 0),
-                        category=str(weakest["first_category"]), days=count(o["repeat_days"]),
+                        category=str(weakest["first_category"]), days=count(o.repeat_days),
                         weak=share(weakest["ordered_again_180d"], 0), overall=share(overall_repeat, 0))
     # The most common first category against all other first-time buyers: value in the `repeat_days` from the
     # first order (docs/planted_mistakes.md: 12 months needs 15 months of history, so the shorter window).
@@ -618,23 +717,23 @@ def expansion(tables, o) -> Evidence:
         top = observed["first_category"].value_counts().index[0]
         mine, rest = observed.loc[observed["first_category"] == top, "value_short"], \
             observed.loc[observed["first_category"] != top, "value_short"]
-        if len(mine) >= o["min_group"] and len(rest) >= o["min_group"] and rest.mean() > 0:
+        if len(mine) >= o.min_group and len(rest) >= o.min_group and rest.mean() > 0:
             ratio = float(mine.mean() / rest.mean())
             details.update(top_first_category=top, top_value_ratio=ratio)
             summary += Text("; customers who start with {category}, the most common first category, bring {ratio} of "
                             "the revenue of the others in the {days} days from their first order",
-                            category=str(top), ratio=share(ratio, 0), days=count(o["repeat_days"]))
+                            category=str(top), ratio=share(ratio, 0), days=count(o.repeat_days))
     at_stake = method = None
-    aov = _aov(tables)
-    missing = max(0.0, o["good"] - rate) * len(judged)
+    aov = average_order_value(tables)
+    missing = max(0.0, o.good - rate) * len(judged)
     if aov and missing > 0:
         at_stake = missing * aov
         method = Text("returning customers short of a {good} cross-sell rate ({n}) × average order value ({aov}): one "
-                      "order from another category each, over the period analysed", good=share(o["good"], 0),
+                      "order from another category each, over the period analysed", good=share(o.good, 0),
                       n=count(missing), aov=money(aov, 2))
     chart = Chart(kind="bar", data=table, x="first_category", y="ordered_again_180d",
                   title=Text("Customers who ordered again within {days} days, by the category of their first order",
-                             days=count(o["repeat_days"])),
+                             days=count(o.repeat_days)),
                   x_label=Text("Category of the first order"), y_label=Text("Ordered again"), y_unit="share",
                   reference=overall_repeat, reference_label=Text("all customers"))
     return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import Chart, Evidence
-from ..i18n import Text, count, days, money, number, share, word
+from ..engine import Tables
+from ..i18n import N_, Text, count, days, money, number, share, word
 from ..metrics import churn
 from ..metrics.orders import average_order_value
 from ..privacy import pseudonymise_frame
-from .registry import NotEnoughData, check
+from .base import Chart, Evidence, NotEnoughData, Options, check
 
 TOP_ROWS = 20  # customers listed in an evidence table
 
@@ -33,6 +33,19 @@ def _contacted_after(last: pd.Series, msgs: pd.DataFrame) -> pd.Series:
     got = msgs.assign(last=msgs["customer_id"].map(last))
     got = got[got["sent_at"] > got["last"]]
     return pd.Series(last.index.isin(got["customer_id"].unique()), index=last.index)
+
+
+class ChurnRiskOptions(Options):
+    """Churn risk: tunables beside the control points."""
+
+    lapsed_from_days: int = 100
+    lapsed_to_days: int = 400
+    min_orders: int = 2
+    min_lapsed: int = 20
+    min_buyers: int = churn.PREREQUISITES["min_buyers"]
+    min_history_days: int = churn.PREREQUISITES["min_history_days"]
+    min_orders_last_30_days: int = churn.PREREQUISITES["min_orders_last_30_days"]
+    min_three_order_customers: int = churn.PREREQUISITES["min_three_order_customers"]
 
 
 @check(
@@ -62,29 +75,36 @@ def _contacted_after(last: pd.Series, msgs: pd.DataFrame) -> pd.Series:
         "Ask the customers you cannot win back why they stopped buying: their answers help improve "
         "everything from acquisition to the after-sales phase.",
     ),
-    options={"lapsed_from_days": 100, "lapsed_to_days": 400, "min_orders": 2, "min_lapsed": 20,
-             **churn.PREREQUISITES},
+    columns={
+        "p_alive": N_("Probability still active"),
+        "expected_value": N_("Expected order value"),
+        "revenue_at_risk": N_("Revenue at risk"),
+        "probability_alive": N_("Probability still active"),
+        "contacted": N_("Sent a win-back"),
+        "contacted_share": N_("Share sent a win-back"),
+    },
+    options=ChurnRiskOptions,
 )
-def churn_risk(tables, o) -> Evidence:
+def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
     pre = churn.prerequisites(tables)
-    if not churn.lifetime_ready(tables, {k: o[k] for k in churn.PREREQUISITES}):
+    if not churn.lifetime_ready(tables, {k: getattr(o, k) for k in churn.PREREQUISITES}):
         raise NotEnoughData(Text(
             "a lifetime model needs at least {buyers} customers with orders, {history} of order history, "
             "{three} customers with three or more orders and at least {recent} orders in the last 30 days "
             "(Klaviyo's prerequisites); found {f_buyers}, {f_history}, {f_three} and {f_recent}",
-            buyers=count(o["min_buyers"]), history=days(o["min_history_days"]),
-            recent=count(o["min_orders_last_30_days"]), three=count(o["min_three_order_customers"]),
+            buyers=count(o.min_buyers), history=days(o.min_history_days),
+            recent=count(o.min_orders_last_30_days), three=count(o.min_three_order_customers),
             f_buyers=count(pre["customers_with_orders"]), f_history=days(pre["history_days"]),
             f_recent=count(pre["orders_last_30_days"]), f_three=count(pre["customers_3_plus_orders"])))
-    lo, hi = o["lapsed_from_days"], o["lapsed_to_days"]
+    lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
-    lap = lap[lap["orders"] >= o["min_orders"]]
+    lap = lap[lap["orders"] >= o.min_orders]
     reachable = churn.opted_in(tables)
     if reachable is not None:
         lap = lap[lap.index.isin(reachable)]
-    if len(lap) < o["min_lapsed"]:
+    if len(lap) < o.min_lapsed:
         raise NotEnoughData(Text("needs at least {min} repeat customers whose last order was {lo} to {hi} days ago; "
-                                 "found {found}", min=count(o["min_lapsed"]), lo=count(lo), hi=count(hi),
+                                 "found {found}", min=count(o.min_lapsed), lo=count(lo), hi=count(hi),
                                  found=count(len(lap))))
     fit = churn.lifetime_fit(tables)
     lap = lap.join(fit.customers)
@@ -105,7 +125,7 @@ def churn_risk(tables, o) -> Evidence:
     chart = Chart(kind="bar", data=by_band, x="probability_alive", y="contacted_share",
                   title=Text("Lapsing repeat customers sent a win-back, by probability of still being active"),
                   x_label=Text("Probability still active (BG/NBD)"), y_label=Text("Sent a win-back message"),
-                  y_unit="share", reference=o["good"], reference_label=Text("good"))
+                  y_unit="share", reference=o.good, reference_label=Text("good"))
     top = missed.sort_values("revenue_at_risk", ascending=False).head(TOP_ROWS).reset_index()
     table = pd.DataFrame({
         "customer_id": top["customer_id"],
@@ -149,6 +169,14 @@ def _winbacks_with_age(tables) -> pd.DataFrame:
 CUTOFF_BANDS = tuple(zip((-1, 90, 180, 365), (90, 180, 365, float("inf")), churn.AGE_BANDS))
 
 
+class RecontactCutoffOptions(Options):
+    """Recontact cutoff: tunables beside the control points."""
+
+    cutoff_days: int = 180
+    reactivation_days: int = 30
+    min_messages: int = 50
+
+
 @check(
     id="winback.recontact_cutoff",
     stage="winback",
@@ -171,15 +199,18 @@ CUTOFF_BANDS = tuple(zip((-1, 90, 180, 365), (90, 180, 365, float("inf")), churn
         "to hear from you, then stop.",
         "Ask the customers who do not come back for qualitative feedback on why they stopped buying.",
     ),
-    options={"cutoff_days": 180, "reactivation_days": 30, "min_messages": 50},
+    columns={
+        "reactivation_rate": N_("Reactivation rate"),
+    },
+    options=RecontactCutoffOptions,
 )
-def recontact_cutoff(tables, o) -> Evidence:
+def recontact_cutoff(tables: Tables, o: RecontactCutoffOptions) -> Evidence:
     wb = _winbacks_with_age(tables)
     wb = wb[wb["previous_order"].notna()]
-    if len(wb) < o["min_messages"]:
+    if len(wb) < o.min_messages:
         raise NotEnoughData(Text("needs at least {min} win-back messages sent after an order; found {found}",
-                                 min=count(o["min_messages"]), found=count(len(wb))))
-    cutoff, window = float(o["cutoff_days"]), float(o["reactivation_days"])
+                                 min=count(o.min_messages), found=count(len(wb))))
+    cutoff, window = float(o.cutoff_days), float(o.reactivation_days)
     end = churn.end_of(tables)
     wb["reactivated"] = (wb["next_order"] - wb["sent_at"]) <= pd.Timedelta(days=window)
     judged = wb["sent_at"] <= end - pd.Timedelta(days=window)  # the window has passed
@@ -215,6 +246,13 @@ def recontact_cutoff(tables, o) -> Evidence:
     return Evidence(value=rate, table=table, chart=chart, details=details, summary=summary)
 
 
+class SuppressionOptions(Options):
+    """Suppression: tunables beside the control points."""
+
+    bad_rating: int = 2
+    min_messages: int = 50
+
+
 @check(
     id="winback.suppression",
     stage="winback",
@@ -237,20 +275,23 @@ def recontact_cutoff(tables, o) -> Evidence:
         "answer their review and solve the problem instead.",
         "Check the exclusions of each win-back flow after every change to it.",
     ),
-    options={"bad_rating": 2, "min_messages": 50},
+    columns={
+        "reason": N_("Reason"),
+    },
+    options=SuppressionOptions,
 )
-def suppression(tables, o) -> Evidence:
+def suppression(tables: Tables, o: SuppressionOptions) -> Evidence:
     wb = _winbacks(tables)
-    if len(wb) < o["min_messages"]:
+    if len(wb) < o.min_messages:
         raise NotEnoughData(Text("needs at least {min} win-back messages; found {found}",
-                                 min=count(o["min_messages"]), found=count(len(wb))))
+                                 min=count(o.min_messages), found=count(len(wb))))
     cu = tables["customers"]
     defaulted = set()
     if "payment_default" in cu.columns:
         ids = cu.filter(cu.payment_default.fill_null(False)).select("customer_id").to_pandas()["customer_id"]
         defaulted = set(ids.astype(str))
     rv = tables["reviews"]
-    rv = rv.filter((rv.rating <= o["bad_rating"]) & rv.customer_id.notnull())
+    rv = rv.filter((rv.rating <= o.bad_rating) & rv.customer_id.notnull())
     bad = rv.group_by("customer_id").aggregate(first_bad=rv.created_at.min()).to_pandas()
     first_bad = dict(zip(bad["customer_id"].astype(str), bad["first_bad"]))
     wb["defaulted"] = wb["customer_id"].isin(defaulted)
@@ -282,8 +323,17 @@ def suppression(tables, o) -> Evidence:
     summary = Text("{n} of {total} win-back messages ({rate} per 1,000) went to {customers} customers who had not "
                    "paid or had left a review of {rating} stars or fewer.", n=count(len(flagged)),
                    total=count(len(wb)), rate=number(per_1000, 1), customers=count(details["customers"]),
-                   rating=count(o["bad_rating"]))
+                   rating=count(o.bad_rating))
     return Evidence(value=per_1000, table=table, chart=chart, details=details, summary=summary)
+
+
+class ChannelFallbackOptions(Options):
+    """Channel fallback: tunables beside the control points."""
+
+    lapsed_from_days: int = 100
+    lapsed_to_days: int = 400
+    min_customers: int = 20
+    reactivation_days: int = 90
 
 
 @check(
@@ -309,10 +359,14 @@ def suppression(tables, o) -> Evidence:
         "Compare the reactivation of the postal win-back with its cost per customer to decide how far back "
         "it pays.",
     ),
-    options={"lapsed_from_days": 100, "lapsed_to_days": 400, "min_customers": 20, "reactivation_days": 90},
+    columns={
+        "tried": N_("Contacted on another channel"),
+        "tried_share": N_("Share contacted on another channel"),
+    },
+    options=ChannelFallbackOptions,
 )
-def channel_fallback(tables, o) -> Evidence:
-    lo, hi = o["lapsed_from_days"], o["lapsed_to_days"]
+def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
+    lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
     m = tables["messages"]
     m = m.filter(m.customer_id.notnull())
@@ -336,10 +390,10 @@ def channel_fallback(tables, o) -> Evidence:
     other["customer_id"] = other["customer_id"].astype(str)
     used_before = set(other.loc[other["channel"].isin(("sms", "push")), "customer_id"])
     target = lap[dead & (lap.index.isin(postal) | lap.index.isin(used_before))]
-    if len(target) < o["min_customers"]:
+    if len(target) < o.min_customers:
         raise NotEnoughData(Text("needs at least {min} customers whose last order was {lo} to {hi} days ago, whose "
                                  "e-mail no longer works and who have another channel; found {found}",
-                                 min=count(o["min_customers"]), lo=count(lo), hi=count(hi), found=count(len(target))))
+                                 min=count(o.min_customers), lo=count(lo), hi=count(hi), found=count(len(target))))
     marketing = other[~other["message_type"].isin(("transactional", "thank_you"))]
     tried = _contacted_after(target["last_order"], marketing)
     rate = float(tried.mean())
@@ -353,7 +407,7 @@ def channel_fallback(tables, o) -> Evidence:
                   title=Text("Lapsed customers without working e-mail contacted on another channel, by time since "
                              "their last order"),
                   x_label=Text("Time since the last order"), y_label=Text("Contacted on another channel"),
-                  y_unit="share", reference=o["good"], reference_label=Text("good"))
+                  y_unit="share", reference=o.good, reference_label=Text("good"))
     missed = target[~target["tried"]]
     value = missed["revenue"] / missed["orders"]
     top = missed.assign(order_value=value).sort_values("revenue", ascending=False).head(TOP_ROWS).reset_index()
@@ -364,17 +418,17 @@ def channel_fallback(tables, o) -> Evidence:
     aov = average_order_value(tables)
     at_stake = method = None
     fallback = marketing[marketing["message_type"] == "winback"]
-    on_other = len(fallback) >= o["min_customers"]
+    on_other = len(fallback) >= o.min_customers
     if not on_other:  # nothing sent on other channels to learn from: the shop's e-mail win-backs stand in
         fallback = _winbacks(tables, "email")
-    came_back = _reactivation(tables, fallback, o["reactivation_days"]) if len(fallback) >= o["min_customers"] else None
+    came_back = _reactivation(tables, fallback, o.reactivation_days) if len(fallback) >= o.min_customers else None
     if aov and came_back is not None:
         at_stake = len(missed) * came_back * aov
         which = (Text("win-backs on other channels") if on_other
                  else Text("e-mail win-backs (none were sent on other channels)"))
         method = Text("{n} lapsed customers never tried on another channel × the share of {which} followed by an "
                       "order within {days} days here ({rate}) × average order value ({aov})",
-                      n=count(len(missed)), which=which, days=count(o["reactivation_days"]), rate=share(came_back, 1),
+                      n=count(len(missed)), which=which, days=count(o.reactivation_days), rate=share(came_back, 1),
                       aov=money(aov, 2))
     details = {"customers": int(len(target)), "tried": int(tried.sum()), "not_tried": int(len(missed)),
                "with_postal_address": int(target.index.isin(postal).sum()),

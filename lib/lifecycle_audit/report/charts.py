@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .. import i18n
-from ..findings import Chart
+from ..checks import Chart
 from ..i18n import column, term, tr
-from . import fmt
+from .. import fmt
 
 # Calm colours whose lightness differs enough to tell the series apart in greyscale (dark, light, mid, ...).
 PALETTE = ("#2E5A87", "#E0A24E", "#6E9F8D", "#A9473F", "#A9C3DE", "#4D4D4D")
@@ -86,7 +86,7 @@ def _series(chart: Chart) -> pd.DataFrame:
 def _value_formatter(unit: str, currency: str) -> FuncFormatter:
     # Ticks are formatted when the figure is saved, maybe outside the block that set the locale: keep it now.
     locale = i18n.current()
-    return FuncFormatter(lambda v, _pos: fmt.axis(v, unit, currency, locale))
+    return FuncFormatter(lambda v, _pos: i18n.axis(v, unit, currency, locale))
 
 
 def _is_time(index: pd.Index) -> bool:

@@ -37,9 +37,10 @@ from .. import __version__, i18n, scoring
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
 from ..stages import page as _stage_file
-from ..findings import Chart, Finding
+from ..checks import Chart
+from ..findings import Finding
 from ..i18n import N_, Text, column, term, tr
-from . import fmt
+from .. import fmt
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -139,7 +140,7 @@ def threshold_text(good: float | None, poor: float | None, better: str | None, u
     """"good ≤ 60 %, poor ≥ 80 %" (lower is better) or "good ≥ 40 %, poor ≤ 20 %" (higher is better)."""
     if good is None or poor is None:
         return ""
-    g, p = fmt.value(good, unit, currency), fmt.value(poor, unit, currency)
+    g, p = i18n.value(good, unit, currency), i18n.value(poor, unit, currency)
     if better == "lower":
         return Text("good ≤ {good}, poor ≥ {poor}", good=g, poor=p).render()
     if better == "higher":
@@ -189,7 +190,7 @@ def _cell(value: Any, unit: str | None, currency: str) -> str:
         except (TypeError, ValueError):
             return mask_emails(str(value))
         if unit:
-            return fmt.value(v, unit, currency)
+            return i18n.value(v, unit, currency)
         return fmt.number(v, 0) if v.is_integer() else fmt.number(v)
     return mask_emails(term(value))  # a word of the data's vocabulary ("mobile") in the report's language
 
@@ -227,7 +228,7 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     c: dict[str, Any] = {
         "check_id": check_id, "anchor": anchor(check_id), "stage": _get(f, "stage"), "status": status,
         "ran": ran, "title": tr(_get(f, "title")), "score": _get(f, "score"),
-        "value": fmt.value(_get(f, "value"), unit, currency),
+        "value": i18n.value(_get(f, "value"), unit, currency),
         "threshold": threshold_text(_get(f, "good"), _get(f, "poor"), _get(f, "better"), unit, currency),
         "source": tr(_get(f, "source")), "summary": tr(_get(f, "summary")), "reason": tr(_get(f, "reason")),
         "description": tr(_get(f, "description")), "advice": [tr(a) for a in _get(f, "advice") or []],
@@ -491,7 +492,7 @@ def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str
         rows.append({
             "check_id": f["check_id"], "stage": stage, "stage_title": titles.get(stage, _stage_title(stage)),
             "status": f["status"], "ran": f["status"] in ("pass", "warn", "fail"), "title": tr(f.get("title")),
-            "score": f.get("score"), "value": fmt.value(f.get("value"), f.get("unit"), currency),
+            "score": f.get("score"), "value": i18n.value(f.get("value"), f.get("unit"), currency),
             "at_stake_raw": None if fmt.missing(at) else float(at),
             "at_stake": None if fmt.missing(at) else fmt.money(at, currency),
             "reason": tr(f.get("reason")) if f["status"] in ("not_run", "error") else None,
@@ -529,8 +530,8 @@ def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str
         seen.add(r["check_id"])
         sign_good, sign_poor = {"lower": ("≤ ", "≥ "), "higher": ("≥ ", "≤ ")}.get(r["better"], ("", ""))
         thresholds.append({"title": r["title"], "source": r["source"],
-                           "good": sign_good + fmt.value(r["good"], r["unit"], currency),
-                           "poor": sign_poor + fmt.value(r["poor"], r["unit"], currency)})
+                           "good": sign_good + i18n.value(r["good"], r["unit"], currency),
+                           "poor": sign_poor + i18n.value(r["poor"], r["unit"], currency)})
     tables = _tables(run_info.get("tables"))
     versions = list((run_info.get("versions") or {}).items())
 

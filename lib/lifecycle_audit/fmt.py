@@ -1,6 +1,6 @@
 """Numbers, percentages, money and dates as the report prints them, in the report's locale (Babel).
 
-The locale and currency in effect come from i18n (i18n.use / i18n.set_locale; the runner and
+The locale and currency in effect come from lang (lang.use / lang.set_locale; the runner and
 workbook.open_audit set them from params.locale and params.currency): en 1,234.5 · €12,345 · 81.3%;
 de 1.234,5 · 12.345 € · 81,3 %; id 1.234,5 · Rp12.345 · 81,3%.
 """
@@ -14,10 +14,11 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_compact_decimal, format_currency, format_decimal, format_percent
+from babel.numbers import (format_compact_decimal, format_currency, format_decimal, format_percent,
+                           get_currency_symbol)
 from babel.units import format_unit
 
-from .. import i18n
+from . import lang
 
 DASH = "–"  # what a missing value prints as
 
@@ -50,7 +51,7 @@ def _auto_decimals(v: float) -> int:
 
 
 def _loc(locale: str | None = None) -> str:
-    return i18n.babel_locale(locale)
+    return lang.babel_locale(locale)
 
 
 def _with_decimals(pattern: str, decimals: int) -> str:
@@ -100,8 +101,6 @@ def percent(value: Any, decimals: int | None = None, locale: str | None = None) 
 
 def currency_symbol(currency: str = "EUR", locale: str | None = None) -> str:
     """The locale's symbol for the currency: "€", "$", "Rp"; the code where the locale has none."""
-    from babel.numbers import get_currency_symbol
-
     return get_currency_symbol(currency.upper(), locale=_loc(locale))
 
 
@@ -112,7 +111,7 @@ def money(value: Any, currency: str | None = None, decimals: int | None = None, 
     v = _as_float(value)
     if decimals is None:
         decimals = 0 if abs(v) >= 100 or float(v).is_integer() else 2
-    code = (currency or i18n.currency()).upper()
+    code = (currency or lang.currency()).upper()
     out = format_currency(v, code, format=_with_decimals(_pattern("currency", locale), decimals),
                           locale=_loc(locale), currency_digits=False)
     # A currency the locale has no symbol for prints as its code: keep it apart from the digits ("SEK 1,000").
@@ -125,8 +124,11 @@ def _unit(v: float, unit: str, locale: str | None, length: str = "long") -> str:
                        locale=_loc(locale))
 
 
-def value(value: Any, unit: str | None, currency: str | None = None, locale: str | None = None) -> str:
-    """A finding's value by its unit (see findings.UNITS): share/rate -> "81.3%", money -> "€12,345", days -> "12.5 days"."""
+def value(value: Any, unit: str | None, currency: str | None = None, locale: str | None = None,
+          per_week: str = "{n} per week") -> str:
+    """A finding's value by its unit (see checks.UNITS): share/rate -> "81.3%", money -> "€12,345", days -> "12.5 days".
+
+    per_week: the sentence a weekly frequency prints in ("{n} per week"); i18n.value passes it translated."""
     if missing(value):
         return DASH
     v = _as_float(value)
@@ -141,14 +143,17 @@ def value(value: Any, unit: str | None, currency: str | None = None, locale: str
     if unit == "count":
         return number(v, 0, locale) if float(v).is_integer() else number(v, locale=locale)
     if unit == "per_week":
-        return i18n.Text("{n} per week", n=i18n.number(v)).render(locale)
+        return per_week.format(n=number(v, locale=locale))
     if unit == "ratio":
         return number(v, 2, locale)
     return number(v, locale=locale)
 
 
-def axis(value: float, unit: str | None, currency: str | None = None, locale: str | None = None) -> str:
-    """A short tick label for a chart axis: "60%", "€12K", "1,2 Mio. €", "3 d", "12,000"."""
+def axis(value: float, unit: str | None, currency: str | None = None, locale: str | None = None,
+         day: str = "{n} d", hour: str = "{n} h") -> str:
+    """A short tick label for a chart axis: "60%", "€12K", "1,2 Mio. €", "3 d", "12,000".
+
+    day, hour: the short forms of days and hours ("{n} d"); i18n.axis passes them translated."""
     v = float(value)
     loc = _loc(locale)
     if unit in ("share", "rate"):
@@ -156,7 +161,7 @@ def axis(value: float, unit: str | None, currency: str | None = None, locale: st
         d = 0 if float(round(p, 6)).is_integer() else 1
         return format_percent(v, format=_with_decimals(_pattern("percent", locale), d), locale=loc)
     if unit == "money":
-        cur = (currency or i18n.currency()).upper()
+        cur = (currency or lang.currency()).upper()
         if abs(v) >= 10_000:
             # the locale's compact form of the amount ("12K", "12.000", "12 rb"), placed where the locale puts money
             short = format_compact_decimal(v, format_type="short", locale=loc, fraction_digits=1)
@@ -167,9 +172,9 @@ def axis(value: float, unit: str | None, currency: str | None = None, locale: st
     d = 0 if float(round(v, 6)).is_integer() else _auto_decimals(v)
     n = format_decimal(round(v, d), format="#,##0" + ("." + "0" * d if d else ""), locale=loc)
     if unit == "days":
-        return i18n.Text("{n} d", n=n).render(locale)
+        return day.format(n=n)
     if unit == "hours":
-        return i18n.Text("{n} h", n=n).render(locale)
+        return hour.format(n=n)
     return n
 
 
