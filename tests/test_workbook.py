@@ -68,12 +68,10 @@ def test_run_stage_and_save(shop, tmp_path):
 
 
 def test_show_groups_cards_failed_first_and_folds_passed_and_not_run(monkeypatch):
-    from IPython import display as ipd
-
     from lifecycle_audit.findings import Finding
 
     shown = []
-    monkeypatch.setattr(ipd, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(workbook, "display", lambda obj: shown.append(obj.data))
 
     def finding(check_id, status):
         return Finding(check_id=check_id, stage="conversion", title=check_id, status=status,

@@ -15,6 +15,7 @@ import json
 import math
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,18 @@ class Finding:
         if not timings:
             d.pop("seconds")
         return _clean(d)
+
+    def _repr_html_(self) -> str | None:
+        """A notebook shows a finding as its report card (drawn by the report layer, which sets the renderer)."""
+        return _CARD_RENDERER[0](self) if _CARD_RENDERER else None
+
+
+_CARD_RENDERER: list[Callable[[Finding], str]] = []
+
+
+def render_cards_with(renderer: Callable[[Finding], str]) -> None:
+    """Set how a Finding draws itself in a notebook; report.render passes its card (findings never import report)."""
+    _CARD_RENDERER[:] = [renderer]
 
 
 def chart_dict(chart: Chart) -> dict[str, Any]:

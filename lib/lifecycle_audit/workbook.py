@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from IPython import get_ipython
 from IPython.display import HTML, Markdown, display
 
 from . import engine, findings, fmt, i18n, paths, sources, stages
@@ -220,12 +219,3 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
 
-
-def _show_findings_as_cards() -> None:
-    """In IPython (JupyterLab, a papermill kernel), a Finding left at the end of a cell displays as its report card."""
-    shell = get_ipython()
-    if shell is not None:
-        shell.display_formatter.formatters["text/html"].for_type(Finding, lambda f: finding_html(f))
-
-
-_show_findings_as_cards()

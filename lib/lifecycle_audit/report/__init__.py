@@ -12,7 +12,7 @@ __all__ = ["draw", "svg", "finding_html", "stage_html", "index_html", "write_pag
 
 def __getattr__(name: str):  # matplotlib is imported only when a chart is drawn
     if name in ("draw", "svg"):
-        from . import charts
+        from . import charts  # noqa: PLC0415 - matplotlib loads only when a chart is drawn
 
         return getattr(charts, name)
     raise AttributeError(name)

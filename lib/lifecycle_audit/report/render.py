@@ -38,6 +38,7 @@ from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
 from ..stages import page as _stage_file
 from ..checks import Chart
+from .. import findings
 from ..findings import Finding
 from ..i18n import N_, Text, column, term, tr
 from .. import fmt
@@ -238,7 +239,7 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     }
     chart = _as_chart(_get(f, "chart"))
     if with_chart and chart is not None:
-        from .charts import svg
+        from .charts import svg  # noqa: PLC0415 - matplotlib loads only when a card has a chart
 
         try:
             c["chart_svg"] = Markup(svg(chart, currency))
@@ -254,6 +255,9 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
                 hints.setdefault(str(y), chart.y_unit)
         c["table"] = table_context(table, hints, currency)
     return c
+
+
+findings.render_cards_with(lambda f: finding_html(f))  # a Finding in a notebook shows as this card
 
 
 def set_currency(code: str) -> None:
