@@ -49,3 +49,15 @@ def test_the_catalogue_is_read_from_the_declarations():
         assert spec.id.startswith(spec.stage + ".") and spec.fn is not None and spec.unit in checks.UNITS
         assert issubclass(spec.options, checks.Options)
         assert list(spec.defaults())[:2] == ["good", "poor"]
+
+
+def test_the_report_lists_checks_in_the_order_of_the_mission():
+    from tests.test_contract import MISSION
+
+    if not MISSION.exists():
+        pytest.skip("the mission text is not beside this checkout")
+    import re
+
+    ids = re.findall(r"^\| ([a-z_]+\.[a-z_]+) \|", MISSION.read_text(encoding="utf-8"), re.M)
+    declared = [s.id for s in checks.specs()]
+    assert [i for i in ids if i in declared] == declared
