@@ -7,6 +7,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PARAMS ?= params/demo.yaml
 LINT_PATHS := lib tests benchmarks tools notebooks
+NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
@@ -20,8 +21,13 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
 	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
-	@# git filter that commits notebooks without outputs (.gitattributes names the files); no-op outside a git checkout
-	@if [ -e .git ]; then $(VENV)/bin/nbstripout --install --attributes .gitattributes; fi
+	@# git filter that commits notebooks without outputs (.gitattributes names the files), set in .git/config;
+	@# --keep-id keeps the cell ids as committed (nbstripout would renumber them); skipped outside a git checkout
+	@if [ -e .git ]; then \
+		$(VENV)/bin/nbstripout --install --attributes .gitattributes && \
+		git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+		git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
+	fi
 	@rm -f $(VENV)/.installed-*; touch $@
 	@echo "environment ready in $(VENV)"
 
