@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PARAMS ?= params/demo.yaml
+LINT_PATHS := lib tests benchmarks tools notebooks
+NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
-.PHONY: help setup demo healthy test test-fast notebooks lock bench clean messages
+.PHONY: help setup demo healthy test test-fast lint format notebooks lock bench clean messages
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,6 +21,13 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 	@$(VENV)/bin/uv pip install -q --python $(PY) -r requirements.lock
 	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	@# git filter that commits notebooks without outputs (.gitattributes names the files), set in .git/config;
+	@# --keep-id keeps the cell ids as committed (nbstripout would renumber them); skipped outside a git checkout
+	@if [ -e .git ]; then \
+		$(VENV)/bin/nbstripout --install --attributes .gitattributes && \
+		git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+		git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
+	fi
 	@rm -f $(VENV)/.installed-*; touch $@
 	@echo "environment ready in $(VENV)"
 
@@ -30,20 +39,31 @@ demo: $(STAMP) ## generate the demo shop if absent, audit it, print where the re
 healthy: $(STAMP) ## audit the healthy demo shop (no mistakes planted)
 	@$(VENV)/bin/lifecycle-audit run params/healthy.yaml
 
-test: $(STAMP) ## run every test: library, command line, end to end, notebooks
+test: $(STAMP) lint ## lint, then run every test: library, command line, end to end, notebooks
 	@$(PY) -m pytest -q tests
 	@$(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 
 test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
 	@$(PY) -m pytest -q -m "not e2e" tests
 
+lint: $(STAMP) ## check code style with ruff: lint rules and formatting (changes nothing)
+	@$(VENV)/bin/ruff check $(LINT_PATHS)
+	@$(VENV)/bin/ruff format --check $(LINT_PATHS)
+
+format: $(STAMP) ## apply ruff's safe lint fixes, format the code, then list what is left to fix by hand
+	@$(VENV)/bin/ruff check --fix --exit-zero -q $(LINT_PATHS)
+	@$(VENV)/bin/ruff format $(LINT_PATHS)
+	@$(VENV)/bin/ruff check $(LINT_PATHS)
+
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
 	@$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+# update keeps the .po header (Plural-Forms) and obsolete (#~) translations, and ignores the pot's date, so a
+# second run changes nothing; -N: no fuzzy guesses, a new msgid stays untranslated until someone translates it.
 messages: $(STAMP) ## re-extract the report's msgids (babel.cfg) and merge them into the de and id catalogs
-	@$(VENV)/bin/pybabel extract -q -F babel.cfg --no-location --sort-output --omit-header --no-wrap -o lib/lifecycle_audit/locales/messages.pot .
-	@$(VENV)/bin/pybabel update -q -N --no-wrap --omit-header -i lib/lifecycle_audit/locales/messages.pot -d lib/lifecycle_audit/locales
+	@$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header --no-wrap -o lib/lifecycle_audit/locales/messages.pot .
+	@$(VENV)/bin/pybabel -q update -N --no-wrap --ignore-pot-creation-date -i lib/lifecycle_audit/locales/messages.pot -d lib/lifecycle_audit/locales
 	@echo "catalogs updated: translate new or fuzzy entries in lib/lifecycle_audit/locales/*/LC_MESSAGES/messages.po"
 
 bench: $(STAMP) ## run the benchmarks (on demand; prints figures)
