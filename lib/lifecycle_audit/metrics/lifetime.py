@@ -1,7 +1,7 @@
 """Buy-till-you-die lifetime models: BG/NBD for purchases, Gamma-Gamma for spend, via `lifetimes`.
 
-Why `lifetimes` and not pymc-marketing (both measured on this machine, see DESIGN.md and the
-closing note of the catalogue issue): the same maximum-likelihood estimates, a 0.05 s fit instead
+Why `lifetimes` and not pymc-marketing (both measured on a 2-core machine, see
+docs/stack.md): the same maximum-likelihood estimates, a 0.05 s fit instead
 of a 19-21 s first fit (pytensor compiles on every fresh machine, i.e. on every CI run), and about
 50 MB installed instead of 0.8 GB. Its weakness is maintenance (no release since 2020); this module
 is the only place that imports it, it is pinned, and tests reproduce the published CDNOW estimates,

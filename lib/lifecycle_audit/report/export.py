@@ -33,7 +33,7 @@ PDF_FILE = "report.pdf"
 EMBED_CSV_LIMIT = 2_000_000
 CHROMIUM_ENV = "LIFECYCLE_AUDIT_CHROMIUM"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-# Flags that let Chromium run headless as root on a machine with no network (see DESIGN.md's stack facts).
+# Flags that let Chromium run headless as root on a machine with no network (docs/stack.md).
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                   "--disable-extensions", "--mute-audio")
