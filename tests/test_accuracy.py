@@ -12,12 +12,10 @@ shops are printed, not scored, and a check must still judge at least half of its
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
-from lifecycle_audit import paths, synth
+from lifecycle_audit import synth
 from lifecycle_audit.checks import registry
 from lifecycle_audit.engine import Tables
 
@@ -28,19 +26,8 @@ FALSE_ALARM = ("fail",)    # without it
 
 
 def mistake_of_check() -> dict[str, str]:
-    """check id -> the mistake planted for it, read from the table in docs/planted_mistakes.md."""
-    doc = (paths.ROOT / "docs" / "planted_mistakes.md").read_text(encoding="utf-8")
-    out: dict[str, str] = {}
-    for line in doc.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 2 or not re.fullmatch(r"[a-z_]+( \(existing\))?", cells[0]):
-            continue
-        mistake = cells[0].split()[0]
-        if mistake not in synth.MISTAKES:
-            continue
-        for check_id in re.findall(r"[a-z]+\.[a-z_]+", cells[1]):
-            out[check_id] = mistake
-    return out
+    """check id -> the mistake planted for it, from the mistakes' declarations in the generator."""
+    return {check_id: m.name for m in synth.declared() for check_id in m.checks}
 
 
 def plan(seed: int) -> list[str]:
