@@ -64,19 +64,7 @@ def cart_reminders(rng, clock: Clock, cust: Customers, s: Sessions, ev: Events, 
     # a reminder within 4 h brings ~18% of carts back, a late one ~5%, none ~3%
     p_back = np.where(got & (send - tc <= 4 * HOUR), 0.18, np.where(got, 0.05, 0.03))
     back = ~bought & (rng.random(n) < p_back)
-    via_mail = back & got
-
-    # first reminder: recovered carts are opened and clicked, the others opened now and then
-    t_open, t_click = engage(rng, send, 0.38, 0.2, bounced, clock.T)
-    delay = lognormal_s(rng, 1.5 * HOUR, 1.0, n, 2 * MIN, 20 * HOUR)
-    t_open = np.where(via_mail, send + delay, t_open)
-    t_click = np.where(via_mail, send + delay + rng.integers(30, 4 * MIN, n), t_click)
-    ret = np.where(via_mail, t_click + rng.integers(10, 3 * MIN, n),
-                   tc + rng.integers(3 * HOUR, int(6.5 * DAY), n))
-    back &= (ret < tc + 7 * DAY - HOUR) & (ret < clock.T - 4 * HOUR)
-    via_mail &= back
-    t_open = np.where(t_open >= clock.T, NA, t_open)
-    t_click = np.where((t_click >= clock.T) | (t_open == NA), NA, t_click)
+    t_open, t_click, ret, back, via_mail = _comebacks(rng, clock, tc, send, bounced, back, back & got)
     category = _cart_category(s, carts)
     r = reminded
     box.add(c[r], "abandoned_cart", send[r], campaign=FLOW["FLOW-cart-reminder"], category=category[r],
@@ -84,6 +72,24 @@ def cart_reminders(rng, clock: Clock, cust: Customers, s: Sessions, ev: Events, 
     if beh.follow_up:
         _follow_up(rng, clock, cust, box, c, send, reminded & (t_open == NA) & ~back, t_buy, category)
     return carts[back], ret[back], via_mail[back]
+
+
+def _comebacks(rng, clock: Clock, tc, send, bounced, back, via_mail):
+    """Opens and clicks of the first reminder (recovered carts are opened and clicked, the others opened
+    now and then) and when the carts come back, within the week: (opened, clicked, return time, back,
+    back via the e-mail)."""
+    n = len(tc)
+    t_open, t_click = engage(rng, send, 0.38, 0.2, bounced, clock.T)
+    delay = lognormal_s(rng, 1.5 * HOUR, 1.0, n, 2 * MIN, 20 * HOUR)
+    t_open = np.where(via_mail, send + delay, t_open)
+    t_click = np.where(via_mail, send + delay + rng.integers(30, 4 * MIN, n), t_click)
+    ret = np.where(via_mail, t_click + rng.integers(10, 3 * MIN, n),
+                   tc + rng.integers(3 * HOUR, int(6.5 * DAY), n))
+    back = back & (ret < tc + 7 * DAY - HOUR) & (ret < clock.T - 4 * HOUR)
+    via_mail = via_mail & back
+    t_open = np.where(t_open >= clock.T, NA, t_open)
+    t_click = np.where((t_click >= clock.T) | (t_open == NA), NA, t_click)
+    return t_open, t_click, ret, back, via_mail
 
 
 def _follow_up(rng, clock: Clock, cust: Customers, box: Outbox, c, send, unopened, t_buy, category):
