@@ -44,7 +44,7 @@ test: $(STAMP) lint ## lint, then run every test: library, command line, end to 
 	@$(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 
 test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
-	@$(PY) -m pytest -q -m "not e2e" tests
+	@$(PY) -m pytest -q -m "not e2e and not slow" tests
 
 lint: $(STAMP) ## check code style with ruff: lint rules and formatting (changes nothing)
 	@$(VENV)/bin/ruff check $(LINT_PATHS)

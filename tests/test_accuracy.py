@@ -1,7 +1,7 @@
 """Planted-mistake accuracy: over 20 seeds, each mistake switched on or off at random, every built check
 must flag exactly the shops where its own mistake is planted (recall and precision 100 %).
 
-The mapping from mistake to check is docs/planted_mistakes.md, the one place that states it. As the
+The mapping from mistake to check is the mistakes' declarations (synth: `checks=` of each). As the
 catalogue issue puts it: a shop with a check's mistake planted must make that check fail or warn (else
 a miss), and a shop without it must not make it fail (a false alarm). A warning without the mistake
 is tolerated: planted mistakes have real side effects (fewer orders lower the repeat rate a little),
@@ -12,13 +12,10 @@ shops are printed, not scored, and a check must still judge at least half of its
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
-from lifecycle_audit import paths, synth
-from lifecycle_audit import checks, findings
+from lifecycle_audit import checks, findings, synth
 from lifecycle_audit.engine import Tables
 
 SEEDS = range(1, 21)
@@ -28,19 +25,8 @@ FALSE_ALARM = ("fail",)    # without it
 
 
 def mistake_of_check() -> dict[str, str]:
-    """check id -> the mistake planted for it, read from the table in docs/planted_mistakes.md."""
-    doc = (paths.ROOT / "docs" / "planted_mistakes.md").read_text(encoding="utf-8")
-    out: dict[str, str] = {}
-    for line in doc.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 2 or not re.fullmatch(r"[a-z_]+( \(existing\))?", cells[0]):
-            continue
-        mistake = cells[0].split()[0]
-        if mistake not in synth.MISTAKES:
-            continue
-        for check_id in re.findall(r"[a-z]+\.[a-z_]+", cells[1]):
-            out[check_id] = mistake
-    return out
+    """check id -> the mistake planted for it, from the mistakes' declarations in the generator."""
+    return {check_id: m.name for m in synth.declared() for check_id in m.checks}
 
 
 def plan(seed: int) -> list[str]:
@@ -66,7 +52,7 @@ def test_every_built_check_finds_its_mistake_and_only_its_mistake(outcomes):
     mapping = mistake_of_check()
     built = [s.id for s in checks.specs()]
     unmapped = [c for c in built if c not in mapping]
-    assert not unmapped, f"built checks without a planted mistake in docs/planted_mistakes.md: {unmapped}"
+    assert not unmapped, f"built checks without a planted mistake declared in synth: {unmapped}"
     lines, misses = [], []
     for check_id in built:
         mistake = mapping[check_id]
