@@ -191,7 +191,7 @@ def init(
     import re as _re
 
     from . import paths
-    from .presets import detect
+    from .sources.presets import detect
 
     if not _re.fullmatch(r"[a-z0-9][a-z0-9_-]*", client):
         _fail(f"client {client!r}: use lower-case letters, digits, - and _ (it names folders)", 2)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from . import all_presets
+from .registry import all_presets
 
 _TEXT = (".csv", ".txt", ".tsv", ".gz")
 
@@ -18,8 +19,6 @@ def header_of(path: Path) -> list[str]:
         if name.endswith((".xlsx", ".xls")):
             return [str(c) for c in pd.read_excel(path, nrows=0).columns]
         if name.endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
-
             return list(pq.ParquetFile(path).schema_arrow.names)
         for enc in ("utf-8-sig", "cp1252"):
             try:
