@@ -7,7 +7,6 @@ rejected (bad data): no order name, an unreadable Created at, a line without qua
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
