@@ -1,5 +1,8 @@
 """The params file: a strict, typed model with errors that say where and what."""
 
+import subprocess
+import sys
+
 import pytest
 
 from lifecycle_audit import params, paths
@@ -64,3 +67,12 @@ def test_threshold_overrides_are_kept(tmp_path):
     (tmp_path / "bad.yaml").write_text("client: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         params.load(tmp_path / "bad.yaml")
+
+
+def test_params_neither_import_nor_need_the_sources():
+    code = ("import sys; from lifecycle_audit import params; "
+            "params.from_dict({'client': 'a', 'data_dir': 'd', 'sources': {"
+            "'x': {'preset': 'transaction_lines', 'file': 'a.csv', 'options': {'guest_line': 'keep'}}}}); "
+            "print(sorted(m for m in sys.modules if m.startswith('lifecycle_audit.sources')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"     # a preset entry's options are checked by sources.check_params

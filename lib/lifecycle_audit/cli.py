@@ -193,7 +193,7 @@ def init(
     """Look at the exports in a folder, recognise presets, write params/CLIENT.yaml to finish (DECIDE marks)."""
     import re as _re
 
-    from .presets import detect  # noqa: PLC0415 - fast start
+    from .sources.presets import detect  # noqa: PLC0415 - fast start
 
     if not _re.fullmatch(r"[a-z0-9][a-z0-9_-]*", client):
         _fail(f"client {client!r}: use lower-case letters, digits, - and _ (it names folders)", 2)

@@ -14,7 +14,7 @@ class ParamsError(AuditError):
 class SourceError(AuditError):
     """A client file cannot be read or does not meet the data contract."""
 
-    def __init__(self, problems: list["Problem"]):  # noqa: F821 - Problem lives in sources
+    def __init__(self, problems: list):  # of sources.Problem
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 

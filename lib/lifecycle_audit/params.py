@@ -186,27 +186,13 @@ class Params(_Strict):
     @field_validator("sources")
     @classmethod
     def _known_tables(cls, sources: dict[str, Source]) -> dict[str, Source]:
-        yielded: dict[str, str] = {}
+        """Plain mappings name contract tables and columns; preset entries are checked by sources.check_params."""
         for name, src in sources.items():
             if src.preset is not None:
-                from . import presets  # late: presets import sources
-
-                try:
-                    tables = presets.validate(src)
-                except ValueError as err:
-                    raise ValueError(f"sources.{name}: {err}") from None
-                for t in tables:
-                    if t in yielded:
-                        raise ValueError(f"the {t} table comes from both sources.{yielded[t]} and sources.{name}; "
-                                         f"restrict one of them with `tables:`")
-                    yielded[t] = name
                 continue
             if name not in contract.TABLES:
                 raise ValueError(f"unknown table {name!r} in sources; the contract has: {', '.join(contract.TABLES)} "
                                  "(or name a `preset:` to derive tables from an export)")
-            if name in yielded:
-                raise ValueError(f"the {name} table comes from both sources.{yielded[name]} and sources.{name}")
-            yielded[name] = name
             table = contract.TABLES[name]
             for part in ("columns", "values", "constants", "derived"):
                 for canonical in getattr(src, part):
@@ -243,16 +229,6 @@ class Params(_Strict):
             elif path.is_file():
                 out.append(path)
         return list(dict.fromkeys(out))
-
-    def table_sources(self) -> dict[str, str]:
-        """contract table -> the sources entry it comes from."""
-        from . import presets
-
-        out: dict[str, str] = {}
-        for name, src in self.sources.items():
-            for t in (presets.validate(src) if src.preset else [name]):
-                out[t] = name
-        return out
 
 
 def _reject_secrets(node: Any, where: str = "") -> None:

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from . import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
 
 NON_PRODUCT = (r"^(POST|DOT|M|D|C2|C3|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST\d*|TEST\d*|SP\d+|"
                r"DCGS\w*|GIFT_\w*)$")
@@ -44,48 +44,65 @@ class TransactionLineOptions(Options):
 
 
 def build(data: pd.DataFrame, opts: TransactionLineOptions, ctx) -> Built:
-    n = len(data)
-    invoice = text(data["invoice"])
-    code = text(data["stock_code"])
-    customer = text(data["customer_id"]).str.replace(r"\.0$", "", regex=True)
-    when = timestamp(data["invoice_date"], opts.date_format, opts.timezone)
-    qty = number(data["quantity"])
-    price = number(data["price"])
+    """Orders, order lines and customers from invoice lines; every line used, excluded or rejected."""
+    fields = _fields(data, opts)
+    status = first_reason(len(data), _rules(data, fields, opts))
+    used = status == ""
+    lines = pd.DataFrame({name: values[used].to_numpy() for name, values in fields.items()})
+    notes = [f"orders, order_lines and customers derived from {len(data):,} invoice lines: {int(used.sum()):,} used; "
+             f"customers' acquisition_channel is unknown in a transaction export (left empty)"]
+    if opts.guest_lines == "keep":
+        notes.append("lines without a customer id kept as orders with an empty customer_id (guest_lines: keep)")
+    return Built(tables=_tables(lines, opts.currency or ctx.params.currency), status=status, notes=notes)
+
+
+def _fields(data: pd.DataFrame, opts: TransactionLineOptions) -> dict[str, pd.Series]:
+    """The line's values read, under the contract's names."""
+    return {
+        "order_id": text(data["invoice"]),
+        "customer_id": text(data["customer_id"]).str.replace(r"\.0$", "", regex=True),
+        "order_time": timestamp(data["invoice_date"], opts.date_format, opts.timezone),
+        "product_id": text(data["stock_code"]),
+        "unit_price": number(data["price"]),
+        "quantity": number(data["quantity"]),
+        "country": text(data["country"]),
+    }
+
+
+def _present(s: pd.Series) -> np.ndarray:
+    return s.notna().to_numpy()
+
+
+def _rules(data: pd.DataFrame, fields: dict[str, pd.Series], opts: TransactionLineOptions) -> list:
+    """The rules in order, each (label, mask): bad data first, then the exclusions."""
+    invoice, code = fields["order_id"], fields["product_id"]
+    qty, price = fields["quantity"], fields["unit_price"]
     whole = qty.notna() & (np.mod(qty.fillna(0), 1) == 0)
-    present = lambda s: s.notna().to_numpy()  # noqa: E731
-    hashed = pd.util.hash_pandas_object(data[[c for c in data.columns]], index=False)
     rules = [
-        ("missing_invoice", ~present(invoice)),
-        ("missing_stock_code", ~present(code)),
-        ("unreadable_date", ~present(when)),
+        ("missing_invoice", ~_present(invoice)),
+        ("missing_stock_code", ~_present(code)),
+        ("unreadable_date", ~_present(fields["order_time"])),
         ("unreadable_quantity", ~whole.to_numpy()),
-        ("unreadable_price", ~present(price)),
+        ("unreadable_price", ~_present(price)),
         ("cancellation", invoice.str.startswith(opts.cancellation_prefix).fillna(False).to_numpy()),
         ("bad_debt_adjustment", invoice.str.startswith(opts.adjustment_prefix).fillna(False).to_numpy()),
         ("non_product", code.str.fullmatch(opts.non_product_pattern, case=False).fillna(False).to_numpy()),
     ]
     if opts.duplicate_lines == "exclude":
+        hashed = pd.util.hash_pandas_object(data[[c for c in data.columns]], index=False)
         rules.append(("duplicate_line", hashed.duplicated(keep="first").to_numpy()))
     rules += [
         ("zero_or_negative_price", (price <= 0).fillna(False).to_numpy()),
         ("non_positive_quantity", (qty <= 0).fillna(False).to_numpy()),
     ]
     if opts.guest_lines == "exclude":
-        rules.append(("no_customer_id", ~present(customer)))
-    status = first_reason(n, rules)
-    used = status == ""
+        rules.append(("no_customer_id", ~_present(fields["customer_id"])))
+    return rules
 
-    lines = pd.DataFrame({
-        "order_id": invoice[used].to_numpy(),
-        "customer_id": customer[used].to_numpy(),
-        "order_time": when[used].to_numpy(),
-        "product_id": code[used].to_numpy(),
-        "unit_price": price[used].to_numpy(),
-        "quantity": qty[used].to_numpy(),
-        "country": text(data["country"])[used].to_numpy(),
-    })
+
+def _tables(lines: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
+    """orders (one per invoice), order_lines (one per used line) and customers from the used lines."""
     lines["value"] = lines["unit_price"] * lines["quantity"]
-    currency = opts.currency or ctx.params.currency
     g = lines.groupby("order_id", sort=False)
     orders = pd.DataFrame({
         "customer_id": g["customer_id"].first(),
@@ -96,20 +113,19 @@ def build(data: pd.DataFrame, opts: TransactionLineOptions, ctx) -> Built:
     orders["currency"] = currency
     order_lines = lines[["order_id", "product_id", "unit_price", "quantity"]].copy()
     order_lines.insert(2, "category", pd.Series(pd.NA, index=order_lines.index, dtype="string"))
+    return {"orders": orders, "order_lines": order_lines, "customers": _customers(orders, lines)}
+
+
+def _customers(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Each customer first seen at their first used invoice, country as most often written."""
     known = orders[orders["customer_id"].notna()]
     first = known.groupby("customer_id")["order_time"].min()
     buyers = lines[lines["customer_id"].notna()]
     country = (buyers.groupby(["customer_id", "country"]).size().reset_index(name="n")
                .sort_values(["customer_id", "n"], ascending=[True, False])
                .drop_duplicates("customer_id").set_index("customer_id")["country"])
-    customers = pd.DataFrame({"customer_id": first.index, "first_seen_at": first.to_numpy(),
-                              "acquisition_channel": pd.NA, "country": country.reindex(first.index).to_numpy()})
-    notes = [f"orders, order_lines and customers derived from {n:,} invoice lines: {int(used.sum()):,} used; "
-             f"customers' acquisition_channel is unknown in a transaction export (left empty)"]
-    if opts.guest_lines == "keep":
-        notes.append("lines without a customer id kept as orders with an empty customer_id (guest_lines: keep)")
-    return Built(tables={"orders": orders, "order_lines": order_lines, "customers": customers},
-                 status=status, notes=notes)
+    return pd.DataFrame({"customer_id": first.index, "first_seen_at": first.to_numpy(),
+                         "acquisition_channel": pd.NA, "country": country.reindex(first.index).to_numpy()})
 
 
 PRESET = register(Preset(

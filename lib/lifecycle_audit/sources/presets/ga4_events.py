@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import Built, Options, Preset, Reason, first_reason, number, register, text
+from .base import Built, Options, Preset, Reason, first_reason, number, register, text
 
 EVENTS = {"page_view": "page_view", "view_item": "product_view", "add_to_cart": "add_to_cart",
           "begin_checkout": "begin_checkout", "purchase": "purchase", "sign_up": "sign_up"}

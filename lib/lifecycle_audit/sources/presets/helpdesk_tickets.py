@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
 
 
 class HelpdeskOptions(Options):

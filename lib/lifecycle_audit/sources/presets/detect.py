@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from . import all_presets
+from .registry import all_presets
 
 _TEXT = (".csv", ".txt", ".tsv", ".gz")
 
@@ -18,8 +19,6 @@ def header_of(path: Path) -> list[str]:
         if name.endswith((".xlsx", ".xls")):
             return [str(c) for c in pd.read_excel(path, nrows=0).columns]
         if name.endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
-
             return list(pq.ParquetFile(path).schema_arrow.names)
         for enc in ("utf-8-sig", "cp1252"):
             try:
@@ -62,17 +61,7 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
         key = "".join(ch if ch.isalnum() else "_" for ch in path.stem.split(".")[0].lower()).strip("_") or "input"
         if preset is not None and not (set(preset.yields) & used_tables):
             used_tables |= set(preset.yields)
-            lines += [f"  {key}:  # recognised: {preset.title} ({score:.0%} of its columns)",
-                      f"    preset: {preset.name}", f"    file: {path.name}"]
-            opts = preset.options.model_fields
-            if opts:
-                lines.append("    # options:  # DECIDE: the preset's defaults, shown commented; see params/templates/"
-                             f"{preset.template}.yaml")
-                for name, field in opts.items():
-                    default = field.default
-                    if isinstance(default, (dict, list)) and len(str(default)) > 60:
-                        continue
-                    lines.append(f"    #   {name}: {default!r}")
+            lines += _preset_entry(key, path, preset, score)
             summary.append(f"{path.name}: preset {preset.name} -> {', '.join(preset.yields)}")
         else:
             lines += [f"  # {key}:  # DECIDE: not recognised; which contract table is it? columns: "
@@ -82,3 +71,19 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
             summary.append(f"{path.name}: not recognised (left commented out)")
     lines.append("output: reports")
     return "\n".join(lines) + "\n", summary
+
+
+def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
+    """The sources entry of a recognised export, with the preset's default options shown commented."""
+    lines = [f"  {key}:  # recognised: {preset.title} ({score:.0%} of its columns)",
+             f"    preset: {preset.name}", f"    file: {path.name}"]
+    opts = preset.options.model_fields
+    if opts:
+        lines.append("    # options:  # DECIDE: the preset's defaults, shown commented; see params/templates/"
+                     f"{preset.template}.yaml")
+        for name, field in opts.items():
+            default = field.default
+            if isinstance(default, (dict, list)) and len(str(default)) > 60:
+                continue
+            lines.append(f"    #   {name}: {default!r}")
+    return lines

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import Built, Options, Preset, Reason, first_reason, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, register, text, timestamp
 
 EVENT_MAP = {  # Mailchimp and Klaviyo spellings -> the message lifecycle
     "sent": "sent", "send": "sent", "received email": "sent", "delivered": "sent",

@@ -12,12 +12,8 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit import params, paths, sources
-from lifecycle_audit.errors import ParamsError
-
-
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+from lifecycle_audit.errors import ParamsError, SourceError
+from lifecycle_audit.sources import presets
 
 
 def run(tmp_path, files: dict[str, str | bytes], source: dict, **extra):
@@ -74,7 +70,7 @@ def test_transaction_lines_guest_lines_kept_when_asked(tmp_path):
 
 
 def test_rejected_share_counts_bad_data_not_exclusions(tmp_path):
-    with pytest.raises(sources.SourceError, match="rejected as bad data"):
+    with pytest.raises(SourceError, match="rejected as bad data"):
         run(tmp_path, {"lines.csv": ONLINE_RETAIL}, {"preset": "transaction_lines", "file": "lines.csv"})
 
 
@@ -182,9 +178,27 @@ def test_helpdesk_tickets_zendesk(tmp_path):
 
 
 def test_unknown_preset_option_is_an_error(tmp_path):
+    p = params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
+        "x": {"preset": "transaction_lines", "file": "a.csv", "options": {"guest_line": "keep"}}}}, "a.yaml")
+    with pytest.raises(ParamsError, match="^a.yaml: sources.x: preset transaction_lines: options.guest_line"):
+        sources.check_params(p)
     with pytest.raises(ParamsError, match="guest_line"):
-        params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
-            "x": {"preset": "transaction_lines", "file": "a.csv", "options": {"guest_line": "keep"}}}})
+        sources.check_sources(p)
+    with pytest.raises(ParamsError, match="guest_line"):
+        sources.prepare(p)
+
+
+def test_a_table_from_two_sources_is_an_error(tmp_path):
+    p = params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
+        "orders": {"file": "o.csv"}, "x": {"preset": "transaction_lines", "file": "a.csv"}}}, "a.yaml")
+    with pytest.raises(ParamsError, match="^a.yaml: sources.x: the orders table comes from both sources.orders and "
+                                          "sources.x; restrict one of them with `tables:`"):
+        sources.check_params(p)
+    p = params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
+        "orders": {"file": "o.csv"}, "x": {"preset": "transaction_lines", "file": "a.csv",
+                                           "tables": ["customers", "order_lines"]}}}, "a.yaml")
+    sources.check_params(p)
+    assert sources.table_sources(p) == {"orders": "orders", "customers": "x", "order_lines": "x"}
 
 
 # --- quirks of the reading layer ----------------------------------------------------------------
@@ -307,18 +321,17 @@ def test_init_recognises_presets_and_marks_decisions(tmp_path, monkeypatch):
         assert f"preset: {preset}" in text
     assert "DECIDE" in text and "not recognised" in text
     p = params.load(tmp_path / "params" / "acme.yaml")
-    assert set(p.table_sources()) == {"customers", "orders", "order_lines", "events", "tickets"}
+    assert set(sources.table_sources(p)) == {"customers", "orders", "order_lines", "events", "tickets"}
     assert {p.name: p.read_bytes() for p in exports.iterdir()} == before
 
 
 def test_every_preset_has_a_template_that_validates():
     import yaml
 
-    from lifecycle_audit import presets
-
     for preset in presets.all_presets():
         path = paths.PARAMS / "templates" / f"{preset.template}.yaml"
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data["client"] = "template"
         p = params.from_dict(data, str(path))
+        sources.check_params(p)
         assert any(s.preset == preset.name for s in p.sources.values()), path

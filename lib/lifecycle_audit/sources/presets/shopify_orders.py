@@ -7,10 +7,9 @@ rejected (bad data): no order name, an unreadable Created at, a line without qua
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from . import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
 
 
 class ShopifyOptions(Options):

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from . import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
 
 
 class CustomerTransactionOptions(Options):
@@ -28,11 +28,11 @@ class CustomerTransactionOptions(Options):
 
 
 def build(data: pd.DataFrame, opts: CustomerTransactionOptions, ctx) -> Built:
+    """An order per used purchase, one line each, and the customers; every row used, excluded or rejected."""
     n = len(data)
     customer = text(data["customer_id"])
     when = timestamp(data["date"], opts.date_format)
     value = number(data["amount"])
-    qty = number(data["quantity"]) if data["quantity"].notna().any() else pd.Series(1.0, index=data.index)
     rules = [
         ("missing_customer_id", customer.isna().to_numpy()),
         ("unreadable_date", when.isna().to_numpy()),
@@ -49,20 +49,34 @@ def build(data: pd.DataFrame, opts: CustomerTransactionOptions, ctx) -> Built:
                            "order_time": when[used].to_numpy(), "revenue": value[used].round(2).to_numpy()})
     orders["discount"] = np.nan
     orders["currency"] = opts.currency or ctx.params.currency
+    return Built(tables={"orders": orders, "order_lines": _order_lines(data, used, orders, opts),
+                         "customers": _customers(orders)},
+                 status=status, notes=_notes(data, used))
+
+
+def _order_lines(data: pd.DataFrame, used: np.ndarray, orders: pd.DataFrame,
+                 opts: CustomerTransactionOptions) -> pd.DataFrame:
+    """One line per order: the units bought (1 when the log has none) at their average price."""
+    qty = number(data["quantity"]) if data["quantity"].notna().any() else pd.Series(1.0, index=data.index)
     q = qty[used].fillna(1).clip(lower=1).round().to_numpy()
-    order_lines = pd.DataFrame({"order_id": orders["order_id"], "product_id": opts.product_id,
-                                "category": pd.Series(pd.NA, index=orders.index, dtype="string"),
-                                "unit_price": (orders["revenue"] / q).round(4), "quantity": q})
+    return pd.DataFrame({"order_id": orders["order_id"], "product_id": opts.product_id,
+                         "category": pd.Series(pd.NA, index=orders.index, dtype="string"),
+                         "unit_price": (orders["revenue"] / q).round(4), "quantity": q})
+
+
+def _customers(orders: pd.DataFrame) -> pd.DataFrame:
     first = orders.groupby("customer_id")["order_time"].min()
-    customers = pd.DataFrame({"customer_id": first.index, "first_seen_at": first.to_numpy(),
-                              "acquisition_channel": pd.NA})
+    return pd.DataFrame({"customer_id": first.index, "first_seen_at": first.to_numpy(),
+                         "acquisition_channel": pd.NA})
+
+
+def _notes(data: pd.DataFrame, used: np.ndarray) -> list[str]:
     dup = int(data[["customer_id", "date", "quantity", "amount"]].duplicated().sum())
-    notes = [f"orders derived from {n:,} purchases ({int(used.sum()):,} used)"]
+    notes = [f"orders derived from {len(data):,} purchases ({int(used.sum()):,} used)"]
     if dup:
         notes.append(f"{dup:,} purchases identical to an earlier one (same customer, day, units and value) kept as "
                      "separate orders: the log has no order number to tell them from duplicates")
-    return Built(tables={"orders": orders, "order_lines": order_lines, "customers": customers},
-                 status=status, notes=notes)
+    return notes
 
 
 PRESET = register(Preset(

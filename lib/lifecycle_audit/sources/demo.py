@@ -1,0 +1,56 @@
+"""The demo shop: generated into params.data_path when params.demo asks for one and it is missing or stale."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from .. import synth
+from .messages import display
+from .model import Progress
+
+DEMO_STAMP = ".demo.json"
+
+
+def _demo_stamp(params) -> dict[str, Any]:
+    """What a generated shop was made from: the params' demo settings and the generator's own code, so a
+    changed generator (a new planted mistake) or changed settings make a fresh shop, never a stale one."""
+    digest = hashlib.sha256()
+    for module in sorted(Path(synth.__file__).parent.glob("*.py")):  # every module of the generator package
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    code = digest.hexdigest()[:16]
+    return {**params.demo.model_dump(mode="json"), "generator": code}
+
+
+def _current_stamp(stamp_file: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(stamp_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_demo_data(params, progress: Progress = None) -> bool:
+    """Generate the demo shop into params.data_path when params.demo is set and a source file is missing,
+    or the shop there was made by other settings or another version of the generator.
+
+    Returns True if it generated.
+    """
+    if params.demo is None:
+        return False
+    stamp_file = params.data_path / DEMO_STAMP
+    stamp = _demo_stamp(params)
+    missing = [name for name in params.sources if not params.input_files(name)]
+    current = _current_stamp(stamp_file)
+    if not missing and current == stamp:
+        return False
+    demo = params.demo
+    if progress:
+        why = "" if missing or current is None else " (the generator or its settings changed)"
+        progress(f"generating the demo shop ({demo.customers:,} customers, seed {demo.seed}, {demo.profile}) "
+                 f"into {display(params.data_path)}{why}")
+    tables = synth.generate(customers=demo.customers, seed=demo.seed, profile=demo.profile, mistakes=demo.mistakes)
+    synth.write_shop(tables, params.data_path)
+    stamp_file.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
+    return True

@@ -1,0 +1,137 @@
+"""The params mapping of one table: which client column feeds each contract column, constants, derived columns
+and value maps."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import contract
+from ..errors import ParamsError
+from .coerce import as_text, coerce
+from .messages import listing, missing_column_message
+from .model import Problem, file_problem
+
+_EXPR_NAME = re.compile(r"`([^`]+)`|([A-Za-z_][\w.]*)")
+_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Add, ast.Sub,
+               ast.Mult, ast.Div, ast.USub, ast.UAdd)
+
+
+@dataclass
+class ColumnMap:
+    """Contract column -> the client's column ("=..." for constants and derived columns; None: absent)."""
+
+    header: list[str]
+    chosen: dict[str, str | None] = field(default_factory=dict)
+    missing: list[Problem] = field(default_factory=list)   # required columns (or derived inputs) not in the file
+
+    def find(self, client: str) -> str | None:
+        """The file's column of that name, or of that name once surrounding spaces are dropped."""
+        if client in self.header:
+            return client
+        stripped: dict[str, str] = {}
+        for c in self.header:
+            stripped.setdefault(c.strip(), c)
+        return stripped.get(client.strip())
+
+
+def map_columns(name: str, src, header: list[str], shown: str, fmt: str) -> ColumnMap:
+    """Find each contract column of table `name` in the file's header, through sources[name]."""
+    found = ColumnMap(header=list(header))
+    for col in contract.table(name).columns:
+        if col.name in src.constants:
+            found.chosen[col.name] = f"={src.constants[col.name]!r}"
+        elif col.name in src.derived:
+            found.chosen[col.name] = f"={src.derived[col.name]}"
+            found.missing.extend(_missing_inputs(name, col.name, src.derived[col.name], found, shown))
+        else:
+            client = src.columns.get(col.name, col.name)
+            found.chosen[col.name] = found.find(client)
+            if found.chosen[col.name] is None and col.required:
+                message = missing_column_message(name, col.name, client, src, found.header, fmt)
+                found.missing.append(file_problem(name, shown, "missing_column", message, column=col.name,
+                                                  client_column=client))
+    return found
+
+
+def _missing_inputs(table: str, column: str, expr: str, found: ColumnMap, shown: str) -> list[Problem]:
+    """A problem for each column a derived column uses that the file lacks."""
+    return [file_problem(table, shown, "missing_column",
+                         f"column '{c}' (used by sources.{table}.derived.{column}: {expr}) is missing; "
+                         "the file's columns are: " + listing([f"'{h}'" for h in found.header]),
+                         column=column, client_column=c)
+            for c in expr_columns(expr) if found.find(c) is None]
+
+
+def needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
+    """The file's columns the mapping of `spec` reads (to read no others from a Parquet file)."""
+    want = []
+    for col in spec.columns:
+        client = src.columns.get(col.name, col.name)
+        if client in header:
+            want.append(client)
+    for expr in src.derived.values():
+        want.extend(c for c in expr_columns(expr) if c in header)
+    return list(dict.fromkeys(want))
+
+
+def map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series, str | None]:
+    """Replace the client's values by the contract's (exact match after trimming); others pass unchanged."""
+    text = as_text(s)
+    hit = text.isin(list(mapping)).fillna(False)
+    if not hit.any():
+        return text, f"none of the values in values: {listing(list(mapping), 6)} occur"
+    out = text.copy()
+    out[hit] = text[hit].map(mapping)
+    counts = text[hit].value_counts()
+    shown = ", ".join(f"'{k}' -> {('empty' if mapping[k] is None else repr(mapping[k]))} ({int(counts[k]):,})"
+                      for k in counts.index[:8])
+    return out.astype("string"), "values mapped: " + shown + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
+
+
+def expr_columns(expr: str) -> list[str]:
+    """The column names a derived expression uses (`backticked` names may hold spaces)."""
+    return list(dict.fromkeys(m.group(1) or m.group(2) for m in _EXPR_NAME.finditer(expr)))
+
+
+def derive(expr: str, raw: pd.DataFrame, find, opts) -> tuple[pd.Series, np.ndarray, pd.Series, str | None]:
+    """Evaluate arithmetic over client columns: (values, rows with an input that is not a number, the values of
+    those inputs for examples, a note)."""
+    tree, names = _parse_expression(expr)
+    env: dict[str, pd.Series] = {}
+    bad = np.zeros(len(raw), dtype=bool)
+    shown = pd.Series([""] * len(raw), index=raw.index, dtype="string")
+    notes = []
+    for col, var in names.items():
+        values, b, note = coerce(raw[find(col)], contract.FLOAT, opts)
+        if note:
+            notes.append(f"'{col}': {note}")
+        env[var] = values
+        shown = shown.mask(b & ~bad, raw[find(col)].astype("string"))
+        bad |= b
+    result = eval(compile(tree, "<derived>", "eval"), {"__builtins__": {}}, env)  # noqa: S307 - checked above
+    if not isinstance(result, pd.Series):
+        result = pd.Series(float(result), index=raw.index)
+    return result.astype("float64"), bad, shown, "; ".join(notes) or None
+
+
+def _parse_expression(expr: str) -> tuple[ast.Expression, dict[str, str]]:
+    """The expression with its column names replaced by variables, checked to be arithmetic only; the names."""
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        col = m.group(1) or m.group(2)
+        names.setdefault(col, f"_c{len(names)}")
+        return names[col]
+
+    tree = ast.parse(_EXPR_NAME.sub(sub, expr), mode="eval")
+    for node in ast.walk(tree):
+        if not isinstance(node, _ARITHMETIC) or (isinstance(node, ast.Constant)
+                                                 and not isinstance(node.value, (int, float))):
+            raise ParamsError(f"derived column {expr!r}: only column names, numbers, + - * / and brackets")
+    return tree, names
+

@@ -1,0 +1,182 @@
+"""What the consultant reads about a client file: row problems, missing files and columns, shown values."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import contract, paths
+
+MAX_VALUE_CHARS = 40
+
+
+def listing(items: list[str], limit: int = 30) -> str:
+    """The items joined by commas, the ones past `limit` counted ("and 4 more")."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def show_value(v: Any) -> str:
+    """A cell value as an example: empty for missing values, cut to MAX_VALUE_CHARS."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    text = str(v)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
+
+
+def mask_value(value: str) -> str:
+    """An identifier or e-mail address with most of it starred out."""
+    if not value:
+        return value
+    if "@" in value:
+        user, _, domain = value.partition("@")
+        return (user[:1] + "***@" + domain) if domain else "***"
+    keep = 2 if len(value) >= 6 else 0
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def pct(share: float) -> str:
+    """A share as a percentage, with two decimals below 0.1%."""
+    return f"{share:.1%}" if share >= 0.001 else f"{share:.2%}"
+
+
+def display(path: Path) -> str:
+    """A path as shown to the consultant: relative to the project root when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def loose(value: str) -> str:
+    """A spelling without case, spaces, dashes or slashes ("Paid Search" ~ "paid_search")."""
+    return re.sub(r"[\s\-/]+", "_", str(value).strip().lower())
+
+
+# --- row problems ------------------------------------------------------------------------------
+
+
+def row_message(p) -> str:
+    """The whole story of a row problem (a sources.model.Problem): column, count, examples, expected."""
+    plural = p.count != 1
+    what = p.what if plural else _singular(p.what)
+    return f"{_row_head(p)}: {p.count:,} row{'s' if plural else ''} {what}, {_row_examples(p)}; expected {p.expected}"
+
+
+def _row_head(p) -> str:
+    if p.column and "," in p.column:   # a key of several columns
+        clients = ", ".join(f"'{c.strip()}'" for c in (p.client_column or p.column).split(","))
+        return f"columns {clients} (contract {p.table} key {' + '.join(c.strip() for c in p.column.split(','))})"
+    return f"column '{p.client_column}' (contract {p.table}.{p.column})"
+
+
+def _row_examples(p) -> str:
+    if p.example_files:
+        rows = ", ".join(f"{r} of {Path(f).name}" for r, f in zip(p.examples, p.example_files))
+    else:
+        rows = ", ".join(str(r) for r in p.examples)
+    where = f"e.g. row{'s' if len(p.examples) > 1 else ''} {rows}"
+    extra = []
+    if p.example_values and any(v != "" for v in p.example_values):
+        extra.append("value" + ("s " if len(p.example_values) > 1 else " ")
+                     + ", ".join(f"'{v}'" for v in p.example_values))
+    if p.line_offset is not None and p.examples:
+        extra.append("file line" + ("s " if len(p.examples) > 1 else " ")
+                     + ", ".join(str(r + p.line_offset) for r in p.examples))
+    return where + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _singular(what: str) -> str:
+    for plural, single in (("have ", "has "), ("are ", "is "), ("repeat ", "repeats "), ("point ", "points ")):
+        if what.startswith(plural):
+            return single + what[len(plural):]
+    return what
+
+
+def type_words(col: contract.Column, opts, bad_values: pd.Series) -> tuple[str, str]:
+    """(what is wrong, what was expected) for values that could not be converted to the column's kind."""
+    if col.kind in (contract.TIMESTAMP, contract.DATE):
+        return "have a date that cannot be read", _date_expected(opts)
+    if col.kind == contract.BOOL:
+        return ("have a value that is not yes/no",
+                "true/false, yes/no, y/n, 1/0 or ja/nein (any case)")
+    what = "have a value that is not a whole number" if col.kind == contract.INT else "have a value that is not a number"
+    return what, _number_expected(col, opts, bad_values)
+
+
+def _date_expected(opts) -> str:
+    if opts.date_format:
+        return f"dates in the layout '{opts.date_format}' (read.date_format)"
+    return ("dates like 2025-03-31 or 2025-03-31 14:05:00 (ISO 8601) or 31.03.2025; "
+            "for another layout set read.date_format, e.g. '%d/%m/%Y %H:%M'")
+
+
+def _number_expected(col: contract.Column, opts, bad_values: pd.Series) -> str:
+    number = "a whole number" if col.kind == contract.INT else "a number"
+    layout = f"decimal mark '{opts.decimal or '.'}'" + (f", thousands separator '{opts.thousands}'" if opts.thousands
+                                                  else ", no thousands separator")
+    expected = f"{number} ({layout}; set read.decimal / read.thousands for another layout)"
+    sample = bad_values.dropna().astype(str).head(200)
+    if (opts.decimal or ".") == "." and len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5:
+        expected += "; these look like decimal commas: set read.decimal: ','"
+    return expected
+
+
+# --- whole files -------------------------------------------------------------------------------
+
+
+def missing_file_message(params, name: str, path: Path) -> str:
+    """Where the file of sources[name] was looked for, and the names it may have meant."""
+    src = params.sources[name]
+    message = (f"file not found (the {name} {'source' if src.preset else 'table'}; sources.{name}."
+               f"{'file' if src.file else 'files'} is '{src.file or src.files}', "
+               f"looked in {display(path.parent)})")
+    if not path.parent.is_dir():
+        return message + f"; the folder {display(path.parent)} does not exist: check data_dir"
+    present = sorted(p.name for p in path.parent.iterdir() if p.is_file() and not p.name.startswith("."))
+    close = difflib.get_close_matches(path.name, present, n=3, cutoff=0.5)
+    if close:
+        return message + "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if present:
+        return message + "; that folder holds: " + listing(present)
+    return message
+
+
+def missing_column_message(table: str, column: str, client: str, src, header: list[str], fmt: str) -> str:
+    """A required column is not in the file: the file's columns, the likeliest one meant, how to map it."""
+    mapped = column in src.columns
+    head = (f"column '{client}' (contract {table}.{column}) is missing"
+            + ("" if mapped else f": sources.{table}.columns does not map {column}, so a column named '{column}' "
+               "was looked for"))
+    message = f"{head}; the file's columns are: " + listing([f"'{h}'" for h in header])
+    close = _closest_free_column(column, client, src, header)
+    if close:
+        message += f"; did you mean '{close}'? (sources.{table}.columns: {{{column}: '{close}'}})"
+    else:
+        message += f"; map it in sources.{table}.columns ({column}: <the client's column name>)"
+    if fmt in ("csv", "tsv") and len(header) == 1 and any(d in header[0] for d in ";,\t|"):
+        message += "; the header was read as a single column: is read.delimiter right?"
+    return message
+
+
+def _closest_free_column(column: str, client: str, src, header: list[str]) -> str | None:
+    """The file's column most like the one looked for, among those the mapping does not give elsewhere.
+
+    A column the mapping already gives to another contract column is no candidate: suggesting the
+    order number as the order date only sends the consultant round in circles.
+    """
+    taken = {their for ours, their in src.columns.items() if ours != column}
+    free = list(dict.fromkeys(h for h in header if h not in taken))
+    norm = {loose(h): h for h in free}
+    close = difflib.get_close_matches(client, free, n=1, cutoff=0.6)
+    if not close:
+        close = [norm[m] for m in difflib.get_close_matches(loose(client), list(norm), n=1, cutoff=0.6)]
+    if not close:  # "Datum" inside "Bestelldatum": one name contains the other
+        close = [h for h in free if len(h) >= 3 and (loose(h) in loose(client) or loose(client) in loose(h))][:1]
+    if not close and client != column:
+        close = difflib.get_close_matches(column, free, n=1, cutoff=0.6)
+    return close[0] if close else None

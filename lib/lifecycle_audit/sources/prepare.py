@@ -1,0 +1,199 @@
+"""Reading every source: one table, all tables with their references, and the canonical tables prepared."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import contract
+from ..errors import ParamsError, SourceError
+from . import presets
+from .accounting import account_read, plain_inputs
+from .cache import cache_folder, cache_key, read_cached, write_cached
+from .entries import check_params
+from .mapping import needed_columns
+from .messages import display, pct
+from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
+from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
+from .validate import check_references, dependency_order, validate_frame
+
+Validated = tuple[dict[str, pd.DataFrame], dict[str, TableLoad], list[InputFile]]
+
+
+def load_table(params, table: str, progress: Progress = None) -> tuple[pd.DataFrame | None, TableLoad]:
+    """Read one table: map, coerce and check its rows (not its references to other tables).
+
+    Returns the canonical frame (contract columns and dtypes, the rows that passed) or None when the
+    file cannot be used, and its accounting.
+    """
+    df, load = _load(params, table, progress)
+    if df is not None:
+        df = df.reset_index(drop=True)
+    return df, load
+
+
+def check_sources(params, progress: Progress = None) -> Prepared:
+    """Validate every table in params.sources, including references between tables; writes nothing."""
+    check_params(params)
+    _, loads, inputs = _validate_all(params, progress)
+    return Prepared(folder=None, loads=loads, inputs=inputs)
+
+
+def prepare(params, *, max_rejected_share: float | None = None, progress: Progress = None) -> Prepared:
+    """Validate the sources and store them as canonical Parquet in a content-addressed cache folder.
+
+    The folder is paths.CACHE/tables/<client>/<key>, the key hashing the sources mapping, the input
+    files' sha256 and the package version. A complete folder is reused without reading the inputs
+    again (only hashing them). Raises SourceError when a table cannot be used or rejects more than
+    `max_rejected_share` of its rows; that error shows the offending values as they are, while the
+    returned accounting (and accounting.json) masks customer identifiers and e-mail addresses in its
+    examples, since it feeds the report.
+    """
+    check_params(params)
+    say = progress or (lambda message: None)
+    if max_rejected_share is None:
+        max_rejected_share = getattr(params, "max_rejected_share", 0.01)
+    hashes = {str(path): file_sha256(path) for name in params.sources for path in params.input_files(name)}
+    key = cache_key(params, hashes)
+    folder = cache_folder(params, key)
+    cached = read_cached(folder)
+    if cached is not None:
+        say(f"using the canonical tables prepared earlier ({display(folder)})")
+        cached.key, cached.reused = key, True
+        raise_if_unfit(cached, max_rejected_share)
+        return cached
+    frames, loads, inputs = _validate_all(params, progress, hashes)
+    prepared = Prepared(folder=folder, loads=loads, key=key, inputs=inputs)
+    raise_if_unfit(prepared, max_rejected_share)      # the error shows the values as they are
+    prepared = prepared.masked()                       # what is kept feeds the report: masked
+    say(f"writing canonical tables to {display(folder)}")
+    write_cached(folder, key, frames, prepared)
+    return prepared
+
+
+# --- one table ---------------------------------------------------------------------------------
+
+
+def _load(params, name: str, progress: Progress = None,
+          hashes: dict[str, str] | None = None) -> tuple[pd.DataFrame | None, TableLoad]:
+    spec = contract.table(name)
+    if name not in params.sources:
+        raise ParamsError(f"the {name} table is not listed under sources in {params.source_file or 'the params'}; "
+                          f"listed: {', '.join(params.sources) or 'none'}")
+    src = params.sources[name]
+    shown = display(params.source_path(name))
+    load = TableLoad.empty(name, shown)
+    files = params.input_files(name)
+    try:
+        raw = read_source(params, name, progress, hashes, columns=_parquet_columns(spec, src, files),
+                          notes=load.notes)
+    except SourceFileError as err:
+        load.file = err.file if len(files) <= 1 else shown
+        load.problems.append(file_problem(name, err.file, err.kind, err.message))
+        return None, load
+    account_read(load, raw, shown)
+    return validate_frame(name, raw, src, load)
+
+
+def _parquet_columns(spec: contract.Table, src, files) -> list[str] | None:
+    """For a source of Parquet files: only the columns the mapping needs (read from the header); else None (all)."""
+    if not files or not all(src.format_of(f) == "parquet" for f in files if _format_ok(src, f)):
+        return None
+    try:
+        names, _ = parquet_header(files[0])
+    except Unreadable:
+        return None
+    return needed_columns(spec, src, names)
+
+
+def _format_ok(src, path) -> bool:
+    try:
+        src.format_of(path)
+        return True
+    except ParamsError:
+        return False
+
+
+# --- all tables --------------------------------------------------------------------------------
+
+
+def _validate_all(params, progress: Progress, hashes: dict[str, str] | None = None) -> Validated:
+    """Read and check every source: presets first (they yield several tables), then plain mappings,
+    then the references between tables; frames and loads in contract order, inputs in sources order."""
+    frames, loads, from_presets = _run_presets(params, progress, hashes)
+    plain = [name for name, src in params.sources.items() if src.preset is None]
+    for name in dependency_order(plain):
+        df, loads[name] = _load(params, name, progress, hashes=hashes)
+        if df is not None:
+            frames[name] = df
+    if progress and len(frames) > 1:
+        progress("checking references between tables")
+    for name in dependency_order(frames):
+        check_references(name, frames, loads[name], loads)
+    inputs: list[InputFile] = []
+    for entry, src in params.sources.items():
+        if src.preset is not None:
+            inputs.extend(f for f in from_presets if f.source == entry)
+        else:
+            inputs.extend(plain_inputs(entry, loads[entry]))
+    ordered = {name: loads[name] for name in contract.TABLE_ORDER if name in loads}
+    return {name: frames[name] for name in contract.TABLE_ORDER if name in frames}, ordered, inputs
+
+
+def _run_presets(params, progress: Progress, hashes: dict[str, str] | None) -> Validated:
+    frames: dict[str, pd.DataFrame] = {}
+    loads: dict[str, TableLoad] = {}
+    inputs: list[InputFile] = []
+    for entry, src in params.sources.items():
+        if src.preset is not None:
+            out_frames, out_loads, files = presets.run(params, entry, progress, hashes)
+            frames.update(out_frames)
+            loads.update(out_loads)
+            inputs.extend(files)
+    return frames, loads, inputs
+
+
+# --- the too-many-rejected rule ----------------------------------------------------------------
+
+
+def raise_if_unfit(prepared: Prepared, max_rejected_share: float) -> None:
+    """Raise SourceError when a table cannot be used, or an input or table rejects more than the share allowed.
+
+    Rows a preset excludes by its rules, and blank rows, do not count; the error lists the reasons.
+    """
+    problems = list(prepared.fatal)
+    from_presets = {t for i in prepared.inputs if i.preset for t in i.tables}
+    for i in prepared.inputs:
+        if i.preset and i.rejected_share > max_rejected_share:
+            problems.extend(_preset_overflow(i, max_rejected_share))
+    for name, load in prepared.loads.items():
+        if not load.usable or (name in from_presets and load.rows_rejected == 0):
+            continue
+        if load.rejected_share > max_rejected_share:
+            problems.extend(p for p in load.problems if not p.fatal)
+            problems.append(_table_overflow(name, load, max_rejected_share))
+    if problems:
+        raise SourceError(problems)
+
+
+def _preset_overflow(i: InputFile, max_rejected_share: float) -> list[Problem]:
+    """The rejected reasons of a preset's input file, and the summary that it rejects too many rows."""
+    tables = ", ".join(i.tables)
+    reasons = [Problem(table=tables, file=i.file, column=r.get("column"), kind=r["reason"], message=r["description"],
+                       count=r["rows"], examples=r.get("examples", []))
+               for r in i.reasons if r["category"] == "rejected"]
+    return reasons + [Problem(
+        table=tables, file=i.file, column=None, kind=TOO_MANY_REJECTED, fatal=True, count=i.rows_rejected,
+        message=(f"{i.rows_rejected:,} of {i.rows_in:,} rows ({pct(i.rejected_share)}) were rejected as bad "
+                 f"data, more than the {pct(max_rejected_share)} allowed (max_rejected_share; the "
+                 f"{i.rows_excluded:,} rows the preset {i.preset} excludes by its rules do not count); the "
+                 "reasons are listed above: fix the export or the preset's options, or allow a larger share"))]
+
+
+def _table_overflow(name: str, load: TableLoad, max_rejected_share: float) -> Problem:
+    data_rows = load.rows_in - load.rejected.get(BLANK_ROW, 0)
+    bad = load.rows_rejected - load.rejected.get(BLANK_ROW, 0)
+    return Problem(
+        table=name, file=load.file, column=None, kind=TOO_MANY_REJECTED, fatal=True, count=bad,
+        message=(f"table {name}: {bad:,} of {data_rows:,} rows ({pct(load.rejected_share)}) were rejected, more "
+                 f"than the {pct(max_rejected_share)} allowed (max_rejected_share); the reasons are listed "
+                 "above: fix the export or the column mapping, or allow a larger share"))

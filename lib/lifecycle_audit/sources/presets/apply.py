@@ -1,0 +1,120 @@
+"""Running a preset: read the export, rename its columns onto the preset's fields, build, validate, account."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ...params import ReadOptions
+from ..accounting import preset_inputs
+from ..mapping import map_values
+from ..messages import display, listing
+from ..model import BLANK_ROW, REPEATED_HEADER, InputFile, Progress, TableLoad, file_problem
+from ..read import RawRead, SourceFileError, read_source
+from ..validate import validate_frame
+from .base import Built, Context, Preset
+from .registry import get, validate
+
+
+def run(params, entry: str, progress: Progress = None, hashes: dict[str, str] | None = None):
+    """Read sources[entry] and build its tables: (frames, loads, per-file accounting)."""
+    src = params.sources[entry]
+    preset = get(src.preset)
+    opts = preset.options.model_validate(src.options)
+    wanted = validate(src)
+    notes: list[str] = []
+    try:
+        raw = read_source(_with_preset_reading(params, entry, preset), entry, progress, hashes, notes=notes)
+    except SourceFileError as err:
+        return _unreadable(entry, preset, wanted, err)
+    rename, absent = _field_columns(preset, src, list(raw.frame.columns))
+    if absent:
+        return _missing_fields(entry, preset, wanted, raw, absent)
+    data = _fields(raw.frame, rename, preset, src.values, notes)
+    built = preset.build(data, opts, Context(params=params, entry=entry, notes=notes))
+    status = pd.Series(built.status, index=data.index)
+    notes.extend(n for n in built.notes if n not in notes)
+    frames, loads = _validated_tables(built, wanted, preset, src, raw, display(params.source_path(entry)), notes)
+    return frames, loads, preset_inputs(entry, preset, wanted, raw, data, status, notes)
+
+
+def _with_preset_reading(params, entry: str, preset: Preset):
+    """The params with sources[entry] read by the preset's read defaults, overridden by whatever they set."""
+    src = params.sources[entry]
+    read = {**preset.read, **{k: getattr(src.read, k) for k in src.read.model_fields_set}}
+    src_read = src.model_copy(update={"read": ReadOptions(**read)})
+    return params.model_copy(update={"sources": {**params.sources, entry: src_read}})
+
+
+def _unreadable(entry: str, preset: Preset, wanted: list[str], err: SourceFileError):
+    loads = {t: TableLoad.empty(t, err.file, problems=[file_problem(t, err.file, err.kind, err.message)])
+             for t in wanted}
+    files = [InputFile(source=entry, file=err.file, sha256="", tables=wanted, rows_in=0, rows_used=0,
+                       preset=preset.name, notes=[err.message])]
+    return {}, loads, files
+
+
+def _field_columns(preset: Preset, src, header: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """({client column: preset field}, [(field, client column)] of the required fields the file lacks)."""
+    stripped = {h.strip().lower(): h for h in header}
+    rename, absent = {}, []
+    for fld, default in preset.fields.items():
+        client = src.columns.get(fld, default)
+        found = client if client in header else stripped.get(client.strip().lower())
+        if found is None:
+            if fld in preset.required:
+                absent.append((fld, client))
+        else:
+            rename[found] = fld
+    return rename, absent
+
+
+def _missing_fields(entry: str, preset: Preset, wanted: list[str], raw: RawRead, absent: list[tuple[str, str]]):
+    header = list(raw.frame.columns)
+    message = "; ".join(
+        f"column '{client}' (preset {preset.name} field {fld}) is missing" for fld, client in absent) + \
+        f"; the file's columns are: {listing([repr(h) for h in header])}; map them under sources.{entry}.columns " \
+        f"({{field: their column}})"
+    first = raw.files[0]
+    loads = {t: TableLoad.empty(t, first["file"], first["sha256"],
+                                problems=[file_problem(t, first["file"], "missing_column", message,
+                                                       column=absent[0][0], client_column=absent[0][1])])
+             for t in wanted}
+    files = [InputFile(source=entry, file=f["file"], sha256=f["sha256"], tables=wanted, rows_in=f["rows_in"],
+                       rows_used=0, rejected={"unusable file": f["rows_in"]}, preset=preset.name, notes=[message])
+             for f in raw.files]
+    return {}, loads, files
+
+
+def _fields(frame: pd.DataFrame, rename: dict[str, str], preset: Preset, values: dict, notes: list[str]) -> pd.DataFrame:
+    """The export's rows under the preset's field names (absent fields empty), value maps applied."""
+    data = frame[list(rename)].rename(columns=rename)
+    for fld in preset.fields:
+        if fld not in data:
+            data[fld] = pd.Series(pd.NA, index=data.index, dtype="string")
+    for fld, mapping in values.items():
+        data[fld], note = map_values(data[fld], mapping)
+        if note:
+            notes.append(f"{fld}: {note}")
+    return data
+
+
+def _validated_tables(built: Built, wanted: list[str], preset: Preset, src, raw: RawRead, shown: str,
+                      notes: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, TableLoad]]:
+    """Contract validation of the tables the preset built (a safety net: they should pass whole)."""
+    plain = src.model_copy(update={"preset": None, "options": {}, "tables": None, "columns": {}, "values": {},
+                                   "read": ReadOptions()})
+    frames, loads = {}, {}
+    for t in wanted:
+        table = built.tables[t].reset_index(drop=True)
+        load = TableLoad.empty(t, shown if len(raw.files) > 1 else raw.files[0]["file"], raw.sha256,
+                               rows_in=len(table), format=f"preset {preset.name}")
+        load.notes.append(f"derived by preset {preset.name} from {load.file}")
+        typed = RawRead(frame=table, header=list(table.columns), fmt="parquet", text=False,
+                        files=[{"file": load.file, "sha256": raw.sha256, "rows_in": len(table), "start": 0,
+                                BLANK_ROW: 0, REPEATED_HEADER: 0}])
+        df, load = validate_frame(t, typed, plain, load)
+        load.notes.extend(notes)
+        loads[t] = load
+        if df is not None:
+            frames[t] = df
+    return frames, loads

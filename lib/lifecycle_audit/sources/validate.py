@@ -1,0 +1,281 @@
+"""Contract validation of one table: map, coerce and check its rows; then the references between tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from .. import contract
+from .coerce import coerce, empty_series, isin, vocabulary
+from .mapping import ColumnMap, derive, map_columns, map_values
+from .messages import row_message, show_value, type_words
+from .model import MAX_EXAMPLES, Problem, TableLoad
+from .read import RawRead
+
+
+@dataclass
+class _Verdicts:
+    """Each row's first reason to be rejected: -1 while it passes, else its position in `kinds`."""
+
+    load: TableLoad
+    index: pd.Index
+    reason: np.ndarray
+    kinds: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> np.ndarray:
+        return self.reason < 0
+
+    def reject(self, mask: np.ndarray, kind: str, what: str, expected: str, *, column: str, raw: pd.Series,
+               client: str) -> None:
+        """Reject the rows in `mask` under `kind` (rows an earlier reason has keep it) and record the problem."""
+        if kind not in self.kinds:
+            self.kinds.append(kind)
+        self.reason[mask & self.passed] = self.kinds.index(kind)
+        self.load.problems.append(row_problem(self.load, column, kind, mask, self.index, raw, what=what,
+                                              expected=expected, client=client))
+
+    def status(self) -> pd.Series:
+        """Per row: "" when it passed, else its reason."""
+        reasons = np.array(self.kinds + [""], dtype=object)[self.reason]
+        return pd.Series(np.where(self.passed, "", reasons), index=self.index)
+
+
+def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[pd.DataFrame | None, TableLoad]:
+    """Map, coerce and check the rows of one table already read (see prepare.load_table).
+
+    Returns the rows that passed, in the contract's columns and dtypes (None when a column is missing),
+    and the accounting; each rejected row is counted under its first reason.
+    """
+    spec = contract.table(name)
+    found = map_columns(name, src, raw_read.header, load.file, raw_read.fmt)
+    load.mapping = found.chosen
+    if found.missing:
+        load.problems.extend(found.missing)
+        return None, load
+    index = raw_read.frame.index
+    verdicts = _Verdicts(load=load, index=index, reason=np.full(len(index), -1, dtype=np.int16))
+    columns = {col.name: _column(name, col, raw_read, src, found, verdicts) for col in spec.columns}
+    df = pd.DataFrame(columns, index=index)
+    if spec.key:
+        _reject_repeated_keys(spec, df, raw_read.frame, found.chosen, verdicts)
+    return _passed_rows(df, spec, raw_read, verdicts), load
+
+
+def _column(name: str, col: contract.Column, raw_read: RawRead, src, found: ColumnMap,
+            verdicts: _Verdicts) -> pd.Series:
+    """One contract column: the client's values mapped, coerced and checked; bad rows rejected."""
+    client = found.chosen[col.name]
+    if client is None:   # optional column the client does not have: all empty
+        return empty_series(contract.PANDAS_DTYPES[col.kind], verdicts.index)
+    note = partial(_note, verdicts.load, f"{name}.{col.name} ('{client}')")
+    source = _source_values(name, col, raw_read.frame, src, found, verdicts)
+    if col.name in src.values:
+        source, text = map_values(source, src.values[col.name])
+        note(text)
+    values, bad, text = coerce(source, col.kind, src.read, typed=not raw_read.text, tz=src.timezone)
+    note(text)
+    reject = partial(verdicts.reject, column=col.name, raw=source, client=client)
+    if bad.any():
+        kind = "unparsable_date" if col.kind in (contract.TIMESTAMP, contract.DATE) else "wrong_type"
+        reject(bad, kind, *type_words(col, src.read, source[bad]))
+    null = values.isna().to_numpy(dtype=bool) & ~bad
+    if not col.nullable and null.any():
+        reject(null, "null_value", "are empty", "a value in every row (this column may not be empty)")
+    if col.allowed:
+        values = _check_vocabulary(name, col, values, reject, note)
+    if col.min_value is not None:
+        _check_minimum(col, values, reject)
+    return values
+
+
+def _note(load: TableLoad, where: str, text: str | None) -> None:
+    if text:
+        load.notes.append(f"{where}: {text}")
+
+
+def _source_values(name: str, col: contract.Column, raw: pd.DataFrame, src, found: ColumnMap,
+                   verdicts: _Verdicts) -> pd.Series:
+    """The client's values for a contract column: its column, a constant, or a derived expression."""
+    if col.name in src.constants:
+        value = src.constants[col.name]
+        return pd.Series([None if value is None else str(value)] * len(raw), index=raw.index, dtype="string")
+    if col.name not in src.derived:
+        return raw[found.chosen[col.name]]
+    expr = src.derived[col.name]
+    values, bad_inputs, shown_inputs, note = derive(expr, raw, found.find, src.read)
+    _note(verdicts.load, f"{name}.{col.name} (= {expr})", note)
+    if bad_inputs.any():
+        expected = type_words(contract.Column(col.name, contract.FLOAT), src.read, shown_inputs[bad_inputs])[1]
+        verdicts.reject(bad_inputs, "wrong_type",
+                        f"have a value that is not a number in a column used by derived.{col.name} ({expr})",
+                        expected, column=col.name, raw=shown_inputs, client=expr)
+    return values
+
+
+def _check_vocabulary(name: str, col: contract.Column, values: pd.Series, reject, note) -> pd.Series:
+    """Map spelling variants onto the allowed values; reject the values outside them."""
+    ok, values, text = vocabulary(values, col.allowed)
+    note(text)
+    outside = ~ok & values.notna().to_numpy(dtype=bool)
+    if outside.any():
+        reject(outside, "not_allowed", "have a value outside the allowed list",
+               "one of: " + ", ".join(col.allowed) + f" (map the client's values in sources.{name}.values.{col.name})")
+    return values
+
+
+def _check_minimum(col: contract.Column, values: pd.Series, reject) -> None:
+    negative = (values < col.min_value).fillna(False).to_numpy(dtype=bool)
+    if negative.any():
+        reject(negative, "negative",
+               "have a negative value" if col.min_value == 0 else f"have a value below {col.min_value:g}",
+               f"a value of at least {col.min_value:g}")
+
+
+def _reject_repeated_keys(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None],
+                          verdicts: _Verdicts) -> None:
+    """Among the rows that passed so far, reject the later ones repeating a key (the first is kept)."""
+    alive = verdicts.passed
+    dup = np.zeros(len(df), dtype=bool)
+    dup[alive] = df.loc[alive, list(spec.key)].duplicated(keep="first").to_numpy(dtype=bool)
+    if not dup.any():
+        return
+    key_words = " + ".join(spec.key)
+    verdicts.reject(dup, "duplicate_key",
+                    f"repeat a {key_words} already used by an earlier row (the first is kept, the later ones rejected)",
+                    f"each {key_words} to appear once", column=", ".join(spec.key),
+                    raw=_key_values(spec, df, raw, chosen), client=", ".join(chosen[k] or k for k in spec.key))
+
+
+def _key_values(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None]) -> pd.Series:
+    """Each row's key as the examples show it: as the client wrote it, or key columns joined by ' | '."""
+    if len(spec.key) == 1:
+        key = spec.key[0]
+        return df[key].astype("string") if chosen[key] not in raw else raw[chosen[key]]
+    joined = df[spec.key[0]].astype("string").fillna("")
+    for c in spec.key[1:]:
+        joined = joined + " | " + df[c].astype("string").fillna("")
+    return joined
+
+
+def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verdicts: _Verdicts) -> pd.DataFrame:
+    """The rows no reason rejected; the counts per reason and the dates go into the accounting."""
+    load = verdicts.load
+    for code, kind in enumerate(verdicts.kinds):
+        count = int((verdicts.reason == code).sum())
+        if count:
+            load.rejected[kind] = count
+    # per-row outcome, kept (not stored) for the per-file accounting after the reference checks
+    load._status = verdicts.status()
+    load._read = raw_read
+    df = df[verdicts.passed]
+    load.rows_used = len(df)
+    load.date_min, load.date_max = date_range(df, spec)
+    return df
+
+
+def row_problem(load: TableLoad, column: str, kind: str, mask: np.ndarray, index: pd.Index, raw: pd.Series,
+                *, what: str, expected: str, client: str | None = None) -> Problem:
+    """A problem for the rows in `mask`; `index` holds their 0-based data row numbers, `raw` their values."""
+    where = np.flatnonzero(mask)[:MAX_EXAMPLES]
+    rows = [int(i) + 1 for i in index[where]]
+    files: list[str] = []
+    if len(load.parts) > 1:
+        starts = np.array([start for _, start in load.parts])
+        codes = np.searchsorted(starts, np.array(rows) - 1, side="right") - 1
+        files = [load.parts[c][0] for c in codes]
+        rows = [r - int(starts[c]) for r, c in zip(rows, codes)]
+    values = [show_value(v) for v in raw.iloc[where]]
+    if client is None:
+        client = load.mapping.get(column) or column
+    problem = Problem(table=load.table, file=load.file, column=column, kind=kind, message="",
+                      count=int(mask.sum()), examples=rows, example_values=values, fatal=False,
+                      client_column=client, what=what, expected=expected, line_offset=load.line_offset,
+                      example_files=files)
+    problem.message = row_message(problem)
+    return problem
+
+
+def date_range(df: pd.DataFrame, spec: contract.Table) -> tuple[str | None, str | None]:
+    """(first, last) value of the table's time column over the rows, ISO; (None, None) without one."""
+    col = spec.time_column
+    if not col or col not in df or not len(df):
+        return None, None
+    lo, hi = df[col].min(), df[col].max()
+    if pd.isna(lo):
+        return None, None
+    if spec.column(col).kind == contract.DATE:
+        return lo.date().isoformat(), hi.date().isoformat()
+    return lo.isoformat(), hi.isoformat()
+
+
+# --- references between tables -----------------------------------------------------------------
+
+
+def dependency_order(names) -> list[str]:
+    """Tables ordered so that every referenced table comes before the tables pointing at it."""
+    names = list(names)
+    done: list[str] = []
+
+    def visit(name: str, seen: tuple[str, ...] = ()) -> None:
+        if name in done or name in seen:
+            return
+        for col in contract.TABLES[name].columns:
+            if col.references:
+                target = col.references.split(".")[0]
+                if target in names and target != name:
+                    visit(target, seen + (name,))
+        done.append(name)
+
+    for name in sorted(names, key=contract.TABLE_ORDER.index):
+        visit(name)
+    return done
+
+
+def check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoad,
+                     loads: dict[str, TableLoad]) -> None:
+    """Reject the rows of `name` that point at a row the referenced table (when supplied) does not have."""
+    df = frames[name]
+    reject = np.zeros(len(df), dtype=bool)
+    for col in contract.TABLES[name].columns:
+        if col.references:
+            reject |= _dangling(name, col, df, frames, load, loads)
+    if reject.any():
+        _drop_rows(name, frames, load, reject)
+
+
+def _dangling(name: str, col: contract.Column, df: pd.DataFrame, frames: dict[str, pd.DataFrame], load: TableLoad,
+              loads: dict[str, TableLoad]) -> np.ndarray:
+    """The rows whose `col` points nowhere (with their problem recorded); a note when it cannot be checked."""
+    target_table, target_col = col.references.split(".")
+    if target_table not in frames:
+        why = "was not supplied" if target_table not in loads else "could not be used"
+        load.notes.append(f"{name}.{col.name} was not checked against {col.references}: "
+                          f"the {target_table} table {why}")
+        return np.zeros(len(df), dtype=bool)
+    values = df[col.name]
+    dangling = values.notna().to_numpy(dtype=bool) & ~isin(values, frames[target_table][target_col])
+    if dangling.any():
+        target_file = loads[target_table].file
+        load.problems.append(row_problem(
+            load, col.name, "dangling_reference", dangling, df.index, values,
+            what=f"point to a {target_col} that is not in the {target_table} table ({target_file})",
+            expected=f"every {col.name} to exist in {target_table}.{target_col}; "
+                     "such rows are rejected (was the other export filtered or cut at a different date?)",
+        ))
+    return dangling
+
+
+def _drop_rows(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, reject: np.ndarray) -> None:
+    df = frames[name]
+    status = getattr(load, "_status", None)
+    if status is not None:
+        status.loc[df.index[reject]] = "dangling_reference"
+    n = int(reject.sum())
+    load.rejected["dangling_reference"] = load.rejected.get("dangling_reference", 0) + n
+    load.rows_used -= n
+    frames[name] = df[~reject]
+    load.date_min, load.date_max = date_range(frames[name], contract.TABLES[name])
