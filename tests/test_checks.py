@@ -108,41 +108,6 @@ def test_cart_abandonment_is_not_run_on_too_few_carts():
     assert f.status == "not_run" and "at least 100 carts" in f.reason and "5" in f.reason
 
 
-# --- acquisition.homepage_value_proposition ------------------------------------------------------
-
-def landing_sessions(landing: str, n: int, bounced: int, offset: int) -> list[tuple]:
-    rows = []
-    for i in range(n):
-        s = f"{landing}{offset + i}"
-        rows.append((s, None, offset + i, "page_view", landing, "desktop"))
-        if i >= bounced:
-            rows.append((s, None, offset + i + 1, "product_view", "product", "desktop"))
-    return rows
-
-
-def test_homepage_bounce_is_measured_against_other_entry_pages():
-    ev = events(landing_sessions("home", 40, 30, 0) + landing_sessions("category", 20, 6, 1000))
-    f = run("acquisition.homepage_value_proposition", {"events": ev}, min_sessions=10)
-    assert f.value == pytest.approx(0.75)
-    assert f.details["other_bounce"] == pytest.approx(0.30)
-    assert f.status == "fail"
-    row = f.table.set_index("landing").loc["home"]
-    assert row["next_step"] == pytest.approx(0.25)
-    assert row["median_seconds_to_next"] == pytest.approx(60)
-
-
-def test_healthy_homepage_passes():
-    ev = events(landing_sessions("home", 40, 10, 0) + landing_sessions("category", 20, 8, 1000))
-    f = run("acquisition.homepage_value_proposition", {"events": ev}, min_sessions=10)
-    assert f.value == pytest.approx(0.25) and f.status == "pass" and f.score >= 90
-
-
-def test_homepage_check_needs_enough_homepage_visits():
-    ev = events(landing_sessions("category", 50, 5, 0))
-    f = run("acquisition.homepage_value_proposition", {"events": ev})
-    assert f.status == "not_run" and "homepage" in f.reason and "found 0" in f.reason
-
-
 # --- conversion.abandoned_cart_recovery ------------------------------------------------------------
 
 def recovery_shop(reminder_delay_min: float | None, n: int, offset: int, bought: int):
