@@ -164,29 +164,19 @@ def fallback_shop():
     """Lapsed 200 days: 10 without opt-in with a postal address (6 sent a postal win-back after the last
     order), 4 opted in but unsubscribed with an address (1 sent by post), 3 reachable by e-mail, 2 without
     opt-in or address; an active customer orders the day before the end."""
+    groups = [  # prefix, customers, opt-in, postal address, [(message, sent to the first how many)]
+        ("P", 10, False, True, [(("winback", "postal", 100, False), 6)]),
+        ("U", 4, True, True, [(("newsletter", "email", 250, True), 4), (("winback", "postal", 100, False), 1)]),
+        ("E", 3, True, True, [(("winback", "email", 110, False), 3)]),
+        ("X", 2, False, False, []),
+    ]
     o, m, c = [], [], []
-    for i in range(10):
-        cid = f"P{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, False, True, False))
-        if i < 6:
-            m.append((cid, "winback", "postal", 100, False))
-    for i in range(4):
-        cid = f"U{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, True, True, False))
-        m.append((cid, "newsletter", "email", 250, True))
-        if i < 1:
-            m.append((cid, "winback", "postal", 100, False))
-    for i in range(3):
-        cid = f"E{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, True, True, False))
-        m.append((cid, "winback", "email", 110, False))
-    for i in range(2):
-        cid = f"X{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, False, False, False))
+    for prefix, n, opt_in, postal, sent in groups:
+        for i in range(n):
+            cid = f"{prefix}{i:02d}"
+            o.append((cid, 200, 100.0))
+            c.append((cid, opt_in, postal, False))
+            m += [(cid, *message) for message, first in sent if i < first]
     o.append(("Z", 1, 100.0))
     c.append(("Z", True, True, False))
     return {"orders": buys(o), "messages": sends(m), "customers": people(c)}

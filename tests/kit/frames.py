@@ -124,59 +124,27 @@ def _series(values: list[Any], kind: str) -> pd.Series:
     return pd.Series(pd.array(values, dtype=dtype))
 
 
-def customers(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The customers table; offsets set first_seen_at."""
-    return table("customers", *rows, **kw)
+def _named(name: str, doc: str):
+    """A thin builder of the contract table `name`: `table(name, ...)` with its own name and docstring."""
+    def build(*rows: Any, **kw: Any) -> pd.DataFrame:
+        return table(name, *rows, **kw)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return build
 
 
-def events(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The events table; offsets set event_time."""
-    return table("events", *rows, **kw)
-
-
-def orders(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The orders table; offsets set order_time, a missing order_id is numbered O0, O1, ..."""
-    return table("orders", *rows, **kw)
-
-
-def order_lines(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The order_lines table (it has no time column)."""
-    return table("order_lines", *rows, **kw)
-
-
-def messages(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The messages table; offsets set sent_at, a missing message_id is numbered M0, M1, ..."""
-    return table("messages", *rows, **kw)
-
-
-def tickets(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The tickets table; offsets set opened_at, a missing ticket_id is numbered T0, T1, ..."""
-    return table("tickets", *rows, **kw)
-
-
-def surveys(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The surveys table; offsets set sent_at, a missing survey_id is numbered S0, S1, ..."""
-    return table("surveys", *rows, **kw)
-
-
-def reviews(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The reviews table; offsets set created_at, a missing review_id is numbered R0, R1, ..."""
-    return table("reviews", *rows, **kw)
-
-
-def referrals(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The referrals table; offsets set created_at."""
-    return table("referrals", *rows, **kw)
-
-
-def spend(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The spend table; offsets set the date (the day only)."""
-    return table("spend", *rows, **kw)
-
-
-def prices(*rows: Any, **kw: Any) -> pd.DataFrame:
-    """The prices table; offsets set valid_from (the day only)."""
-    return table("prices", *rows, **kw)
+customers = _named("customers", "The customers table; offsets set first_seen_at.")
+events = _named("events", "The events table; offsets set event_time.")
+orders = _named("orders", "The orders table; offsets set order_time, a missing order_id is numbered O0, O1, ...")
+order_lines = _named("order_lines", "The order_lines table (it has no time column).")
+messages = _named("messages", "The messages table; offsets set sent_at, a missing message_id is numbered M0, ...")
+tickets = _named("tickets", "The tickets table; offsets set opened_at, a missing ticket_id is numbered T0, ...")
+surveys = _named("surveys", "The surveys table; offsets set sent_at, a missing survey_id is numbered S0, ...")
+reviews = _named("reviews", "The reviews table; offsets set created_at, a missing review_id is numbered R0, ...")
+referrals = _named("referrals", "The referrals table; offsets set created_at.")
+spend = _named("spend", "The spend table; offsets set the date (the day only).")
+prices = _named("prices", "The prices table; offsets set valid_from (the day only).")
 
 
 def tables(period: tuple[Any, Any] | None = None, **frames: pd.DataFrame) -> Tables:
