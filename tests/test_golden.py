@@ -76,3 +76,9 @@ def test_findings_match_the_golden_file():
     assert GOLDEN.exists(), f"no golden file yet: {UPDATE}=1 pytest tests/test_golden.py writes it"
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert got == expected, first_differences(expected, got)
+
+
+def test_rounding_keeps_six_significant_digits_and_drops_timings():
+    got = rounded({"value": 1234.56789, "details": {"fit_seconds": 0.3, "n": 7, "ok": True, "nan": None},
+                   "table": [{"share": 0.000123456789}]})
+    assert got == {"value": 1234.57, "details": {"n": 7, "ok": True, "nan": None}, "table": [{"share": 0.000123457}]}
