@@ -1,12 +1,11 @@
 """The registry: declarations, overrides, and failures that become findings instead of crashes."""
 
-import pandas as pd
 import pytest
 
 from lifecycle_audit.checks import catalogue, registry
-from lifecycle_audit.engine import Tables
 from lifecycle_audit.errors import CheckError
 from lifecycle_audit.findings import Evidence
+from tests.kit import orders, tables
 
 
 def test_every_implemented_check_is_in_the_catalogue_with_matching_stage_and_needs():
@@ -45,7 +44,7 @@ def _spec(fn):
 
 
 def _tables():
-    return Tables.from_frames({"orders": pd.DataFrame({"order_id": ["1"], "revenue": [1.0]})})
+    return tables(orders=orders(dict(order_id="1", revenue=1.0)))
 
 
 def test_an_exception_in_a_check_becomes_an_error_finding():
@@ -72,5 +71,5 @@ def test_thin_data_is_not_run_with_the_reason_and_scores_use_overrides():
 
 
 def test_a_missing_table_means_not_run():
-    f = registry.run_check(_spec(lambda t, o: Evidence(value=1.0)), Tables.from_frames({}))
+    f = registry.run_check(_spec(lambda t, o: Evidence(value=1.0)), tables())
     assert f.status == "not_run" and "orders" in f.reason

@@ -7,99 +7,77 @@ import math
 import pandas as pd
 import pytest
 
-from lifecycle_audit.checks import registry
-from lifecycle_audit.engine import Tables
-
-T0 = pd.Timestamp("2026-03-02 10:00:00")  # a Monday
+from lifecycle_audit.metrics.first_purchase import days_to_first_order
+from tests.kit import T0, customers, events, messages, order_lines, orders, prices, run, tables
 
 
-def run(check_id: str, frames: dict[str, pd.DataFrame], **overrides):
-    return registry.run_check(registry.get(check_id), Tables.from_frames(frames), overrides)
+# ------------------------------------------------------------------ acquisition.homepage_value_proposition
+
+def landing_sessions(landing: str, n: int, bounced: int, offset: int) -> list[dict]:
+    rows = []
+    for i in range(n):
+        visit = dict(session_id=f"{landing}{offset + i}", channel="direct", device="desktop")
+        rows.append(dict(visit, minutes=offset + i, event_type="page_view", page_type=landing))
+        if i >= bounced:
+            rows.append(dict(visit, minutes=offset + i + 1, event_type="product_view", page_type="product"))
+    return rows
 
 
-def events(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (session, customer or None, minutes after T0, event_type, page_type, channel)."""
-    df = pd.DataFrame(rows, columns=["session_id", "customer_id", "minutes", "event_type", "page_type", "channel"])
-    return pd.DataFrame({
-        "session_id": df["session_id"].astype("string"),
-        "customer_id": df["customer_id"].astype("string"),
-        "anonymous_id": ("a-" + df["session_id"]).astype("string"),
-        "event_time": (T0 + pd.to_timedelta(df["minutes"], unit="min")).astype("datetime64[us]"),
-        "event_type": df["event_type"].astype("string"),
-        "page_type": df["page_type"].astype("string"),
-        "channel": df["channel"].astype("string"),
-        "device": pd.Series(["mobile"] * len(df), dtype="string"),
-    })
+def test_homepage_bounce_is_measured_against_other_entry_pages():
+    ev = events(landing_sessions("home", 40, 30, 0) + landing_sessions("category", 20, 6, 1000))
+    f = run("acquisition.homepage_value_proposition", overrides=dict(min_sessions=10), events=ev)
+    assert f.value == pytest.approx(0.75)
+    assert f.details["other_bounce"] == pytest.approx(0.30)
+    assert f.status == "fail"
+    row = f.table.set_index("landing").loc["home"]
+    assert row["next_step"] == pytest.approx(0.25)
+    assert row["median_seconds_to_next"] == pytest.approx(60)
 
 
-def orders(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (order_id, customer_id, order_time, revenue)."""
-    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "order_time", "revenue"])
-    return pd.DataFrame({
-        "order_id": df["order_id"].astype("string"),
-        "customer_id": df["customer_id"].astype("string"),
-        "order_time": pd.to_datetime(df["order_time"]).astype("datetime64[us]"),
-        "revenue": df["revenue"].astype("float64"),
-    })
+def test_healthy_homepage_passes():
+    ev = events(landing_sessions("home", 40, 10, 0) + landing_sessions("category", 20, 8, 1000))
+    f = run("acquisition.homepage_value_proposition", overrides=dict(min_sessions=10), events=ev)
+    assert f.value == pytest.approx(0.25) and f.status == "pass" and f.score >= 90
 
 
-def messages(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, message_type, sent_at)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "message_type", "sent_at"])
-    return pd.DataFrame({
-        "message_id": pd.Series([f"M{i}" for i in range(len(df))], dtype="string"),
-        "customer_id": df["customer_id"].astype("string"),
-        "channel": pd.Series(["email"] * len(df), dtype="string"),
-        "message_type": df["message_type"].astype("string"),
-        "sent_at": pd.to_datetime(df["sent_at"]).astype("datetime64[us]"),
-        "opened_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]"),
-        "clicked_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]"),
-        "unsubscribed_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]"),
-    })
-
-
-def customers(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, first_seen_at, email_opt_in)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "first_seen_at", "email_opt_in"])
-    return pd.DataFrame({
-        "customer_id": df["customer_id"].astype("string"),
-        "first_seen_at": pd.to_datetime(df["first_seen_at"]).astype("datetime64[us]"),
-        "email_opt_in": df["email_opt_in"].astype("boolean"),
-    })
+def test_homepage_check_needs_enough_homepage_visits():
+    ev = events(landing_sessions("category", 50, 5, 0))
+    f = run("acquisition.homepage_value_proposition", events=ev)
+    assert f.status == "not_run" and "homepage" in f.reason and "found 0" in f.reason
 
 
 # ------------------------------------------------------------------ acquisition.landing_page_match
 
 def _landing_events():
     rows, minute = [], 0
-    # 10 paid-search visits landing on a landing page: 7 bounce, 3 go on, one of them buys.
+    # 10 paid-search visits landing on a landing page: 7 bounce, 3 go on, one of them (C1) buys.
     for i in range(10):
-        sid = f"p{i}"
-        rows.append((sid, None, minute, "page_view", "landing", "paid_search"))
+        visit = dict(session_id=f"p{i}", customer_id="C1" if i == 9 else None, channel="paid_search")
+        rows.append(dict(visit, minutes=minute, event_type="page_view", page_type="landing"))
         if i >= 7:
-            rows.append((sid, None, minute + 1, "product_view", "product", "paid_search"))
+            rows.append(dict(visit, minutes=minute + 1, event_type="product_view", page_type="product"))
         if i == 9:
-            rows[-1] = (sid, "C1", minute + 1, "product_view", "product", "paid_search")
-            rows[-2] = (sid, "C1", minute, "page_view", "landing", "paid_search")
-            rows.append((sid, "C1", minute + 2, "purchase", "checkout", "paid_search"))
+            rows.append(dict(visit, minutes=minute + 2, event_type="purchase", page_type="checkout"))
         minute += 10
     # 10 organic visits landing on a landing page: 3 bounce.
     for i in range(10):
-        sid = f"o{i}"
-        rows.append((sid, None, minute, "page_view", "landing", "organic_search"))
+        visit = dict(session_id=f"o{i}", channel="organic_search")
+        rows.append(dict(visit, minutes=minute, event_type="page_view", page_type="landing"))
         if i >= 3:
-            rows.append((sid, None, minute + 1, "product_view", "product", "organic_search"))
+            rows.append(dict(visit, minutes=minute + 1, event_type="product_view", page_type="product"))
         minute += 10
     # Paid visits landing on the homepage do not count: all bounce.
     for i in range(5):
-        rows.append((f"h{i}", None, minute, "page_view", "home", "paid_social"))
+        rows.append(dict(session_id=f"h{i}", minutes=minute, event_type="page_view", page_type="home",
+                         channel="paid_social"))
         minute += 10
-    return events(rows)
+    return events(rows, device="mobile")
 
 
 def test_landing_page_match_compares_paid_with_unpaid_landings_off_the_homepage():
-    frames = {"events": _landing_events(), "orders": orders([("O1", "C1", T0, 60.0)])}
-    f = run("acquisition.landing_page_match", frames, min_sessions=5, min_group=1)
+    od = orders(dict(order_id="O1", customer_id="C1", order_time=T0, revenue=60.0))
+    f = run("acquisition.landing_page_match", overrides=dict(min_sessions=5, min_group=1), events=_landing_events(),
+            orders=od)
     assert f.value == pytest.approx(0.7)
     assert f.status == "fail"
     assert f.details["unpaid_bounce"] == pytest.approx(0.3)
@@ -117,14 +95,14 @@ def test_landing_page_match_compares_paid_with_unpaid_landings_off_the_homepage(
 def test_landing_page_match_passes_when_paid_landings_keep_visitors():
     ev = _landing_events()
     ev["channel"] = ev["channel"].replace({"paid_search": "organic_search", "organic_search": "display"})
-    f = run("acquisition.landing_page_match", {"events": ev}, min_sessions=5, min_group=1)
+    f = run("acquisition.landing_page_match", overrides=dict(min_sessions=5, min_group=1), events=ev)
     assert f.value == pytest.approx(0.3)
     assert f.status == "pass"
     assert f.at_stake is None  # no orders: no order value to put on the visits
 
 
 def test_landing_page_match_needs_enough_paid_visits():
-    f = run("acquisition.landing_page_match", {"events": _landing_events()})
+    f = run("acquisition.landing_page_match", events=_landing_events())
     assert f.status == "not_run"
     assert "needs at least 200 visits from paid channels that land off the homepage; found 10" in f.reason
 
@@ -135,17 +113,14 @@ RISE = pd.Timestamp("2026-04-01")  # A goes from 10 to 12; the 90-day windows ar
 
 
 def _price_shop():
-    prices = pd.DataFrame({
-        "product_id": pd.Series(["A", "A", "B"], dtype="string"),
-        "valid_from": pd.to_datetime(["2025-06-01", "2026-04-01", "2025-06-01"]).astype("datetime64[us]"),
-        "price": [10.0, 12.0, 20.0],
-    })
+    pr = prices(product_id=["A", "A", "B"], valid_from=["2025-06-01", "2026-04-01", "2025-06-01"],
+                price=[10.0, 12.0, 20.0])
     lines, ords = [], []
 
     def sell(product, day, qty=10):
         oid = f"O{len(ords)}"
-        ords.append((oid, f"C{len(ords)}", day, 1.0))
-        lines.append((oid, product, "x", 0.0, qty))
+        ords.append(dict(order_id=oid, customer_id=f"C{len(ords)}", order_time=day, revenue=1.0))
+        lines.append(dict(order_id=oid, product_id=product, category="x", unit_price=0.0, quantity=qty))
 
     for i in range(10):                              # before: A 100 units, B 100 units
         sell("A", RISE - pd.Timedelta(days=85 - 8 * i))
@@ -156,13 +131,11 @@ def _price_shop():
         sell("B", RISE + pd.Timedelta(days=2 + 4 * i))
     sell("C", pd.Timestamp("2025-12-20"), 1)         # the period reaches beyond both windows
     sell("C", pd.Timestamp("2026-07-10"), 1)
-    ol = pd.DataFrame(lines, columns=["order_id", "product_id", "category", "unit_price", "quantity"])
-    ol = ol.astype({"order_id": "string", "product_id": "string", "category": "string"})
-    return {"prices": prices, "order_lines": ol, "orders": orders(ords)}
+    return {"prices": pr, "order_lines": order_lines(lines), "orders": orders(ords)}
 
 
 def test_price_sensitivity_corrects_for_the_shops_trend():
-    f = run("acquisition.price_sensitivity", _price_shop(), min_units=100)
+    f = run("acquisition.price_sensitivity", overrides=dict(min_units=100), **_price_shop())
     # A kept 40 / 100 of its units while the shop grew 240 / 200: 0.4 / 1.2
     assert f.value == pytest.approx(1 / 3)
     assert f.status == "fail"
@@ -180,19 +153,19 @@ def test_price_sensitivity_corrects_for_the_shops_trend():
 
 
 def test_price_sensitivity_passes_when_demand_follows_the_trend():
-    shop = _price_shop()
-    ol, od = shop["order_lines"], shop["orders"]
+    frames = _price_shop()
+    ol, od = frames["order_lines"], frames["orders"]
     after_a = ol["product_id"].eq("A") & ol["order_id"].isin(od.loc[od["order_time"] >= RISE, "order_id"])
     # A sells 200 units after: its 2.0 matches the shop's (200 + 200) / 200 (the trend counts A too)
-    shop["order_lines"] = ol.assign(quantity=ol["quantity"].mask(after_a, 50))
-    f = run("acquisition.price_sensitivity", shop, min_units=100)
+    frames["order_lines"] = ol.assign(quantity=ol["quantity"].mask(after_a, 50))
+    f = run("acquisition.price_sensitivity", overrides=dict(min_units=100), **frames)
     assert f.value == pytest.approx(1.0)
     assert f.status == "pass"
     assert f.at_stake == 0
 
 
 def test_price_sensitivity_says_when_there_are_too_few_units():
-    f = run("acquisition.price_sensitivity", _price_shop())
+    f = run("acquisition.price_sensitivity", **_price_shop())
     assert f.status == "not_run"
     assert "needs at least 200 units sold in the 90 days before and after price rises" in f.reason
     assert "found 140 units around 1 rises" in f.reason
@@ -201,23 +174,24 @@ def test_price_sensitivity_says_when_there_are_too_few_units():
 # ------------------------------------------------------------------ acquisition.time_to_first_purchase
 
 def _decision_shop():
-    d = lambda n: T0 + pd.Timedelta(days=n)  # noqa: E731
-    cu = customers([("c1", T0, True), ("c2", T0, True), ("c3", T0, True), ("c4", T0, True), ("c5", T0, True),
-                    ("c6", T0, False), ("c7", T0, True)])
-    od = orders([("o1", "c1", d(10), 50), ("o2", "c2", d(40), 50), ("o3", "c3", d(60), 50), ("o4", "c4", d(30), 50),
-                 ("o5", "c5", T0 + pd.Timedelta(hours=2), 50), ("o6", "c6", d(20), 50), ("o7", "c3", d(80), 50)])
-    ms = messages([("c1", "welcome", d(5)),     # 5 days before the order: in step
-                   ("c2", "welcome", d(1)),     # 39 days before: too early
-                   ("c3", "welcome", d(50)),    # 10 days before: in step
-                   ("c4", "newsletter", d(25)),  # not a welcome message
-                   ("c7", "welcome", d(3))])
+    cu = customers(customer_id=["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
+                   email_opt_in=[True, True, True, True, True, False, True], days=0)
+    od = orders([dict(customer_id="c1", days=10), dict(customer_id="c2", days=40), dict(customer_id="c3", days=60),
+                 dict(customer_id="c4", days=30), dict(customer_id="c5", hours=2), dict(customer_id="c6", days=20),
+                 dict(customer_id="c3", days=80)], order_id=[f"o{i}" for i in range(1, 8)], revenue=50)
+    ms = messages([dict(customer_id="c1", message_type="welcome", days=5),      # 5 days before the order: in step
+                   dict(customer_id="c2", message_type="welcome", days=1),      # 39 days before: too early
+                   dict(customer_id="c3", message_type="welcome", days=50),     # 10 days before: in step
+                   dict(customer_id="c4", message_type="newsletter", days=25),  # not a welcome message
+                   dict(customer_id="c7", message_type="welcome", days=3)], channel="email")
     # c1 visited a day before first_seen_at (the account was created later): the first visit counts
-    ev = events([("s1", "c1", -24 * 60, "page_view", "home", "direct"), ("s2", None, 0, "page_view", "home", "direct")])
+    ev = events([dict(session_id="s1", customer_id="c1", days=-1), dict(session_id="s2", days=0)],
+                event_type="page_view", page_type="home", channel="direct", device="mobile")
     return {"customers": cu, "orders": od, "messages": ms, "events": ev}
 
 
 def test_time_to_first_purchase_measures_welcome_messages_before_late_first_orders():
-    f = run("acquisition.time_to_first_purchase", _decision_shop(), min_customers=3)
+    f = run("acquisition.time_to_first_purchase", overrides=dict(min_customers=3), **_decision_shop())
     assert f.value == pytest.approx(0.5)  # c1 and c3 of c1–c4 (c5 bought the same day, c6 is not opted in)
     assert f.status == "warn"
     t = f.table.set_index("days_to_first_order")
@@ -234,7 +208,7 @@ def test_time_to_first_purchase_measures_welcome_messages_before_late_first_orde
 
 
 def test_time_to_first_purchase_needs_enough_late_deciders():
-    f = run("acquisition.time_to_first_purchase", _decision_shop())
+    f = run("acquisition.time_to_first_purchase", **_decision_shop())
     assert f.status == "not_run"
     assert "needs at least 50 opted-in customers whose first order came 7 or more days after their first " \
            "visit; found 4" in f.reason
@@ -243,20 +217,25 @@ def test_time_to_first_purchase_needs_enough_late_deciders():
 # ------------------------------------------------------------------ acquisition.lead_capture
 
 def _lead_shop(offer_campaign="FLOW-welcome-offer"):
-    rows = [(f"a{i}", None, 10 * i, "page_view", "home", "direct") for i in range(8)]   # 8 anonymous, nothing
-    rows += [("s1", None, 100, "page_view", "home", "direct"), ("s1", "L1", 101, "sign_up", "home", "direct"),
-             ("s2", None, 110, "page_view", "landing", "paid_search"),
-             ("s2", "L2", 111, "sign_up", "landing", "paid_search"),
-             ("b1", None, 120, "page_view", "product", "direct"), ("b1", None, 121, "purchase", "checkout", "direct"),
-             ("k1", "K1", 130, "page_view", "home", "direct"), ("k1", "K1", 131, "sign_up", "home", "direct")]
-    ms = messages([("L1", "welcome", T0 + pd.Timedelta(hours=3)), ("L2", "welcome", T0 + pd.Timedelta(hours=3))])
-    ms["campaign_id"] = pd.Series([offer_campaign, "FLOW-welcome"], dtype="string")
-    od = orders([("o1", "L1", T0 + pd.Timedelta(days=10), 50.0), ("o2", "K1", T0 + pd.Timedelta(days=100), 70.0)])
-    return {"events": events(rows), "messages": ms, "orders": od}
+    view = dict(event_type="page_view", page_type="home")
+    rows = [dict(view, session_id=f"a{i}", minutes=10 * i) for i in range(8)]   # 8 anonymous, nothing
+    rows += [dict(view, session_id="s1", minutes=100),
+             dict(session_id="s1", customer_id="L1", minutes=101, event_type="sign_up", page_type="home"),
+             dict(session_id="s2", minutes=110, event_type="page_view", page_type="landing", channel="paid_search"),
+             dict(session_id="s2", customer_id="L2", minutes=111, event_type="sign_up", page_type="landing",
+                  channel="paid_search"),
+             dict(session_id="b1", minutes=120, event_type="page_view", page_type="product"),
+             dict(session_id="b1", minutes=121, event_type="purchase", page_type="checkout"),
+             dict(view, session_id="k1", customer_id="K1", minutes=130),
+             dict(session_id="k1", customer_id="K1", minutes=131, event_type="sign_up", page_type="home")]
+    ms = messages(customer_id=["L1", "L2"], campaign_id=[offer_campaign, "FLOW-welcome"], message_type="welcome",
+                  channel="email", hours=3)
+    od = orders(order_id=["o1", "o2"], customer_id=["L1", "K1"], days=[10, 100], revenue=[50.0, 70.0])
+    return {"events": events(rows, channel="direct", device="mobile"), "messages": ms, "orders": od}
 
 
 def test_lead_capture_counts_sign_ups_of_unknown_visitors_who_do_not_buy():
-    f = run("acquisition.lead_capture", _lead_shop(), min_sessions=5, min_group=1)
+    f = run("acquisition.lead_capture", overrides=dict(min_sessions=5, min_group=1), **_lead_shop())
     assert f.value == pytest.approx(0.2)  # s1 and s2 of 10 anonymous visits without a purchase (b1 bought, k1 known)
     assert f.status == "pass"
     t = f.table.set_index("landing")
@@ -269,30 +248,29 @@ def test_lead_capture_counts_sign_ups_of_unknown_visitors_who_do_not_buy():
 
 
 def test_lead_capture_fails_below_the_threshold_and_prices_the_missing_sign_ups():
-    f = run("acquisition.lead_capture", _lead_shop(), min_sessions=5, min_group=1, good=0.5, poor=0.3)
+    f = run("acquisition.lead_capture", overrides=dict(min_sessions=5, min_group=1, good=0.5, poor=0.3), **_lead_shop())
     assert f.status == "fail"
     # (0.5 - 0.2) × 10 visits = 3 sign-ups × first-order rate with an incentive 1.0 × AOV (50 + 70) / 2
     assert f.at_stake == pytest.approx(3 * 1.0 * 60)
 
 
 def test_lead_capture_says_when_no_incentive_is_offered():
-    f = run("acquisition.lead_capture", _lead_shop(offer_campaign="FLOW-welcome"), min_sessions=5, min_group=1)
+    f = run("acquisition.lead_capture", overrides=dict(min_sessions=5, min_group=1),
+            **_lead_shop(offer_campaign="FLOW-welcome"))
     assert f.details["incentive_offered"] is False
     assert f.details["first_order_rate_with_incentive"] is None
     assert "no welcome message offered an incentive for signing up" in f.summary
 
 
 def test_lead_capture_needs_enough_anonymous_visits():
-    f = run("acquisition.lead_capture", _lead_shop())
+    f = run("acquisition.lead_capture", **_lead_shop())
     assert f.status == "not_run"
     assert "needs at least 1,000 visits begun by unknown visitors (no customer_id on the first event) that end " \
            "without a purchase; found 10" in f.reason
 
 
 def test_days_to_first_order_view():
-    from lifecycle_audit.metrics.first_purchase import days_to_first_order
-
-    t = days_to_first_order(Tables.from_frames(_decision_shop()))
+    t = days_to_first_order(tables(**_decision_shop()))
     assert t["first_orders"].tolist() == [1, 0, 1, 1, 2, 1, 0]  # c1 counts from its first event, a day earlier
     assert t["cumulative_share"].iloc[-1] == pytest.approx(1.0)
     assert t.loc[t["days_to_first_order"] == "14–29 days", "cumulative_share"].item() == pytest.approx(3 / 6)

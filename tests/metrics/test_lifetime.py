@@ -7,7 +7,7 @@ import pytest
 
 from lifecycle_audit.metrics import lifetime
 
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow"
+CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee (2005)
 CALIBRATION_END = "1997-09-30"  # 39 weeks after 1997-01-01
 

@@ -6,44 +6,28 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit import privacy
-from lifecycle_audit.checks import registry
-from lifecycle_audit.engine import Tables
 from lifecycle_audit.metrics import rfm
+from tests.kit import customers, messages, orders, referrals, reviews, run, surveys, tables
 
 T0 = pd.Timestamp("2026-01-01")
 END = T0 + pd.Timedelta(days=199)  # the period ends at the end of that day: 200 days
+PERIOD = (T0.date(), END.date())
 
 
-def ts(days) -> pd.Series:
-    return (T0 + pd.to_timedelta(pd.Series(days, dtype="float64"), unit="D")).astype("datetime64[us]")
+def buys(rows: list[tuple]) -> pd.DataFrame:
+    """Orders from (order_id, customer_id, day, revenue)."""
+    return orders([dict(order_id=o, customer_id=c, days=d, revenue=r) for o, c, d, r in rows], t0=T0)
 
 
-def orders(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (order_id, customer_id, day, revenue)."""
-    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "day", "revenue"])
-    return pd.DataFrame({"order_id": df["order_id"].astype("string"), "customer_id": df["customer_id"].astype("string"),
-                         "order_time": ts(df["day"]), "revenue": df["revenue"].astype("float64")})
+def members(ids, since=()) -> pd.DataFrame:
+    """Customers first seen on day 0; those in `since` joined the loyalty programme that day."""
+    return customers(customer_id=list(ids), days=0, loyalty_member_since=[T0 if c in since else None for c in ids],
+                     t0=T0)
 
 
-def customers(ids, members=()) -> pd.DataFrame:
-    since = [T0 if c in members else pd.NaT for c in ids]
-    return pd.DataFrame({"customer_id": pd.Series(ids, dtype="string"),
-                         "first_seen_at": pd.Series([T0] * len(ids)).astype("datetime64[us]"),
-                         "loyalty_member_since": pd.Series(since, dtype="datetime64[us]")})
-
-
-def messages(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, message_type, day)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "message_type", "day"])
-    return pd.DataFrame({"message_id": pd.Series([f"M{i}" for i in range(len(df))], dtype="string"),
-                         "customer_id": df["customer_id"].astype("string"),
-                         "channel": pd.Series(["email"] * len(df), dtype="string"),
-                         "message_type": df["message_type"].astype("string"), "sent_at": ts(df["day"])})
-
-
-def run(check_id, frames, **overrides):
-    return registry.run_check(registry.get(check_id), Tables.from_frames(frames, period=(T0.date(), END.date())),
-                              overrides)
+def mails(rows: list[tuple]) -> pd.DataFrame:
+    """E-mails from (customer_id, message_type, day)."""
+    return messages([dict(customer_id=c, message_type=t, days=d) for c, t, d in rows], channel="email", t0=T0)
 
 
 # ---------------------------------------------------------------- unrecognised_loyal
@@ -60,13 +44,13 @@ def loyal_shop():
         rows.append((f"O{k}", f"S{i}", 100, 20.0))
         k += 1
     ids = [f"L{i}" for i in range(20)] + [f"S{i}" for i in range(10)]
-    members = {f"L{i}" for i in range(15, 20)}
+    in_programme = {f"L{i}" for i in range(15, 20)}
     thanks = [(f"L{i}", "thank_you", 151) for i in range(10)]  # L10..L19 never thanked
-    return {"orders": orders(rows), "customers": customers(ids, members), "messages": messages(thanks)}
+    return {"orders": buys(rows), "customers": members(ids, in_programme), "messages": mails(thanks)}
 
 
 def test_unrecognised_loyal_share_evidence_and_money_at_stake():
-    f = run("loyalty.unrecognised_loyal", loyal_shop())
+    f = run("loyalty.unrecognised_loyal", period=PERIOD, **loyal_shop())
     assert f.value == pytest.approx(15 / 20)
     assert f.status == "fail"
     assert len(f.table) == 15
@@ -85,18 +69,16 @@ def test_unrecognised_loyal_share_evidence_and_money_at_stake():
 
 
 def test_loyal_customers_in_the_programme_pass():
-    shop = loyal_shop()
-    shop["customers"] = customers(shop["customers"]["customer_id"].tolist(),
-                                  members={f"L{i}" for i in range(1, 20)})
-    f = run("loyalty.unrecognised_loyal", shop)
+    frames = loyal_shop()
+    frames["customers"] = members(frames["customers"]["customer_id"].tolist(), {f"L{i}" for i in range(1, 20)})
+    f = run("loyalty.unrecognised_loyal", period=PERIOD, **frames)
     assert f.value == pytest.approx(1 / 20)
     assert f.status == "pass"
     assert f.at_stake == 0
 
 
 def test_unrecognised_loyal_needs_enough_loyal_customers():
-    shop = loyal_shop()
-    f = run("loyalty.unrecognised_loyal", shop, min_loyal=25)
+    f = run("loyalty.unrecognised_loyal", overrides=dict(min_loyal=25), period=PERIOD, **loyal_shop())
     assert f.status == "not_run"
     assert "25" in str(f.reason) and "20" in str(f.reason)
 
@@ -106,19 +88,16 @@ def test_unrecognised_loyal_needs_enough_loyal_customers():
 def referral_shop(referrers: int):
     """200 buyers B0..B199 spending 100; the first 20 were referred (spending 300 instead) by B20..B(20+referrers-1)."""
     rows = [(f"O{i}", f"B{i}", 50, 300.0 if i < 20 else 100.0) for i in range(200)]
-    refs = pd.DataFrame({"referrer_id": pd.Series([f"B{20 + i % referrers}" for i in range(20)], dtype="string"),
-                         "referred_customer_id": pd.Series([f"B{i}" for i in range(20)], dtype="string"),
-                         "created_at": ts([40] * 20)})
-    surveys = pd.DataFrame({"survey_id": pd.Series(["V1", "V2", "V3", "V4"], dtype="string"),
-                            "customer_id": pd.Series(["B50", "B51", "B52", "B53"], dtype="string"),
-                            "sent_at": ts([60] * 4), "responded_at": ts([61] * 4),
-                            "score": [10.0, 9.0, 9.0, 3.0], "scale": pd.Series(["nps"] * 4, dtype="string")})
-    msgs = messages([("B50", "referral_invite", 62), ("B51", "referral_invite", 30)])  # B51 asked before, not after
-    return {"orders": orders(rows), "referrals": refs, "surveys": surveys, "messages": msgs}
+    refs = referrals(referrer_id=[f"B{20 + i % referrers}" for i in range(20)],
+                     referred_customer_id=[f"B{i}" for i in range(20)], days=40, t0=T0)
+    sv = surveys(survey_id=["V1", "V2", "V3", "V4"], customer_id=["B50", "B51", "B52", "B53"], days=60,
+                 responded_at=pd.Timedelta(days=1), score=[10.0, 9.0, 9.0, 3.0], scale="nps", t0=T0)
+    msgs = mails([("B50", "referral_invite", 62), ("B51", "referral_invite", 30)])  # B51 asked before, not after
+    return {"orders": buys(rows), "referrals": refs, "surveys": sv, "messages": msgs}
 
 
 def test_referrals_share_value_of_referred_and_promoters_never_asked():
-    f = run("loyalty.referrals", referral_shop(5))
+    f = run("loyalty.referrals", period=PERIOD, **referral_shop(5))
     assert f.value == pytest.approx(5 / 200)
     assert f.status == "fail"
     t = f.table.set_index("group")
@@ -133,14 +112,14 @@ def test_referrals_share_value_of_referred_and_promoters_never_asked():
 
 
 def test_many_referrers_pass():
-    f = run("loyalty.referrals", referral_shop(20))
+    f = run("loyalty.referrals", period=PERIOD, **referral_shop(20))
     assert f.value == pytest.approx(0.10)
     assert f.status == "pass"
     assert f.at_stake == 0
 
 
 def test_referrals_need_enough_buyers():
-    f = run("loyalty.referrals", referral_shop(5), min_buyers=500)
+    f = run("loyalty.referrals", overrides=dict(min_buyers=500), period=PERIOD, **referral_shop(5))
     assert f.status == "not_run"
     assert "500" in str(f.reason) and "200" in str(f.reason)
 
@@ -154,15 +133,12 @@ def review_shop(reviewed_every: int):
     rows += [(f"N{i}", f"C{i % 40}", 190 + i / 10, 80.0) for i in range(50)]
     rv = [(f"O{i}", 5.0 if i < 150 else 3.0) for i in range(0, 300, reviewed_every)]
     rv += [("N1", 1.0)]
-    reviews = pd.DataFrame({"review_id": pd.Series([f"R{i}" for i in range(len(rv))], dtype="string"),
-                            "customer_id": pd.Series(["C1"] * len(rv), dtype="string"),
-                            "order_id": pd.Series([r[0] for r in rv], dtype="string"),
-                            "created_at": ts([199] * len(rv)), "rating": [r[1] for r in rv]})
-    return {"orders": orders(rows), "reviews": reviews}
+    rw = reviews([dict(order_id=o, rating=r) for o, r in rv], customer_id="C1", days=199, t0=T0)
+    return {"orders": buys(rows), "reviews": rw}
 
 
 def test_reviews_per_old_order_and_rating_trend():
-    f = run("loyalty.reviews", review_shop(30))
+    f = run("loyalty.reviews", period=PERIOD, **review_shop(30))
     assert f.value == pytest.approx(10 / 300)
     assert f.status == "fail"
     assert f.table["orders"].sum() == 300
@@ -172,21 +148,21 @@ def test_reviews_per_old_order_and_rating_trend():
 
 
 def test_reviews_on_every_fifth_order_pass():
-    f = run("loyalty.reviews", review_shop(5))
+    f = run("loyalty.reviews", period=PERIOD, **review_shop(5))
     assert f.value == pytest.approx(0.2)
     assert f.status == "pass"
 
 
 def test_reviews_count_requests_after_orders():
-    shop = review_shop(5)
-    shop["messages"] = messages([(f"C{i}", "review_request", 1) for i in range(20)])
-    f = run("loyalty.reviews", shop)
+    frames = review_shop(5)
+    frames["messages"] = mails([(f"C{i}", "review_request", 1) for i in range(20)])
+    f = run("loyalty.reviews", period=PERIOD, **frames)
     # customers C0..C19 asked on day 1: their orders on days 0 and 1 (C0, C1 on day 0; C2, C3 on day 1)
     assert f.details["orders_asked"] == pytest.approx(4 / 300)
 
 
 def test_reviews_need_enough_old_orders():
-    f = run("loyalty.reviews", review_shop(5), min_orders=400)
+    f = run("loyalty.reviews", overrides=dict(min_orders=400), period=PERIOD, **review_shop(5))
     assert f.status == "not_run"
     assert "400" in str(f.reason) and "300" in str(f.reason)
 
@@ -194,7 +170,7 @@ def test_reviews_need_enough_old_orders():
 # ---------------------------------------------------------------- RFM segments
 
 def test_rfm_segments_count_customers_and_revenue():
-    t = Tables.from_frames(loyal_shop(), period=(T0.date(), END.date()))
+    t = tables(PERIOD, **loyal_shop())
     seg = rfm.segments(t).set_index("segment")
     assert seg["customers"].sum() == 30
     assert seg.loc["inactive", "customers"] == 1            # L0, last order 190 days ago

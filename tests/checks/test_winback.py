@@ -5,71 +5,35 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lifecycle_audit.checks import registry
-from lifecycle_audit.engine import Tables
 from lifecycle_audit.metrics import churn
+from tests.kit import customers, messages, orders, reviews, run, tables
 
 END = pd.Timestamp("2026-10-01")  # the day after the last order of every shop below
+AT = END + pd.Timedelta(hours=10)  # rows are dated in days before the end, at 10:00
 
 
-def _t(days_before_end: float) -> pd.Timestamp:
-    return END - pd.Timedelta(days=days_before_end) + pd.Timedelta(hours=10)
+def buys(rows: list[tuple]) -> pd.DataFrame:
+    """Orders from (customer_id, days before the end, revenue)."""
+    return orders([dict(customer_id=c, days=-d, revenue=r) for c, d, r in rows], t0=AT)
 
 
-def orders(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, days before the end, revenue)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "days", "revenue"])
-    return pd.DataFrame({
-        "order_id": pd.Series([f"O{i}" for i in range(len(df))], dtype="string"),
-        "customer_id": df["customer_id"].astype("string"),
-        "order_time": df["days"].map(_t).astype("datetime64[us]"),
-        "revenue": df["revenue"].astype("float64"),
-    })
+def sends(rows: list[tuple]) -> pd.DataFrame:
+    """Messages from (customer_id, message_type, channel, days before the end, unsubscribed on receipt)."""
+    return messages([dict(customer_id=c, message_type=t, channel=ch, days=-d,
+                          unsubscribed_at=pd.Timedelta(0) if unsub else None) for c, t, ch, d, unsub in rows],
+                    bounced=False, t0=AT)
 
 
-def messages(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, message_type, channel, days before the end, unsubscribed)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "message_type", "channel", "days", "unsub"])
-    sent = df["days"].map(_t).astype("datetime64[us]")
-    return pd.DataFrame({
-        "message_id": pd.Series([f"M{i}" for i in range(len(df))], dtype="string"),
-        "customer_id": df["customer_id"].astype("string"),
-        "channel": df["channel"].astype("string"),
-        "message_type": df["message_type"].astype("string"),
-        "sent_at": sent,
-        "opened_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]"),
-        "clicked_at": pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]"),
-        "unsubscribed_at": sent.where(df["unsub"]),
-        "bounced": pd.Series(False, index=df.index, dtype="boolean"),
-    })
+def people(rows: list[tuple]) -> pd.DataFrame:
+    """Customers first seen 500 days before the end, from (customer_id, email_opt_in, has_postal_address,
+    payment_default)."""
+    return customers([dict(customer_id=c, email_opt_in=o, has_postal_address=p, payment_default=d)
+                      for c, o, p, d in rows], days=-500, t0=AT)
 
 
-def customers(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, email_opt_in, has_postal_address, payment_default)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "opt_in", "postal", "default"])
-    return pd.DataFrame({
-        "customer_id": df["customer_id"].astype("string"),
-        "first_seen_at": pd.Series(_t(500), index=df.index).astype("datetime64[us]"),
-        "email_opt_in": df["opt_in"].astype("boolean"),
-        "has_postal_address": df["postal"].astype("boolean"),
-        "payment_default": df["default"].astype("boolean"),
-    })
-
-
-def reviews(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (customer_id, days before the end, rating)."""
-    df = pd.DataFrame(rows, columns=["customer_id", "days", "rating"])
-    return pd.DataFrame({
-        "review_id": pd.Series([f"R{i}" for i in range(len(df))], dtype="string"),
-        "customer_id": df["customer_id"].astype("string"),
-        "order_id": pd.Series([None] * len(df), dtype="string"),
-        "created_at": df["days"].map(_t).astype("datetime64[us]"),
-        "rating": df["rating"].astype("int64"),
-    })
-
-
-def run(check_id: str, frames: dict[str, pd.DataFrame], **overrides):
-    return registry.run_check(registry.get(check_id), Tables.from_frames(frames), overrides)
+def rated(rows: list[tuple]) -> pd.DataFrame:
+    """Reviews from (customer_id, days before the end, rating)."""
+    return reviews([dict(customer_id=c, days=-d, rating=r) for c, d, r in rows], t0=AT)
 
 
 # ---------------------------------------------------------------- winback.churn_risk
@@ -92,7 +56,7 @@ def churn_shop():
         cid = f"N{i:02d}"
         o.append((cid, 10 + 9 * i, 40.0))
         c.append((cid, True, True, False))
-    return {"orders": orders(o), "messages": messages(m), "customers": customers(c)}
+    return {"orders": buys(o), "messages": sends(m), "customers": people(c)}
 
 
 THIN = dict(min_buyers=100, min_three_order_customers=5)
@@ -100,7 +64,7 @@ THIN = dict(min_buyers=100, min_three_order_customers=5)
 
 @pytest.fixture(scope="module")
 def churn_finding():
-    return run("winback.churn_risk", churn_shop(), **THIN)
+    return run("winback.churn_risk", overrides=THIN, **churn_shop())
 
 
 def test_churn_risk_measures_the_share_of_lapsing_repeat_customers_sent_a_winback(churn_finding):
@@ -121,13 +85,13 @@ def test_churn_risk_lists_the_uncontacted_customers_as_pseudonyms_with_revenue_a
 
 
 def test_churn_risk_is_not_run_below_klaviyos_prerequisites():
-    f = run("winback.churn_risk", churn_shop())
+    f = run("winback.churn_risk", **churn_shop())
     assert f.status == "not_run"
     assert "at least 500 customers with orders" in f.reason and "found 130" in f.reason
 
 
 def test_alive_by_age_counts_every_buyer_once():
-    t = Tables.from_frames(churn_shop())
+    t = tables(**churn_shop())
     view = churn.alive_by_age(t)
     assert list(view["probability_alive"]) == list(churn.ALIVE_BANDS)
     assert int(view[list(churn.AGE_BANDS)].to_numpy().sum()) == 130
@@ -149,21 +113,22 @@ def cutoff_shop():
         else:
             m.append((cid, "winback", "email", 100))
     o.append(("Z", 1, 10.0))
-    return {"orders": orders(o), "messages": messages([(*r, False) for r in m])}
+    return {"orders": buys(o), "messages": sends([(*r, False) for r in m])}
 
 
 def test_recontact_cutoff_counts_winbacks_beyond_180_days():
-    f = run("winback.recontact_cutoff", cutoff_shop(), min_messages=10)
+    f = run("winback.recontact_cutoff", overrides=dict(min_messages=10), **cutoff_shop())
     assert f.value == pytest.approx(0.5) and f.status == "fail"
     table = f.table.set_index("since_last_order")
-    assert table.loc["91–180 days", "messages"] == 10 and table.loc["0–90 days", "messages"] == 0 and table.loc["181–365 days", "messages"] == 10
+    assert table.loc["91–180 days", "messages"] == 10 and table.loc["0–90 days", "messages"] == 0
+    assert table.loc["181–365 days", "messages"] == 10
     assert table.loc["91–180 days", "reactivation_rate"] == pytest.approx(0.4)
     assert table.loc["181–365 days", "reactivation_rate"] == 0
     assert f.details["reactivation_before_cutoff"] == pytest.approx(0.4) and f.at_stake is None
 
 
 def test_recontact_cutoff_needs_enough_winbacks():
-    f = run("winback.recontact_cutoff", cutoff_shop())
+    f = run("winback.recontact_cutoff", **cutoff_shop())
     assert f.status == "not_run" and f.reason == "needs at least 50 win-back messages sent after an order; found 20"
 
 
@@ -176,12 +141,11 @@ def suppression_shop():
     m += [("C00", "winback", "email", 40, False), ("C01", "winback", "email", 30, False),
           ("C02", "winback", "email", 30, False)]
     r = [("C01", 60, 1), ("C02", 20, 2), ("C03", 60, 5)]
-    return {"customers": pd.DataFrame(customers(c)), "messages": messages(m), "reviews": reviews(r),
-            "orders": orders([("C00", 200, 10.0)])}
+    return {"customers": people(c), "messages": sends(m), "reviews": rated(r), "orders": buys([("C00", 200, 10.0)])}
 
 
 def test_suppression_counts_winbacks_per_1000_to_defaulters_and_bad_reviewers():
-    f = run("winback.suppression", suppression_shop())
+    f = run("winback.suppression", **suppression_shop())
     # C00 twice (did not pay), C01 twice after its 1-star review; C02's review came after its messages
     assert f.value == pytest.approx(1000 * 4 / 100) and f.status == "fail"
     assert f.details["to_defaulted"] == 2 and f.details["to_bad_reviewers"] == 2 and f.details["customers"] == 2
@@ -190,7 +154,7 @@ def test_suppression_counts_winbacks_per_1000_to_defaulters_and_bad_reviewers():
 
 
 def test_suppression_needs_enough_winbacks():
-    f = run("winback.suppression", suppression_shop(), min_messages=500)
+    f = run("winback.suppression", overrides=dict(min_messages=500), **suppression_shop())
     assert f.status == "not_run" and f.reason == "needs at least 500 win-back messages; found 100"
 
 
@@ -200,36 +164,26 @@ def fallback_shop():
     """Lapsed 200 days: 10 without opt-in with a postal address (6 sent a postal win-back after the last
     order), 4 opted in but unsubscribed with an address (1 sent by post), 3 reachable by e-mail, 2 without
     opt-in or address; an active customer orders the day before the end."""
+    groups = [  # prefix, customers, opt-in, postal address, [(message, sent to the first how many)]
+        ("P", 10, False, True, [(("winback", "postal", 100, False), 6)]),
+        ("U", 4, True, True, [(("newsletter", "email", 250, True), 4), (("winback", "postal", 100, False), 1)]),
+        ("E", 3, True, True, [(("winback", "email", 110, False), 3)]),
+        ("X", 2, False, False, []),
+    ]
     o, m, c = [], [], []
-    for i in range(10):
-        cid = f"P{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, False, True, False))
-        if i < 6:
-            m.append((cid, "winback", "postal", 100, False))
-    for i in range(4):
-        cid = f"U{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, True, True, False))
-        m.append((cid, "newsletter", "email", 250, True))
-        if i < 1:
-            m.append((cid, "winback", "postal", 100, False))
-    for i in range(3):
-        cid = f"E{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, True, True, False))
-        m.append((cid, "winback", "email", 110, False))
-    for i in range(2):
-        cid = f"X{i:02d}"
-        o.append((cid, 200, 100.0))
-        c.append((cid, False, False, False))
+    for prefix, n, opt_in, postal, sent in groups:
+        for i in range(n):
+            cid = f"{prefix}{i:02d}"
+            o.append((cid, 200, 100.0))
+            c.append((cid, opt_in, postal, False))
+            m += [(cid, *message) for message, first in sent if i < first]
     o.append(("Z", 1, 100.0))
     c.append(("Z", True, True, False))
-    return {"orders": orders(o), "messages": messages(m), "customers": customers(c)}
+    return {"orders": buys(o), "messages": sends(m), "customers": people(c)}
 
 
 def test_channel_fallback_measures_lapsed_dead_email_customers_tried_on_another_channel():
-    f = run("winback.channel_fallback", fallback_shop(), min_customers=5)
+    f = run("winback.channel_fallback", overrides=dict(min_customers=5), **fallback_shop())
     assert f.value == pytest.approx(7 / 14) and f.status == "warn"
     assert f.details["not_tried"] == 7 and len(f.table) == 7
     assert not f.table["customer_id"].str.match(r"^[PU]\d\d$").any()
@@ -238,7 +192,7 @@ def test_channel_fallback_measures_lapsed_dead_email_customers_tried_on_another_
 
 
 def test_channel_fallback_needs_enough_unreachable_customers():
-    f = run("winback.channel_fallback", fallback_shop())
+    f = run("winback.channel_fallback", **fallback_shop())
     assert f.status == "not_run"
     assert f.reason == ("needs at least 20 customers whose last order was 100 to 400 days ago, whose e-mail no "
                         "longer works and who have another channel; found 14")
