@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lifecycle_audit import checks, findings, params
 from lifecycle_audit.errors import CheckError, ParamsError
+from tests.kit import orders, tables
+from tests.test_contract import MISSION
 
 
 def _params(thresholds: dict) -> params.Params:
@@ -52,12 +56,48 @@ def test_the_catalogue_is_read_from_the_declarations():
 
 
 def test_the_report_lists_checks_in_the_order_of_the_mission():
-    from tests.test_contract import MISSION
-
     if not MISSION.exists():
         pytest.skip("the mission text is not beside this checkout")
-    import re
-
     ids = re.findall(r"^\| ([a-z_]+\.[a-z_]+) \|", MISSION.read_text(encoding="utf-8"), re.M)
     declared = [s.id for s in checks.specs()]
     assert [i for i in ids if i in declared] == declared
+
+
+# ---------------------------------------------------------------- a check's failures become findings
+
+def _spec(fn):
+    return checks.CheckSpec(id="conversion.test", stage="conversion", title="ok", failure_title="bad",
+                            needs=("orders",), better="lower", good=1, poor=2, unit="count", source="test",
+                            description="", advice=("do",), fn=fn)
+
+
+def _tables():
+    return tables(orders=orders(dict(order_id="1", revenue=1.0)))
+
+
+def test_an_exception_in_a_check_becomes_an_error_finding():
+    def broken(tables, o):
+        raise ZeroDivisionError("boom")
+
+    f = findings.run_check(_spec(broken), _tables())
+    assert f.status == "error" and f.score is None and "ZeroDivisionError: boom" in f.reason
+
+
+def test_thin_data_is_not_run_with_the_reason_and_scores_use_overrides():
+    def thin(tables, o):
+        raise checks.NotEnoughData("needs at least 50 orders; found 1")
+
+    f = findings.run_check(_spec(thin), _tables())
+    assert f.status == "not_run" and f.reason == "needs at least 50 orders; found 1"
+
+    def three(tables, o):
+        return checks.Evidence(value=3.0)
+
+    assert findings.run_check(_spec(three), _tables()).status == "fail"
+    overridden = findings.run_check(_spec(three), _tables(), {"good": 3, "poor": 6})
+    assert overridden.status == "pass" and overridden.score == 90 and overridden.title == "ok"
+
+
+def test_a_missing_table_means_not_run():
+    f = findings.run_check(_spec(lambda t, o: checks.Evidence(value=1.0)), tables())
+    assert f.status == "not_run" and "orders" in f.reason

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lifecycle_audit import contract, synth
-from lifecycle_audit.checks import registry
+from lifecycle_audit import checks, findings
 from lifecycle_audit.engine import Tables
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.stages import CHECKED
@@ -155,7 +155,7 @@ def tables(period: tuple[Any, Any] | None = None, **frames: pd.DataFrame) -> Tab
 def run(check_id: str, *, overrides: dict[str, Any] | None = None, period: tuple[Any, Any] | None = None,
         **frames: pd.DataFrame) -> Finding:
     """The finding of one check on the frames (with the analysis period when given), its options overridden."""
-    return registry.run_check(registry.get(check_id), tables(period, **frames), overrides)
+    return findings.run_check(checks.get(check_id), tables(period, **frames), overrides)
 
 
 def all_findings(frames: dict[str, pd.DataFrame], threads: int | None = 1) -> list[Finding]:
@@ -167,7 +167,7 @@ def all_findings(frames: dict[str, pd.DataFrame], threads: int | None = 1) -> li
     t = Tables.from_frames(frames)
     if threads:
         t.con.raw_sql(f"SET threads TO {int(threads)}")
-    return [f for stage in CHECKED for f in registry.run_stage(stage, t, {})]
+    return [f for stage in CHECKED for f in findings.run_stage(stage, t, {})]
 
 
 @functools.lru_cache(maxsize=8)

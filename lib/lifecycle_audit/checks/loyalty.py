@@ -106,7 +106,7 @@ def unrecognised_loyal(tables: Tables, o: UnrecognisedLoyalOptions) -> Evidence:
         loyal = loyal.merge(thanks, on="customer_id", how="left")
         loyal["thank_yous"] = loyal["thank_yous"].fillna(0).astype(int)
     n = len(loyal)
-    unrec = loyal[~loyal["member"]].sort_values("revenue", ascending=False)
+    unrec = loyal[~loyal["member"]].sort_values(["revenue", "customer_id"], ascending=[False, True], kind="stable")
     rate = len(unrec) / n
 
     cols = ["customer_id", "orders", "revenue", "recency_days"] + (["thank_yous"] if "thank_yous" in loyal else [])

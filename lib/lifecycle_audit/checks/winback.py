@@ -126,7 +126,7 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
                   title=Text("Lapsing repeat customers sent a win-back, by probability of still being active"),
                   x_label=Text("Probability still active (BG/NBD)"), y_label=Text("Sent a win-back message"),
                   y_unit="share", reference=o.good, reference_label=Text("good"))
-    top = missed.sort_values("revenue_at_risk", ascending=False).head(TOP_ROWS).reset_index()
+    top = missed.sort_index().sort_values("revenue_at_risk", ascending=False, kind="stable").head(TOP_ROWS).reset_index()
     table = pd.DataFrame({
         "customer_id": top["customer_id"],
         "orders": top["orders"].astype(int),
@@ -312,7 +312,7 @@ def suppression(tables: Tables, o: SuppressionOptions) -> Evidence:
                   x_label=Text("Reason to leave the customer alone"), y_label=Text("Win-back messages"),
                   y_unit="count")
     per = flagged.groupby(["customer_id", "reason"]).agg(messages=("sent_at", "size"), last_sent=("sent_at", "max"))
-    per = per.reset_index().sort_values(["messages", "last_sent"], ascending=False).head(TOP_ROWS)
+    per = per.sort_index().reset_index().sort_values(["messages", "last_sent"], ascending=False, kind="stable").head(TOP_ROWS)
     table = pseudonymise_frame(per[["customer_id", "reason", "messages"]].reset_index(drop=True))
     if table.empty:
         table = by_reason
@@ -410,7 +410,8 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
                   y_unit="share", reference=o.good, reference_label=Text("good"))
     missed = target[~target["tried"]]
     value = missed["revenue"] / missed["orders"]
-    top = missed.assign(order_value=value).sort_values("revenue", ascending=False).head(TOP_ROWS).reset_index()
+    top = (missed.assign(order_value=value).sort_index().sort_values("revenue", ascending=False, kind="stable")
+           .head(TOP_ROWS).reset_index())
     table = pseudonymise_frame(pd.DataFrame({
         "customer_id": top["customer_id"], "orders": top["orders"].astype(int),
         "days_since_last_order": top["days_since_last_order"].round().astype(int),
