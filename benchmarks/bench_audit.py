@@ -35,9 +35,11 @@ def main() -> None:
             start = time.perf_counter()
             result = runner.run(params_file, progress=False)
             times.append(time.perf_counter() - start)
-        print(f"audit of {CUSTOMERS:,} customers: first run {first:.1f} s (generates and prepares the data); "
-              f"then median {statistics.median(times):.1f} s of {REPEATS} (min {min(times):.1f}, max {max(times):.1f}); "
-              f"{len(result.findings)} findings, {len(result.failed)} failed stages")
+        print(
+            f"audit of {CUSTOMERS:,} customers: first run {first:.1f} s (generates and prepares the data); "
+            f"then median {statistics.median(times):.1f} s of {REPEATS} (min {min(times):.1f}, max {max(times):.1f}); "
+            f"{len(result.findings)} findings, {len(result.failed)} failed stages"
+        )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,11 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         rows = sum(len(t) for t in tables.values())
         medians[size] = statistics.median(times)
-        print(f"generate {size:>9,} customers: median {medians[size]:6.2f} s of {REPEATS} "
-              f"(min {min(times):.2f}, max {max(times):.2f}); {rows:,} rows, "
-              f"{len(tables['events']):,} events, {len(tables['messages']):,} messages")
+        print(
+            f"generate {size:>9,} customers: median {medians[size]:6.2f} s of {REPEATS} "
+            f"(min {min(times):.2f}, max {max(times):.2f}); {rows:,} rows, "
+            f"{len(tables['events']):,} events, {len(tables['messages']):,} messages"
+        )
     base = SIZES[0]
     for size in SIZES[1:]:
         print(f"  {size // base}x the customers took {medians[size] / medians[base]:.1f}x the time")

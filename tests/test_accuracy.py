@@ -20,8 +20,8 @@ from lifecycle_audit.engine import Tables
 
 SEEDS = range(1, 21)
 CUSTOMERS = 5000
-FOUND = ("fail", "warn")   # with its mistake planted
-FALSE_ALARM = ("fail",)    # without it
+FOUND = ("fail", "warn")  # with its mistake planted
+FALSE_ALARM = ("fail",)  # without it
 
 
 def mistake_of_check() -> dict[str, str]:
@@ -69,16 +69,21 @@ def test_every_built_check_finds_its_mistake_and_only_its_mistake(outcomes):
                     misses.append(f"{check_id} missed {mistake} on seed {seed} ({status[check_id]})")
             elif status[check_id] in FALSE_ALARM:
                 fp += 1
-                misses.append(f"{check_id} flagged seed {seed} without {mistake} ({status[check_id]}; "
-                              f"planted: {', '.join(planted) or 'none'})")
+                misses.append(
+                    f"{check_id} flagged seed {seed} without {mistake} ({status[check_id]}; "
+                    f"planted: {', '.join(planted) or 'none'})"
+                )
         planted_shops = sum(mistake in planted for _, planted, _ in outcomes)
         if unjudged_planted * 2 > planted_shops:
-            misses.append(f"{check_id} judged only {planted_shops - unjudged_planted} of the {planted_shops} "
-                          f"shops with {mistake}")
+            misses.append(
+                f"{check_id} judged only {planted_shops - unjudged_planted} of the {planted_shops} shops with {mistake}"
+            )
         recall = tp / (tp + fn) if tp + fn else float("nan")
         precision = tp / (tp + fp) if tp + fp else float("nan")
-        lines.append(f"{check_id:45s} recall {recall:6.1%} ({tp}/{tp + fn})  precision {precision:6.1%} "
-                     f"({tp}/{tp + fp})" + (f"  not run on {unjudged} shop(s)" if unjudged else ""))
+        lines.append(
+            f"{check_id:45s} recall {recall:6.1%} ({tp}/{tp + fn})  precision {precision:6.1%} "
+            f"({tp}/{tp + fp})" + (f"  not run on {unjudged} shop(s)" if unjudged else "")
+        )
     print("\nplanted-mistake accuracy over", len(outcomes), "seeds,", CUSTOMERS, "customers each:")
     print("\n".join(lines))
     assert not misses, "\n".join(misses)
@@ -98,8 +103,9 @@ def single_mistake_shops():
     specs = checks.specs()
     out = {}
     for mistake in (None, *synth.MISTAKES):
-        tables = Tables.from_frames(synth.generate(customers=CUSTOMERS, seed=1,
-                                                   mistakes=[] if mistake is None else [mistake]))
+        tables = Tables.from_frames(
+            synth.generate(customers=CUSTOMERS, seed=1, mistakes=[] if mistake is None else [mistake])
+        )
         out[mistake] = {s.id: findings.run_check(s, tables).status for s in specs}
     return out
 

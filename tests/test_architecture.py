@@ -45,9 +45,10 @@ def _late_imports(path: Path) -> list[str]:
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for node in ast.walk(fn):
-            project = (isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith(
-                "lifecycle_audit"))) or (isinstance(node, ast.Import) and any(
-                    a.name.startswith("lifecycle_audit") for a in node.names))
+            project = (
+                isinstance(node, ast.ImportFrom)
+                and (node.level > 0 or (node.module or "").startswith("lifecycle_audit"))
+            ) or (isinstance(node, ast.Import) and any(a.name.startswith("lifecycle_audit") for a in node.names))
             if project and LAZY not in lines[node.lineno - 1]:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     return found
@@ -56,5 +57,7 @@ def _late_imports(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", sorted(LIB.rglob("*.py")), ids=lambda p: str(p.relative_to(LIB)))
 def test_no_project_import_hides_inside_a_function(path):
     late = _late_imports(path)
-    assert not late, "import at the top of the module (or mark a deferred heavy import with '# noqa: PLC0415 - why'):\n" \
+    assert not late, (
+        "import at the top of the module (or mark a deferred heavy import with '# noqa: PLC0415 - why'):\n"
         + "\n".join(late)
+    )

@@ -36,10 +36,24 @@ def test_every_table_and_column_of_the_mission_is_in_the_contract():
 
 
 def test_vocabularies_follow_the_mission():
-    assert set(contract.EVENT_TYPES) == {"page_view", "product_view", "add_to_cart", "begin_checkout", "purchase",
-                                         "sign_up"}
-    assert set(contract.PAGE_TYPES) == {"home", "landing", "category", "product", "cart", "checkout", "content",
-                                        "other"}
+    assert set(contract.EVENT_TYPES) == {
+        "page_view",
+        "product_view",
+        "add_to_cart",
+        "begin_checkout",
+        "purchase",
+        "sign_up",
+    }
+    assert set(contract.PAGE_TYPES) == {
+        "home",
+        "landing",
+        "category",
+        "product",
+        "cart",
+        "checkout",
+        "content",
+        "other",
+    }
     assert set(contract.MESSAGE_CHANNELS) == {"email", "push", "sms", "postal"}
     assert len(contract.MESSAGE_TYPES) == 11
 

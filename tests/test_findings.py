@@ -24,12 +24,15 @@ def test_options_are_the_declared_defaults_with_the_client_overrides_typed():
     assert findings.options(spec).min_carts == spec.options.model_fields["min_carts"].default
 
 
-@pytest.mark.parametrize("thresholds, message", [
-    ({"conversion.cart_abandonmnet": {"good": 0.5}}, "unknown check 'conversion.cart_abandonmnet'"),
-    ({"conversion.cart_abandonment": {"god": 0.5}}, "unknown option(s) god"),
-    ({"conversion.cart_abandonment": {"good": 0.9}}, "good < poor"),
-    ({"conversion.cart_abandonment": {"window_days": 2.5}}, "window_days: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    "thresholds, message",
+    [
+        ({"conversion.cart_abandonmnet": {"good": 0.5}}, "unknown check 'conversion.cart_abandonmnet'"),
+        ({"conversion.cart_abandonment": {"god": 0.5}}, "unknown option(s) god"),
+        ({"conversion.cart_abandonment": {"good": 0.9}}, "good < poor"),
+        ({"conversion.cart_abandonment": {"window_days": 2.5}}, "window_days: Input should be a valid integer"),
+    ],
+)
 def test_mistakes_in_thresholds_name_the_file_the_check_and_the_option(thresholds, message):
     with pytest.raises(ParamsError) as err:
         findings.check_thresholds(_params(thresholds))
@@ -47,8 +50,9 @@ def test_the_catalogue_is_read_from_the_declarations():
     specs = checks.specs()
     assert len({s.id for s in specs}) == len(specs) == len(checks.REGISTRY)
     stages_in_order = [s.stage for s in specs]
-    assert stages_in_order == sorted(stages_in_order, key=["reach", "acquisition", "conversion", "retention",
-                                                           "loyalty", "winback"].index)
+    assert stages_in_order == sorted(
+        stages_in_order, key=["reach", "acquisition", "conversion", "retention", "loyalty", "winback"].index
+    )
     for spec in specs:
         assert spec.id.startswith(spec.stage + ".") and spec.fn is not None and spec.unit in checks.UNITS
         assert issubclass(spec.options, checks.Options)
@@ -65,10 +69,23 @@ def test_the_report_lists_checks_in_the_order_of_the_mission():
 
 # ---------------------------------------------------------------- a check's failures become findings
 
+
 def _spec(fn):
-    return checks.CheckSpec(id="conversion.test", stage="conversion", title="ok", failure_title="bad",
-                            needs=("orders",), better="lower", good=1, poor=2, unit="count", source="test",
-                            description="", advice=("do",), fn=fn)
+    return checks.CheckSpec(
+        id="conversion.test",
+        stage="conversion",
+        title="ok",
+        failure_title="bad",
+        needs=("orders",),
+        better="lower",
+        good=1,
+        poor=2,
+        unit="count",
+        source="test",
+        description="",
+        advice=("do",),
+        fn=fn,
+    )
 
 
 def _tables():

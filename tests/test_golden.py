@@ -26,8 +26,8 @@ GOLDEN = Path(__file__).parent / "golden" / "findings.json"
 UPDATE = "LIFECYCLE_AUDIT_UPDATE_GOLDEN"
 SHOP = dict(profile="planted", customers=1500, seed=3)
 DIGITS = 6
-VOLATILE = {"fit_seconds"}   # timings inside a finding's details: never the same twice
-SHOWN = 3                    # findings shown in the diff of a failure
+VOLATILE = {"fit_seconds"}  # timings inside a finding's details: never the same twice
+SHOWN = 3  # findings shown in the diff of a failure
 DIFF_LINES = 80
 
 
@@ -80,6 +80,11 @@ def test_findings_match_the_golden_file(monkeypatch):
 
 
 def test_rounding_keeps_six_significant_digits_and_drops_timings():
-    got = rounded({"value": 1234.56789, "details": {"fit_seconds": 0.3, "n": 7, "ok": True, "nan": None},
-                   "table": [{"share": 0.000123456789}]})
+    got = rounded(
+        {
+            "value": 1234.56789,
+            "details": {"fit_seconds": 0.3, "n": 7, "ok": True, "nan": None},
+            "table": [{"share": 0.000123456789}],
+        }
+    )
     assert got == {"value": 1234.57, "details": {"n": 7, "ok": True, "nan": None}, "table": [{"share": 0.000123457}]}

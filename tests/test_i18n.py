@@ -6,17 +6,16 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from lifecycle_audit import i18n, paths
-from lifecycle_audit import checks, stages
+from lifecycle_audit import checks, fmt, i18n, paths, stages
 from lifecycle_audit.checks import Chart
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count, money, share, word
-from lifecycle_audit import fmt
 from lifecycle_audit.report import render
 
 ROOT = paths.ROOT if hasattr(paths, "ROOT") else Path(__file__).resolve().parents[1]
@@ -29,7 +28,7 @@ def extracted() -> dict[str, str]:
         method_map, options_map = parse_mapping_cfg(fh)
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map):
-        for m in (message if isinstance(message, tuple) else (message,)):
+        for m in message if isinstance(message, tuple) else (message,):
             if m:
                 found.setdefault(m, f"{filename}:{lineno}")
     return found
@@ -58,8 +57,13 @@ def test_extraction_finds_every_declared_text(msgids):
 
 def test_extraction_covers_code_templates_and_notebooks(msgids):
     where = "\n".join(msgids.values())
-    for part in ("checks/conversion/", "report/templates/index.html.j2", "notebooks/03_conversion.ipynb",
-                 "report/render.py", "i18n.py"):
+    for part in (
+        "checks/conversion/",
+        "report/templates/index.html.j2",
+        "notebooks/03_conversion.ipynb",
+        "report/render.py",
+        "i18n.py",
+    ):
         assert part in where, part
     assert "## Findings" in msgids  # notebook narrative, via workbook.say
 
@@ -84,36 +88,59 @@ def test_every_msgid_has_a_translation_with_the_same_placeholders(msgids, locale
 
 
 def test_text_renders_in_each_locale_and_survives_json():
-    t = Text("{abandoned} of {total} carts ({rate}) were not bought within {days} days; worst on {device} ({worst}).",
-             abandoned=count(3972), total=count(4900), rate=share(0.8106, 1), days=count(7), device=word("mobile"),
-             worst=share(0.864, 1))
+    t = Text(
+        "{abandoned} of {total} carts ({rate}) were not bought within {days} days; worst on {device} ({worst}).",
+        abandoned=count(3972),
+        total=count(4900),
+        rate=share(0.8106, 1),
+        days=count(7),
+        device=word("mobile"),
+        worst=share(0.864, 1),
+    )
     assert t.render("en") == "3,972 of 4,900 carts (81.1%) were not bought within 7 days; worst on mobile (86.4%)."
-    assert t.render("de") == ("3.972 von 4.900 Warenkörben (81,1\u00a0%) wurden nicht innerhalb von 7 Tagen gekauft; "
-                              "am schlechtesten auf Mobil (86,4\u00a0%).")
+    assert t.render("de") == (
+        "3.972 von 4.900 Warenkörben (81,1\u00a0%) wurden nicht innerhalb von 7 Tagen gekauft; "
+        "am schlechtesten auf Mobil (86,4\u00a0%)."
+    )
     assert t.render("id").startswith("3.972 dari 4.900 keranjang (81,1%)")
     back = Text.from_dict(json.loads(json.dumps(t.to_dict())))
     assert back.render("de") == t.render("de") and back == t
 
 
 def test_money_and_nested_text_follow_the_currency():
-    t = Text("{n} carts not reminded within 4 h × {how} × average order value ({aov}), over the period analysed",
-             n=count(1200), aov=money(1234567.891, 2),
-             how=Text("the recovery rate of carts reminded within 4 h here ({prompt}) over that of carts not "
-                      "reminded ({base})", prompt=share(0.2), base=share(0.05)))
+    t = Text(
+        "{n} carts not reminded within 4 h × {how} × average order value ({aov}), over the period analysed",
+        n=count(1200),
+        aov=money(1234567.891, 2),
+        how=Text(
+            "the recovery rate of carts reminded within 4 h here ({prompt}) over that of carts not reminded ({base})",
+            prompt=share(0.2),
+            base=share(0.05),
+        ),
+    )
     assert "1.234.567,89\u00a0€" in t.render("de", "EUR") and "innerhalb von 4 Std. erinnerten" in t.render("de")
     assert "Rp1.234.567,89" in t.render("id", "IDR")
     assert "$1,234,567.89" in t.render("en", "USD")
 
 
-@pytest.mark.parametrize("locale, expected", [
-    ("en", ("1,234.5", "81.3%", "€12,345", "$1,234.56", "March 5, 2026", "12.5 days")),
-    ("de", ("1.234,5", "81,3\u00a0%", "12.345\u00a0€", "1.234,56\u00a0$", "5. März 2026", "12,5 Tage")),
-    ("id", ("1.234,5", "81,3%", "€12.345", "US$1.234,56", "5 Maret 2026", "12,5 hari")),
-])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        ("en", ("1,234.5", "81.3%", "€12,345", "$1,234.56", "March 5, 2026", "12.5 days")),
+        ("de", ("1.234,5", "81,3\u00a0%", "12.345\u00a0€", "1.234,56\u00a0$", "5. März 2026", "12,5 Tage")),
+        ("id", ("1.234,5", "81,3%", "€12.345", "US$1.234,56", "5 Maret 2026", "12,5 hari")),
+    ],
+)
 def test_fmt_follows_the_locale(locale, expected):
     with i18n.use(locale):
-        got = (fmt.number(1234.5), fmt.percent(0.813), fmt.money(12345, "EUR"), fmt.money(1234.56, "USD", 2),
-               fmt.date(dt.date(2026, 3, 5), "long"), i18n.value(12.5, "days"))
+        got = (
+            fmt.number(1234.5),
+            fmt.percent(0.813),
+            fmt.money(12345, "EUR"),
+            fmt.money(1234.56, "USD", 2),
+            fmt.date(dt.date(2026, 3, 5), "long"),
+            i18n.value(12.5, "days"),
+        )
     assert got == expected
 
 
@@ -130,33 +157,69 @@ def test_unknown_locale_is_refused():
 
 def _finding() -> Finding:
     spec = checks.get("conversion.cart_abandonment")
-    import pandas as pd
-
     table = pd.DataFrame({"device": ["mobile", "desktop"], "carts": [3400, 1200], "abandonment": [0.864, 0.62]})
-    return Finding(check_id=spec.id, stage=spec.stage, title=spec.failure_title, status="fail", score=23,
-                   value=0.813, unit="share", good=spec.good, poor=spec.poor, better=spec.better, source=spec.source,
-                   description=spec.description, advice=list(spec.advice),
-                   summary=Text("{rate} of {n} visits landing on the homepage ended there", rate=share(0.5), n=count(10)),
-                   table=table, at_stake=12345.6,
-                   at_stake_method=Text("carts beyond a {good} abandonment rate ({excess} carts) × average order "
-                                        "value ({aov}), over the period analysed", good=share(0.65, 0),
-                                        excess=count(700), aov=money(64.5, 2)),
-                   chart=Chart(kind="bar", data=table, x="device", y="abandonment",
-                               title=Text("Carts not bought within {days} days, by device", days=count(7)),
-                               x_label=Text("Device"), y_label=Text("Carts abandoned"), reference=0.65,
-                               reference_label=Text("good")))
+    return Finding(
+        check_id=spec.id,
+        stage=spec.stage,
+        title=spec.failure_title,
+        status="fail",
+        score=23,
+        value=0.813,
+        unit="share",
+        good=spec.good,
+        poor=spec.poor,
+        better=spec.better,
+        source=spec.source,
+        description=spec.description,
+        advice=list(spec.advice),
+        summary=Text("{rate} of {n} visits landing on the homepage ended there", rate=share(0.5), n=count(10)),
+        table=table,
+        at_stake=12345.6,
+        at_stake_method=Text(
+            "carts beyond a {good} abandonment rate ({excess} carts) × average order "
+            "value ({aov}), over the period analysed",
+            good=share(0.65, 0),
+            excess=count(700),
+            aov=money(64.5, 2),
+        ),
+        chart=Chart(
+            kind="bar",
+            data=table,
+            x="device",
+            y="abandonment",
+            title=Text("Carts not bought within {days} days, by device", days=count(7)),
+            x_label=Text("Device"),
+            y_label=Text("Carts abandoned"),
+            reference=0.65,
+            reference_label=Text("good"),
+        ),
+    )
 
 
 @pytest.mark.parametrize("as_dict", [False, True])
 def test_card_in_german_has_no_english_left(as_dict):
     f = _finding()
     html = render.finding_html(f.to_dict() if as_dict else f, "EUR", locale="de")
-    for text in ("Die meisten Warenkörbe werden abgebrochen", "Was zu tun ist", "Quelle des Schwellenwerts",
-                 "12.346\u00a0€ auf dem Spiel", "Abbruchquote", "Mobil", "gut ≤ 65\u00a0%",
-                 "Nicht innerhalb von 7 Tagen gekaufte Warenkörbe", "64,50\u00a0€"):
+    for text in (
+        "Die meisten Warenkörbe werden abgebrochen",
+        "Was zu tun ist",
+        "Quelle des Schwellenwerts",
+        "12.346\u00a0€ auf dem Spiel",
+        "Abbruchquote",
+        "Mobil",
+        "gut ≤ 65\u00a0%",
+        "Nicht innerhalb von 7 Tagen gekaufte Warenkörbe",
+        "64,50\u00a0€",
+    ):
         assert text in html, text
-    for english in ("Most carts are abandoned", "What to do", "Follow up every abandoned cart", "at stake",
-                    "Threshold source", "Evidence"):
+    for english in (
+        "Most carts are abandoned",
+        "What to do",
+        "Follow up every abandoned cart",
+        "at stake",
+        "Threshold source",
+        "Evidence",
+    ):
         assert english not in html, english
 
 

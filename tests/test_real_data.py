@@ -47,10 +47,18 @@ def page_text(path: Path) -> str:
 
 def audit(tmp_path: Path, client: str, data: Path, source: dict, currency: str) -> tuple[dict, str, float]:
     params = tmp_path / f"{client}.yaml"
-    params.write_text(yaml.safe_dump({
-        "client": client, "currency": currency, "data_dir": str(data.parent), "output": str(tmp_path / "reports"),
-        "sources": {"input": {**source, "file": data.name}},
-    }), encoding="utf-8")
+    params.write_text(
+        yaml.safe_dump(
+            {
+                "client": client,
+                "currency": currency,
+                "data_dir": str(data.parent),
+                "output": str(tmp_path / "reports"),
+                "sources": {"input": {**source, "file": data.name}},
+            }
+        ),
+        encoding="utf-8",
+    )
     before = sha(data)
     started = time.perf_counter()
     result = CliRunner().invoke(app, ["run", str(params), "--jobs", "2", "--quiet"])
@@ -76,16 +84,21 @@ def accounted(manifest: dict, rows: int) -> dict:
 @pytest.mark.e2e
 def test_online_retail_ii_through_its_preset(tmp_path):
     need(ONLINE_RETAIL)
-    manifest, health, seconds = audit(tmp_path, "online-retail", ONLINE_RETAIL,
-                                      {"preset": "transaction_lines"}, "GBP")
+    manifest, health, _seconds = audit(tmp_path, "online-retail", ONLINE_RETAIL, {"preset": "transaction_lines"}, "GBP")
     entry = accounted(manifest, 1_067_370)
-    assert entry["excluded"]["cancellation"] == 19_494          # the published count of 'C' invoices
+    assert entry["excluded"]["cancellation"] == 19_494  # the published count of 'C' invoices
     assert entry["excluded"]["no_customer_id"] > 200_000
     assert entry["excluded"]["zero_or_negative_price"] > 0
-    assert entry["rejected"] == {}                                # nothing in this export is unreadable
+    assert entry["rejected"] == {}  # nothing in this export is unreadable
     assert manifest["failed_stages"] == []
-    for text in ("1,067,370", "cancellation", "no_customer_id", "zero_or_negative_price", "duplicate_line",
-                 f"{entry['rows_used']:,}"):
+    for text in (
+        "1,067,370",
+        "cancellation",
+        "no_customer_id",
+        "zero_or_negative_price",
+        "duplicate_line",
+        f"{entry['rows_used']:,}",
+    ):
         assert text in health, f"{text!r} not on the data-health page"
     tables = manifest["inputs"]["tables"]
     assert set(tables) == {"customers", "orders", "order_lines"}
@@ -95,7 +108,7 @@ def test_online_retail_ii_through_its_preset(tmp_path):
 @pytest.mark.e2e
 def test_cdnow_through_its_preset(tmp_path):
     need(CDNOW)
-    manifest, health, seconds = audit(tmp_path, "cdnow", CDNOW, {"preset": "customer_transactions"}, "USD")
+    manifest, health, _seconds = audit(tmp_path, "cdnow", CDNOW, {"preset": "customer_transactions"}, "USD")
     entry = accounted(manifest, 69_659)
     assert entry["excluded"] == {"zero_value": 80}
     assert manifest["failed_stages"] == []

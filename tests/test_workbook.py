@@ -1,4 +1,4 @@
-"""The notebooks' API: open an audit on a small generated shop, run a stage, list what is not built, save."""
+"""The notebooks' API: open an audit on a small generated shop, run a stage, save."""
 
 from __future__ import annotations
 
@@ -7,12 +7,23 @@ import json
 import pytest
 import yaml
 
-from lifecycle_audit import sources, workbook
+from lifecycle_audit import checks, sources, workbook
 from lifecycle_audit import params as params_mod
-from lifecycle_audit import checks
+from lifecycle_audit.findings import Finding
 
-ALL_TABLES = ("customers", "events", "orders", "order_lines", "messages", "tickets", "surveys", "reviews",
-              "referrals", "spend", "prices")
+ALL_TABLES = (
+    "customers",
+    "events",
+    "orders",
+    "order_lines",
+    "messages",
+    "tickets",
+    "surveys",
+    "reviews",
+    "referrals",
+    "spend",
+    "prices",
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +31,19 @@ def shop(tmp_path_factory):
     """A params file for a small planted shop under a temporary folder, and its prepared tables."""
     folder = tmp_path_factory.mktemp("shop")
     file = folder / "tiny.yaml"
-    file.write_text(yaml.safe_dump({
-        "client": "tiny-workbook", "currency": "EUR", "data_dir": str(folder / "data"),
-        "demo": {"customers": 400, "seed": 3, "profile": "planted"},
-        "sources": {t: {"file": f"{t}.parquet"} for t in ALL_TABLES},
-        "output": str(folder / "reports"),
-    }), encoding="utf-8")
+    file.write_text(
+        yaml.safe_dump(
+            {
+                "client": "tiny-workbook",
+                "currency": "EUR",
+                "data_dir": str(folder / "data"),
+                "demo": {"customers": 400, "seed": 3, "profile": "planted"},
+                "sources": {t: {"file": f"{t}.parquet"} for t in ALL_TABLES},
+                "output": str(folder / "reports"),
+            }
+        ),
+        encoding="utf-8",
+    )
     p = params_mod.load(file)
     sources.ensure_demo_data(p)
     return file, sources.prepare(p)
@@ -68,19 +86,34 @@ def test_run_stage_and_save(shop, tmp_path):
 
 
 def test_show_groups_cards_failed_first_and_folds_passed_and_not_run(monkeypatch):
-    from lifecycle_audit.findings import Finding
-
     shown = []
     monkeypatch.setattr(workbook, "display", lambda obj: shown.append(obj.data))
 
     def finding(check_id, status):
-        return Finding(check_id=check_id, stage="conversion", title=check_id, status=status,
-                       score=None if status == "not_run" else 40, reason="no data" if status == "not_run" else None)
+        return Finding(
+            check_id=check_id,
+            stage="conversion",
+            title=check_id,
+            status=status,
+            score=None if status == "not_run" else 40,
+            reason="no data" if status == "not_run" else None,
+        )
 
-    workbook.show([finding("conversion.a", "pass"), finding("conversion.b", "not_run"),
-                   finding("conversion.c", "fail"), finding("conversion.d", "warn")])
-    groups = [(html.split("<summary>")[1].split("</summary>")[0], "open>" in html.split("<summary>")[0])
-              for html in shown]
-    assert groups == [("Failed (1)", True), ("Warnings (1)", True), ("Passed (1)", False),
-                      ("Not applicable (1)", False)]
+    workbook.show(
+        [
+            finding("conversion.a", "pass"),
+            finding("conversion.b", "not_run"),
+            finding("conversion.c", "fail"),
+            finding("conversion.d", "warn"),
+        ]
+    )
+    groups = [
+        (html.split("<summary>")[1].split("</summary>")[0], "open>" in html.split("<summary>")[0]) for html in shown
+    ]
+    assert groups == [
+        ("Failed (1)", True),
+        ("Warnings (1)", True),
+        ("Passed (1)", False),
+        ("Not applicable (1)", False),
+    ]
     assert 'id="conversion-c"' in shown[0] and 'id="conversion-a"' in shown[2]

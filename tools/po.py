@@ -63,8 +63,9 @@ def add(path: str) -> None:
                 if msgid in have or not tr.get(loc):
                     continue
                 if msgid in present:
-                    raise SystemExit(f"{loc}: {msgid!r} is in the catalog with an empty or fuzzy translation; "
-                                     "edit it there")
+                    raise SystemExit(
+                        f"{loc}: {msgid!r} is in the catalog with an empty or fuzzy translation; edit it there"
+                    )
                 text += f"\n\nmsgid {_quote(msgid)}\nmsgstr {_quote(tr[loc])}"
             _po(loc).write_text(text + "\n", encoding="utf-8")
 

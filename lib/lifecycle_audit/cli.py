@@ -6,12 +6,15 @@ papermill take seconds to import, and `lifecycle-audit --help` should not wait f
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from . import paths
 from .errors import AuditError, ParamsError, SourceError
@@ -27,8 +30,6 @@ ParamsArg = Annotated[str, typer.Argument(help="the params file, relative to the
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
-
     # Not a terminal (CI, pipes, tests): do not wrap check ids or file names at 80 columns.
     probe = Console(stderr=stderr)
     return Console(stderr=stderr, width=None if probe.is_terminal else 200, highlight=False, soft_wrap=False)
@@ -52,22 +53,33 @@ def _problems(err: SourceError) -> str:
 def run(
     params: ParamsArg = "params/demo.yaml",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="stage notebooks run at a time")] = 2,
-    stage: Annotated[Optional[list[str]], typer.Option("--stage", "-s",
-                                                       help="run only this stage (repeatable), e.g. conversion")] = None,
-    run_id: Annotated[Optional[str], typer.Option(help="name of the run folder (default: date and time)")] = None,
+    stage: Annotated[
+        list[str] | None, typer.Option("--stage", "-s", help="run only this stage (repeatable), e.g. conversion")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="name of the run folder (default: date and time)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
-    notebooks: Annotated[Optional[str], typer.Option(
-        help="folder of stage notebooks to use instead of the project's notebooks/")] = None,
-    single_file: Annotated[bool, typer.Option(
-        "--single-file", help="also write report.html: index and every stage page in one file")] = False,
+    notebooks: Annotated[
+        str | None, typer.Option(help="folder of stage notebooks to use instead of the project's notebooks/")
+    ] = None,
+    single_file: Annotated[
+        bool, typer.Option("--single-file", help="also write report.html: index and every stage page in one file")
+    ] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="also write report.pdf (needs Chromium)")] = False,
 ) -> None:
     """Run the audit and print the path of the report's index.html (last line)."""
     from . import runner  # noqa: PLC0415 - fast start
 
     try:
-        result = runner.run(params, jobs=jobs, stages=stage or None, run_id=run_id, progress=not quiet,
-                            notebooks_dir=notebooks, single_file=single_file, pdf=pdf)
+        result = runner.run(
+            params,
+            jobs=jobs,
+            stages=stage or None,
+            run_id=run_id,
+            progress=not quiet,
+            notebooks_dir=notebooks,
+            single_file=single_file,
+            pdf=pdf,
+        )
     except SourceError as err:
         _fail(_problems(err), 2)
     except AuditError as err:  # the params file, an unknown stage, a run folder that exists: nothing ran
@@ -79,8 +91,11 @@ def run(
     for message in result.export_errors:
         err_console.print(message, markup=False, soft_wrap=True)
     if not quiet:
-        err_console.print(f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",
-                          markup=False, soft_wrap=True)
+        err_console.print(
+            f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",
+            markup=False,
+            soft_wrap=True,
+        )
         for extra in (result.single_file, result.pdf):
             if extra is not None:
                 err_console.print(f"  {extra.name}: {extra}", markup=False, soft_wrap=True)
@@ -100,8 +115,6 @@ def _date_range(load) -> str:
 @app.command()
 def validate(params: ParamsArg = "params/demo.yaml") -> None:
     """Check the client's files against the data contract, without running the audit."""
-    from rich.table import Table
-
     from . import findings, sources  # noqa: PLC0415 - fast start
     from . import params as params_mod  # noqa: PLC0415 - fast start
 
@@ -119,13 +132,20 @@ def validate(params: ParamsArg = "params/demo.yaml") -> None:
         _fail(str(err), 2)
 
     table = Table(title=f"{p.display_name}: files in {p.data_path}", title_justify="left")
-    for col, justify in (("table", "left"), ("file", "left"), ("rows in", "right"), ("used", "right"),
-                         ("rejected", "left"), ("dates", "left")):
+    for col, justify in (
+        ("table", "left"),
+        ("file", "left"),
+        ("rows in", "right"),
+        ("used", "right"),
+        ("rejected", "left"),
+        ("dates", "left"),
+    ):
         table.add_column(col, justify=justify, overflow="fold")
     for name, load in prepared.loads.items():
         rejected = "; ".join(f"{reason}: {n:,}" for reason, n in load.rejected.items() if n) or "none"
-        table.add_row(name, Path(str(load.file)).name, f"{load.rows_in:,}", f"{load.rows_used:,}", rejected,
-                      _date_range(load))
+        table.add_row(
+            name, Path(str(load.file)).name, f"{load.rows_in:,}", f"{load.rows_used:,}", rejected, _date_range(load)
+        )
     out.print(table)
     problems = list(prepared.problems)
     if problems:
@@ -139,8 +159,6 @@ def validate(params: ParamsArg = "params/demo.yaml") -> None:
 @app.command()
 def checks() -> None:
     """List the checks: stage, id, title and the tables each needs."""
-    from rich.table import Table
-
     from . import checks as checks_mod  # noqa: PLC0415 - fast start
 
     specs = checks_mod.specs()
@@ -159,8 +177,10 @@ def generate(
     customers: Annotated[int, typer.Option(min=200, help="number of customers")] = 5000,
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same shop")] = 7,
     profile: Annotated[str, typer.Option(help="planted (mistakes planted on purpose) or healthy")] = "planted",
-    mistake: Annotated[Optional[list[str]], typer.Option(
-        "--mistake", "-m", help="plant only this mistake (repeatable); default: all of the profile")] = None,
+    mistake: Annotated[
+        list[str] | None,
+        typer.Option("--mistake", "-m", help="plant only this mistake (repeatable); default: all of the profile"),
+    ] = None,
     out: Annotated[str, typer.Option(help="folder to write the shop to, relative to the project root")] = "data/demo",
 ) -> None:
     """Generate a demo shop (all tables of the data contract) into a folder."""
@@ -171,7 +191,9 @@ def generate(
     folder = paths.resolve(out)
     started = time.perf_counter()
     try:
-        shop = synth.generate(customers=customers, seed=seed, profile=profile, mistakes=mistake or None)  # table -> frame
+        shop = synth.generate(
+            customers=customers, seed=seed, profile=profile, mistakes=mistake or None
+        )  # table -> frame
         synth.write_shop(shop, folder)
     except AuditError as err:
         _fail(str(err), 2)
@@ -191,11 +213,9 @@ def init(
     force: Annotated[bool, typer.Option(help="overwrite an existing params file")] = False,
 ) -> None:
     """Look at the exports in a folder, recognise presets, write params/CLIENT.yaml to finish (DECIDE marks)."""
-    import re as _re
-
     from .sources.presets import detect  # noqa: PLC0415 - fast start
 
-    if not _re.fullmatch(r"[a-z0-9][a-z0-9_-]*", client):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", client):
         _fail(f"client {client!r}: use lower-case letters, digits, - and _ (it names folders)", 2)
     folder = paths.resolve(from_dir or f"data/{client}")
     if not folder.is_dir():
@@ -212,8 +232,7 @@ def init(
     out = _console()
     for line in summary:
         out.print(f"  {line}", markup=False)
-    out.print(f"wrote {target}; finish the lines marked DECIDE, then: lifecycle-audit validate {target}",
-              markup=False)
+    out.print(f"wrote {target}; finish the lines marked DECIDE, then: lifecycle-audit validate {target}", markup=False)
 
 
 def main() -> None:  # pragma: no cover - `python -m lifecycle_audit`

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -18,7 +19,7 @@ def connect(backend: str = "duckdb"):
     if backend == "duckdb":
         return ibis.duckdb.connect()
     if backend == "pyspark":  # pragma: no cover - needs a Spark installation
-        from pyspark.sql import SparkSession
+        from pyspark.sql import SparkSession  # noqa: PLC0415 - pyspark is optional, for clusters
 
         session = SparkSession.builder.appName("lifecycle-audit").getOrCreate()
         return ibis.pyspark.connect(session)
@@ -28,8 +29,9 @@ def connect(backend: str = "duckdb"):
 class Tables:
     """The canonical tables of one audit, as Ibis tables, plus derived data computed once and reused."""
 
-    def __init__(self, con, available: dict[str, Any], period: tuple[dt.date, dt.date] | None = None,
-                 currency: str = "EUR"):
+    def __init__(
+        self, con, available: dict[str, Any], period: tuple[dt.date, dt.date] | None = None, currency: str = "EUR"
+    ):
         self.con = con
         self._tables = available
         self.currency = currency
@@ -37,7 +39,7 @@ class Tables:
         self._derived: dict[str, Any] = {}
 
     @classmethod
-    def from_folder(cls, folder: str | Path, backend: str = "duckdb", **kw) -> "Tables":
+    def from_folder(cls, folder: str | Path, backend: str = "duckdb", **kw) -> Tables:
         """Open every <table>.parquet of a canonical-table folder (written by sources.prepare)."""
         folder = Path(folder)
         con = connect(backend)
@@ -49,7 +51,7 @@ class Tables:
         return cls(con, available, **kw)
 
     @classmethod
-    def from_frames(cls, frames: dict[str, pd.DataFrame], **kw) -> "Tables":
+    def from_frames(cls, frames: dict[str, pd.DataFrame], **kw) -> Tables:
         """Tables from in-memory DataFrames (tests, notebooks exploring a slice)."""
         con = connect()
         available = {}
@@ -70,7 +72,7 @@ class Tables:
     def names(self) -> list[str]:
         return list(self._tables)
 
-    def derived(self, key: str, compute: Callable[["Tables"], Any]) -> Any:
+    def derived(self, key: str, compute: Callable[[Tables], Any]) -> Any:
         """Shared derived data (sessions, carts, ...): computed on first use, then reused by every check."""
         if key not in self._derived:
             self._derived[key] = compute(self)

@@ -38,7 +38,7 @@ class Finding:
     stage: str
     title: str
     status: str
-    score: int | None                     # 0..100; None when not run or on error
+    score: int | None  # 0..100; None when not run or on error
     value: float | None = None
     unit: str | None = None
     good: float | None = None
@@ -48,7 +48,7 @@ class Finding:
     description: str = ""
     advice: list[str] = field(default_factory=list)
     summary: Message | None = None
-    reason: Message | None = None         # why not run, or the error
+    reason: Message | None = None  # why not run, or the error
     table: pd.DataFrame | None = None
     chart: Chart | None = None
     at_stake: float | None = None
@@ -92,6 +92,7 @@ def chart_dict(chart: Chart) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- options and thresholds
 
+
 def options(spec: CheckSpec, overrides: dict[str, Any] | None = None) -> checks.Options:
     """The check's typed options: its defaults with the client's overrides on top; CheckError names what is wrong."""
     overrides = overrides or {}
@@ -99,8 +100,10 @@ def options(spec: CheckSpec, overrides: dict[str, Any] | None = None) -> checks.
         raise CheckError(f"thresholds.{spec.id}: expected a mapping of options, got {overrides!r}")
     unknown = sorted(set(overrides) - set(spec.option_names))
     if unknown:
-        raise CheckError(f"thresholds.{spec.id}: unknown option(s) {', '.join(unknown)}; "
-                         f"this check takes: {', '.join(spec.option_names)}")
+        raise CheckError(
+            f"thresholds.{spec.id}: unknown option(s) {', '.join(unknown)}; "
+            f"this check takes: {', '.join(spec.option_names)}"
+        )
     try:
         opts = spec.options.model_validate({**spec.defaults(), **overrides})
     except ValidationError as err:
@@ -128,11 +131,21 @@ def check_thresholds(params) -> None:
 
 # ---------------------------------------------------------------- running checks
 
+
 def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) -> Finding:
     """Run one check on the tables; a missing table, thin data or an exception becomes a finding, never a crash."""
     opts = options(spec, overrides)
-    base = dict(check_id=spec.id, stage=spec.stage, unit=spec.unit, good=opts.good, poor=opts.poor,
-                better=spec.better, source=spec.source, description=spec.description, advice=list(spec.advice))
+    base = dict(
+        check_id=spec.id,
+        stage=spec.stage,
+        unit=spec.unit,
+        good=opts.good,
+        poor=opts.poor,
+        better=spec.better,
+        source=spec.source,
+        description=spec.description,
+        advice=list(spec.advice),
+    )
     missing = [t for t in spec.needs if not tables.has(t)]
     if missing:
         return Finding(title=spec.title, status="not_run", score=None, reason=_missing_tables(missing), **base)
@@ -140,16 +153,32 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
     try:
         ev = spec.fn(tables, opts)
     except NotEnoughData as err:
-        return Finding(title=spec.title, status="not_run", score=None, reason=err.text,
-                       seconds=time.perf_counter() - started, **base)
-    except Exception as err:  # a broken check must not take the stage down with it
+        return Finding(
+            title=spec.title,
+            status="not_run",
+            score=None,
+            reason=err.text,
+            seconds=time.perf_counter() - started,
+            **base,
+        )
+    except Exception as err:  # noqa: BLE001 - a broken check must not take the stage down with it
         tb = traceback.extract_tb(err.__traceback__)[-1]
-        return Finding(title=spec.title, status="error", score=None,
-                       reason=f"{type(err).__name__}: {err} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})",
-                       seconds=time.perf_counter() - started, **base)
+        return Finding(
+            title=spec.title,
+            status="error",
+            score=None,
+            reason=f"{type(err).__name__}: {err} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})",
+            seconds=time.perf_counter() - started,
+            **base,
+        )
     if ev.value is None or (isinstance(ev.value, float) and math.isnan(ev.value)):
-        return Finding(title=spec.title, status="not_run", score=None,
-                       reason=Text("the data holds nothing this check can measure"), **base)
+        return Finding(
+            title=spec.title,
+            status="not_run",
+            score=None,
+            reason=Text("the data holds nothing this check can measure"),
+            **base,
+        )
     return _scored(spec, opts, ev, base, time.perf_counter() - started)
 
 
@@ -162,10 +191,20 @@ def _missing_tables(missing: list[str]) -> Text:
 def _scored(spec: CheckSpec, opts: checks.Options, ev: Evidence, base: dict[str, Any], seconds: float) -> Finding:
     s = scoring.score(float(ev.value), opts.good, opts.poor, spec.better, spec.bounded)
     st = scoring.status(s)
-    return Finding(title=spec.title if st == "pass" else spec.failure_title, status=st,
-                   score=int(round(s * 100)), value=float(ev.value), summary=ev.summary, table=ev.table,
-                   chart=ev.chart, at_stake=ev.at_stake, at_stake_method=ev.at_stake_method, details=ev.details,
-                   seconds=seconds, **base)
+    return Finding(
+        title=spec.title if st == "pass" else spec.failure_title,
+        status=st,
+        score=int(round(s * 100)),
+        value=float(ev.value),
+        summary=ev.summary,
+        table=ev.table,
+        chart=ev.chart,
+        at_stake=ev.at_stake,
+        at_stake_method=ev.at_stake_method,
+        details=ev.details,
+        seconds=seconds,
+        **base,
+    )
 
 
 def run_stage(stage: str, tables, thresholds: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
@@ -175,6 +214,7 @@ def run_stage(stage: str, tables, thresholds: dict[str, dict[str, Any]] | None =
 
 
 # ---------------------------------------------------------------- JSON
+
 
 def _text_dict(value: Any) -> Any:
     """A Text as its JSON form ({"msgid", "params"}); the report renders it again in any locale."""

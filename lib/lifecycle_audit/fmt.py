@@ -14,8 +14,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import (format_compact_decimal, format_currency, format_decimal, format_percent,
-                           get_currency_symbol)
+from babel.numbers import format_compact_decimal, format_currency, format_decimal, format_percent, get_currency_symbol
 from babel.units import format_unit
 
 from . import lang
@@ -112,20 +111,27 @@ def money(value: Any, currency: str | None = None, decimals: int | None = None, 
     if decimals is None:
         decimals = 0 if abs(v) >= 100 or float(v).is_integer() else 2
     code = (currency or lang.currency()).upper()
-    out = format_currency(v, code, format=_with_decimals(_pattern("currency", locale), decimals),
-                          locale=_loc(locale), currency_digits=False)
+    out = format_currency(
+        v,
+        code,
+        format=_with_decimals(_pattern("currency", locale), decimals),
+        locale=_loc(locale),
+        currency_digits=False,
+    )
     # A currency the locale has no symbol for prints as its code: keep it apart from the digits ("SEK 1,000").
     return re.sub(rf"{code}(?=[\d-])", code + "\u00a0", out) if code in out else out
 
 
 def _unit(v: float, unit: str, locale: str | None, length: str = "long") -> str:
     d = _auto_decimals(v)
-    return format_unit(round(v, d), unit, length=length, format="#,##0" + ("." + "0" * d if d else ""),
-                       locale=_loc(locale))
+    return format_unit(
+        round(v, d), unit, length=length, format="#,##0" + ("." + "0" * d if d else ""), locale=_loc(locale)
+    )
 
 
-def value(value: Any, unit: str | None, currency: str | None = None, locale: str | None = None,
-          per_week: str = "{n} per week") -> str:
+def value(
+    value: Any, unit: str | None, currency: str | None = None, locale: str | None = None, per_week: str = "{n} per week"
+) -> str:
     """A finding's value by its unit (see checks.UNITS): share/rate -> "81.3%", money -> "€12,345", days -> "12.5 days".
 
     per_week: the sentence a weekly frequency prints in ("{n} per week"); i18n.value passes it translated."""
@@ -149,8 +155,14 @@ def value(value: Any, unit: str | None, currency: str | None = None, locale: str
     return number(v, locale=locale)
 
 
-def axis(value: float, unit: str | None, currency: str | None = None, locale: str | None = None,
-         day: str = "{n} d", hour: str = "{n} h") -> str:
+def axis(
+    value: float,
+    unit: str | None,
+    currency: str | None = None,
+    locale: str | None = None,
+    day: str = "{n} d",
+    hour: str = "{n} h",
+) -> str:
     """A short tick label for a chart axis: "60%", "€12K", "1,2 Mio. €", "3 d", "12,000".
 
     day, hour: the short forms of days and hours ("{n} d"); i18n.axis passes them translated."""

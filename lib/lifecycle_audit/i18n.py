@@ -22,7 +22,7 @@ from typing import Any
 from babel.messages.pofile import read_po
 
 from . import fmt
-from .lang import BABEL_LOCALES, LOCALES, babel_locale, checked, current, currency, set_locale, use  # noqa: F401
+from .lang import BABEL_LOCALES, LOCALES, babel_locale, checked, current, set_locale, use  # noqa: F401
 
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
@@ -35,7 +35,8 @@ def N_(msgid: str) -> str:
 
 # ---------------------------------------------------------------- catalogs
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def catalog(locale: str):
     """The locale's catalog, read from its committed .po file.
 
@@ -50,13 +51,12 @@ def catalog(locale: str):
         return read_po(fh, locale=BABEL_LOCALES[locale])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _messages(locale: str) -> dict[str, str]:
     cat = catalog(locale)
     if cat is None:
         return {}
-    return {m.id: m.string for m in cat
-            if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
 
 
 def gettext(msgid: str, locale: str | None = None) -> str:
@@ -215,14 +215,14 @@ class Text:
     def __hash__(self) -> int:
         return hash(self.msgid)
 
-    def __add__(self, other: Any) -> "Text":  # "summary" + "." style concatenation keeps the text lazy
+    def __add__(self, other: Any) -> Text:  # "summary" + "." style concatenation keeps the text lazy
         return Text("{a}{b}", a=self, b=other)
 
     def to_dict(self) -> dict[str, Any]:
         return {"msgid": self.msgid, "params": {k: _param_dict(v) for k, v in self.params.items()}}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Text":
+    def from_dict(cls, d: dict[str, Any]) -> Text:
         return cls(d["msgid"], **{k: _param_from(v) for k, v in (d.get("params") or {}).items()})
 
 
@@ -336,57 +336,115 @@ COLUMNS = {
 # Words of the data's vocabulary shown in tables and on chart axes (contract values and the checks' groups).
 TERMS = {
     # page types
-    "home": N_("homepage"), "landing": N_("landing page"), "category": N_("category page"),
-    "product": N_("product page"), "cart": N_("cart"), "checkout": N_("checkout"), "content": N_("content page"),
+    "home": N_("homepage"),
+    "landing": N_("landing page"),
+    "category": N_("category page"),
+    "product": N_("product page"),
+    "cart": N_("cart"),
+    "checkout": N_("checkout"),
+    "content": N_("content page"),
     "other": N_("other"),
     # devices
-    "desktop": N_("desktop"), "mobile": N_("mobile"), "tablet": N_("tablet"),
+    "desktop": N_("desktop"),
+    "mobile": N_("mobile"),
+    "tablet": N_("tablet"),
     # channels
-    "organic_search": N_("organic search"), "paid_search": N_("paid search"), "paid_social": N_("paid social"),
-    "organic_social": N_("organic social"), "email": N_("e-mail"), "referral": N_("referral"),
-    "direct": N_("direct"), "affiliate": N_("affiliate"), "display": N_("display ads"), "unknown": N_("unknown"),
+    "organic_search": N_("organic search"),
+    "paid_search": N_("paid search"),
+    "paid_social": N_("paid social"),
+    "organic_social": N_("organic social"),
+    "email": N_("e-mail"),
+    "referral": N_("referral"),
+    "direct": N_("direct"),
+    "affiliate": N_("affiliate"),
+    "display": N_("display ads"),
+    "unknown": N_("unknown"),
     # funnel steps (notebooks)
-    "visit": N_("visit"), "product view": N_("product view"), "add to cart": N_("add to cart"),
-    "begin checkout": N_("begin checkout"), "purchase": N_("purchase"),
+    "visit": N_("visit"),
+    "product view": N_("product view"),
+    "add to cart": N_("add to cart"),
+    "begin checkout": N_("begin checkout"),
+    "purchase": N_("purchase"),
     # reminder timing groups (conversion.abandoned_cart_recovery)
-    "within 4 h": N_("within 4 h"), "4–24 h": N_("4–24 h"), "after 24 h": N_("after 24 h"),
+    "within 4 h": N_("within 4 h"),
+    "4–24 h": N_("4–24 h"),
+    "after 24 h": N_("after 24 h"),
     # first-response groups (retention.support_responsiveness)
-    "within 1 h": N_("within 1 h"), "1–4 h": N_("1–4 h"), "4–12 h": N_("4–12 h"), "12–24 h": N_("12–24 h"),
+    "within 1 h": N_("within 1 h"),
+    "1–4 h": N_("1–4 h"),
+    "4–12 h": N_("4–12 h"),
+    "12–24 h": N_("12–24 h"),
     "no response": N_("no response"),
     "not reminded": N_("not reminded"),
     # survey kinds and offer groups (conversion.customer_research, conversion.relevance)
-    "nps": N_("NPS"), "csat": N_("CSAT"), "matches their interest": N_("matches their interest"),
-    "does not match": N_("does not match"), "no viewing history": N_("no viewing history"),
+    "nps": N_("NPS"),
+    "csat": N_("CSAT"),
+    "matches their interest": N_("matches their interest"),
+    "does not match": N_("does not match"),
+    "no viewing history": N_("no viewing history"),
     # loyalty groups and RFM segments
-    "loyalty member": N_("loyalty member"), "not a member": N_("not a member"), "referred": N_("referred"),
-    "not referred": N_("not referred"), "premium": N_("premium"), "top spender": N_("top spender"),
-    "repeat": N_("repeat"), "at risk": N_("at risk"), "inactive": N_("inactive"), "one-time": N_("one-time"),
+    "loyalty member": N_("loyalty member"),
+    "not a member": N_("not a member"),
+    "referred": N_("referred"),
+    "not referred": N_("not referred"),
+    "premium": N_("premium"),
+    "top spender": N_("top spender"),
+    "repeat": N_("repeat"),
+    "at risk": N_("at risk"),
+    "inactive": N_("inactive"),
+    "one-time": N_("one-time"),
     # retention (part A): days to the next marketing message, onboarding, lifecycle split
-    "within 7 days": N_("within 7 days"), "8–30 days": N_("8–30 days"), "31–60 days": N_("31–60 days"),
-    "61–90 days": N_("61–90 days"), "none within 90 days": N_("none within 90 days"),
-    "onboarded": N_("onboarded"), "not onboarded": N_("not onboarded"),
-    "new": N_("new"), "returning": N_("returning"), "resurrecting": N_("resurrecting"), "dormant": N_("dormant"),
+    "within 7 days": N_("within 7 days"),
+    "8–30 days": N_("8–30 days"),
+    "31–60 days": N_("31–60 days"),
+    "61–90 days": N_("61–90 days"),
+    "none within 90 days": N_("none within 90 days"),
+    "onboarded": N_("onboarded"),
+    "not onboarded": N_("not onboarded"),
+    "new": N_("new"),
+    "returning": N_("returning"),
+    "resurrecting": N_("resurrecting"),
+    "dormant": N_("dormant"),
     # win-back: probability-alive and last-order bands, reasons to leave a customer alone
-    "below 25 %": N_("below 25 %"), "25–50 %": N_("25–50 %"), "50–75 %": N_("50–75 %"),
-    "75 % and above": N_("75 % and above"), "0–90 days": N_("0–90 days"), "91–180 days": N_("91–180 days"),
-    "181–365 days": N_("181–365 days"), "over 365 days": N_("over 365 days"), "did not pay": N_("did not pay"),
-    "bad review": N_("bad review"), "both": N_("both"),
+    "below 25 %": N_("below 25 %"),
+    "25–50 %": N_("25–50 %"),
+    "50–75 %": N_("50–75 %"),
+    "75 % and above": N_("75 % and above"),
+    "0–90 days": N_("0–90 days"),
+    "91–180 days": N_("91–180 days"),
+    "181–365 days": N_("181–365 days"),
+    "over 365 days": N_("over 365 days"),
+    "did not pay": N_("did not pay"),
+    "bad review": N_("bad review"),
+    "both": N_("both"),
     # acquisition: traffic, price-change and days-to-first-order groups ("paid" is reach's)
-    "unpaid": N_("unpaid"), "price cut": N_("price cut"),
-    "rise under 10 %": N_("rise under 10 %"), "rise 10–20 %": N_("rise 10–20 %"), "rise 20–30 %": N_("rise 20–30 %"),
-    "rise 30 % or more": N_("rise 30 % or more"), "same day": N_("same day"), "1–6 days": N_("1–6 days"),
-    "7–13 days": N_("7–13 days"), "14–29 days": N_("14–29 days"), "30–59 days": N_("30–59 days"),
-    "60–89 days": N_("60–89 days"), "90 days or more": N_("90 days or more"),
+    "unpaid": N_("unpaid"),
+    "price cut": N_("price cut"),
+    "rise under 10 %": N_("rise under 10 %"),
+    "rise 10–20 %": N_("rise 10–20 %"),
+    "rise 20–30 %": N_("rise 20–30 %"),
+    "rise 30 % or more": N_("rise 30 % or more"),
+    "same day": N_("same day"),
+    "1–6 days": N_("1–6 days"),
+    "7–13 days": N_("7–13 days"),
+    "14–29 days": N_("14–29 days"),
+    "30–59 days": N_("30–59 days"),
+    "60–89 days": N_("60–89 days"),
+    "90 days or more": N_("90 days or more"),
     # reach: channel groups (earned_reach)
-    "earned": N_("earned"), "paid": N_("paid"),
+    "earned": N_("earned"),
+    "paid": N_("paid"),
     # data health
-    "not supplied": N_("not supplied"), "ready": N_("ready"), "cannot run": N_("cannot run"),
-    "not built yet": N_("not built yet"), "yes": N_("yes"), "no": N_("no"),
+    "not supplied": N_("not supplied"),
+    "ready": N_("ready"),
+    "cannot run": N_("cannot run"),
+    "not built yet": N_("not built yet"),
+    "yes": N_("yes"),
+    "no": N_("no"),
 }
 
 
-def add_labels(columns: dict[str, str] | None = None, terms: dict[str, str] | None = None,
-               owner: str = "") -> None:
+def add_labels(columns: dict[str, str] | None = None, terms: dict[str, str] | None = None, owner: str = "") -> None:
     """Add labels a check declares beside its logic (its evidence columns, the words of its groups).
 
     A label already known under another msgid is an error: one column name prints one way in every table."""

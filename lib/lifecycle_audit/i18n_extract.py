@@ -13,12 +13,22 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 CALLS = {"_", "N_", "gettext", "Text", "tr"}
 PARAGRAPH_CALLS = {"say"}  # every positional argument is a message (a paragraph)
-KEYWORDS = {"title", "failure_title", "description", "source", "advice", "x_label", "y_label", "reference_label",
-            "empty"}
+KEYWORDS = {
+    "title",
+    "failure_title",
+    "description",
+    "source",
+    "advice",
+    "x_label",
+    "y_label",
+    "reference_label",
+    "empty",
+}
 
 
 def normalise(paragraph: str) -> str:
@@ -82,6 +92,6 @@ def extract_notebook(fileobj, keywords: Any, comment_tags: Any, options: dict) -
     for index, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
-        for lineno, msgid in messages_in(_cell_source(cell)):
+        for _lineno, msgid in messages_in(_cell_source(cell)):
             if msgid.strip():
                 yield index + 1, "_", msgid, [f"cell {index + 1}"]

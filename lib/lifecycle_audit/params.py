@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,8 +16,16 @@ from . import contract, paths
 from .errors import ParamsError
 
 FORMATS = ("csv", "tsv", "parquet", "excel")
-SUFFIX_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
-                  ".xlsx": "excel", ".xls": "excel", ".gz": "csv"}
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xls": "excel",
+    ".gz": "csv",
+}
 # Keys that look like secrets must never sit in a params file: they would end up in reports.
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
 
@@ -29,20 +38,25 @@ class ReadOptions(_Strict):
     """How to read a client file; anything left empty is detected (and the detection noted) or defaulted."""
 
     delimiter: str | None = Field(None, description="',', ';', tab, '|' or 'whitespace'; empty: detected")
-    encoding: str | None = Field(None, description="e.g. utf-8, cp1252, latin-1; empty: UTF-8 (with or without "
-                                                    "BOM), else cp1252, else latin-1, noted")
-    decimal: str | None = Field(None, description="decimal mark; empty: '.', or ',' for a column written "
-                                                   "German-style (1.234,56), noted")
+    encoding: str | None = Field(
+        None,
+        description="e.g. utf-8, cp1252, latin-1; empty: UTF-8 (with or without BOM), else cp1252, else latin-1, noted",
+    )
+    decimal: str | None = Field(
+        None, description="decimal mark; empty: '.', or ',' for a column written German-style (1.234,56), noted"
+    )
     thousands: str | None = None
-    date_format: str | None = Field(None, description="strftime format, e.g. %d.%m.%Y %H:%M, or 'excel' for "
-                                                      "Excel serial day numbers; empty: detected")
+    date_format: str | None = Field(
+        None,
+        description="strftime format, e.g. %d.%m.%Y %H:%M, or 'excel' for Excel serial day numbers; empty: detected",
+    )
     sheet: str | int | None = Field(None, description="Excel sheet name or index")
     skip_rows: int = Field(0, ge=0)
     header: bool = Field(True, description="false: the file has no header row; name its columns in `names`")
     names: list[str] | None = Field(None, description="column names for a file without a header row")
 
     @model_validator(mode="after")
-    def _names(self) -> "ReadOptions":
+    def _names(self) -> ReadOptions:
         if not self.header and not self.names:
             raise ValueError("read.header is false: list the file's columns in read.names")
         return self
@@ -62,26 +76,35 @@ class Source(_Strict):
     file: str | None = Field(None, description="file, folder or glob pattern, relative to data_dir")
     files: list[str] | None = Field(None, description="several files (or folders, or patterns), read as one")
     format: Literal["csv", "tsv", "parquet", "excel"] | None = None
-    columns: dict[str, str] = Field(default_factory=dict,
-                                    description="contract column -> client column; unmapped columns keep their name")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="contract column -> client column; unmapped columns keep their name"
+    )
     values: dict[str, dict[str, str | None]] = Field(
-        default_factory=dict, description="contract column -> {their value: contract value}; unlisted values "
-                                          "pass unchanged (and are judged by the contract)")
+        default_factory=dict,
+        description="contract column -> {their value: contract value}; unlisted values "
+        "pass unchanged (and are judged by the contract)",
+    )
     constants: dict[str, str | float | int | bool | None] = Field(
-        default_factory=dict, description="contract column -> one value for every row")
+        default_factory=dict, description="contract column -> one value for every row"
+    )
     derived: dict[str, str] = Field(
-        default_factory=dict, description="contract column -> arithmetic over the client's columns, "
-                                          "e.g. 'Quantity * Price'; names with spaces in backticks")
-    timezone: str | None = Field(None, description="IANA zone the file's times are written in (or to convert "
-                                                   "times with an offset into); canonical times are the shop's "
-                                                   "local wall-clock time")
+        default_factory=dict,
+        description="contract column -> arithmetic over the client's columns, "
+        "e.g. 'Quantity * Price'; names with spaces in backticks",
+    )
+    timezone: str | None = Field(
+        None,
+        description="IANA zone the file's times are written in (or to convert "
+        "times with an offset into); canonical times are the shop's "
+        "local wall-clock time",
+    )
     read: ReadOptions = Field(default_factory=ReadOptions)
     preset: str | None = Field(None, description="a preset transform (lifecycle-audit presets lists them)")
     options: dict[str, Any] = Field(default_factory=dict, description="the preset's options")
     tables: list[str] | None = Field(None, description="with a preset: only these of the tables it yields")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Source":
+    def _consistent(self) -> Source:
         if not self.file and not self.files:
             raise ValueError("give `file:` (a file, folder or pattern) or `files:`")
         if self.file and self.files:
@@ -90,20 +113,23 @@ class Source(_Strict):
             raise ValueError("`options:` and `tables:` belong to a preset; set `preset:` or remove them")
         overlap = set(self.columns) & (set(self.constants) | set(self.derived))
         if overlap or set(self.constants) & set(self.derived):
-            raise ValueError(f"column(s) {', '.join(sorted(overlap or set(self.constants) & set(self.derived)))} "
-                             "are given more than once (columns / constants / derived)")
+            raise ValueError(
+                f"column(s) {', '.join(sorted(overlap or set(self.constants) & set(self.derived)))} "
+                "are given more than once (columns / constants / derived)"
+            )
         for column, expr in self.derived.items():
             if not _DERIVED.match(expr.replace("`", "")):
-                raise ValueError(f"derived.{column}: {expr!r} is not arithmetic over columns "
-                                 "(allowed: column names, numbers, + - * / and brackets)")
+                raise ValueError(
+                    f"derived.{column}: {expr!r} is not arithmetic over columns "
+                    "(allowed: column names, numbers, + - * / and brackets)"
+                )
         if self.timezone:
             try:
-                import zoneinfo
-
                 zoneinfo.ZoneInfo(self.timezone)
             except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError
-                raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone name "
-                                 "(e.g. Europe/Berlin, Asia/Jakarta, UTC)") from None
+                raise ValueError(
+                    f"timezone {self.timezone!r} is not an IANA time zone name (e.g. Europe/Berlin, Asia/Jakarta, UTC)"
+                ) from None
         return self
 
     @property
@@ -114,11 +140,16 @@ class Source(_Strict):
         if self.format:
             return self.format
         suffixes = [s.lower() for s in Path(path).suffixes]
-        suffix = suffixes[-2] if len(suffixes) >= 2 and suffixes[-1] in (".gz", ".zip", ".bz2") else \
-            (suffixes[-1] if suffixes else "")
+        suffix = (
+            suffixes[-2]
+            if len(suffixes) >= 2 and suffixes[-1] in (".gz", ".zip", ".bz2")
+            else (suffixes[-1] if suffixes else "")
+        )
         if suffix not in SUFFIX_FORMATS:
-            raise ParamsError(f"cannot tell the format of {Path(path).name!r} from its suffix; set `format:` "
-                              f"to one of {', '.join(FORMATS)}")
+            raise ParamsError(
+                f"cannot tell the format of {Path(path).name!r} from its suffix; set `format:` "
+                f"to one of {', '.join(FORMATS)}"
+            )
         return SUFFIX_FORMATS[suffix]
 
     @property
@@ -133,7 +164,7 @@ class Period(_Strict):
     end: dt.date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Period":
+    def _ordered(self) -> Period:
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"period start {self.start} is after its end {self.end}")
         return self
@@ -159,7 +190,9 @@ class Engine(_Strict):
             return None
         value = os.environ.get(self.connection_env)
         if value is None:
-            raise ParamsError(f"engine.connection_env names {self.connection_env!r}, which is not set in the environment")
+            raise ParamsError(
+                f"engine.connection_env names {self.connection_env!r}, which is not set in the environment"
+            )
         return value
 
 
@@ -173,11 +206,21 @@ class Params(_Strict):
     locale: Literal["en", "de", "id"] = "en"
     data_dir: str = Field(description="folder of the client's files, relative to the project root")
     sources: dict[str, Source] = Field(default_factory=dict)
-    max_rejected_share: float = Field(0.01, ge=0, le=1, description=(
-        "largest share of an input's rows that may be rejected as bad data before the audit stops; rows a "
-        "preset excludes by its rules (cancellations, guest lines, ...) do not count"))
-    thresholds: dict[str, dict[str, float]] = Field(default_factory=dict, description=(
-        "check id -> {option: value}; checked against the checks' declarations by findings.check_thresholds"))
+    max_rejected_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description=(
+            "largest share of an input's rows that may be rejected as bad data before the audit stops; rows a "
+            "preset excludes by its rules (cancellations, guest lines, ...) do not count"
+        ),
+    )
+    thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description=(
+            "check id -> {option: value}; checked against the checks' declarations by findings.check_thresholds"
+        ),
+    )
     output: str = "reports"
     engine: Engine = Field(default_factory=Engine)
     demo: Demo | None = None
@@ -191,14 +234,18 @@ class Params(_Strict):
             if src.preset is not None:
                 continue
             if name not in contract.TABLES:
-                raise ValueError(f"unknown table {name!r} in sources; the contract has: {', '.join(contract.TABLES)} "
-                                 "(or name a `preset:` to derive tables from an export)")
+                raise ValueError(
+                    f"unknown table {name!r} in sources; the contract has: {', '.join(contract.TABLES)} "
+                    "(or name a `preset:` to derive tables from an export)"
+                )
             table = contract.TABLES[name]
             for part in ("columns", "values", "constants", "derived"):
                 for canonical in getattr(src, part):
                     if canonical not in table.column_names:
-                        raise ValueError(f"sources.{name}.{part} names {canonical!r}, which is not a column of "
-                                         f"{name}; its columns are: {', '.join(table.column_names)}")
+                        raise ValueError(
+                            f"sources.{name}.{part} names {canonical!r}, which is not a column of "
+                            f"{name}; its columns are: {', '.join(table.column_names)}"
+                        )
         return sources
 
     @property
@@ -236,8 +283,10 @@ def _reject_secrets(node: Any, where: str = "") -> None:
         for key, value in node.items():
             here = f"{where}.{key}" if where else str(key)
             if any(word in str(key).lower() for word in _SECRET_WORDS):
-                raise ParamsError(f"{here}: secrets do not belong in a params file (it is copied into every report); "
-                                  "put the value in an environment variable and name that variable instead")
+                raise ParamsError(
+                    f"{here}: secrets do not belong in a params file (it is copied into every report); "
+                    "put the value in an environment variable and name that variable instead"
+                )
             _reject_secrets(value, here)
 
 

@@ -20,10 +20,12 @@ import json
 import os
 import re
 import secrets as _secrets
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from . import paths
 
@@ -34,23 +36,59 @@ SECRET_REMOVED = "[secret removed]"
 
 # Columns whose values identify a person. Identifier columns get pseudonyms; name and e-mail columns too
 # (a name is never evidence of anything).
-ID_COLUMNS = frozenset({"customer_id", "anonymous_id", "referrer_id", "referred_customer_id", "customer",
-                        "user_id", "email", "e_mail", "email_address", "mail", "name", "first_name",
-                        "last_name", "full_name", "customer_name", "phone", "phone_number"})
+ID_COLUMNS = frozenset(
+    {
+        "customer_id",
+        "anonymous_id",
+        "referrer_id",
+        "referred_customer_id",
+        "customer",
+        "user_id",
+        "email",
+        "e_mail",
+        "email_address",
+        "mail",
+        "name",
+        "first_name",
+        "last_name",
+        "full_name",
+        "customer_name",
+        "phone",
+        "phone_number",
+    }
+)
 
 EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
 
 # Environment variables whose value is a credential: by name ...
-_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PWD$|_PASS$|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
-                          r"CREDENTIAL|AUTH|DSN|CONNECTION|CONN_?STR|DATABASE_URL|WAREHOUSE_URL)", re.I)
+_SECRET_NAME = re.compile(
+    r"(SECRET|TOKEN|PASSWORD|PASSWD|PWD$|_PASS$|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
+    r"CREDENTIAL|AUTH|DSN|CONNECTION|CONN_?STR|DATABASE_URL|WAREHOUSE_URL)",
+    re.I,
+)
 # ... or by shape: a URL with a password in it.
 _URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.I)
-_NOT_SECRET = frozenset({"PWD", "OLDPWD", "PATH", "HOME", "SHELL", "USER", "LOGNAME", "TERM", "LANG",
-                         "XDG_RUNTIME_DIR", "SSH_AUTH_SOCK", "GPG_AGENT_INFO"})
+_NOT_SECRET = frozenset(
+    {
+        "PWD",
+        "OLDPWD",
+        "PATH",
+        "HOME",
+        "SHELL",
+        "USER",
+        "LOGNAME",
+        "TERM",
+        "LANG",
+        "XDG_RUNTIME_DIR",
+        "SSH_AUTH_SOCK",
+        "GPG_AGENT_INFO",
+    }
+)
 _MIN_SECRET = 6  # shorter values ("1", "true") would blank out ordinary text
 
 
 # ---------------------------------------------------------------- pseudonyms
+
 
 def _key() -> bytes:
     """The pseudonym key: LIFECYCLE_AUDIT_PSEUDONYM_KEY, else a random key kept in .cache/ (made on first use)."""
@@ -66,7 +104,7 @@ def _key() -> bytes:
         tmp.write_bytes(key)
         os.chmod(tmp, 0o600)
         try:
-            os.link(tmp, KEY_FILE)   # the first writer wins; a parallel one reads its key
+            os.link(tmp, KEY_FILE)  # the first writer wins; a parallel one reads its key
         except FileExistsError:
             pass
         finally:
@@ -110,12 +148,17 @@ def pseudonymise_records(records: list[dict[str, Any]] | None) -> list[dict[str,
         return records
     out = []
     for row in records:
-        out.append({k: (pseudonym(v) if v is not None and is_personal(k) else
-                        mask_emails(v) if isinstance(v, str) else v) for k, v in row.items()})
+        out.append(
+            {
+                k: (pseudonym(v) if v is not None and is_personal(k) else mask_emails(v) if isinstance(v, str) else v)
+                for k, v in row.items()
+            }
+        )
     return out
 
 
 # ---------------------------------------------------------------- secrets from the environment
+
 
 def secret_values(environ: Mapping[str, str] | None = None, names: Iterable[str] = ()) -> list[str]:
     """The values of environment variables that hold credentials: those named in `names` (e.g. the params'
@@ -138,6 +181,7 @@ def secret_values(environ: Mapping[str, str] | None = None, names: Iterable[str]
 
 # ---------------------------------------------------------------- the last pass over a run folder
 
+
 def known_ids(tables_dir: str | os.PathLike | None) -> set[str]:
     """Customer identifiers of the prepared tables (customers.customer_id), as text, to find them anywhere."""
     if not tables_dir:
@@ -146,10 +190,8 @@ def known_ids(tables_dir: str | os.PathLike | None) -> set[str]:
     if not file.is_file():
         return set()
     try:
-        import pyarrow.parquet as pq
-
         column = pq.read_table(file, columns=["customer_id"]).column("customer_id")
-    except Exception:  # pragma: no cover - a prepared table is readable
+    except Exception:  # noqa: BLE001 # pragma: no cover - a prepared table is readable
         return set()
     return {str(v) for v in column.to_pylist() if v is not None and _findable(str(v))}
 
@@ -159,8 +201,9 @@ def _findable(value: str) -> bool:
     return len(value) >= 6 if value.isdigit() else len(value) >= 3
 
 
-_TOKEN = re.compile(r"(data:[a-z0-9.+/-]+;base64,[A-Za-z0-9+/=]+)|([A-Za-z0-9][A-Za-z0-9_.:-]*[A-Za-z0-9]|[A-Za-z0-9])",
-                    re.I)
+_TOKEN = re.compile(
+    r"(data:[a-z0-9.+/-]+;base64,[A-Za-z0-9+/=]+)|([A-Za-z0-9][A-Za-z0-9_.:-]*[A-Za-z0-9]|[A-Za-z0-9])", re.I
+)
 
 
 def scrub_text(text: str, secrets: Iterable[str] = (), ids: set[str] | frozenset[str] = frozenset()) -> str:
@@ -172,8 +215,9 @@ def scrub_text(text: str, secrets: Iterable[str] = (), ids: set[str] | frozenset
                 text = text.replace(form, SECRET_REMOVED)
     text = mask_emails(text)
     if ids:
+
         def swap(m: re.Match) -> str:
-            if m.group(1):          # an embedded image: left alone
+            if m.group(1):  # an embedded image: left alone
                 return m.group(1)
             token = m.group(2)
             if token in ids:
@@ -181,8 +225,9 @@ def scrub_text(text: str, secrets: Iterable[str] = (), ids: set[str] | frozenset
             # "C000123." or "C000123:" - trailing punctuation caught by the token pattern
             stripped = token.rstrip(".:")
             if stripped != token and stripped in ids:
-                return pseudonym(stripped) + token[len(stripped):]
+                return pseudonym(stripped) + token[len(stripped) :]
             return token
+
         text = _TOKEN.sub(swap, text)
     return text
 
@@ -190,8 +235,9 @@ def scrub_text(text: str, secrets: Iterable[str] = (), ids: set[str] | frozenset
 SCRUBBED_SUFFIXES = (".html", ".htm", ".json", ".csv", ".ipynb", ".log", ".txt", ".md", ".svg")
 
 
-def scrub_run_folder(run_dir: str | os.PathLike, secrets: Iterable[str] = (),
-                     ids: set[str] | frozenset[str] = frozenset()) -> list[Path]:
+def scrub_run_folder(
+    run_dir: str | os.PathLike, secrets: Iterable[str] = (), ids: set[str] | frozenset[str] = frozenset()
+) -> list[Path]:
     """Scrub every text file of the run folder in place; returns the files that changed."""
     secrets = list(secrets)
     changed = []

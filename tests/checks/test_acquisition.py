@@ -10,8 +10,8 @@ import pytest
 from lifecycle_audit.metrics.first_purchase import days_to_first_order
 from tests.kit import T0, customers, events, messages, order_lines, orders, prices, run, tables
 
-
 # ------------------------------------------------------------------ acquisition.homepage_value_proposition
+
 
 def landing_sessions(landing: str, n: int, bounced: int, offset: int) -> list[dict]:
     rows = []
@@ -48,6 +48,7 @@ def test_homepage_check_needs_enough_homepage_visits():
 
 # ------------------------------------------------------------------ acquisition.landing_page_match
 
+
 def _landing_events():
     rows, minute = [], 0
     # 10 paid-search visits landing on a landing page: 7 bounce, 3 go on, one of them (C1) buys.
@@ -68,16 +69,21 @@ def _landing_events():
         minute += 10
     # Paid visits landing on the homepage do not count: all bounce.
     for i in range(5):
-        rows.append(dict(session_id=f"h{i}", minutes=minute, event_type="page_view", page_type="home",
-                         channel="paid_social"))
+        rows.append(
+            dict(session_id=f"h{i}", minutes=minute, event_type="page_view", page_type="home", channel="paid_social")
+        )
         minute += 10
     return events(rows, device="mobile")
 
 
 def test_landing_page_match_compares_paid_with_unpaid_landings_off_the_homepage():
     od = orders(dict(order_id="O1", customer_id="C1", order_time=T0, revenue=60.0))
-    f = run("acquisition.landing_page_match", overrides=dict(min_sessions=5, min_group=1), events=_landing_events(),
-            orders=od)
+    f = run(
+        "acquisition.landing_page_match",
+        overrides=dict(min_sessions=5, min_group=1),
+        events=_landing_events(),
+        orders=od,
+    )
     assert f.value == pytest.approx(0.7)
     assert f.status == "fail"
     assert f.details["unpaid_bounce"] == pytest.approx(0.3)
@@ -113,8 +119,9 @@ RISE = pd.Timestamp("2026-04-01")  # A goes from 10 to 12; the 90-day windows ar
 
 
 def _price_shop():
-    pr = prices(product_id=["A", "A", "B"], valid_from=["2025-06-01", "2026-04-01", "2025-06-01"],
-                price=[10.0, 12.0, 20.0])
+    pr = prices(
+        product_id=["A", "A", "B"], valid_from=["2025-06-01", "2026-04-01", "2025-06-01"], price=[10.0, 12.0, 20.0]
+    )
     lines, ords = [], []
 
     def sell(product, day, qty=10):
@@ -122,14 +129,14 @@ def _price_shop():
         ords.append(dict(order_id=oid, customer_id=f"C{len(ords)}", order_time=day, revenue=1.0))
         lines.append(dict(order_id=oid, product_id=product, category="x", unit_price=0.0, quantity=qty))
 
-    for i in range(10):                              # before: A 100 units, B 100 units
+    for i in range(10):  # before: A 100 units, B 100 units
         sell("A", RISE - pd.Timedelta(days=85 - 8 * i))
         sell("B", RISE - pd.Timedelta(days=84 - 8 * i))
-    for i in range(4):                               # after: A 40 units
+    for i in range(4):  # after: A 40 units
         sell("A", RISE + pd.Timedelta(days=5 + 20 * i))
-    for i in range(20):                              # after: B 200 units (the shop grows by 20 %)
+    for i in range(20):  # after: B 200 units (the shop grows by 20 %)
         sell("B", RISE + pd.Timedelta(days=2 + 4 * i))
-    sell("C", pd.Timestamp("2025-12-20"), 1)         # the period reaches beyond both windows
+    sell("C", pd.Timestamp("2025-12-20"), 1)  # the period reaches beyond both windows
     sell("C", pd.Timestamp("2026-07-10"), 1)
     return {"prices": pr, "order_lines": order_lines(lines), "orders": orders(ords)}
 
@@ -173,20 +180,44 @@ def test_price_sensitivity_says_when_there_are_too_few_units():
 
 # ------------------------------------------------------------------ acquisition.time_to_first_purchase
 
+
 def _decision_shop():
-    cu = customers(customer_id=["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
-                   email_opt_in=[True, True, True, True, True, False, True], days=0)
-    od = orders([dict(customer_id="c1", days=10), dict(customer_id="c2", days=40), dict(customer_id="c3", days=60),
-                 dict(customer_id="c4", days=30), dict(customer_id="c5", hours=2), dict(customer_id="c6", days=20),
-                 dict(customer_id="c3", days=80)], order_id=[f"o{i}" for i in range(1, 8)], revenue=50)
-    ms = messages([dict(customer_id="c1", message_type="welcome", days=5),      # 5 days before the order: in step
-                   dict(customer_id="c2", message_type="welcome", days=1),      # 39 days before: too early
-                   dict(customer_id="c3", message_type="welcome", days=50),     # 10 days before: in step
-                   dict(customer_id="c4", message_type="newsletter", days=25),  # not a welcome message
-                   dict(customer_id="c7", message_type="welcome", days=3)], channel="email")
+    cu = customers(
+        customer_id=["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
+        email_opt_in=[True, True, True, True, True, False, True],
+        days=0,
+    )
+    od = orders(
+        [
+            dict(customer_id="c1", days=10),
+            dict(customer_id="c2", days=40),
+            dict(customer_id="c3", days=60),
+            dict(customer_id="c4", days=30),
+            dict(customer_id="c5", hours=2),
+            dict(customer_id="c6", days=20),
+            dict(customer_id="c3", days=80),
+        ],
+        order_id=[f"o{i}" for i in range(1, 8)],
+        revenue=50,
+    )
+    ms = messages(
+        [
+            dict(customer_id="c1", message_type="welcome", days=5),  # 5 days before the order: in step
+            dict(customer_id="c2", message_type="welcome", days=1),  # 39 days before: too early
+            dict(customer_id="c3", message_type="welcome", days=50),  # 10 days before: in step
+            dict(customer_id="c4", message_type="newsletter", days=25),  # not a welcome message
+            dict(customer_id="c7", message_type="welcome", days=3),
+        ],
+        channel="email",
+    )
     # c1 visited a day before first_seen_at (the account was created later): the first visit counts
-    ev = events([dict(session_id="s1", customer_id="c1", days=-1), dict(session_id="s2", days=0)],
-                event_type="page_view", page_type="home", channel="direct", device="mobile")
+    ev = events(
+        [dict(session_id="s1", customer_id="c1", days=-1), dict(session_id="s2", days=0)],
+        event_type="page_view",
+        page_type="home",
+        channel="direct",
+        device="mobile",
+    )
     return {"customers": cu, "orders": od, "messages": ms, "events": ev}
 
 
@@ -195,8 +226,15 @@ def test_time_to_first_purchase_measures_welcome_messages_before_late_first_orde
     assert f.value == pytest.approx(0.5)  # c1 and c3 of c1–c4 (c5 bought the same day, c6 is not opted in)
     assert f.status == "warn"
     t = f.table.set_index("days_to_first_order")
-    assert list(t.index) == ["same day", "1–6 days", "7–13 days", "14–29 days", "30–59 days", "60–89 days",
-                             "90 days or more"]
+    assert list(t.index) == [
+        "same day",
+        "1–6 days",
+        "7–13 days",
+        "14–29 days",
+        "30–59 days",
+        "60–89 days",
+        "90 days or more",
+    ]
     assert t["first_orders"].tolist() == [1, 0, 1, 1, 2, 1, 0]
     assert t["welcome_messages"].tolist() == [0, 3, 0, 0, 1, 0, 0]
     assert t.loc["30–59 days", "welcomed_rate"] == pytest.approx(0.0)
@@ -210,26 +248,42 @@ def test_time_to_first_purchase_measures_welcome_messages_before_late_first_orde
 def test_time_to_first_purchase_needs_enough_late_deciders():
     f = run("acquisition.time_to_first_purchase", **_decision_shop())
     assert f.status == "not_run"
-    assert "needs at least 50 opted-in customers whose first order came 7 or more days after their first " \
-           "visit; found 4" in f.reason
+    assert (
+        "needs at least 50 opted-in customers whose first order came 7 or more days after their first "
+        "visit; found 4" in f.reason
+    )
 
 
 # ------------------------------------------------------------------ acquisition.lead_capture
 
+
 def _lead_shop(offer_campaign="FLOW-welcome-offer"):
     view = dict(event_type="page_view", page_type="home")
-    rows = [dict(view, session_id=f"a{i}", minutes=10 * i) for i in range(8)]   # 8 anonymous, nothing
-    rows += [dict(view, session_id="s1", minutes=100),
-             dict(session_id="s1", customer_id="L1", minutes=101, event_type="sign_up", page_type="home"),
-             dict(session_id="s2", minutes=110, event_type="page_view", page_type="landing", channel="paid_search"),
-             dict(session_id="s2", customer_id="L2", minutes=111, event_type="sign_up", page_type="landing",
-                  channel="paid_search"),
-             dict(session_id="b1", minutes=120, event_type="page_view", page_type="product"),
-             dict(session_id="b1", minutes=121, event_type="purchase", page_type="checkout"),
-             dict(view, session_id="k1", customer_id="K1", minutes=130),
-             dict(session_id="k1", customer_id="K1", minutes=131, event_type="sign_up", page_type="home")]
-    ms = messages(customer_id=["L1", "L2"], campaign_id=[offer_campaign, "FLOW-welcome"], message_type="welcome",
-                  channel="email", hours=3)
+    rows = [dict(view, session_id=f"a{i}", minutes=10 * i) for i in range(8)]  # 8 anonymous, nothing
+    rows += [
+        dict(view, session_id="s1", minutes=100),
+        dict(session_id="s1", customer_id="L1", minutes=101, event_type="sign_up", page_type="home"),
+        dict(session_id="s2", minutes=110, event_type="page_view", page_type="landing", channel="paid_search"),
+        dict(
+            session_id="s2",
+            customer_id="L2",
+            minutes=111,
+            event_type="sign_up",
+            page_type="landing",
+            channel="paid_search",
+        ),
+        dict(session_id="b1", minutes=120, event_type="page_view", page_type="product"),
+        dict(session_id="b1", minutes=121, event_type="purchase", page_type="checkout"),
+        dict(view, session_id="k1", customer_id="K1", minutes=130),
+        dict(session_id="k1", customer_id="K1", minutes=131, event_type="sign_up", page_type="home"),
+    ]
+    ms = messages(
+        customer_id=["L1", "L2"],
+        campaign_id=[offer_campaign, "FLOW-welcome"],
+        message_type="welcome",
+        channel="email",
+        hours=3,
+    )
     od = orders(order_id=["o1", "o2"], customer_id=["L1", "K1"], days=[10, 100], revenue=[50.0, 70.0])
     return {"events": events(rows, channel="direct", device="mobile"), "messages": ms, "orders": od}
 
@@ -241,7 +295,7 @@ def test_lead_capture_counts_sign_ups_of_unknown_visitors_who_do_not_buy():
     t = f.table.set_index("landing")
     assert t.loc["home", "visits"] == 9 and t.loc["home", "sign_ups"] == 1
     assert t.loc["landing", "sign_up_rate"] == pytest.approx(1.0)
-    assert f.details["first_order_rate_with_incentive"] == pytest.approx(1.0)    # L1 ordered within 60 days
+    assert f.details["first_order_rate_with_incentive"] == pytest.approx(1.0)  # L1 ordered within 60 days
     assert f.details["first_order_rate_without_incentive"] == pytest.approx(0.0)  # L2 did not
     assert f.at_stake == 0
     assert "100% of sign-ups with an incentive placed a first order within 60 days, against 0% without" in f.summary
@@ -255,8 +309,11 @@ def test_lead_capture_fails_below_the_threshold_and_prices_the_missing_sign_ups(
 
 
 def test_lead_capture_says_when_no_incentive_is_offered():
-    f = run("acquisition.lead_capture", overrides=dict(min_sessions=5, min_group=1),
-            **_lead_shop(offer_campaign="FLOW-welcome"))
+    f = run(
+        "acquisition.lead_capture",
+        overrides=dict(min_sessions=5, min_group=1),
+        **_lead_shop(offer_campaign="FLOW-welcome"),
+    )
     assert f.details["incentive_offered"] is False
     assert f.details["first_order_rate_with_incentive"] is None
     assert "no welcome message offered an incentive for signing up" in f.summary
@@ -265,8 +322,10 @@ def test_lead_capture_says_when_no_incentive_is_offered():
 def test_lead_capture_needs_enough_anonymous_visits():
     f = run("acquisition.lead_capture", **_lead_shop())
     assert f.status == "not_run"
-    assert "needs at least 1,000 visits begun by unknown visitors (no customer_id on the first event) that end " \
-           "without a purchase; found 10" in f.reason
+    assert (
+        "needs at least 1,000 visits begun by unknown visitors (no customer_id on the first event) that end "
+        "without a purchase; found 10" in f.reason
+    )
 
 
 def test_days_to_first_order_view():

@@ -15,24 +15,43 @@ def test_every_declared_check_carries_what_the_report_shows():
 
 def test_the_foundation_checks_are_declared():
     ids = {s.id for s in checks.specs()}
-    assert {"acquisition.homepage_value_proposition", "conversion.cart_abandonment",
-            "conversion.abandoned_cart_recovery", "retention.over_contacting"} <= ids
+    assert {
+        "acquisition.homepage_value_proposition",
+        "conversion.cart_abandonment",
+        "conversion.abandoned_cart_recovery",
+        "retention.over_contacting",
+    } <= ids
 
 
 def _declare(**changes):
-    kw = dict(id="conversion.test_only", stage="conversion", title="ok", failure_title="bad", needs=("orders",),
-              better="lower", good=1, poor=2, unit="count", source="test", description="", advice=("do",))
+    kw = dict(
+        id="conversion.test_only",
+        stage="conversion",
+        title="ok",
+        failure_title="bad",
+        needs=("orders",),
+        better="lower",
+        good=1,
+        poor=2,
+        unit="count",
+        source="test",
+        description="",
+        advice=("do",),
+    )
     kw.update(changes)
     return check(**kw)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"stage": "checkout"}, "unknown stage 'checkout'"),
-    ({"id": "reach.test_only"}, "starts with its stage (conversion.)"),
-    ({"unit": "euros"}, "unknown unit 'euros'"),
-    ({"good": 3}, "good < poor"),
-    ({"options": dict}, "subclass of checks.Options"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"stage": "checkout"}, "unknown stage 'checkout'"),
+        ({"id": "reach.test_only"}, "starts with its stage (conversion.)"),
+        ({"unit": "euros"}, "unknown unit 'euros'"),
+        ({"good": 3}, "good < poor"),
+        ({"options": dict}, "subclass of checks.Options"),
+    ],
+)
 def test_a_declaration_that_does_not_fit_is_refused(changes, message):
     with pytest.raises((CheckError, ValueError, TypeError), match=message.replace("(", r"\(").replace(")", r"\)")):
         _declare(**changes)

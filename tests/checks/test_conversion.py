@@ -12,8 +12,14 @@ DAY = 24 * 60  # minutes
 
 
 def event(session, customer, minutes, event_type, device="desktop", category=None) -> dict:
-    return dict(session_id=session, customer_id=customer, minutes=minutes, event_type=event_type, device=device,
-                category=category)
+    return dict(
+        session_id=session,
+        customer_id=customer,
+        minutes=minutes,
+        event_type=event_type,
+        device=device,
+        category=category,
+    )
 
 
 def product_events(rows: list[dict]) -> pd.DataFrame:
@@ -28,11 +34,19 @@ def order(order_id, customer, minutes, revenue) -> dict:
 def message(customer, message_type, minutes, category=None, opened=False, clicked=False) -> dict:
     """An e-mail; opened or clicked half an hour after it was sent."""
     later = pd.Timedelta(minutes=30)
-    return dict(customer_id=customer, channel="email", message_type=message_type, category=category, minutes=minutes,
-                opened_at=later if (opened or clicked) else None, clicked_at=later if clicked else None)
+    return dict(
+        customer_id=customer,
+        channel="email",
+        message_type=message_type,
+        category=category,
+        minutes=minutes,
+        opened_at=later if (opened or clicked) else None,
+        clicked_at=later if clicked else None,
+    )
 
 
 # --- conversion.checkout_funnel --------------------------------------------------------------------
+
 
 def funnel_sessions(n: int, device: str, bought: int, prefix: str, customer: bool = True) -> list[dict]:
     """n sessions that go up to begin_checkout; the first `bought` of them purchase."""
@@ -47,16 +61,19 @@ def funnel_sessions(n: int, device: str, bought: int, prefix: str, customer: boo
 
 @pytest.fixture(scope="module")
 def funnel_shop():
-    ev = product_events(funnel_sessions(40, "desktop", 40, "d") + funnel_sessions(40, "mobile", 20, "m")
-                # anonymous visitors who reach checkout and never buy: left out, or they would dilute the rates
-                + funnel_sessions(40, "desktop", 0, "x", customer=False))
+    ev = product_events(
+        funnel_sessions(40, "desktop", 40, "d")
+        + funnel_sessions(40, "mobile", 20, "m")
+        # anonymous visitors who reach checkout and never buy: left out, or they would dilute the rates
+        + funnel_sessions(40, "desktop", 0, "x", customer=False)
+    )
     od = orders([order(f"O{i}", f"c-d{i}", i * 10 + 3, 100.0) for i in range(40)])
     return {"events": ev, "orders": od}
 
 
 def test_checkout_funnel_finds_the_worst_step_and_device(funnel_shop):
     f = run("conversion.checkout_funnel", overrides=dict(min_sessions=30), **funnel_shop)
-    assert f.value == pytest.approx(0.5)                      # mobile 50 % against desktop 100 %
+    assert f.value == pytest.approx(0.5)  # mobile 50 % against desktop 100 %
     assert f.status == "fail" and f.title.startswith("One step of the purchase")
     assert f.details["worst_step"] == "purchase" and f.details["worst_device"] == "mobile"
     assert f.details["best_device"] == "desktop" and f.details["best_rate"] == pytest.approx(1.0)
@@ -83,28 +100,39 @@ def test_checkout_funnel_is_not_run_without_two_devices_with_enough_visits(funne
 
 # --- conversion.customer_research ------------------------------------------------------------------
 
+
 def survey(customer, minutes, scale="nps", responded=False) -> dict:
     """A survey; answered 9 two hours after it was sent, or never."""
-    return dict(customer_id=customer, minutes=minutes, responded_at=pd.Timedelta(hours=2) if responded else None,
-                score=9.0 if responded else None, scale=scale)
+    return dict(
+        customer_id=customer,
+        minutes=minutes,
+        responded_at=pd.Timedelta(hours=2) if responded else None,
+        score=9.0 if responded else None,
+        scale=scale,
+    )
 
 
 @pytest.fixture(scope="module")
 def research_shop():
     end = 500 * DAY  # the last order, which ends the period
-    od = orders([order("O-old", "c-old", 0, 50.0)]
-                + [order(f"O{i}", f"c{i}", end - i * DAY, 50.0) for i in range(10)])
-    sv = surveys([survey("c0", end - 30 * DAY, "csat", responded=True), survey("c1", end - 20 * DAY, "csat"),
-                  survey("c2", end - 10 * DAY, "csat", responded=True), survey("c3", end - 40 * DAY, "csat"),
-                  survey("c4", end - 400 * DAY, "nps", responded=True),     # more than a year ago: not counted
-                  survey("c-old", end - 50 * DAY, "csat")])                 # no order in the last year
+    od = orders([order("O-old", "c-old", 0, 50.0)] + [order(f"O{i}", f"c{i}", end - i * DAY, 50.0) for i in range(10)])
+    sv = surveys(
+        [
+            survey("c0", end - 30 * DAY, "csat", responded=True),
+            survey("c1", end - 20 * DAY, "csat"),
+            survey("c2", end - 10 * DAY, "csat", responded=True),
+            survey("c3", end - 40 * DAY, "csat"),
+            survey("c4", end - 400 * DAY, "nps", responded=True),  # more than a year ago: not counted
+            survey("c-old", end - 50 * DAY, "csat"),
+        ]
+    )  # no order in the last year
     return {"orders": od, "surveys": sv}
 
 
 def test_customer_research_counts_active_customers_surveyed_in_the_last_year(research_shop):
     f = run("conversion.customer_research", overrides=dict(min_customers=5), **research_shop)
     assert f.value == pytest.approx(4 / 10)
-    assert f.status == "warn"              # between poor (30 %) and good (70 %)
+    assert f.status == "warn"  # between poor (30 %) and good (70 %)
     assert f.details["surveys_sent"] == 5 and f.details["response_rate"] == pytest.approx(2 / 5)
     assert f.details["days_since_last_survey"] == 10
     t = f.table.set_index("scale")
@@ -121,13 +149,15 @@ def test_customer_research_is_not_run_on_too_few_active_customers(research_shop)
 
 # --- conversion.thank_you --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def thank_shop():
-    od = orders([order(f"O{i}", f"c{i}", i * DAY, 40.0) for i in range(10)]
-                + [order("O-last", "c99", 20 * DAY, 40.0)])
-    ms = ([message(f"c{i}", "thank_you", i * DAY + 60) for i in range(7)]          # within a day
-          + [message("c7", "thank_you", 7 * DAY + 2 * DAY)]                        # two days later: too late
-          + [message("c8", "promo", 8 * DAY + 60, "shoes")])                       # not a thank-you
+    od = orders([order(f"O{i}", f"c{i}", i * DAY, 40.0) for i in range(10)] + [order("O-last", "c99", 20 * DAY, 40.0)])
+    ms = (
+        [message(f"c{i}", "thank_you", i * DAY + 60) for i in range(7)]  # within a day
+        + [message("c7", "thank_you", 7 * DAY + 2 * DAY)]  # two days later: too late
+        + [message("c8", "promo", 8 * DAY + 60, "shoes")]
+    )  # not a thank-you
     return {"orders": od, "messages": messages(ms)}
 
 
@@ -155,16 +185,23 @@ def test_thank_you_is_not_run_on_too_few_orders(thank_shop):
 
 # --- conversion.relevance --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def offer_shop():
-    ev = product_events([event("s1", "c1", k, "product_view", category="shoes") for k in range(3)]
-                + [event("s1", "c1", 5, "product_view", category="books"),
-                   event("s2", "c2", 0, "product_view", category="books"),
-                   event("s2", "c2", 1, "product_view", category="books")])
-    ms = ([message("c1", "promo", 100 + k, "shoes", clicked=k < 2) for k in range(4)]      # match, 2 clicked
-          + [message("c1", "promo", 200 + k, "books", opened=True) for k in range(6)]      # no match, 0 clicked
-          + [message("c2", "promo", 300 + k, "books", clicked=k < 1) for k in range(2)]    # match, 1 clicked
-          + [message("c3", "promo", 400 + k, "books") for k in range(2)])                  # no history
+    ev = product_events(
+        [event("s1", "c1", k, "product_view", category="shoes") for k in range(3)]
+        + [
+            event("s1", "c1", 5, "product_view", category="books"),
+            event("s2", "c2", 0, "product_view", category="books"),
+            event("s2", "c2", 1, "product_view", category="books"),
+        ]
+    )
+    ms = (
+        [message("c1", "promo", 100 + k, "shoes", clicked=k < 2) for k in range(4)]  # match, 2 clicked
+        + [message("c1", "promo", 200 + k, "books", opened=True) for k in range(6)]  # no match, 0 clicked
+        + [message("c2", "promo", 300 + k, "books", clicked=k < 1) for k in range(2)]  # match, 1 clicked
+        + [message("c3", "promo", 400 + k, "books") for k in range(2)]
+    )  # no history
     od = orders(order("O1", "c1", 100 + 30 + 24 * 60 - 10, 90.0))  # within 7 days of the first two clicks
     return {"events": ev, "messages": messages(ms), "orders": od}
 
@@ -189,16 +226,19 @@ def test_relevance_is_not_run_on_too_few_offers(offer_shop):
 
 # --- conversion.cart_abandonment -------------------------------------------------------------------
 
+
 def cart_shop(n_carts: int, n_bought: int, device: str = "mobile", offset: int = 0) -> list[dict]:
     rows = []
     for i in range(n_carts):
         s = f"s{offset + i}"
-        rows += [dict(session_id=s, minutes=offset + i, event_type="page_view", page_type="product", device=device),
-                 dict(session_id=s, minutes=offset + i + 0.5, event_type="add_to_cart", page_type="product",
-                      device=device)]
+        rows += [
+            dict(session_id=s, minutes=offset + i, event_type="page_view", page_type="product", device=device),
+            dict(session_id=s, minutes=offset + i + 0.5, event_type="add_to_cart", page_type="product", device=device),
+        ]
         if i < n_bought:
-            rows.append(dict(session_id=s, minutes=offset + i + 0.7, event_type="purchase", page_type="checkout",
-                             device=device))
+            rows.append(
+                dict(session_id=s, minutes=offset + i + 0.7, event_type="purchase", page_type="checkout", device=device)
+            )
     return rows
 
 
@@ -214,11 +254,16 @@ def test_cart_abandonment_counts_carts_not_bought_within_the_window():
 
 def test_cart_bought_on_a_later_visit_inside_the_window_is_not_abandoned():
     cart, buy = dict(event_type="add_to_cart", page_type="product"), dict(event_type="purchase", page_type="checkout")
-    ev = events([dict(cart, session_id="s1", customer_id="c1", days=0),
-                 dict(buy, session_id="s2", customer_id="c1", days=3),     # 3 days later: recovered
-                 dict(cart, session_id="s3", customer_id="c2", days=0),
-                 dict(buy, session_id="s4", customer_id="c2", days=9)],    # 9 days later: too late
-                channel="direct", device="mobile")
+    ev = events(
+        [
+            dict(cart, session_id="s1", customer_id="c1", days=0),
+            dict(buy, session_id="s2", customer_id="c1", days=3),  # 3 days later: recovered
+            dict(cart, session_id="s3", customer_id="c2", days=0),
+            dict(buy, session_id="s4", customer_id="c2", days=9),
+        ],  # 9 days later: too late
+        channel="direct",
+        device="mobile",
+    )
     f = run("conversion.cart_abandonment", overrides=dict(min_carts=1), events=ev)
     assert f.details["carts"] == 2 and f.details["abandoned"] == 1
     f14 = run("conversion.cart_abandonment", overrides=dict(min_carts=1, window_days=14), events=ev)
@@ -242,6 +287,7 @@ def test_cart_abandonment_is_not_run_on_too_few_carts():
 
 # --- conversion.abandoned_cart_recovery ------------------------------------------------------------
 
+
 def recovery_shop(reminder_delay_min: float | None, n: int, offset: int, bought: int):
     """n known customers who leave a cart; reminded after `reminder_delay_min` (or never); the first `bought`
     order two days later."""
@@ -257,11 +303,16 @@ def recovery_shop(reminder_delay_min: float | None, n: int, offset: int, bought:
 
 
 def test_reminded_within_24h_share_delay_and_recovery_by_timing():
-    e1, m1, o1 = recovery_shop(120, 20, 0, bought=6)          # reminded after 2 h, 30 % recovered
-    e2, m2, o2 = recovery_shop(3 * DAY, 20, 1000, bought=2)   # reminded after 3 days
-    e3, m3, o3 = recovery_shop(None, 20, 2000, bought=1)      # never reminded
-    f = run("conversion.abandoned_cart_recovery", overrides=dict(min_carts=10, min_group=10),
-            events=product_events(e1 + e2 + e3), messages=messages(m1 + m2 + m3), orders=orders(o1 + o2 + o3))
+    e1, m1, o1 = recovery_shop(120, 20, 0, bought=6)  # reminded after 2 h, 30 % recovered
+    e2, m2, o2 = recovery_shop(3 * DAY, 20, 1000, bought=2)  # reminded after 3 days
+    e3, m3, o3 = recovery_shop(None, 20, 2000, bought=1)  # never reminded
+    f = run(
+        "conversion.abandoned_cart_recovery",
+        overrides=dict(min_carts=10, min_group=10),
+        events=product_events(e1 + e2 + e3),
+        messages=messages(m1 + m2 + m3),
+        orders=orders(o1 + o2 + o3),
+    )
     assert f.value == pytest.approx(20 / 60)
     assert f.status == "fail"
     by = f.table.set_index("reminder")
@@ -275,17 +326,32 @@ def test_reminded_within_24h_share_delay_and_recovery_by_timing():
 def test_prompt_reminders_with_follow_up_pass():
     e1, m1, o1 = recovery_shop(60, 40, 0, bought=8)
     follow = [dict(m, minutes=m["minutes"] + DAY) for m in m1]
-    f = run("conversion.abandoned_cart_recovery", overrides=dict(min_carts=10),
-            events=product_events(e1), messages=messages(m1 + follow), orders=orders(o1))
+    f = run(
+        "conversion.abandoned_cart_recovery",
+        overrides=dict(min_carts=10),
+        events=product_events(e1),
+        messages=messages(m1 + follow),
+        orders=orders(o1),
+    )
     assert f.value == pytest.approx(1.0) and f.status == "pass"
     assert f.details["follow_up_rate"] == pytest.approx(1.0)
     assert f.details["median_delay_hours"] == pytest.approx(1.0)
 
 
 def test_cart_recovery_counts_only_opted_in_customers_when_known():
-    e1, m1, o1 = recovery_shop(None, 30, 0, bought=0)
-    cu = customers(customer_id=[f"c{i}" for i in range(30)], email_opt_in=[i < 12 for i in range(30)], days=0,
-                   acquisition_channel="direct")
-    f = run("conversion.abandoned_cart_recovery", overrides=dict(min_carts=5), events=product_events(e1),
-            messages=messages(message("c0", "promo", 0)), orders=orders(order("O1", "c0", 5, 10.0)), customers=cu)
+    e1, _m1, _o1 = recovery_shop(None, 30, 0, bought=0)
+    cu = customers(
+        customer_id=[f"c{i}" for i in range(30)],
+        email_opt_in=[i < 12 for i in range(30)],
+        days=0,
+        acquisition_channel="direct",
+    )
+    f = run(
+        "conversion.abandoned_cart_recovery",
+        overrides=dict(min_carts=5),
+        events=product_events(e1),
+        messages=messages(message("c0", "promo", 0)),
+        orders=orders(order("O1", "c0", 5, 10.0)),
+        customers=cu,
+    )
     assert f.details["carts"] == 12 and f.value == 0.0

@@ -21,8 +21,9 @@ def buys(rows: list[tuple]) -> pd.DataFrame:
 
 def members(ids, since=()) -> pd.DataFrame:
     """Customers first seen on day 0; those in `since` joined the loyalty programme that day."""
-    return customers(customer_id=list(ids), days=0, loyalty_member_since=[T0 if c in since else None for c in ids],
-                     t0=T0)
+    return customers(
+        customer_id=list(ids), days=0, loyalty_member_since=[T0 if c in since else None for c in ids], t0=T0
+    )
 
 
 def mails(rows: list[tuple]) -> pd.DataFrame:
@@ -32,12 +33,13 @@ def mails(rows: list[tuple]) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- unrecognised_loyal
 
+
 def loyal_shop():
     """20 customers with 3 orders (L0..L19, 5 of them members), 10 one-order customers; L0 spends most and
     lapsed (last order on day 10), the rest bought recently."""
     rows, k = [], 0
     for i in range(20):
-        for d in ((1, 5, 10) if i == 0 else (150, 170, 190)):
+        for d in (1, 5, 10) if i == 0 else (150, 170, 190):
             rows.append((f"O{k}", f"L{i}", d, 500.0 if i == 0 else 50.0))
             k += 1
     for i in range(10):
@@ -85,13 +87,25 @@ def test_unrecognised_loyal_needs_enough_loyal_customers():
 
 # ---------------------------------------------------------------- referrals
 
+
 def referral_shop(referrers: int):
     """200 buyers B0..B199 spending 100; the first 20 were referred (spending 300 instead) by B20..B(20+referrers-1)."""
     rows = [(f"O{i}", f"B{i}", 50, 300.0 if i < 20 else 100.0) for i in range(200)]
-    refs = referrals(referrer_id=[f"B{20 + i % referrers}" for i in range(20)],
-                     referred_customer_id=[f"B{i}" for i in range(20)], days=40, t0=T0)
-    sv = surveys(survey_id=["V1", "V2", "V3", "V4"], customer_id=["B50", "B51", "B52", "B53"], days=60,
-                 responded_at=pd.Timedelta(days=1), score=[10.0, 9.0, 9.0, 3.0], scale="nps", t0=T0)
+    refs = referrals(
+        referrer_id=[f"B{20 + i % referrers}" for i in range(20)],
+        referred_customer_id=[f"B{i}" for i in range(20)],
+        days=40,
+        t0=T0,
+    )
+    sv = surveys(
+        survey_id=["V1", "V2", "V3", "V4"],
+        customer_id=["B50", "B51", "B52", "B53"],
+        days=60,
+        responded_at=pd.Timedelta(days=1),
+        score=[10.0, 9.0, 9.0, 3.0],
+        scale="nps",
+        t0=T0,
+    )
     msgs = mails([("B50", "referral_invite", 62), ("B51", "referral_invite", 30)])  # B51 asked before, not after
     return {"orders": buys(rows), "referrals": refs, "surveys": sv, "messages": msgs}
 
@@ -125,6 +139,7 @@ def test_referrals_need_enough_buyers():
 
 
 # ---------------------------------------------------------------- reviews
+
 
 def review_shop(reviewed_every: int):
     """300 orders on days 0..149 (two a day) and 50 recent ones (day 190+, not counted); every
@@ -169,11 +184,12 @@ def test_reviews_need_enough_old_orders():
 
 # ---------------------------------------------------------------- RFM segments
 
+
 def test_rfm_segments_count_customers_and_revenue():
     t = tables(PERIOD, **loyal_shop())
     seg = rfm.segments(t).set_index("segment")
     assert seg["customers"].sum() == 30
-    assert seg.loc["inactive", "customers"] == 1            # L0, last order 190 days ago
+    assert seg.loc["inactive", "customers"] == 1  # L0, last order 190 days ago
     assert seg.loc["one-time", "customers"] == 10
     assert seg["revenue"].sum() == pytest.approx(1500 + 19 * 150 + 200)
     assert seg["share_of_customers"].sum() == pytest.approx(1)

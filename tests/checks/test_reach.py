@@ -31,17 +31,29 @@ def customer_rows(spec: list[tuple[str | None, int]], days_apart: float = 0.0) -
 
 # --- reach.untracked_traffic -------------------------------------------------------------------------
 
+
 def untracked_events(n: int, unknown: int) -> pd.DataFrame:
     """n one-page sessions, half in March and half in April; the first `unknown` have no channel."""
-    rows = [dict(session_id=f"s{i}", minutes=(0 if i % 2 else 45 * 24 * 60) + i, event_type="page_view",
-                 channel=None if i < unknown else "direct") for i in range(n)]
+    rows = [
+        dict(
+            session_id=f"s{i}",
+            minutes=(0 if i % 2 else 45 * 24 * 60) + i,
+            event_type="page_view",
+            channel=None if i < unknown else "direct",
+        )
+        for i in range(n)
+    ]
     return reach_events(rows)
 
 
 def test_untracked_traffic_share_of_sessions_and_of_new_customers_with_money_from_spend():
     cu = customers(customer_rows([(None, 40), ("paid_search", 60)]))
-    f = run("reach.untracked_traffic", events=untracked_events(600, 150), customers=cu,
-            spend=spend_by({"paid_search": 1000.0}))
+    f = run(
+        "reach.untracked_traffic",
+        events=untracked_events(600, 150),
+        customers=cu,
+        spend=spend_by({"paid_search": 1000.0}),
+    )
     assert f.value == pytest.approx(0.25)
     assert f.status == "fail"
     assert len(f.table) == 2 and list(f.table["month"]) == ["2026-03", "2026-04"]
@@ -61,8 +73,11 @@ def test_untracked_traffic_counts_empty_and_unknown_labels_as_untracked():
     ev = untracked_events(600, 0)
     ev.loc[ev.index[:60], "channel"] = "unknown"
     ev.loc[ev.index[60:120], "channel"] = ""
-    f = run("reach.untracked_traffic", events=ev,
-            customers=customers(dict(customer_id="C0", days=0, acquisition_channel=" Unknown ")))
+    f = run(
+        "reach.untracked_traffic",
+        events=ev,
+        customers=customers(dict(customer_id="C0", days=0, acquisition_channel=" Unknown ")),
+    )
     assert f.value == pytest.approx(120 / 600)
     assert f.details["customer_share"] == pytest.approx(1.0)
 
@@ -73,6 +88,7 @@ def test_untracked_traffic_is_not_run_on_too_few_visits():
 
 
 # --- reach.channel_concentration ---------------------------------------------------------------------
+
 
 def test_channel_concentration_is_the_largest_known_channel_share_with_its_trend():
     # one new customer every 0.6 days from 2 March: organic search 60 first, then paid search 240, then 20 unknown
@@ -103,13 +119,16 @@ def test_channel_concentration_is_not_run_on_too_few_known_customers():
 
 # --- reach.acquisition_cost --------------------------------------------------------------------------
 
+
 def cost_shop():
     cu = customers(customer_rows([("paid_search", 50), ("display", 10), ("organic_search", 10)]))
     rows = []
     for i in range(50):  # paid search: 10 within the year, 90 after it (not counted), 5 before first seen
-        rows += [dict(order_id=f"O{i}a", customer_id=f"C{i}", days=30, revenue=10.0),
-                 dict(order_id=f"O{i}b", customer_id=f"C{i}", days=400, revenue=90.0),
-                 dict(order_id=f"O{i}c", customer_id=f"C{i}", days=-3, revenue=5.0)]
+        rows += [
+            dict(order_id=f"O{i}a", customer_id=f"C{i}", days=30, revenue=10.0),
+            dict(order_id=f"O{i}b", customer_id=f"C{i}", days=400, revenue=90.0),
+            dict(order_id=f"O{i}c", customer_id=f"C{i}", days=-3, revenue=5.0),
+        ]
     rows += [dict(order_id=f"O{i}", customer_id=f"C{i}", days=100, revenue=50.0) for i in range(50, 60)]  # display
     rows += [dict(order_id=f"O{i}", customer_id=f"C{i}", days=10, revenue=1000.0) for i in range(60, 70)]  # organic
     return {"customers": cu, "orders": orders(rows), "spend": spend_by({"paid_search": 1000.0, "display": 500.0})}
@@ -157,6 +176,7 @@ def test_acquisition_cost_is_not_run_without_enough_paid_customers():
 
 # --- reach.earned_reach ------------------------------------------------------------------------------
 
+
 def earned_shop(spec):
     cu = customers(customer_rows(spec))
     rows = []
@@ -164,10 +184,13 @@ def earned_shop(spec):
         visit = dict(session_id=f"s{i}", customer_id=f"C{i}", channel=ch)
         rows.append(dict(visit, minutes=i, event_type="page_view"))
         if ch == "paid_search":  # paid visitors go on and buy; earned ones leave after the first page
-            rows += [dict(visit, minutes=i + 0.2, event_type="add_to_cart"),
-                     dict(visit, minutes=i + 0.4, event_type="purchase")]
-        rows.append(dict(session_id=f"t{i}", customer_id=f"C{i}", minutes=i + 5000, event_type="page_view",
-                         channel="direct"))  # a later visit does not count
+            rows += [
+                dict(visit, minutes=i + 0.2, event_type="add_to_cart"),
+                dict(visit, minutes=i + 0.4, event_type="purchase"),
+            ]
+        rows.append(
+            dict(session_id=f"t{i}", customer_id=f"C{i}", minutes=i + 5000, event_type="page_view", channel="direct")
+        )  # a later visit does not count
     return {"customers": cu, "events": reach_events(rows)}
 
 
@@ -188,8 +211,10 @@ def test_earned_reach_share_with_first_visit_engagement_and_money_from_paid_cost
 
 
 def test_earned_reach_passes_when_many_find_the_shop_themselves():
-    f = run("reach.earned_reach", **earned_shop([("organic_search", 100), ("referral", 50), ("paid_search", 100),
-                                                 ("direct", 50)]))
+    f = run(
+        "reach.earned_reach",
+        **earned_shop([("organic_search", 100), ("referral", 50), ("paid_search", 100), ("direct", 50)]),
+    )
     assert f.value == pytest.approx(0.5) and f.status == "pass" and f.at_stake is None
 
 
@@ -200,8 +225,12 @@ def test_earned_reach_is_not_run_on_too_few_known_customers():
 
 # --- the demo shop -----------------------------------------------------------------------------------
 
-MISTAKE = {"reach.untracked_traffic": "untracked_traffic", "reach.channel_concentration": "one_channel",
-           "reach.acquisition_cost": "costly_acquisition", "reach.earned_reach": "no_earned_reach"}
+MISTAKE = {
+    "reach.untracked_traffic": "untracked_traffic",
+    "reach.channel_concentration": "one_channel",
+    "reach.acquisition_cost": "costly_acquisition",
+    "reach.earned_reach": "no_earned_reach",
+}
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,30 @@ def mails(rows: list[tuple]) -> pd.DataFrame:
 
 # --- retention.under_contacting ------------------------------------------------------------------------
 
+
 def post_purchase_shop() -> dict:
     # c1..c4 opted in and ordered at T0; c1 and c2 ordered again after 80 days (too recent to count as orders
     # themselves); c5 ordered but may not be e-mailed, so does not count.
-    od = buys([("c1", 0, 100), ("c2", 0, 100), ("c3", 0, 100), ("c4", 0, 100), ("c5", 0, 100),
-                 ("c1", 80, 100), ("c2", 80, 100)])
-    ms = mails([("c1", "newsletter", 3), ("c2", "promo", 20), ("c3", "newsletter", 45),
-                   ("c4", "thank_you", 0.1), ("c5", "promo", 100)])
+    od = buys(
+        [
+            ("c1", 0, 100),
+            ("c2", 0, 100),
+            ("c3", 0, 100),
+            ("c4", 0, 100),
+            ("c5", 0, 100),
+            ("c1", 80, 100),
+            ("c2", 80, 100),
+        ]
+    )
+    ms = mails(
+        [
+            ("c1", "newsletter", 3),
+            ("c2", "promo", 20),
+            ("c3", "newsletter", 45),
+            ("c4", "thank_you", 0.1),
+            ("c5", "promo", 100),
+        ]
+    )
     cu = customers(customer_id=["c1", "c2", "c3", "c4", "c5"], email_opt_in=[True, True, True, True, False])
     return {"orders": od, "messages": ms, "customers": cu, "period": until(95)}
 
@@ -74,6 +91,7 @@ def test_under_contacting_is_not_run_on_too_few_orders():
 
 # --- retention.repeat_purchase -------------------------------------------------------------------------
 
+
 def repeat_shop(back: list[float], n: int = 10) -> dict:
     """n first-time buyers at T0; buyer i orders again `back[i]` days later."""
     rows = [(f"c{i}", 0, 50) for i in range(n)] + [(f"c{i}", d, 50) for i, d in enumerate(back)]
@@ -110,6 +128,7 @@ def test_repeat_purchase_is_not_run_on_too_few_first_time_buyers():
 
 # --- retention.onboarding ------------------------------------------------------------------------------
 
+
 def onboarding_shop() -> dict:
     # 10 first orders at T0: c0..c5 onboarded within 3 days, c6 only after 10 days, c7..c9 never;
     # c0..c4 order again (5 of 6 onboarded, none of the others); c10 bought too recently to judge.
@@ -141,6 +160,7 @@ def test_onboarding_is_not_run_on_too_few_first_orders():
 
 # --- metrics.cohorts -----------------------------------------------------------------------------------
 
+
 def test_lifecycle_splits_each_months_customers():
     od = buys([("a", 0, 1), ("a", 31, 1), ("b", 0, 1), ("b", 62, 1), ("c", 31, 1)])  # March, April, May
     t = tables(until(120), orders=od)
@@ -162,6 +182,7 @@ def test_retention_table_leaves_months_not_yet_ended_empty():
 
 # --- retention.over_contacting -------------------------------------------------------------------------
 
+
 def contact_weeks(customer: str, per_week: int, weeks: int, unsub_every: int | None) -> list[dict]:
     """Promo e-mails, `per_week` a week; every `unsub_every`-th one unsubscribed half an hour after it was sent."""
     rows, k = [], 0
@@ -169,8 +190,14 @@ def contact_weeks(customer: str, per_week: int, weeks: int, unsub_every: int | N
         for j in range(per_week):
             k += 1
             unsub = unsub_every is not None and k % unsub_every == 0
-            rows.append(dict(customer_id=customer, message_type="promo", minutes=w * 7 * DAY + j * 60 * 20,
-                             unsubscribed_at=pd.Timedelta(minutes=30) if unsub else None))
+            rows.append(
+                dict(
+                    customer_id=customer,
+                    message_type="promo",
+                    minutes=w * 7 * DAY + j * 60 * 20,
+                    unsubscribed_at=pd.Timedelta(minutes=30) if unsub else None,
+                )
+            )
     return rows
 
 
@@ -203,10 +230,15 @@ def test_transactional_messages_are_not_contacts_and_calm_lists_pass():
 
 
 def test_check_without_its_table_is_not_run_and_says_why():
-    ev = events([dict(session_id="s1", minutes=0, event_type="page_view"),
-                 dict(session_id="s1", minutes=1, event_type="add_to_cart")])
+    ev = events(
+        [
+            dict(session_id="s1", minutes=0, event_type="page_view"),
+            dict(session_id="s1", minutes=1, event_type="add_to_cart"),
+        ]
+    )
     f = run("retention.over_contacting", events=ev)
     assert f.status == "not_run" and f.reason == "needs the messages table, which was not supplied"
+
 
 # --- part B: support, silent dissatisfaction, expansion (shops that start on Monday 5 January) ----------------
 
@@ -222,14 +254,21 @@ def b_orders(rows: list[tuple]) -> pd.DataFrame:
 def ticket(customer, minutes, resp, res, handoffs, csat) -> dict:
     """A ticket opened `minutes` after B0, first answered after `resp` hours (None: never), resolved after `res`."""
     first_response = None if resp is None else pd.Timedelta(hours=resp)
-    return dict(customer_id=customer, minutes=minutes, first_response_at=first_response,
-                resolved_at=pd.Timedelta(hours=res), handoffs=handoffs, csat=csat)
+    return dict(
+        customer_id=customer,
+        minutes=minutes,
+        first_response_at=first_response,
+        resolved_at=pd.Timedelta(hours=res),
+        handoffs=handoffs,
+        csat=csat,
+    )
 
 
 def answer(customer, minutes, score, scale) -> dict:
     """A survey answered `minutes` after B0, two hours after it was sent."""
-    return dict(customer_id=customer, minutes=minutes - 2 * HOUR, responded_at=pd.Timedelta(hours=2), score=score,
-                scale=scale)
+    return dict(
+        customer_id=customer, minutes=minutes - 2 * HOUR, responded_at=pd.Timedelta(hours=2), score=score, scale=scale
+    )
 
 
 def years(first_min: float, last_min: float) -> float:
@@ -238,9 +277,11 @@ def years(first_min: float, last_min: float) -> float:
 
 # --- retention.support_responsiveness ------------------------------------------------------------------
 
+
 def test_fast_support_passes_with_the_median_first_response_and_response_groups():
-    rows = [ticket(f"C{i}", i * HOUR, 2.0, 8.0, 0, 5) for i in range(30)] + \
-           [ticket(f"S{i}", i * HOUR, 30.0, 80.0, 2, 2) for i in range(11)]
+    rows = [ticket(f"C{i}", i * HOUR, 2.0, 8.0, 0, 5) for i in range(30)] + [
+        ticket(f"S{i}", i * HOUR, 30.0, 80.0, 2, 2) for i in range(11)
+    ]
     f = run("retention.support_responsiveness", tickets=tickets(rows, t0=B0), orders=b_orders([("O1", "C0", 0, 50)]))
     assert f.status == "pass" and f.value == pytest.approx(2.0)
     t = f.table.set_index("first_response")
@@ -256,12 +297,21 @@ def test_fast_support_passes_with_the_median_first_response_and_response_groups(
 
 def test_slow_support_fails_and_prices_the_customers_lost_after_bad_tickets():
     # 10 customers with a slow, passed-around ticket never order again; 10 with a fast one reorder.
-    o = [(f"OB{i}", f"B{i}", 0, 100) for i in range(10)] + [(f"OG{i}", f"G{i}", 0, 100) for i in range(10)] + \
-        [(f"RG{i}", f"G{i}", 11 * DAY, 100) for i in range(10)] + [("OZ", "Z", 400 * DAY, 100)]
-    tk = [ticket(f"B{i}", DAY, 30.0, 90.0, 2, 1) for i in range(10)] + \
-         [ticket(f"G{i}", DAY, 2.0, 5.0, 0, 5) for i in range(10)]
-    f = run("retention.support_responsiveness", overrides=dict(min_tickets=10, min_group=5),
-            tickets=tickets(tk, t0=B0), orders=b_orders(o))
+    o = (
+        [(f"OB{i}", f"B{i}", 0, 100) for i in range(10)]
+        + [(f"OG{i}", f"G{i}", 0, 100) for i in range(10)]
+        + [(f"RG{i}", f"G{i}", 11 * DAY, 100) for i in range(10)]
+        + [("OZ", "Z", 400 * DAY, 100)]
+    )
+    tk = [ticket(f"B{i}", DAY, 30.0, 90.0, 2, 1) for i in range(10)] + [
+        ticket(f"G{i}", DAY, 2.0, 5.0, 0, 5) for i in range(10)
+    ]
+    f = run(
+        "retention.support_responsiveness",
+        overrides=dict(min_tickets=10, min_group=5),
+        tickets=tickets(tk, t0=B0),
+        orders=b_orders(o),
+    )
     assert f.status == "fail" and f.value == pytest.approx(16.0)
     assert f.details["churn_after_bad"] == pytest.approx(1.0) and f.details["churn_after_good"] == pytest.approx(0.0)
     value = 3100 / 21 / years(0, 400 * DAY)
@@ -281,6 +331,7 @@ def test_support_check_is_not_run_on_too_few_tickets():
 
 # --- retention.silent_dissatisfaction ------------------------------------------------------------------
 
+
 def detractor_shop(followed: int, alone: int, marketed: int):
     """`followed` detractors called back after 20 h, `alone` nobody calls (of whom `marketed` get a promo),
     plus a promoter and a detractor called back too late (5 days)."""
@@ -297,13 +348,20 @@ def detractor_shop(followed: int, alone: int, marketed: int):
     sv.append(answer("P0", 0, 10, "nps"))
     ms.append(dict(customer_id="P0", message_type="newsletter", minutes=30 * DAY))
     o = [(f"O{c}", c, -DAY, 100) for c in ["F0", "A0", "P0"]] + [("OZ", "P0", 364 * DAY, 100)]
-    return {"surveys": surveys(sv, t0=B0), "tickets": tickets(tk, t0=B0), "orders": b_orders(o),
-            "messages": messages(ms, channel="email", t0=B0)}
+    return {
+        "surveys": surveys(sv, t0=B0),
+        "tickets": tickets(tk, t0=B0),
+        "orders": b_orders(o),
+        "messages": messages(ms, channel="email", t0=B0),
+    }
 
 
 def test_detractors_without_a_call_back_are_counted_with_those_mailed_instead():
-    f = run("retention.silent_dissatisfaction", overrides=dict(min_low_scores=5),
-            **detractor_shop(followed=6, alone=4, marketed=3))
+    f = run(
+        "retention.silent_dissatisfaction",
+        overrides=dict(min_low_scores=5),
+        **detractor_shop(followed=6, alone=4, marketed=3),
+    )
     # 11 detractors: 6 called back within 3 days; 4 never, one too late
     assert f.value == pytest.approx(6 / 11) and f.status in ("warn", "fail")
     assert f.details["not_followed_up"] == 5 and f.details["marketed_not_followed_up"] == 3
@@ -317,8 +375,11 @@ def test_detractors_without_a_call_back_are_counted_with_those_mailed_instead():
 
 
 def test_detractors_called_back_pass():
-    f = run("retention.silent_dissatisfaction", overrides=dict(min_low_scores=5),
-            **detractor_shop(followed=20, alone=1, marketed=0))
+    f = run(
+        "retention.silent_dissatisfaction",
+        overrides=dict(min_low_scores=5),
+        **detractor_shop(followed=20, alone=1, marketed=0),
+    )
     assert f.status == "pass" and f.value == pytest.approx(20 / 22)
 
 
@@ -329,6 +390,7 @@ def test_silent_dissatisfaction_is_not_run_on_too_few_low_scores():
 
 
 # --- retention.expansion -------------------------------------------------------------------------------
+
 
 def expansion_shop(stay: int, cross: int):
     """`stay` customers start with beauty and reorder beauty; `cross` start with shoes and then buy apparel;
@@ -346,8 +408,9 @@ def expansion_shop(stay: int, cross: int):
 
 
 def test_customers_who_stay_in_their_first_category_fail_with_the_orders_missing():
-    f = run("retention.expansion", overrides=dict(min_repeat_customers=10, min_group=4),
-            **expansion_shop(stay=17, cross=3))
+    f = run(
+        "retention.expansion", overrides=dict(min_repeat_customers=10, min_group=4), **expansion_shop(stay=17, cross=3)
+    )
     assert f.value == pytest.approx(3 / 21) and f.status == "fail"
     assert f.details["repeat_customers"] == 21 and f.details["cross_sold"] == 3
     t = f.table.set_index("first_category")

@@ -19,16 +19,24 @@ def buys(rows: list[tuple]) -> pd.DataFrame:
 
 def sends(rows: list[tuple]) -> pd.DataFrame:
     """Messages from (customer_id, message_type, channel, days before the end, unsubscribed on receipt)."""
-    return messages([dict(customer_id=c, message_type=t, channel=ch, days=-d,
-                          unsubscribed_at=pd.Timedelta(0) if unsub else None) for c, t, ch, d, unsub in rows],
-                    bounced=False, t0=AT)
+    return messages(
+        [
+            dict(customer_id=c, message_type=t, channel=ch, days=-d, unsubscribed_at=pd.Timedelta(0) if unsub else None)
+            for c, t, ch, d, unsub in rows
+        ],
+        bounced=False,
+        t0=AT,
+    )
 
 
 def people(rows: list[tuple]) -> pd.DataFrame:
     """Customers first seen 500 days before the end, from (customer_id, email_opt_in, has_postal_address,
     payment_default)."""
-    return customers([dict(customer_id=c, email_opt_in=o, has_postal_address=p, payment_default=d)
-                      for c, o, p, d in rows], days=-500, t0=AT)
+    return customers(
+        [dict(customer_id=c, email_opt_in=o, has_postal_address=p, payment_default=d) for c, o, p, d in rows],
+        days=-500,
+        t0=AT,
+    )
 
 
 def rated(rows: list[tuple]) -> pd.DataFrame:
@@ -37,6 +45,7 @@ def rated(rows: list[tuple]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- winback.churn_risk
+
 
 def churn_shop():
     """30 opted-in repeat customers lapsed 200 days (20 sent a win-back after it), 60 active repeat
@@ -99,6 +108,7 @@ def test_alive_by_age_counts_every_buyer_once():
 
 # ---------------------------------------------------------------- winback.recontact_cutoff
 
+
 def cutoff_shop():
     """20 customers with an order 400 days before the end; win-backs at 95 days (10 customers, 4 of whom
     order again within a week) and at 300 days (the other 10, none of whom orders again)."""
@@ -134,12 +144,16 @@ def test_recontact_cutoff_needs_enough_winbacks():
 
 # ---------------------------------------------------------------- winback.suppression
 
+
 def suppression_shop():
     """100 win-backs: 2 to a customer who did not pay, 2 after a 1-star review, 1 before a 2-star review."""
     c = [(f"C{i:02d}", True, True, i == 0) for i in range(97)]
     m = [(f"C{i:02d}", "winback", "email", 50, False) for i in range(97)]
-    m += [("C00", "winback", "email", 40, False), ("C01", "winback", "email", 30, False),
-          ("C02", "winback", "email", 30, False)]
+    m += [
+        ("C00", "winback", "email", 40, False),
+        ("C01", "winback", "email", 30, False),
+        ("C02", "winback", "email", 30, False),
+    ]
     r = [("C01", 60, 1), ("C02", 20, 2), ("C03", 60, 5)]
     return {"customers": people(c), "messages": sends(m), "reviews": rated(r), "orders": buys([("C00", 200, 10.0)])}
 
@@ -159,6 +173,7 @@ def test_suppression_needs_enough_winbacks():
 
 
 # ---------------------------------------------------------------- winback.channel_fallback
+
 
 def fallback_shop():
     """Lapsed 200 days: 10 without opt-in with a postal address (6 sent a postal win-back after the last
@@ -194,5 +209,7 @@ def test_channel_fallback_measures_lapsed_dead_email_customers_tried_on_another_
 def test_channel_fallback_needs_enough_unreachable_customers():
     f = run("winback.channel_fallback", **fallback_shop())
     assert f.status == "not_run"
-    assert f.reason == ("needs at least 20 customers whose last order was 100 to 400 days ago, whose e-mail no "
-                        "longer works and who have another channel; found 14")
+    assert f.reason == (
+        "needs at least 20 customers whose last order was 100 to 400 days ago, whose e-mail no "
+        "longer works and who have another channel; found 14"
+    )

@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifecycle_audit import contract, synth
-from lifecycle_audit import checks, findings
+from lifecycle_audit import checks, contract, findings, synth
 from lifecycle_audit.engine import Tables
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.stages import CHECKED
@@ -46,8 +45,13 @@ _LISTS = (list, tuple, range, np.ndarray, pd.Series, pd.Index)
 _TIMES = (contract.TIMESTAMP, contract.DATE)
 
 
-def table(name: str, *rows: Mapping[str, Any] | Iterable[Mapping[str, Any]], t0: pd.Timestamp | str = T0,
-          columns: Iterable[str] | None = None, **defaults: Any) -> pd.DataFrame:
+def table(
+    name: str,
+    *rows: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+    t0: pd.Timestamp | str = T0,
+    columns: Iterable[str] | None = None,
+    **defaults: Any,
+) -> pd.DataFrame:
     """The contract table `name` from `rows` (dicts, or lists of dicts); see the module docstring."""
     spec = contract.table(name)
     records = _records(spec, _flatten(rows), defaults)
@@ -81,8 +85,9 @@ def _records(spec: contract.Table, rows: list[dict[str, Any]], defaults: dict[st
         raise ValueError(f"{spec.name}: keyword lists must have one value per row ({n} rows)")
     if not rows:
         rows = [{} for _ in range(n)]
-    return [{**{k: (lists[k][i] if k in lists else v) for k, v in defaults.items()}, **row}
-            for i, row in enumerate(rows)]
+    return [
+        {**{k: (lists[k][i] if k in lists else v) for k, v in defaults.items()}, **row} for i, row in enumerate(rows)
+    ]
 
 
 def _resolve_times(spec: contract.Table, rec: dict[str, Any], origin: pd.Timestamp) -> None:
@@ -126,6 +131,7 @@ def _series(values: list[Any], kind: str) -> pd.Series:
 
 def _named(name: str, doc: str):
     """A thin builder of the contract table `name`: `table(name, ...)` with its own name and docstring."""
+
     def build(*rows: Any, **kw: Any) -> pd.DataFrame:
         return table(name, *rows, **kw)
 
@@ -152,8 +158,13 @@ def tables(period: tuple[Any, Any] | None = None, **frames: pd.DataFrame) -> Tab
     return Tables.from_frames(frames, period=period) if period else Tables.from_frames(frames)
 
 
-def run(check_id: str, *, overrides: dict[str, Any] | None = None, period: tuple[Any, Any] | None = None,
-        **frames: pd.DataFrame) -> Finding:
+def run(
+    check_id: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    period: tuple[Any, Any] | None = None,
+    **frames: pd.DataFrame,
+) -> Finding:
     """The finding of one check on the frames (with the analysis period when given), its options overridden."""
     return findings.run_check(checks.get(check_id), tables(period, **frames), overrides)
 
@@ -175,8 +186,9 @@ def _generated(profile: str, customers: int, seed: int, mistakes: tuple[str, ...
     return synth.generate(customers=customers, seed=seed, profile=profile, mistakes=mistakes)
 
 
-def shop(profile: str = "planted", customers: int = 2000, seed: int = 3,
-         mistakes: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+def shop(
+    profile: str = "planted", customers: int = 2000, seed: int = 3, mistakes: Iterable[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """A generated demo shop, made once per test session for the same arguments (copies of the frames)."""
     frames = _generated(profile, customers, seed, None if mistakes is None else tuple(mistakes))
     return {name: df.copy() for name, df in frames.items()}

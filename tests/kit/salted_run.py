@@ -23,18 +23,25 @@ CHROMIUM = "/usr/bin/chromium"
 SCRIPT_NAME = "<script>alert(1)</script>"
 SECRET_ENV = "LA_TEST_WAREHOUSE_URL"
 SECRET = "postgresql://auditor:Zx9-s3cr3t-Pw-41f7@warehouse.internal:5432/shop"
-EMAIL_IDS = 40          # customers whose id is an e-mail address
-ID_COLUMNS = {"customers": ["customer_id"], "events": ["customer_id"], "orders": ["customer_id"],
-              "messages": ["customer_id"], "tickets": ["customer_id"], "surveys": ["customer_id"],
-              "reviews": ["customer_id"], "referrals": ["referrer_id", "referred_customer_id"]}
+EMAIL_IDS = 40  # customers whose id is an e-mail address
+ID_COLUMNS = {
+    "customers": ["customer_id"],
+    "events": ["customer_id"],
+    "orders": ["customer_id"],
+    "messages": ["customer_id"],
+    "tickets": ["customer_id"],
+    "surveys": ["customer_id"],
+    "reviews": ["customer_id"],
+    "referrals": ["referrer_id", "referred_customer_id"],
+}
 
 
 @dataclass
 class SaltedRun:
     run_dir: Path
     index: Path
-    raw_ids: set[str]       # every customer id in the data, as written in the client's files
-    emails: set[str]        # the e-mail addresses among them
+    raw_ids: set[str]  # every customer id in the data, as written in the client's files
+    emails: set[str]  # the e-mail addresses among them
     secret: str
     pdf: Path | None
     single_file: Path | None
@@ -44,7 +51,7 @@ def browser_available() -> bool:
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         return False
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401, PLC0415 - only whether it is installed
     except ImportError:
         return False
     return True
@@ -64,7 +71,7 @@ def salted_shop(folder: Path) -> tuple[set[str], set[str]]:
     msgs = shop["messages"]
     promo = msgs.index[msgs["message_type"] == "promo"]
     msgs.loc[promo[: max(1, len(promo) // 10)], "campaign_id"] = SCRIPT_NAME
-    msgs.loc[msgs.index[5], "channel"] = SCRIPT_NAME   # rejected: not a message channel
+    msgs.loc[msgs.index[5], "channel"] = SCRIPT_NAME  # rejected: not a message channel
     synth.write_shop(shop, folder)
     raw = set(shop["customers"]["customer_id"].astype(str))
     return raw, set(rename.values())
@@ -76,14 +83,17 @@ def salted_run(base: str) -> SaltedRun:
     data = base_dir / "data"
     raw, emails = salted_shop(data)
     params = {
-        "client": "salted", "client_name": "Salted test shop", "currency": "EUR",
-        "data_dir": str(data), "output": str(base_dir / "reports"),
+        "client": "salted",
+        "client_name": "Salted test shop",
+        "currency": "EUR",
+        "data_dir": str(data),
+        "output": str(base_dir / "reports"),
         "engine": {"connection_env": SECRET_ENV},
         "sources": {f.stem: {"file": f.name} for f in sorted(data.glob("*.parquet"))},
     }
     path = base_dir / "salted.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    os.environ[SECRET_ENV] = SECRET          # as a consultant's shell would hold it
+    os.environ[SECRET_ENV] = SECRET  # as a consultant's shell would hold it
     result = runner.run(path, jobs=2, progress=False, single_file=True, pdf=browser_available())
     assert result.ok, result.failed
     assert not result.export_errors, result.export_errors

@@ -39,8 +39,7 @@ def test_timestamps_may_be_given_as_such_and_dates_keep_the_day():
 
 
 def test_defaults_fill_what_rows_leave_out_and_lists_give_one_value_a_row():
-    ev = kit.events([dict(session_id="s1"), dict(session_id="s2", device="mobile")], device="desktop",
-                    minutes=[0, 1])
+    ev = kit.events([dict(session_id="s1"), dict(session_id="s2", device="mobile")], device="desktop", minutes=[0, 1])
     assert ev["device"].tolist() == ["desktop", "mobile"]
     assert ev["event_time"].tolist() == [kit.T0, kit.T0 + pd.Timedelta(minutes=1)]
     assert ev["channel"].isna().all() and ev["customer_id"].isna().all()

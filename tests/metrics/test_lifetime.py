@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from lifetimes import BetaGeoFitter
 
 from lifecycle_audit.metrics import lifetime
 
@@ -13,15 +14,25 @@ CALIBRATION_END = "1997-09-30"  # 39 weeks after 1997-01-01
 
 needs_cdnow = pytest.mark.skipif(
     not CDNOW.exists() and __import__("os").environ.get("CI") is None,
-    reason=f"the CDNOW data is not at {CDNOW} (it is in CI)")
+    reason=f"the CDNOW data is not at {CDNOW} (it is in CI)",
+)
 
 
 def sample_transactions() -> pd.DataFrame:
-    df = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None,
-                     names=["customer_id", "sample_id", "date", "cds", "value"], dtype={"date": str})
-    return pd.DataFrame({"customer_id": df["customer_id"].astype(str),
-                         "order_time": pd.to_datetime(df["date"], format="%Y%m%d"),
-                         "revenue": df["value"].astype(float)})
+    df = pd.read_csv(
+        CDNOW / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        names=["customer_id", "sample_id", "date", "cds", "value"],
+        dtype={"date": str},
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": df["customer_id"].astype(str),
+            "order_time": pd.to_datetime(df["date"], format="%Y%m%d"),
+            "revenue": df["value"].astype(float),
+        }
+    )
 
 
 @needs_cdnow
@@ -32,8 +43,7 @@ def test_summary_from_transactions_matches_the_published_calibration_summary():
     assert ours["frequency"].sum() == ref["frequency"].sum()
     assert sorted(ours["frequency"]) == sorted(ref["frequency"])
     assert ours["T"].sort_values().to_numpy() == pytest.approx(ref["T"].sort_values().to_numpy(), abs=0.01)
-    assert ours["recency"].sort_values().to_numpy() == pytest.approx(
-        ref["recency"].sort_values().to_numpy(), abs=0.01)
+    assert ours["recency"].sort_values().to_numpy() == pytest.approx(ref["recency"].sort_values().to_numpy(), abs=0.01)
 
 
 @needs_cdnow
@@ -44,8 +54,10 @@ def test_bgnbd_reproduces_the_published_estimates_within_one_percent():
 
 
 def test_a_customer_who_stopped_buying_is_less_likely_alive():
-    summary = pd.DataFrame({"frequency": [10.0, 10.0, 0.0], "recency": [50.0, 10.0, 0.0], "T": [52.0, 52.0, 52.0]},
-                           index=["recent", "lapsed", "one-off"])
+    summary = pd.DataFrame(
+        {"frequency": [10.0, 10.0, 0.0], "recency": [50.0, 10.0, 0.0], "T": [52.0, 52.0, 52.0]},
+        index=["recent", "lapsed", "one-off"],
+    )
     model = lifetime.BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426, _fitter=_fitter(0.243, 4.414, 0.793, 2.426))
     p = model.p_alive(summary)
     assert p["recent"] > 0.9 and p["lapsed"] < 0.2 and p["one-off"] == 1.0
@@ -54,12 +66,15 @@ def test_a_customer_who_stopped_buying_is_less_likely_alive():
 
 
 def test_rfm_summary_counts_days_and_ignores_orders_after_the_end():
-    orders = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "b"],
-        "order_time": pd.to_datetime(["2026-01-01 09:00", "2026-01-01 18:00", "2026-01-15 00:00", "2026-03-01 00:00",
-                                      "2026-01-08 00:00"]),
-        "revenue": [10.0, 5.0, 30.0, 99.0, 20.0],
-    })
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b"],
+            "order_time": pd.to_datetime(
+                ["2026-01-01 09:00", "2026-01-01 18:00", "2026-01-15 00:00", "2026-03-01 00:00", "2026-01-08 00:00"]
+            ),
+            "revenue": [10.0, 5.0, 30.0, 99.0, 20.0],
+        }
+    )
     s = lifetime.rfm_summary(orders, "2026-01-29")
     assert s.loc["a", "frequency"] == 1 and s.loc["a", "recency"] == 2.0 and s.loc["a", "T"] == 4.0
     assert s.loc["a", "monetary_value"] == 30.0
@@ -67,8 +82,6 @@ def test_rfm_summary_counts_days_and_ignores_orders_after_the_end():
 
 
 def _fitter(r, alpha, a, b):
-    from lifetimes import BetaGeoFitter
-
     m = BetaGeoFitter()
     m.params_ = pd.Series({"r": r, "alpha": alpha, "a": a, "b": b})
     return m

@@ -10,8 +10,20 @@ from tests.kit.sources import CUSTOMERS_CSV, make_params, only, write
 
 def test_missing_column_names_file_column_and_lists_the_columns(tmp_path):
     write(tmp_path, "orders.csv", "Bestellnummer,Kunde,Bestell-Datum,Umsatz\nA1,C1,2025-01-01,10\n")
-    p = make_params(tmp_path, {"orders": {"file": "orders.csv", "columns": {
-        "order_id": "Bestellnummer", "customer_id": "Kunde", "order_time": "Bestelldatum", "revenue": "Umsatz"}}})
+    p = make_params(
+        tmp_path,
+        {
+            "orders": {
+                "file": "orders.csv",
+                "columns": {
+                    "order_id": "Bestellnummer",
+                    "customer_id": "Kunde",
+                    "order_time": "Bestelldatum",
+                    "revenue": "Umsatz",
+                },
+            }
+        },
+    )
 
     df, load = sources.load_table(p, "orders")
 
@@ -26,8 +38,20 @@ def test_missing_column_names_file_column_and_lists_the_columns(tmp_path):
 
 def test_missing_column_suggests_a_free_column_not_one_mapped_elsewhere(tmp_path):
     write(tmp_path, "orders.csv", "Bestellnummer,Kunde,Datum,Umsatz\nA1,C1,2025-01-01,10\n")
-    p = make_params(tmp_path, {"orders": {"file": "orders.csv", "columns": {
-        "order_id": "Bestellnummer", "customer_id": "Kunde", "order_time": "Bestelldatum", "revenue": "Umsatz"}}})
+    p = make_params(
+        tmp_path,
+        {
+            "orders": {
+                "file": "orders.csv",
+                "columns": {
+                    "order_id": "Bestellnummer",
+                    "customer_id": "Kunde",
+                    "order_time": "Bestelldatum",
+                    "revenue": "Umsatz",
+                },
+            }
+        },
+    )
 
     _, load = sources.load_table(p, "orders")
 
@@ -68,7 +92,7 @@ def test_duplicate_key_keeps_the_first_and_rejects_the_later(tmp_path):
     assert (problem.count, problem.examples, problem.example_values) == (3, [4, 5, 6], ["C1", "C2", "C1"])
     assert "repeat a customer_id already used by an earlier row" in problem.message
     assert df["customer_id"].tolist() == ["C1", "C2", "C3"]
-    assert df["first_seen_at"].iloc[0] == pd.Timestamp("2025-01-01 09:00")   # the first one kept
+    assert df["first_seen_at"].iloc[0] == pd.Timestamp("2025-01-01 09:00")  # the first one kept
     assert load.rejected == {"duplicate_key": 3}
 
 
@@ -80,21 +104,32 @@ def test_composite_key_duplicates(tmp_path):
 
     problem = only(load.problems, "duplicate_key")
     assert problem.column == "product_id, valid_from" and problem.example_values == ["P1 | 2025-01-01"]
-    assert str(problem).endswith("columns 'product_id', 'valid_from' (contract prices key product_id + valid_from): "
-                                 "1 row repeats a product_id + valid_from already used by an earlier row (the first "
-                                 "is kept, the later ones rejected), e.g. row 3 (value 'P1 | 2025-01-01'; file line 4); "
-                                 "expected each product_id + valid_from to appear once")
+    assert str(problem).endswith(
+        "columns 'product_id', 'valid_from' (contract prices key product_id + valid_from): "
+        "1 row repeats a product_id + valid_from already used by an earlier row (the first "
+        "is kept, the later ones rejected), e.g. row 3 (value 'P1 | 2025-01-01'; file line 4); "
+        "expected each product_id + valid_from to appear once"
+    )
     assert df["price"].tolist() == [10.0, 11.0]
 
 
 def test_dangling_reference_is_rejected_when_both_tables_are_supplied(tmp_path):
     write(tmp_path, "customers.csv", CUSTOMERS_CSV)
-    write(tmp_path, "orders.csv", "order_id,customer_id,order_time,revenue\n"
-          "A1,C1,2025-01-05,10\nA2,C9,2025-01-06,20\nA3,,2025-01-07,30\nA4,C8,2025-01-08,40\n")
-    write(tmp_path, "reviews.csv", "review_id,customer_id,order_id,created_at,rating\n"
-          "R1,C1,A1,2025-01-09,5\nR2,C1,A2,2025-01-10,4\n")
-    p = make_params(tmp_path, {"customers": {"file": "customers.csv"}, "orders": {"file": "orders.csv"},
-                               "reviews": {"file": "reviews.csv"}})
+    write(
+        tmp_path,
+        "orders.csv",
+        "order_id,customer_id,order_time,revenue\n"
+        "A1,C1,2025-01-05,10\nA2,C9,2025-01-06,20\nA3,,2025-01-07,30\nA4,C8,2025-01-08,40\n",
+    )
+    write(
+        tmp_path,
+        "reviews.csv",
+        "review_id,customer_id,order_id,created_at,rating\nR1,C1,A1,2025-01-09,5\nR2,C1,A2,2025-01-10,4\n",
+    )
+    p = make_params(
+        tmp_path,
+        {"customers": {"file": "customers.csv"}, "orders": {"file": "orders.csv"}, "reviews": {"file": "reviews.csv"}},
+    )
 
     prepared = sources.check_sources(p)
 
@@ -103,7 +138,7 @@ def test_dangling_reference_is_rejected_when_both_tables_are_supplied(tmp_path):
     problem = only(orders.problems, "dangling_reference")
     assert (problem.count, problem.examples, problem.example_values) == (2, [2, 4], ["C9", "C8"])
     assert "point to a customer_id that is not in the customers table" in problem.message
-    assert orders.rows_used == 2 and orders.rejected == {"dangling_reference": 2}   # A3 is a guest order: kept
+    assert orders.rows_used == 2 and orders.rejected == {"dangling_reference": 2}  # A3 is a guest order: kept
     assert orders.date_max == "2025-01-07T00:00:00"
     # a review of an order that was itself rejected dangles too (tables are checked in dependency order)
     assert only(prepared.loads["reviews"].problems, "dangling_reference").examples == [2]
@@ -140,20 +175,37 @@ def test_optional_column_absent_is_filled_with_nulls(tmp_path):
     for name in ("country", "email_opt_in", "has_postal_address", "loyalty_member_since", "payment_default"):
         assert df[name].isna().all()
     assert {name: str(df[name].dtype) for name in df.columns} == {
-        c.name: contract.PANDAS_DTYPES[c.kind] for c in contract.TABLES["customers"].columns}
+        c.name: contract.PANDAS_DTYPES[c.kind] for c in contract.TABLES["customers"].columns
+    }
 
 
 def test_column_renames_map_client_columns_and_ignore_extras(tmp_path):
-    write(tmp_path, "kunden.csv", "Kundennummer,Erstkontakt,Kanal,Land,Newsletter,Notiz\n"
-          "K1,2025-01-01,email,DE,ja,hello\nK2,2025-01-02,direct,AT,nein,\n")
-    p = make_params(tmp_path, {"customers": {"file": "kunden.csv", "columns": {
-        "customer_id": "Kundennummer", "first_seen_at": "Erstkontakt", "acquisition_channel": "Kanal",
-        "country": "Land", "email_opt_in": "Newsletter"}}})
+    write(
+        tmp_path,
+        "kunden.csv",
+        "Kundennummer,Erstkontakt,Kanal,Land,Newsletter,Notiz\n"
+        "K1,2025-01-01,email,DE,ja,hello\nK2,2025-01-02,direct,AT,nein,\n",
+    )
+    p = make_params(
+        tmp_path,
+        {
+            "customers": {
+                "file": "kunden.csv",
+                "columns": {
+                    "customer_id": "Kundennummer",
+                    "first_seen_at": "Erstkontakt",
+                    "acquisition_channel": "Kanal",
+                    "country": "Land",
+                    "email_opt_in": "Newsletter",
+                },
+            }
+        },
+    )
 
     df, load = sources.load_table(p, "customers")
 
     assert not load.problems
-    assert list(df.columns) == list(contract.TABLES["customers"].column_names)   # "Notiz" ignored
+    assert list(df.columns) == list(contract.TABLES["customers"].column_names)  # "Notiz" ignored
     assert df["customer_id"].tolist() == ["K1", "K2"] and df["country"].tolist() == ["DE", "AT"]
     assert df["email_opt_in"].tolist() == [True, False]
     assert load.mapping["customer_id"] == "Kundennummer"

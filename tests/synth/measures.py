@@ -28,7 +28,7 @@ class Measure:
     mistake: str
     fn: Callable[[Tables], float]
     cut: float
-    bad: str                                   # "higher" or "lower"
+    bad: str  # "higher" or "lower"
     healthy: tuple[float, float] | None = None  # range on a healthy shop (and on other mistakes alone)
     planted: tuple[float, float] | None = None  # range with the mistake planted
 
@@ -43,8 +43,14 @@ class Measure:
 _REGISTRY: dict[str, Measure] = {}
 
 
-def measure(mistake: str, *, cut: float, bad: str, healthy: tuple[float, float] | None = None,
-            planted: tuple[float, float] | None = None):
+def measure(
+    mistake: str,
+    *,
+    cut: float,
+    bad: str,
+    healthy: tuple[float, float] | None = None,
+    planted: tuple[float, float] | None = None,
+):
     """Register the decorated function as the reference measure of `mistake`."""
     if bad not in ("higher", "lower"):
         raise ValueError(f"bad must be 'higher' or 'lower', not {bad!r}")

@@ -25,7 +25,7 @@ def test_unreminded_carts():
     assert by_device["mobile"] > by_device["desktop"]
     bad_24h, bad_any, bad_second = reminder_measures(shop("planted"))
     good_24h, _, good_second = reminder_measures(shop("healthy"))
-    assert bad_24h < 0.02 and 0.06 < bad_any < 0.22 and bad_second < 0.06   # no follow-ups, only other carts
+    assert bad_24h < 0.02 and 0.06 < bad_any < 0.22 and bad_second < 0.06  # no follow-ups, only other carts
     assert good_24h > 0.85 and good_second > 0.3
 
 

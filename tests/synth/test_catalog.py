@@ -18,8 +18,8 @@ def demand_after_price_rise(t, days=60):
     start, end = t["events"]["event_time"].min(), t["events"]["event_time"].max()
     rises = rises[(rises["valid_from"] - w >= start) & (rises["valid_from"] + w <= end)]
     m = lines.merge(rises[["product_id", "valid_from"]], on="product_id")
-    after = ((m["order_time"] >= m["valid_from"]) & (m["order_time"] < m["valid_from"] + w))
-    before = ((m["order_time"] < m["valid_from"]) & (m["order_time"] >= m["valid_from"] - w))
+    after = (m["order_time"] >= m["valid_from"]) & (m["order_time"] < m["valid_from"] + w)
+    before = (m["order_time"] < m["valid_from"]) & (m["order_time"] >= m["valid_from"] - w)
     own = (m["quantity"] * after).sum() / max((m["quantity"] * before).sum(), 1)
     tt = lines["order_time"].to_numpy()
     vf = rises["valid_from"].to_numpy()

@@ -36,8 +36,7 @@ def first_category_value_ratio(t, days=180):
     `days` or more before the end: customers of the most common first category over all others."""
     f = first_orders_by_category(t)
     f = f[f["order_time"] < end_of(t) - pd.Timedelta(days=days)]
-    od = t["orders"].merge(f[["customer_id", "order_time"]].rename(columns={"order_time": "first"}),
-                           on="customer_id")
+    od = t["orders"].merge(f[["customer_id", "order_time"]].rename(columns={"order_time": "first"}), on="customer_id")
     value = od[od["order_time"] < od["first"] + pd.Timedelta(days=days)].groupby("customer_id")["revenue"].sum()
     f = f.assign(value=f["customer_id"].map(value))
     common = f["category"].value_counts().idxmax()

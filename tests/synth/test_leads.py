@@ -25,7 +25,7 @@ def lead_signups(t):
 def lead_signup_rate(t):
     """Sign-up rate of non-buying visitors: of sessions begun anonymously without a purchase,
     the share with a sign_up."""
-    non_buying, leads = lead_signups(t)
+    non_buying, _leads = lead_signups(t)
     signed = t["events"].loc[t["events"]["event_type"] == "sign_up", "session_id"]
     return non_buying.isin(signed).mean()
 

@@ -20,8 +20,14 @@ def matching_offer_share(t):
     """Share of promos whose category is the customer's most viewed category."""
     ev, ms = t["events"], t["messages"]
     views = ev[(ev["event_type"] == "product_view") & ev["customer_id"].notna()]
-    top = (views.groupby(["customer_id", "category"]).size().sort_values(ascending=False)
-           .reset_index().drop_duplicates("customer_id").set_index("customer_id")["category"])
+    top = (
+        views.groupby(["customer_id", "category"])
+        .size()
+        .sort_values(ascending=False)
+        .reset_index()
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")["category"]
+    )
     pr = ms[(ms["message_type"] == "promo") & ms["category"].notna()]
     return (pr["category"] == pr["customer_id"].map(top)).mean()
 
@@ -35,8 +41,15 @@ def uncontacted_after_order(t, days=30):
     opted = cu.loc[cu["email_opt_in"].fillna(False), "customer_id"]
     o = od[od["customer_id"].isin(opted) & (od["order_time"] < end - pd.Timedelta(days=days))]
     mk = ms.loc[ms["message_type"].isin(["promo", "newsletter"]), ["customer_id", "sent_at"]].sort_values("sent_at")
-    m = pd.merge_asof(o.sort_values("order_time"), mk, left_on="order_time", right_on="sent_at",
-                      by="customer_id", direction="forward", tolerance=pd.Timedelta(days=days))
+    m = pd.merge_asof(
+        o.sort_values("order_time"),
+        mk,
+        left_on="order_time",
+        right_on="sent_at",
+        by="customer_id",
+        direction="forward",
+        tolerance=pd.Timedelta(days=days),
+    )
     return m["sent_at"].isna().mean()
 
 

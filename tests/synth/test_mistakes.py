@@ -40,7 +40,7 @@ def test_every_mistake_serves_real_checks():
 
 def test_mistakes_keep_their_order():
     """MISTAKES comes from the declarations in their order (display and the accuracy test's random plans)."""
-    assert synth.MISTAKES == tuple(m.name for m in synth.declared())
+    assert tuple(m.name for m in synth.declared()) == synth.MISTAKES
     assert [m.order for m in synth.declared()] == list(range(1, len(synth.MISTAKES) + 1))
     assert synth.MISTAKES[:3] == ("weak_homepage", "unreminded_carts", "over_contacting")
     assert synth.MISTAKES[-1] == "no_channel_fallback"
@@ -58,7 +58,7 @@ def test_each_mistake_turns_only_its_own_knobs():
 
 def test_no_unknown_knob():
     with pytest.raises(AttributeError, match="no knob"):
-        synth.Behaviour.of([]).no_such_knob
+        _ = synth.Behaviour.of([]).no_such_knob
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ def welcome_in_step(t):
     c = cu[cu["email_opt_in"].fillna(False)].set_index("customer_id").join(first, how="inner")
     c = c[c["first_order"] >= c["first_seen_at"] + pd.Timedelta(days=7)]
     w = ms.loc[ms["message_type"] == "welcome", ["customer_id", "sent_at"]].merge(
-        c["first_order"].reset_index(), on="customer_id")
+        c["first_order"].reset_index(), on="customer_id"
+    )
     hit = w[(w["sent_at"] < w["first_order"]) & (w["sent_at"] >= w["first_order"] - pd.Timedelta(days=21))]
     return c.index.isin(hit["customer_id"]).mean()
 
@@ -28,8 +29,15 @@ def thanked_share(t):
     """Share of orders followed by a thank-you within a day."""
     od, ms = t["orders"], t["messages"]
     th = ms.loc[ms["message_type"] == "thank_you", ["customer_id", "sent_at"]].sort_values("sent_at")
-    o = pd.merge_asof(od.sort_values("order_time"), th, left_on="order_time", right_on="sent_at",
-                      by="customer_id", direction="forward", tolerance=pd.Timedelta(days=1))
+    o = pd.merge_asof(
+        od.sort_values("order_time"),
+        th,
+        left_on="order_time",
+        right_on="sent_at",
+        by="customer_id",
+        direction="forward",
+        tolerance=pd.Timedelta(days=1),
+    )
     return o["sent_at"].notna().mean()
 
 
@@ -39,8 +47,15 @@ def onboarded_share(t, days=7):
     od, ms = t["orders"], t["messages"]
     first = od.sort_values("order_time").drop_duplicates("customer_id")
     ob = ms.loc[ms["message_type"] == "onboarding", ["customer_id", "sent_at"]].sort_values("sent_at")
-    m = pd.merge_asof(first.sort_values("order_time"), ob, left_on="order_time", right_on="sent_at",
-                      by="customer_id", direction="forward", tolerance=pd.Timedelta(days=days))
+    m = pd.merge_asof(
+        first.sort_values("order_time"),
+        ob,
+        left_on="order_time",
+        right_on="sent_at",
+        by="customer_id",
+        direction="forward",
+        tolerance=pd.Timedelta(days=days),
+    )
     end = end_of(t)
     return m.loc[m["order_time"] < end - pd.Timedelta(days=days), "sent_at"].notna().mean()
 

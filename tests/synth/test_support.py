@@ -32,6 +32,13 @@ def detractors_followed_up(t, days=3):
     sv = t["surveys"]
     d = sv[(sv["scale"] == "nps") & (sv["score"] <= 6)].dropna(subset=["responded_at"])
     contact = t["tickets"][["customer_id", "opened_at"]].rename(columns={"opened_at": "at"}).sort_values("at")
-    m = pd.merge_asof(d.sort_values("responded_at"), contact, left_on="responded_at", right_on="at",
-                      by="customer_id", direction="forward", tolerance=pd.Timedelta(days=days))
+    m = pd.merge_asof(
+        d.sort_values("responded_at"),
+        contact,
+        left_on="responded_at",
+        right_on="at",
+        by="customer_id",
+        direction="forward",
+        tolerance=pd.Timedelta(days=days),
+    )
     return m["at"].notna().mean()

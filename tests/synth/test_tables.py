@@ -94,16 +94,18 @@ def test_revenue_is_lines_at_list_price_minus_discount(tables):
     assert (got["currency"] == "EUR").all()
     lines = ol.merge(od[["order_id", "order_time"]], on="order_id").sort_values("order_time")
     lines["day"] = lines["order_time"].dt.normalize()
-    priced = pd.merge_asof(lines, pr.sort_values("valid_from"), left_on="day", right_on="valid_from",
-                           by="product_id", direction="backward")
+    priced = pd.merge_asof(
+        lines, pr.sort_values("valid_from"), left_on="day", right_on="valid_from", by="product_id", direction="backward"
+    )
     assert np.allclose(priced["unit_price"], priced["price"])
     assert ol["order_id"].isin(od["order_id"]).all() and od["order_id"].isin(ol["order_id"]).all()
 
 
 def test_sessions_are_consistent(tables):
     ev = tables["events"]
-    per = ev.groupby("session_id").agg(c=("customer_id", "nunique"), a=("anonymous_id", "nunique"),
-                                       ch=("channel", "nunique"), d=("device", "nunique"))
+    per = ev.groupby("session_id").agg(
+        c=("customer_id", "nunique"), a=("anonymous_id", "nunique"), ch=("channel", "nunique"), d=("device", "nunique")
+    )
     assert (per["c"] <= 1).all() and (per["ch"] <= 1).all()
     assert (per["a"] == 1).all() and (per["d"] == 1).all()
     # events of a session follow one another within minutes, in the stored order
@@ -115,8 +117,11 @@ def test_sessions_are_consistent(tables):
     has_product = ev["product_id"].notna()
     assert (has_product == ev["event_type"].isin(["product_view", "add_to_cart"])).all()
     # anonymous visitors never buy; each customer signs up or buys in the first visit
-    assert ev.loc[ev["customer_id"].isna(), "event_type"].isin(["page_view", "product_view", "add_to_cart",
-                                                               "begin_checkout"]).all()
+    assert (
+        ev.loc[ev["customer_id"].isna(), "event_type"]
+        .isin(["page_view", "product_view", "add_to_cart", "begin_checkout"])
+        .all()
+    )
     known = ev["customer_id"].dropna().unique()
     assert set(known) <= set(tables["customers"]["customer_id"])
     signed = ev.loc[ev["event_type"] == "sign_up", "customer_id"].nunique()
@@ -167,7 +172,7 @@ def test_plausible_shop(tables):
     assert 0.65 < cu["email_opt_in"].mean() < 0.75
     assert 0.80 < cu["has_postal_address"].mean() < 0.92
     assert 0.002 < cu["payment_default"].mean() < 0.03
-    healthy = cu["acquisition_channel"].isna().mean() < 0.2     # untracked_traffic loses 40%
+    healthy = cu["acquisition_channel"].isna().mean() < 0.2  # untracked_traffic loses 40%
     if healthy:
         assert 0.01 < cu["acquisition_channel"].isna().mean() < 0.08
         assert cu["acquisition_channel"].value_counts(normalize=True).max() < 0.35
@@ -183,7 +188,7 @@ def test_plausible_shop(tables):
     second = o[o["order_time"] > o["customer_id"].map(first_order)].groupby("customer_id")["order_time"].min()
     eligible = first_order[first_order <= END - pd.Timedelta(days=180)]
     repeat = ((second.reindex(eligible.index) - eligible) <= pd.Timedelta(days=180)).mean()
-    assert (0.15 if healthy else 0.04) < repeat < 0.45        # no_repeat_purchase: ~0.08
+    assert (0.15 if healthy else 0.04) < repeat < 0.45  # no_repeat_purchase: ~0.08
     email = ms[ms["channel"] == "email"]
     marketing = email[email["message_type"].isin(["promo", "newsletter"])]
     assert 0.18 < marketing["opened_at"].notna().mean() < 0.4

@@ -62,7 +62,7 @@ def test_weak_homepage():
     assert 0.24 < good_home < 0.36 and good_next > 0.64
     assert good_home <= good_other + 0.02
     assert 0.34 < good_other < 0.44
-    assert 0.34 < bad_other < 0.60          # mismatched_landing_pages: paid landings bounce
+    assert 0.34 < bad_other < 0.60  # mismatched_landing_pages: paid landings bounce
     # home visitors of the planted shop buy less
     bad, good = shop("planted")["events"], shop("healthy")["events"]
     assert home_purchase_rate(bad) < 0.75 * home_purchase_rate(good)

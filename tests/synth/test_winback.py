@@ -26,8 +26,9 @@ def late_winback_share(t, days=180):
     """Win-back messages sent more than `days` after the customer's previous order."""
     wb = t["messages"].loc[t["messages"]["message_type"] == "winback", ["customer_id", "sent_at"]]
     od = t["orders"][["customer_id", "order_time"]].sort_values("order_time")
-    m = pd.merge_asof(wb.sort_values("sent_at"), od, left_on="sent_at", right_on="order_time",
-                      by="customer_id", direction="backward")
+    m = pd.merge_asof(
+        wb.sort_values("sent_at"), od, left_on="sent_at", right_on="order_time", by="customer_id", direction="backward"
+    )
     return ((m["sent_at"] - m["order_time"]) > pd.Timedelta(days=days)).mean()
 
 
@@ -35,7 +36,9 @@ def late_winback_share(t, days=180):
 def winback_to_suppressed(t):
     """Win-back messages per 1000 sent to customers who defaulted or left a review of 1-2 stars."""
     cu, rv, ms = t["customers"], t["reviews"], t["messages"]
-    bad = set(cu.loc[cu["payment_default"].fillna(False), "customer_id"]) | set(rv.loc[rv["rating"] <= 2, "customer_id"])
+    bad = set(cu.loc[cu["payment_default"].fillna(False), "customer_id"]) | set(
+        rv.loc[rv["rating"] <= 2, "customer_id"]
+    )
     wb = ms[ms["message_type"] == "winback"]
     return 1000 * wb["customer_id"].isin(bad).mean()
 

@@ -26,7 +26,7 @@ Message = str | Text  # what the report shows as text: a msgid, or a msgid with 
 UNITS = ("share", "rate", "days", "hours", "count", "money", "ratio", "per_week")
 
 
-class NotEnoughData(Exception):  # noqa: N818 - reads as what it says: "not enough data"
+class NotEnoughData(Exception):
     """Raised by a check whose tables are present but too thin to judge; the message (a Text) says what it needs."""
 
     @property
@@ -50,20 +50,30 @@ class Options(BaseModel):
 class Chart:
     """A chart described as data; the report layer draws it (check code never draws)."""
 
-    kind: str                      # "bar", "barh", "line"
+    kind: str  # "bar", "barh", "line"
     data: pd.DataFrame
     x: str
     y: str | list[str]
     title: Message
     x_label: Message
     y_label: Message
-    y_unit: str = "share"          # how to format the y axis: share, count, money, days, hours
-    hue: str | None = None         # a column splitting the data into series
+    y_unit: str = "share"  # how to format the y axis: share, count, money, days, hours
+    hue: str | None = None  # a column splitting the data into series
     reference: float | None = None  # a horizontal line (the threshold)
     reference_label: Message | None = None
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("kind", "x", "y", "title", "x_label", "y_label", "y_unit", "hue",
-                                         "reference", "reference_label")
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "x",
+        "y",
+        "title",
+        "x_label",
+        "y_label",
+        "y_unit",
+        "hue",
+        "reference",
+        "reference_label",
+    )
 
 
 @dataclass
@@ -73,10 +83,10 @@ class Evidence:
     value: float
     table: pd.DataFrame | None = None
     chart: Chart | None = None
-    at_stake: float | None = None          # money at stake, in the params currency
+    at_stake: float | None = None  # money at stake, in the params currency
     at_stake_method: Message | None = None  # how it was estimated, in one sentence
     details: dict[str, Any] = field(default_factory=dict)  # numbers the advice text refers to
-    summary: Message | None = None          # one sentence stating what the data shows
+    summary: Message | None = None  # one sentence stating what the data shows
 
 
 @dataclass(frozen=True)
@@ -85,18 +95,18 @@ class CheckSpec:
 
     id: str
     stage: str
-    title: str                      # present tense, as when passing
-    failure_title: str              # present tense, as when failing
+    title: str  # present tense, as when passing
+    failure_title: str  # present tense, as when failing
     needs: tuple[str, ...]
-    better: str                     # "lower" or "higher"
-    good: float                     # scores 90
-    poor: float                     # scores 50
-    unit: str                       # see UNITS
-    source: str                     # where the control points come from
+    better: str  # "lower" or "higher"
+    good: float  # scores 90
+    poor: float  # scores 50
+    unit: str  # see UNITS
+    source: str  # where the control points come from
     description: str
-    advice: tuple[str, ...]         # what to do, from the source articles
+    advice: tuple[str, ...]  # what to do, from the source articles
     options: type[Options] = Options
-    bounded: bool = True            # a higher-is-better share in [0, 1]
+    bounded: bool = True  # a higher-is-better share in [0, 1]
     fn: Callable[..., Evidence] | None = None
 
     @property
@@ -105,17 +115,35 @@ class CheckSpec:
 
     def defaults(self) -> dict[str, Any]:
         """Every option with its default: the control points, then the check's own tunables."""
-        return {"good": self.good, "poor": self.poor,
-                **{k: f.default for k, f in self.options.model_fields.items() if k not in ("good", "poor")}}
+        return {
+            "good": self.good,
+            "poor": self.poor,
+            **{k: f.default for k, f in self.options.model_fields.items() if k not in ("good", "poor")},
+        }
 
 
 REGISTRY: dict[str, CheckSpec] = {}  # in declaration order: the stage modules are imported in lifecycle order
 
 
-def check(*, id: str, stage: str, title: str, failure_title: str, needs: tuple[str, ...], better: str,  # noqa: A002
-          good: float, poor: float, unit: str, source: str, description: str, advice: tuple[str, ...],
-          options: type[Options] = Options, bounded: bool = True, columns: dict[str, str] | None = None,
-          terms: dict[str, str] | None = None) -> Callable:
+def check(
+    *,
+    id: str,
+    stage: str,
+    title: str,
+    failure_title: str,
+    needs: tuple[str, ...],
+    better: str,
+    good: float,
+    poor: float,
+    unit: str,
+    source: str,
+    description: str,
+    advice: tuple[str, ...],
+    options: type[Options] = Options,
+    bounded: bool = True,
+    columns: dict[str, str] | None = None,
+    terms: dict[str, str] | None = None,
+) -> Callable:
     """Declare a check: its metadata sits beside its logic; scoring happens once, in findings.run_check.
 
     columns: labels (English msgids) of the evidence table's columns; terms: labels of the words its groups
@@ -134,9 +162,23 @@ def check(*, id: str, stage: str, title: str, failure_title: str, needs: tuple[s
     def register(fn: Callable[..., Evidence]) -> Callable[..., Evidence]:
         if id in REGISTRY:
             raise CheckError(f"check {id} is declared twice")
-        REGISTRY[id] = CheckSpec(id=id, stage=stage, title=title, failure_title=failure_title, needs=needs,
-                                 better=better, good=good, poor=poor, unit=unit, source=source,
-                                 description=description, advice=advice, options=options, bounded=bounded, fn=fn)
+        REGISTRY[id] = CheckSpec(
+            id=id,
+            stage=stage,
+            title=title,
+            failure_title=failure_title,
+            needs=needs,
+            better=better,
+            good=good,
+            poor=poor,
+            unit=unit,
+            source=source,
+            description=description,
+            advice=advice,
+            options=options,
+            bounded=bounded,
+            fn=fn,
+        )
         return fn
 
     return register

@@ -47,6 +47,7 @@ def _asked_after(tables, who: pd.DataFrame, message_type: str) -> float | None:
 
 # ---------------------------------------------------------------- unrecognised loyal customers
 
+
 class UnrecognisedLoyalOptions(Options):
     """Unrecognised loyal: tunables beside the control points."""
 
@@ -67,11 +68,11 @@ class UnrecognisedLoyalOptions(Options):
     poor=0.40,
     unit="share",
     source="Workbook default (no published benchmark for this share): the seed articles call failing to "
-           "recognise loyal customers one of the biggest lifecycle mistakes, so at most one in ten customers "
-           "with three or more orders left outside the loyalty programme is good, four in ten is poor",
+    "recognise loyal customers one of the biggest lifecycle mistakes, so at most one in ten customers "
+    "with three or more orders left outside the loyalty programme is good, four in ten is poor",
     description="Share of customers with three or more orders in the period who are not in the loyalty "
-                "programme; the evidence lists the most valuable of them with how recently they bought and "
-                "whether they were ever thanked.",
+    "programme; the evidence lists the most valuable of them with how recently they bought and "
+    "whether they were ever thanked.",
     advice=(
         "Keep track of your loyal customers: flag every customer at their third order and move them into a "
         "special customer category with its own perks.",
@@ -91,9 +92,14 @@ def unrecognised_loyal(tables: Tables, o: UnrecognisedLoyalOptions) -> Evidence:
     rfm = customer_rfm(tables)
     loyal = rfm[rfm["orders"] >= o.min_orders].copy()
     if len(loyal) < o.min_loyal:
-        raise NotEnoughData(Text("needs at least {min} customers with {orders} or more orders to judge; the "
-                                 "orders hold {found}", min=count(o.min_loyal), orders=count(o.min_orders),
-                                 found=count(len(loyal))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers with {orders} or more orders to judge; the orders hold {found}",
+                min=count(o.min_loyal),
+                orders=count(o.min_orders),
+                found=count(len(loyal)),
+            )
+        )
     end = tables.period[1]
     cu = tables["customers"]
     members = cu.filter(cu.loyalty_member_since.notnull()).select("customer_id", "loyalty_member_since").to_pandas()
@@ -116,38 +122,71 @@ def unrecognised_loyal(tables: Tables, o: UnrecognisedLoyalOptions) -> Evidence:
 
     loyal["group"] = loyal["member"].map({True: MEMBER, False: NOT_MEMBER})
     loyal["active"] = loyal["recency_days"] <= o.lapse_days
-    groups = loyal.groupby("group").agg(customers=("customer_id", "size"), revenue=("revenue", "sum"),
-                                        active=("active", "mean"))
+    groups = loyal.groupby("group").agg(
+        customers=("customer_id", "size"), revenue=("revenue", "sum"), active=("active", "mean")
+    )
     groups = groups.reindex([MEMBER, NOT_MEMBER]).fillna(0).reset_index()
     groups["customers"] = groups["customers"].astype(int)
-    chart = Chart(kind="bar", data=groups, x="group", y="customers",
-                  title=Text("Customers with {orders} or more orders, in the loyalty programme or not",
-                             orders=count(o.min_orders)),
-                  x_label=Text("Loyalty programme"), y_label=Text("Customers"), y_unit="count")
+    chart = Chart(
+        kind="bar",
+        data=groups,
+        x="group",
+        y="customers",
+        title=Text(
+            "Customers with {orders} or more orders, in the loyalty programme or not", orders=count(o.min_orders)
+        ),
+        x_label=Text("Loyalty programme"),
+        y_label=Text("Customers"),
+        y_unit="count",
+    )
 
     years = _years(tables)
     value_year = float(loyal["revenue"].mean()) / years
     excess = max(0.0, len(unrec) - o.good * n)
     at_stake = excess * value_year if excess else 0.0
-    method = Text("loyal customers outside the programme beyond a {good} share ({excess} customers) × the "
-                  "yearly revenue of a customer with {orders} or more orders ({value}): the revenue that "
-                  "depends on customers nothing sets apart", good=share(o.good, 0), excess=count(excess),
-                  orders=count(o.min_orders), value=money(value_year, 0))
+    method = Text(
+        "loyal customers outside the programme beyond a {good} share ({excess} customers) × the "
+        "yearly revenue of a customer with {orders} or more orders ({value}): the revenue that "
+        "depends on customers nothing sets apart",
+        good=share(o.good, 0),
+        excess=count(excess),
+        orders=count(o.min_orders),
+        value=money(value_year, 0),
+    )
     never_thanked = int((unrec["thank_yous"] == 0).sum()) if "thank_yous" in unrec else None
     lapsed = float((unrec["recency_days"] > o.lapse_days).mean()) if len(unrec) else 0.0
-    summary = Text("{n} of {total} customers with {orders} or more orders ({rate}) are not in the loyalty "
-                   "programme; {lapsed} of them have not ordered for {days} days", n=count(len(unrec)),
-                   total=count(n), orders=count(o.min_orders), rate=share(rate, 1), lapsed=share(lapsed, 0),
-                   days=count(o.lapse_days))
+    summary = Text(
+        "{n} of {total} customers with {orders} or more orders ({rate}) are not in the loyalty "
+        "programme; {lapsed} of them have not ordered for {days} days",
+        n=count(len(unrec)),
+        total=count(n),
+        orders=count(o.min_orders),
+        rate=share(rate, 1),
+        lapsed=share(lapsed, 0),
+        days=count(o.lapse_days),
+    )
     if never_thanked is not None:
         summary += Text("; {k} were never sent a thank-you", k=count(never_thanked))
-    details = {"loyal_customers": n, "unrecognised": len(unrec), "unrecognised_lapsed": lapsed,
-               "never_thanked": never_thanked, "yearly_value": value_year}
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary + ".")
+    details = {
+        "loyal_customers": n,
+        "unrecognised": len(unrec),
+        "unrecognised_lapsed": lapsed,
+        "never_thanked": never_thanked,
+        "yearly_value": value_year,
+    }
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary + ".",
+    )
 
 
 # ---------------------------------------------------------------- referrals
+
 
 class ReferralsOptions(Options):
     """Referrals: tunables beside the control points."""
@@ -166,10 +205,10 @@ class ReferralsOptions(Options):
     poor=0.04,
     unit="share",
     source="Workbook default (no published benchmark in the workbook's sources): a running referral "
-           "programme should get at least one buyer in twelve to refer someone (8 %); fewer than one in 25 "
-           "(4 %) means advocacy is left unused",
+    "programme should get at least one buyer in twelve to refer someone (8 %); fewer than one in 25 "
+    "(4 %) means advocacy is left unused",
     description="Distinct customers who referred someone, per customer with an order; the value of referred "
-                "customers against the others, and how many promoters (NPS 9–10) were never invited to refer.",
+    "customers against the others, and how many promoters (NPS 9–10) were never invited to refer.",
     advice=(
         "Create a referral programme that rewards customers for bringing in new business, e.g. a credit for "
         "both the customer and the friend they invite.",
@@ -188,22 +227,35 @@ def referrals(tables: Tables, o: ReferralsOptions) -> Evidence:
     rfm = customer_rfm(tables)
     buyers = len(rfm)
     if buyers < o.min_buyers:
-        raise NotEnoughData(Text("needs at least {min} customers with an order to judge; the orders hold {found}",
-                                 min=count(o.min_buyers), found=count(buyers)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers with an order to judge; the orders hold {found}",
+                min=count(o.min_buyers),
+                found=count(buyers),
+            )
+        )
     r = tables["referrals"]
     ref = r.select("referrer_id", "referred_customer_id").to_pandas()
     referrers = int(ref["referrer_id"].dropna().nunique())
     rate = referrers / buyers
     referred_ids = set(ref["referred_customer_id"].dropna())
     rfm = rfm.assign(group=rfm["customer_id"].isin(referred_ids).map({True: REFERRED, False: OTHERS}))
-    table = rfm.groupby("group").agg(customers=("customer_id", "size"), orders=("orders", "mean"),
-                                     revenue=("revenue", "mean"))
+    table = rfm.groupby("group").agg(
+        customers=("customer_id", "size"), orders=("orders", "mean"), revenue=("revenue", "mean")
+    )
     table = table.reindex([REFERRED, OTHERS]).reset_index()
     table["customers"] = table["customers"].fillna(0).astype(int)
     table = table.rename(columns={"orders": "orders_per_customer", "revenue": "revenue_per_customer"})
-    chart = Chart(kind="bar", data=table, x="group", y="revenue_per_customer",
-                  title=Text("Revenue per customer over the period: referred customers and the others"),
-                  x_label=Text("Customers"), y_label=Text("Revenue per customer"), y_unit="money")
+    chart = Chart(
+        kind="bar",
+        data=table,
+        x="group",
+        y="revenue_per_customer",
+        title=Text("Revenue per customer over the period: referred customers and the others"),
+        x_label=Text("Customers"),
+        y_label=Text("Revenue per customer"),
+        y_unit="money",
+    )
 
     value_ref = table.loc[0, "revenue_per_customer"]
     value_other = table.loc[1, "revenue_per_customer"]
@@ -211,30 +263,53 @@ def referrals(tables: Tables, o: ReferralsOptions) -> Evidence:
     per_referrer = max(1.0, len(referred_ids) / referrers) if referrers else 1.0
     missing = max(0.0, o.good * buyers - referrers)
     at_stake = missing * per_referrer * value
-    method = Text("customers who would refer at a {good} share and do not ({missing}) × new customers per "
-                  "referrer ({per}) × revenue per referred customer ({value}), over the period analysed",
-                  good=share(o.good, 0), missing=count(missing), per=number(per_referrer, 1),
-                  value=money(value, 0))
-    summary = Text("{n} of {total} customers with an order ({rate}) referred someone", n=count(referrers),
-                   total=count(buyers), rate=share(rate, 1))
+    method = Text(
+        "customers who would refer at a {good} share and do not ({missing}) × new customers per "
+        "referrer ({per}) × revenue per referred customer ({value}), over the period analysed",
+        good=share(o.good, 0),
+        missing=count(missing),
+        per=number(per_referrer, 1),
+        value=money(value, 0),
+    )
+    summary = Text(
+        "{n} of {total} customers with an order ({rate}) referred someone",
+        n=count(referrers),
+        total=count(buyers),
+        rate=share(rate, 1),
+    )
     if pd.notna(value_ref) and pd.notna(value_other):
-        summary += Text("; a referred customer spent {ref}, the others {other}", ref=money(value_ref, 0),
-                        other=money(value_other, 0))
+        summary += Text(
+            "; a referred customer spent {ref}, the others {other}",
+            ref=money(value_ref, 0),
+            other=money(value_other, 0),
+        )
     promoters = _promoters(tables)
     asked = _asked_after(tables, promoters, "referral_invite")
     if asked is not None:
         never = int(round((1 - asked) * len(promoters)))
-        summary += Text("; {k} of {n} promoters were never invited to refer", k=count(never),
-                        n=count(len(promoters)))
-    details = {"buyers": buyers, "referrers": referrers, "referred": len(referred_ids),
-               "revenue_per_referred": None if pd.isna(value_ref) else float(value_ref),
-               "revenue_per_other": None if pd.isna(value_other) else float(value_other),
-               "promoters": None if promoters is None else len(promoters), "promoters_invited": asked}
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary + ".")
+        summary += Text("; {k} of {n} promoters were never invited to refer", k=count(never), n=count(len(promoters)))
+    details = {
+        "buyers": buyers,
+        "referrers": referrers,
+        "referred": len(referred_ids),
+        "revenue_per_referred": None if pd.isna(value_ref) else float(value_ref),
+        "revenue_per_other": None if pd.isna(value_other) else float(value_other),
+        "promoters": None if promoters is None else len(promoters),
+        "promoters_invited": asked,
+    }
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary + ".",
+    )
 
 
 # ---------------------------------------------------------------- reviews
+
 
 class ReviewsOptions(Options):
     """Reviews: tunables beside the control points."""
@@ -254,10 +329,10 @@ class ReviewsOptions(Options):
     poor=0.05,
     unit="share",
     source="Workbook default: Podium (State of Online Reviews 2017) finds 93 % of consumers say reviews "
-           "influence their purchases, but publishes no review rate; one review per ten orders is good, "
-           "fewer than one per twenty is poor",
+    "influence their purchases, but publishes no review rate; one review per ten orders is good, "
+    "fewer than one per twenty is poor",
     description="Reviews of orders placed more than 30 days before the end of the period, per such order; "
-                "the monthly trend of reviews and ratings, and how many promoters were asked for a review.",
+    "the monthly trend of reviews and ratings, and how many promoters were asked for a review.",
     advice=(
         "Ask every customer for a review automatically, about two weeks after the order, when the product "
         "has arrived and been used.",
@@ -278,34 +353,57 @@ def reviews(tables: Tables, o: ReviewsOptions) -> Evidence:
     od = tables["orders"]
     od = od.filter(od.order_time < cutoff).select("order_id", "order_time").to_pandas()
     if len(od) < o.min_orders:
-        raise NotEnoughData(Text("needs at least {min} orders placed more than {days} days before the end; found "
-                                 "{found}", min=count(o.min_orders), days=count(o.settle_days),
-                                 found=count(len(od))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} orders placed more than {days} days before the end; found {found}",
+                min=count(o.min_orders),
+                days=count(o.settle_days),
+                found=count(len(od)),
+            )
+        )
     rv = tables["reviews"]
     rv = rv.filter(rv.order_id.notnull()).select("order_id", "rating").to_pandas().drop_duplicates("order_id")
     j = od.merge(rv, on="order_id", how="left")
     j["reviewed"] = j["rating"].notna()
     rate = float(j["reviewed"].mean())
     j["month"] = pd.to_datetime(j["order_time"]).dt.strftime("%Y-%m")
-    table = j.groupby("month").agg(orders=("order_id", "size"), reviews=("reviewed", "sum"),
-                                   rating=("rating", "mean")).reset_index()
+    table = (
+        j.groupby("month")
+        .agg(orders=("order_id", "size"), reviews=("reviewed", "sum"), rating=("rating", "mean"))
+        .reset_index()
+    )
     table["reviews_per_order"] = table["reviews"] / table["orders"]
     table["reviews"] = table["reviews"].astype(int)
     table = table[["month", "orders", "reviews", "reviews_per_order", "rating"]]
-    chart = Chart(kind="line", data=table, x="month", y="reviews_per_order",
-                  title=Text("Reviews per order, by month of the order"),
-                  x_label=Text("Month of the order"), y_label=Text("Reviews per order"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
+    chart = Chart(
+        kind="line",
+        data=table,
+        x="month",
+        y="reviews_per_order",
+        title=Text("Reviews per order, by month of the order"),
+        x_label=Text("Month of the order"),
+        y_label=Text("Reviews per order"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
     rated = table.dropna(subset=["rating"])
     half = len(rated) // 2
     early = float(rated["rating"].iloc[:half].mean()) if half else None
     late = float(rated["rating"].iloc[half:].mean()) if half else None
-    summary = Text("{n} of {total} orders older than {days} days were reviewed ({rate})",
-                   n=count(int(j["reviewed"].sum())), total=count(len(j)), days=count(o.settle_days),
-                   rate=share(rate, 1))
+    summary = Text(
+        "{n} of {total} orders older than {days} days were reviewed ({rate})",
+        n=count(int(j["reviewed"].sum())),
+        total=count(len(j)),
+        days=count(o.settle_days),
+        rate=share(rate, 1),
+    )
     if early is not None:
-        summary += Text("; the average rating went from {early} in the first half of the period to {late} in "
-                        "the second", early=number(early, 2), late=number(late, 2))
+        summary += Text(
+            "; the average rating went from {early} in the first half of the period to {late} in the second",
+            early=number(early, 2),
+            late=number(late, 2),
+        )
     asked_orders = None
     if tables.has("messages"):
         m = tables["messages"]
@@ -315,9 +413,15 @@ def reviews(tables: Tables, o: ReviewsOptions) -> Evidence:
         oc = oc[oc["order_id"].isin(set(od["order_id"]))].sort_values("order_time")
         req = req.dropna(subset=["customer_id"]).sort_values("sent_at")
         if len(oc) and len(req):
-            mm = pd.merge_asof(oc, req.rename(columns={"sent_at": "asked_at"}), left_on="order_time",
-                               right_on="asked_at", by="customer_id", direction="forward",
-                               tolerance=pd.Timedelta(days=int(o.settle_days)))
+            mm = pd.merge_asof(
+                oc,
+                req.rename(columns={"sent_at": "asked_at"}),
+                left_on="order_time",
+                right_on="asked_at",
+                by="customer_id",
+                direction="forward",
+                tolerance=pd.Timedelta(days=int(o.settle_days)),
+            )
             asked_orders = float(mm["asked_at"].notna().mean())
         else:
             asked_orders = 0.0
@@ -326,6 +430,12 @@ def reviews(tables: Tables, o: ReviewsOptions) -> Evidence:
     asked = _asked_after(tables, promoters, "review_request")
     if asked is not None:
         summary += Text("; {rate} of promoters were asked for a review after their score", rate=share(asked, 0))
-    details = {"orders": len(j), "reviewed": int(j["reviewed"].sum()), "rating_first_half": early,
-               "rating_second_half": late, "orders_asked": asked_orders, "promoters_asked": asked}
+    details = {
+        "orders": len(j),
+        "reviewed": int(j["reviewed"].sum()),
+        "rating_first_half": early,
+        "rating_second_half": late,
+        "orders_asked": asked_orders,
+        "promoters_asked": asked,
+    }
     return Evidence(value=rate, table=table, chart=chart, details=details, summary=summary + ".")

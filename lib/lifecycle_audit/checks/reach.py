@@ -7,8 +7,15 @@ import pandas as pd
 
 from ..engine import Tables
 from ..i18n import N_, Text, count, money, number, share, word
-from ..metrics.channels import (EARNED_CHANNELS, UNKNOWN, channel_group, first_visits, new_customers_by_channel,
-                                new_customers_by_month, untracked)
+from ..metrics.channels import (
+    EARNED_CHANNELS,
+    UNKNOWN,
+    channel_group,
+    first_visits,
+    new_customers_by_channel,
+    new_customers_by_month,
+    untracked,
+)
 from ..metrics.sessions import sessions
 from .base import Chart, Evidence, NotEnoughData, Options, check
 
@@ -22,6 +29,7 @@ def _paid_spend(tables) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------- untracked traffic
+
 
 class UntrackedTrafficOptions(Options):
     """Untracked traffic: tunables beside the control points."""
@@ -40,10 +48,10 @@ class UntrackedTrafficOptions(Options):
     poor=0.20,
     unit="share",
     source="Workbook default (no published benchmark): a shop that tags its links and campaigns leaves only "
-           "a few percent of visits without a source, like the \"unassigned\" traffic of Google Analytics; "
-           "5 % is good, one visit in five without a source is poor",
+    'a few percent of visits without a source, like the "unassigned" traffic of Google Analytics; '
+    "5 % is good, one visit in five without a source is poor",
     description="Share of visits whose channel (where the visitor came from) is not recorded, by month; and "
-                "the share of new customers whose first-touch channel is unknown.",
+    "the share of new customers whose first-touch channel is unknown.",
     advice=(
         "Set up tracking that records where every visit comes from: a web analytics tool on every page and "
         "UTM tags on every link in ads, e-mails, social posts and partner sites.",
@@ -65,8 +73,13 @@ def untracked_traffic(tables: Tables, o: UntrackedTrafficOptions) -> Evidence:
     by = s.group_by("month").aggregate(sessions=s.count(), untracked=untracked(s.channel).sum()).to_pandas()
     total = int(by["sessions"].sum())
     if total < o.min_sessions:
-        raise NotEnoughData(Text("needs at least {min} visits (sessions in the events) to judge; found {found}",
-                                 min=count(o.min_sessions), found=count(total)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} visits (sessions in the events) to judge; found {found}",
+                min=count(o.min_sessions),
+                found=count(total),
+            )
+        )
     n_untracked = int(by["untracked"].sum())
     rate = n_untracked / total
     by["month"] = pd.to_datetime(by["month"])
@@ -90,26 +103,52 @@ def untracked_traffic(tables: Tables, o: UntrackedTrafficOptions) -> Evidence:
         if spend > 0:
             blind = cust_rate if cust_rate is not None else rate
             at_stake = blind * spend
-            method = Text("marketing spend over the period ({spend}) × the share of {what} whose channel is unknown "
-                          "({rate}): spend whose result cannot be traced to the channel that produced it",
-                          spend=money(spend, 0), rate=share(blind, 1),
-                          what=Text("new customers") if cust_rate is not None else Text("visits"))
+            method = Text(
+                "marketing spend over the period ({spend}) × the share of {what} whose channel is unknown "
+                "({rate}): spend whose result cannot be traced to the channel that produced it",
+                spend=money(spend, 0),
+                rate=share(blind, 1),
+                what=Text("new customers") if cust_rate is not None else Text("visits"),
+            )
     ys = ["untracked_sessions", "untracked_customers"] if cust_rate is not None else "untracked_sessions"
-    chart = Chart(kind="line", data=table, x="month", y=ys,
-                  title=Text("Visits and new customers with no recorded channel, by month"),
-                  x_label=Text("Month"), y_label=Text("Share with unknown channel"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
-    summary = Text("{n} of {total} visits ({rate}) have no recorded channel", n=count(n_untracked),
-                   total=count(total), rate=share(rate, 1))
+    chart = Chart(
+        kind="line",
+        data=table,
+        x="month",
+        y=ys,
+        title=Text("Visits and new customers with no recorded channel, by month"),
+        x_label=Text("Month"),
+        y_label=Text("Share with unknown channel"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
+    summary = Text(
+        "{n} of {total} visits ({rate}) have no recorded channel",
+        n=count(n_untracked),
+        total=count(total),
+        rate=share(rate, 1),
+    )
     if cust_rate is not None:
         summary += Text("; the first-touch channel of {rate} of new customers is unknown", rate=share(cust_rate, 1))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"sessions": total, "untracked_sessions": n_untracked, "session_share": rate,
-                             "customer_share": cust_rate},
-                    summary=summary + ".")
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={
+            "sessions": total,
+            "untracked_sessions": n_untracked,
+            "session_share": rate,
+            "customer_share": cust_rate,
+        },
+        summary=summary + ".",
+    )
 
 
 # ----------------------------------------------------------------------------------- channel concentration
+
 
 class ChannelConcentrationOptions(Options):
     """Channel concentration: tunables beside the control points."""
@@ -129,17 +168,16 @@ class ChannelConcentrationOptions(Options):
     poor=0.55,
     unit="share",
     source="Workbook default (no published benchmark): when one channel brings more than half of the new "
-           "customers, a price change or a ban on that one platform stops the shop's growth; a largest "
-           "channel at about a third of new customers is good",
+    "customers, a price change or a ban on that one platform stops the shop's growth; a largest "
+    "channel at about a third of new customers is good",
     description="Share of new customers (with a known first-touch channel) brought by the largest channel, "
-                "the mix of channels, and how the largest channel's share moved month by month.",
+    "the mix of channels, and how the largest channel's share moved month by month.",
     advice=(
         "Try other tactics next to the channel that carries everything: test search engine optimisation, "
         "social media, partnerships or a referral programme one after another.",
         "Set aside a modest part of the budget for these tests, and measure each by the customers it brings "
         "and what they cost.",
-        "Keep what works and stop what does not: the data from the tests shows which tactics reach the "
-        "audience best.",
+        "Keep what works and stop what does not: the data from the tests shows which tactics reach the audience best.",
     ),
     columns={
         "share_first_months": N_("Share in the first months"),
@@ -152,9 +190,13 @@ def channel_concentration(tables: Tables, o: ChannelConcentrationOptions) -> Evi
     known = by[by["channel"] != UNKNOWN]
     n_known = int(known["customers"].sum())
     if n_known < o.min_customers:
-        raise NotEnoughData(Text("needs at least {min} customers with a known first-touch channel "
-                                 "(acquisition_channel); found {found}", min=count(o.min_customers),
-                                 found=count(n_known)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers with a known first-touch channel (acquisition_channel); found {found}",
+                min=count(o.min_customers),
+                found=count(n_known),
+            )
+        )
     top = known.iloc[0]
     top_channel, top_share = str(top["channel"]), float(top["share"])
 
@@ -178,23 +220,50 @@ def channel_concentration(tables: Tables, o: ChannelConcentrationOptions) -> Evi
     monthly = monthly.merge(tm, on="month", how="left").fillna({"customers": 0})
     monthly["share"] = monthly["customers"] / monthly["new_customers"]
     monthly["month"] = pd.to_datetime(monthly["month"]).dt.strftime("%Y-%m")
-    chart = Chart(kind="line", data=monthly, x="month", y="share",
-                  title=Text("Share of new customers brought by {channel}, the largest channel, by month",
-                             channel=word(top_channel)),
-                  x_label=Text("Month"), y_label=Text("Share of new customers"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
+    chart = Chart(
+        kind="line",
+        data=monthly,
+        x="month",
+        y="share",
+        title=Text(
+            "Share of new customers brought by {channel}, the largest channel, by month", channel=word(top_channel)
+        ),
+        x_label=Text("Month"),
+        y_label=Text("Share of new customers"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
     trend_from, trend_to = float(first.get(top_channel, 0.0)), float(last.get(top_channel, 0.0))
-    summary = Text("{channel} brought {rate} of the {n} new customers whose channel is known ({k} channels in "
-                   "all); its share moved from {first} in the first {months} months to {last} in the last {months}",
-                   channel=word(top_channel), rate=share(top_share, 1), n=count(n_known), k=count(len(known)),
-                   first=share(trend_from, 0), last=share(trend_to, 0), months=count(k))
-    return Evidence(value=top_share, table=table, chart=chart,
-                    details={"top_channel": top_channel, "top_share": top_share, "channels": len(known),
-                             "known_customers": n_known, "top_share_first": trend_from, "top_share_last": trend_to},
-                    summary=summary + ".")
+    summary = Text(
+        "{channel} brought {rate} of the {n} new customers whose channel is known ({k} channels in "
+        "all); its share moved from {first} in the first {months} months to {last} in the last {months}",
+        channel=word(top_channel),
+        rate=share(top_share, 1),
+        n=count(n_known),
+        k=count(len(known)),
+        first=share(trend_from, 0),
+        last=share(trend_to, 0),
+        months=count(k),
+    )
+    return Evidence(
+        value=top_share,
+        table=table,
+        chart=chart,
+        details={
+            "top_channel": top_channel,
+            "top_share": top_share,
+            "channels": len(known),
+            "known_customers": n_known,
+            "top_share_first": trend_from,
+            "top_share_last": trend_to,
+        },
+        summary=summary + ".",
+    )
 
 
 # ----------------------------------------------------------------------------------- acquisition cost
+
 
 class AcquisitionCostOptions(Options):
     """Acquisition cost: tunables beside the control points."""
@@ -215,12 +284,12 @@ class AcquisitionCostOptions(Options):
     unit="ratio",
     bounded=False,
     source="Workbook default (no published benchmark in the workbook's sources): the common rule of thumb that "
-           "a customer should bring back three times what they cost is taken as good; below 1 the shop pays "
-           "more for a customer than the customer spends in a year, which is poor even before margins",
+    "a customer should bring back three times what they cost is taken as good; below 1 the shop pays "
+    "more for a customer than the customer spends in a year, which is poor even before margins",
     description="Per paid channel: spend over the period divided by the new customers it brought (cost per "
-                "new customer), against what those customers spent in their first 12 months; the headline is "
-                "12-month revenue per unit of acquisition cost over all paid channels. New customers whose channel "
-                "is unknown are counted in each channel's proportion.",
+    "new customer), against what those customers spent in their first 12 months; the headline is "
+    "12-month revenue per unit of acquisition cost over all paid channels. New customers whose channel "
+    "is unknown are counted in each channel's proportion.",
     advice=(
         "Measure every paid channel by what a new customer costs there and what that customer spends in a "
         "year, and move budget from the channels that return less than they cost to those that return more.",
@@ -245,19 +314,32 @@ def acquisition_cost(tables: Tables, o: AcquisitionCostOptions) -> Evidence:
     paid = list(sp["channel"])
     cu = tables["customers"]
     pc = cu.filter(cu.acquisition_channel.isin(paid) & cu.first_seen_at.notnull()).select(
-        "customer_id", "first_seen_at", channel=cu.acquisition_channel)
+        "customer_id", "first_seen_at", channel=cu.acquisition_channel
+    )
     od = tables["orders"]
     od = od.filter(od.customer_id.notnull())
     ov = od.select(oc=od.customer_id, order_time=od.order_time, revenue=od.revenue)
-    j = pc.left_join(ov, [pc.customer_id == ov.oc, ov.order_time >= pc.first_seen_at,
-                          ov.order_time < pc.first_seen_at + ibis.interval(days=int(o.value_days))])
+    j = pc.left_join(
+        ov,
+        [
+            pc.customer_id == ov.oc,
+            ov.order_time >= pc.first_seen_at,
+            ov.order_time < pc.first_seen_at + ibis.interval(days=int(o.value_days)),
+        ],
+    )
     per = j.group_by(["customer_id", "channel"]).aggregate(value=j.revenue.sum().fill_null(0))
     by = per.group_by("channel").aggregate(new_customers=per.count(), revenue=per.value.sum()).to_pandas()
     n_paid = int(by["new_customers"].sum()) if len(by) else 0
     if n_paid < o.min_customers:
-        raise NotEnoughData(Text("needs at least {min} customers whose first-touch channel is one the spend table "
-                                 "pays for ({channels}); found {found}", min=count(o.min_customers),
-                                 channels=", ".join(paid) or "–", found=count(n_paid)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers whose first-touch channel is one the spend table "
+                "pays for ({channels}); found {found}",
+                min=count(o.min_customers),
+                channels=", ".join(paid) or "–",
+                found=count(n_paid),
+            )
+        )
     # Customers whose first-touch channel is unknown were bought by the same spend: spread them over the
     # channels as the known ones are, or untracked traffic would make every channel look too expensive.
     mix = new_customers_by_channel(tables)
@@ -277,30 +359,63 @@ def acquisition_cost(tables: Tables, o: AcquisitionCostOptions) -> Evidence:
     cac, value = spend / (n_paid * scale), revenue / n_paid
     ratio = value / cac
     at_stake = float(table["unrecovered"].sum())
-    method = Text("per paid channel, spend over the period minus the revenue its new customers brought in their "
-                  "first 12 months, summed over the channels where spend is higher ({amount}); revenue, not margin, "
-                  "so the true loss is larger", amount=money(at_stake, 0))
+    method = Text(
+        "per paid channel, spend over the period minus the revenue its new customers brought in their "
+        "first 12 months, summed over the channels where spend is higher ({amount}); revenue, not margin, "
+        "so the true loss is larger",
+        amount=money(at_stake, 0),
+    )
     if unknown > 0:
-        method += Text("; the {rate} of new customers with an unknown channel are counted in each channel's "
-                       "proportion", rate=share(unknown, 1))
-    out = table[["channel", "spend", "new_customers", "cost_per_customer", "value_12m", "value_per_cost",
-                 "unrecovered"]]
-    chart = Chart(kind="bar", data=out, x="channel", y="value_per_cost",
-                  title=Text("12-month revenue of new customers per unit of acquisition cost, by paid channel"),
-                  x_label=Text("First-touch channel"), y_label=Text("Revenue per unit of cost"), y_unit="ratio",
-                  reference=o.good, reference_label=Text("good"))
+        method += Text(
+            "; the {rate} of new customers with an unknown channel are counted in each channel's proportion",
+            rate=share(unknown, 1),
+        )
+    out = table[
+        ["channel", "spend", "new_customers", "cost_per_customer", "value_12m", "value_per_cost", "unrecovered"]
+    ]
+    chart = Chart(
+        kind="bar",
+        data=out,
+        x="channel",
+        y="value_per_cost",
+        title=Text("12-month revenue of new customers per unit of acquisition cost, by paid channel"),
+        x_label=Text("First-touch channel"),
+        y_label=Text("Revenue per unit of cost"),
+        y_unit="ratio",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
     worst = out.loc[out["value_per_cost"].idxmin()]
-    summary = Text("A new customer from paid channels cost {cac} and brought {value} in their first 12 months, "
-                   "{ratio} times the cost; weakest: {channel} ({worst} times)", cac=money(cac, 2),
-                   value=money(value, 2), ratio=number(ratio, 2), channel=word(worst["channel"]),
-                   worst=number(worst["value_per_cost"], 2))
-    return Evidence(value=ratio, table=out, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"spend": spend, "paid_customers": n_paid, "cac": cac, "value_12m": value,
-                             "ratio": ratio, "worst_channel": worst["channel"], "unknown_channel_share": unknown},
-                    summary=summary + ".")
+    summary = Text(
+        "A new customer from paid channels cost {cac} and brought {value} in their first 12 months, "
+        "{ratio} times the cost; weakest: {channel} ({worst} times)",
+        cac=money(cac, 2),
+        value=money(value, 2),
+        ratio=number(ratio, 2),
+        channel=word(worst["channel"]),
+        worst=number(worst["value_per_cost"], 2),
+    )
+    return Evidence(
+        value=ratio,
+        table=out,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={
+            "spend": spend,
+            "paid_customers": n_paid,
+            "cac": cac,
+            "value_12m": value,
+            "ratio": ratio,
+            "worst_channel": worst["channel"],
+            "unknown_channel_share": unknown,
+        },
+        summary=summary + ".",
+    )
 
 
 # ----------------------------------------------------------------------------------- earned reach
+
 
 class EarnedReachOptions(Options):
     """Earned reach: tunables beside the control points."""
@@ -319,11 +434,11 @@ class EarnedReachOptions(Options):
     poor=0.15,
     unit="share",
     source="Workbook default (no published benchmark): organic search, organic social and referrals bringing "
-           "about a third of new customers shows a shop people find and recommend; below one in seven, "
-           "nearly every customer has to be chased",
+    "about a third of new customers shows a shop people find and recommend; below one in seven, "
+    "nearly every customer has to be chased",
     description="Share of new customers (with a known first-touch channel) who came through organic search, "
-                "organic social media or a referral; and how engaged each channel's new customers were on "
-                "their first visit.",
+    "organic social media or a referral; and how engaged each channel's new customers were on "
+    "their first visit.",
     advice=(
         "Instead of trying to find customers, let them find you online: create valuable, convincing content "
         "that is worth searching for — content that educates, entertains, or both.",
@@ -345,9 +460,13 @@ def earned_reach(tables: Tables, o: EarnedReachOptions) -> Evidence:
     known = by[by["channel"] != UNKNOWN].copy()
     n_known = int(known["customers"].sum())
     if n_known < o.min_customers:
-        raise NotEnoughData(Text("needs at least {min} customers with a known first-touch channel "
-                                 "(acquisition_channel); found {found}", min=count(o.min_customers),
-                                 found=count(n_known)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers with a known first-touch channel (acquisition_channel); found {found}",
+                min=count(o.min_customers),
+                found=count(n_known),
+            )
+        )
     known["channel_group"] = known["channel"].map(channel_group)
     earned = int(known.loc[known["channel_group"] == "earned", "customers"].sum())
     rate = earned / n_known
@@ -357,25 +476,47 @@ def earned_reach(tables: Tables, o: EarnedReachOptions) -> Evidence:
     cu = tables["customers"]
     ca = cu.select(cid=cu.customer_id, acq=cu.acquisition_channel)
     fj = fv.join(ca, fv.customer_id == ca.cid)
-    eng = fj.group_by(channel=fj.acq).aggregate(
-        first_visits=fj.count(),
-        first_visit_bounce=fj.bounced.mean(),
-        first_visit_events=fj.events.mean(),
-        first_visit_purchase=(fj.purchases > 0).mean(),
-    ).to_pandas()
+    eng = (
+        fj.group_by(channel=fj.acq)
+        .aggregate(
+            first_visits=fj.count(),
+            first_visit_bounce=fj.bounced.mean(),
+            first_visit_events=fj.events.mean(),
+            first_visit_purchase=(fj.purchases > 0).mean(),
+        )
+        .to_pandas()
+    )
     table = known.merge(eng, on="channel", how="left")
-    table = table[["channel", "channel_group", "customers", "share", "first_visit_bounce", "first_visit_events",
-                   "first_visit_purchase"]]
+    table = table[
+        [
+            "channel",
+            "channel_group",
+            "customers",
+            "share",
+            "first_visit_bounce",
+            "first_visit_events",
+            "first_visit_purchase",
+        ]
+    ]
 
     groups = known.groupby("channel_group", as_index=False)["customers"].sum()
     groups["share"] = groups["customers"] / n_known
     order = {"earned": 0, "paid": 1, "other": 2}
     groups = groups.sort_values("channel_group", key=lambda c: c.map(order)).reset_index(drop=True)
-    chart = Chart(kind="bar", data=groups, x="channel_group", y="share",
-                  title=Text("New customers by how they found the shop: earned (organic search, organic social, "
-                             "referral), paid, other"),
-                  x_label=Text("Channel group"), y_label=Text("Share of new customers"), y_unit="share",
-                  reference=o.good, reference_label=Text("good (earned)"))
+    chart = Chart(
+        kind="bar",
+        data=groups,
+        x="channel_group",
+        y="share",
+        title=Text(
+            "New customers by how they found the shop: earned (organic search, organic social, referral), paid, other"
+        ),
+        x_label=Text("Channel group"),
+        y_label=Text("Share of new customers"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good (earned)"),
+    )
 
     at_stake = method = None
     if tables.has("spend") and rate < o.good:
@@ -386,20 +527,41 @@ def earned_reach(tables: Tables, o: EarnedReachOptions) -> Evidence:
             cac = float(sp["spend"].sum()) * known_share / paid_n
             missing = (o.good - rate) * n_known
             at_stake = missing * cac
-            method = Text("new customers the shop would have found for free at a {good} earned share ({n}) × what a "
-                          "customer from paid channels cost ({cac}), over the period analysed",
-                          good=share(o.good, 0), n=count(missing), cac=money(cac, 2))
-    summary = Text("{n} of {total} new customers with a known channel ({rate}) found the shop through organic "
-                   "search, organic social media or a referral", n=count(earned), total=count(n_known),
-                   rate=share(rate, 1))
+            method = Text(
+                "new customers the shop would have found for free at a {good} earned share ({n}) × what a "
+                "customer from paid channels cost ({cac}), over the period analysed",
+                good=share(o.good, 0),
+                n=count(missing),
+                cac=money(cac, 2),
+            )
+    summary = Text(
+        "{n} of {total} new customers with a known channel ({rate}) found the shop through organic "
+        "search, organic social media or a referral",
+        n=count(earned),
+        total=count(n_known),
+        rate=share(rate, 1),
+    )
     e = table[table["channel_group"] == "earned"]
     p = table[table["channel_group"] == "paid"]
     if len(e) and len(p) and e["first_visit_purchase"].notna().any() and p["first_visit_purchase"].notna().any():
         ep = float((e["first_visit_purchase"] * e["customers"]).sum() / e["customers"].sum())
         pp = float((p["first_visit_purchase"] * p["customers"]).sum() / p["customers"].sum())
-        summary += Text("; {earned} of them bought on their first visit, against {paid} of customers from paid "
-                        "channels", earned=share(ep, 0), paid=share(pp, 0))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"earned_customers": earned, "known_customers": n_known, "earned_share": rate,
-                             "earned_channels": list(EARNED_CHANNELS)},
-                    summary=summary + ".")
+        summary += Text(
+            "; {earned} of them bought on their first visit, against {paid} of customers from paid channels",
+            earned=share(ep, 0),
+            paid=share(pp, 0),
+        )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={
+            "earned_customers": earned,
+            "known_customers": n_known,
+            "earned_share": rate,
+            "earned_channels": list(EARNED_CHANNELS),
+        },
+        summary=summary + ".",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..engine import Tables
-from ..i18n import N_, Text, count, days, money, number, share, word
+from ..i18n import N_, Text, count, days, money, number, share
 from ..metrics import churn
 from ..metrics.orders import average_order_value
 from ..privacy import pseudonymise_frame
@@ -59,14 +59,14 @@ class ChurnRiskOptions(Options):
     poor=0.4,
     unit="share",
     source="Workbook default: four in five lapsing repeat customers reached by a win-back message is good, "
-           "fewer than two in five is poor (no published benchmark for this share). The lifetime model runs "
-           "only on data meeting Klaviyo's prerequisites for predictive lifetime value: at least 500 customers "
-           "with orders, 180 days of order history, orders in the last 30 days and some customers with three "
-           "or more orders",
+    "fewer than two in five is poor (no published benchmark for this share). The lifetime model runs "
+    "only on data meeting Klaviyo's prerequisites for predictive lifetime value: at least 500 customers "
+    "with orders, 180 days of order history, orders in the last 30 days and some customers with three "
+    "or more orders",
     description="Share of repeat customers (two or more orders, e-mail opt-in where known) whose last order "
-                "was 100 to 400 days ago and who were sent a win-back message after it; a BG/NBD model fitted "
-                "on the shop's orders gives each customer's probability of still being active, and a "
-                "Gamma-Gamma model the revenue at risk.",
+    "was 100 to 400 days ago and who were sent a win-back message after it; a BG/NBD model fitted "
+    "on the shop's orders gives each customer's probability of still being active, and a "
+    "Gamma-Gamma model the revenue at risk.",
     advice=(
         "Set up a win-back flow that starts automatically when a customer has not ordered for longer than "
         "usual, and let it cover repeat customers, not only one-time buyers.",
@@ -88,14 +88,21 @@ class ChurnRiskOptions(Options):
 def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
     pre = churn.prerequisites(tables)
     if not churn.lifetime_ready(tables, {k: getattr(o, k) for k in churn.PREREQUISITES}):
-        raise NotEnoughData(Text(
-            "a lifetime model needs at least {buyers} customers with orders, {history} of order history, "
-            "{three} customers with three or more orders and at least {recent} orders in the last 30 days "
-            "(Klaviyo's prerequisites); found {f_buyers}, {f_history}, {f_three} and {f_recent}",
-            buyers=count(o.min_buyers), history=days(o.min_history_days),
-            recent=count(o.min_orders_last_30_days), three=count(o.min_three_order_customers),
-            f_buyers=count(pre["customers_with_orders"]), f_history=days(pre["history_days"]),
-            f_recent=count(pre["orders_last_30_days"]), f_three=count(pre["customers_3_plus_orders"])))
+        raise NotEnoughData(
+            Text(
+                "a lifetime model needs at least {buyers} customers with orders, {history} of order history, "
+                "{three} customers with three or more orders and at least {recent} orders in the last 30 days "
+                "(Klaviyo's prerequisites); found {f_buyers}, {f_history}, {f_three} and {f_recent}",
+                buyers=count(o.min_buyers),
+                history=days(o.min_history_days),
+                recent=count(o.min_orders_last_30_days),
+                three=count(o.min_three_order_customers),
+                f_buyers=count(pre["customers_with_orders"]),
+                f_history=days(pre["history_days"]),
+                f_recent=count(pre["orders_last_30_days"]),
+                f_three=count(pre["customers_3_plus_orders"]),
+            )
+        )
     lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
     lap = lap[lap["orders"] >= o.min_orders]
@@ -103,50 +110,93 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
     if reachable is not None:
         lap = lap[lap.index.isin(reachable)]
     if len(lap) < o.min_lapsed:
-        raise NotEnoughData(Text("needs at least {min} repeat customers whose last order was {lo} to {hi} days ago; "
-                                 "found {found}", min=count(o.min_lapsed), lo=count(lo), hi=count(hi),
-                                 found=count(len(lap))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} repeat customers whose last order was {lo} to {hi} days ago; found {found}",
+                min=count(o.min_lapsed),
+                lo=count(lo),
+                hi=count(hi),
+                found=count(len(lap)),
+            )
+        )
     fit = churn.lifetime_fit(tables)
     lap = lap.join(fit.customers)
     lap["contacted"] = _contacted_after(lap["last_order"], _winbacks(tables))
     rate = float(lap["contacted"].mean())
     missed = lap[~lap["contacted"]]
     at_stake = float(missed["revenue_at_risk"].sum())
-    method = Text("for each of the {n} lapsing repeat customers sent no win-back: (1 − probability still active, "
-                  "BG/NBD) × purchases expected in the next 12 months if still active (BG/NBD) × expected order "
-                  "value (Gamma-Gamma); the revenue the shop loses over a year if they have gone",
-                  n=count(len(missed)))
+    method = Text(
+        "for each of the {n} lapsing repeat customers sent no win-back: (1 − probability still active, "
+        "BG/NBD) × purchases expected in the next 12 months if still active (BG/NBD) × expected order "
+        "value (Gamma-Gamma); the revenue the shop loses over a year if they have gone",
+        n=count(len(missed)),
+    )
     lap["alive_band"] = churn.alive_band(lap["p_alive"])
-    by_band = lap.groupby("alive_band", observed=False).agg(customers=("contacted", "size"),
-                                                             contacted=("contacted", "sum")).reset_index()
+    by_band = (
+        lap.groupby("alive_band", observed=False)
+        .agg(customers=("contacted", "size"), contacted=("contacted", "sum"))
+        .reset_index()
+    )
     by_band["contacted_share"] = by_band["contacted"] / by_band["customers"].where(by_band["customers"] > 0)
     by_band = by_band.rename(columns={"alive_band": "probability_alive"})
     by_band["probability_alive"] = by_band["probability_alive"].astype(str)
-    chart = Chart(kind="bar", data=by_band, x="probability_alive", y="contacted_share",
-                  title=Text("Lapsing repeat customers sent a win-back, by probability of still being active"),
-                  x_label=Text("Probability still active (BG/NBD)"), y_label=Text("Sent a win-back message"),
-                  y_unit="share", reference=o.good, reference_label=Text("good"))
-    top = missed.sort_index().sort_values("revenue_at_risk", ascending=False, kind="stable").head(TOP_ROWS).reset_index()
-    table = pd.DataFrame({
-        "customer_id": top["customer_id"],
-        "orders": top["orders"].astype(int),
-        "days_since_last_order": top["days_since_last_order"].round().astype(int),
-        "p_alive": top["p_alive"],
-        "expected_value": top["expected_value"],
-        "revenue_at_risk": top["revenue_at_risk"],
-    })
+    chart = Chart(
+        kind="bar",
+        data=by_band,
+        x="probability_alive",
+        y="contacted_share",
+        title=Text("Lapsing repeat customers sent a win-back, by probability of still being active"),
+        x_label=Text("Probability still active (BG/NBD)"),
+        y_label=Text("Sent a win-back message"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
+    top = (
+        missed.sort_index().sort_values("revenue_at_risk", ascending=False, kind="stable").head(TOP_ROWS).reset_index()
+    )
+    table = pd.DataFrame(
+        {
+            "customer_id": top["customer_id"],
+            "orders": top["orders"].astype(int),
+            "days_since_last_order": top["days_since_last_order"].round().astype(int),
+            "p_alive": top["p_alive"],
+            "expected_value": top["expected_value"],
+            "revenue_at_risk": top["revenue_at_risk"],
+        }
+    )
     table = pseudonymise_frame(table)
     all_risk = float(fit.customers["revenue_at_risk"].sum())
-    details = {"lapsed_repeat_customers": int(len(lap)), "contacted": int(lap["contacted"].sum()),
-               "not_contacted": int(len(missed)), "median_p_alive_not_contacted": float(missed["p_alive"].median())
-               if len(missed) else None, "revenue_at_risk_all_customers": all_risk,
-               "fit_seconds": round(fit.fit_seconds, 3), "model_params": fit.params, "prerequisites": pre}
-    summary = Text("{n} of {total} repeat customers whose last order was {lo} to {hi} days ago were sent a win-back "
-                   "message ({rate}); the {missed} others hold {risk} of revenue at risk.",
-                   n=count(lap["contacted"].sum()), total=count(len(lap)), rate=share(rate, 0), lo=count(lo),
-                   hi=count(hi), missed=count(len(missed)), risk=money(at_stake, 0))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary)
+    details = {
+        "lapsed_repeat_customers": int(len(lap)),
+        "contacted": int(lap["contacted"].sum()),
+        "not_contacted": int(len(missed)),
+        "median_p_alive_not_contacted": float(missed["p_alive"].median()) if len(missed) else None,
+        "revenue_at_risk_all_customers": all_risk,
+        "fit_seconds": round(fit.fit_seconds, 3),
+        "model_params": fit.params,
+        "prerequisites": pre,
+    }
+    summary = Text(
+        "{n} of {total} repeat customers whose last order was {lo} to {hi} days ago were sent a win-back "
+        "message ({rate}); the {missed} others hold {risk} of revenue at risk.",
+        n=count(lap["contacted"].sum()),
+        total=count(len(lap)),
+        rate=share(rate, 0),
+        lo=count(lo),
+        hi=count(hi),
+        missed=count(len(missed)),
+        risk=money(at_stake, 0),
+    )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary,
+    )
 
 
 def _winbacks_with_age(tables) -> pd.DataFrame:
@@ -157,16 +207,28 @@ def _winbacks_with_age(tables) -> pd.DataFrame:
     od = od.filter(od.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
     od["customer_id"] = od["customer_id"].astype(str)
     od = od.sort_values("order_time")
-    prev = pd.merge_asof(wb, od.rename(columns={"order_time": "previous_order"}), left_on="sent_at",
-                         right_on="previous_order", by="customer_id", direction="backward")
-    nxt = pd.merge_asof(wb, od.rename(columns={"order_time": "next_order"}), left_on="sent_at",
-                        right_on="next_order", by="customer_id", direction="forward")
+    prev = pd.merge_asof(
+        wb,
+        od.rename(columns={"order_time": "previous_order"}),
+        left_on="sent_at",
+        right_on="previous_order",
+        by="customer_id",
+        direction="backward",
+    )
+    nxt = pd.merge_asof(
+        wb,
+        od.rename(columns={"order_time": "next_order"}),
+        left_on="sent_at",
+        right_on="next_order",
+        by="customer_id",
+        direction="forward",
+    )
     prev["next_order"] = nxt["next_order"].to_numpy()
     prev["days_since"] = (prev["sent_at"] - prev["previous_order"]).dt.total_seconds() / 86400
     return prev
 
 
-CUTOFF_BANDS = tuple(zip((-1, 90, 180, 365), (90, 180, 365, float("inf")), churn.AGE_BANDS))
+CUTOFF_BANDS = tuple(zip((-1, 90, 180, 365), (90, 180, 365, float("inf")), churn.AGE_BANDS, strict=False))
 
 
 class RecontactCutoffOptions(Options):
@@ -188,10 +250,10 @@ class RecontactCutoffOptions(Options):
     poor=0.1,
     unit="share",
     source="Klaviyo Help Center: a sunset flow stops e-mailing the inactive after about 3 months of inactivity "
-           "for daily senders, 6 months for monthly senders; the workbook cuts off at 180 days and holds 2 % of "
-           "win-back messages beyond it as good, 10 % as poor",
+    "for daily senders, 6 months for monthly senders; the workbook cuts off at 180 days and holds 2 % of "
+    "win-back messages beyond it as good, 10 % as poor",
     description="Share of win-back messages sent more than 180 days after the customer's previous order, and the "
-                "reactivation rate (an order within 30 days of the message) by time since the last order.",
+    "reactivation rate (an order within 30 days of the message) by time since the last order.",
     advice=(
         "Decide from your own reactivation rates when re-contacting no longer pays, and end the win-back flow "
         "there: a sunset after about three to six months without an order.",
@@ -208,8 +270,13 @@ def recontact_cutoff(tables: Tables, o: RecontactCutoffOptions) -> Evidence:
     wb = _winbacks_with_age(tables)
     wb = wb[wb["previous_order"].notna()]
     if len(wb) < o.min_messages:
-        raise NotEnoughData(Text("needs at least {min} win-back messages sent after an order; found {found}",
-                                 min=count(o.min_messages), found=count(len(wb))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} win-back messages sent after an order; found {found}",
+                min=count(o.min_messages),
+                found=count(len(wb)),
+            )
+        )
     cutoff, window = float(o.cutoff_days), float(o.reactivation_days)
     end = churn.end_of(tables)
     wb["reactivated"] = (wb["next_order"] - wb["sent_at"]) <= pd.Timedelta(days=window)
@@ -220,29 +287,54 @@ def recontact_cutoff(tables: Tables, o: RecontactCutoffOptions) -> Evidence:
     for lo, hi, label in CUTOFF_BANDS:
         sel = (wb["days_since"] > lo) & (wb["days_since"] <= hi)
         j = sel & judged
-        rows.append({"since_last_order": label, "messages": int(sel.sum()),
-                     "customers": int(wb.loc[sel, "customer_id"].nunique()),
-                     "reactivation_rate": float(wb.loc[j, "reactivated"].mean()) if j.any() else None})
+        rows.append(
+            {
+                "since_last_order": label,
+                "messages": int(sel.sum()),
+                "customers": int(wb.loc[sel, "customer_id"].nunique()),
+                "reactivation_rate": float(wb.loc[j, "reactivated"].mean()) if j.any() else None,
+            }
+        )
     table = pd.DataFrame(rows)
-    chart = Chart(kind="bar", data=table, x="since_last_order", y="reactivation_rate",
-                  title=Text("Customers ordering within {days} days of a win-back message, by time since their "
-                             "last order", days=count(window)),
-                  x_label=Text("Time since the last order when the message was sent"),
-                  y_label=Text("Reactivated"), y_unit="share")
+    chart = Chart(
+        kind="bar",
+        data=table,
+        x="since_last_order",
+        y="reactivation_rate",
+        title=Text(
+            "Customers ordering within {days} days of a win-back message, by time since their last order",
+            days=count(window),
+        ),
+        x_label=Text("Time since the last order when the message was sent"),
+        y_label=Text("Reactivated"),
+        y_unit="share",
+    )
     before = wb[~late & judged]
     after = wb[late & judged]
-    details = {"messages": int(len(wb)), "beyond_cutoff": int(late.sum()), "cutoff_days": cutoff,
-               "reactivation_before_cutoff": float(before["reactivated"].mean()) if len(before) else None,
-               "reactivation_beyond_cutoff": float(after["reactivated"].mean()) if len(after) else None,
-               "customers_beyond_cutoff": int(wb.loc[late, "customer_id"].nunique())}
-    summary = Text("{n} of {total} win-back messages ({rate}) were sent more than {cutoff} days after the "
-                   "customer's last order.", n=count(late.sum()), total=count(len(wb)), rate=share(rate, 0),
-                   cutoff=count(cutoff))
+    details = {
+        "messages": int(len(wb)),
+        "beyond_cutoff": int(late.sum()),
+        "cutoff_days": cutoff,
+        "reactivation_before_cutoff": float(before["reactivated"].mean()) if len(before) else None,
+        "reactivation_beyond_cutoff": float(after["reactivated"].mean()) if len(after) else None,
+        "customers_beyond_cutoff": int(wb.loc[late, "customer_id"].nunique()),
+    }
+    summary = Text(
+        "{n} of {total} win-back messages ({rate}) were sent more than {cutoff} days after the customer's last order.",
+        n=count(late.sum()),
+        total=count(len(wb)),
+        rate=share(rate, 0),
+        cutoff=count(cutoff),
+    )
     if len(before) and len(after):
-        summary = Text("{a} Within {window} days, {before} of customers contacted before the cut-off ordered "
-                       "again, {after} of those contacted after it.", a=summary, window=count(window),
-                       before=share(details["reactivation_before_cutoff"], 1),
-                       after=share(details["reactivation_beyond_cutoff"], 1))
+        summary = Text(
+            "{a} Within {window} days, {before} of customers contacted before the cut-off ordered "
+            "again, {after} of those contacted after it.",
+            a=summary,
+            window=count(window),
+            before=share(details["reactivation_before_cutoff"], 1),
+            after=share(details["reactivation_beyond_cutoff"], 1),
+        )
     return Evidence(value=rate, table=table, chart=chart, details=details, summary=summary)
 
 
@@ -264,10 +356,10 @@ class SuppressionOptions(Options):
     poor=5,
     unit="count",
     source="Workbook default, no published benchmark: any such message is a finding (the source article: "
-           "customers who left bad reviews or did not pay are not to be re-contacted); half a message per 1,000 "
-           "win-back messages is good, 5 per 1,000 is poor",
+    "customers who left bad reviews or did not pay are not to be re-contacted); half a message per 1,000 "
+    "win-back messages is good, 5 per 1,000 is poor",
     description="Win-back messages per 1,000 sent to customers marked as not having paid (payment default) or "
-                "who had left a review of 1 or 2 stars before the message.",
+    "who had left a review of 1 or 2 stars before the message.",
     advice=(
         "Exclude customers who did not pay from every win-back flow and campaign: a suppression list kept in "
         "sync with your payment data.",
@@ -283,8 +375,11 @@ class SuppressionOptions(Options):
 def suppression(tables: Tables, o: SuppressionOptions) -> Evidence:
     wb = _winbacks(tables)
     if len(wb) < o.min_messages:
-        raise NotEnoughData(Text("needs at least {min} win-back messages; found {found}",
-                                 min=count(o.min_messages), found=count(len(wb))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} win-back messages; found {found}", min=count(o.min_messages), found=count(len(wb))
+            )
+        )
     cu = tables["customers"]
     defaulted = set()
     if "payment_default" in cu.columns:
@@ -293,7 +388,7 @@ def suppression(tables: Tables, o: SuppressionOptions) -> Evidence:
     rv = tables["reviews"]
     rv = rv.filter((rv.rating <= o.bad_rating) & rv.customer_id.notnull())
     bad = rv.group_by("customer_id").aggregate(first_bad=rv.created_at.min()).to_pandas()
-    first_bad = dict(zip(bad["customer_id"].astype(str), bad["first_bad"]))
+    first_bad = dict(zip(bad["customer_id"].astype(str), bad["first_bad"], strict=False))
     wb["defaulted"] = wb["customer_id"].isin(defaulted)
     # A plain dict: pandas 3 cannot map onto a datetime Series when some customers have no bad review.
     first_bad_at = pd.to_datetime(wb["customer_id"].astype(str).map(first_bad), errors="coerce")
@@ -307,23 +402,43 @@ def suppression(tables: Tables, o: SuppressionOptions) -> Evidence:
     agg = flagged.groupby("reason").agg(customers=("customer_id", "nunique"), messages=("sent_at", "size"))
     by_reason = reasons.join(agg, on="reason").fillna(0)
     by_reason[["customers", "messages"]] = by_reason[["customers", "messages"]].astype(int)
-    chart = Chart(kind="bar", data=by_reason, x="reason", y="messages",
-                  title=Text("Win-back messages to customers who should have been left alone, by reason"),
-                  x_label=Text("Reason to leave the customer alone"), y_label=Text("Win-back messages"),
-                  y_unit="count")
+    chart = Chart(
+        kind="bar",
+        data=by_reason,
+        x="reason",
+        y="messages",
+        title=Text("Win-back messages to customers who should have been left alone, by reason"),
+        x_label=Text("Reason to leave the customer alone"),
+        y_label=Text("Win-back messages"),
+        y_unit="count",
+    )
     per = flagged.groupby(["customer_id", "reason"]).agg(messages=("sent_at", "size"), last_sent=("sent_at", "max"))
-    per = per.sort_index().reset_index().sort_values(["messages", "last_sent"], ascending=False, kind="stable").head(TOP_ROWS)
+    per = (
+        per.sort_index()
+        .reset_index()
+        .sort_values(["messages", "last_sent"], ascending=False, kind="stable")
+        .head(TOP_ROWS)
+    )
     table = pseudonymise_frame(per[["customer_id", "reason", "messages"]].reset_index(drop=True))
     if table.empty:
         table = by_reason
-    details = {"winback_messages": int(len(wb)), "to_suppressed": int(len(flagged)),
-               "customers": int(flagged["customer_id"].nunique()),
-               "to_defaulted": int(flagged["defaulted"].sum()), "to_bad_reviewers": int(flagged["bad_review"].sum()),
-               "by_reason": by_reason.to_dict("records")}
-    summary = Text("{n} of {total} win-back messages ({rate} per 1,000) went to {customers} customers who had not "
-                   "paid or had left a review of {rating} stars or fewer.", n=count(len(flagged)),
-                   total=count(len(wb)), rate=number(per_1000, 1), customers=count(details["customers"]),
-                   rating=count(o.bad_rating))
+    details = {
+        "winback_messages": int(len(wb)),
+        "to_suppressed": int(len(flagged)),
+        "customers": int(flagged["customer_id"].nunique()),
+        "to_defaulted": int(flagged["defaulted"].sum()),
+        "to_bad_reviewers": int(flagged["bad_review"].sum()),
+        "by_reason": by_reason.to_dict("records"),
+    }
+    summary = Text(
+        "{n} of {total} win-back messages ({rate} per 1,000) went to {customers} customers who had not "
+        "paid or had left a review of {rating} stars or fewer.",
+        n=count(len(flagged)),
+        total=count(len(wb)),
+        rate=number(per_1000, 1),
+        customers=count(details["customers"]),
+        rating=count(o.bad_rating),
+    )
     return Evidence(value=per_1000, table=table, chart=chart, details=details, summary=summary)
 
 
@@ -347,17 +462,16 @@ class ChannelFallbackOptions(Options):
     poor=0.3,
     unit="share",
     source="Workbook default, no published benchmark: four in five lapsed customers whose e-mail no longer works "
-           "and who gave a postal address (or another channel) contacted there is good, fewer than one in three "
-           "is poor; the source article recommends a postal mailing when e-mail no longer works",
+    "and who gave a postal address (or another channel) contacted there is good, fewer than one in three "
+    "is poor; the source article recommends a postal mailing when e-mail no longer works",
     description="Of customers whose last order was 100 to 400 days ago, whose e-mail is dead (no opt-in, "
-                "unsubscribed or bounced) and who have another channel (a postal address, or SMS or push "
-                "used before), the share contacted on that channel after their last order.",
+    "unsubscribed or bounced) and who have another channel (a postal address, or SMS or push "
+    "used before), the share contacted on that channel after their last order.",
     advice=(
         "When a lapsed customer cannot be reached by e-mail any more, send the win-back by post to the "
         "address they gave with their order.",
         "Use the other channels you already have (SMS, push) for customers who have agreed to them.",
-        "Compare the reactivation of the postal win-back with its cost per customer to decide how far back "
-        "it pays.",
+        "Compare the reactivation of the postal win-back with its cost per customer to decide how far back it pays.",
     ),
     columns={
         "tried": N_("Contacted on another channel"),
@@ -391,9 +505,16 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
     used_before = set(other.loc[other["channel"].isin(("sms", "push")), "customer_id"])
     target = lap[dead & (lap.index.isin(postal) | lap.index.isin(used_before))]
     if len(target) < o.min_customers:
-        raise NotEnoughData(Text("needs at least {min} customers whose last order was {lo} to {hi} days ago, whose "
-                                 "e-mail no longer works and who have another channel; found {found}",
-                                 min=count(o.min_customers), lo=count(lo), hi=count(hi), found=count(len(target))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers whose last order was {lo} to {hi} days ago, whose "
+                "e-mail no longer works and who have another channel; found {found}",
+                min=count(o.min_customers),
+                lo=count(lo),
+                hi=count(hi),
+                found=count(len(target)),
+            )
+        )
     marketing = other[~other["message_type"].isin(("transactional", "thank_you"))]
     tried = _contacted_after(target["last_order"], marketing)
     rate = float(tried.mean())
@@ -403,19 +524,39 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
     by_age["since_last_order"] = by_age["since_last_order"].astype(str)
     by_age = by_age[by_age["customers"] > 0].reset_index(drop=True)
     by_age["tried_share"] = by_age["tried"] / by_age["customers"]
-    chart = Chart(kind="bar", data=by_age, x="since_last_order", y="tried_share",
-                  title=Text("Lapsed customers without working e-mail contacted on another channel, by time since "
-                             "their last order"),
-                  x_label=Text("Time since the last order"), y_label=Text("Contacted on another channel"),
-                  y_unit="share", reference=o.good, reference_label=Text("good"))
+    chart = Chart(
+        kind="bar",
+        data=by_age,
+        x="since_last_order",
+        y="tried_share",
+        title=Text(
+            "Lapsed customers without working e-mail contacted on another channel, by time since their last order"
+        ),
+        x_label=Text("Time since the last order"),
+        y_label=Text("Contacted on another channel"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
     missed = target[~target["tried"]]
     value = missed["revenue"] / missed["orders"]
-    top = (missed.assign(order_value=value).sort_index().sort_values("revenue", ascending=False, kind="stable")
-           .head(TOP_ROWS).reset_index())
-    table = pseudonymise_frame(pd.DataFrame({
-        "customer_id": top["customer_id"], "orders": top["orders"].astype(int),
-        "days_since_last_order": top["days_since_last_order"].round().astype(int),
-        "revenue": top["revenue"]}))
+    top = (
+        missed.assign(order_value=value)
+        .sort_index()
+        .sort_values("revenue", ascending=False, kind="stable")
+        .head(TOP_ROWS)
+        .reset_index()
+    )
+    table = pseudonymise_frame(
+        pd.DataFrame(
+            {
+                "customer_id": top["customer_id"],
+                "orders": top["orders"].astype(int),
+                "days_since_last_order": top["days_since_last_order"].round().astype(int),
+                "revenue": top["revenue"],
+            }
+        )
+    )
     aov = average_order_value(tables)
     at_stake = method = None
     fallback = marketing[marketing["message_type"] == "winback"]
@@ -425,20 +566,45 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
     came_back = _reactivation(tables, fallback, o.reactivation_days) if len(fallback) >= o.min_customers else None
     if aov and came_back is not None:
         at_stake = len(missed) * came_back * aov
-        which = (Text("win-backs on other channels") if on_other
-                 else Text("e-mail win-backs (none were sent on other channels)"))
-        method = Text("{n} lapsed customers never tried on another channel × the share of {which} followed by an "
-                      "order within {days} days here ({rate}) × average order value ({aov})",
-                      n=count(len(missed)), which=which, days=count(o.reactivation_days), rate=share(came_back, 1),
-                      aov=money(aov, 2))
-    details = {"customers": int(len(target)), "tried": int(tried.sum()), "not_tried": int(len(missed)),
-               "with_postal_address": int(target.index.isin(postal).sum()),
-               "reactivation_other_channels": came_back}
-    summary = Text("{n} of {total} customers whose last order was {lo} to {hi} days ago, whose e-mail no longer "
-                   "works and who have another channel were contacted on it ({rate}).", n=count(tried.sum()),
-                   total=count(len(target)), lo=count(lo), hi=count(hi), rate=share(rate, 0))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary)
+        which = (
+            Text("win-backs on other channels")
+            if on_other
+            else Text("e-mail win-backs (none were sent on other channels)")
+        )
+        method = Text(
+            "{n} lapsed customers never tried on another channel × the share of {which} followed by an "
+            "order within {days} days here ({rate}) × average order value ({aov})",
+            n=count(len(missed)),
+            which=which,
+            days=count(o.reactivation_days),
+            rate=share(came_back, 1),
+            aov=money(aov, 2),
+        )
+    details = {
+        "customers": int(len(target)),
+        "tried": int(tried.sum()),
+        "not_tried": int(len(missed)),
+        "with_postal_address": int(target.index.isin(postal).sum()),
+        "reactivation_other_channels": came_back,
+    }
+    summary = Text(
+        "{n} of {total} customers whose last order was {lo} to {hi} days ago, whose e-mail no longer "
+        "works and who have another channel were contacted on it ({rate}).",
+        n=count(tried.sum()),
+        total=count(len(target)),
+        lo=count(lo),
+        hi=count(hi),
+        rate=share(rate, 0),
+    )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary,
+    )
 
 
 def _reactivation(tables, msgs: pd.DataFrame, window_days: float) -> float | None:
@@ -451,6 +617,12 @@ def _reactivation(tables, msgs: pd.DataFrame, window_days: float) -> float | Non
     od = tables["orders"]
     od = od.filter(od.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
     od["customer_id"] = od["customer_id"].astype(str)
-    nxt = pd.merge_asof(msgs[["customer_id", "sent_at"]], od.sort_values("order_time"), left_on="sent_at",
-                        right_on="order_time", by="customer_id", direction="forward")
+    nxt = pd.merge_asof(
+        msgs[["customer_id", "sent_at"]],
+        od.sort_values("order_time"),
+        left_on="sent_at",
+        right_on="order_time",
+        by="customer_id",
+        direction="forward",
+    )
     return float(((nxt["order_time"] - nxt["sent_at"]) <= pd.Timedelta(days=window_days)).mean())

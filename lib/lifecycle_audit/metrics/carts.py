@@ -11,7 +11,8 @@ def _purchases(tables: Tables):
     """(visitor, purchased_at) from purchase events, plus orders of known customers when supplied."""
     ev = tables["events"]
     p = ev.filter(ev.event_type == "purchase").select(
-        visitor=ibis.coalesce(ev.customer_id, ev.anonymous_id, ev.session_id), purchased_at=ev.event_time)
+        visitor=ibis.coalesce(ev.customer_id, ev.anonymous_id, ev.session_id), purchased_at=ev.event_time
+    )
     if tables.has("orders"):
         o = tables["orders"]
         o = o.filter(o.customer_id.notnull()).select(visitor=o.customer_id, purchased_at=o.order_time)
@@ -36,8 +37,11 @@ def _carts(tables: Tables, window_days: int):
     p = _purchases(tables)
     j = carts.join(
         p,
-        [carts.visitor == p.visitor, p.purchased_at >= carts.cart_at,
-         p.purchased_at <= carts.cart_at + ibis.interval(days=window_days)],
+        [
+            carts.visitor == p.visitor,
+            p.purchased_at >= carts.cart_at,
+            p.purchased_at <= carts.cart_at + ibis.interval(days=window_days),
+        ],
         how="left",
     )
     bought = j.group_by(j.session_id).aggregate(bought_at=j.purchased_at.min())

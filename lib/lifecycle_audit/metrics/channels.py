@@ -18,7 +18,7 @@ UNTRACKED_LABELS = ("", UNKNOWN, "(not set)", "not set", "unassigned", "(unassig
 
 
 def channel_group(channel: str) -> str:
-    """"earned", "paid" or "other" (direct, e-mail, unknown, anything else)."""
+    """ "earned", "paid" or "other" (direct, e-mail, unknown, anything else)."""
     if channel in EARNED_CHANNELS:
         return "earned"
     if channel in PAID_CHANNELS:
@@ -71,8 +71,11 @@ def first_visits(tables: Tables):
         s = s.filter(s.customer_id.notnull())
         w = ibis.window(group_by=s.customer_id, order_by=[s.started_at, s.session_id])
         r = s.mutate(_rn=ibis.row_number().over(w))
-        return r.filter(r._rn == 0).select("session_id", "customer_id", "channel", "bounced", "events",
-                                             "purchases").cache()
+        return (
+            r.filter(r._rn == 0)
+            .select("session_id", "customer_id", "channel", "bounced", "events", "purchases")
+            .cache()
+        )
 
     return tables.derived("first_visits", compute)
 
@@ -86,8 +89,10 @@ def monthly_first_touch(tables: Tables, top: int = 5) -> pd.DataFrame:
     label = m["channel"].where(m["channel"].isin(keep) | (m["channel"] == UNKNOWN), "other")
     out = m.assign(channel=label).groupby(["month", "channel"], as_index=False)["customers"].sum()
     order = {c: i for i, c in enumerate([*keep, "other", UNKNOWN])}
-    full = pd.MultiIndex.from_product([sorted(out["month"].unique()), sorted(out["channel"].unique(), key=order.get)],
-                                      names=["month", "channel"])
+    full = pd.MultiIndex.from_product(
+        [sorted(out["month"].unique()), sorted(out["channel"].unique(), key=order.get)], names=["month", "channel"]
+    )
     out = out.set_index(["month", "channel"]).reindex(full, fill_value=0).reset_index()
-    return out.sort_values(["month", "channel"], key=lambda c: c.map(order) if c.name == "channel" else c,
-                           ignore_index=True)
+    return out.sort_values(
+        ["month", "channel"], key=lambda c: c.map(order) if c.name == "channel" else c, ignore_index=True
+    )

@@ -70,17 +70,24 @@ def prerequisites(tables: Tables) -> dict[str, float]:
 
 
 # Klaviyo's prerequisites for predictive lifetime value (BENCHMARKS.md); "some" 3+ order customers: 10.
-PREREQUISITES = {"min_buyers": 500, "min_history_days": 180, "min_orders_last_30_days": 1,
-                 "min_three_order_customers": 10}
+PREREQUISITES = {
+    "min_buyers": 500,
+    "min_history_days": 180,
+    "min_orders_last_30_days": 1,
+    "min_three_order_customers": 10,
+}
 
 
 def lifetime_ready(tables: Tables, minimums: dict[str, float] | None = None) -> bool:
     """Whether the orders meet the prerequisites for a lifetime model."""
     m = {**PREREQUISITES, **(minimums or {})}
     pre = prerequisites(tables)
-    return (pre["customers_with_orders"] >= m["min_buyers"] and pre["history_days"] >= m["min_history_days"]
-            and pre["orders_last_30_days"] >= m["min_orders_last_30_days"]
-            and pre["customers_3_plus_orders"] >= m["min_three_order_customers"])
+    return (
+        pre["customers_with_orders"] >= m["min_buyers"]
+        and pre["history_days"] >= m["min_history_days"]
+        and pre["orders_last_30_days"] >= m["min_orders_last_30_days"]
+        and pre["customers_3_plus_orders"] >= m["min_three_order_customers"]
+    )
 
 
 @dataclass
@@ -96,11 +103,14 @@ class LifetimeFit:
 def _fit(t: Tables) -> LifetimeFit:
     o = t["orders"]
     o = o.filter(o.customer_id.notnull())
-    daily = o.group_by([o.customer_id, o.order_time.truncate("D").name("order_time")]).aggregate(
-        revenue=o.revenue.sum()).to_pandas()
+    daily = (
+        o.group_by([o.customer_id, o.order_time.truncate("D").name("order_time")])
+        .aggregate(revenue=o.revenue.sum())
+        .to_pandas()
+    )
     daily["customer_id"] = daily["customer_id"].astype(str)
     daily["order_time"] = pd.to_datetime(daily["order_time"])
-    import lifetimes  # noqa: F401 - imported before the clock starts: the fit time is the model's alone
+    import lifetimes  # noqa: F401, PLC0415 - imported before the clock starts: the fit time is the model's alone
 
     started = time.perf_counter()
     summary = lifetime.rfm_summary(daily, end_of(t) - pd.Timedelta(days=1))
@@ -136,10 +146,13 @@ def alive_by_age(tables: Tables) -> pd.DataFrame:
     """Customers by probability-alive band (rows) and days since the last order (columns), with the
     revenue at risk of each band: the exploratory view of the win-back notebook."""
     fit = lifetime_fit(tables)
-    df = fit.customers.assign(alive=alive_band(fit.customers["p_alive"]),
-                              age=age_band(days_since_last_order(tables).reindex(fit.customers.index)))
+    df = fit.customers.assign(
+        alive=alive_band(fit.customers["p_alive"]),
+        age=age_band(days_since_last_order(tables).reindex(fit.customers.index)),
+    )
     table = pd.crosstab(df["alive"], df["age"], dropna=False).reindex(
-        index=list(ALIVE_BANDS), columns=list(AGE_BANDS), fill_value=0)
+        index=list(ALIVE_BANDS), columns=list(AGE_BANDS), fill_value=0
+    )
     table["revenue_at_risk"] = df.groupby("alive", observed=False)["revenue_at_risk"].sum().reindex(table.index)
     table.index.name = "probability_alive"
     table.columns.name = None

@@ -33,9 +33,13 @@ def second_order_rate(tables: Tables, days: int) -> tuple[float | None, int]:
     _, end = tables.period
     f = first_orders(tables)
     f = f.filter(f.first_at <= end - pd.Timedelta(days=days))
-    row = f.aggregate(n=f.count(),
-                      back=(f.second_at.notnull() & (f.second_at <= f.first_at + pd.Timedelta(days=days))).sum()
-                      ).to_pandas().iloc[0]
+    row = (
+        f.aggregate(
+            n=f.count(), back=(f.second_at.notnull() & (f.second_at <= f.first_at + pd.Timedelta(days=days))).sum()
+        )
+        .to_pandas()
+        .iloc[0]
+    )
     n = int(row["n"])
     return (int(row["back"] or 0) / n if n else None), n
 
@@ -100,10 +104,12 @@ def lifecycle(tables: Tables) -> pd.DataFrame:
     for m in months:
         now = sets.get(m, set())
         new = {c for c in now if first[c] == m}
-        rows += [(str(m), "new", len(new)),
-                 (str(m), "returning", len(now & prev)),
-                 (str(m), "resurrecting", len((now - prev - new) & seen)),
-                 (str(m), "dormant", len(prev - now))]
+        rows += [
+            (str(m), "new", len(new)),
+            (str(m), "returning", len(now & prev)),
+            (str(m), "resurrecting", len((now - prev - new) & seen)),
+            (str(m), "dormant", len(prev - now)),
+        ]
         seen |= now
         prev = now
     return pd.DataFrame(rows, columns=["month", "status", "customers"])

@@ -43,9 +43,12 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
     first_cats = lines.filter(lines.rank == 0).select(fc=lines.customer_id, fcat=lines.category).distinct()
     later = lines.filter(lines.rank > 0)
     other = later.anti_join(first_cats, [later.customer_id == first_cats.fc, later.category == first_cats.fcat])
-    xs = later.group_by("customer_id").aggregate(
-        later_lines=later.count()).left_join(
-        other.group_by("customer_id").aggregate(other_lines=other.count()), "customer_id").drop("customer_id_right")
+    xs = (
+        later.group_by("customer_id")
+        .aggregate(later_lines=later.count())
+        .left_join(other.group_by("customer_id").aggregate(other_lines=other.count()), "customer_id")
+        .drop("customer_id_right")
+    )
 
     out = first.left_join(per, "customer_id").drop("customer_id_right")
     out = out.left_join(xs, "customer_id").drop("customer_id_right")
@@ -65,20 +68,26 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
     has_later = pd.to_numeric(df["later_lines"], errors="coerce").fillna(0) > 0
     df.loc[has_later, "cross_sold"] = (pd.to_numeric(df["other_lines"], errors="coerce").fillna(0) > 0)[has_later]
     if "acquisition_channel" in df:
-        df["acquisition_channel"] = df["acquisition_channel"].astype(object).where(
-            df["acquisition_channel"].notna(), "unknown")
+        df["acquisition_channel"] = (
+            df["acquisition_channel"].astype(object).where(df["acquisition_channel"].notna(), "unknown")
+        )
     return df.drop(columns=["first_order", "second_at", "later_lines", "other_lines"])
 
 
-def by_category_and_channel(tables: Tables, min_customers: int = 20, value_days: int = 365,
-                            repeat_days: int = 180) -> pd.DataFrame:
+def by_category_and_channel(
+    tables: Tables, min_customers: int = 20, value_days: int = 365, repeat_days: int = 180
+) -> pd.DataFrame:
     """First-time buyers by the category of their first order and their acquisition channel (where the
     customers table gives one): customers, share who ordered again within `repeat_days`, and the observed
     revenue in the `value_days` from the first order; groups under `min_customers` are left out."""
     df = first_products(tables, value_days, repeat_days).dropna(subset=["first_category"])
     keys = ["first_category"] + (["acquisition_channel"] if "acquisition_channel" in df else [])
-    out = df.groupby(keys).agg(customers=("customer_id", "size"), ordered_again_180d=("ordered_again", "mean"),
-                               customers_observed_12m=("value", "count"), value_first_12m=("value", "mean"))
+    out = df.groupby(keys).agg(
+        customers=("customer_id", "size"),
+        ordered_again_180d=("ordered_again", "mean"),
+        customers_observed_12m=("value", "count"),
+        value_first_12m=("value", "mean"),
+    )
     out = out.reset_index().astype({"ordered_again_180d": float, "value_first_12m": float})
     out.loc[out["customers_observed_12m"] < min_customers, "value_first_12m"] = float("nan")
     out = out[out["customers"] >= min_customers]

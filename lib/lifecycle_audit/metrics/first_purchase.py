@@ -9,8 +9,15 @@ from ..engine import Tables
 from . import cohorts
 
 # Days from the first visit to the first order, in the order the report shows them.
-DECISION_BANDS = ((0, 1, "same day"), (1, 7, "1–6 days"), (7, 14, "7–13 days"), (14, 30, "14–29 days"),
-                  (30, 60, "30–59 days"), (60, 90, "60–89 days"), (90, None, "90 days or more"))
+DECISION_BANDS = (
+    (0, 1, "same day"),
+    (1, 7, "1–6 days"),
+    (7, 14, "7–13 days"),
+    (14, 30, "14–29 days"),
+    (30, 60, "30–59 days"),
+    (60, 90, "60–89 days"),
+    (90, None, "90 days or more"),
+)
 
 
 def decision_band(days_col):

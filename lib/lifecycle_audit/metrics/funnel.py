@@ -8,8 +8,12 @@ from ..engine import Tables
 from .sessions import sessions
 
 # The steps in order: (the word the report shows, the session counter that marks the step).
-STEPS = (("product view", "product_views"), ("add to cart", "carts"),
-         ("begin checkout", "checkouts"), ("purchase", "purchases"))
+STEPS = (
+    ("product view", "product_views"),
+    ("add to cart", "carts"),
+    ("begin checkout", "checkouts"),
+    ("purchase", "purchases"),
+)
 
 
 def by_device(tables: Tables, known_only: bool = True) -> pd.DataFrame:

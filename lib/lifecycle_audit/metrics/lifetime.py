@@ -19,8 +19,15 @@ import pandas as pd
 _DAY = "D"
 
 
-def rfm_summary(orders: pd.DataFrame, end: pd.Timestamp | str, *, customer: str = "customer_id",
-                time: str = "order_time", value: str | None = "revenue", unit_days: float = 7.0) -> pd.DataFrame:
+def rfm_summary(
+    orders: pd.DataFrame,
+    end: pd.Timestamp | str,
+    *,
+    customer: str = "customer_id",
+    time: str = "order_time",
+    value: str | None = "revenue",
+    unit_days: float = 7.0,
+) -> pd.DataFrame:
     """Per customer: frequency (repeat purchase days), recency and T (in units of `unit_days`,
     from the first purchase to the last one and to `end`), and the mean value of repeat purchases.
 
@@ -34,11 +41,13 @@ def rfm_summary(orders: pd.DataFrame, end: pd.Timestamp | str, *, customer: str 
     daily = daily.sort_values([customer, "_day"])
     g = daily.groupby(customer)
     first, last = g["_day"].min(), g["_day"].max()
-    out = pd.DataFrame({
-        "frequency": g.size() - 1,
-        "recency": (last - first).dt.days / unit_days,
-        "T": (end.floor(_DAY) - first).dt.days / unit_days,
-    })
+    out = pd.DataFrame(
+        {
+            "frequency": g.size() - 1,
+            "recency": (last - first).dt.days / unit_days,
+            "T": (end.floor(_DAY) - first).dt.days / unit_days,
+        }
+    )
     if value:
         repeat = daily[daily["_day"] > daily[customer].map(first)]
         out["monetary_value"] = repeat.groupby(customer)["_v"].mean().reindex(out.index).fillna(0.0)
@@ -63,13 +72,14 @@ class BGNBD:
     def expected_purchases(self, summary: pd.DataFrame, periods: float) -> pd.Series:
         """Expected purchases of each customer in the next `periods` units of time."""
         e = self._fitter.conditional_expected_number_of_purchases_up_to_time(
-            periods, summary["frequency"], summary["recency"], summary["T"])
+            periods, summary["frequency"], summary["recency"], summary["T"]
+        )
         return pd.Series(np.asarray(e, dtype=float), index=summary.index, name="expected_purchases")
 
 
 def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> BGNBD:
     """Maximum-likelihood BG/NBD on a summary from `rfm_summary` (needs frequency, recency, T)."""
-    from lifetimes import BetaGeoFitter  # imported here: the audit pays for it only when a model runs
+    from lifetimes import BetaGeoFitter  # noqa: PLC0415 - slow import, paid only when a model runs
 
     m = BetaGeoFitter(penalizer_coef=penalizer)
     m.fit(summary["frequency"], summary["recency"], summary["T"])
@@ -94,7 +104,7 @@ class GammaGamma:
 
 def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0) -> GammaGamma:
     """Gamma-Gamma on repeat customers with a positive mean value (the model's own requirement)."""
-    from lifetimes import GammaGammaFitter
+    from lifetimes import GammaGammaFitter  # noqa: PLC0415 - slow import, paid only when a model runs
 
     r = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     m = GammaGammaFitter(penalizer_coef=penalizer)

@@ -24,10 +24,16 @@ def customer_rfm(tables: Tables) -> pd.DataFrame:
 
     def compute(t: Tables) -> pd.DataFrame:
         o = t["orders"].filter(lambda o: o.customer_id.notnull())
-        df = o.group_by("customer_id").aggregate(
-            orders=o.count(), revenue=o.revenue.sum(), first_order=o.order_time.min(),
-            last_order=o.order_time.max(),
-        ).to_pandas()
+        df = (
+            o.group_by("customer_id")
+            .aggregate(
+                orders=o.count(),
+                revenue=o.revenue.sum(),
+                first_order=o.order_time.min(),
+                last_order=o.order_time.max(),
+            )
+            .to_pandas()
+        )
         end = t.period[1]
         df["recency_days"] = (end - pd.to_datetime(df["last_order"])).dt.total_seconds() / 86400
         return df

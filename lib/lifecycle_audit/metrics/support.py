@@ -22,7 +22,9 @@ def tickets(tables: Tables, churn_days: int = 180) -> pd.DataFrame:
     `churn_days` before the end: `churned` (no order in the `churn_days` after the ticket), else NA."""
     tk = tables["tickets"]
     cols = {
-        "ticket_id": tk.ticket_id, "customer_id": tk.customer_id, "opened_at": tk.opened_at,
+        "ticket_id": tk.ticket_id,
+        "customer_id": tk.customer_id,
+        "opened_at": tk.opened_at,
         "response_hours": _hours(tk.first_response_at, tk.opened_at),
         "resolution_hours": _hours(tk.resolved_at, tk.opened_at),
         "handoffs": tk.handoffs.cast("float64") if "handoffs" in tk.columns else ibis.null().cast("float64"),
@@ -32,11 +34,16 @@ def tickets(tables: Tables, churn_days: int = 180) -> pd.DataFrame:
     if tables.has("orders"):
         o = tables["orders"]
         o = o.filter(o.customer_id.notnull()).select(oc=o.customer_id, ot=o.order_time)
-        before = t.join(o, [t.customer_id == o.oc, o.ot < t.opened_at]).group_by("ticket_id").aggregate(
-            had_ordered=ibis.literal(True))
-        after = t.join(o, [t.customer_id == o.oc, o.ot > t.opened_at,
-                           o.ot <= t.opened_at + ibis.interval(days=churn_days)]).group_by("ticket_id").aggregate(
-            ordered_after=ibis.literal(True))
+        before = (
+            t.join(o, [t.customer_id == o.oc, o.ot < t.opened_at])
+            .group_by("ticket_id")
+            .aggregate(had_ordered=ibis.literal(True))
+        )
+        after = (
+            t.join(o, [t.customer_id == o.oc, o.ot > t.opened_at, o.ot <= t.opened_at + ibis.interval(days=churn_days)])
+            .group_by("ticket_id")
+            .aggregate(ordered_after=ibis.literal(True))
+        )
         t = t.left_join(before, "ticket_id").drop("ticket_id_right")
         t = t.left_join(after, "ticket_id").drop("ticket_id_right")
     df = t.to_pandas()
@@ -50,8 +57,9 @@ def tickets(tables: Tables, churn_days: int = 180) -> pd.DataFrame:
     df["churned"] = pd.Series(pd.NA, index=df.index, dtype="boolean")
     if "had_ordered" in df:
         end = tables.period[1]
-        judged = df["had_ordered"].fillna(False).astype(bool) & \
-            (pd.to_datetime(df["opened_at"]) <= end - pd.Timedelta(days=churn_days))
+        judged = df["had_ordered"].fillna(False).astype(bool) & (
+            pd.to_datetime(df["opened_at"]) <= end - pd.Timedelta(days=churn_days)
+        )
         df.loc[judged, "churned"] = ~df.loc[judged, "ordered_after"].fillna(False).astype(bool)
         df = df.drop(columns=["had_ordered", "ordered_after"])
     return df
@@ -64,14 +72,16 @@ def low_scores(tables: Tables, follow_days: int = 3) -> pd.DataFrame:
     message sent to the customer in those days) when messages are supplied."""
     sv = tables["surveys"]
     end = tables.period[1]
-    low = sv.filter(sv.responded_at.notnull() & sv.score.notnull()
-                    & (((sv.scale == "nps") & (sv.score <= 6)) | ((sv.scale == "csat") & (sv.score <= 2)))
-                    & (sv.responded_at <= ibis.literal(end - pd.Timedelta(days=follow_days))))
+    low = sv.filter(
+        sv.responded_at.notnull()
+        & sv.score.notnull()
+        & (((sv.scale == "nps") & (sv.score <= 6)) | ((sv.scale == "csat") & (sv.score <= 2)))
+        & (sv.responded_at <= ibis.literal(end - pd.Timedelta(days=follow_days)))
+    )
     low = low.select("survey_id", "customer_id", "scale", "score", "responded_at")
     tk = tables["tickets"].select(tc=lambda t: t.customer_id, topened=lambda t: t.opened_at)
     window = ibis.interval(days=follow_days)
-    j = low.join(tk, [low.customer_id == tk.tc, tk.topened > low.responded_at,
-                      tk.topened <= low.responded_at + window])
+    j = low.join(tk, [low.customer_id == tk.tc, tk.topened > low.responded_at, tk.topened <= low.responded_at + window])
     first = j.group_by("survey_id").aggregate(hours_to_follow_up=_hours(j.topened.min(), j.responded_at.min()))
     out = low.left_join(first, "survey_id").drop("survey_id_right")
     if tables.has("messages"):

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .. import i18n
+from .. import i18n, lang
 from ..checks import Chart
 from ..i18n import column, term, tr
 from .. import fmt
@@ -99,7 +99,7 @@ def draw(chart: Chart, currency: str | None = None, locale: str | None = None) -
     Titles, labels and category names are rendered in `locale` (default: the one in effect), money in
     `currency` (default: the one in effect)."""
     with i18n.use(locale, currency):
-        return _draw(chart, i18n.currency())
+        return _draw(chart, lang.currency())
 
 
 def _draw(chart: Chart, currency: str) -> Figure:

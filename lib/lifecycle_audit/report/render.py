@@ -33,7 +33,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from .. import __version__, i18n, scoring
+from .. import __version__, i18n, lang, scoring
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
 from ..stages import page as _stage_file
@@ -276,7 +276,7 @@ def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool 
     """
     with i18n.use(locale, currency):
         return _env().get_template("finding.html.j2").render(
-            c=card_context(f, i18n.currency()), style=Markup(card_css()) if style else None)
+            c=card_context(f, lang.currency()), style=Markup(card_css()) if style else None)
 
 
 # ---------------------------------------------------------------- run information shared by the pages

@@ -32,12 +32,43 @@ from __future__ import annotations
 from ..errors import SourceError
 from .demo import DEMO_STAMP, ensure_demo_data
 from .entries import check_params, table_sources
-from .model import (BLANK_ROW, FILE_KINDS, FORMAT_VERSION, KINDS, NOT_DATA, REPEATED_HEADER, TOO_MANY_REJECTED,
-                    InputFile, Prepared, Problem, TableLoad)
+from .model import (
+    BLANK_ROW,
+    FILE_KINDS,
+    FORMAT_VERSION,
+    KINDS,
+    NOT_DATA,
+    REPEATED_HEADER,
+    TOO_MANY_REJECTED,
+    InputFile,
+    Prepared,
+    Problem,
+    TableLoad,
+)
 from .prepare import check_sources, load_table, prepare
 from .read import RawRead, SourceFileError, read_source
 
-__all__ = ["BLANK_ROW", "DEMO_STAMP", "FILE_KINDS", "FORMAT_VERSION", "KINDS", "NOT_DATA", "REPEATED_HEADER",
-           "TOO_MANY_REJECTED", "InputFile", "Prepared", "Problem", "RawRead", "SourceError", "SourceFileError",
-           "TableLoad", "check_params", "check_sources", "ensure_demo_data", "load_table", "prepare", "read_source",
-           "table_sources"]
+__all__ = [
+    "BLANK_ROW",
+    "DEMO_STAMP",
+    "FILE_KINDS",
+    "FORMAT_VERSION",
+    "KINDS",
+    "NOT_DATA",
+    "REPEATED_HEADER",
+    "TOO_MANY_REJECTED",
+    "InputFile",
+    "Prepared",
+    "Problem",
+    "RawRead",
+    "SourceError",
+    "SourceFileError",
+    "TableLoad",
+    "check_params",
+    "check_sources",
+    "ensure_demo_data",
+    "load_table",
+    "prepare",
+    "read_source",
+    "table_sources",
+]

@@ -32,28 +32,46 @@ def account_read(load: TableLoad, raw: RawRead, shown: str) -> None:
 def _not_data(info: dict[str, Any]) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """The blank and repeated header rows of one file: as excluded counts, and as reasons."""
     excluded = {r: info[r] for r in NOT_DATA if info[r]}
-    reasons = [{"reason": r, "category": "excluded", "rows": n, "examples": [],
-                "description": "empty row" if r == BLANK_ROW else "the header row repeated inside the data"}
-               for r, n in excluded.items()]
+    reasons = [
+        {
+            "reason": r,
+            "category": "excluded",
+            "rows": n,
+            "examples": [],
+            "description": "empty row" if r == BLANK_ROW else "the header row repeated inside the data",
+        }
+        for r, n in excluded.items()
+    ]
     return excluded, reasons
 
 
 def unread_inputs(name: str, load: TableLoad) -> list[InputFile]:
     """The accounting of a plain table whose file could not be read at all."""
-    return [InputFile(source=name, file=load.file, sha256=load.sha256, tables=[name], rows_in=load.rows_in,
-                      rows_used=0, rejected={"unusable file": load.rows_in} if load.rows_in else {},
-                      notes=[p.message for p in load.problems if p.fatal])]
+    return [
+        InputFile(
+            source=name,
+            file=load.file,
+            sha256=load.sha256,
+            tables=[name],
+            rows_in=load.rows_in,
+            rows_used=0,
+            rejected={"unusable file": load.rows_in} if load.rows_in else {},
+            notes=[p.message for p in load.problems if p.fatal],
+        )
+    ]
 
 
 def plain_inputs(name: str, load: TableLoad) -> list[InputFile]:
     """Per-file accounting of a plain (mapped) table: its rows used, and rejected per reason."""
     raw: RawRead | None = getattr(load, "_read", None)
-    if raw is None:   # the file could not be read at all
+    if raw is None:  # the file could not be read at all
         return unread_inputs(name, load)
     status: pd.Series = load._status
     codes = raw.file_codes(status.index)
-    return [_plain_input(name, load, info, status[codes == k], several=len(raw.files) > 1)
-            for k, info in enumerate(raw.files)]
+    return [
+        _plain_input(name, load, info, status[codes == k], several=len(raw.files) > 1)
+        for k, info in enumerate(raw.files)
+    ]
 
 
 def _plain_input(name: str, load: TableLoad, info: dict[str, Any], mine: pd.Series, several: bool) -> InputFile:
@@ -65,14 +83,32 @@ def _plain_input(name: str, load: TableLoad, info: dict[str, Any], mine: pd.Seri
             continue
         if p.example_files and info["file"] not in p.example_files and several:
             continue
-        reasons.append({"reason": p.kind, "category": "rejected", "rows": rejected.get(p.kind, 0),
-                        "column": p.column, "description": p.masked().message, "examples": p.examples})
-    return InputFile(source=name, file=info["file"], sha256=info["sha256"], tables=[name], rows_in=info["rows_in"],
-                     rows_used=int(counts.get(USED, 0)), excluded=excluded, rejected=rejected, reasons=reasons)
+        reasons.append(
+            {
+                "reason": p.kind,
+                "category": "rejected",
+                "rows": rejected.get(p.kind, 0),
+                "column": p.column,
+                "description": p.masked().message,
+                "examples": p.examples,
+            }
+        )
+    return InputFile(
+        source=name,
+        file=info["file"],
+        sha256=info["sha256"],
+        tables=[name],
+        rows_in=info["rows_in"],
+        rows_used=int(counts.get(USED, 0)),
+        excluded=excluded,
+        rejected=rejected,
+        reasons=reasons,
+    )
 
 
-def preset_inputs(entry: str, preset, tables: list[str], raw: RawRead, data: pd.DataFrame, status: pd.Series,
-                  notes: list[str]) -> list[InputFile]:
+def preset_inputs(
+    entry: str, preset, tables: list[str], raw: RawRead, data: pd.DataFrame, status: pd.Series, notes: list[str]
+) -> list[InputFile]:
     """Per-file accounting of a preset's export: every raw row used, excluded by a rule or rejected."""
     codes = raw.file_codes(status.index)
     files = []
@@ -88,14 +124,27 @@ def preset_inputs(entry: str, preset, tables: list[str], raw: RawRead, data: pd.
             reason = preset.reason(label)
             (excluded if reason.category == "excluded" else rejected)[label] = int(n)
             reasons.append(_preset_reason(preset, reason, int(n), mine, label, info, data))
-        files.append(InputFile(source=entry, file=info["file"], sha256=info["sha256"], tables=tables,
-                               rows_in=info["rows_in"], rows_used=int(counts.get(USED, 0)), excluded=excluded,
-                               rejected=rejected, preset=preset.name, reasons=reasons, notes=list(notes)))
+        files.append(
+            InputFile(
+                source=entry,
+                file=info["file"],
+                sha256=info["sha256"],
+                tables=tables,
+                rows_in=info["rows_in"],
+                rows_used=int(counts.get(USED, 0)),
+                excluded=excluded,
+                rejected=rejected,
+                preset=preset.name,
+                reasons=reasons,
+                notes=list(notes),
+            )
+        )
     return files
 
 
-def _preset_reason(preset, reason, n: int, mine: pd.Series, label: str, info: dict[str, Any],
-                   data: pd.DataFrame) -> dict[str, Any]:
+def _preset_reason(
+    preset, reason, n: int, mine: pd.Series, label: str, info: dict[str, Any], data: pd.DataFrame
+) -> dict[str, Any]:
     """One reason of a preset's rules, with up to MAX_EXAMPLES row numbers and their (masked) values."""
     rows = mine.index[(mine == label).to_numpy()][:MAX_EXAMPLES]
     examples = [int(i) - info["start"] + 1 for i in rows]
@@ -104,5 +153,12 @@ def _preset_reason(preset, reason, n: int, mine: pd.Series, label: str, info: di
         values = [show_value(v) for v in data.loc[rows, reason.column]]
         if reason.column in preset.personal or any("@" in v for v in values):
             values = [mask_value(v) for v in values]
-    return {"reason": label, "category": reason.category, "rows": n, "column": reason.column,
-            "description": reason.description, "examples": examples, "values": values}
+    return {
+        "reason": label,
+        "category": reason.category,
+        "rows": n,
+        "column": reason.column,
+        "description": reason.description,
+        "examples": examples,
+        "values": values,
+    }

@@ -22,9 +22,13 @@ def cache_key(params, hashes: dict[str, str]) -> str:
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "contract": repr(sorted((t.name, t.columns, t.key) for t in contract.TABLES.values())),
-        "sources": {name: {"source": src.model_dump(mode="json"),
-                           "files": [[str(p), hashes.get(str(p))] for p in params.input_files(name)]}
-                    for name, src in sorted(params.sources.items())},
+        "sources": {
+            name: {
+                "source": src.model_dump(mode="json"),
+                "files": [[str(p), hashes.get(str(p))] for p in params.input_files(name)],
+            }
+            for name, src in sorted(params.sources.items())
+        },
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
@@ -62,12 +66,13 @@ def write_cached(folder: Path, key: str, frames: dict[str, pd.DataFrame], prepar
         for name, df in frames.items():
             table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
             pq.write_table(table, tmp / f"{name}.parquet")
-        (tmp / "accounting.json").write_text(json.dumps(prepared.to_dict(mask=False), indent=1, default=str),
-                                             encoding="utf-8")
+        (tmp / "accounting.json").write_text(
+            json.dumps(prepared.to_dict(mask=False), indent=1, default=str), encoding="utf-8"
+        )
         try:
             tmp.rename(folder)
         except OSError:
-            if read_cached(folder) is None:   # not a concurrent twin that won the race
+            if read_cached(folder) is None:  # not a concurrent twin that won the race
                 raise
     finally:
         if tmp.exists():

@@ -20,11 +20,27 @@ _NAN_WORDS = ["nan", "null", "none", "na", "n/a"]
 # Tried in order when no read.date_format is given and a value is not ISO 8601. Day-first layouts
 # come before month-first ones: the workbook's clients write dates day first (de, id).
 _DATE_FORMATS = (
-    "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%y", "%d.%m.%y %H:%M",
-    "%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-    "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-    "%d-%m-%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S",
-    "%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d", "%Y%m%d",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%y",
+    "%d.%m.%y %H:%M",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d-%m-%Y",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y.%m.%d",
+    "%Y%m%d",
 )
 _UTC = "datetime64[us, UTC]"
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
@@ -147,8 +163,10 @@ def _text_numbers(s: pd.Series, opts) -> Coerced:
     decimal, thousands, note = opts.decimal or ".", opts.thousands, None
     if opts.decimal is None and german_numbers(text):
         decimal, thousands = ",", (opts.thousands or ".")
-        note = ("numbers written with a decimal comma (1.234,56) detected and read so "
-                "(set read.decimal / read.thousands to override)")
+        note = (
+            "numbers written with a decimal comma (1.234,56) detected and read so "
+            "(set read.decimal / read.thousands to override)"
+        )
     if thousands:
         text = text.str.replace(thousands, "", regex=False)
     if decimal != ".":
@@ -190,23 +208,26 @@ def parse_dates(text: pd.Series, date_format: str | None) -> tuple[pd.Series, st
     values, notes = _guess_layouts(text, values, failed)
     values, note = _month_names(text, values)
     notes += [note] if note else []
-    return values, ("no read.date_format given; " + "; ".join(notes)
-                    + " (set read.date_format if that is wrong)") if notes else None
+    return values, (
+        "no read.date_format given; " + "; ".join(notes) + " (set read.date_format if that is wrong)"
+    ) if notes else None
 
 
 def _serial_days(text: pd.Series, values: pd.Series, failed: pd.Series) -> tuple[pd.Series, str]:
     serial = excel_serial(pd.to_numeric(text.astype(object), errors="coerce"))
     values = values.where(~failed, serial)
     n = int((failed & serial.notna()).sum())
-    return values, (f"no read.date_format given; {n:,} date(s) written as Excel serial day numbers "
-                    "(e.g. 45292 = 2024-01-01) read so (set read.date_format to override)")
+    return values, (
+        f"no read.date_format given; {n:,} date(s) written as Excel serial day numbers "
+        "(e.g. 45292 = 2024-01-01) read so (set read.date_format to override)"
+    )
 
 
 def _guess_layouts(text: pd.Series, values: pd.Series, failed: pd.Series) -> tuple[pd.Series, list[str]]:
     """Read the values ISO 8601 missed in the layouts that fit most of them; a note per layout used."""
     notes: list[str] = []
     chosen: list[str] = []
-    for _ in range(3):   # a file may mix a couple of layouts (but never both day orders)
+    for _ in range(3):  # a file may mix a couple of layouts (but never both day orders)
         rest = text[failed]
         best, ambiguous = _best_layout(rest, chosen)
         if best is None:
@@ -215,8 +236,10 @@ def _guess_layouts(text: pd.Series, values: pd.Series, failed: pd.Series) -> tup
         parsed = pd.to_datetime(rest, format=best, errors="coerce", utc=True).astype(_UTC)
         values = values.where(~failed, parsed)
         count = int(parsed.notna().sum())
-        notes.append(f"{count:,} {'date' if count == 1 else 'dates'} read as '{best}'"
-                     + (" (day and month could be either way round; day first was assumed)" if ambiguous else ""))
+        notes.append(
+            f"{count:,} {'date' if count == 1 else 'dates'} read as '{best}'"
+            + (" (day and month could be either way round; day first was assumed)" if ambiguous else "")
+        )
         failed = text.notna() & values.isna()
         if not failed.any():
             break
@@ -239,8 +262,11 @@ def _month_names(text: pd.Series, values: pd.Series) -> tuple[pd.Series, str | N
     failed = text.notna() & values.isna()
     if not failed.any():
         return values, None
-    wordy = (failed & text.str.contains(r"[A-Za-z]{3}", regex=True).fillna(False)
-             & text.str.contains(r"\d", regex=True).fillna(False))
+    wordy = (
+        failed
+        & text.str.contains(r"[A-Za-z]{3}", regex=True).fillna(False)
+        & text.str.contains(r"\d", regex=True).fillna(False)
+    )
     if not wordy.any():
         return values, None
     parsed = pd.to_datetime(text[wordy], format="mixed", errors="coerce", utc=True).astype(_UTC)
@@ -300,8 +326,11 @@ def vocabulary(values: pd.Series, allowed: tuple[str, ...]) -> tuple[np.ndarray,
         return ok_lut[codes], values, None
     out = np.array(mapped + [None], dtype=object)[codes]
     values = pd.Series(pd.array(out, dtype="string"), index=values.index)
-    note = "values matched to the contract's spelling: " + ", ".join(changes[:8]) + (
-        f" and {len(changes) - 8} more" if len(changes) > 8 else "")
+    note = (
+        "values matched to the contract's spelling: "
+        + ", ".join(changes[:8])
+        + (f" and {len(changes) - 8} more" if len(changes) > 8 else "")
+    )
     return ok_lut[codes], values, note
 
 

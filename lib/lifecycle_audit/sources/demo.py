@@ -48,8 +48,10 @@ def ensure_demo_data(params, progress: Progress = None) -> bool:
     demo = params.demo
     if progress:
         why = "" if missing or current is None else " (the generator or its settings changed)"
-        progress(f"generating the demo shop ({demo.customers:,} customers, seed {demo.seed}, {demo.profile}) "
-                 f"into {display(params.data_path)}{why}")
+        progress(
+            f"generating the demo shop ({demo.customers:,} customers, seed {demo.seed}, {demo.profile}) "
+            f"into {display(params.data_path)}{why}"
+        )
     tables = synth.generate(customers=demo.customers, seed=demo.seed, profile=demo.profile, mistakes=demo.mistakes)
     synth.write_shop(tables, params.data_path)
     stamp_file.write_text(json.dumps(stamp, indent=1), encoding="utf-8")

@@ -10,7 +10,7 @@ def table_sources(params) -> dict[str, str]:
     """contract table -> the sources entry it comes from."""
     out: dict[str, str] = {}
     for name, src in params.sources.items():
-        for t in (presets.validate(src) if src.preset else [name]):
+        for t in presets.validate(src) if src.preset else [name]:
             out[t] = name
     return out
 
@@ -25,8 +25,10 @@ def check_params(params) -> None:
         for t in tables:
             if t in yielded:
                 hint = "; restrict one of them with `tables:`" if src.preset is not None else ""
-                raise ParamsError(f"{file}: sources.{name}: the {t} table comes from both sources.{yielded[t]} "
-                                  f"and sources.{name}{hint}")
+                raise ParamsError(
+                    f"{file}: sources.{name}: the {t} table comes from both sources.{yielded[t]} "
+                    f"and sources.{name}{hint}"
+                )
             yielded[t] = name
 
 

@@ -17,8 +17,20 @@ from .messages import listing, missing_column_message
 from .model import Problem, file_problem
 
 _EXPR_NAME = re.compile(r"`([^`]+)`|([A-Za-z_][\w.]*)")
-_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Add, ast.Sub,
-               ast.Mult, ast.Div, ast.USub, ast.UAdd)
+_ARITHMETIC = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.USub,
+    ast.UAdd,
+)
 
 
 @dataclass
@@ -27,7 +39,7 @@ class ColumnMap:
 
     header: list[str]
     chosen: dict[str, str | None] = field(default_factory=dict)
-    missing: list[Problem] = field(default_factory=list)   # required columns (or derived inputs) not in the file
+    missing: list[Problem] = field(default_factory=list)  # required columns (or derived inputs) not in the file
 
     def find(self, client: str) -> str | None:
         """The file's column of that name, or of that name once surrounding spaces are dropped."""
@@ -53,18 +65,27 @@ def map_columns(name: str, src, header: list[str], shown: str, fmt: str) -> Colu
             found.chosen[col.name] = found.find(client)
             if found.chosen[col.name] is None and col.required:
                 message = missing_column_message(name, col.name, client, src, found.header, fmt)
-                found.missing.append(file_problem(name, shown, "missing_column", message, column=col.name,
-                                                  client_column=client))
+                found.missing.append(
+                    file_problem(name, shown, "missing_column", message, column=col.name, client_column=client)
+                )
     return found
 
 
 def _missing_inputs(table: str, column: str, expr: str, found: ColumnMap, shown: str) -> list[Problem]:
     """A problem for each column a derived column uses that the file lacks."""
-    return [file_problem(table, shown, "missing_column",
-                         f"column '{c}' (used by sources.{table}.derived.{column}: {expr}) is missing; "
-                         "the file's columns are: " + listing([f"'{h}'" for h in found.header]),
-                         column=column, client_column=c)
-            for c in expr_columns(expr) if found.find(c) is None]
+    return [
+        file_problem(
+            table,
+            shown,
+            "missing_column",
+            f"column '{c}' (used by sources.{table}.derived.{column}: {expr}) is missing; "
+            "the file's columns are: " + listing([f"'{h}'" for h in found.header]),
+            column=column,
+            client_column=c,
+        )
+        for c in expr_columns(expr)
+        if found.find(c) is None
+    ]
 
 
 def needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
@@ -88,8 +109,10 @@ def map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series,
     out = text.copy()
     out[hit] = text[hit].map(mapping)
     counts = text[hit].value_counts()
-    shown = ", ".join(f"'{k}' -> {('empty' if mapping[k] is None else repr(mapping[k]))} ({int(counts[k]):,})"
-                      for k in counts.index[:8])
+    shown = ", ".join(
+        f"'{k}' -> {('empty' if mapping[k] is None else repr(mapping[k]))} ({int(counts[k]):,})"
+        for k in counts.index[:8]
+    )
     return out.astype("string"), "values mapped: " + shown + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
 
 
@@ -130,8 +153,8 @@ def _parse_expression(expr: str) -> tuple[ast.Expression, dict[str, str]]:
 
     tree = ast.parse(_EXPR_NAME.sub(sub, expr), mode="eval")
     for node in ast.walk(tree):
-        if not isinstance(node, _ARITHMETIC) or (isinstance(node, ast.Constant)
-                                                 and not isinstance(node.value, (int, float))):
+        if not isinstance(node, _ARITHMETIC) or (
+            isinstance(node, ast.Constant) and not isinstance(node.value, (int, float))
+        ):
             raise ParamsError(f"derived column {expr!r}: only column names, numbers, + - * / and brackets")
     return tree, names
-

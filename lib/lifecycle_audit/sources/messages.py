@@ -25,7 +25,7 @@ def show_value(v: Any) -> str:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return ""
     text = str(v)
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
 def mask_value(value: str) -> str:
@@ -68,7 +68,7 @@ def row_message(p) -> str:
 
 
 def _row_head(p) -> str:
-    if p.column and "," in p.column:   # a key of several columns
+    if p.column and "," in p.column:  # a key of several columns
         clients = ", ".join(f"'{c.strip()}'" for c in (p.client_column or p.column).split(","))
         return f"columns {clients} (contract {p.table} key {' + '.join(c.strip() for c in p.column.split(','))})"
     return f"column '{p.client_column}' (contract {p.table}.{p.column})"
@@ -76,24 +76,26 @@ def _row_head(p) -> str:
 
 def _row_examples(p) -> str:
     if p.example_files:
-        rows = ", ".join(f"{r} of {Path(f).name}" for r, f in zip(p.examples, p.example_files))
+        rows = ", ".join(f"{r} of {Path(f).name}" for r, f in zip(p.examples, p.example_files, strict=False))
     else:
         rows = ", ".join(str(r) for r in p.examples)
     where = f"e.g. row{'s' if len(p.examples) > 1 else ''} {rows}"
     extra = []
     if p.example_values and any(v != "" for v in p.example_values):
-        extra.append("value" + ("s " if len(p.example_values) > 1 else " ")
-                     + ", ".join(f"'{v}'" for v in p.example_values))
+        extra.append(
+            "value" + ("s " if len(p.example_values) > 1 else " ") + ", ".join(f"'{v}'" for v in p.example_values)
+        )
     if p.line_offset is not None and p.examples:
-        extra.append("file line" + ("s " if len(p.examples) > 1 else " ")
-                     + ", ".join(str(r + p.line_offset) for r in p.examples))
+        extra.append(
+            "file line" + ("s " if len(p.examples) > 1 else " ") + ", ".join(str(r + p.line_offset) for r in p.examples)
+        )
     return where + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def _singular(what: str) -> str:
     for plural, single in (("have ", "has "), ("are ", "is "), ("repeat ", "repeats "), ("point ", "points ")):
         if what.startswith(plural):
-            return single + what[len(plural):]
+            return single + what[len(plural) :]
     return what
 
 
@@ -102,23 +104,27 @@ def type_words(col: contract.Column, opts, bad_values: pd.Series) -> tuple[str, 
     if col.kind in (contract.TIMESTAMP, contract.DATE):
         return "have a date that cannot be read", _date_expected(opts)
     if col.kind == contract.BOOL:
-        return ("have a value that is not yes/no",
-                "true/false, yes/no, y/n, 1/0 or ja/nein (any case)")
-    what = "have a value that is not a whole number" if col.kind == contract.INT else "have a value that is not a number"
+        return ("have a value that is not yes/no", "true/false, yes/no, y/n, 1/0 or ja/nein (any case)")
+    what = (
+        "have a value that is not a whole number" if col.kind == contract.INT else "have a value that is not a number"
+    )
     return what, _number_expected(col, opts, bad_values)
 
 
 def _date_expected(opts) -> str:
     if opts.date_format:
         return f"dates in the layout '{opts.date_format}' (read.date_format)"
-    return ("dates like 2025-03-31 or 2025-03-31 14:05:00 (ISO 8601) or 31.03.2025; "
-            "for another layout set read.date_format, e.g. '%d/%m/%Y %H:%M'")
+    return (
+        "dates like 2025-03-31 or 2025-03-31 14:05:00 (ISO 8601) or 31.03.2025; "
+        "for another layout set read.date_format, e.g. '%d/%m/%Y %H:%M'"
+    )
 
 
 def _number_expected(col: contract.Column, opts, bad_values: pd.Series) -> str:
     number = "a whole number" if col.kind == contract.INT else "a number"
-    layout = f"decimal mark '{opts.decimal or '.'}'" + (f", thousands separator '{opts.thousands}'" if opts.thousands
-                                                  else ", no thousands separator")
+    layout = f"decimal mark '{opts.decimal or '.'}'" + (
+        f", thousands separator '{opts.thousands}'" if opts.thousands else ", no thousands separator"
+    )
     expected = f"{number} ({layout}; set read.decimal / read.thousands for another layout)"
     sample = bad_values.dropna().astype(str).head(200)
     if (opts.decimal or ".") == "." and len(sample) and sample.str.fullmatch(r"\s*-?\d+,\d+\s*").mean() > 0.5:
@@ -132,9 +138,11 @@ def _number_expected(col: contract.Column, opts, bad_values: pd.Series) -> str:
 def missing_file_message(params, name: str, path: Path) -> str:
     """Where the file of sources[name] was looked for, and the names it may have meant."""
     src = params.sources[name]
-    message = (f"file not found (the {name} {'source' if src.preset else 'table'}; sources.{name}."
-               f"{'file' if src.file else 'files'} is '{src.file or src.files}', "
-               f"looked in {display(path.parent)})")
+    message = (
+        f"file not found (the {name} {'source' if src.preset else 'table'}; sources.{name}."
+        f"{'file' if src.file else 'files'} is '{src.file or src.files}', "
+        f"looked in {display(path.parent)})"
+    )
     if not path.parent.is_dir():
         return message + f"; the folder {display(path.parent)} does not exist: check data_dir"
     present = sorted(p.name for p in path.parent.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -149,9 +157,11 @@ def missing_file_message(params, name: str, path: Path) -> str:
 def missing_column_message(table: str, column: str, client: str, src, header: list[str], fmt: str) -> str:
     """A required column is not in the file: the file's columns, the likeliest one meant, how to map it."""
     mapped = column in src.columns
-    head = (f"column '{client}' (contract {table}.{column}) is missing"
-            + ("" if mapped else f": sources.{table}.columns does not map {column}, so a column named '{column}' "
-               "was looked for"))
+    head = f"column '{client}' (contract {table}.{column}) is missing" + (
+        ""
+        if mapped
+        else f": sources.{table}.columns does not map {column}, so a column named '{column}' was looked for"
+    )
     message = f"{head}; the file's columns are: " + listing([f"'{h}'" for h in header])
     close = _closest_free_column(column, client, src, header)
     if close:

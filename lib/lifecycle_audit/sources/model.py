@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import __version__, contract
 from .messages import mask_value, row_message
@@ -16,16 +17,23 @@ Progress = Callable[[str], None] | None
 FORMAT_VERSION = 2
 
 KINDS = (
-    "missing_file", "unreadable", "missing_column",          # file level: the table cannot be used
-    "wrong_type", "unparsable_date", "null_value", "not_allowed", "negative",
-    "duplicate_key", "dangling_reference",                     # row level: those rows are rejected
+    "missing_file",
+    "unreadable",
+    "missing_column",  # file level: the table cannot be used
+    "wrong_type",
+    "unparsable_date",
+    "null_value",
+    "not_allowed",
+    "negative",
+    "duplicate_key",
+    "dangling_reference",  # row level: those rows are rejected
 )
 FILE_KINDS = frozenset({"missing_file", "unreadable", "missing_column"})
-BLANK_ROW = "blank_row"            # rejected[] reason for all-empty rows (not a problem)
+BLANK_ROW = "blank_row"  # rejected[] reason for all-empty rows (not a problem)
 REPEATED_HEADER = "repeated_header"  # rejected[] reason for header rows repeated inside the data (not a problem)
 NOT_DATA = (BLANK_ROW, REPEATED_HEADER)
-TOO_MANY_REJECTED = "too_many_rejected"   # kind of the summary problem prepare raises with
-USED = ""                          # a row's status (per-file accounting) when it was used
+TOO_MANY_REJECTED = "too_many_rejected"  # kind of the summary problem prepare raises with
+USED = ""  # a row's status (per-file accounting) when it was used
 
 MAX_EXAMPLES = 5
 
@@ -38,16 +46,16 @@ class Problem:
     """One thing wrong with a client file: a whole file (fatal) or some of its rows (rejected)."""
 
     table: str
-    file: str                      # as shown to the consultant (relative to the project root when inside it)
-    column: str | None             # contract column (key columns joined by ', ')
-    kind: str                      # one of KINDS (or "too_many_rejected" for prepare's summary)
-    message: str                   # the whole story after the file name: column, count, examples, expected
-    count: int = 0                 # rows affected (0 for file-level problems)
-    examples: list[int] = field(default_factory=list)        # 1-based data row numbers, up to 5
+    file: str  # as shown to the consultant (relative to the project root when inside it)
+    column: str | None  # contract column (key columns joined by ', ')
+    kind: str  # one of KINDS (or "too_many_rejected" for prepare's summary)
+    message: str  # the whole story after the file name: column, count, examples, expected
+    count: int = 0  # rows affected (0 for file-level problems)
+    examples: list[int] = field(default_factory=list)  # 1-based data row numbers, up to 5
     example_values: list[str] = field(default_factory=list)  # the values in those rows, up to 40 chars
     fatal: bool = False
-    client_column: str | None = None   # the client's column name(s)
-    what: str = field(default="", repr=False)       # e.g. "have a date that cannot be read"
+    client_column: str | None = None  # the client's column name(s)
+    what: str = field(default="", repr=False)  # e.g. "have a date that cannot be read"
     expected: str = field(default="", repr=False)
     line_offset: int | None = field(default=None, repr=False)  # file line = row + offset (text files)
     example_files: list[str] = field(default_factory=list, repr=False)  # several input files: each example's file
@@ -55,7 +63,7 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}: {self.message}"
 
-    def masked(self) -> "Problem":
+    def masked(self) -> Problem:
         """A copy whose example values are masked when they identify a person (for files that travel)."""
         personal = self.column is not None and any(c.strip() in PERSONAL for c in self.column.split(","))
         if not self.example_values or not (personal or any("@" in v for v in self.example_values)):
@@ -70,11 +78,13 @@ class Problem:
         return dataclasses.asdict(self)
 
 
-def file_problem(table: str, file: str, kind: str, message: str, column: str | None = None,
-                 client_column: str | None = None) -> Problem:
+def file_problem(
+    table: str, file: str, kind: str, message: str, column: str | None = None, client_column: str | None = None
+) -> Problem:
     """A problem that makes a whole file unusable (fatal, no rows counted)."""
-    return Problem(table=table, file=file, column=column, kind=kind, message=message, fatal=True,
-                   client_column=client_column)
+    return Problem(
+        table=table, file=file, column=column, kind=kind, message=message, fatal=True, client_column=client_column
+    )
 
 
 @dataclass
@@ -86,9 +96,9 @@ class TableLoad:
     sha256: str
     rows_in: int
     rows_used: int
-    rejected: dict[str, int]        # reason (Problem.kind or "blank_row") -> rows; each row counted once
+    rejected: dict[str, int]  # reason (Problem.kind or "blank_row") -> rows; each row counted once
     problems: list[Problem]
-    date_min: str | None            # range of the contract time_column over the used rows (ISO)
+    date_min: str | None  # range of the contract time_column over the used rows (ISO)
     date_max: str | None
     format: str | None = None
     mapping: dict[str, str | None] = field(default_factory=dict)  # contract column -> client column (None: absent)
@@ -97,11 +107,28 @@ class TableLoad:
     parts: list[list] = field(default_factory=list)  # several input files: [file, first global row] each
 
     @classmethod
-    def empty(cls, table: str, file: str, sha256: str = "", rows_in: int = 0, problems: list[Problem] | None = None,
-              format: str | None = None) -> "TableLoad":
+    def empty(
+        cls,
+        table: str,
+        file: str,
+        sha256: str = "",
+        rows_in: int = 0,
+        problems: list[Problem] | None = None,
+        format: str | None = None,
+    ) -> TableLoad:
         """The accounting of a table before (or without) reading it: nothing used, nothing rejected yet."""
-        return cls(table=table, file=file, sha256=sha256, rows_in=rows_in, rows_used=0, rejected={},
-                   problems=list(problems or []), date_min=None, date_max=None, format=format)
+        return cls(
+            table=table,
+            file=file,
+            sha256=sha256,
+            rows_in=rows_in,
+            rows_used=0,
+            rejected={},
+            problems=list(problems or []),
+            date_min=None,
+            date_max=None,
+            format=format,
+        )
 
     @property
     def usable(self) -> bool:
@@ -118,7 +145,7 @@ class TableLoad:
         rows = self.rows_in - blank
         return (self.rows_rejected - blank) / rows if rows else 0.0
 
-    def masked(self) -> "TableLoad":
+    def masked(self) -> TableLoad:
         """A copy whose problems show no customer identifiers or e-mail addresses."""
         return dataclasses.replace(self, problems=[p.masked() for p in self.problems])
 
@@ -130,7 +157,7 @@ class TableLoad:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TableLoad":
+    def from_dict(cls, data: dict[str, Any]) -> TableLoad:
         """The inverse of to_dict (unknown keys ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in data.items() if k in names}
@@ -147,7 +174,7 @@ class InputFile:
     reasons: one entry per reason: {reason, category ("excluded"/"rejected"), rows, description, examples}.
     """
 
-    source: str                      # the sources entry
+    source: str  # the sources entry
     file: str
     sha256: str
     tables: list[str]
@@ -183,7 +210,7 @@ class InputFile:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "InputFile":
+    def from_dict(cls, data: dict[str, Any]) -> InputFile:
         """The inverse of to_dict (unknown keys ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -196,8 +223,8 @@ class Prepared:
     folder: Path | None
     loads: dict[str, TableLoad]
     key: str | None = None
-    reused: bool = False           # True when prepare found the folder complete and read nothing
-    inputs: list[InputFile] = field(default_factory=list)   # per input file: rows in, used, excluded, rejected
+    reused: bool = False  # True when prepare found the folder complete and read nothing
+    inputs: list[InputFile] = field(default_factory=list)  # per input file: rows in, used, excluded, rejected
 
     @property
     def problems(self) -> list[Problem]:
@@ -218,7 +245,7 @@ class Prepared:
             raise ValueError("nothing was written: check_sources only validates; call prepare for the tables")
         return self.folder / f"{table}.parquet"
 
-    def masked(self) -> "Prepared":
+    def masked(self) -> Prepared:
         """A copy whose problem examples show no customer identifiers or e-mail addresses."""
         return dataclasses.replace(self, loads={name: load.masked() for name, load in self.loads.items()})
 
@@ -234,7 +261,7 @@ class Prepared:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], folder: Path | None = None) -> "Prepared":
+    def from_dict(cls, data: dict[str, Any], folder: Path | None = None) -> Prepared:
         """The inverse of to_dict; `folder` is where the tables are."""
         loads = {name: TableLoad.from_dict(d) for name, d in data["tables"].items()}
         inputs = [InputFile.from_dict(d) for d in data.get("inputs", [])]

@@ -63,8 +63,8 @@ def prepare(params, *, max_rejected_share: float | None = None, progress: Progre
         return cached
     frames, loads, inputs = _validate_all(params, progress, hashes)
     prepared = Prepared(folder=folder, loads=loads, key=key, inputs=inputs)
-    raise_if_unfit(prepared, max_rejected_share)      # the error shows the values as they are
-    prepared = prepared.masked()                       # what is kept feeds the report: masked
+    raise_if_unfit(prepared, max_rejected_share)  # the error shows the values as they are
+    prepared = prepared.masked()  # what is kept feeds the report: masked
     say(f"writing canonical tables to {display(folder)}")
     write_cached(folder, key, frames, prepared)
     return prepared
@@ -73,19 +73,21 @@ def prepare(params, *, max_rejected_share: float | None = None, progress: Progre
 # --- one table ---------------------------------------------------------------------------------
 
 
-def _load(params, name: str, progress: Progress = None,
-          hashes: dict[str, str] | None = None) -> tuple[pd.DataFrame | None, TableLoad]:
+def _load(
+    params, name: str, progress: Progress = None, hashes: dict[str, str] | None = None
+) -> tuple[pd.DataFrame | None, TableLoad]:
     spec = contract.table(name)
     if name not in params.sources:
-        raise ParamsError(f"the {name} table is not listed under sources in {params.source_file or 'the params'}; "
-                          f"listed: {', '.join(params.sources) or 'none'}")
+        raise ParamsError(
+            f"the {name} table is not listed under sources in {params.source_file or 'the params'}; "
+            f"listed: {', '.join(params.sources) or 'none'}"
+        )
     src = params.sources[name]
     shown = display(params.source_path(name))
     load = TableLoad.empty(name, shown)
     files = params.input_files(name)
     try:
-        raw = read_source(params, name, progress, hashes, columns=_parquet_columns(spec, src, files),
-                          notes=load.notes)
+        raw = read_source(params, name, progress, hashes, columns=_parquet_columns(spec, src, files), notes=load.notes)
     except SourceFileError as err:
         load.file = err.file if len(files) <= 1 else shown
         load.problems.append(file_problem(name, err.file, err.kind, err.message))
@@ -178,22 +180,50 @@ def raise_if_unfit(prepared: Prepared, max_rejected_share: float) -> None:
 def _preset_overflow(i: InputFile, max_rejected_share: float) -> list[Problem]:
     """The rejected reasons of a preset's input file, and the summary that it rejects too many rows."""
     tables = ", ".join(i.tables)
-    reasons = [Problem(table=tables, file=i.file, column=r.get("column"), kind=r["reason"], message=r["description"],
-                       count=r["rows"], examples=r.get("examples", []))
-               for r in i.reasons if r["category"] == "rejected"]
-    return reasons + [Problem(
-        table=tables, file=i.file, column=None, kind=TOO_MANY_REJECTED, fatal=True, count=i.rows_rejected,
-        message=(f"{i.rows_rejected:,} of {i.rows_in:,} rows ({pct(i.rejected_share)}) were rejected as bad "
-                 f"data, more than the {pct(max_rejected_share)} allowed (max_rejected_share; the "
-                 f"{i.rows_excluded:,} rows the preset {i.preset} excludes by its rules do not count); the "
-                 "reasons are listed above: fix the export or the preset's options, or allow a larger share"))]
+    reasons = [
+        Problem(
+            table=tables,
+            file=i.file,
+            column=r.get("column"),
+            kind=r["reason"],
+            message=r["description"],
+            count=r["rows"],
+            examples=r.get("examples", []),
+        )
+        for r in i.reasons
+        if r["category"] == "rejected"
+    ]
+    return reasons + [
+        Problem(
+            table=tables,
+            file=i.file,
+            column=None,
+            kind=TOO_MANY_REJECTED,
+            fatal=True,
+            count=i.rows_rejected,
+            message=(
+                f"{i.rows_rejected:,} of {i.rows_in:,} rows ({pct(i.rejected_share)}) were rejected as bad "
+                f"data, more than the {pct(max_rejected_share)} allowed (max_rejected_share; the "
+                f"{i.rows_excluded:,} rows the preset {i.preset} excludes by its rules do not count); the "
+                "reasons are listed above: fix the export or the preset's options, or allow a larger share"
+            ),
+        )
+    ]
 
 
 def _table_overflow(name: str, load: TableLoad, max_rejected_share: float) -> Problem:
     data_rows = load.rows_in - load.rejected.get(BLANK_ROW, 0)
     bad = load.rows_rejected - load.rejected.get(BLANK_ROW, 0)
     return Problem(
-        table=name, file=load.file, column=None, kind=TOO_MANY_REJECTED, fatal=True, count=bad,
-        message=(f"table {name}: {bad:,} of {data_rows:,} rows ({pct(load.rejected_share)}) were rejected, more "
-                 f"than the {pct(max_rejected_share)} allowed (max_rejected_share); the reasons are listed "
-                 "above: fix the export or the column mapping, or allow a larger share"))
+        table=name,
+        file=load.file,
+        column=None,
+        kind=TOO_MANY_REJECTED,
+        fatal=True,
+        count=bad,
+        message=(
+            f"table {name}: {bad:,} of {data_rows:,} rows ({pct(load.rejected_share)}) were rejected, more "
+            f"than the {pct(max_rejected_share)} allowed (max_rejected_share); the reasons are listed "
+            "above: fix the export or the column mapping, or allow a larger share"
+        ),
+    )

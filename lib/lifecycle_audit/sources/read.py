@@ -22,7 +22,7 @@ from .model import BLANK_ROW, REPEATED_HEADER, Progress
 
 _SNIFF_DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 65536
-_HASHES: dict[str, str] = {}   # per process: validate and run in one process hash each file once
+_HASHES: dict[str, str] = {}  # per process: validate and run in one process hash each file once
 
 Sheets = list[tuple[str, pd.DataFrame]]
 
@@ -50,8 +50,8 @@ class RawRead:
     frame: pd.DataFrame
     header: list[str]
     fmt: str
-    files: list[dict[str, Any]]     # per file: file (as shown), sha256, rows_in, start, blank_row, repeated_header
-    text: bool                      # values are strings read from text (CSV/TSV/Excel), not typed (Parquet)
+    files: list[dict[str, Any]]  # per file: file (as shown), sha256, rows_in, start, blank_row, repeated_header
+    text: bool  # values are strings read from text (CSV/TSV/Excel), not typed (Parquet)
     line_offset: int | None = None
 
     @property
@@ -86,8 +86,14 @@ def file_sha256(path: Path) -> str:
     return _HASHES[memo_key]
 
 
-def read_source(params, name: str, progress: Progress = None, hashes: dict[str, str] | None = None,
-                columns: list[str] | None = None, notes: list[str] | None = None) -> RawRead:
+def read_source(
+    params,
+    name: str,
+    progress: Progress = None,
+    hashes: dict[str, str] | None = None,
+    columns: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> RawRead:
     """Read every file of sources[name] through the quirk layer (encoding, delimiter, blank and repeated
     header rows, Excel sheets, folders of files). Raises SourceFileError naming the file and what to try."""
     notes = notes if notes is not None else []
@@ -115,8 +121,15 @@ def read_source(params, name: str, progress: Progress = None, hashes: dict[str, 
     return _joined(parts, header, fmt0, infos, line_offset)
 
 
-def _read_file(path: Path, name: str, src, progress: Progress, hashes: dict[str, str] | None,
-               columns: list[str] | None, notes: list[str]) -> tuple[str, str, Sheets, int | None]:
+def _read_file(
+    path: Path,
+    name: str,
+    src,
+    progress: Progress,
+    hashes: dict[str, str] | None,
+    columns: list[str] | None,
+    notes: list[str],
+) -> tuple[str, str, Sheets, int | None]:
     """(format, sha256, [(label, frame)] per sheet, file line of data row 0 or None) of one file."""
     shown = display(path)
     try:
@@ -133,14 +146,16 @@ def _read_file(path: Path, name: str, src, progress: Progress, hashes: dict[str,
     return fmt, sha, sheets, offset
 
 
-def _read_sheets(path: Path, shown: str, fmt: str, opts, columns: list[str] | None,
-                 notes: list[str]) -> tuple[Sheets, int | None]:
+def _read_sheets(
+    path: Path, shown: str, fmt: str, opts, columns: list[str] | None, notes: list[str]
+) -> tuple[Sheets, int | None]:
     if fmt in ("csv", "tsv"):
         offset = 1 + opts.skip_rows if opts.header else opts.skip_rows
         return [(shown, _read_text(path, fmt, opts, notes))], offset
     if fmt == "excel":
-        return [(f"{shown} [{sheet}]" if sheet is not None else shown, df)
-                for sheet, df in _read_excel(path, opts)], 1 + opts.skip_rows
+        return [
+            (f"{shown} [{sheet}]" if sheet is not None else shown, df) for sheet, df in _read_excel(path, opts)
+        ], 1 + opts.skip_rows
     names, _ = parquet_header(path)
     want = [c for c in columns if c in names] if columns is not None else names
     return [(shown, _read_parquet(path, want))], None
@@ -149,16 +164,26 @@ def _read_sheets(path: Path, shown: str, fmt: str, opts, columns: list[str] | No
 def _other_columns_note(label: str, columns: list[str], header: list[str], first: str) -> str:
     missing = [c for c in header if c not in columns]
     extra = [c for c in columns if c not in header]
-    return (f"{label} has other columns than {first}"
-            + (f": lacks {listing(missing)}" if missing else "")
-            + (f"; adds {listing(extra)}" if extra else ""))
+    return (
+        f"{label} has other columns than {first}"
+        + (f": lacks {listing(missing)}" if missing else "")
+        + (f"; adds {listing(extra)}" if extra else "")
+    )
 
 
-def _without_blank_rows(df: pd.DataFrame, label: str, sha: str, fmt: str,
-                        start: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _without_blank_rows(
+    df: pd.DataFrame, label: str, sha: str, fmt: str, start: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The sheet numbered from `start`, blank and repeated header rows taken out (text only); and its info."""
-    info = {"file": label, "sha256": sha, "rows_in": len(df), "start": start, BLANK_ROW: 0,
-            REPEATED_HEADER: 0, "format": fmt}
+    info = {
+        "file": label,
+        "sha256": sha,
+        "rows_in": len(df),
+        "start": start,
+        BLANK_ROW: 0,
+        REPEATED_HEADER: 0,
+        "format": fmt,
+    }
     df.index = pd.RangeIndex(start, start + len(df))
     if fmt == "parquet" or not len(df):
         return df, info
@@ -171,13 +196,15 @@ def _without_blank_rows(df: pd.DataFrame, label: str, sha: str, fmt: str,
     return df, info
 
 
-def _joined(parts: list[pd.DataFrame], header: list[str] | None, fmt: str, infos: list[dict[str, Any]],
-            line_offset: int | None) -> RawRead:
+def _joined(
+    parts: list[pd.DataFrame], header: list[str] | None, fmt: str, infos: list[dict[str, Any]], line_offset: int | None
+) -> RawRead:
     frame = parts[0] if len(parts) == 1 else pd.concat(parts)
     if header is not None:
         frame = frame.reindex(columns=list(dict.fromkeys(header + [c for c in frame.columns if c not in header])))
-    return RawRead(frame=frame, header=list(frame.columns), fmt=fmt, files=infos, text=fmt != "parquet",
-                   line_offset=line_offset)
+    return RawRead(
+        frame=frame, header=list(frame.columns), fmt=fmt, files=infos, text=fmt != "parquet", line_offset=line_offset
+    )
 
 
 # --- rows that are not data --------------------------------------------------------------------
@@ -239,12 +266,16 @@ def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
             last_error = err
             continue
         if opts.encoding is None and encoding != "utf-8-sig":
-            notes.append(f"{display(path)}: not UTF-8 ({last_error.reason} at byte {last_error.start}); "
-                         f"read as {encoding} (set read.encoding to override)")
+            notes.append(
+                f"{display(path)}: not UTF-8 ({last_error.reason} at byte {last_error.start}); "
+                f"read as {encoding} (set read.encoding to override)"
+            )
         return df
     err = last_error
-    raise Unreadable(f"cannot be read as {opts.encoding or 'utf-8'} text ({err.reason} at byte {err.start}); "
-                     "set read.encoding, e.g. 'cp1252' or 'latin-1' for files saved by Excel on Windows") from None
+    raise Unreadable(
+        f"cannot be read as {opts.encoding or 'utf-8'} text ({err.reason} at byte {err.start}); "
+        "set read.encoding, e.g. 'cp1252' or 'latin-1' for files saved by Excel on Windows"
+    ) from None
 
 
 def _encodings(given: str | None) -> list[str]:
@@ -262,8 +293,9 @@ def _delimiter(path: Path, fmt: str, opts, encoding: str, notes: list[str]) -> s
         return "\t"
     delimiter = _sniff_delimiter(path, encoding, opts.skip_rows)
     if delimiter != ",":
-        notes.append(f"{display(path)}: delimiter {_name_delimiter(delimiter)} detected "
-                     "(set read.delimiter to override)")
+        notes.append(
+            f"{display(path)}: delimiter {_name_delimiter(delimiter)} detected (set read.delimiter to override)"
+        )
     return delimiter
 
 
@@ -272,22 +304,35 @@ def _read_csv(path: Path, opts, encoding: str, delimiter: str) -> pd.DataFrame:
     sep = r"\s+" if delimiter in ("whitespace", r"\s+") else ("\t" if delimiter in ("tab", "\\t") else delimiter)
     try:
         return pd.read_csv(
-            path, sep=sep, dtype="string", keep_default_na=False, na_values=[],
-            skip_blank_lines=sep == r"\s+", skiprows=opts.skip_rows, encoding=encoding, encoding_errors="strict",
-            index_col=False, compression="infer", engine="c",
-            header=0 if opts.header else None, names=opts.names if opts.names else None,
+            path,
+            sep=sep,
+            dtype="string",
+            keep_default_na=False,
+            na_values=[],
+            skip_blank_lines=sep == r"\s+",
+            skiprows=opts.skip_rows,
+            encoding=encoding,
+            encoding_errors="strict",
+            index_col=False,
+            compression="infer",
+            engine="c",
+            header=0 if opts.header else None,
+            names=opts.names if opts.names else None,
         )
     except UnicodeDecodeError:
         raise
     except LookupError:
-        raise Unreadable(f"unknown encoding {opts.encoding!r} in read.encoding; "
-                         "try 'utf-8', 'cp1252' or 'latin-1'") from None
+        raise Unreadable(
+            f"unknown encoding {opts.encoding!r} in read.encoding; try 'utf-8', 'cp1252' or 'latin-1'"
+        ) from None
     except pd.errors.EmptyDataError:
         raise Unreadable("the file is empty: expected a header row with the column names") from None
     except pd.errors.ParserError as err:
         detail = str(err).removeprefix("Error tokenizing data. C error: ").strip()
-        raise Unreadable(f"cannot be split into columns with the delimiter {_name_delimiter(delimiter)}: "
-                         f"{detail}; check read.delimiter and that text containing the delimiter is quoted") from None
+        raise Unreadable(
+            f"cannot be split into columns with the delimiter {_name_delimiter(delimiter)}: "
+            f"{detail}; check read.delimiter and that text containing the delimiter is quoted"
+        ) from None
     except (OSError, ValueError) as err:
         raise Unreadable(f"cannot be read: {err}") from None
 
@@ -319,7 +364,7 @@ def _sample_lines(path: Path, encoding: str, skip_rows: int) -> list[str]:
         return []
     lines = sample.splitlines()[skip_rows:]
     if len(sample) == _SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]          # the last line may be cut
+        lines = lines[:-1]  # the last line may be cut
     return lines
 
 
@@ -361,14 +406,23 @@ def _read_excel(path: Path, opts) -> list[tuple[str | None, pd.DataFrame]]:
     """[(sheet name or None, frame of strings)]: one sheet (read.sheet, default the first) or every sheet ('*')."""
     every = opts.sheet == "*"
     try:
-        read = pd.read_excel(path, sheet_name=None if every else (opts.sheet if opts.sheet is not None else 0),
-                             dtype=object, keep_default_na=False, na_values=[], skiprows=opts.skip_rows,
-                             header=0 if opts.header else None, names=opts.names)
+        read = pd.read_excel(
+            path,
+            sheet_name=None if every else (opts.sheet if opts.sheet is not None else 0),
+            dtype=object,
+            keep_default_na=False,
+            na_values=[],
+            skiprows=opts.skip_rows,
+            header=0 if opts.header else None,
+            names=opts.names,
+        )
     except ImportError as err:
         m = re.search(r"'([A-Za-z0-9_\-]+)'", str(err))
         package = m.group(1) if m else "openpyxl"
-        raise Unreadable(f"reading Excel files needs the {package} package, which is not installed: "
-                         f"`pip install {package}`, or save the sheet as CSV and point sources at that") from None
+        raise Unreadable(
+            f"reading Excel files needs the {package} package, which is not installed: "
+            f"`pip install {package}`, or save the sheet as CSV and point sources at that"
+        ) from None
     except Exception as err:  # noqa: BLE001 - the Excel readers raise many kinds of errors
         raise Unreadable(f"cannot be read as an Excel workbook: {err}") from None
     # Cells keep their Excel types until here; as text, dates read as ISO ("2025-01-03 00:00:00").

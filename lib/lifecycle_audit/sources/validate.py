@@ -29,14 +29,16 @@ class _Verdicts:
     def passed(self) -> np.ndarray:
         return self.reason < 0
 
-    def reject(self, mask: np.ndarray, kind: str, what: str, expected: str, *, column: str, raw: pd.Series,
-               client: str) -> None:
+    def reject(
+        self, mask: np.ndarray, kind: str, what: str, expected: str, *, column: str, raw: pd.Series, client: str
+    ) -> None:
         """Reject the rows in `mask` under `kind` (rows an earlier reason has keep it) and record the problem."""
         if kind not in self.kinds:
             self.kinds.append(kind)
         self.reason[mask & self.passed] = self.kinds.index(kind)
-        self.load.problems.append(row_problem(self.load, column, kind, mask, self.index, raw, what=what,
-                                              expected=expected, client=client))
+        self.load.problems.append(
+            row_problem(self.load, column, kind, mask, self.index, raw, what=what, expected=expected, client=client)
+        )
 
     def status(self) -> pd.Series:
         """Per row: "" when it passed, else its reason."""
@@ -65,11 +67,12 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     return _passed_rows(df, spec, raw_read, verdicts), load
 
 
-def _column(name: str, col: contract.Column, raw_read: RawRead, src, found: ColumnMap,
-            verdicts: _Verdicts) -> pd.Series:
+def _column(
+    name: str, col: contract.Column, raw_read: RawRead, src, found: ColumnMap, verdicts: _Verdicts
+) -> pd.Series:
     """One contract column: the client's values mapped, coerced and checked; bad rows rejected."""
     client = found.chosen[col.name]
-    if client is None:   # optional column the client does not have: all empty
+    if client is None:  # optional column the client does not have: all empty
         return empty_series(contract.PANDAS_DTYPES[col.kind], verdicts.index)
     note = partial(_note, verdicts.load, f"{name}.{col.name} ('{client}')")
     source = _source_values(name, col, raw_read.frame, src, found, verdicts)
@@ -97,8 +100,9 @@ def _note(load: TableLoad, where: str, text: str | None) -> None:
         load.notes.append(f"{where}: {text}")
 
 
-def _source_values(name: str, col: contract.Column, raw: pd.DataFrame, src, found: ColumnMap,
-                   verdicts: _Verdicts) -> pd.Series:
+def _source_values(
+    name: str, col: contract.Column, raw: pd.DataFrame, src, found: ColumnMap, verdicts: _Verdicts
+) -> pd.Series:
     """The client's values for a contract column: its column, a constant, or a derived expression."""
     if col.name in src.constants:
         value = src.constants[col.name]
@@ -110,9 +114,15 @@ def _source_values(name: str, col: contract.Column, raw: pd.DataFrame, src, foun
     _note(verdicts.load, f"{name}.{col.name} (= {expr})", note)
     if bad_inputs.any():
         expected = type_words(contract.Column(col.name, contract.FLOAT), src.read, shown_inputs[bad_inputs])[1]
-        verdicts.reject(bad_inputs, "wrong_type",
-                        f"have a value that is not a number in a column used by derived.{col.name} ({expr})",
-                        expected, column=col.name, raw=shown_inputs, client=expr)
+        verdicts.reject(
+            bad_inputs,
+            "wrong_type",
+            f"have a value that is not a number in a column used by derived.{col.name} ({expr})",
+            expected,
+            column=col.name,
+            raw=shown_inputs,
+            client=expr,
+        )
     return values
 
 
@@ -122,21 +132,29 @@ def _check_vocabulary(name: str, col: contract.Column, values: pd.Series, reject
     note(text)
     outside = ~ok & values.notna().to_numpy(dtype=bool)
     if outside.any():
-        reject(outside, "not_allowed", "have a value outside the allowed list",
-               "one of: " + ", ".join(col.allowed) + f" (map the client's values in sources.{name}.values.{col.name})")
+        reject(
+            outside,
+            "not_allowed",
+            "have a value outside the allowed list",
+            "one of: " + ", ".join(col.allowed) + f" (map the client's values in sources.{name}.values.{col.name})",
+        )
     return values
 
 
 def _check_minimum(col: contract.Column, values: pd.Series, reject) -> None:
     negative = (values < col.min_value).fillna(False).to_numpy(dtype=bool)
     if negative.any():
-        reject(negative, "negative",
-               "have a negative value" if col.min_value == 0 else f"have a value below {col.min_value:g}",
-               f"a value of at least {col.min_value:g}")
+        reject(
+            negative,
+            "negative",
+            "have a negative value" if col.min_value == 0 else f"have a value below {col.min_value:g}",
+            f"a value of at least {col.min_value:g}",
+        )
 
 
-def _reject_repeated_keys(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None],
-                          verdicts: _Verdicts) -> None:
+def _reject_repeated_keys(
+    spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None], verdicts: _Verdicts
+) -> None:
     """Among the rows that passed so far, reject the later ones repeating a key (the first is kept)."""
     alive = verdicts.passed
     dup = np.zeros(len(df), dtype=bool)
@@ -144,10 +162,15 @@ def _reject_repeated_keys(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFr
     if not dup.any():
         return
     key_words = " + ".join(spec.key)
-    verdicts.reject(dup, "duplicate_key",
-                    f"repeat a {key_words} already used by an earlier row (the first is kept, the later ones rejected)",
-                    f"each {key_words} to appear once", column=", ".join(spec.key),
-                    raw=_key_values(spec, df, raw, chosen), client=", ".join(chosen[k] or k for k in spec.key))
+    verdicts.reject(
+        dup,
+        "duplicate_key",
+        f"repeat a {key_words} already used by an earlier row (the first is kept, the later ones rejected)",
+        f"each {key_words} to appear once",
+        column=", ".join(spec.key),
+        raw=_key_values(spec, df, raw, chosen),
+        client=", ".join(chosen[k] or k for k in spec.key),
+    )
 
 
 def _key_values(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None]) -> pd.Series:
@@ -177,8 +200,18 @@ def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verd
     return df
 
 
-def row_problem(load: TableLoad, column: str, kind: str, mask: np.ndarray, index: pd.Index, raw: pd.Series,
-                *, what: str, expected: str, client: str | None = None) -> Problem:
+def row_problem(
+    load: TableLoad,
+    column: str,
+    kind: str,
+    mask: np.ndarray,
+    index: pd.Index,
+    raw: pd.Series,
+    *,
+    what: str,
+    expected: str,
+    client: str | None = None,
+) -> Problem:
     """A problem for the rows in `mask`; `index` holds their 0-based data row numbers, `raw` their values."""
     where = np.flatnonzero(mask)[:MAX_EXAMPLES]
     rows = [int(i) + 1 for i in index[where]]
@@ -187,14 +220,26 @@ def row_problem(load: TableLoad, column: str, kind: str, mask: np.ndarray, index
         starts = np.array([start for _, start in load.parts])
         codes = np.searchsorted(starts, np.array(rows) - 1, side="right") - 1
         files = [load.parts[c][0] for c in codes]
-        rows = [r - int(starts[c]) for r, c in zip(rows, codes)]
+        rows = [r - int(starts[c]) for r, c in zip(rows, codes, strict=False)]
     values = [show_value(v) for v in raw.iloc[where]]
     if client is None:
         client = load.mapping.get(column) or column
-    problem = Problem(table=load.table, file=load.file, column=column, kind=kind, message="",
-                      count=int(mask.sum()), examples=rows, example_values=values, fatal=False,
-                      client_column=client, what=what, expected=expected, line_offset=load.line_offset,
-                      example_files=files)
+    problem = Problem(
+        table=load.table,
+        file=load.file,
+        column=column,
+        kind=kind,
+        message="",
+        count=int(mask.sum()),
+        examples=rows,
+        example_values=values,
+        fatal=False,
+        client_column=client,
+        what=what,
+        expected=expected,
+        line_offset=load.line_offset,
+        example_files=files,
+    )
     problem.message = row_message(problem)
     return problem
 
@@ -235,8 +280,7 @@ def dependency_order(names) -> list[str]:
     return done
 
 
-def check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoad,
-                     loads: dict[str, TableLoad]) -> None:
+def check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, loads: dict[str, TableLoad]) -> None:
     """Reject the rows of `name` that point at a row the referenced table (when supplied) does not have."""
     df = frames[name]
     reject = np.zeros(len(df), dtype=bool)
@@ -247,25 +291,37 @@ def check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoad
         _drop_rows(name, frames, load, reject)
 
 
-def _dangling(name: str, col: contract.Column, df: pd.DataFrame, frames: dict[str, pd.DataFrame], load: TableLoad,
-              loads: dict[str, TableLoad]) -> np.ndarray:
+def _dangling(
+    name: str,
+    col: contract.Column,
+    df: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    load: TableLoad,
+    loads: dict[str, TableLoad],
+) -> np.ndarray:
     """The rows whose `col` points nowhere (with their problem recorded); a note when it cannot be checked."""
     target_table, target_col = col.references.split(".")
     if target_table not in frames:
         why = "was not supplied" if target_table not in loads else "could not be used"
-        load.notes.append(f"{name}.{col.name} was not checked against {col.references}: "
-                          f"the {target_table} table {why}")
+        load.notes.append(f"{name}.{col.name} was not checked against {col.references}: the {target_table} table {why}")
         return np.zeros(len(df), dtype=bool)
     values = df[col.name]
     dangling = values.notna().to_numpy(dtype=bool) & ~isin(values, frames[target_table][target_col])
     if dangling.any():
         target_file = loads[target_table].file
-        load.problems.append(row_problem(
-            load, col.name, "dangling_reference", dangling, df.index, values,
-            what=f"point to a {target_col} that is not in the {target_table} table ({target_file})",
-            expected=f"every {col.name} to exist in {target_table}.{target_col}; "
-                     "such rows are rejected (was the other export filtered or cut at a different date?)",
-        ))
+        load.problems.append(
+            row_problem(
+                load,
+                col.name,
+                "dangling_reference",
+                dangling,
+                df.index,
+                values,
+                what=f"point to a {target_col} that is not in the {target_table} table ({target_file})",
+                expected=f"every {col.name} to exist in {target_table}.{target_col}; "
+                "such rows are rejected (was the other export filtered or cut at a different date?)",
+            )
+        )
     return dangling
 
 

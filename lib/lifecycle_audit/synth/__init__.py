@@ -18,6 +18,6 @@ from __future__ import annotations
 from .generate import generate, write_shop
 from .mistakes import PROFILES, Behaviour, Mistake, declared, names
 
-MISTAKES: tuple[str, ...] = names()   # every behaviour module is imported by now (generate imports them)
+MISTAKES: tuple[str, ...] = names()  # every behaviour module is imported by now (generate imports them)
 
 __all__ = ["MISTAKES", "PROFILES", "Behaviour", "Mistake", "declared", "generate", "write_shop"]

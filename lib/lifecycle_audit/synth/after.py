@@ -16,14 +16,13 @@ class Aftermath:
     """The state the after-order steps share; `rng` draws what every profile has, `xrng` (a separate
     stream) what the added mistakes change, so switching one leaves the other draws alone."""
 
-    def __init__(self, rng, clock: Clock, cust: Customers, orders: Orders, box: Outbox, dead,
-                 beh: Behaviour, xrng):
+    def __init__(self, rng, clock: Clock, cust: Customers, orders: Orders, box: Outbox, dead, beh: Behaviour, xrng):
         self.rng, self.clock, self.cust, self.o, self.box, self.dead = rng, clock, cust, orders, box, dead
         self.beh, self.xrng = beh, xrng
         self.n = len(cust.t0)
         self.buyer = np.bincount(orders.cust, minlength=self.n) > 0
-        self.default = self.buyer & (rng.random(self.n) < 0.04)          # did not pay
-        self.postal = self.buyer | (rng.random(self.n) < 0.8)            # buyers gave an address
+        self.default = self.buyer & (rng.random(self.n) < 0.04)  # did not pay
+        self.postal = self.buyer | (rng.random(self.n) < 0.8)  # buyers gave an address
 
     def bounced(self, c, t):
         """The customer's e-mail address bounces at time t."""
@@ -37,5 +36,4 @@ class Aftermath:
         campaign = FLOW[flow] if isinstance(flow, str) else (flow[keep] if np.ndim(flow) else flow)
         b = self.bounced(c, t)
         o, k = engage(self.rng, t, p_open, p_click, b, self.clock.T)
-        self.box.add(c, mtype, t, campaign=campaign, category=category,
-                     opened=o, clicked=k, bounced=b)
+        self.box.add(c, mtype, t, campaign=campaign, category=category, opened=o, clicked=k, bounced=b)

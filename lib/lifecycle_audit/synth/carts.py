@@ -15,19 +15,22 @@ from .visits import Sessions
 from .vocab import CH, PG
 
 UNREMINDED_CARTS = declare(
-    "unreminded_carts", order=2, checks=("conversion.cart_abandonment", "conversion.abandoned_cart_recovery"),
+    "unreminded_carts",
+    order=2,
+    checks=("conversion.cart_abandonment", "conversion.abandoned_cart_recovery"),
     does="carts are lost at checkout and seldom reminded, late and once (window shoppers keep orders comparable)",
     knobs={
         # a shop losing carts sees more of them (window shopping), so orders stay comparable
-        "cart_rate": (0.26, 0.50),          # add-to-cart probability of an engaged returning-customer session
-        "cart_first": (0.55, 0.90),         # ... of a future customer's first visit
-        "cart_anon": (0.04, 0.07),          # ... of an anonymous visitor's engaged session
+        "cart_rate": (0.26, 0.50),  # add-to-cart probability of an engaged returning-customer session
+        "cart_first": (0.55, 0.90),  # ... of a future customer's first visit
+        "cart_anon": (0.04, 0.07),  # ... of an anonymous visitor's engaged session
         "checkout": ((0.52, 0.45, 0.49, 0.45), (0.36, 0.25, 0.32, 0.28)),  # P(begin checkout | cart) by device
-        "pay": ((0.78, 0.74, 0.76, 0.74), (0.50, 0.42, 0.46, 0.42)),       # P(purchase | checkout) by device
-        "remind_share": (0.93, 0.13),       # share of abandoned carts (opted-in customers) that get a reminder
+        "pay": ((0.78, 0.74, 0.76, 0.74), (0.50, 0.42, 0.46, 0.42)),  # P(purchase | checkout) by device
+        "remind_share": (0.93, 0.13),  # share of abandoned carts (opted-in customers) that get a reminder
         "remind_delay": ((1 * HOUR, 4 * HOUR), (2 * DAY, 4 * DAY)),  # delay of the reminder, seconds (low, high)
-        "follow_up": (True, False),         # second reminder ~24 h later when the first is not opened
-    })
+        "follow_up": (True, False),  # second reminder ~24 h later when the first is not opened
+    },
+)
 
 
 def _abandoned(s: Sessions, ev: Events):
@@ -67,8 +70,16 @@ def cart_reminders(rng, clock: Clock, cust: Customers, s: Sessions, ev: Events, 
     t_open, t_click, ret, back, via_mail = _comebacks(rng, clock, tc, send, bounced, back, back & got)
     category = _cart_category(s, carts)
     r = reminded
-    box.add(c[r], "abandoned_cart", send[r], campaign=FLOW["FLOW-cart-reminder"], category=category[r],
-            opened=t_open[r], clicked=t_click[r], bounced=bounced[r])
+    box.add(
+        c[r],
+        "abandoned_cart",
+        send[r],
+        campaign=FLOW["FLOW-cart-reminder"],
+        category=category[r],
+        opened=t_open[r],
+        clicked=t_click[r],
+        bounced=bounced[r],
+    )
     if beh.follow_up:
         _follow_up(rng, clock, cust, box, c, send, reminded & (t_open == NA) & ~back, t_buy, category)
     return carts[back], ret[back], via_mail[back]
@@ -83,8 +94,7 @@ def _comebacks(rng, clock: Clock, tc, send, bounced, back, via_mail):
     delay = lognormal_s(rng, 1.5 * HOUR, 1.0, n, 2 * MIN, 20 * HOUR)
     t_open = np.where(via_mail, send + delay, t_open)
     t_click = np.where(via_mail, send + delay + rng.integers(30, 4 * MIN, n), t_click)
-    ret = np.where(via_mail, t_click + rng.integers(10, 3 * MIN, n),
-                   tc + rng.integers(3 * HOUR, int(6.5 * DAY), n))
+    ret = np.where(via_mail, t_click + rng.integers(10, 3 * MIN, n), tc + rng.integers(3 * HOUR, int(6.5 * DAY), n))
     back = back & (ret < tc + 7 * DAY - HOUR) & (ret < clock.T - 4 * HOUR)
     via_mail = via_mail & back
     t_open = np.where(t_open >= clock.T, NA, t_open)
@@ -99,8 +109,16 @@ def _follow_up(rng, clock: Clock, cust: Customers, box: Outbox, c, send, unopene
     f = unopened & (t_buy > send2) & (send2 < clock.T)
     b2 = (cust.dead_at[c] != NA) & (send2 >= cust.dead_at[c])
     o2, k2 = engage(rng, send2, 0.33, 0.15, b2, clock.T)
-    box.add(c[f], "abandoned_cart", send2[f], campaign=FLOW["FLOW-cart-reminder"], category=category[f],
-            opened=o2[f], clicked=k2[f], bounced=b2[f])
+    box.add(
+        c[f],
+        "abandoned_cart",
+        send2[f],
+        campaign=FLOW["FLOW-cart-reminder"],
+        category=category[f],
+        opened=o2[f],
+        clicked=k2[f],
+        bounced=b2[f],
+    )
 
 
 def recovery_sessions(s: Sessions, carts, start, via_mail) -> Sessions:
@@ -114,8 +132,19 @@ def recovery_sessions(s: Sessions, carts, start, via_mail) -> Sessions:
     order = np.lexsort((s.line_k[m], line_s))
     ones = np.ones(r, bool)
     return Sessions(
-        cust=s.cust[carts], anon=s.anon[carts], start=start,
-        channel=np.where(via_mail, CH["email"], CH["direct"]), device=s.device[carts],
-        landing=np.full(r, PG["cart"]), first=~ones, n_browse=np.zeros(r, np.int64),
-        checkout=ones, purchase=ones, signup=~ones, fav=s.fav[carts],
-        line_s=line_s[order], line_p=s.line_p[m][order], line_k=s.line_k[m][order])
+        cust=s.cust[carts],
+        anon=s.anon[carts],
+        start=start,
+        channel=np.where(via_mail, CH["email"], CH["direct"]),
+        device=s.device[carts],
+        landing=np.full(r, PG["cart"]),
+        first=~ones,
+        n_browse=np.zeros(r, np.int64),
+        checkout=ones,
+        purchase=ones,
+        signup=~ones,
+        fav=s.fav[carts],
+        line_s=line_s[order],
+        line_p=s.line_p[m][order],
+        line_k=s.line_k[m][order],
+    )

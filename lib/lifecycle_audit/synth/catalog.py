@@ -16,12 +16,15 @@ PER_CATEGORY = 15
 CATS_OF_PRODUCT = np.append(np.repeat(np.arange(len(CATEGORIES)), PER_CATEGORY), -1)  # [-1] -> null
 
 PRICE_RISE_CHURN = declare(
-    "price_rise_churn", order=9, checks=("acquisition.price_sensitivity",),
+    "price_rise_churn",
+    order=9,
+    checks=("acquisition.price_sensitivity",),
     does="steep price rises drive customers away: demand falls hard with the price",
     knobs={
-        "price_rise": ((1.05, 1.18), (1.20, 1.40)),   # range of the factor of a price rise
-        "elasticity": (1.2, 6.0),                     # demand ~ (price / original price) ** -elasticity
-    })
+        "price_rise": ((1.05, 1.18), (1.20, 1.40)),  # range of the factor of a price rise
+        "elasticity": (1.2, 6.0),  # demand ~ (price / original price) ** -elasticity
+    },
+)
 
 
 class Catalog:
@@ -41,7 +44,7 @@ class Catalog:
         pop = 1.0 / (1 + rank) ** 0.9
         within = pop / np.bincount(self.cat, pop)[self.cat]
         cum = np.cumsum(within)
-        cum[PER_CATEGORY - 1::PER_CATEGORY] = np.arange(1, len(CATEGORIES) + 1)
+        cum[PER_CATEGORY - 1 :: PER_CATEGORY] = np.arange(1, len(CATEGORIES) + 1)
         return cum
 
     def _price_history(self, rng, clock: Clock, rise: tuple):

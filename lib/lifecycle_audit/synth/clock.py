@@ -8,10 +8,36 @@ import pandas as pd
 from .vectors import pick
 
 MIN, HOUR, DAY, WEEK = 60, 3600, 86400, 7 * 86400
-NA = -(2 ** 62)          # "no time" in the int64 second arrays (times are seconds since the start)
+NA = -(2**62)  # "no time" in the int64 second arrays (times are seconds since the start)
 
-HOUR_W = np.array([.6, .35, .2, .15, .15, .25, .6, 1.2, 1.8, 2.2, 2.4, 2.6,
-                   3.0, 2.9, 2.6, 2.5, 2.6, 2.9, 3.3, 3.9, 4.3, 4.2, 3.2, 1.6])
+HOUR_W = np.array(
+    [
+        0.6,
+        0.35,
+        0.2,
+        0.15,
+        0.15,
+        0.25,
+        0.6,
+        1.2,
+        1.8,
+        2.2,
+        2.4,
+        2.6,
+        3.0,
+        2.9,
+        2.6,
+        2.5,
+        2.6,
+        2.9,
+        3.3,
+        3.9,
+        4.3,
+        4.2,
+        3.2,
+        1.6,
+    ]
+)
 
 
 class Clock:
@@ -25,13 +51,13 @@ class Clock:
         self.days = int((self.end_excl - self.start) / pd.Timedelta(days=1))
         self.T = self.days * DAY
         dates = pd.date_range(self.start, periods=self.days, freq="D")
-        growth = 1.0 + np.arange(self.days) / self.days                         # traffic doubles
+        growth = 1.0 + np.arange(self.days) / self.days  # traffic doubles
         doy = dates.day_of_year.to_numpy()
-        season = 1 + 0.6 * np.exp(-((doy - 342) / 15.0) ** 2) + 0.3 * np.exp(-((doy - 331) / 3.0) ** 2)
+        season = 1 + 0.6 * np.exp(-(((doy - 342) / 15.0) ** 2)) + 0.3 * np.exp(-(((doy - 331) / 3.0) ** 2))
         weekday = np.array([1.05, 1.0, 1.0, 0.98, 0.95, 0.92, 1.1])[dates.day_of_week]
         w = growth * season * weekday
         self.day_p = w / w.sum()
-        self.monday0 = -int(self.start.weekday()) * DAY                       # week grid anchor
+        self.monday0 = -int(self.start.weekday()) * DAY  # week grid anchor
         self.start_us = self.start.value // 1000
 
     def sample(self, rng, n: int) -> np.ndarray:

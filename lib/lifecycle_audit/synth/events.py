@@ -23,11 +23,11 @@ class Events:
     page: np.ndarray
     prod: np.ndarray
     t: np.ndarray
-    cart_time: np.ndarray     # per session: first add_to_cart, NA if none
-    buy_time: np.ndarray      # per session: purchase event, NA if none
+    cart_time: np.ndarray  # per session: first add_to_cart, NA if none
+    buy_time: np.ndarray  # per session: purchase event, NA if none
 
 
-EVENT_FIELDS = ("etype", "page", "prod", "t")   # one entry per event besides sidx
+EVENT_FIELDS = ("etype", "page", "prod", "t")  # one entry per event besides sidx
 
 
 def _steps(rng, s: Sessions, cat: Catalog):
@@ -36,9 +36,15 @@ def _steps(rng, s: Sessions, cat: Catalog):
     parts = []
 
     def add(sidx, rank, etype, page, prod=None):
-        parts.append((sidx, np.broadcast_to(np.int64(rank), sidx.shape) if np.isscalar(rank) else rank,
-                      np.broadcast_to(etype, sidx.shape), np.broadcast_to(page, sidx.shape),
-                      np.full(len(sidx), -1) if prod is None else prod))
+        parts.append(
+            (
+                sidx,
+                np.broadcast_to(np.int64(rank), sidx.shape) if np.isscalar(rank) else rank,
+                np.broadcast_to(etype, sidx.shape),
+                np.broadcast_to(page, sidx.shape),
+                np.full(len(sidx), -1) if prod is None else prod,
+            )
+        )
 
     add(idx, 0, EV["page_view"], s.landing)
     add(idx[s.signup], 1, EV["sign_up"], PG["other"])
@@ -66,7 +72,7 @@ def _times(rng, s: Sessions, beh: Behaviour, sidx, etype) -> np.ndarray:
     second = np.zeros(len(sidx), bool)
     second[1:] = first[:-1] & ~first[1:]
     slow = second & (s.landing[sidx] == PG["home"])
-    gap = np.where(slow, (gap * beh.home_hesitation).astype(np.int64), gap)   # time to first action
+    gap = np.where(slow, (gap * beh.home_hesitation).astype(np.int64), gap)  # time to first action
     gap[first] = 0
     cs = np.cumsum(gap)
     return s.start[sidx] + cs - cs[head(first)]

@@ -13,7 +13,8 @@ from .after import Aftermath
 from .carts import cart_reminders, recovery_sessions
 from .catalog import Catalog
 from .clock import DAY, Clock
-from .customers import Customers, customers as draw_customers
+from .customers import Customers
+from .customers import customers as draw_customers
 from .events import Events, events
 from .lapse import door_opener, lapse
 from .leads import add_leads
@@ -75,11 +76,16 @@ def _all_sessions(s: Sessions, ev: Events, rs: Sessions, rev: Events):
     session and cart lines (session, product, position), as arrays."""
     S0 = len(s)
     ses = {k: np.concatenate([getattr(s, k), getattr(rs, k)]) for k in ("cust", "anon", "start", "channel", "device")}
-    e = {k: np.concatenate([getattr(ev, k), getattr(rev, k) + (S0 if k == "sidx" else 0)])
-         for k in ("sidx", "t", "etype", "page", "prod")}
+    e = {
+        k: np.concatenate([getattr(ev, k), getattr(rev, k) + (S0 if k == "sidx" else 0)])
+        for k in ("sidx", "t", "etype", "page", "prod")
+    }
     buy_time = np.concatenate([ev.buy_time, rev.buy_time])
-    lines = (np.concatenate([s.line_s, rs.line_s + S0]), np.concatenate([s.line_p, rs.line_p]),
-             np.concatenate([s.line_k, rs.line_k]))
+    lines = (
+        np.concatenate([s.line_s, rs.line_s + S0]),
+        np.concatenate([s.line_p, rs.line_p]),
+        np.concatenate([s.line_k, rs.line_k]),
+    )
     return ses, e, buy_time, lines
 
 
@@ -93,13 +99,19 @@ def _after_orders(r: Streams, clock: Clock, cust: Customers, o: Orders, box: Out
     winback(a, rv.bad)
     loyal = loyalty(a)
     referrer, referred = referrals(a)
-    return dict(postal=a.postal, default=a.default, loyal=loyal, reviews=rv, support=sp,
-                referrer=referrer, referred=referred)
+    return dict(
+        postal=a.postal, default=a.default, loyal=loyal, reviews=rv, support=sp, referrer=referrer, referred=referred
+    )
 
 
-def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
-             mistakes: Iterable[str] | None = None, end: str = "2026-09-30",
-             months: int = 15) -> dict[str, pd.DataFrame]:
+def generate(
+    customers: int = 5000,
+    seed: int = 7,
+    profile: str = "planted",
+    mistakes: Iterable[str] | None = None,
+    end: str = "2026-09-30",
+    months: int = 15,
+) -> dict[str, pd.DataFrame]:
     """Every contract table of a demo shop; the same arguments give identical tables.
 
     `profile` "planted" switches on all of MISTAKES, "healthy" none; `mistakes` overrides
@@ -122,8 +134,21 @@ def generate(customers: int = 5000, seed: int = 7, profile: str = "planted",
     after = _after_orders(r, clock, cust, o, box, dead, beh)
     paid, amount = spend(r.after, clock, ses["channel"], ses["start"], beh.cpc_factor)
     channel_seen, acq_seen = tracked(r.x_track, beh, ses["channel"], cust.acq, s)
-    shop = Shop(clock, cat, cust, ses, e, o, box, campaign_vocab, paid=paid, amount=amount,
-                channel_seen=channel_seen, acq_seen=acq_seen, **after)
+    shop = Shop(
+        clock,
+        cat,
+        cust,
+        ses,
+        e,
+        o,
+        box,
+        campaign_vocab,
+        paid=paid,
+        amount=amount,
+        channel_seen=channel_seen,
+        acq_seen=acq_seen,
+        **after,
+    )
     return build_tables(shop)
 
 

@@ -13,22 +13,28 @@ from .vectors import rank_in_group
 from .visits import SESSION_FIELDS, Sessions
 from .vocab import PAID_CODES
 
-DOOR_OPENER = CATEGORIES.index("beauty")   # the cheap category paid ads push (weak_first_product)
+DOOR_OPENER = CATEGORIES.index("beauty")  # the cheap category paid ads push (weak_first_product)
 
 NO_REPEAT_PURCHASE = declare(
-    "no_repeat_purchase", order=17, checks=("retention.repeat_purchase",),
+    "no_repeat_purchase",
+    order=17,
+    checks=("retention.repeat_purchase",),
     does="most first-time buyers never come back",
     knobs={
-        "repeat_lapse": (0.0, 0.65),        # share of first-time buyers who never come back
-    })
+        "repeat_lapse": (0.0, 0.65),  # share of first-time buyers who never come back
+    },
+)
 WEAK_FIRST_PRODUCT = declare(
-    "weak_first_product", order=21, checks=("retention.expansion",),
+    "weak_first_product",
+    order=21,
+    checks=("retention.expansion",),
     does="ads sell a cheap door-opener whose buyers lapse; nothing sells them anything else",
     knobs={
-        "door_share": (0.0, 0.4),           # share of paid-acquired customers drawn in by the door-opener category
-        "door_lapse": (0.0, 0.2),           # share of buyers whose first order is a door-opener who never come back
-        "cat_loyalty": (0.7, 0.96),         # share of a customer's cart products from their favourite category
-    })
+        "door_share": (0.0, 0.4),  # share of paid-acquired customers drawn in by the door-opener category
+        "door_lapse": (0.0, 0.2),  # share of buyers whose first order is a door-opener who never come back
+        "cat_loyalty": (0.7, 0.96),  # share of a customer's cart products from their favourite category
+    },
+)
 
 
 def door_opener(rng, cust: Customers, beh: Behaviour) -> np.ndarray:
@@ -62,9 +68,12 @@ def _drop_sessions(s: Sessions, ev: Events, keep: np.ndarray):
     """The sessions where `keep`, their cart lines and events, renumbered."""
     new = np.cumsum(keep) - 1
     lm = keep[s.line_s]
-    s2 = Sessions(*(getattr(s, f)[keep] for f in SESSION_FIELDS),
-                  line_s=new[s.line_s[lm]], line_p=s.line_p[lm], line_k=s.line_k[lm])
+    s2 = Sessions(
+        *(getattr(s, f)[keep] for f in SESSION_FIELDS),
+        line_s=new[s.line_s[lm]],
+        line_p=s.line_p[lm],
+        line_k=s.line_k[lm],
+    )
     em = keep[ev.sidx]
-    ev2 = Events(new[ev.sidx[em]], *(getattr(ev, f)[em] for f in EVENT_FIELDS),
-                 ev.cart_time[keep], ev.buy_time[keep])
+    ev2 = Events(new[ev.sidx[em]], *(getattr(ev, f)[em] for f in EVENT_FIELDS), ev.cart_time[keep], ev.buy_time[keep])
     return s2, ev2

@@ -15,13 +15,16 @@ from .visits import SESSION_FIELDS, Sessions, sessions
 from .vocab import EV
 
 NO_LEAD_CAPTURE = declare(
-    "no_lead_capture", order=11, checks=("acquisition.lead_capture",),
+    "no_lead_capture",
+    order=11,
+    checks=("acquisition.lead_capture",),
     does="no sign-up box and no carrot: anonymous visitors leave no e-mail (only buyers and the account "
-         "sign-ups of first visits remain)",
+    "sign-ups of first visits remain)",
     knobs={
-        "lead_rate": (0.012, 0.0),          # share of anonymous non-buying sessions that end in a sign-up
-        "lead_offer": (True, False),        # sign-ups get a first-order code (welcome mail "FLOW-welcome-offer")
-    })
+        "lead_rate": (0.012, 0.0),  # share of anonymous non-buying sessions that end in a sign-up
+        "lead_offer": (True, False),  # sign-ups get a first-order code (welcome mail "FLOW-welcome-offer")
+    },
+)
 
 
 def _lead_customers(rng, clock: Clock, n_lead: int, beh: Behaviour) -> Customers:
@@ -31,7 +34,7 @@ def _lead_customers(rng, clock: Clock, n_lead: int, beh: Behaviour) -> Customers
     lc.opt_in = rng.random(n_lead) < 0.85
     lc.segment = lc.opt_in & (rng.random(n_lead) < beh.segment_share)
     lc.lead = np.ones(n_lead, bool)
-    lc.offer = lc.opt_in & beh.lead_offer                  # the code comes with the welcome mail
+    lc.offer = lc.opt_in & beh.lead_offer  # the code comes with the welcome mail
     lc.visits = lc.visits * np.where(lc.offer, 0.8, 0.5)
     lc.intent = lc.intent * np.where(lc.offer, 2.2, 0.6)
     return lc
@@ -43,11 +46,16 @@ def _joined(cust: Customers, s: Sessions, ev: Events, lc: Customers, ls: Session
     ls.cust = ls.cust + n
     ls.anon = ls.anon + int(s.anon.max()) + 1
     cat_ = np.concatenate
-    s2 = Sessions(*(cat_([getattr(s, f), getattr(ls, f)]) for f in SESSION_FIELDS),
-                  line_s=cat_([s.line_s, ls.line_s + S]),
-                  line_p=cat_([s.line_p, ls.line_p]), line_k=cat_([s.line_k, ls.line_k]))
-    ev2 = Events(cat_([ev.sidx, le.sidx + S]), *(cat_([getattr(ev, f), getattr(le, f)]) for f in (
-        *EVENT_FIELDS, "cart_time", "buy_time")))
+    s2 = Sessions(
+        *(cat_([getattr(s, f), getattr(ls, f)]) for f in SESSION_FIELDS),
+        line_s=cat_([s.line_s, ls.line_s + S]),
+        line_p=cat_([s.line_p, ls.line_p]),
+        line_k=cat_([s.line_k, ls.line_k]),
+    )
+    ev2 = Events(
+        cat_([ev.sidx, le.sidx + S]),
+        *(cat_([getattr(ev, f), getattr(le, f)]) for f in (*EVENT_FIELDS, "cart_time", "buy_time")),
+    )
     cust2 = Customers(**{f: cat_([getattr(cust, f), getattr(lc, f)]) for f in cust.__dataclass_fields__})
     return cust2, s2, ev2
 
@@ -64,5 +72,5 @@ def add_leads(rng, clock: Clock, cust: Customers, s: Sessions, ev: Events, cat: 
     le = events(rng, ls, cat, beh)
     su = le.etype == EV["sign_up"]
     lc.t0 = lc.t0.copy()
-    lc.t0[ls.cust[le.sidx[su]]] = le.t[su]               # first seen at the sign-up
+    lc.t0[ls.cust[le.sidx[su]]] = le.t[su]  # first seen at the sign-up
     return _joined(cust, s, ev, lc, ls, le)

@@ -11,18 +11,24 @@ from .mistakes import declare
 from .vocab import CH
 
 UNRECOGNISED_LOYAL = declare(
-    "unrecognised_loyal", order=22, checks=("loyalty.unrecognised_loyal",),
+    "unrecognised_loyal",
+    order=22,
+    checks=("loyalty.unrecognised_loyal",),
     does="loyal customers are not made members, and many lapse after their third order",
     knobs={
-        "loyalty_share": (0.95, 0.08),      # share of third orders that make the customer a member
-        "loyal_lapse": (0.0, 0.6),          # share of unrecognised loyal customers who lapse after the 3rd order
-    })
+        "loyalty_share": (0.95, 0.08),  # share of third orders that make the customer a member
+        "loyal_lapse": (0.0, 0.6),  # share of unrecognised loyal customers who lapse after the 3rd order
+    },
+)
 NO_REFERRAL_PROGRAM = declare(
-    "no_referral_program", order=23, checks=("loyalty.referrals",),
+    "no_referral_program",
+    order=23,
+    checks=("loyalty.referrals",),
     does="no referral programme: no invites, and friends who still come are not attributed",
     knobs={
-        "referral_kept": (1.0, 0.08),       # share of referred customers still attributed (a programme)
-    })
+        "referral_kept": (1.0, 0.08),  # share of referred customers still attributed (a programme)
+    },
+)
 
 
 def referral_invites(a: Aftermath, promoters) -> None:
@@ -31,9 +37,10 @@ def referral_invites(a: Aftermath, promoters) -> None:
     sec = np.flatnonzero(o.rank == 1)
     pc_, pt_ = promoters
     c = np.concatenate([o.cust[sec], pc_])
-    t = np.concatenate([o.t[sec] + 3 * DAY + rng.integers(0, 6 * HOUR, len(sec)),
-                        pt_ + DAY + rng.integers(0, 6 * HOUR, len(pc_))])
-    ok = a.cust.opt_in[c] & alive(t, c, a.dead) & (a.beh.referral_kept >= 1)   # a programme
+    t = np.concatenate(
+        [o.t[sec] + 3 * DAY + rng.integers(0, 6 * HOUR, len(sec)), pt_ + DAY + rng.integers(0, 6 * HOUR, len(pc_))]
+    )
+    ok = a.cust.opt_in[c] & alive(t, c, a.dead) & (a.beh.referral_kept >= 1)  # a programme
     a.mail(c[ok], "referral_invite", t[ok], "FLOW-referral", p_open=0.35, p_click=0.12)
 
 

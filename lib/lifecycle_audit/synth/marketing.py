@@ -22,25 +22,34 @@ from .vocab import MT
 UNSUB_PER_MAIL = np.array([0.0012, 0.002, 0.008, 0.025])
 
 OVER_CONTACTING = declare(
-    "over_contacting", order=3, checks=("retention.over_contacting",),
+    "over_contacting",
+    order=3,
+    checks=("retention.over_contacting",),
     does="a shop that blasts a segment daily neglects the rest: a newsletter every 3rd week",
     knobs={
-        "segment_share": (0.0, 0.20),       # share of opted-in customers in the daily-promo segment
-        "newsletter_every": (1, 3),         # newsletter every n-th week for everybody else
-        "promo_rate": (0.5, 0.10),          # weekly probability of a promo for everybody else
-    })
+        "segment_share": (0.0, 0.20),  # share of opted-in customers in the daily-promo segment
+        "newsletter_every": (1, 3),  # newsletter every n-th week for everybody else
+        "promo_rate": (0.5, 0.10),  # weekly probability of a promo for everybody else
+    },
+)
 IRRELEVANT_OFFERS = declare(
-    "irrelevant_offers", order=15, checks=("conversion.relevance",),
+    "irrelevant_offers",
+    order=15,
+    checks=("conversion.relevance",),
     does="promos seldom feature what the customer came for",
     knobs={
-        "promo_match": (0.8, 0.10),         # share of promos featuring the customer's favourite category
-    })
+        "promo_match": (0.8, 0.10),  # share of promos featuring the customer's favourite category
+    },
+)
 NO_POST_PURCHASE_CONTACT = declare(
-    "no_post_purchase_contact", order=16, checks=("retention.under_contacting",),
+    "no_post_purchase_contact",
+    order=16,
+    checks=("retention.under_contacting",),
     does="buyers drop off the mailing list for two months after each order",
     knobs={
-        "pause_after_order": (0, 60),       # days marketing mail pauses after an order (0: none)
-    })
+        "pause_after_order": (0, 60),  # days marketing mail pauses after an order (0: none)
+    },
+)
 
 
 def _weekly_grid(rng, clock: Clock, cust: Customers, beh: Behaviour):
@@ -58,8 +67,10 @@ def _weekly_grid(rng, clock: Clock, cust: Customers, beh: Behaviour):
     pr = ~seg & (rng.random(len(c)) < beh.promo_rate)
     parts_c = [c[nl], c[pr]]
     parts_w = [w[nl], w[pr]]
-    parts_t = [week0[nl] + DAY + 9 * HOUR + rng.integers(0, 90 * MIN, nl.sum()),
-               week0[pr] + 3 * DAY + rng.integers(10 * HOUR, 19 * HOUR, pr.sum())]
+    parts_t = [
+        week0[nl] + DAY + 9 * HOUR + rng.integers(0, 90 * MIN, nl.sum()),
+        week0[pr] + 3 * DAY + rng.integers(10 * HOUR, 19 * HOUR, pr.sum()),
+    ]
     parts_type = [np.full(nl.sum(), MT["newsletter"]), np.full(pr.sum(), MT["promo"])]
     # the segment: promos on 4 to 7 different days of every week
     sc, sw, s0 = c[seg], w[seg], week0[seg]
@@ -95,9 +106,10 @@ def _still_mailed(clock: Clock, cust: Customers, s: Sessions, beh: Behaviour, bu
 def _campaigns(rng, cust: Customers, beh: Behaviour, campaigns: dict, c, w, t, mtype):
     """Category (promos mostly feature the customer's favourite) and campaign code of each mail."""
     m = len(c)
-    category = np.where(mtype == MT["promo"],
-                        np.where(rng.random(m) < beh.promo_match, cust.fav[c], pick(rng, CAT_POP, m)), -1)
-    day = (t // DAY)
+    category = np.where(
+        mtype == MT["promo"], np.where(rng.random(m) < beh.promo_match, cust.fav[c], pick(rng, CAT_POP, m)), -1
+    )
+    day = t // DAY
     promo_id = campaigns["promo"] + day * len(CATEGORIES) + np.maximum(category, 0)
     campaign = np.where(mtype == MT["promo"], promo_id, campaigns["newsletter"] + w)
     return category, campaign
@@ -149,8 +161,9 @@ def _unreachable_at(cust: Customers, c, t, unsub, complaint, bounced, t_unsub) -
     return np.where(dead == np.iinfo(np.int64).max, NA, dead)
 
 
-def marketing(rng, clock: Clock, cust: Customers, s: Sessions, beh: Behaviour, box: Outbox,
-              campaigns: dict, buy_time=None) -> np.ndarray:
+def marketing(
+    rng, clock: Clock, cust: Customers, s: Sessions, beh: Behaviour, box: Outbox, campaigns: dict, buy_time=None
+) -> np.ndarray:
     """Newsletters and promos with unsubscribes; returns when each customer's e-mail went dead
     for marketing (unsubscribed, complained or bounced; NA when still reachable)."""
     c, w, t, mtype = _weekly_grid(rng, clock, cust, beh)
@@ -158,11 +171,21 @@ def marketing(rng, clock: Clock, cust: Customers, s: Sessions, beh: Behaviour, b
     category, campaign = _campaigns(rng, cust, beh, campaigns, c, w, t, mtype)
     bounced, unsub, complaint, keep = _quits(rng, cust, c, w, t)
     c, t, mtype, category, campaign, bounced, unsub, complaint = (
-        x[keep] for x in (c, t, mtype, category, campaign, bounced, unsub, complaint))
-    t_open, t_click, t_unsub, t_compl = _reactions(rng, clock, cust, c, t, mtype, category, bounced, unsub,
-                                                   complaint)
-    box.add(c, mtype, t, campaign=campaign, category=category, opened=t_open, clicked=t_click,
-            unsub=t_unsub, complained=t_compl, bounced=bounced)
+        x[keep] for x in (c, t, mtype, category, campaign, bounced, unsub, complaint)
+    )
+    t_open, t_click, t_unsub, t_compl = _reactions(rng, clock, cust, c, t, mtype, category, bounced, unsub, complaint)
+    box.add(
+        c,
+        mtype,
+        t,
+        campaign=campaign,
+        category=category,
+        opened=t_open,
+        clicked=t_click,
+        unsub=t_unsub,
+        complained=t_compl,
+        bounced=bounced,
+    )
     return _unreachable_at(cust, c, t, unsub, complaint, bounced, t_unsub)
 
 

@@ -21,10 +21,10 @@ class Mistake:
     """One planted mistake: the knobs it turns from their healthy to their planted value."""
 
     name: str
-    order: int                      # position in the list of mistakes (display, random plans)
-    checks: tuple[str, ...]         # the audit's check(s) that should find it
-    does: str                       # what the shop does wrong, in one line
-    knobs: Mapping[str, tuple]      # knob -> (healthy value, planted value)
+    order: int  # position in the list of mistakes (display, random plans)
+    checks: tuple[str, ...]  # the audit's check(s) that should find it
+    does: str  # what the shop does wrong, in one line
+    knobs: Mapping[str, tuple]  # knob -> (healthy value, planted value)
 
     def healthy(self) -> dict[str, Any]:
         """The knob values of a shop without this mistake."""
@@ -38,8 +38,7 @@ class Mistake:
 _DECLARED: dict[str, Mistake] = {}
 
 
-def declare(name: str, *, order: int, checks: tuple[str, ...], does: str,
-            knobs: Mapping[str, tuple]) -> Mistake:
+def declare(name: str, *, order: int, checks: tuple[str, ...], does: str, knobs: Mapping[str, tuple]) -> Mistake:
     """Register a planted mistake (called once, from the module that implements it)."""
     if name in _DECLARED:
         raise ValueError(f"mistake {name!r} declared twice")
@@ -100,6 +99,5 @@ def resolve(profile: str, mistakes: Iterable[str] | None) -> frozenset:
     chosen = frozenset(mistakes)
     unknown = sorted(chosen - set(every))
     if unknown:
-        raise ValueError(f"unknown mistake(s) {', '.join(map(repr, unknown))}; "
-                         f"valid mistakes: {', '.join(every)}")
+        raise ValueError(f"unknown mistake(s) {', '.join(map(repr, unknown))}; valid mistakes: {', '.join(every)}")
     return chosen

@@ -17,12 +17,12 @@ class Orders:
 
     cust: np.ndarray
     t: np.ndarray
-    rank: np.ndarray          # 0 for a customer's first order
-    next_t: np.ndarray        # the customer's next order, or the end of the period
-    cat: np.ndarray           # category of the first line
+    rank: np.ndarray  # 0 for a customer's first order
+    next_t: np.ndarray  # the customer's next order, or the end of the period
+    cat: np.ndarray  # category of the first line
     revenue: np.ndarray
     discount: np.ndarray
-    line_o: np.ndarray        # order lines: order index, product, unit price, quantity
+    line_o: np.ndarray  # order lines: order index, product, unit price, quantity
     line_p: np.ndarray
     line_price: np.ndarray
     line_qty: np.ndarray
@@ -43,8 +43,7 @@ def _discounts(rng, subtotal, rank, o_t, o_c, code_until) -> np.ndarray:
     return discount
 
 
-def orders(rng, clock: Clock, cat: Catalog, s_cust, buy_time, line_s, line_p, line_k,
-           code_until=None) -> Orders:
+def orders(rng, clock: Clock, cat: Catalog, s_cust, buy_time, line_s, line_p, line_k, code_until=None) -> Orders:
     """One order per purchase event; its lines are the cart at the list price of the day."""
     o_s = np.flatnonzero(buy_time != NA)
     o_s = o_s[np.lexsort((o_s, buy_time[o_s]))]
@@ -66,5 +65,16 @@ def orders(rng, clock: Clock, cat: Catalog, s_cust, buy_time, line_s, line_p, li
     o_cat = np.full(n, -1)
     o_cat[l_o[first_line]] = CATS_OF_PRODUCT[l_p[first_line]]
     nxt = search(o_c, o_t, o_c, o_t, after=True)
-    return Orders(o_c, o_t, rank, np.where(nxt >= 0, o_t[np.maximum(nxt, 0)], clock.T), o_cat,
-                  np.round(subtotal - discount, 2), discount, l_o, l_p, price, qty)
+    return Orders(
+        o_c,
+        o_t,
+        rank,
+        np.where(nxt >= 0, o_t[np.maximum(nxt, 0)], clock.T),
+        o_cat,
+        np.round(subtotal - discount, 2),
+        discount,
+        l_o,
+        l_p,
+        price,
+        qty,
+    )

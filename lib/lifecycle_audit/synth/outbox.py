@@ -8,8 +8,17 @@ from .clock import DAY, HOUR, MIN, NA
 from .vectors import lognormal_s
 from .vocab import MC, MT
 
-FLOWS = ("FLOW-welcome", "FLOW-cart-reminder", "FLOW-onboarding", "FLOW-review-request",
-         "FLOW-winback", "FLOW-referral", "SURVEY-nps", "SURVEY-csat", "FLOW-welcome-offer")
+FLOWS = (
+    "FLOW-welcome",
+    "FLOW-cart-reminder",
+    "FLOW-onboarding",
+    "FLOW-review-request",
+    "FLOW-winback",
+    "FLOW-referral",
+    "SURVEY-nps",
+    "SURVEY-csat",
+    "FLOW-welcome-offer",
+)
 FLOW = {f: i for i, f in enumerate(FLOWS)}
 
 
@@ -19,8 +28,20 @@ class Outbox:
     def __init__(self):
         self.parts: list[dict] = []
 
-    def add(self, cust, mtype, sent, channel="email", campaign=-1, category=-1, opened=None,
-            clicked=None, unsub=None, complained=None, bounced=None):
+    def add(
+        self,
+        cust,
+        mtype,
+        sent,
+        channel="email",
+        campaign=-1,
+        category=-1,
+        opened=None,
+        clicked=None,
+        unsub=None,
+        complained=None,
+        bounced=None,
+    ):
         """mtype: a MESSAGE_TYPES name or an array of codes; bounced: bools, None for non-email."""
         n = len(cust)
         na = np.full(n, NA)
@@ -30,13 +51,21 @@ class Outbox:
                 return np.full(n, fill, dtype=np.int64)
             return np.broadcast_to(np.asarray(x, np.int64), (n,))
 
-        self.parts.append(dict(
-            cust=np.asarray(cust, np.int64), channel=arr(MC[channel], 0), campaign=arr(campaign, -1),
-            mtype=arr(MT[mtype] if isinstance(mtype, str) else mtype, 0), category=arr(category, -1),
-            sent=np.asarray(sent, np.int64),
-            opened=na if opened is None else opened, clicked=na if clicked is None else clicked,
-            unsub=na if unsub is None else unsub, complained=na if complained is None else complained,
-            bounced=arr(bounced, -1)))
+        self.parts.append(
+            dict(
+                cust=np.asarray(cust, np.int64),
+                channel=arr(MC[channel], 0),
+                campaign=arr(campaign, -1),
+                mtype=arr(MT[mtype] if isinstance(mtype, str) else mtype, 0),
+                category=arr(category, -1),
+                sent=np.asarray(sent, np.int64),
+                opened=na if opened is None else opened,
+                clicked=na if clicked is None else clicked,
+                unsub=na if unsub is None else unsub,
+                complained=na if complained is None else complained,
+                bounced=arr(bounced, -1),
+            )
+        )
 
     def frame(self) -> dict[str, np.ndarray]:
         """All messages so far, column by column."""

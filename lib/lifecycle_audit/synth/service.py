@@ -13,32 +13,44 @@ from .mistakes import declare
 from .outbox import FLOW
 from .vectors import pick
 
-RATING_DIST = np.array([.05, .05, .10, .25, .55])                              # rating 1..5
+RATING_DIST = np.array([0.05, 0.05, 0.10, 0.25, 0.55])  # rating 1..5
 
 WELCOME_OUT_OF_STEP = declare(
-    "welcome_out_of_step", order=10, checks=("acquisition.time_to_first_purchase",),
+    "welcome_out_of_step",
+    order=10,
+    checks=("acquisition.time_to_first_purchase",),
     does="the welcome series is over after two days, long before customers make up their mind",
     knobs={
-        "welcome_days": ((5, 14, 30, 60, 90), (1, 2)),   # days after sign-up of the welcome mails after the first
-    })
+        "welcome_days": ((5, 14, 30, 60, 90), (1, 2)),  # days after sign-up of the welcome mails after the first
+    },
+)
 NO_THANK_YOU = declare(
-    "no_thank_you", order=14, checks=("conversion.thank_you",),
+    "no_thank_you",
+    order=14,
+    checks=("conversion.thank_you",),
     does="most orders get no thank-you",
     knobs={
-        "thank_share": (1.0, 0.12),         # share of orders thanked
-    })
+        "thank_share": (1.0, 0.12),  # share of orders thanked
+    },
+)
 NO_ONBOARDING = declare(
-    "no_onboarding", order=18, checks=("retention.onboarding",),
+    "no_onboarding",
+    order=18,
+    checks=("retention.onboarding",),
     does="first-time buyers are not shown how to get the most of what they bought",
     knobs={
-        "onboard_share": (0.95, 0.05),      # share of first orders with onboarding
-    })
+        "onboard_share": (0.95, 0.05),  # share of first orders with onboarding
+    },
+)
 NO_REVIEW_REQUESTS = declare(
-    "no_review_requests", order=24, checks=("loyalty.reviews",),
+    "no_review_requests",
+    order=24,
+    checks=("loyalty.reviews",),
     does="customers are hardly ever asked for a review",
     knobs={
-        "review_ask": (0.8, 0.05),          # share of orders with a review request
-    })
+        "review_ask": (0.8, 0.05),  # share of orders with a review request
+    },
+)
 
 
 @dataclass
@@ -86,12 +98,18 @@ def lifecycle_mails(a: Aftermath):
     _welcome(a)
     _order_notices(a)
     f = np.flatnonzero((o.rank == 0) & (rng.random(n_o) < a.beh.onboard_share))
-    a.mail(o.cust[f], "onboarding", o.t[f] + 3 * DAY + rng.integers(8 * HOUR, 12 * HOUR, len(f)),
-           "FLOW-onboarding", category=o.cat[f], p_open=0.45, p_click=0.15)
+    a.mail(
+        o.cust[f],
+        "onboarding",
+        o.t[f] + 3 * DAY + rng.integers(8 * HOUR, 12 * HOUR, len(f)),
+        "FLOW-onboarding",
+        category=o.cat[f],
+        p_open=0.45,
+        p_click=0.15,
+    )
     req = np.flatnonzero(rng.random(n_o) < a.beh.review_ask)
     req_t = o.t[req] + 12 * DAY + rng.integers(-2 * DAY, 2 * DAY, len(req))
-    a.mail(o.cust[req], "review_request", req_t, "FLOW-review-request", category=o.cat[req],
-           p_open=0.4, p_click=0.2)
+    a.mail(o.cust[req], "review_request", req_t, "FLOW-review-request", category=o.cat[req], p_open=0.4, p_click=0.2)
     return req, req_t
 
 

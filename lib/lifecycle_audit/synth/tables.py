@@ -10,7 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract import (
-    CHANNELS, DEVICES, EVENT_TYPES, MESSAGE_CHANNELS, MESSAGE_TYPES, PAGE_TYPES, PANDAS_DTYPES, SURVEY_SCALES,
+    CHANNELS,
+    DEVICES,
+    EVENT_TYPES,
+    MESSAGE_CHANNELS,
+    MESSAGE_TYPES,
+    PAGE_TYPES,
+    PANDAS_DTYPES,
+    SURVEY_SCALES,
     TABLES,
 )
 from .catalog import CATEGORIES, CATS_OF_PRODUCT, Catalog
@@ -29,22 +36,22 @@ class Shop:
     clock: Clock
     cat: Catalog
     cust: Customers
-    ses: dict                 # all sessions: cust, anon, start, channel, device
-    e: dict                   # all events: sidx, t, etype, page, prod
+    ses: dict  # all sessions: cust, anon, start, channel, device
+    e: dict  # all events: sidx, t, etype, page, prod
     o: Orders
     box: Outbox
     campaign_vocab: pa.Array
-    postal: np.ndarray        # per customer: has a postal address
-    default: np.ndarray       # per customer: did not pay
-    loyal: np.ndarray         # per customer: loyalty member since (NA: not)
+    postal: np.ndarray  # per customer: has a postal address
+    default: np.ndarray  # per customer: did not pay
+    loyal: np.ndarray  # per customer: loyalty member since (NA: not)
     reviews: Reviews
     support: Support
     referrer: np.ndarray
     referred: np.ndarray
-    paid: np.ndarray          # spend: channel codes ...
-    amount: np.ndarray        # ... and amount per day and channel
+    paid: np.ndarray  # spend: channel codes ...
+    amount: np.ndarray  # ... and amount per day and channel
     channel_seen: np.ndarray  # per session, as the analytics export records it
-    acq_seen: np.ndarray      # per customer, as recorded
+    acq_seen: np.ndarray  # per customer, as recorded
 
 
 def ids(prefix: str, n: int, width: int) -> pa.Array:
@@ -83,7 +90,7 @@ def campaign_names(clock: Clock) -> tuple[pa.Array, dict]:
     weeks = (clock.T - clock.monday0) // WEEK + 1
     monday = clock.start + pd.to_timedelta(clock.monday0 + np.arange(weeks) * WEEK, unit="s")
     iso = monday.isocalendar()
-    newsletters = [f"NL-{y}-W{w:02d}" for y, w in zip(iso.year, iso.week)]
+    newsletters = [f"NL-{y}-W{w:02d}" for y, w in zip(iso.year, iso.week, strict=False)]
     days = pd.date_range(clock.start, periods=clock.days, freq="D").strftime("%Y%m%d")
     promos = [f"PR-{d}-{c}" for d in days for c in CATEGORIES]
     offsets = {"newsletter": len(FLOWS), "promo": len(FLOWS) + weeks}
@@ -94,8 +101,8 @@ def campaign_names(clock: Clock) -> tuple[pa.Array, dict]:
 class Ids:
     """The ids of customers (in the order of their first visit), orders and products."""
 
-    by_seen: np.ndarray       # customers in the order of first_seen_at (C000001 is the oldest)
-    cust: pa.Array            # per customer index: its id
+    by_seen: np.ndarray  # customers in the order of first_seen_at (C000001 is the oldest)
+    cust: pa.Array  # per customer index: its id
     order: pa.Array
     prod: pa.Array
 
@@ -106,23 +113,25 @@ class Ids:
         by_seen = np.argsort(shop.cust.t0, kind="stable")
         id_rank = np.empty(n, np.int64)
         id_rank[by_seen] = np.arange(n)
-        return cls(by_seen, ids("C", n, 6).take(pa.array(id_rank)), ids("O", len(shop.o), 7),
-                   ids("P", shop.cat.n, 4))
+        return cls(by_seen, ids("C", n, 6).take(pa.array(id_rank)), ids("O", len(shop.o), 7), ids("P", shop.cat.n, 4))
 
 
 def customers_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """customers: one row per customer, in the order of their first visit."""
     ts, cust, by = shop.clock.ts, shop.cust, i.by_seen
-    return frame("customers", {
-        "customer_id": take(i.cust, by),
-        "first_seen_at": ts(cust.t0[by]),
-        "acquisition_channel": take(CHANNELS, shop.acq_seen[by]),
-        "country": take(COUNTRIES, cust.country[by]),
-        "email_opt_in": bools(cust.opt_in[by]),
-        "has_postal_address": bools(shop.postal[by]),
-        "loyalty_member_since": ts(shop.loyal[by]),
-        "payment_default": bools(shop.default[by]),
-    })
+    return frame(
+        "customers",
+        {
+            "customer_id": take(i.cust, by),
+            "first_seen_at": ts(cust.t0[by]),
+            "acquisition_channel": take(CHANNELS, shop.acq_seen[by]),
+            "country": take(COUNTRIES, cust.country[by]),
+            "email_opt_in": bools(cust.opt_in[by]),
+            "has_postal_address": bools(shop.postal[by]),
+            "loyalty_member_since": ts(shop.loyal[by]),
+            "payment_default": bools(shop.default[by]),
+        },
+    )
 
 
 def events_table(shop: Shop, i: Ids) -> pd.DataFrame:
@@ -136,43 +145,52 @@ def events_table(shop: Shop, i: Ids) -> pd.DataFrame:
     ev_cust = ses["cust"][si]
     known = np.maximum(ev_cust, 0)
     ev_cust = np.where((ev_cust >= 0) & cust.lead[known] & (e["t"][eo] < cust.t0[known]), -1, ev_cust)
-    return frame("events", {
-        "session_id": take(ids("S", len(ses_no), 8), ses_no[si]),
-        "customer_id": take(i.cust, ev_cust),
-        "anonymous_id": take(ids("A", int(ses["anon"].max()) + 1, 8), ses["anon"][si]),
-        "event_time": shop.clock.ts(e["t"][eo]),
-        "event_type": take(EVENT_TYPES, e["etype"][eo]),
-        "page_type": take(PAGE_TYPES, e["page"][eo]),
-        "channel": take(CHANNELS, shop.channel_seen[si]),
-        "device": take(DEVICES, ses["device"][si]),
-        "product_id": take(i.prod, e["prod"][eo]),
-        "category": take(CATEGORIES, CATS_OF_PRODUCT[e["prod"][eo]]),
-    })
+    return frame(
+        "events",
+        {
+            "session_id": take(ids("S", len(ses_no), 8), ses_no[si]),
+            "customer_id": take(i.cust, ev_cust),
+            "anonymous_id": take(ids("A", int(ses["anon"].max()) + 1, 8), ses["anon"][si]),
+            "event_time": shop.clock.ts(e["t"][eo]),
+            "event_type": take(EVENT_TYPES, e["etype"][eo]),
+            "page_type": take(PAGE_TYPES, e["page"][eo]),
+            "channel": take(CHANNELS, shop.channel_seen[si]),
+            "device": take(DEVICES, ses["device"][si]),
+            "product_id": take(i.prod, e["prod"][eo]),
+            "category": take(CATEGORIES, CATS_OF_PRODUCT[e["prod"][eo]]),
+        },
+    )
 
 
 def orders_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """orders: in the order of time."""
     o = shop.o
-    return frame("orders", {
-        "order_id": take(i.order, np.arange(len(o))),
-        "customer_id": take(i.cust, o.cust),
-        "order_time": shop.clock.ts(o.t),
-        "revenue": o.revenue,
-        "discount": o.discount,
-        "currency": take(["EUR"], np.zeros(len(o), np.int64)),
-    })
+    return frame(
+        "orders",
+        {
+            "order_id": take(i.order, np.arange(len(o))),
+            "customer_id": take(i.cust, o.cust),
+            "order_time": shop.clock.ts(o.t),
+            "revenue": o.revenue,
+            "discount": o.discount,
+            "currency": take(["EUR"], np.zeros(len(o), np.int64)),
+        },
+    )
 
 
 def order_lines_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """order_lines: by order, in the order of the cart."""
     o = shop.o
-    return frame("order_lines", {
-        "order_id": take(i.order, o.line_o),
-        "product_id": take(i.prod, o.line_p),
-        "category": take(CATEGORIES, CATS_OF_PRODUCT[o.line_p]),
-        "unit_price": o.line_price,
-        "quantity": o.line_qty,
-    })
+    return frame(
+        "order_lines",
+        {
+            "order_id": take(i.order, o.line_o),
+            "product_id": take(i.prod, o.line_p),
+            "category": take(CATEGORIES, CATS_OF_PRODUCT[o.line_p]),
+            "unit_price": o.line_price,
+            "quantity": o.line_qty,
+        },
+    )
 
 
 def messages_table(shop: Shop, i: Ids) -> pd.DataFrame:
@@ -181,100 +199,128 @@ def messages_table(shop: Shop, i: Ids) -> pd.DataFrame:
     mo = np.lexsort((m["mtype"], m["cust"], m["sent"]))
     m = {k: v[mo] for k, v in m.items()}
     n_m, ts = len(mo), shop.clock.ts
-    return frame("messages", {
-        "message_id": take(ids("M", n_m, 9), np.arange(n_m)),
-        "customer_id": take(i.cust, m["cust"]),
-        "channel": take(MESSAGE_CHANNELS, m["channel"]),
-        "campaign_id": take(shop.campaign_vocab, m["campaign"]),
-        "message_type": take(MESSAGE_TYPES, m["mtype"]),
-        "category": take(CATEGORIES, m["category"]),
-        "sent_at": ts(m["sent"]),
-        "opened_at": ts(m["opened"]),
-        "clicked_at": ts(m["clicked"]),
-        "unsubscribed_at": ts(m["unsub"]),
-        "complained_at": ts(m["complained"]),
-        "bounced": bools(m["bounced"] == 1, null=m["bounced"] < 0),
-    })
+    return frame(
+        "messages",
+        {
+            "message_id": take(ids("M", n_m, 9), np.arange(n_m)),
+            "customer_id": take(i.cust, m["cust"]),
+            "channel": take(MESSAGE_CHANNELS, m["channel"]),
+            "campaign_id": take(shop.campaign_vocab, m["campaign"]),
+            "message_type": take(MESSAGE_TYPES, m["mtype"]),
+            "category": take(CATEGORIES, m["category"]),
+            "sent_at": ts(m["sent"]),
+            "opened_at": ts(m["opened"]),
+            "clicked_at": ts(m["clicked"]),
+            "unsubscribed_at": ts(m["unsub"]),
+            "complained_at": ts(m["complained"]),
+            "bounced": bools(m["bounced"] == 1, null=m["bounced"] < 0),
+        },
+    )
 
 
 def tickets_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """tickets: by time opened."""
     tk, ts = shop.support.tickets, shop.clock.ts
     to = np.lexsort((tk["c"], tk["t"]))
-    return frame("tickets", {
-        "ticket_id": take(ids("T", len(to), 7), np.arange(len(to))),
-        "customer_id": take(i.cust, tk["c"][to]),
-        "opened_at": ts(tk["t"][to]),
-        "first_response_at": ts(tk["first"][to]),
-        "resolved_at": ts(tk["resolved"][to]),
-        "handoffs": tk["handoffs"][to],
-        "csat": tk["csat"][to],
-    })
+    return frame(
+        "tickets",
+        {
+            "ticket_id": take(ids("T", len(to), 7), np.arange(len(to))),
+            "customer_id": take(i.cust, tk["c"][to]),
+            "opened_at": ts(tk["t"][to]),
+            "first_response_at": ts(tk["first"][to]),
+            "resolved_at": ts(tk["resolved"][to]),
+            "handoffs": tk["handoffs"][to],
+            "csat": tk["csat"][to],
+        },
+    )
 
 
 def surveys_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """surveys: by time sent."""
     sv, ts = shop.support.surveys, shop.clock.ts
     so = np.lexsort((sv["c"], sv["t"]))
-    return frame("surveys", {
-        "survey_id": take(ids("V", len(so), 7), np.arange(len(so))),
-        "customer_id": take(i.cust, sv["c"][so]),
-        "sent_at": ts(sv["t"][so]),
-        "responded_at": ts(sv["rt"][so]),
-        "score": sv["score"][so],
-        "scale": take(SURVEY_SCALES, sv["scale"][so]),
-    })
+    return frame(
+        "surveys",
+        {
+            "survey_id": take(ids("V", len(so), 7), np.arange(len(so))),
+            "customer_id": take(i.cust, sv["c"][so]),
+            "sent_at": ts(sv["t"][so]),
+            "responded_at": ts(sv["rt"][so]),
+            "score": sv["score"][so],
+            "scale": take(SURVEY_SCALES, sv["scale"][so]),
+        },
+    )
 
 
 def reviews_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """reviews: by time written."""
     rv = shop.reviews
     ro = np.lexsort((rv.order, rv.t))
-    return frame("reviews", {
-        "review_id": take(ids("R", len(ro), 7), np.arange(len(ro))),
-        "customer_id": take(i.cust, shop.o.cust[rv.order[ro]]),
-        "order_id": take(i.order, rv.order[ro]),
-        "created_at": shop.clock.ts(rv.t[ro]),
-        "rating": rv.rating[ro].astype(float),
-    })
+    return frame(
+        "reviews",
+        {
+            "review_id": take(ids("R", len(ro), 7), np.arange(len(ro))),
+            "customer_id": take(i.cust, shop.o.cust[rv.order[ro]]),
+            "order_id": take(i.order, rv.order[ro]),
+            "created_at": shop.clock.ts(rv.t[ro]),
+            "rating": rv.rating[ro].astype(float),
+        },
+    )
 
 
 def referrals_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """referrals: by the referred customer's first visit."""
     t0 = shop.cust.t0
     fo = np.argsort(t0[shop.referred], kind="stable")
-    return frame("referrals", {
-        "referrer_id": take(i.cust, shop.referrer[fo]),
-        "referred_customer_id": take(i.cust, shop.referred[fo]),
-        "created_at": shop.clock.ts(t0[shop.referred[fo]]),
-    })
+    return frame(
+        "referrals",
+        {
+            "referrer_id": take(i.cust, shop.referrer[fo]),
+            "referred_customer_id": take(i.cust, shop.referred[fo]),
+            "created_at": shop.clock.ts(t0[shop.referred[fo]]),
+        },
+    )
 
 
 def spend_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """spend: per day and paid channel."""
     clock = shop.clock
-    return frame("spend", {
-        "date": clock.ts(np.repeat(np.arange(clock.days) * DAY, len(shop.paid))),
-        "channel": take(CHANNELS, np.tile(shop.paid, clock.days)),
-        "amount": shop.amount.ravel(),
-    })
+    return frame(
+        "spend",
+        {
+            "date": clock.ts(np.repeat(np.arange(clock.days) * DAY, len(shop.paid))),
+            "channel": take(CHANNELS, np.tile(shop.paid, clock.days)),
+            "amount": shop.amount.ravel(),
+        },
+    )
 
 
 def prices_table(shop: Shop, i: Ids) -> pd.DataFrame:
     """prices: the list-price history, by product and day."""
     cat = shop.cat
-    return frame("prices", {
-        "product_id": take(i.prod, cat.p_prod),
-        "valid_from": shop.clock.ts(cat.p_day * DAY),
-        "price": cat.p_price,
-    })
+    return frame(
+        "prices",
+        {
+            "product_id": take(i.prod, cat.p_prod),
+            "valid_from": shop.clock.ts(cat.p_day * DAY),
+            "price": cat.p_price,
+        },
+    )
 
 
 BUILDERS = {
-    "customers": customers_table, "events": events_table, "orders": orders_table,
-    "order_lines": order_lines_table, "messages": messages_table, "tickets": tickets_table,
-    "surveys": surveys_table, "reviews": reviews_table, "referrals": referrals_table,
-    "spend": spend_table, "prices": prices_table,
+    "customers": customers_table,
+    "events": events_table,
+    "orders": orders_table,
+    "order_lines": order_lines_table,
+    "messages": messages_table,
+    "tickets": tickets_table,
+    "surveys": surveys_table,
+    "reviews": reviews_table,
+    "referrals": referrals_table,
+    "spend": spend_table,
+    "prices": prices_table,
 }
 
 

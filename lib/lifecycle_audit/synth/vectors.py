@@ -38,11 +38,11 @@ def rank_in_group(*keys: np.ndarray) -> np.ndarray:
 def search(g_ref, t_ref, g_q, t_q, after: bool) -> np.ndarray:
     """Per query, index into the ref arrays of the same group's last ref at or before t_q
     (after=False) or first ref strictly after t_q (after=True); -1 when there is none."""
-    shift = np.int64(2 ** 33)
-    k_ref = g_ref.astype(np.int64) * shift + (t_ref + 2 ** 32)
+    shift = np.int64(2**33)
+    k_ref = g_ref.astype(np.int64) * shift + (t_ref + 2**32)
     order = np.argsort(k_ref, kind="stable")
     k_sorted = k_ref[order]
-    k_q = g_q.astype(np.int64) * shift + (t_q + 2 ** 32)
+    k_q = g_q.astype(np.int64) * shift + (t_q + 2**32)
     pos = np.searchsorted(k_sorted, k_q, side="right") - (0 if after else 1)
     ok = (pos >= 0) & (pos < len(k_sorted))
     res = np.full(len(g_q), -1, dtype=np.int64)

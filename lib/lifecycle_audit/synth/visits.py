@@ -22,56 +22,73 @@ from .vocab import ANON_MIX, CH, CH_CODES, CH_ORDER, DEVICE_MIX, PAID, PG, RETUR
 
 # Landing page by channel (rows in CH_ORDER): home, landing, category, product, content.
 LANDINGS = np.array([PG["home"], PG["landing"], PG["category"], PG["product"], PG["content"]])
-LANDING_MIX = np.array([
-    [.38, .03, .22, .25, .12], [.22, .35, .13, .30, .00], [.20, .45, .10, .25, .00],
-    [.30, .08, .14, .23, .25], [.35, .30, .15, .20, .00], [.65, .08, .10, .12, .05],
-    [.82, .00, .09, .07, .02], [.25, .30, .15, .30, .00], [.25, .45, .15, .15, .00],
-    [.55, .05, .18, .17, .05],
-])
+LANDING_MIX = np.array(
+    [
+        [0.38, 0.03, 0.22, 0.25, 0.12],
+        [0.22, 0.35, 0.13, 0.30, 0.00],
+        [0.20, 0.45, 0.10, 0.25, 0.00],
+        [0.30, 0.08, 0.14, 0.23, 0.25],
+        [0.35, 0.30, 0.15, 0.20, 0.00],
+        [0.65, 0.08, 0.10, 0.12, 0.05],
+        [0.82, 0.00, 0.09, 0.07, 0.02],
+        [0.25, 0.30, 0.15, 0.30, 0.00],
+        [0.25, 0.45, 0.15, 0.15, 0.00],
+        [0.55, 0.05, 0.18, 0.17, 0.05],
+    ]
+)
 # Bounce probability by landing page (home is set by the profile).
 BOUNCE = {"landing": 0.38, "category": 0.40, "product": 0.41, "content": 0.46}
 HEALTHY_HOME_BOUNCE = 0.31
 
 WEAK_HOMEPAGE = declare(
-    "weak_homepage", order=1, checks=("acquisition.homepage_value_proposition",),
+    "weak_homepage",
+    order=1,
+    checks=("acquisition.homepage_value_proposition",),
     does="new visitors leave a home page without a reason to stay; customers know the way",
     knobs={
-        "home_bounce": (HEALTHY_HOME_BOUNCE, 0.90),        # bounce of new visitors' sessions landing on home
+        "home_bounce": (HEALTHY_HOME_BOUNCE, 0.90),  # bounce of new visitors' sessions landing on home
         "home_bounce_known": (HEALTHY_HOME_BOUNCE, 0.42),  # ... of returning customers' sessions
-        "home_first_visit": (1.0, 0.4),     # weight of home as landing page of a future customer's first visit
-        "home_hesitation": (1.0, 2.5),      # factor on the time to the first action after a home landing
-    })
+        "home_first_visit": (1.0, 0.4),  # weight of home as landing page of a future customer's first visit
+        "home_hesitation": (1.0, 2.5),  # factor on the time to the first action after a home landing
+    },
+)
 MISMATCHED_LANDING_PAGES = declare(
-    "mismatched_landing_pages", order=8, checks=("acquisition.landing_page_match",),
+    "mismatched_landing_pages",
+    order=8,
+    checks=("acquisition.landing_page_match",),
     does="ads promise one thing, the page shows another: paid visitors off the home page leave",
     knobs={
-        "paid_bounce": (None, 0.74),        # bounce of paid sessions landing off the home page (None: as others)
-    })
+        "paid_bounce": (None, 0.74),  # bounce of paid sessions landing off the home page (None: as others)
+    },
+)
 BROKEN_CHECKOUT_STEP = declare(
-    "broken_checkout_step", order=12, checks=("conversion.checkout_funnel",),
+    "broken_checkout_step",
+    order=12,
+    checks=("conversion.checkout_funnel",),
     does="mobile payment fails half the time (more carts reach the checkout)",
     knobs={
-        "mobile_pay": (1.0, 0.5),           # factor on P(purchase | checkout) on mobile (checkout rate / it)
-    })
+        "mobile_pay": (1.0, 0.5),  # factor on P(purchase | checkout) on mobile (checkout rate / it)
+    },
+)
 
 
 @dataclass
 class Sessions:
     """One entry per session, plus its cart lines."""
 
-    cust: np.ndarray          # customer index, -1 for anonymous visitors
-    anon: np.ndarray          # anonymous visitor index
+    cust: np.ndarray  # customer index, -1 for anonymous visitors
+    anon: np.ndarray  # anonymous visitor index
     start: np.ndarray
     channel: np.ndarray
     device: np.ndarray
     landing: np.ndarray
-    first: np.ndarray         # a customer's first visit (sign-up or first order)
+    first: np.ndarray  # a customer's first visit (sign-up or first order)
     n_browse: np.ndarray
     checkout: np.ndarray
     purchase: np.ndarray
     signup: np.ndarray
     fav: np.ndarray
-    line_s: np.ndarray        # cart lines: session index, product, position
+    line_s: np.ndarray  # cart lines: session index, product, position
     line_p: np.ndarray
     line_k: np.ndarray
 
@@ -79,8 +96,20 @@ class Sessions:
         return len(self.start)
 
 
-SESSION_FIELDS = ("cust", "anon", "start", "channel", "device", "landing", "first", "n_browse", "checkout",
-                  "purchase", "signup", "fav")     # one entry per session (the others are cart lines)
+SESSION_FIELDS = (
+    "cust",
+    "anon",
+    "start",
+    "channel",
+    "device",
+    "landing",
+    "first",
+    "n_browse",
+    "checkout",
+    "purchase",
+    "signup",
+    "fav",
+)  # one entry per session (the others are cart lines)
 
 
 def visit_times(rng, clock: Clock, cust: Customers):
@@ -89,7 +118,7 @@ def visit_times(rng, clock: Clock, cust: Customers):
     k = rng.poisson(cust.visits)
     c = np.repeat(np.arange(n), k)
     t = cust.t0[c] + (rng.exponential(cust.life[c]) * DAY).astype(np.int64)
-    t = (t // DAY) * DAY + clock.time_of_day(rng, len(c))                       # usual hours
+    t = (t // DAY) * DAY + clock.time_of_day(rng, len(c))  # usual hours
     same_day = t <= cust.t0[c] + 30 * MIN
     t = np.where(same_day, cust.t0[c] + 30 * MIN + rng.integers(0, 6 * HOUR, len(c)), t)
     c = np.concatenate([np.arange(n), c])
@@ -98,7 +127,7 @@ def visit_times(rng, clock: Clock, cust: Customers):
     order = np.lexsort((~first, t, c))
     c, t, first = c[order], t[order], first[order]
     # at least 45 minutes between two visits of the same customer
-    gap, big = 45 * MIN, np.int64(2 ** 36)
+    gap, big = 45 * MIN, np.int64(2**36)
     pos = rank_in_group(c)
     key = np.maximum.accumulate(c * big + t - pos * gap)
     t = key - c * big + pos * gap
@@ -138,7 +167,7 @@ def _visits(rng, clock: Clock, cust: Customers, leads: bool):
     # anonymous visitors: about 2.9 times as many sessions as customers, never sign up or buy
     n_anon = 0 if leads else int(round(2.9 * len(c) / 1.54))
     n = len(cust.t0)
-    ids = rng.permutation(n + n_anon)                              # anonymous (cookie) ids
+    ids = rng.permutation(n + n_anon)  # anonymous (cookie) ids
     av, at = anonymous_visits(rng, clock, n_anon)
     s_cust = np.concatenate([c, np.full(len(av), -1)])
     s_anon = np.concatenate([ids[:n][c], ids[n:][av]])
@@ -164,8 +193,11 @@ def _bounce_p(beh: Behaviour, channel, page, is_c) -> np.ndarray:
     bounce_p = np.full(len(PAGE_TYPES), 0.4)
     for p_type, p in BOUNCE.items():
         bounce_p[PG[p_type]] = p
-    bounce_p = np.where(is_c & (page == PG["home"]), beh.home_bounce_known, np.where(
-        page == PG["home"], beh.home_bounce, bounce_p[page]))
+    bounce_p = np.where(
+        is_c & (page == PG["home"]),
+        beh.home_bounce_known,
+        np.where(page == PG["home"], beh.home_bounce, bounce_p[page]),
+    )
     if beh.paid_bounce is not None:
         # ads promise one thing, the page shows another: paid visitors off the home page leave
         paid = np.isin(channel, [CH[p] for p in PAID]) & (page != PG["home"])
@@ -173,19 +205,24 @@ def _bounce_p(beh: Behaviour, channel, page, is_c) -> np.ndarray:
     return bounce_p
 
 
-def _cart_probability(cust: Customers, cat: Catalog, beh: Behaviour, leads: bool, first, is_c, cc,
-                      start, page, p0) -> np.ndarray:
+def _cart_probability(
+    cust: Customers, cat: Catalog, beh: Behaviour, leads: bool, first, is_c, cc, start, page, p0
+) -> np.ndarray:
     """Add-to-cart probability: likelier for a first visit, lower for anonymous visitors, scaled by the
     customer's intent, damped by a price above the product's original list price."""
     ratio = cat.price(p0, start) / cat.base[p0]
     later_factor = np.where(cust.segment[cc] & (start > cust.t0[cc] + 7 * DAY), 0.6, 1.0)
     # anonymous visitors who came to buy get past a weak home page anyway: carts per home visit
     # stay the same, the home page loses the undecided
-    anon_cart = np.where(page == PG["home"],
-                         beh.cart_anon * (1 - HEALTHY_HOME_BOUNCE) / (1 - beh.home_bounce), beh.cart_anon)
-    p_cart = np.where(first, beh.cart_anon if leads else beh.cart_first,
-                      np.where(is_c, beh.cart_rate * cust.intent[cc] * later_factor, anon_cart))
-    return np.minimum(p_cart * ratio ** -beh.elasticity, 0.95)
+    anon_cart = np.where(
+        page == PG["home"], beh.cart_anon * (1 - HEALTHY_HOME_BOUNCE) / (1 - beh.home_bounce), beh.cart_anon
+    )
+    p_cart = np.where(
+        first,
+        beh.cart_anon if leads else beh.cart_first,
+        np.where(is_c, beh.cart_rate * cust.intent[cc] * later_factor, anon_cart),
+    )
+    return np.minimum(p_cart * ratio**-beh.elasticity, 0.95)
 
 
 def _cart_lines(rng, cat: Catalog, cart, fav, loyalty, p0):
@@ -213,7 +250,7 @@ def _checkout(rng, beh: Behaviour, leads: bool, cart, device, first, is_c):
     p_co = np.minimum(np.array(beh.checkout) / step, 0.95)
     checkout = cart & (rng.random(S) < p_co[device] * np.where(is_c, 1.0, 0.5))
     if leads:
-        checkout &= ~first                  # the sign-up visit of a lead buys nothing
+        checkout &= ~first  # the sign-up visit of a lead buys nothing
     purchase = checkout & is_c & (rng.random(S) < (np.array(beh.pay) * step)[device])
     signup = first & (~purchase | (rng.random(S) < 0.5))
     return checkout, purchase, signup
@@ -231,11 +268,26 @@ def sessions(rng, clock: Clock, cust: Customers, cat: Catalog, beh: Behaviour, l
     engaged = first | (rng.random(S) >= _bounce_p(beh, channel, page, is_c))
     n_browse = np.where(engaged, 1 + np.minimum(rng.poisson(1.6, S), 11), 0)
     fav = np.where(is_c, cust.fav[cc], pick(rng, CAT_POP, S))
-    loyalty = np.where(is_c, beh.cat_loyalty, 0.7)      # cross-selling: products off the favourite
+    loyalty = np.where(is_c, beh.cat_loyalty, 0.7)  # cross-selling: products off the favourite
     p0 = cat.sample(rng, fav, loyalty)
     p_cart = _cart_probability(cust, cat, beh, leads, first, is_c, cc, start, page, p0)
     cart = engaged & (rng.random(S) < p_cart)
     line_s, line_p, line_k = _cart_lines(rng, cat, cart, fav, loyalty, p0)
     checkout, purchase, signup = _checkout(rng, beh, leads, cart, device, first, is_c)
-    return Sessions(s_cust, s_anon, start, channel, device, page, first, n_browse,
-                    checkout, purchase, signup, fav, line_s, line_p, line_k)
+    return Sessions(
+        s_cust,
+        s_anon,
+        start,
+        channel,
+        device,
+        page,
+        first,
+        n_browse,
+        checkout,
+        purchase,
+        signup,
+        fav,
+        line_s,
+        line_p,
+        line_k,
+    )

@@ -11,29 +11,41 @@ from .mistakes import declare
 from .outbox import FLOW
 
 UNNOTICED_CHURN = declare(
-    "unnoticed_churn", order=25, checks=("winback.churn_risk",),
+    "unnoticed_churn",
+    order=25,
+    checks=("winback.churn_risk",),
     does="the win-back flow only knows one-time buyers: repeat customers lapse unnoticed",
     knobs={
         "winback_repeaters": (True, False),  # the win-back flow also covers customers with several orders
-    })
+    },
+)
 ENDLESS_WINBACK = declare(
-    "endless_winback", order=26, checks=("winback.recontact_cutoff",),
+    "endless_winback",
+    order=26,
+    checks=("winback.recontact_cutoff",),
     does="win-back mails every 30 days for two years instead of stopping after the second",
     knobs={
         "winback_days": ((90, 120), tuple(range(90, 731, 30))),  # days after the last order of the win-back mails
-    })
+    },
+)
 NO_SUPPRESSION = declare(
-    "no_suppression", order=27, checks=("winback.suppression",),
+    "no_suppression",
+    order=27,
+    checks=("winback.suppression",),
     does="win-back also goes to customers who did not pay or left a bad review",
     knobs={
-        "suppress": (True, False),          # no win-back to defaulters and bad reviewers
-    })
+        "suppress": (True, False),  # no win-back to defaulters and bad reviewers
+    },
+)
 NO_CHANNEL_FALLBACK = declare(
-    "no_channel_fallback", order=28, checks=("winback.channel_fallback",),
+    "no_channel_fallback",
+    order=28,
+    checks=("winback.channel_fallback",),
     does="lapsed customers without e-mail get nothing, though their postal address is known",
     knobs={
-        "postal_fallback": (True, False),   # lapsed customers without e-mail get the win-back by post
-    })
+        "postal_fallback": (True, False),  # lapsed customers without e-mail get the win-back by post
+    },
+)
 
 
 def winback(a: Aftermath, bad_review: np.ndarray) -> None:
@@ -52,5 +64,4 @@ def winback(a: Aftermath, bad_review: np.ndarray) -> None:
         if d == 90 and beh.postal_fallback:
             post = due & ~by_mail & a.postal[o.cust]
             tp = t[post] + 5 * DAY
-            a.box.add(o.cust[post][tp < T], "winback", tp[tp < T], channel="postal",
-                      campaign=FLOW["FLOW-winback"])
+            a.box.add(o.cust[post][tp < T], "winback", tp[tp < T], channel="postal", campaign=FLOW["FLOW-winback"])

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 from lifecycle_audit import params, paths, sources
+from lifecycle_audit.cli import app
 from lifecycle_audit.errors import ParamsError, SourceError
 from lifecycle_audit.sources import presets
 
@@ -47,12 +51,22 @@ A506401,B,Adjust bad debt,1,2010-04-29 13:36:00,-53594.36,,United Kingdom
 
 
 def test_transaction_lines_online_retail_format(tmp_path):
-    prepared, t = run(tmp_path, {"lines.csv": ONLINE_RETAIL}, {"preset": "transaction_lines", "file": "lines.csv"},
-                      max_rejected_share=0.2)
+    prepared, t = run(
+        tmp_path,
+        {"lines.csv": ONLINE_RETAIL},
+        {"preset": "transaction_lines", "file": "lines.csv"},
+        max_rejected_share=0.2,
+    )
     (i,) = prepared.inputs
     assert (i.rows_in, i.rows_used) == (10, 3)
-    assert i.excluded == {"duplicate_line": 1, "non_product": 1, "cancellation": 1, "zero_or_negative_price": 1,
-                          "no_customer_id": 1, "bad_debt_adjustment": 1}
+    assert i.excluded == {
+        "duplicate_line": 1,
+        "non_product": 1,
+        "cancellation": 1,
+        "zero_or_negative_price": 1,
+        "no_customer_id": 1,
+        "bad_debt_adjustment": 1,
+    }
     assert i.rejected == {"unreadable_quantity": 1}
     bad = next(r for r in i.reasons if r["reason"] == "unreadable_quantity")
     assert bad["examples"] == [10] and bad["values"] == ["two"]
@@ -62,9 +76,12 @@ def test_transaction_lines_online_retail_format(tmp_path):
 
 
 def test_transaction_lines_guest_lines_kept_when_asked(tmp_path):
-    prepared, t = run(tmp_path, {"lines.csv": ONLINE_RETAIL},
-                      {"preset": "transaction_lines", "file": "lines.csv", "options": {"guest_lines": "keep"}},
-                      max_rejected_share=0.2)
+    prepared, t = run(
+        tmp_path,
+        {"lines.csv": ONLINE_RETAIL},
+        {"preset": "transaction_lines", "file": "lines.csv", "options": {"guest_lines": "keep"}},
+        max_rejected_share=0.2,
+    )
     assert "no_customer_id" not in prepared.inputs[0].excluded
     assert t["orders"]["customer_id"].isna().sum() == 1
 
@@ -75,10 +92,13 @@ def test_rejected_share_counts_bad_data_not_exclusions(tmp_path):
 
 
 def test_customer_transactions_cdnow_format(tmp_path):
-    text = (" customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n"
-            " 00002 19970112  1   12.00\r\n 00002 19970112  1   12.00\r\n 00003 19970102  2    0.00\r\n")
-    prepared, t = run(tmp_path, {"CDNOW_master.txt": text}, {"preset": "customer_transactions",
-                                                             "file": "CDNOW_master.txt"})
+    text = (
+        " customer_id  date number_of_cds  dollar_value\r\n 00001 19970101  1   11.77\r\n"
+        " 00002 19970112  1   12.00\r\n 00002 19970112  1   12.00\r\n 00003 19970102  2    0.00\r\n"
+    )
+    prepared, t = run(
+        tmp_path, {"CDNOW_master.txt": text}, {"preset": "customer_transactions", "file": "CDNOW_master.txt"}
+    )
     (i,) = prepared.inputs
     assert (i.rows_in, i.rows_used, i.excluded) == (4, 3, {"zero_value": 1})
     assert len(t["orders"]) == 3 and t["customers"]["customer_id"].tolist() == ["00001", "00002"]
@@ -96,18 +116,20 @@ GA4 = """event_date,event_timestamp,event_name,user_pseudo_id,user_id,ga_session
 
 
 def test_ga4_flattened_export(tmp_path):
-    prepared, t = run(tmp_path, {"ga4.csv": GA4}, {"preset": "ga4_events", "file": "ga4.csv",
-                                                   "options": {"timezone": "Europe/Berlin"}},
-                      max_rejected_share=0.2)
+    prepared, t = run(
+        tmp_path,
+        {"ga4.csv": GA4},
+        {"preset": "ga4_events", "file": "ga4.csv", "options": {"timezone": "Europe/Berlin"}},
+        max_rejected_share=0.2,
+    )
     (i,) = prepared.inputs
-    assert (i.rows_in, i.rows_used, i.excluded, i.rejected) == (7, 5, {"other_event": 1},
-                                                                {"unreadable_timestamp": 1})
+    assert (i.rows_in, i.rows_used, i.excluded, i.rejected) == (7, 5, {"other_event": 1}, {"unreadable_timestamp": 1})
     ev = t["events"]
     assert ev["event_type"].tolist() == ["page_view", "product_view", "add_to_cart", "begin_checkout", "purchase"]
     assert ev["page_type"].tolist() == ["home", "product", "cart", "checkout", "checkout"]
     assert ev["channel"].tolist() == ["organic_search"] * 3 + ["paid_social", "direct"]
     assert ev["session_id"].nunique() == 1
-    assert str(ev["event_time"].iloc[0]) == "2024-01-05 11:00:01"      # 10:00:01 UTC in Berlin
+    assert str(ev["event_time"].iloc[0]) == "2024-01-05 11:00:01"  # 10:00:01 UTC in Berlin
 
 
 SHOPIFY = """Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Billing Country,Cancelled at
@@ -119,8 +141,9 @@ SHOPIFY = """Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Sub
 
 
 def test_shopify_orders_export_pseudonymises_emails(tmp_path):
-    prepared, t = run(tmp_path, {"orders_export.csv": SHOPIFY}, {"preset": "shopify_orders",
-                                                                 "file": "orders_export.csv"})
+    prepared, t = run(
+        tmp_path, {"orders_export.csv": SHOPIFY}, {"preset": "shopify_orders", "file": "orders_export.csv"}
+    )
     (i,) = prepared.inputs
     assert (i.rows_in, i.rows_used, i.excluded) == (4, 3, {"cancelled_order": 1})
     assert t["orders"]["order_id"].tolist() == ["#1001", "#1002"]
@@ -140,8 +163,11 @@ ben@example.com,January Sale,forward,2024-01-11 08:05:00
 
 
 def test_email_activity_mailchimp(tmp_path):
-    prepared, t = run(tmp_path, {"activity.csv": MAILCHIMP}, {
-        "preset": "email_activity", "file": "activity.csv", "options": {"message_types": {"sale": "promo"}}})
+    prepared, t = run(
+        tmp_path,
+        {"activity.csv": MAILCHIMP},
+        {"preset": "email_activity", "file": "activity.csv", "options": {"message_types": {"sale": "promo"}}},
+    )
     (i,) = prepared.inputs
     assert (i.rows_in, i.rows_used, i.excluded) == (6, 5, {"other_event": 1})
     m = t["messages"].sort_values("opened_at")
@@ -151,12 +177,20 @@ def test_email_activity_mailchimp(tmp_path):
 
 
 def test_email_activity_klaviyo_names(tmp_path):
-    klaviyo = ("Email,Campaign Name,Event,Timestamp\nanna@example.com,Welcome 1,Received Email,2024-01-10T08:00:00Z\n"
-               "anna@example.com,Welcome 1,Opened Email,2024-01-10T08:30:00Z\n")
-    prepared, t = run(tmp_path, {"k.csv": klaviyo}, {
-        "preset": "email_activity", "file": "k.csv",
-        "columns": {"email": "Email", "campaign": "Campaign Name", "event": "Event"},
-        "options": {"message_type": "welcome"}})
+    klaviyo = (
+        "Email,Campaign Name,Event,Timestamp\nanna@example.com,Welcome 1,Received Email,2024-01-10T08:00:00Z\n"
+        "anna@example.com,Welcome 1,Opened Email,2024-01-10T08:30:00Z\n"
+    )
+    prepared, t = run(
+        tmp_path,
+        {"k.csv": klaviyo},
+        {
+            "preset": "email_activity",
+            "file": "k.csv",
+            "columns": {"email": "Email", "campaign": "Campaign Name", "event": "Event"},
+            "options": {"message_type": "welcome"},
+        },
+    )
     assert prepared.inputs[0].rows_used == 2 and t["messages"]["opened_at"].notna().all()
 
 
@@ -178,9 +212,15 @@ def test_helpdesk_tickets_zendesk(tmp_path):
 
 
 def test_unknown_preset_option_is_an_error(tmp_path):
-    p = params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
-        "x": {"preset": "transaction_lines", "file": "a.csv", "options": {"guest_line": "keep"}}}}, "a.yaml")
-    with pytest.raises(ParamsError, match="^a.yaml: sources.x: preset transaction_lines: options.guest_line"):
+    p = params.from_dict(
+        {
+            "client": "a",
+            "data_dir": str(tmp_path),
+            "sources": {"x": {"preset": "transaction_lines", "file": "a.csv", "options": {"guest_line": "keep"}}},
+        },
+        "a.yaml",
+    )
+    with pytest.raises(ParamsError, match=r"^a\.yaml: sources\.x: preset transaction_lines: options\.guest_line"):
         sources.check_params(p)
     with pytest.raises(ParamsError, match="guest_line"):
         sources.check_sources(p)
@@ -189,14 +229,33 @@ def test_unknown_preset_option_is_an_error(tmp_path):
 
 
 def test_a_table_from_two_sources_is_an_error(tmp_path):
-    p = params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
-        "orders": {"file": "o.csv"}, "x": {"preset": "transaction_lines", "file": "a.csv"}}}, "a.yaml")
-    with pytest.raises(ParamsError, match="^a.yaml: sources.x: the orders table comes from both sources.orders and "
-                                          "sources.x; restrict one of them with `tables:`"):
+    p = params.from_dict(
+        {
+            "client": "a",
+            "data_dir": str(tmp_path),
+            "sources": {"orders": {"file": "o.csv"}, "x": {"preset": "transaction_lines", "file": "a.csv"}},
+        },
+        "a.yaml",
+    )
+    with pytest.raises(
+        ParamsError,
+        match=re.escape(
+            "a.yaml: sources.x: the orders table comes from both sources.orders and "
+            "sources.x; restrict one of them with `tables:`"
+        ),
+    ):
         sources.check_params(p)
-    p = params.from_dict({"client": "a", "data_dir": str(tmp_path), "sources": {
-        "orders": {"file": "o.csv"}, "x": {"preset": "transaction_lines", "file": "a.csv",
-                                           "tables": ["customers", "order_lines"]}}}, "a.yaml")
+    p = params.from_dict(
+        {
+            "client": "a",
+            "data_dir": str(tmp_path),
+            "sources": {
+                "orders": {"file": "o.csv"},
+                "x": {"preset": "transaction_lines", "file": "a.csv", "tables": ["customers", "order_lines"]},
+            },
+        },
+        "a.yaml",
+    )
     sources.check_params(p)
     assert sources.table_sources(p) == {"orders": "orders", "customers": "x", "order_lines": "x"}
 
@@ -210,8 +269,9 @@ def plain(tmp_path, files, source, table="orders"):
     for name, content in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    p = params.from_dict({"client": "acme", "data_dir": str(tmp_path), "sources": {table: source},
-                          "max_rejected_share": 0.5})
+    p = params.from_dict(
+        {"client": "acme", "data_dir": str(tmp_path), "sources": {table: source}, "max_rejected_share": 0.5}
+    )
     prepared = sources.check_sources(p)
     for i in prepared.inputs:
         assert i.balanced, i
@@ -222,7 +282,7 @@ def plain(tmp_path, files, source, table="orders"):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1"])
 def test_encodings_are_detected(tmp_path, encoding):
     text = "order_id,customer_id,order_time,revenue\nA1,Müller,2025-01-01,10\nA2,Brontë,2025-01-02,5\n"
-    df, load, _ = plain(tmp_path, {"orders.csv": text.encode(encoding)}, {"file": "orders.csv"})
+    df, _load, _ = plain(tmp_path, {"orders.csv": text.encode(encoding)}, {"file": "orders.csv"})
     assert df["customer_id"].tolist() == ["Müller", "Brontë"]
 
 
@@ -242,8 +302,10 @@ def test_german_excel_export_decimal_comma_thousands_and_dotted_dates(tmp_path):
 
 
 def test_quoted_newlines_blank_trailing_rows_and_repeated_headers(tmp_path):
-    text = ('order_id,customer_id,order_time,revenue\nA1,"C1\nsecond line",2025-01-01,10\n'
-            "order_id,customer_id,order_time,revenue\nA2,C2,2025-01-02,5\n,,,\n,,,\n")
+    text = (
+        'order_id,customer_id,order_time,revenue\nA1,"C1\nsecond line",2025-01-01,10\n'
+        "order_id,customer_id,order_time,revenue\nA2,C2,2025-01-02,5\n,,,\n,,,\n"
+    )
     df, load, prepared = plain(tmp_path, {"orders.csv": text}, {"file": "orders.csv"})
     assert df["order_id"].tolist() == ["A1", "A2"]
     assert load.rejected == {"blank_row": 2, "repeated_header": 1}
@@ -259,18 +321,28 @@ def test_excel_serial_dates(tmp_path):
 
 
 def test_excel_sheets_folder_of_monthly_files_value_maps_constants_derived(tmp_path):
-    jan = pd.DataFrame({"Bestellung": ["A1", "A2"], "Kunde": ["C1", "C2"], "Datum": ["2025-01-03", "2025-01-04"],
-                        "Menge": [2, 1], "Preis": [5.0, 7.5]})
-    feb = pd.DataFrame({"Bestellung": ["A3"], "Kunde": ["C1"], "Datum": ["2025-02-01"], "Menge": [3],
-                        "Preis": [2.0]})
+    jan = pd.DataFrame(
+        {
+            "Bestellung": ["A1", "A2"],
+            "Kunde": ["C1", "C2"],
+            "Datum": ["2025-01-03", "2025-01-04"],
+            "Menge": [2, 1],
+            "Preis": [5.0, 7.5],
+        }
+    )
+    feb = pd.DataFrame({"Bestellung": ["A3"], "Kunde": ["C1"], "Datum": ["2025-02-01"], "Menge": [3], "Preis": [2.0]})
     buf = io.BytesIO()
     with pd.ExcelWriter(buf) as xl:
         jan.to_excel(xl, sheet_name="Jan", index=False)
         feb.to_excel(xl, sheet_name="Feb", index=False)
     files = {"monthly/2025-01.csv": jan.to_csv(index=False), "monthly/2025-02.csv": feb.to_csv(index=False)}
-    source = {"file": "monthly", "columns": {"order_id": "Bestellung", "customer_id": "Kunde", "order_time": "Datum"},
-              "derived": {"revenue": "Menge * Preis"}, "constants": {"currency": "EUR"}}
-    df, load, prepared = plain(tmp_path, files, source)
+    source = {
+        "file": "monthly",
+        "columns": {"order_id": "Bestellung", "customer_id": "Kunde", "order_time": "Datum"},
+        "derived": {"revenue": "Menge * Preis"},
+        "constants": {"currency": "EUR"},
+    }
+    df, _load, prepared = plain(tmp_path, files, source)
     assert df["revenue"].tolist() == [10.0, 7.5, 6.0] and set(df["currency"]) == {"EUR"}
     assert [i.rows_in for i in prepared.inputs] == [2, 1]
     (tmp_path / "book.xlsx").write_bytes(buf.getvalue())
@@ -279,21 +351,34 @@ def test_excel_sheets_folder_of_monthly_files_value_maps_constants_derived(tmp_p
 
 
 def test_value_maps_and_time_zone(tmp_path):
-    text = ("session_id,customer_id,anonymous_id,event_time,event_type,page_type,channel,device\n"
-            "S1,,a1,2025-01-01T10:00:00Z,Seitenaufruf,home,Google Ads,Desktop\n"
-            "S1,,a1,2025-01-01 11:30,Kauf,checkout,SEO,mobile\n")
-    df, load, _ = plain(tmp_path, {"events.csv": text}, {
-        "file": "events.csv", "timezone": "Europe/Berlin",
-        "values": {"event_type": {"Seitenaufruf": "page_view", "Kauf": "purchase"},
-                   "channel": {"Google Ads": "paid_search", "SEO": "organic_search"}}}, table="events")
+    text = (
+        "session_id,customer_id,anonymous_id,event_time,event_type,page_type,channel,device\n"
+        "S1,,a1,2025-01-01T10:00:00Z,Seitenaufruf,home,Google Ads,Desktop\n"
+        "S1,,a1,2025-01-01 11:30,Kauf,checkout,SEO,mobile\n"
+    )
+    df, _load, _ = plain(
+        tmp_path,
+        {"events.csv": text},
+        {
+            "file": "events.csv",
+            "timezone": "Europe/Berlin",
+            "values": {
+                "event_type": {"Seitenaufruf": "page_view", "Kauf": "purchase"},
+                "channel": {"Google Ads": "paid_search", "SEO": "organic_search"},
+            },
+        },
+        table="events",
+    )
     assert df["event_type"].tolist() == ["page_view", "purchase"]
     assert df["channel"].tolist() == ["paid_search", "organic_search"]
     assert df["event_time"].astype(str).tolist() == ["2025-01-01 11:00:00", "2025-01-01 11:30:00"]
 
 
 def test_problem_names_file_of_a_folder(tmp_path):
-    files = {"m/a.csv": "order_id,customer_id,order_time,revenue\nA1,C1,2025-01-01,10\n",
-             "m/b.csv": "order_id,customer_id,order_time,revenue\nB1,C1,2025-01-01,zehn\n"}
+    files = {
+        "m/a.csv": "order_id,customer_id,order_time,revenue\nA1,C1,2025-01-01,10\n",
+        "m/b.csv": "order_id,customer_id,order_time,revenue\nB1,C1,2025-01-01,zehn\n",
+    }
     _, load, prepared = plain(tmp_path, files, {"file": "m"})
     (p,) = [p for p in load.problems if p.kind == "wrong_type"]
     assert "row 1 of b.csv" in str(p) and p.example_values == ["zehn"]
@@ -301,10 +386,6 @@ def test_problem_names_file_of_a_folder(tmp_path):
 
 
 def test_init_recognises_presets_and_marks_decisions(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from lifecycle_audit.cli import app
-
     monkeypatch.setattr(paths, "PARAMS", tmp_path / "params")
     (tmp_path / "params").mkdir()
     exports = tmp_path / "exports"
@@ -326,8 +407,6 @@ def test_init_recognises_presets_and_marks_decisions(tmp_path, monkeypatch):
 
 
 def test_every_preset_has_a_template_that_validates():
-    import yaml
-
     for preset in presets.all_presets():
         path = paths.PARAMS / "templates" / f"{preset.template}.yaml"
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -35,11 +35,13 @@ def _sign_ups(tables, anon, order_days: int, end):
     su = su.mutate(eligible=su.signed_up_at <= ibis.literal(end - pd.Timedelta(days=order_days)))
     if tables.has("orders"):
         od = tables["orders"]
-        first = od.filter(od.customer_id.notnull()).group_by(fid=od.customer_id).aggregate(
-            first_order=od.order_time.min())
+        first = (
+            od.filter(od.customer_id.notnull()).group_by(fid=od.customer_id).aggregate(first_order=od.order_time.min())
+        )
         su = su.left_join(first, su.customer_id == first.fid).drop("fid")
-        su = su.mutate(ordered=su.first_order.notnull()
-                       & (su.first_order <= su.signed_up_at + ibis.interval(days=order_days)))
+        su = su.mutate(
+            ordered=su.first_order.notnull() & (su.first_order <= su.signed_up_at + ibis.interval(days=order_days))
+        )
     else:
         su = su.mutate(ordered=ibis.null().cast("boolean"))
     return su.select("customer_id", "signed_up_at", "offer", "eligible", "ordered").to_pandas()
@@ -64,12 +66,12 @@ class LeadCaptureOptions(Options):
     poor=0.003,
     unit="share",
     source="Workbook default (no benchmark in the workbook's sources for sign-up rates): one sign-up in 100 visits "
-           "by unknown visitors who do not buy is good, fewer than 3 in 1000 is poor — a shop with a visible "
-           "newsletter box and a reason to sign up reaches the first, a shop without one stays near zero",
+    "by unknown visitors who do not buy is good, fewer than 3 in 1000 is poor — a shop with a visible "
+    "newsletter box and a reason to sign up reaches the first, a shop without one stays near zero",
     description="Share of visits begun by an unknown visitor that end without a purchase but with a sign-up "
-                "(the visitor leaves an e-mail address), by landing page type; and, of those who signed up, how "
-                "many placed a first order within 60 days, with an incentive (a welcome message carrying an offer, "
-                "campaign id containing 'offer') and without.",
+    "(the visitor leaves an e-mail address), by landing page type; and, of those who signed up, how "
+    "many placed a first order within 60 days, with an incentive (a welcome message carrying an offer, "
+    "campaign id containing 'offer') and without.",
     advice=(
         "Offer visitors who are not ready to buy a way to stay in touch: a free newsletter sign-up on the homepage, "
         "the landing pages and the product pages.",
@@ -93,14 +95,20 @@ def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
     by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=(s.sign_ups > 0).sum()).to_pandas()
     n = int(by["visits"].sum())
     if n < o.min_sessions:
-        raise NotEnoughData(Text("needs at least {min} visits begun by unknown visitors (no customer_id on the first "
-                                 "event) that end without a purchase; found {found}", min=count(o.min_sessions),
-                                 found=count(n)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} visits begun by unknown visitors (no customer_id on the first "
+                "event) that end without a purchase; found {found}",
+                min=count(o.min_sessions),
+                found=count(n),
+            )
+        )
     signed = int(by["sign_ups"].sum())
     rate = signed / n
     by["sign_up_rate"] = by["sign_ups"] / by["visits"]
-    table = by.sort_values("visits", ascending=False).reset_index(drop=True)[["landing", "visits", "sign_ups",
-                                                                                "sign_up_rate"]]
+    table = by.sort_values("visits", ascending=False).reset_index(drop=True)[
+        ["landing", "visits", "sign_ups", "sign_up_rate"]
+    ]
     days_ = int(o.order_days)
     su = _sign_ups(tables, anon, days_, tables.period[1])
     el = su[su["eligible"] & su["ordered"].notna()]
@@ -121,33 +129,76 @@ def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
             how = Text("the first-order rate of sign-ups here ({rate})", rate=share(conv, 1))
         if conv is None:
             conv = 0.0171
-            how = Text("too few sign-ups here to measure, so the median placed-order rate of automated flows "
-                       "({rate}, Klaviyo Benchmark Report 2024)", rate=share(conv, 2))
+            how = Text(
+                "too few sign-ups here to measure, so the median placed-order rate of automated flows "
+                "({rate}, Klaviyo Benchmark Report 2024)",
+                rate=share(conv, 2),
+            )
         at_stake = missing * conv * aov
-        method = Text("sign-ups missing against a {good} sign-up rate ({missing}) × {how} × average order value "
-                      "({aov}), over the period analysed", good=share(o.good, 0), missing=count(missing), how=how,
-                      aov=money(aov, 2))
-    chart = Chart(kind="bar", data=table, x="landing", y="sign_up_rate",
-                  title=Text("Visits by unknown visitors that end in a sign-up rather than nothing, by landing page"),
-                  x_label=Text("Landing page type"), y_label=Text("Sign-up rate"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
-    summary = Text("{signed} of {n} visits by unknown visitors that did not buy ({rate}) ended with a sign-up",
-                   signed=count(signed), n=count(n), rate=share(rate, 2))
+        method = Text(
+            "sign-ups missing against a {good} sign-up rate ({missing}) × {how} × average order value "
+            "({aov}), over the period analysed",
+            good=share(o.good, 0),
+            missing=count(missing),
+            how=how,
+            aov=money(aov, 2),
+        )
+    chart = Chart(
+        kind="bar",
+        data=table,
+        x="landing",
+        y="sign_up_rate",
+        title=Text("Visits by unknown visitors that end in a sign-up rather than nothing, by landing page"),
+        x_label=Text("Landing page type"),
+        y_label=Text("Sign-up rate"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
+    summary = Text(
+        "{signed} of {n} visits by unknown visitors that did not buy ({rate}) ended with a sign-up",
+        signed=count(signed),
+        n=count(n),
+        rate=share(rate, 2),
+    )
     (n_with, r_with), (n_without, r_without) = groups[WITH_OFFER], groups[WITHOUT_OFFER]
     if not offered:
         summary += Text("; no welcome message offered an incentive for signing up")
     elif r_with is not None and r_without is not None:
-        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days, against "
-                        "{without} without", with_=share(r_with, 0), days=count(days_), without=share(r_without, 0))
+        summary += Text(
+            "; {with_} of sign-ups with an incentive placed a first order within {days} days, against "
+            "{without} without",
+            with_=share(r_with, 0),
+            days=count(days_),
+            without=share(r_without, 0),
+        )
     elif r_with is not None:
-        summary += Text("; {with_} of sign-ups with an incentive placed a first order within {days} days",
-                        with_=share(r_with, 0), days=count(days_))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"visits": n, "sign_ups": signed, "sign_up_rate": rate, "incentive_offered": offered,
-                             "sign_ups_with_incentive": n_with, "first_order_rate_with_incentive": r_with,
-                             "sign_ups_without_incentive": n_without, "first_order_rate_without_incentive": r_without,
-                             "missing_sign_ups": missing},
-                    summary=summary + ".")
+        summary += Text(
+            "; {with_} of sign-ups with an incentive placed a first order within {days} days",
+            with_=share(r_with, 0),
+            days=count(days_),
+        )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={
+            "visits": n,
+            "sign_ups": signed,
+            "sign_up_rate": rate,
+            "incentive_offered": offered,
+            "sign_ups_with_incentive": n_with,
+            "first_order_rate_with_incentive": r_with,
+            "sign_ups_without_incentive": n_without,
+            "first_order_rate_without_incentive": r_without,
+            "missing_sign_ups": missing,
+        },
+        summary=summary + ".",
+    )
+
+
 class TimeToFirstPurchaseOptions(Options):
     """Time to first purchase: tunables beside the control points."""
 
@@ -167,12 +218,12 @@ class TimeToFirstPurchaseOptions(Options):
     poor=0.35,
     unit="share",
     source="Workbook default, no published benchmark for the timing: three in five customers who take a week "
-           "or more to decide should hear from the welcome sequence in the three weeks before they buy (good), "
-           "fewer than one in three is poor. Klaviyo's flow benchmarks (welcome open 50–55 %, click 9–13 %) "
-           "show the welcome flow is read, so its timing matters",
+    "or more to decide should hear from the welcome sequence in the three weeks before they buy (good), "
+    "fewer than one in three is poor. Klaviyo's flow benchmarks (welcome open 50–55 %, click 9–13 %) "
+    "show the welcome flow is read, so its timing matters",
     description="Days from a customer's first visit to the first order, and, of opted-in customers who took a "
-                "week or more, the share sent a welcome message in the 21 days before that order; when the "
-                "welcome messages go out against when customers decide.",
+    "week or more, the share sent a welcome message in the 21 days before that order; when the "
+    "welcome messages go out against when customers decide.",
     advice=(
         "Measure how long your customers take from the first visit to the first purchase, and stretch the welcome "
         "sequence over that time instead of sending it all in the first days.",
@@ -197,22 +248,34 @@ def time_to_first_purchase(tables: Tables, o: TimeToFirstPurchaseOptions) -> Evi
     fv = first_visits(tables)
     c = first_orders(tables)
     w = m.filter(m.message_type == "welcome").select(wid=m.customer_id, sent_at=m.sent_at)
-    hit = c.join(w, [c.customer_id == w.wid, w.sent_at < c.first_order,
-                     w.sent_at >= c.first_order - ibis.interval(days=lookback)])
+    hit = c.join(
+        w,
+        [c.customer_id == w.wid, w.sent_at < c.first_order, w.sent_at >= c.first_order - ibis.interval(days=lookback)],
+    )
     hit = hit.select(hid=hit.customer_id).distinct()
     c = c.left_join(hit, c.customer_id == hit.hid).mutate(welcomed=lambda t: t.hid.notnull()).drop("hid")
     c = c.mutate(band=decision_band(c.days), late=c.days >= decide)
-    by = c.group_by("band").aggregate(
-        first_orders=c.count(),
-        late_all=c.late.sum(),
-        late_opted=(c.late & c.opted).sum(),
-        welcomed=(c.late & c.opted & c.welcomed).sum(),
-    ).to_pandas()
+    by = (
+        c.group_by("band")
+        .aggregate(
+            first_orders=c.count(),
+            late_all=c.late.sum(),
+            late_opted=(c.late & c.opted).sum(),
+            welcomed=(c.late & c.opted & c.welcomed).sum(),
+        )
+        .to_pandas()
+    )
     late = int(by["late_opted"].sum())
     if late < o.min_customers:
-        raise NotEnoughData(Text("needs at least {min} opted-in customers whose first order came {days} or more days "
-                                 "after their first visit; found {found}", min=count(o.min_customers),
-                                 days=count(decide), found=count(late)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} opted-in customers whose first order came {days} or more days "
+                "after their first visit; found {found}",
+                min=count(o.min_customers),
+                days=count(decide),
+                found=count(late),
+            )
+        )
     welcomed = int(by["welcomed"].sum())
     rate = welcomed / late
     # When the welcome messages go out, counted in days since the customer's first visit.
@@ -233,28 +296,58 @@ def time_to_first_purchase(tables: Tables, o: TimeToFirstPurchaseOptions) -> Evi
     table["share_of_welcome_messages"] = table["welcome_messages"] / max(table["welcome_messages"].sum(), 1)
     table["welcomed_rate"] = table["welcomed"] / table["late_opted"].where(table["late_opted"] > 0)
     table = table.rename(columns={"band": "days_to_first_order"})
-    table = table[["days_to_first_order", "first_orders", "share_of_first_orders", "welcome_messages",
-                   "share_of_welcome_messages", "late_opted", "welcomed_rate"]]
-    chart = Chart(kind="bar", data=table[["days_to_first_order", "share_of_first_orders",
-                                          "share_of_welcome_messages"]],
-                  x="days_to_first_order", y=["share_of_first_orders", "share_of_welcome_messages"],
-                  title=Text("When customers decide and when the welcome messages go out"),
-                  x_label=Text("Days since the first visit"), y_label=Text("Share of first orders / of welcome messages"),
-                  y_unit="share")
-    summary = Text("{welcomed} of {late} opted-in customers who took {days} or more days to their first order "
-                   "({rate}) were sent a welcome message in the {lookback} days before it",
-                   welcomed=count(welcomed), late=count(late), days=count(decide), rate=share(rate, 1),
-                   lookback=count(lookback))
+    table = table[
+        [
+            "days_to_first_order",
+            "first_orders",
+            "share_of_first_orders",
+            "welcome_messages",
+            "share_of_welcome_messages",
+            "late_opted",
+            "welcomed_rate",
+        ]
+    ]
+    chart = Chart(
+        kind="bar",
+        data=table[["days_to_first_order", "share_of_first_orders", "share_of_welcome_messages"]],
+        x="days_to_first_order",
+        y=["share_of_first_orders", "share_of_welcome_messages"],
+        title=Text("When customers decide and when the welcome messages go out"),
+        x_label=Text("Days since the first visit"),
+        y_label=Text("Share of first orders / of welcome messages"),
+        y_unit="share",
+    )
+    summary = Text(
+        "{welcomed} of {late} opted-in customers who took {days} or more days to their first order "
+        "({rate}) were sent a welcome message in the {lookback} days before it",
+        welcomed=count(welcomed),
+        late=count(late),
+        days=count(decide),
+        rate=share(rate, 1),
+        lookback=count(lookback),
+    )
     late_share = float(by["late_all"].sum() / max(by["first_orders"].sum(), 1))
     if med == med:
-        summary += Text("; {share} of first orders came {days} or more days after the first visit, a median {med} "
-                        "days after it", share=share(late_share, 0), days=count(decide), med=number(med, 0))
+        summary += Text(
+            "; {share} of first orders came {days} or more days after the first visit, a median {med} days after it",
+            share=share(late_share, 0),
+            days=count(decide),
+            med=number(med, 0),
+        )
     if med_w == med_w:
-        summary += Text(", while the welcome messages went out a median {med} days after the first visit",
-                        med=number(med_w, 0))
-    return Evidence(value=rate, table=table, chart=chart,
-                    details={"late_deciders": late, "welcomed": welcomed, "median_days_late_deciders":
-                             None if med != med else float(med),
-                             "median_welcome_day": None if med_w != med_w else float(med_w),
-                             "share_deciding_late": late_share},
-                    summary=summary + ".")
+        summary += Text(
+            ", while the welcome messages went out a median {med} days after the first visit", med=number(med_w, 0)
+        )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        details={
+            "late_deciders": late,
+            "welcomed": welcomed,
+            "median_days_late_deciders": None if med != med else float(med),
+            "median_welcome_day": None if med_w != med_w else float(med_w),
+            "share_deciding_late": late_share,
+        },
+        summary=summary + ".",
+    )

@@ -26,17 +26,16 @@ class HomepageValuePropositionOptions(Options):
     poor=0.60,
     unit="share",
     source="HubSpot compilation of bounce-rate benchmarks: retail and e-commerce sites 20–40 % "
-           "(secondary); a bounce here is a visit that ends on the page it landed on",
+    "(secondary); a bounce here is a visit that ends on the page it landed on",
     description="Share of visits landing on the homepage that end there, compared with visits landing on "
-                "other pages; how many take a next step, and how quickly.",
+    "other pages; how many take a next step, and how quickly.",
     advice=(
         "State on the homepage why someone should buy from you and not elsewhere: what you offer that others "
         "do not — better prices, irresistible deals, a unique range.",
         "Back the claim with proof: customer reviews and ratings on the homepage speak for the shop.",
         "Make the first step obvious: current offers, deals and one clear call to action above the fold, "
         "so a visitor knows where to go next.",
-        "Compare with the entry pages that keep visitors: what they show first is a good start for the "
-        "homepage.",
+        "Compare with the entry pages that keep visitors: what they show first is a good start for the homepage.",
     ),
     columns={
         "next_step": N_("Next step taken"),
@@ -47,24 +46,33 @@ class HomepageValuePropositionOptions(Options):
 )
 def homepage_value_proposition(tables: Tables, o: HomepageValuePropositionOptions) -> Evidence:
     s = sessions(tables)
-    by = s.group_by("landing").aggregate(
-        sessions=s.count(),
-        bounces=s.bounced.sum(),
-        purchases=(s.purchases > 0).sum(),
-        median_seconds_to_next=s.seconds_to_next.median(),
-    ).to_pandas()
+    by = (
+        s.group_by("landing")
+        .aggregate(
+            sessions=s.count(),
+            bounces=s.bounced.sum(),
+            purchases=(s.purchases > 0).sum(),
+            median_seconds_to_next=s.seconds_to_next.median(),
+        )
+        .to_pandas()
+    )
     home = by[by["landing"] == "home"]
     n_home = int(home["sessions"].sum())
     if n_home < o.min_sessions:
-        raise NotEnoughData(Text("needs at least {min} visits that land on the homepage (page_type 'home' as "
-                                 "the first event); found {found}", min=count(o.min_sessions), found=count(n_home)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} visits that land on the homepage (page_type 'home' as "
+                "the first event); found {found}",
+                min=count(o.min_sessions),
+                found=count(n_home),
+            )
+        )
     by["bounce_rate"] = by["bounces"] / by["sessions"]
     by["next_step"] = 1 - by["bounce_rate"]
     engaged = by["sessions"] - by["bounces"]
     by["purchase_rate_engaged"] = by["purchases"] / engaged.where(engaged > 0)
     by = by.sort_values("sessions", ascending=False).reset_index(drop=True)
-    table = by[["landing", "sessions", "bounce_rate", "next_step", "median_seconds_to_next",
-                "purchase_rate_engaged"]]
+    table = by[["landing", "sessions", "bounce_rate", "next_step", "median_seconds_to_next", "purchase_rate_engaged"]]
 
     h = by[by["landing"] == "home"].iloc[0]
     rate = float(h["bounce_rate"])
@@ -80,23 +88,41 @@ def homepage_value_proposition(tables: Tables, o: HomepageValuePropositionOption
     at_stake = method = None
     if aov and buy == buy:
         at_stake = kept * float(buy) * aov
-        method = Text("homepage visits that would stay at a {target} bounce rate ({kept}) × the purchase rate of "
-                      "homepage visits that go on ({buy}) × average order value ({aov}), over the period analysed",
-                      target=share(target, 0), kept=count(kept), buy=share(buy, 1), aov=money(aov, 2))
-    chart = Chart(kind="bar", data=table, x="landing", y="bounce_rate",
-                  title=Text("Visits that end on the page they landed on, by landing page type"),
-                  x_label=Text("Landing page type"), y_label=Text("Bounce rate"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
+        method = Text(
+            "homepage visits that would stay at a {target} bounce rate ({kept}) × the purchase rate of "
+            "homepage visits that go on ({buy}) × average order value ({aov}), over the period analysed",
+            target=share(target, 0),
+            kept=count(kept),
+            buy=share(buy, 1),
+            aov=money(aov, 2),
+        )
+    chart = Chart(
+        kind="bar",
+        data=table,
+        x="landing",
+        y="bounce_rate",
+        title=Text("Visits that end on the page they landed on, by landing page type"),
+        x_label=Text("Landing page type"),
+        y_label=Text("Bounce rate"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
     summary = Text("{rate} of {n} visits landing on the homepage ended there", rate=share(rate, 1), n=count(n_home))
     if other_rate is not None:
         summary += Text(", against {rate} on the other entry pages", rate=share(other_rate, 1))
     secs = h["median_seconds_to_next"]
     if secs == secs:
         summary += Text("; those who went on took a median {secs} s to their first step", secs=number(secs, 0))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"home_sessions": n_home, "home_bounce": rate, "other_bounce": other_rate,
-                             "next_step": 1 - rate},
-                    summary=summary + ".")
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={"home_sessions": n_home, "home_bounce": rate, "other_bounce": other_rate, "next_step": 1 - rate},
+        summary=summary + ".",
+    )
 
 
 # Channels the shop pays for per visit or per click; their visitors came for a specific ad or offer.
@@ -122,12 +148,12 @@ class LandingPageMatchOptions(Options):
     poor=0.60,
     unit="share",
     source="HubSpot compilation of bounce-rate benchmarks: retail and e-commerce sites 20–40 % (secondary); "
-           "workbook default: 40 % is good for paid visits that land off the homepage, 60 % is poor — "
-           "two in five above the retail range, well below the 70–90 % the same compilation gives for "
-           "generic landing pages",
+    "workbook default: 40 % is good for paid visits that land off the homepage, 60 % is poor — "
+    "two in five above the retail range, well below the 70–90 % the same compilation gives for "
+    "generic landing pages",
     description="Share of visits from paid channels (search and social ads, display, affiliates) that land "
-                "on a page other than the homepage and end there, by landing page type and channel, "
-                "compared with unpaid visits landing on the same kind of page.",
+    "on a page other than the homepage and end there, by landing page type and channel, "
+    "compared with unpaid visits landing on the same kind of page.",
     advice=(
         "Build a landing page for each campaign that answers what the ad promised: the product, offer or "
         "keyword the visitor clicked on, not a generic page.",
@@ -145,17 +171,26 @@ class LandingPageMatchOptions(Options):
 def landing_page_match(tables: Tables, o: LandingPageMatchOptions) -> Evidence:
     s = sessions(tables)
     s = s.mutate(traffic=s.channel.isin(PAID_CHANNELS).ifelse(PAID, UNPAID))
-    by = s.group_by(["traffic", "channel", "landing"]).aggregate(
-        sessions=s.count(),
-        bounces=s.bounced.sum(),
-        purchases=(s.purchases > 0).sum(),
-    ).to_pandas()
+    by = (
+        s.group_by(["traffic", "channel", "landing"])
+        .aggregate(
+            sessions=s.count(),
+            bounces=s.bounced.sum(),
+            purchases=(s.purchases > 0).sum(),
+        )
+        .to_pandas()
+    )
     off = by[by["landing"] != "home"]
     paid = off[off["traffic"] == PAID]
     n_paid = int(paid["sessions"].sum())
     if n_paid < o.min_sessions:
-        raise NotEnoughData(Text("needs at least {min} visits from paid channels that land off the homepage; "
-                                 "found {found}", min=count(o.min_sessions), found=count(n_paid)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} visits from paid channels that land off the homepage; found {found}",
+                min=count(o.min_sessions),
+                found=count(n_paid),
+            )
+        )
     rate = float(paid["bounces"].sum() / n_paid)
     unpaid = off[off["traffic"] == UNPAID]
     n_unpaid = int(unpaid["sessions"].sum())
@@ -169,14 +204,22 @@ def landing_page_match(tables: Tables, o: LandingPageMatchOptions) -> Evidence:
     grouped = by.groupby(["landing", "traffic"], as_index=False)[["sessions", "bounces"]].sum()
     grouped = grouped[grouped["sessions"] >= o.min_group]
     grouped = grouped.assign(bounce_rate=grouped["bounces"] / grouped["sessions"])
-    order = (grouped[grouped["traffic"] == PAID].sort_values("bounce_rate", ascending=False)["landing"].tolist())
+    order = grouped[grouped["traffic"] == PAID].sort_values("bounce_rate", ascending=False)["landing"].tolist()
     grouped["_o"] = grouped["landing"].map({k: i for i, k in enumerate(order)}).fillna(len(order))
     grouped = grouped.sort_values(["_o", "traffic"]).drop(columns="_o").reset_index(drop=True)
-    chart = Chart(kind="bar", data=grouped[["landing", "traffic", "bounce_rate"]], x="landing", y="bounce_rate",
-                  hue="traffic",
-                  title=Text("Visits that end on the page they landed on: paid against unpaid traffic"),
-                  x_label=Text("Landing page type"), y_label=Text("Bounce rate"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
+    chart = Chart(
+        kind="bar",
+        data=grouped[["landing", "traffic", "bounce_rate"]],
+        x="landing",
+        y="bounce_rate",
+        hue="traffic",
+        title=Text("Visits that end on the page they landed on: paid against unpaid traffic"),
+        x_label=Text("Landing page type"),
+        y_label=Text("Bounce rate"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
 
     # Money: paid visits that would stay at the better of the benchmark and the shop's own unpaid landings,
     # times how often an engaged paid visit buys, times the average order value.
@@ -188,25 +231,48 @@ def landing_page_match(tables: Tables, o: LandingPageMatchOptions) -> Evidence:
     at_stake = method = None
     if aov and buy is not None:
         at_stake = kept * float(buy) * aov
-        method = Text("paid visits landing off the homepage that would stay at a {target} bounce rate ({kept}) × "
-                      "the purchase rate of paid visits that go on ({buy}) × average order value ({aov}), over "
-                      "the period analysed", target=share(target, 0), kept=count(kept), buy=share(buy, 1),
-                      aov=money(aov, 2))
+        method = Text(
+            "paid visits landing off the homepage that would stay at a {target} bounce rate ({kept}) × "
+            "the purchase rate of paid visits that go on ({buy}) × average order value ({aov}), over "
+            "the period analysed",
+            target=share(target, 0),
+            kept=count(kept),
+            buy=share(buy, 1),
+            aov=money(aov, 2),
+        )
     paid_off = table[(table["traffic"] == PAID) & (table["landing"] != "home")]
     worst = paid_off.iloc[0] if len(paid_off) else None
-    summary = Text("{rate} of {n} paid visits landing off the homepage ended on the page they landed on",
-                   rate=share(rate, 1), n=count(n_paid))
+    summary = Text(
+        "{rate} of {n} paid visits landing off the homepage ended on the page they landed on",
+        rate=share(rate, 1),
+        n=count(n_paid),
+    )
     if unpaid_rate is not None:
-        summary += Text(", against {rate} of unpaid visits landing on the same kinds of page",
-                        rate=share(unpaid_rate, 1))
+        summary += Text(
+            ", against {rate} of unpaid visits landing on the same kinds of page", rate=share(unpaid_rate, 1)
+        )
     if worst is not None:
-        summary += Text("; worst: {channel} on the {page} ({worst})", channel=word(worst["channel"]),
-                        page=word(worst["landing"]), worst=share(worst["bounce_rate"], 1))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"paid_sessions": n_paid, "paid_bounce": rate, "unpaid_sessions": n_unpaid,
-                             "unpaid_bounce": unpaid_rate,
-                             "gap": None if unpaid_rate is None else rate - unpaid_rate},
-                    summary=summary + ".")
+        summary += Text(
+            "; worst: {channel} on the {page} ({worst})",
+            channel=word(worst["channel"]),
+            page=word(worst["landing"]),
+            worst=share(worst["bounce_rate"], 1),
+        )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={
+            "paid_sessions": n_paid,
+            "paid_bounce": rate,
+            "unpaid_sessions": n_unpaid,
+            "unpaid_bounce": unpaid_rate,
+            "gap": None if unpaid_rate is None else rate - unpaid_rate,
+        },
+        summary=summary + ".",
+    )
 
 
 # Groups of price changes by size, in the order the chart shows them.

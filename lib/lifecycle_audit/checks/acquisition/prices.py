@@ -38,13 +38,23 @@ def price_changes(tables, window_days: int) -> pd.DataFrame:
     ol, od = tables["order_lines"], tables["orders"]
     lines = ol.join(od.select("order_id", "order_time"), "order_id").select("product_id", "quantity", "order_time")
     c = ibis.memtable(ch[["product_id", "valid_from"]].assign(_i=range(len(ch))))
-    j = lines.join(c, [lines.product_id == c.product_id,
-                       lines.order_time >= c.valid_from - ibis.interval(days=window_days),
-                       lines.order_time < c.valid_from + ibis.interval(days=window_days)])
-    own = j.group_by("_i").aggregate(
-        units_before=(j.order_time < j.valid_from).ifelse(j.quantity, 0).sum(),
-        units_after=(j.order_time >= j.valid_from).ifelse(j.quantity, 0).sum(),
-    ).to_pandas().set_index("_i")
+    j = lines.join(
+        c,
+        [
+            lines.product_id == c.product_id,
+            lines.order_time >= c.valid_from - ibis.interval(days=window_days),
+            lines.order_time < c.valid_from + ibis.interval(days=window_days),
+        ],
+    )
+    own = (
+        j.group_by("_i")
+        .aggregate(
+            units_before=(j.order_time < j.valid_from).ifelse(j.quantity, 0).sum(),
+            units_after=(j.order_time >= j.valid_from).ifelse(j.quantity, 0).sum(),
+        )
+        .to_pandas()
+        .set_index("_i")
+    )
     ch = ch.join(own).fillna({"units_before": 0, "units_after": 0})
     # The shop's trend: all units in the same windows (traffic grows, Christmas comes).
     daily = lines.group_by(day=lines.order_time.truncate("D")).aggregate(units=lines.quantity.sum()).to_pandas()
@@ -78,12 +88,12 @@ class PriceSensitivityOptions(Options):
     poor=0.55,
     unit="ratio",
     source="Workbook default, no published benchmark: units of a product in the 90 days after a price rise over "
-           "the 90 days before, relative to the shop's own trend. A typical rise of 10–15 % at a price "
-           "elasticity near −1.2 keeps about 0.85 of demand; 0.7 is good (room for the noise of a few hundred "
-           "units), 0.55 is poor — demand falls much faster than the rise adds per unit, so the rise loses revenue",
+    "the 90 days before, relative to the shop's own trend. A typical rise of 10–15 % at a price "
+    "elasticity near −1.2 keeps about 0.85 of demand; 0.7 is good (room for the noise of a few hundred "
+    "units), 0.55 is poor — demand falls much faster than the rise adds per unit, so the rise loses revenue",
     description="Units sold of each product in the 90 days after a price change against the 90 days before, "
-                "divided by the same ratio for all units of the shop (its trend and season); pooled over price "
-                "rises as the headline, with the price elasticity estimated from every change.",
+    "divided by the same ratio for all units of the shop (its trend and season); pooled over price "
+    "rises as the headline, with the price elasticity estimated from every change.",
     advice=(
         "Customers are price-sensitive: before raising a price, test it on a few products and watch whether "
         "their sales fall behind the rest of the shop.",
@@ -114,12 +124,21 @@ def price_sensitivity(tables: Tables, o: PriceSensitivityOptions) -> Evidence:
     rises = ch[ch["new_price"] > ch["old_price"]] if len(ch) else ch
     units = float(rises["units_before"].sum() + rises["units_after"].sum()) if len(rises) else 0.0
     if units < o.min_units:
-        raise NotEnoughData(Text("needs at least {min} units sold in the {days} days before and after price rises "
-                                 "(rises whose windows lie inside the period) to tell a price effect from noise; "
-                                 "found {found} units around {rises} rises", min=count(o.min_units),
-                                 days=count(window), found=count(units), rises=count(len(rises))))
-    ch = ch.assign(price_change=ch["new_price"] / ch["old_price"] - 1,
-                   trend=ch["shop_after"] / ch["shop_before"].where(ch["shop_before"] > 0))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} units sold in the {days} days before and after price rises "
+                "(rises whose windows lie inside the period) to tell a price effect from noise; "
+                "found {found} units around {rises} rises",
+                min=count(o.min_units),
+                days=count(window),
+                found=count(units),
+                rises=count(len(rises)),
+            )
+        )
+    ch = ch.assign(
+        price_change=ch["new_price"] / ch["old_price"] - 1,
+        trend=ch["shop_after"] / ch["shop_before"].where(ch["shop_before"] > 0),
+    )
     ch["demand_ratio"] = (ch["units_after"] / ch["units_before"].where(ch["units_before"] > 0)) / ch["trend"]
     r = ch[ch["price_change"] > 0]
     own = r["units_after"].sum() / r["units_before"].sum()
@@ -137,38 +156,97 @@ def price_sensitivity(tables: Tables, o: PriceSensitivityOptions) -> Evidence:
     # Money: units the rises lost below a good ratio, at the new prices.
     expected = o.good * r["units_before"] * r["shop_after"] / r["shop_before"]
     lost = max(0.0, float(expected.sum() - r["units_after"].sum()))
-    price = float((r["new_price"] * r["units_before"]).sum() / r["units_before"].sum()) \
-        if r["units_before"].sum() > 0 else float(r["new_price"].mean())
+    price = (
+        float((r["new_price"] * r["units_before"]).sum() / r["units_before"].sum())
+        if r["units_before"].sum() > 0
+        else float(r["new_price"].mean())
+    )
     at_stake = lost * price
-    method = Text("units the {rises} price rises sold in the {days} days after them below a {good} demand ratio "
-                  "({lost} units) × their mean new price ({price})", rises=count(len(r)), days=count(window),
-                  good=number(o.good, 2), lost=count(lost), price=money(price, 2))
+    method = Text(
+        "units the {rises} price rises sold in the {days} days after them below a {good} demand ratio "
+        "({lost} units) × their mean new price ({price})",
+        rises=count(len(r)),
+        days=count(window),
+        good=number(o.good, 2),
+        lost=count(lost),
+        price=money(price, 2),
+    )
 
     ch["price_change_band"] = ch["price_change"].round(6).map(_price_band)
-    bands = ch[ch["trend"].notna()].groupby("price_change_band").agg(
-        changes=("product_id", "size"), units_before=("units_before", "sum"), units_after=("units_after", "sum"),
-        shop_before=("shop_before", "sum"), shop_after=("shop_after", "sum"))
+    bands = (
+        ch[ch["trend"].notna()]
+        .groupby("price_change_band")
+        .agg(
+            changes=("product_id", "size"),
+            units_before=("units_before", "sum"),
+            units_after=("units_after", "sum"),
+            shop_before=("shop_before", "sum"),
+            shop_after=("shop_after", "sum"),
+        )
+    )
     bands = bands.reindex([b for b in PRICE_BANDS if b in bands.index])
-    bands["demand_ratio"] = (bands["units_after"] / bands["units_before"].where(bands["units_before"] > 0)) / \
-        (bands["shop_after"] / bands["shop_before"])
+    bands["demand_ratio"] = (bands["units_after"] / bands["units_before"].where(bands["units_before"] > 0)) / (
+        bands["shop_after"] / bands["shop_before"]
+    )
     bands = bands.reset_index()
-    chart = Chart(kind="bar", data=bands[["price_change_band", "demand_ratio"]], x="price_change_band", y="demand_ratio",
-                  title=Text("Demand in the {days} days after a price change over the {days} days before, "
-                             "corrected for the shop's trend", days=count(window)),
-                  x_label=Text("Price change"), y_label=Text("Demand after / before (1 = unchanged)"),
-                  y_unit="ratio", reference=o.good, reference_label=Text("good"))
+    chart = Chart(
+        kind="bar",
+        data=bands[["price_change_band", "demand_ratio"]],
+        x="price_change_band",
+        y="demand_ratio",
+        title=Text(
+            "Demand in the {days} days after a price change over the {days} days before, "
+            "corrected for the shop's trend",
+            days=count(window),
+        ),
+        x_label=Text("Price change"),
+        y_label=Text("Demand after / before (1 = unchanged)"),
+        y_unit="ratio",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
     # "change" in percent: a column named after a price would print as money.
     table = ch.assign(changed_on=ch["valid_from"].dt.date, change=(ch["price_change"] * 100).round(1))
     table = table.sort_values(["change", "demand_ratio"], ascending=[False, True]).reset_index(drop=True)
-    table = table[["product_id", "changed_on", "old_price", "new_price", "change", "units_before",
-                   "units_after", "trend", "demand_ratio"]]
-    summary = Text("After {rises} price rises (a median {rise}), the products sold {ratio} times their units of "
-                   "the {days} days before, relative to the shop's trend", rises=count(len(r)),
-                   rise=share(r["price_change"].median(), 0), ratio=number(ratio, 2), days=count(window))
+    table = table[
+        [
+            "product_id",
+            "changed_on",
+            "old_price",
+            "new_price",
+            "change",
+            "units_before",
+            "units_after",
+            "trend",
+            "demand_ratio",
+        ]
+    ]
+    summary = Text(
+        "After {rises} price rises (a median {rise}), the products sold {ratio} times their units of "
+        "the {days} days before, relative to the shop's trend",
+        rises=count(len(r)),
+        rise=share(r["price_change"].median(), 0),
+        ratio=number(ratio, 2),
+        days=count(window),
+    )
     if elasticity is not None:
-        summary += Text("; estimated price elasticity {e} over {n} price changes", e=number(elasticity, 1),
-                        n=count(len(ok)))
-    return Evidence(value=ratio, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details={"rises": len(r), "changes": len(ch), "units_in_windows": units, "own_ratio": float(own),
-                             "trend_ratio": float(trend), "elasticity": elasticity, "lost_units": lost},
-                    summary=summary + ".")
+        summary += Text(
+            "; estimated price elasticity {e} over {n} price changes", e=number(elasticity, 1), n=count(len(ok))
+        )
+    return Evidence(
+        value=ratio,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details={
+            "rises": len(r),
+            "changes": len(ch),
+            "units_in_windows": units,
+            "own_ratio": float(own),
+            "trend_ratio": float(trend),
+            "elasticity": elasticity,
+            "lost_units": lost,
+        },
+        summary=summary + ".",
+    )

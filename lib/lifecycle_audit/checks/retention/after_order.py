@@ -38,12 +38,14 @@ def _orders_with_next_contact(tables, min_age_days: int):
     o = _opted_in(tables, o).select("order_id", "customer_id", "order_time")
     m = tables["messages"]
     m = m.filter(m.message_type.isin(MARKETING)).select(mcust=m.customer_id, sent_at=m.sent_at)
-    j = o.join(m, [o.customer_id == m.mcust, m.sent_at > o.order_time,
-                   m.sent_at <= o.order_time + ibis.interval(days=90)])
+    j = o.join(
+        m, [o.customer_id == m.mcust, m.sent_at > o.order_time, m.sent_at <= o.order_time + ibis.interval(days=90)]
+    )
     contact = j.group_by("order_id").aggregate(next_sent=j.sent_at.min())
     o2 = tables["orders"].select(ncust="customer_id", next_at="order_time")
-    k = o.join(o2, [o.customer_id == o2.ncust, o2.next_at > o.order_time,
-                    o2.next_at <= o.order_time + ibis.interval(days=90)])
+    k = o.join(
+        o2, [o.customer_id == o2.ncust, o2.next_at > o.order_time, o2.next_at <= o.order_time + ibis.interval(days=90)]
+    )
     again = k.group_by("order_id").aggregate(next_order=k.next_at.min())
     out = o.left_join(contact, "order_id").drop("order_id_right")
     out = out.left_join(again, "order_id").drop("order_id_right")
@@ -87,11 +89,11 @@ class UnderContactingOptions(Options):
     poor=0.40,
     unit="share",
     source="Workbook default (no published benchmark for this measure): a shop that keeps in touch sends its "
-           "newsletter or an offer to nearly every buyer within a month, so one order in ten left without "
-           "one is good and four in ten is poor",
+    "newsletter or an offer to nearly every buyer within a month, so one order in ten left without "
+    "one is good and four in ten is poor",
     description="Share of orders by customers who may be e-mailed after which the customer received no "
-                "marketing message (newsletter or offer) in the following days; how long until the next one "
-                "came, and whether customers who heard from the shop ordered again more often.",
+    "marketing message (newsletter or offer) in the following days; how long until the next one "
+    "came, and whether customers who heard from the shop ordered again more often.",
     advice=(
         "Stay in touch after every order: let each purchase start a follow-up sequence in the e-mail tool "
         "or CRM, so that no buyer goes a month without hearing from the shop.",
@@ -109,13 +111,19 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
     window = int(o.window_days)
     df = _orders_with_next_contact(tables, window)
     if len(df) < o.min_orders:
-        raise NotEnoughData(Text("needs at least {min} orders older than {days} days by customers who may be "
-                                 "e-mailed; found {found}", min=count(o.min_orders), days=count(window),
-                                 found=count(len(df))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} orders older than {days} days by customers who may be e-mailed; found {found}",
+                min=count(o.min_orders),
+                days=count(window),
+                found=count(len(df)),
+            )
+        )
     uncontacted = ~(df["gap_days"] <= window)
     rate = float(uncontacted.mean())
-    df["first_contact"] = pd.Categorical(_gap_group(df["gap_days"]),
-                                         [label for _, label in GAP_GROUPS] + [NO_CONTACT], ordered=True)
+    df["first_contact"] = pd.Categorical(
+        _gap_group(df["gap_days"]), [label for _, label in GAP_GROUPS] + [NO_CONTACT], ordered=True
+    )
     table = df.groupby("first_contact", observed=False).agg(orders=("order_id", "size")).reset_index()
     table["share"] = table["orders"] / len(df)
     table["first_contact"] = table["first_contact"].astype(str)
@@ -124,9 +132,12 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
     _, end = tables.period
     old = df[df["order_time"] < end - pd.Timedelta(days=90)]
     reached, missed = old.loc[~uncontacted.loc[old.index]], old.loc[uncontacted.loc[old.index]]
-    details = {"orders": len(df), "uncontacted": int(uncontacted.sum()), "window_days": window,
-               "median_days_to_next_message": float(df["gap_days"].median()) if df["gap_days"].notna().any()
-               else None}
+    details = {
+        "orders": len(df),
+        "uncontacted": int(uncontacted.sum()),
+        "window_days": window,
+        "median_days_to_next_message": float(df["gap_days"].median()) if df["gap_days"].notna().any() else None,
+    }
     at_stake = method = None
     aov = average_order_value(tables)
     if len(reached) >= o.min_group and len(missed) >= o.min_group and aov:
@@ -134,21 +145,46 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
         details.update(reorder_contacted=r_in, reorder_uncontacted=r_out)
         if rate > o.good and _clearly_higher(r_in, len(reached), r_out, len(missed)):
             at_stake = int(uncontacted.sum()) * (r_in - r_out) * aov
-            method = Text("{n} orders without a marketing message within {days} days × the gap in orders again "
-                          "within 90 days between contacted ({a}) and uncontacted buyers ({b}) × average order "
-                          "value ({aov}), over the period analysed", n=count(uncontacted.sum()), days=count(window),
-                          a=share(r_in, 1), b=share(r_out, 1), aov=money(aov, 2))
-    summary = Text("{n} of {total} orders ({rate}) were followed by no newsletter or offer within {days} days",
-                   n=count(uncontacted.sum()), total=count(len(df)), rate=share(rate, 1), days=count(window))
+            method = Text(
+                "{n} orders without a marketing message within {days} days × the gap in orders again "
+                "within 90 days between contacted ({a}) and uncontacted buyers ({b}) × average order "
+                "value ({aov}), over the period analysed",
+                n=count(uncontacted.sum()),
+                days=count(window),
+                a=share(r_in, 1),
+                b=share(r_out, 1),
+                aov=money(aov, 2),
+            )
+    summary = Text(
+        "{n} of {total} orders ({rate}) were followed by no newsletter or offer within {days} days",
+        n=count(uncontacted.sum()),
+        total=count(len(df)),
+        rate=share(rate, 1),
+        days=count(window),
+    )
     if details["median_days_to_next_message"] is not None:
-        summary += Text("; the next one came after a median {d}",
-                        d=days(round(details["median_days_to_next_message"], 1)))
-    chart = Chart(kind="bar", data=table, x="first_contact", y="share",
-                  title=Text("Orders by days until the customer's next newsletter or offer"),
-                  x_label=Text("Next marketing message after the order"), y_label=Text("Share of orders"),
-                  y_unit="share")
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary + ".")
+        summary += Text(
+            "; the next one came after a median {d}", d=days(round(details["median_days_to_next_message"], 1))
+        )
+    chart = Chart(
+        kind="bar",
+        data=table,
+        x="first_contact",
+        y="share",
+        title=Text("Orders by days until the customer's next newsletter or offer"),
+        x_label=Text("Next marketing message after the order"),
+        y_label=Text("Share of orders"),
+        y_unit="share",
+    )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary + ".",
+    )
 
 
 class RepeatPurchaseOptions(Options):
@@ -170,10 +206,10 @@ class RepeatPurchaseOptions(Options):
     poor=0.15,
     unit="share",
     source="Metrilo survey of online shops: average repeat purchase rate 28 % (21–36 % by niche; secondary); "
-           "good at that average, poor at about half of it",
+    "good at that average, poor at about half of it",
     description="Share of first-time buyers who placed a second order within 180 days of their first "
-                "(customers whose first order is at least 180 days old), with the 90-day rate and both rates "
-                "by month of first order (the cohort table).",
+    "(customers whose first order is at least 180 days old), with the 90-day rate and both rates "
+    "by month of first order (the cohort table).",
     advice=(
         "Look at first-time buyers by cohort, the month of their first order: which cohorts come back, and "
         "what they had in common (channel, first product, discount) — then do more of it.",
@@ -191,33 +227,69 @@ def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
     window, short = int(o.window_days), int(o.short_window_days)
     rate, n = cohorts.second_order_rate(tables, window)
     if n < o.min_customers:
-        raise NotEnoughData(Text("needs at least {min} customers whose first order is {days} days old or more; "
-                                 "found {found}", min=count(o.min_customers), days=count(window),
-                                 found=count(n)))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} customers whose first order is {days} days old or more; found {found}",
+                min=count(o.min_customers),
+                days=count(window),
+                found=count(n),
+            )
+        )
     short_rate, short_n = cohorts.second_order_rate(tables, short)
     table = cohorts.cohort_second_orders(tables, (short, window))
     long_col = f"second_order_{window}d"
-    details = {"customers": n, "second_order_rate": rate, "window_days": window,
-               "short_window_days": short, "short_rate": short_rate, "short_customers": short_n}
+    details = {
+        "customers": n,
+        "second_order_rate": rate,
+        "window_days": window,
+        "short_window_days": short,
+        "short_rate": short_rate,
+        "short_customers": short_n,
+    }
     at_stake = method = None
     aov = average_order_value(tables)
     if aov and rate < o.good:
         missing = (o.good - rate) * n
         at_stake = missing * aov
-        method = Text("second orders missing to a {good} second-order rate ({n} of {total} first-time buyers) × "
-                      "average order value ({aov}); only the second order is counted, not the ones after it",
-                      good=share(o.good, 0), n=count(missing), total=count(n), aov=money(aov, 2))
-    summary = Text("{rate} of {n} first-time buyers ordered again within {days} days", rate=share(rate, 1),
-                   n=count(n), days=count(window))
+        method = Text(
+            "second orders missing to a {good} second-order rate ({n} of {total} first-time buyers) × "
+            "average order value ({aov}); only the second order is counted, not the ones after it",
+            good=share(o.good, 0),
+            n=count(missing),
+            total=count(n),
+            aov=money(aov, 2),
+        )
+    summary = Text(
+        "{rate} of {n} first-time buyers ordered again within {days} days",
+        rate=share(rate, 1),
+        n=count(n),
+        days=count(window),
+    )
     if short_rate is not None:
         summary += Text(", {short_rate} within {short} days", short_rate=share(short_rate, 1), short=count(short))
-    chart = Chart(kind="bar", data=table.dropna(subset=[long_col]), x="month", y=long_col,
-                  title=Text("First-time buyers who ordered again within {days} days, by month of first order",
-                             days=count(window)),
-                  x_label=Text("Month of first order"), y_label=Text("Second order rate"), y_unit="share",
-                  reference=o.good, reference_label=Text("good"))
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary + ".")
+    chart = Chart(
+        kind="bar",
+        data=table.dropna(subset=[long_col]),
+        x="month",
+        y=long_col,
+        title=Text(
+            "First-time buyers who ordered again within {days} days, by month of first order", days=count(window)
+        ),
+        x_label=Text("Month of first order"),
+        y_label=Text("Second order rate"),
+        y_unit="share",
+        reference=o.good,
+        reference_label=Text("good"),
+    )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary + ".",
+    )
 
 
 class OnboardingOptions(Options):
@@ -240,9 +312,9 @@ class OnboardingOptions(Options):
     poor=0.50,
     unit="share",
     source="Workbook default (no published benchmark for this measure): an onboarding flow started by the first "
-           "order reaches nearly every first-time buyer, so nine in ten is good and half is poor",
+    "order reaches nearly every first-time buyer, so nine in ten is good and half is poor",
     description="Share of first orders followed by an onboarding message within a week, and how often "
-                "first-time buyers with and without onboarding ordered a second time within 180 days.",
+    "first-time buyers with and without onboarding ordered a second time within 180 days.",
     advice=(
         "Start an onboarding sequence with every first order, within days: how to use what was bought, links "
         "to video tutorials, answers to the usual questions.",
@@ -265,13 +337,20 @@ def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
     f = f.filter(f.first_at < end - pd.Timedelta(days=window))
     m = tables["messages"]
     m = m.filter(m.message_type == "onboarding").select(mcust=m.customer_id, sent_at=m.sent_at)
-    j = f.join(m, [f.customer_id == m.mcust, m.sent_at >= f.first_at,
-                   m.sent_at <= f.first_at + ibis.interval(days=window)])
+    j = f.join(
+        m, [f.customer_id == m.mcust, m.sent_at >= f.first_at, m.sent_at <= f.first_at + ibis.interval(days=window)]
+    )
     got = j.group_by("customer_id").aggregate(onboarded_at=j.sent_at.min())
     df = f.left_join(got, "customer_id").select("first_at", "second_at", "onboarded_at").to_pandas()
     if len(df) < o.min_orders:
-        raise NotEnoughData(Text("needs at least {min} first orders older than {days} days; found {found}",
-                                 min=count(o.min_orders), days=count(window), found=count(len(df))))
+        raise NotEnoughData(
+            Text(
+                "needs at least {min} first orders older than {days} days; found {found}",
+                min=count(o.min_orders),
+                days=count(window),
+                found=count(len(df)),
+            )
+        )
     onboarded = df["onboarded_at"].notna()
     rate = float(onboarded.mean())
     mature = df["first_at"] <= end - pd.Timedelta(days=repeat)
@@ -279,31 +358,64 @@ def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
     rows = []
     for label, mask in ((ONBOARDED, onboarded), (NOT_ONBOARDED, ~onboarded)):
         base = mask & mature
-        rows.append({"onboarding": label, "first_orders": int(mask.sum()), "customers_observed": int(base.sum()),
-                     "second_order_rate": float(again[base].mean()) if base.any() else float("nan")})
+        rows.append(
+            {
+                "onboarding": label,
+                "first_orders": int(mask.sum()),
+                "customers_observed": int(base.sum()),
+                "second_order_rate": float(again[base].mean()) if base.any() else float("nan"),
+            }
+        )
     table = pd.DataFrame(rows)
     details = {"first_orders": len(df), "onboarded": int(onboarded.sum()), "window_days": window}
     at_stake = method = None
     aov = average_order_value(tables)
     n_in, n_out = table["customers_observed"]
     r_in, r_out = table["second_order_rate"]
-    summary = Text("{n} of {total} first orders ({rate}) were followed by onboarding within {days} days",
-                   n=count(onboarded.sum()), total=count(len(df)), rate=share(rate, 1), days=count(window))
+    summary = Text(
+        "{n} of {total} first orders ({rate}) were followed by onboarding within {days} days",
+        n=count(onboarded.sum()),
+        total=count(len(df)),
+        rate=share(rate, 1),
+        days=count(window),
+    )
     if n_in >= o.min_group and n_out >= o.min_group:
         details.update(second_order_onboarded=r_in, second_order_not_onboarded=r_out)
-        summary += Text("; {a} of onboarded and {b} of other first-time buyers ordered again within {repeat} days",
-                        a=share(r_in, 1), b=share(r_out, 1), repeat=count(repeat))
+        summary += Text(
+            "; {a} of onboarded and {b} of other first-time buyers ordered again within {repeat} days",
+            a=share(r_in, 1),
+            b=share(r_out, 1),
+            repeat=count(repeat),
+        )
         if aov and rate < o.good and _clearly_higher(r_in, n_in, r_out, n_out):
             at_stake = int((~onboarded).sum()) * (r_in - r_out) * aov
-            method = Text("{n} first orders without onboarding × the gap in second orders within {repeat} days "
-                          "between onboarded ({a}) and other first-time buyers ({b}) × average order value ({aov})",
-                          n=count((~onboarded).sum()), repeat=count(repeat), a=share(r_in, 1), b=share(r_out, 1),
-                          aov=money(aov, 2))
-    chart = Chart(kind="bar", data=table.dropna(subset=["second_order_rate"]), x="onboarding",
-                  y="second_order_rate",
-                  title=Text("Second orders within {days} days, with and without onboarding after the first order",
-                             days=count(repeat)),
-                  x_label=Text("Onboarding within a week of the first order"), y_label=Text("Second order rate"),
-                  y_unit="share")
-    return Evidence(value=rate, table=table, chart=chart, at_stake=at_stake, at_stake_method=method,
-                    details=details, summary=summary + ".")
+            method = Text(
+                "{n} first orders without onboarding × the gap in second orders within {repeat} days "
+                "between onboarded ({a}) and other first-time buyers ({b}) × average order value ({aov})",
+                n=count((~onboarded).sum()),
+                repeat=count(repeat),
+                a=share(r_in, 1),
+                b=share(r_out, 1),
+                aov=money(aov, 2),
+            )
+    chart = Chart(
+        kind="bar",
+        data=table.dropna(subset=["second_order_rate"]),
+        x="onboarding",
+        y="second_order_rate",
+        title=Text(
+            "Second orders within {days} days, with and without onboarding after the first order", days=count(repeat)
+        ),
+        x_label=Text("Onboarding within a week of the first order"),
+        y_label=Text("Second order rate"),
+        y_unit="share",
+    )
+    return Evidence(
+        value=rate,
+        table=table,
+        chart=chart,
+        at_stake=at_stake,
+        at_stake_method=method,
+        details=details,
+        summary=summary + ".",
+    )

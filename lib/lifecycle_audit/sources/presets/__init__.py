@@ -17,9 +17,39 @@ be read). The tables then pass the same contract validation as any mapped file.
 from __future__ import annotations
 
 from .apply import run
-from .base import (REGISTRY, USED, Built, Context, Options, Preset, Reason, empty, first_reason, number, register,
-                   text, timestamp)
+from .base import (
+    REGISTRY,
+    USED,
+    Built,
+    Context,
+    Options,
+    Preset,
+    Reason,
+    empty,
+    first_reason,
+    number,
+    register,
+    text,
+    timestamp,
+)
 from .registry import all_presets, get, validate
 
-__all__ = ["REGISTRY", "USED", "Built", "Context", "Options", "Preset", "Reason", "all_presets", "empty",
-           "first_reason", "get", "number", "register", "run", "text", "timestamp", "validate"]
+__all__ = [
+    "REGISTRY",
+    "USED",
+    "Built",
+    "Context",
+    "Options",
+    "Preset",
+    "Reason",
+    "all_presets",
+    "empty",
+    "first_reason",
+    "get",
+    "number",
+    "register",
+    "run",
+    "text",
+    "timestamp",
+    "validate",
+]

@@ -46,10 +46,21 @@ def _with_preset_reading(params, entry: str, preset: Preset):
 
 
 def _unreadable(entry: str, preset: Preset, wanted: list[str], err: SourceFileError):
-    loads = {t: TableLoad.empty(t, err.file, problems=[file_problem(t, err.file, err.kind, err.message)])
-             for t in wanted}
-    files = [InputFile(source=entry, file=err.file, sha256="", tables=wanted, rows_in=0, rows_used=0,
-                       preset=preset.name, notes=[err.message])]
+    loads = {
+        t: TableLoad.empty(t, err.file, problems=[file_problem(t, err.file, err.kind, err.message)]) for t in wanted
+    }
+    files = [
+        InputFile(
+            source=entry,
+            file=err.file,
+            sha256="",
+            tables=wanted,
+            rows_in=0,
+            rows_used=0,
+            preset=preset.name,
+            notes=[err.message],
+        )
+    ]
     return {}, loads, files
 
 
@@ -70,22 +81,45 @@ def _field_columns(preset: Preset, src, header: list[str]) -> tuple[dict[str, st
 
 def _missing_fields(entry: str, preset: Preset, wanted: list[str], raw: RawRead, absent: list[tuple[str, str]]):
     header = list(raw.frame.columns)
-    message = "; ".join(
-        f"column '{client}' (preset {preset.name} field {fld}) is missing" for fld, client in absent) + \
-        f"; the file's columns are: {listing([repr(h) for h in header])}; map them under sources.{entry}.columns " \
+    message = (
+        "; ".join(f"column '{client}' (preset {preset.name} field {fld}) is missing" for fld, client in absent)
+        + f"; the file's columns are: {listing([repr(h) for h in header])}; map them under sources.{entry}.columns "
         f"({{field: their column}})"
+    )
     first = raw.files[0]
-    loads = {t: TableLoad.empty(t, first["file"], first["sha256"],
-                                problems=[file_problem(t, first["file"], "missing_column", message,
-                                                       column=absent[0][0], client_column=absent[0][1])])
-             for t in wanted}
-    files = [InputFile(source=entry, file=f["file"], sha256=f["sha256"], tables=wanted, rows_in=f["rows_in"],
-                       rows_used=0, rejected={"unusable file": f["rows_in"]}, preset=preset.name, notes=[message])
-             for f in raw.files]
+    loads = {
+        t: TableLoad.empty(
+            t,
+            first["file"],
+            first["sha256"],
+            problems=[
+                file_problem(
+                    t, first["file"], "missing_column", message, column=absent[0][0], client_column=absent[0][1]
+                )
+            ],
+        )
+        for t in wanted
+    }
+    files = [
+        InputFile(
+            source=entry,
+            file=f["file"],
+            sha256=f["sha256"],
+            tables=wanted,
+            rows_in=f["rows_in"],
+            rows_used=0,
+            rejected={"unusable file": f["rows_in"]},
+            preset=preset.name,
+            notes=[message],
+        )
+        for f in raw.files
+    ]
     return {}, loads, files
 
 
-def _fields(frame: pd.DataFrame, rename: dict[str, str], preset: Preset, values: dict, notes: list[str]) -> pd.DataFrame:
+def _fields(
+    frame: pd.DataFrame, rename: dict[str, str], preset: Preset, values: dict, notes: list[str]
+) -> pd.DataFrame:
     """The export's rows under the preset's field names (absent fields empty), value maps applied."""
     data = frame[list(rename)].rename(columns=rename)
     for fld in preset.fields:
@@ -98,20 +132,40 @@ def _fields(frame: pd.DataFrame, rename: dict[str, str], preset: Preset, values:
     return data
 
 
-def _validated_tables(built: Built, wanted: list[str], preset: Preset, src, raw: RawRead, shown: str,
-                      notes: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, TableLoad]]:
+def _validated_tables(
+    built: Built, wanted: list[str], preset: Preset, src, raw: RawRead, shown: str, notes: list[str]
+) -> tuple[dict[str, pd.DataFrame], dict[str, TableLoad]]:
     """Contract validation of the tables the preset built (a safety net: they should pass whole)."""
-    plain = src.model_copy(update={"preset": None, "options": {}, "tables": None, "columns": {}, "values": {},
-                                   "read": ReadOptions()})
+    plain = src.model_copy(
+        update={"preset": None, "options": {}, "tables": None, "columns": {}, "values": {}, "read": ReadOptions()}
+    )
     frames, loads = {}, {}
     for t in wanted:
         table = built.tables[t].reset_index(drop=True)
-        load = TableLoad.empty(t, shown if len(raw.files) > 1 else raw.files[0]["file"], raw.sha256,
-                               rows_in=len(table), format=f"preset {preset.name}")
+        load = TableLoad.empty(
+            t,
+            shown if len(raw.files) > 1 else raw.files[0]["file"],
+            raw.sha256,
+            rows_in=len(table),
+            format=f"preset {preset.name}",
+        )
         load.notes.append(f"derived by preset {preset.name} from {load.file}")
-        typed = RawRead(frame=table, header=list(table.columns), fmt="parquet", text=False,
-                        files=[{"file": load.file, "sha256": raw.sha256, "rows_in": len(table), "start": 0,
-                                BLANK_ROW: 0, REPEATED_HEADER: 0}])
+        typed = RawRead(
+            frame=table,
+            header=list(table.columns),
+            fmt="parquet",
+            text=False,
+            files=[
+                {
+                    "file": load.file,
+                    "sha256": raw.sha256,
+                    "rows_in": len(table),
+                    "start": 0,
+                    BLANK_ROW: 0,
+                    REPEATED_HEADER: 0,
+                }
+            ],
+        )
         df, load = validate_frame(t, typed, plain, load)
         load.notes.extend(notes)
         loads[t] = load

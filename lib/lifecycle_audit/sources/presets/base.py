@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ class Reason:
     """Why a raw row was not used: excluded by a rule (expected) or rejected as bad data."""
 
     label: str
-    category: str            # "excluded" or "rejected"
+    category: str  # "excluded" or "rejected"
     description: str
     column: str | None = None  # the preset field whose value decided it (for examples)
 
@@ -38,8 +39,8 @@ class Reason:
 class Built:
     """What a preset's build returns."""
 
-    tables: dict[str, pd.DataFrame]        # contract tables (contract column names)
-    status: np.ndarray                     # per raw row: USED or a Reason label
+    tables: dict[str, pd.DataFrame]  # contract tables (contract column names)
+    status: np.ndarray  # per raw row: USED or a Reason label
     notes: list[str] = field(default_factory=list)
 
 
@@ -50,15 +51,15 @@ class Preset:
     name: str
     title: str
     yields: tuple[str, ...]
-    fields: dict[str, str]                 # preset field -> the column name in the standard export
-    required: tuple[str, ...]              # fields that must be present
+    fields: dict[str, str]  # preset field -> the column name in the standard export
+    required: tuple[str, ...]  # fields that must be present
     reasons: tuple[Reason, ...]
     options: type[Options]
-    build: Callable[[pd.DataFrame, Any, "Context"], Built]
-    read: dict[str, Any] = field(default_factory=dict)   # default read options (the export's format)
-    signature: tuple[str, ...] = ()        # columns that identify the export (for `init`)
-    template: str = ""                     # params/templates/<template>.yaml
-    personal: tuple[str, ...] = ()         # fields whose values identify a person (masked in examples)
+    build: Callable[[pd.DataFrame, Any, Context], Built]
+    read: dict[str, Any] = field(default_factory=dict)  # default read options (the export's format)
+    signature: tuple[str, ...] = ()  # columns that identify the export (for `init`)
+    template: str = ""  # params/templates/<template>.yaml
+    personal: tuple[str, ...] = ()  # fields whose values identify a person (masked in examples)
 
     def reason(self, label: str) -> Reason:
         """The reason of that label (KeyError if the preset has none)."""
@@ -85,8 +86,10 @@ class Context:
         key = os.environ.get("LIFECYCLE_AUDIT_PSEUDONYM_KEY")
         if not key:
             key = f"lifecycle-audit:{self.params.client}"
-            note = ("e-mail addresses replaced by keyed hashes (key derived from the client name; set "
-                    "LIFECYCLE_AUDIT_PSEUDONYM_KEY for a secret key)")
+            note = (
+                "e-mail addresses replaced by keyed hashes (key derived from the client name; set "
+                "LIFECYCLE_AUDIT_PSEUDONYM_KEY for a secret key)"
+            )
             if note not in self.notes:
                 self.notes.append(note)
         text = values.astype("string").str.strip().str.lower()

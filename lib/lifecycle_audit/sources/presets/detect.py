@@ -48,11 +48,17 @@ def recognise(header: list[str]):
 
 def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[str]]:
     """The params file's text and a summary line per file."""
-    lines = [f"# Written by `lifecycle-audit init {client}` from the files in {data_dir}.",
-             "# Lines marked DECIDE need the consultant; then run `lifecycle-audit validate` on this file.",
-             f"client: {client}", f"client_name: {client}  # DECIDE: as shown in the report",
-             "currency: EUR  # DECIDE", "locale: en  # DECIDE: en, de or id", f"data_dir: {data_dir}",
-             "max_rejected_share: 0.01", "sources:"]
+    lines = [
+        f"# Written by `lifecycle-audit init {client}` from the files in {data_dir}.",
+        "# Lines marked DECIDE need the consultant; then run `lifecycle-audit validate` on this file.",
+        f"client: {client}",
+        f"client_name: {client}  # DECIDE: as shown in the report",
+        "currency: EUR  # DECIDE",
+        "locale: en  # DECIDE: en, de or id",
+        f"data_dir: {data_dir}",
+        "max_rejected_share: 0.01",
+        "sources:",
+    ]
     summary, used_tables = [], set()
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
     for path in files:
@@ -64,10 +70,13 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
             lines += _preset_entry(key, path, preset, score)
             summary.append(f"{path.name}: preset {preset.name} -> {', '.join(preset.yields)}")
         else:
-            lines += [f"  # {key}:  # DECIDE: not recognised; which contract table is it? columns: "
-                      + ", ".join(header[:15]) + (" ..." if len(header) > 15 else ""),
-                      f"  #   file: {path.name}",
-                      "  #   columns: {contract column: their column}"]
+            lines += [
+                f"  # {key}:  # DECIDE: not recognised; which contract table is it? columns: "
+                + ", ".join(header[:15])
+                + (" ..." if len(header) > 15 else ""),
+                f"  #   file: {path.name}",
+                "  #   columns: {contract column: their column}",
+            ]
             summary.append(f"{path.name}: not recognised (left commented out)")
     lines.append("output: reports")
     return "\n".join(lines) + "\n", summary
@@ -75,12 +84,17 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
 
 def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
     """The sources entry of a recognised export, with the preset's default options shown commented."""
-    lines = [f"  {key}:  # recognised: {preset.title} ({score:.0%} of its columns)",
-             f"    preset: {preset.name}", f"    file: {path.name}"]
+    lines = [
+        f"  {key}:  # recognised: {preset.title} ({score:.0%} of its columns)",
+        f"    preset: {preset.name}",
+        f"    file: {path.name}",
+    ]
     opts = preset.options.model_fields
     if opts:
-        lines.append("    # options:  # DECIDE: the preset's defaults, shown commented; see params/templates/"
-                     f"{preset.template}.yaml")
+        lines.append(
+            "    # options:  # DECIDE: the preset's defaults, shown commented; see params/templates/"
+            f"{preset.template}.yaml"
+        )
         for name, field in opts.items():
             default = field.default
             if isinstance(default, (dict, list)) and len(str(default)) > 60:

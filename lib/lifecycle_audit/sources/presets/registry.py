@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from . import (customer_transactions, email_activity, ga4_events, helpdesk_tickets,  # noqa: F401 - they register
-               shopify_orders, transaction_lines)
+from . import customer_transactions, email_activity, ga4_events, helpdesk_tickets, shopify_orders, transaction_lines  # noqa: F401 - they register
 from .base import REGISTRY, Preset
 
 
@@ -32,11 +31,15 @@ def validate(src) -> list[str]:
     for part in ("columns", "values"):
         unknown = [k for k in getattr(src, part) if k not in preset.fields]
         if unknown:
-            raise ValueError(f"{part} names {', '.join(map(repr, unknown))}, not a field of preset {preset.name}; "
-                             f"its fields are: {', '.join(preset.fields)}")
+            raise ValueError(
+                f"{part} names {', '.join(map(repr, unknown))}, not a field of preset {preset.name}; "
+                f"its fields are: {', '.join(preset.fields)}"
+            )
     if src.constants or src.derived:
-        raise ValueError(f"constants and derived columns apply to plain mappings; preset {preset.name} computes "
-                         "its tables (see its options)")
+        raise ValueError(
+            f"constants and derived columns apply to plain mappings; preset {preset.name} computes "
+            "its tables (see its options)"
+        )
     tables = list(src.tables) if src.tables else list(preset.yields)
     wrong = [t for t in tables if t not in preset.yields]
     if wrong:

@@ -28,18 +28,20 @@ import pandas as pd
 
 from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
 
-NON_PRODUCT = (r"^(POST|DOT|M|D|C2|C3|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST\d*|TEST\d*|SP\d+|"
-               r"DCGS\w*|GIFT_\w*)$")
+NON_PRODUCT = (
+    r"^(POST|DOT|M|D|C2|C3|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST\d*|TEST\d*|SP\d+|"
+    r"DCGS\w*|GIFT_\w*)$"
+)
 
 
 class TransactionLineOptions(Options):
     guest_lines: Literal["exclude", "keep"] = "exclude"
     duplicate_lines: Literal["exclude", "keep"] = "exclude"
-    non_product_pattern: str = NON_PRODUCT      # regular expression on the stock code, case-insensitive
+    non_product_pattern: str = NON_PRODUCT  # regular expression on the stock code, case-insensitive
     cancellation_prefix: str = "C"
     adjustment_prefix: str = "A"
-    currency: str | None = None                 # default: the params currency
-    date_format: str | None = None              # default: detected
+    currency: str | None = None  # default: the params currency
+    date_format: str | None = None  # default: detected
     timezone: str | None = None
 
 
@@ -49,8 +51,10 @@ def build(data: pd.DataFrame, opts: TransactionLineOptions, ctx) -> Built:
     status = first_reason(len(data), _rules(data, fields, opts))
     used = status == ""
     lines = pd.DataFrame({name: values[used].to_numpy() for name, values in fields.items()})
-    notes = [f"orders, order_lines and customers derived from {len(data):,} invoice lines: {int(used.sum()):,} used; "
-             f"customers' acquisition_channel is unknown in a transaction export (left empty)"]
+    notes = [
+        f"orders, order_lines and customers derived from {len(data):,} invoice lines: {int(used.sum()):,} used; "
+        f"customers' acquisition_channel is unknown in a transaction export (left empty)"
+    ]
     if opts.guest_lines == "keep":
         notes.append("lines without a customer id kept as orders with an empty customer_id (guest_lines: keep)")
     return Built(tables=_tables(lines, opts.currency or ctx.params.currency), status=status, notes=notes)
@@ -104,11 +108,13 @@ def _tables(lines: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
     """orders (one per invoice), order_lines (one per used line) and customers from the used lines."""
     lines["value"] = lines["unit_price"] * lines["quantity"]
     g = lines.groupby("order_id", sort=False)
-    orders = pd.DataFrame({
-        "customer_id": g["customer_id"].first(),
-        "order_time": g["order_time"].min(),
-        "revenue": g["value"].sum().round(2),
-    }).reset_index()
+    orders = pd.DataFrame(
+        {
+            "customer_id": g["customer_id"].first(),
+            "order_time": g["order_time"].min(),
+            "revenue": g["value"].sum().round(2),
+        }
+    ).reset_index()
     orders["discount"] = np.nan
     orders["currency"] = currency
     order_lines = lines[["order_id", "product_id", "unit_price", "quantity"]].copy()
@@ -121,43 +127,79 @@ def _customers(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     known = orders[orders["customer_id"].notna()]
     first = known.groupby("customer_id")["order_time"].min()
     buyers = lines[lines["customer_id"].notna()]
-    country = (buyers.groupby(["customer_id", "country"]).size().reset_index(name="n")
-               .sort_values(["customer_id", "n"], ascending=[True, False])
-               .drop_duplicates("customer_id").set_index("customer_id")["country"])
-    return pd.DataFrame({"customer_id": first.index, "first_seen_at": first.to_numpy(),
-                         "acquisition_channel": pd.NA, "country": country.reindex(first.index).to_numpy()})
+    country = (
+        buyers.groupby(["customer_id", "country"])
+        .size()
+        .reset_index(name="n")
+        .sort_values(["customer_id", "n"], ascending=[True, False])
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")["country"]
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": first.index,
+            "first_seen_at": first.to_numpy(),
+            "acquisition_channel": pd.NA,
+            "country": country.reindex(first.index).to_numpy(),
+        }
+    )
 
 
-PRESET = register(Preset(
-    name="transaction_lines",
-    title="Transaction lines (invoice lines, e.g. Online Retail II)",
-    yields=("customers", "orders", "order_lines"),
-    fields={"invoice": "Invoice", "stock_code": "StockCode", "description": "Description",
-            "quantity": "Quantity", "invoice_date": "InvoiceDate", "price": "Price",
-            "customer_id": "Customer ID", "country": "Country"},
-    required=("invoice", "stock_code", "quantity", "invoice_date", "price", "customer_id"),
-    reasons=(
-        Reason("missing_invoice", "rejected", "no invoice number", "invoice"),
-        Reason("missing_stock_code", "rejected", "no stock code", "stock_code"),
-        Reason("unreadable_date", "rejected", "an invoice date that cannot be read (set options.date_format)",
-               "invoice_date"),
-        Reason("unreadable_quantity", "rejected", "a quantity that is not a whole number", "quantity"),
-        Reason("unreadable_price", "rejected", "a price that is not a number", "price"),
-        Reason("cancellation", "excluded", "cancellation: invoice starting with 'C', negative quantity", "invoice"),
-        Reason("bad_debt_adjustment", "excluded", "book-keeping adjustment: invoice starting with 'A'", "invoice"),
-        Reason("non_product", "excluded", "not a product: postage, fees, manual, test or gift-voucher line",
-               "stock_code"),
-        Reason("duplicate_line", "excluded", "identical in every column to an earlier line", "invoice"),
-        Reason("zero_or_negative_price", "excluded", "price of zero or below (free items, corrections)", "price"),
-        Reason("non_positive_quantity", "excluded", "quantity of zero or below outside a cancellation "
-                                                    "(stock write-offs, damages)", "quantity"),
-        Reason("no_customer_id", "excluded", "no customer id: not attributable to a customer "
-                                             "(options.guest_lines: keep to count them as guest orders)",
-               "invoice"),
-    ),
-    options=TransactionLineOptions,
-    build=build,
-    signature=("Invoice", "StockCode", "Quantity", "InvoiceDate", "Price", "Customer ID"),
-    template="online_retail",
-    personal=("customer_id",),
-))
+PRESET = register(
+    Preset(
+        name="transaction_lines",
+        title="Transaction lines (invoice lines, e.g. Online Retail II)",
+        yields=("customers", "orders", "order_lines"),
+        fields={
+            "invoice": "Invoice",
+            "stock_code": "StockCode",
+            "description": "Description",
+            "quantity": "Quantity",
+            "invoice_date": "InvoiceDate",
+            "price": "Price",
+            "customer_id": "Customer ID",
+            "country": "Country",
+        },
+        required=("invoice", "stock_code", "quantity", "invoice_date", "price", "customer_id"),
+        reasons=(
+            Reason("missing_invoice", "rejected", "no invoice number", "invoice"),
+            Reason("missing_stock_code", "rejected", "no stock code", "stock_code"),
+            Reason(
+                "unreadable_date",
+                "rejected",
+                "an invoice date that cannot be read (set options.date_format)",
+                "invoice_date",
+            ),
+            Reason("unreadable_quantity", "rejected", "a quantity that is not a whole number", "quantity"),
+            Reason("unreadable_price", "rejected", "a price that is not a number", "price"),
+            Reason("cancellation", "excluded", "cancellation: invoice starting with 'C', negative quantity", "invoice"),
+            Reason("bad_debt_adjustment", "excluded", "book-keeping adjustment: invoice starting with 'A'", "invoice"),
+            Reason(
+                "non_product",
+                "excluded",
+                "not a product: postage, fees, manual, test or gift-voucher line",
+                "stock_code",
+            ),
+            Reason("duplicate_line", "excluded", "identical in every column to an earlier line", "invoice"),
+            Reason("zero_or_negative_price", "excluded", "price of zero or below (free items, corrections)", "price"),
+            Reason(
+                "non_positive_quantity",
+                "excluded",
+                "quantity of zero or below outside a cancellation (stock write-offs, damages)",
+                "quantity",
+            ),
+            Reason(
+                "no_customer_id",
+                "excluded",
+                "no customer id: not attributable to a customer "
+                "(options.guest_lines: keep to count them as guest orders)",
+                "invoice",
+            ),
+        ),
+        options=TransactionLineOptions,
+        build=build,
+        signature=("Invoice", "StockCode", "Quantity", "InvoiceDate", "Price", "Customer ID"),
+        template="online_retail",
+        personal=("customer_id",),
+    )
+)
