@@ -15,7 +15,7 @@ src/href/url() attribute (see `offline`). Templates live in report/templates/ an
     failed_stages   [{"stage", "cell", "error"}]: stages whose notebook stopped
     tables          {name: rows} or {name: {"rows", "rejected"}} or [{"table", "rows", "rejected"}]
     versions        {package: version}
-    overall_score   0..100; when absent the index shows the unweighted mean of the stage scores
+    overall_score   0..100; when absent the index shows scoring.overall_score of the stage scores
     top             how many findings "Top findings" lists (default 10)
 """
 
@@ -513,9 +513,8 @@ def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str
                            "score": s.get("score"), "status": s.get("status", "ok"), "counts": _counts(mine)})
 
     overall = run_info.get("overall_score")
-    if overall is None:  # shown, not measured: the stage scores as given, averaged with the central helper
-        mean = scoring.weighted_mean([(s["score"], 1.0) for s in stage_rows if s["score"] is not None])
-        overall = None if mean is None else int(round(mean))
+    if overall is None:  # shown, not measured: scoring says how the stage scores make the overall one
+        overall = scoring.overall_score([s["score"] for s in stage_rows])
 
     ranked = sorted((r for r in rows if r["status"] in ("fail", "warn")), key=_rank_key)
     groups = [
