@@ -225,7 +225,7 @@ def test_two_runs_get_two_folders(tmp_path):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     nbformat.write(notebook("from lifecycle_audit import workbook",
-                            "audit = workbook.open_audit(params_file, tables_dir)",
+                            "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
                             'saved = audit.save("reach", [], findings_dir)'), nbs / "01_reach.ipynb")
     first = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
     second = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)

@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from lifecycle_audit.findings import Chart, Finding
-from lifecycle_audit.report import charts, fmt, render
+from lifecycle_audit.report import charts, clean, fmt, render
 from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
 
 XSS = "<script>alert(1)</script>"
@@ -363,6 +363,6 @@ def test_offline_takes_outside_addresses_out():
     html = ('<a href="https://example.com/a">source</a> <img src="http://x.test/i.png" alt="i">'
             '<script src="//cdn.test/r.js"></script><div style="background: url(https://x.test/b.png)"></div>'
             '<a href="#local">here</a>')
-    out = render.offline(html)
+    out = clean.offline(html)
     _assert_offline(out)
     assert "source" in out and "(https://example.com/a)" in out and 'href="#local"' in out

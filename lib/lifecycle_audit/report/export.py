@@ -1,8 +1,7 @@
 """The report in the forms it travels in: evidence tables as CSV, the whole report as one HTML file, and as a PDF.
 
-- write_evidence: each finding's full evidence table as evidence/<check_id>.csv (identifiers as pseudonyms,
-  e-mail addresses masked, cells that a spreadsheet would run as a formula defused);
-  link_evidence puts a link to it on the finding's card (a relative link: the folder opens from disk or a zip).
+- evidence CSVs (report/evidence.py, written by the kernel with each stage's findings; the names
+  evidence_file and write_evidence stay importable from here).
 - single_file_html: index and every stage page in one file, links between pages rewritten to in-page
   anchors, the CSVs embedded as data: links. Nothing is loaded from anywhere.
 - write_pdf: that single file printed by headless Chromium (Debian's /usr/bin/chromium); BrowserMissing
@@ -25,8 +24,8 @@ import pandas as pd
 
 from .. import i18n, privacy
 from ..errors import AuditError
+from .evidence import EVIDENCE_DIR, evidence_file, write_evidence  # noqa: F401 - public names of this module
 
-EVIDENCE_DIR = "evidence"
 SINGLE_FILE = "report.html"
 PDF_FILE = "report.pdf"
 # CSVs larger than this stay beside the single file instead of being embedded into it.
@@ -41,68 +40,6 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 class BrowserMissing(AuditError):
     """Making a PDF needs Chromium, and none was found."""
-
-
-# ---------------------------------------------------------------- evidence as CSV
-
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-
-
-def _defuse(v: Any) -> Any:
-    """A text cell a spreadsheet would evaluate ("=HYPERLINK(...)", "+1+2") gets a leading apostrophe."""
-    if isinstance(v, str) and _FORMULA.match(v) and not re.fullmatch(r"-?\d[\d.,eE+-]*", v):
-        return "'" + v
-    return v
-
-
-def evidence_file(check_id: str) -> str:
-    """The CSV's path relative to the run folder: evidence/<check_id>.csv."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", check_id)
-    return f"{EVIDENCE_DIR}/{safe}.csv"
-
-
-def write_evidence(findings: Iterable[dict], run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """Write each finding's full evidence table; returns {check_id: {"href", "rows"}} for the cards' links."""
-    run_dir = Path(run_dir)
-    links: dict[str, dict[str, Any]] = {}
-    for f in findings:
-        table = f.get("table") if isinstance(f, dict) else None
-        if not table:
-            continue
-        df = privacy.pseudonymise_frame(pd.DataFrame(table))
-        for col in df.columns:
-            if pd.api.types.is_object_dtype(df[col]) or pd.api.types.is_string_dtype(df[col]):
-                df[col] = df[col].map(_defuse)
-        href = evidence_file(f["check_id"])
-        out = run_dir / href
-        out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out, index=False, encoding="utf-8")
-        links[f["check_id"]] = {"href": href, "rows": len(df)}
-    return links
-
-
-def _link_html(href: str, rows: int) -> str:
-    label = i18n.Text("Full table as CSV (rows: {rows})", rows=i18n.count(rows)).render()
-    return f'<p class="la-f-csv"><a href="{_html.escape(href)}" download>{_html.escape(label)}</a></p>'
-
-
-def link_evidence(page: str, links: dict[str, dict[str, Any]]) -> str:
-    """Put a link to its CSV on each card of `page` that has one (after the evidence's summary line)."""
-    for check_id, link in links.items():
-        m = re.search(r'<article\b[^>]*\bdata-check="' + re.escape(check_id) + r'"[^>]*>', page)
-        if not m:
-            continue
-        end = page.find("</article>", m.end())
-        if end < 0:
-            continue
-        card = page[m.end():end]
-        if 'class="la-f-csv"' in card:
-            continue
-        tag = _link_html(link["href"], int(link["rows"]))
-        at = card.find("</summary>")
-        where = m.end() + (at + len("</summary>") if at >= 0 else len(card))
-        page = page[:where] + tag + page[where:]
-    return page
 
 
 # ---------------------------------------------------------------- one file
