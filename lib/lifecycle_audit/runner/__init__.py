@@ -30,8 +30,8 @@ from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import STAGES
 from ..stages import TITLES as STAGE_TITLES
 from . import pool as pool_mod
-from .manifest import VERSIONED, package_versions, period, rows, write_json  # noqa: F401
-from .pool import KERNEL, _redirected, _worker_init, execute_stage, scrub_parameters  # noqa: F401 - public names
+from .manifest import VERSIONED, package_versions, period, rows, write_json  # noqa: F401 - VERSIONED: public
+from .pool import KERNEL, execute_stage, scrub_parameters  # noqa: F401 - public names of the runner
 
 __all__ = ["run", "RunResult", "Run", "select_stages", "new_run_id", "scrub_parameters", "execute_stage",
            "package_versions", "NOTEBOOK_NAMES", "KERNEL"]
