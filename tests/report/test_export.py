@@ -123,7 +123,7 @@ def test_single_file_for_print_opens_every_details_and_keeps_csv_links(run_dir):
 
 
 def test_single_file_needs_an_index(tmp_path):
-    with pytest.raises(AuditError, match="no index.html"):
+    with pytest.raises(AuditError, match=r"no index\.html"):
         export.single_file_html(tmp_path)
 
 

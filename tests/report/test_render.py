@@ -11,7 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from lifecycle_audit.findings import Chart, Finding
-from lifecycle_audit.report import charts, fmt, render
+from lifecycle_audit import fmt
+from lifecycle_audit.report import charts, render
 from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
 
 XSS = "<script>alert(1)</script>"

@@ -8,8 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from lifecycle_audit import runner
-from lifecycle_audit.checks import registry
+from lifecycle_audit import runner, stages
 from tests.kit.small_runs import notebook, write_params
 
 
@@ -23,7 +22,7 @@ def test_new_run_id_never_reuses_a_folder(tmp_path):
 
 
 def test_select_stages_accepts_stage_and_notebook_names():
-    assert runner.select_stages(None) == list(registry.STAGES)
+    assert runner.select_stages(None) == list(stages.STAGES)
     assert runner.select_stages(["03_conversion", "reach"]) == ["reach", "conversion"]
     assert runner.select_stages(["win-back", "0"]) == ["data_health", "winback"]
     with pytest.raises(Exception, match="unknown stage"):

@@ -64,7 +64,7 @@ def _parts(soup: BeautifulSoup) -> list[Tag]:
 
 
 def _unique_ids(soups: dict[str, BeautifulSoup], taken: set[str]) -> dict[str, dict[str, str]]:
-    """Per page, the ids that must change to be unique across the document ({old: new}); the first page keeps its own."""
+    """Per page, the ids that must change to be unique across the document ({old: new}); the first keeps its own."""
     id_maps: dict[str, dict[str, str]] = {}
     for name, soup in soups.items():
         mapping: dict[str, str] = {}
@@ -120,7 +120,8 @@ class _Rewriter:
         if self.embed_csv and attr == "href" and _CSV_LINK.match(href):
             file = self.run_dir / href
             if file.is_file() and file.stat().st_size <= EMBED_CSV_LIMIT:
-                tag["href"] = "data:text/csv;charset=utf-8;base64," + base64.b64encode(file.read_bytes()).decode("ascii")
+                data = base64.b64encode(file.read_bytes()).decode("ascii")
+                tag["href"] = f"data:text/csv;charset=utf-8;base64,{data}"
                 tag["download"] = file.name
 
 

@@ -18,10 +18,11 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .. import paths, scoring
 from ..errors import AuditError, RunError
@@ -31,7 +32,7 @@ from ..stages import STAGES
 from ..stages import TITLES as STAGE_TITLES
 from . import pool as pool_mod
 from .manifest import VERSIONED, package_versions, period, rows, write_json  # noqa: F401 - VERSIONED: public
-from .pool import KERNEL, execute_stage, scrub_parameters  # noqa: F401 - public names of the runner
+from .pool import KERNEL, execute_stage, scrub_parameters
 
 __all__ = ["run", "RunResult", "Run", "select_stages", "new_run_id", "scrub_parameters", "execute_stage",
            "package_versions", "NOTEBOOK_NAMES", "KERNEL"]
@@ -165,7 +166,7 @@ def _make_run_dir(output_dir: Path, run_id: str | None) -> tuple[str, Path]:
 
 
 def select_stages(stages: list[str] | None) -> list[str]:
-    """Stage ids in lifecycle order; each given as a stage ("conversion"), a notebook name ("03_conversion") or its number."""
+    """Stage ids in lifecycle order; each given as a stage ("conversion"), a notebook ("03_conversion") or a number."""
     if not stages:
         return list(STAGES)
     by_name = {name: stage for stage, name in NOTEBOOK_NAMES.items()}

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import queue as queue_mod
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .progress import Progress
 
@@ -36,8 +37,8 @@ def _worker_init(queue, lib_dir: str, root: str) -> None:
     # Plots must land in the executed notebook, whatever backend the caller's environment names.
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning in every kernel
-    import papermill  # noqa: F401 - the slow import (about 1-2 s), paid once per worker
     import nbformat  # noqa: F401
+    import papermill  # noqa: F401 - the slow import (about 1-2 s), paid once per worker
 
 
 def _warm() -> None:
