@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import shutil
@@ -10,45 +9,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from typer.testing import CliRunner
 
-from lifecycle_audit import paths, runner
-from lifecycle_audit.checks import catalogue, registry
+from lifecycle_audit import checks, paths, runner, stages
 from lifecycle_audit.cli import app
+from tests.kit.small_runs import notebook, write_params
 
 cli = CliRunner()
-ALL_TABLES = ("customers", "events", "orders", "order_lines", "messages", "tickets", "surveys", "reviews",
-              "referrals", "spend", "prices")
 PAGES = [f"{name}.html" for name in runner.NOTEBOOK_NAMES.values()]
-
-
-def write_params(folder: Path, client: str, *, demo: dict | None = None, sources: dict | None = None,
-                 data_dir: Path | None = None) -> Path:
-    """A params file in `folder` whose data and reports stay under `folder` (absolute paths)."""
-    data = {
-        "client": client,
-        "client_name": f"Test shop {client}",
-        "currency": "EUR",
-        "data_dir": str(data_dir or folder / "data"),
-        "sources": sources or {t: {"file": f"{t}.parquet"} for t in ALL_TABLES},
-        "output": str(folder / "reports"),
-    }
-    if demo:
-        data["demo"] = demo
-    path = folder / f"{client}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def notebook(*sources: str) -> nbformat.NotebookNode:
-    """A stage notebook: the parameters cell, then one code cell per source."""
-    params = new_code_cell('params_file = ""\ntables_dir = ""\nfindings_dir = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb = new_notebook(cells=[params, new_markdown_cell("A test stage."), *(new_code_cell(s) for s in sources)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
 
 
 def last_line(text: str) -> str:
@@ -59,17 +27,15 @@ def last_line(text: str) -> str:
 # checks
 
 
-def test_checks_lists_the_catalogue_and_marks_the_built_ones():
+def test_checks_lists_every_declared_check_once():
     result = cli.invoke(app, ["checks"])
     assert result.exit_code == 0, result.output
-    built = {s.id for s in registry.specs()}
+    specs = checks.specs()
     lines = result.output.splitlines()
-    assert len(catalogue.CATALOGUE) == 29
-    for entry in catalogue.CATALOGUE:
-        row = [line for line in lines if re.search(rf"\b{re.escape(entry.id)}\b", line)]
-        assert len(row) == 1, f"{entry.id} should be listed once"
-        assert bool(re.search(r"\byes\b", row[0])) == (entry.id in built), row[0]
-    assert f"{len(built)} of 29 implemented" in result.output
+    for spec in specs:
+        row = [line for line in lines if re.search(rf"\b{re.escape(spec.id)}\b", line)]
+        assert len(row) == 1, f"{spec.id} should be listed once"
+    assert f"{len(specs)} checks in {len({s.stage for s in specs})} stages" in result.output
 
 
 # ----------------------------------------------------------------------------------------------
@@ -113,39 +79,6 @@ def test_run_reports_source_errors_one_per_line_and_writes_nothing(tmp_path):
 # run ids
 
 
-def test_new_run_id_never_reuses_a_folder(tmp_path):
-    now = dt.datetime(2026, 11, 22, 9, 30, 5)
-    assert runner.new_run_id(tmp_path, now) == "20261122-093005"
-    (tmp_path / "20261122-093005").mkdir()
-    assert runner.new_run_id(tmp_path, now) == "20261122-093005-2"
-    (tmp_path / "20261122-093005-2").mkdir()
-    assert runner.new_run_id(tmp_path, now) == "20261122-093005-3"
-
-
-def test_select_stages_accepts_stage_and_notebook_names():
-    assert runner.select_stages(None) == list(registry.STAGES)
-    assert runner.select_stages(["03_conversion", "reach"]) == ["reach", "conversion"]
-    assert runner.select_stages(["win-back", "0"]) == ["data_health", "winback"]
-    with pytest.raises(Exception, match="unknown stage"):
-        runner.select_stages(["checkout"])
-
-
-def test_scrub_parameters_removes_injected_values(tmp_path):
-    nb = notebook("x = 1")
-    injected = new_code_cell('params_file = "/secret/place.yaml"')
-    injected.metadata["tags"] = ["injected-parameters"]
-    nb.cells.insert(1, injected)
-    nb.metadata["papermill"] = {"parameters": {"params_file": "/secret/place.yaml"}, "input_path": "in.ipynb"}
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(nb, path)
-    runner.scrub_parameters(path)
-    text = path.read_text(encoding="utf-8")
-    assert "/secret/place.yaml" not in text
-    kept = nbformat.read(path, as_version=4)
-    assert "parameters" not in kept.metadata["papermill"]
-    assert "injected-parameters" in kept.cells[1].metadata["tags"]
-
-
 # ----------------------------------------------------------------------------------------------
 # end to end: generated shops through the whole command
 
@@ -157,7 +90,7 @@ def _check_run_folder(run_dir: Path, expect_pages: list[str]) -> dict:
     findings = json.loads((run_dir / "findings.json").read_text(encoding="utf-8"))
     assert isinstance(findings, list)
     for f in findings:
-        assert f["page"] in expect_pages and f["stage"] in registry.STAGES
+        assert f["page"] in expect_pages and f["stage"] in stages.STAGES
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     for key in ("run_id", "params", "versions", "rows", "timings", "inputs", "started", "finished", "stages"):
         assert key in manifest, key
@@ -219,31 +152,3 @@ def test_a_failing_stage_does_not_stop_the_others(tmp_path):
     assert statuses == {"01_reach": "done", "03_conversion": "failed"}
 
 
-@pytest.mark.e2e
-def test_two_runs_get_two_folders(tmp_path):
-    params = write_params(tmp_path, "tiny-twice", demo={"customers": 300, "seed": 2, "profile": "healthy"})
-    nbs = tmp_path / "notebooks"
-    nbs.mkdir()
-    nbformat.write(notebook("from lifecycle_audit import workbook",
-                            "audit = workbook.open_audit(params_file, tables_dir)",
-                            'saved = audit.save("reach", [], findings_dir)'), nbs / "01_reach.ipynb")
-    first = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
-    second = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
-    assert first.run_dir != second.run_dir
-    assert first.run_dir.is_dir() and second.run_dir.is_dir()
-    assert (first.run_dir / "index.html").is_file() and (second.run_dir / "index.html").is_file()
-    assert first.failed == [] and second.failed == []
-    with pytest.raises(Exception, match="never overwrites"):
-        runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False, run_id=first.run_dir.name)
-
-
-@pytest.mark.e2e
-def test_a_hanging_cell_is_stopped_by_the_execution_timeout(tmp_path):
-    params = write_params(tmp_path, "tiny-slow", demo={"customers": 300, "seed": 2, "profile": "healthy"})
-    nbs = tmp_path / "notebooks"
-    nbs.mkdir()
-    nbformat.write(notebook("x = 1", "import time\ntime.sleep(60)"), nbs / "06_winback.ipynb")
-    result = runner.run(params, stages=["winback"], notebooks_dir=nbs, progress=False, execution_timeout=2)
-    assert [(f["notebook"], f["cell"]) for f in result.failed] == [("06_winback", 4)]
-    assert "timed out" in result.failed[0]["error"]
-    assert (result.run_dir / "06_winback.html").is_file()

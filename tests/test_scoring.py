@@ -43,3 +43,17 @@ def test_bands_and_weighted_mean():
     assert scoring.weighted_mean([]) is None
     with pytest.raises(ValueError):
         scoring.score(math.nan, 0.1, 0.2)
+
+
+def test_stage_score_is_the_rounded_mean_of_the_scores_given():
+    assert scoring.stage_score([23, 71, 94]) == 63
+    assert scoring.stage_score([40, None, 61]) == 50  # 50.5 rounds to even
+    assert scoring.stage_score([None, None]) is None
+    assert scoring.stage_score([]) is None
+
+
+def test_overall_score_weighs_every_scored_stage_alike():
+    assert scoring.overall_score([40, 60]) == 50
+    assert scoring.overall_score([100, None, 81]) == 90  # 90.5 rounds to even
+    assert scoring.overall_score([None]) is None
+    assert scoring.overall_score([]) is None

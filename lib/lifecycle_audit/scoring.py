@@ -62,3 +62,15 @@ def weighted_mean(scores: list[tuple[float, float]]) -> float | None:
     if total <= 0:
         return None
     return sum(s * w for s, w in scores) / total
+
+
+def stage_score(scores: list[float | None]) -> int | None:
+    """A stage's 0..100 score: the plain mean of its findings' scores (those that have one), rounded; None if none."""
+    given = [s for s in scores if s is not None]
+    return int(round(sum(given) / len(given))) if given else None
+
+
+def overall_score(stage_scores: list[float | None]) -> int | None:
+    """The run's 0..100 score: the stages' scores (those that have one) averaged with equal weights, rounded."""
+    mean = weighted_mean([(s, 1.0) for s in stage_scores if s is not None])
+    return None if mean is None else int(round(mean))

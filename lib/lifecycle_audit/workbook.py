@@ -19,6 +19,7 @@ from . import params as params_mod
 from .checks import Chart
 from .findings import Finding
 from .params import Params
+from .report import evidence
 from .report.render import finding_html
 from .sources import Prepared
 
@@ -27,6 +28,9 @@ from .sources import Prepared
 _PREPARED: dict[tuple[str, float], Prepared] = {}
 # The currency of the audit opened last: show() prints money in it when not told otherwise.
 _CURRENCY: dict[str, str] = {}
+# The findings folder of the run the audit opened last belongs to ("" in an interactive notebook): show()
+# links each card to its evidence CSV only in a run, where Audit.save writes those CSVs.
+_RUN: dict[str, str] = {}
 
 
 @dataclass
@@ -44,16 +48,18 @@ class Audit:
         return findings.run_stage(stage, self.tables, self.params.thresholds)
 
     def save(self, stage: str, findings: Iterable[Finding], findings_dir: str | os.PathLike | None) -> Path | None:
-        """Write the findings to findings_dir/<stage>.json for the runner; nothing when findings_dir is empty."""
+        """Write the findings to findings_dir/<stage>.json for the runner, and each finding's evidence table to
+        findings_dir/../evidence/<check_id>.csv (the CSVs the cards link to); nothing when findings_dir is empty."""
         stages.known(stage)
         if not findings_dir:
             return None
         folder = Path(findings_dir)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{stage}.json"
-        data = [f.to_dict() for f in findings]
+        text = json.dumps([f.to_dict() for f in findings], indent=1, ensure_ascii=False, default=str)
+        evidence.write_evidence(json.loads(text), folder.parent)  # the tables as findings.json will hold them
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)  # the runner never sees half a file
         return path
 
@@ -131,13 +137,16 @@ def _accounting(folder: Path) -> Prepared | None:
     return _masked(Prepared.from_dict(json.loads(file.read_text(encoding="utf-8")), folder))
 
 
-def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "") -> Audit:
+def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", findings_dir: str = "") -> Audit:
     """Open an audit in a notebook.
 
     params_file: the params file, relative to the project root (or absolute).
     tables_dir: canonical tables already prepared by the runner; empty: generate the demo data if
     needed and prepare the tables here, so that a notebook also runs on its own in JupyterLab.
+    findings_dir: the run's findings folder, given by the runner: the notebook is part of a run, and the
+    cards show() draws link to the evidence CSVs that Audit.save writes beside it; empty: no links.
     """
+    _RUN["findings_dir"] = str(findings_dir or "")
     params_path = paths.resolve(params_file)
     p = params_mod.load(params_path)
     findings.check_thresholds(p)
@@ -194,6 +203,14 @@ def _status(f: Finding | dict) -> str:
     return f["status"] if isinstance(f, dict) else f.status
 
 
+def _csv_link(f: Finding | dict) -> dict[str, Any] | None:
+    """In a run, the card's link to its evidence CSV ({"href", "rows"}); None in an interactive notebook."""
+    if not _RUN.get("findings_dir"):
+        return None
+    check_id, table = (f["check_id"], f.get("table")) if isinstance(f, dict) else (f.check_id, f.table)
+    return evidence.csv_link(check_id, table)
+
+
 def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> None:
     """Display each finding as its report card, in the audit's currency; returns nothing, so a cell ending
     with it prints no repr. Any pyplot figure opened while drawing is closed, so the inline backend does not
@@ -212,7 +229,7 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
         group = [f for f in items if _status(f) in statuses]
         if not group:
             continue
-        cards = "".join(finding_html(f, money, locale=i18n.current()) for f in group)
+        cards = "".join(finding_html(f, money, locale=i18n.current(), csv=_csv_link(f)) for f in group)
         display(HTML(f'<details class="la-group la-findings"{" open" if is_open else ""}>'
                      f"<summary>{html.escape(i18n.gettext(title))} ({len(group)})</summary>{cards}</details>"))
     if plt:

@@ -1,8 +1,7 @@
 """The report in the forms it travels in: evidence tables as CSV, the whole report as one HTML file, and as a PDF.
 
-- write_evidence: each finding's full evidence table as evidence/<check_id>.csv (identifiers as pseudonyms,
-  e-mail addresses masked, cells that a spreadsheet would run as a formula defused);
-  link_evidence puts a link to it on the finding's card (a relative link: the folder opens from disk or a zip).
+- evidence CSVs (report/evidence.py, written by the kernel with each stage's findings; the names
+  evidence_file and write_evidence stay importable from here).
 - single_file_html: index and every stage page in one file, links between pages rewritten to in-page
   anchors, the CSVs embedded as data: links. Nothing is loaded from anywhere.
 - write_pdf: that single file printed by headless Chromium (Debian's /usr/bin/chromium); BrowserMissing
@@ -12,21 +11,18 @@
 from __future__ import annotations
 
 import base64
-import html as _html
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
 
-import pandas as pd
+from bs4 import BeautifulSoup, Tag
 
-from .. import i18n, privacy
 from ..errors import AuditError
+from .evidence import EVIDENCE_DIR, evidence_file, write_evidence  # noqa: F401 - public names of this module
 
-EVIDENCE_DIR = "evidence"
 SINGLE_FILE = "report.html"
 PDF_FILE = "report.pdf"
 # CSVs larger than this stay beside the single file instead of being embedded into it.
@@ -43,82 +39,123 @@ class BrowserMissing(AuditError):
     """Making a PDF needs Chromium, and none was found."""
 
 
-# ---------------------------------------------------------------- evidence as CSV
-
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-
-
-def _defuse(v: Any) -> Any:
-    """A text cell a spreadsheet would evaluate ("=HYPERLINK(...)", "+1+2") gets a leading apostrophe."""
-    if isinstance(v, str) and _FORMULA.match(v) and not re.fullmatch(r"-?\d[\d.,eE+-]*", v):
-        return "'" + v
-    return v
-
-
-def evidence_file(check_id: str) -> str:
-    """The CSV's path relative to the run folder: evidence/<check_id>.csv."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", check_id)
-    return f"{EVIDENCE_DIR}/{safe}.csv"
-
-
-def write_evidence(findings: Iterable[dict], run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """Write each finding's full evidence table; returns {check_id: {"href", "rows"}} for the cards' links."""
-    run_dir = Path(run_dir)
-    links: dict[str, dict[str, Any]] = {}
-    for f in findings:
-        table = f.get("table") if isinstance(f, dict) else None
-        if not table:
-            continue
-        df = privacy.pseudonymise_frame(pd.DataFrame(table))
-        for col in df.columns:
-            if pd.api.types.is_object_dtype(df[col]) or pd.api.types.is_string_dtype(df[col]):
-                df[col] = df[col].map(_defuse)
-        href = evidence_file(f["check_id"])
-        out = run_dir / href
-        out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out, index=False, encoding="utf-8")
-        links[f["check_id"]] = {"href": href, "rows": len(df)}
-    return links
-
-
-def _link_html(href: str, rows: int) -> str:
-    label = i18n.Text("Full table as CSV (rows: {rows})", rows=i18n.count(rows)).render()
-    return f'<p class="la-f-csv"><a href="{_html.escape(href)}" download>{_html.escape(label)}</a></p>'
-
-
-def link_evidence(page: str, links: dict[str, dict[str, Any]]) -> str:
-    """Put a link to its CSV on each card of `page` that has one (after the evidence's summary line)."""
-    for check_id, link in links.items():
-        m = re.search(r'<article\b[^>]*\bdata-check="' + re.escape(check_id) + r'"[^>]*>', page)
-        if not m:
-            continue
-        end = page.find("</article>", m.end())
-        if end < 0:
-            continue
-        card = page[m.end():end]
-        if 'class="la-f-csv"' in card:
-            continue
-        tag = _link_html(link["href"], int(link["rows"]))
-        at = card.find("</summary>")
-        where = m.end() + (at + len("</summary>") if at >= 0 else len(card))
-        page = page[:where] + tag + page[where:]
-    return page
-
-
 # ---------------------------------------------------------------- one file
 
-_MAIN = re.compile(r'<main id="la-main">(.*)</main>', re.S)
-_HEADER = re.compile(r'<header class="la-header">(.*?)</header>', re.S)
-_NAV = re.compile(r'<nav class="la-nav".*?</nav>', re.S)
-_ID = re.compile(r'\bid="([^"]+)"')
+_PAGE_LINK = re.compile(r"^(?:\./)?([^#/:]+\.html)(?:#(.*))?$")
+_CSV_LINK = re.compile(r"^" + EVIDENCE_DIR + r"/.+\.csv$")
+_ID_REFS = ("for", "aria-labelledby", "aria-describedby", "aria-controls", "aria-owns")
+_URL_REF = re.compile(r"url\(#([^)]+)\)")
+_SINGLE_CSS = (".la-page-part + .la-page-part { border-top: 2px solid #ccc; margin-top: 48px; }"
+               "@media print { .la-page-part + .la-page-part { break-before: page; border-top: 0; margin-top: 0; } }")
 
 
-def _page_parts(text: str) -> tuple[str, str, str]:
-    """(head up to <body>, header without navigation, main's inner html) of a report page."""
-    head = text[: text.index("<body")]
-    header = _HEADER.search(text)
-    main = _MAIN.search(text)
-    return head, _NAV.sub("", header.group(1)) if header else "", main.group(1) if main else text
+def _read(file: Path) -> BeautifulSoup:
+    return BeautifulSoup(file.read_text(encoding="utf-8"), "html.parser")
+
+
+def _default_pages(run_dir: Path) -> list[str]:
+    """index.html, then the stage pages 00_…html to 06_…html present."""
+    return ["index.html", *sorted(p.name for p in run_dir.glob("[0-9][0-9]_*.html"))]
+
+
+def _parts(soup: BeautifulSoup) -> list[Tag]:
+    """The elements of a page that go into the single file: its header and its main element."""
+    return [t for t in (soup.find("header", class_="la-header"), soup.find("main", id="la-main")) if t]
+
+
+def _unique_ids(soups: dict[str, BeautifulSoup], taken: set[str]) -> dict[str, dict[str, str]]:
+    """Per page, the ids that must change to be unique across the document ({old: new}); the first keeps its own."""
+    id_maps: dict[str, dict[str, str]] = {}
+    for name, soup in soups.items():
+        mapping: dict[str, str] = {}
+        for part in _parts(soup):
+            for tag in part.find_all(id=True):
+                old = tag["id"]
+                if old in mapping:
+                    continue
+                new = old if old not in taken else f"{Path(name).stem}--{old}"
+                taken.add(new)
+                if new != old:
+                    mapping[old] = new
+        id_maps[name] = mapping
+    return id_maps
+
+
+class _Rewriter:
+    """Rewrites one page's elements for the single file: ids, links between pages, CSV links, open details."""
+
+    def __init__(self, run_dir: Path, section_of: dict[str, str], id_maps: dict[str, dict[str, str]],
+                 open_details: bool, embed_csv: bool):
+        self.run_dir, self.section_of, self.id_maps = run_dir, section_of, id_maps
+        self.open_details, self.embed_csv = open_details, embed_csv
+
+    def page(self, name: str, part: Tag) -> None:
+        mapping = self.id_maps[name]
+        for tag in [part, *part.find_all(True)]:
+            if tag.get("id") in mapping:
+                tag["id"] = mapping[tag["id"]]
+            for attr in _ID_REFS:
+                if isinstance(tag.get(attr), str):
+                    tag[attr] = " ".join(mapping.get(i, i) for i in tag[attr].split())
+            for attr, value in list(tag.attrs.items()):
+                if isinstance(value, str) and "url(#" in value:
+                    tag[attr] = _URL_REF.sub(lambda m: f"url(#{mapping.get(m.group(1), m.group(1))})", value)
+            for attr in ("href", "xlink:href"):
+                if isinstance(tag.get(attr), str):
+                    self.link(tag, attr, mapping)
+            if self.open_details and tag.name == "details":
+                tag["open"] = ""
+
+    def link(self, tag: Tag, attr: str, mapping: dict[str, str]) -> None:
+        """An in-page anchor to its new id, a page to its section, a page's anchor to its new id, a CSV inline."""
+        href = tag[attr]
+        if href.startswith("#"):
+            tag[attr] = "#" + mapping.get(href[1:], href[1:])
+            return
+        page = _PAGE_LINK.match(href)
+        if page and page.group(1) in self.section_of:
+            target, frag = page.group(1), page.group(2)
+            tag[attr] = f"#{self.id_maps[target].get(frag, frag)}" if frag else f"#{self.section_of[target]}"
+            return
+        if self.embed_csv and attr == "href" and _CSV_LINK.match(href):
+            file = self.run_dir / href
+            if file.is_file() and file.stat().st_size <= EMBED_CSV_LIMIT:
+                data = base64.b64encode(file.read_bytes()).decode("ascii")
+                tag["href"] = f"data:text/csv;charset=utf-8;base64,{data}"
+                tag["download"] = file.name
+
+
+def _section(doc: BeautifulSoup, soup: BeautifulSoup, section_id: str) -> Tag:
+    """A page as a section of the single file: its header without navigation, then its main's content."""
+    section = doc.new_tag("section", attrs={"class": "la-page-part", "id": section_id})
+    header, main = soup.find("header", class_="la-header"), soup.find("main", id="la-main")
+    if header is not None:
+        for nav in header.find_all("nav", class_="la-nav"):
+            nav.decompose()
+        section.append(header)
+    for child in list(main.contents if main is not None else soup.body.contents if soup.body else []):
+        section.append(child.extract())
+    return section
+
+
+def _title(soup: BeautifulSoup, name: str) -> str:
+    h1 = soup.find("header", class_="la-header")
+    h1 = h1.find("h1") if h1 is not None else None
+    return h1.get_text().strip() if h1 is not None and h1.get_text().strip() else Path(name).stem
+
+
+def _contents_nav(doc: BeautifulSoup, nav: Tag, titles: list[tuple[str, str]]) -> Tag:
+    """The index's navigation (its label in the report's language), listing the sections of the single file."""
+    nav = nav.extract()
+    nav.clear()
+    ol = doc.new_tag("ol")
+    for section_id, title in titles:
+        li, a = doc.new_tag("li"), doc.new_tag("a", href=f"#{section_id}")
+        a.string = title
+        li.append(a)
+        ol.append(li)
+    nav.append(ol)
+    return nav
 
 
 def single_file_html(run_dir: str | os.PathLike, pages: list[str] | None = None, *, open_details: bool = False,
@@ -127,89 +164,31 @@ def single_file_html(run_dir: str | os.PathLike, pages: list[str] | None = None,
 
     pages: the page files in order (default: index.html, then the stage pages 00_…html to 06_…html present).
     open_details: every <details> open (for printing, where nobody can click).
+    The pages are parsed; ids are made unique across the document, links between pages become links to
+    their sections and anchors, and the evidence CSVs are embedded as data: links (embed_csv).
     """
     run_dir = Path(run_dir)
-    if pages is None:
-        stages = sorted(p.name for p in run_dir.glob("[0-9][0-9]_*.html"))
-        pages = ["index.html", *stages]
-    texts = {name: (run_dir / name).read_text(encoding="utf-8") for name in pages if (run_dir / name).is_file()}
-    if "index.html" not in texts:
+    files = {name: run_dir / name for name in (pages or _default_pages(run_dir)) if (run_dir / name).is_file()}
+    if "index.html" not in files:
         raise AuditError(f"{run_dir} has no index.html: is it a run folder?")
-    head, _, _ = _page_parts(texts["index.html"])
-    section_of = {name: "page-" + Path(name).stem for name in texts}
+    soups = {name: _read(file) for name, file in files.items()}
+    section_of = {name: "page-" + Path(name).stem for name in soups}
+    rewriter = _Rewriter(run_dir, section_of, _unique_ids(soups, set(section_of.values())), open_details, embed_csv)
+    titles = [(section_of[name], _title(soup, name)) for name, soup in soups.items()]
 
-    used: set[str] = set(section_of.values())
-    sections: list[str] = []
-    id_maps: dict[str, dict[str, str]] = {}
-    parts: dict[str, tuple[str, str]] = {}
-    for name, text in texts.items():      # first pass: make every id unique across the document
-        _, header, main = _page_parts(text)
-        body = header + "\n" + main
-        ids = _ID.findall(body)
-        mapping = {}
-        for i in dict.fromkeys(ids):
-            new = i if i not in used else f"{Path(name).stem}--{i}"
-            used.add(new)
-            if new != i:
-                mapping[i] = new
-        id_maps[name] = mapping
-        parts[name] = (header, main)
-
-    def rewrite(body: str, name: str) -> str:
-        mapping = id_maps[name]
-        if mapping:
-            body = _ID.sub(lambda m: f'id="{mapping.get(m.group(1), m.group(1))}"', body)
-            body = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{mapping.get(m.group(1), m.group(1))}"', body)
-            body = re.sub(r'\b(aria-labelledby|aria-describedby|for)="([^"]+)"',
-                          lambda m: f'{m.group(1)}="{mapping.get(m.group(2), m.group(2))}"', body)
-
-        def page_link(m: re.Match) -> str:
-            target, frag = m.group(2), m.group(3)
-            if target not in section_of:
-                return m.group(0)
-            if frag:
-                return f'{m.group(1)}="#{id_maps[target].get(frag, frag)}"'
-            return f'{m.group(1)}="#{section_of[target]}"'
-
-        body = re.sub(r'(href)="(?:\./)?([^"#/:]+\.html)(?:#([^"]*))?"', page_link, body)
-        if embed_csv:
-            def csv_link(m: re.Match) -> str:
-                file = run_dir / _html.unescape(m.group(1))
-                if not file.is_file() or file.stat().st_size > EMBED_CSV_LIMIT:
-                    return m.group(0)
-                data = base64.b64encode(file.read_bytes()).decode("ascii")
-                return f'href="data:text/csv;charset=utf-8;base64,{data}" download="{file.name}"'
-            body = re.sub(r'href="(' + EVIDENCE_DIR + r'/[^"]+\.csv)"(?: download)?', csv_link, body)
-        if open_details:
-            body = re.sub(r"<details\b(?![^>]*\bopen\b)", "<details open", body)
-        return body
-
-    for name in texts:
-        header, main = parts[name]
-        sections.append(f'<section class="la-page-part" id="{section_of[name]}">\n'
-                        f'<header class="la-header">{rewrite(header, name)}</header>\n'
-                        f'{rewrite(main, name)}\n</section>')
-
-    titles = []
-    for name in texts:
-        m = re.search(r"<h1>(.*?)</h1>", parts[name][0], re.S)
-        titles.append((section_of[name], re.sub(r"<[^>]+>", "", m.group(1)).strip() if m else Path(name).stem))
-    nav = "".join(f'<li><a href="#{sid}">{_html.escape(_html.unescape(t))}</a></li>' for sid, t in titles)
-    tail = texts["index.html"]
-    footer = re.search(r'<footer class="la-footer">.*?</footer>', tail, re.S)
-    script = re.search(r"<script>.*?</script>", tail, re.S)
-    extra_css = ("<style>.la-page-part + .la-page-part { border-top: 2px solid #ccc; margin-top: 48px; }"
-                 "@media print { .la-page-part + .la-page-part { break-before: page; border-top: 0; margin-top: 0; } }"
-                 "</style>\n")
-    lang = re.search(r'<html[^>]*\blang="([a-z]{2})', head)
-    lang = lang.group(1) if lang and lang.group(1) in i18n.LOCALES else "en"  # the pages' own language
-    skip, pages = (_html.escape(i18n.gettext(m, lang)) for m in ("Skip to the content", "Report pages"))
-    return (head.replace("</head>", extra_css + "</head>") + '<body class="la-page la-single">\n'
-            f'<a class="la-skip" href="#la-main">{skip}</a>\n<div class="la-container">\n'
-            f'<nav class="la-nav" aria-label="{pages}"><ol>{nav}</ol></nav>\n'
-            f'<main id="la-main">\n' + "\n".join(sections) + "\n</main>\n"
-            + (footer.group(0) if footer else "") + "\n</div>\n" + (script.group(0) if script else "")
-            + "\n</body>\n</html>\n")
+    doc = _read(files["index.html"])   # the shell: head, skip link, footer and script of the index page
+    style = doc.new_tag("style")
+    style.string = _SINGLE_CSS
+    doc.head.append(style)
+    doc.body["class"] = ["la-page", "la-single"]
+    header, main = doc.find("header", class_="la-header"), doc.find("main", id="la-main")
+    header.replace_with(_contents_nav(doc, header.find("nav", class_="la-nav"), titles))
+    main.clear()
+    for name, soup in soups.items():
+        for part in _parts(soup):
+            rewriter.page(name, part)
+        main.append(_section(doc, soup, section_of[name]))
+    return str(doc)
 
 
 def write_single_file(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:

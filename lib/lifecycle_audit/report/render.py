@@ -2,7 +2,7 @@
 
 Every page opens from disk without a network: the stylesheet is inlined, charts are inline SVG,
 images are data: URIs, and any outside address left in a notebook's output is taken out of its
-src/href/url() attribute (see `offline`). Templates live in report/templates/ and autoescape.
+src/href/url() attribute before the page is rendered (see report/clean.py). Templates live in report/templates/ and autoescape.
 
 `run_info`, read by stage_html and index_html (every key optional unless marked):
     client          the client's name, shown in every header
@@ -15,7 +15,7 @@ src/href/url() attribute (see `offline`). Templates live in report/templates/ an
     failed_stages   [{"stage", "cell", "error"}]: stages whose notebook stopped
     tables          {name: rows} or {name: {"rows", "rejected"}} or [{"table", "rows", "rejected"}]
     versions        {package: version}
-    overall_score   0..100; when absent the index shows the unweighted mean of the stage scores
+    overall_score   0..100; when absent the index shows scoring.overall_score of the stage scores
     top             how many findings "Top findings" lists (default 10)
 """
 
@@ -42,6 +42,7 @@ from .. import findings
 from ..findings import Finding
 from ..i18n import N_, Text, column, term, tr
 from .. import fmt
+from . import clean
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -266,17 +267,20 @@ def set_currency(code: str) -> None:
 
 
 def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool = True,
-                 locale: str | None = None) -> str:
+                 locale: str | None = None, csv: dict[str, Any] | None = None) -> str:
     """One finding as a self-contained card (the anchor id is the check id with dots as dashes).
 
     currency: ISO code for money; None takes the one in effect (set_currency / i18n.set_locale; EUR unless set).
     locale: "en", "de" or "id"; None takes the one in effect (workbook.open_audit sets the audit's).
     style=True puts the card's own small <style> in front of it, for a notebook; pages built here
     carry the whole stylesheet once and drop those blocks.
+    csv: {"href", "rows"} of the finding's evidence CSV in a run folder (evidence.csv_link): the card links to it.
     """
     with i18n.use(locale, currency):
-        return _env().get_template("finding.html.j2").render(
-            c=card_context(f, lang.currency()), style=Markup(card_css()) if style else None)
+        c = card_context(f, lang.currency())
+        if csv and c["table"]:
+            c["csv"] = {"href": csv["href"], "rows": fmt.number(int(csv["rows"]), 0)}
+        return _env().get_template("finding.html.j2").render(c=c, style=Markup(card_css()) if style else None)
 
 
 # ---------------------------------------------------------------- run information shared by the pages
@@ -319,53 +323,6 @@ def _run_context(run_info: dict) -> dict[str, Any]:
     return {"client": run_info.get("client") or i18n.gettext("the shop"), "run_id": run_info.get("run_id"),
             "generated_at": _when(run_info.get("generated_at")), "period": _period(run_info.get("period")),
             "stages": nav, "version": __version__}
-
-
-# ---------------------------------------------------------------- keeping pages offline
-
-_EXTERNAL = r"(?:[a-z][a-z0-9+.-]*:)?//"
-_A_EXTERNAL = re.compile(r"<a\b[^>]*?\shref\s*=\s*([\"'])\s*((?:https?:)?//[^\"']*)\1[^>]*>(.*?)</a\s*>", re.I | re.S)
-_ATTR_EXTERNAL = re.compile(
-    r"\s(src|href|srcset|poster|action|formaction|background|data|xlink:href)\s*=\s*([\"'])\s*" + _EXTERNAL + r"[^\"']*\2",
-    re.I)
-_ATTR_EXTERNAL_BARE = re.compile(r"\s(src|href|srcset|poster|action|formaction|background|data)\s*=\s*" + _EXTERNAL + r"[^\s>]*", re.I)
-_CSS_URL = re.compile(r"url\(\s*([\"']?)\s*" + _EXTERNAL + r"[^)]*\)", re.I)
-_CSS_IMPORT = re.compile(r"@import\s+[^;]*" + _EXTERNAL + r"[^;]*;", re.I)
-
-
-def _unlink(m: re.Match) -> str:
-    url, text = m.group(2), m.group(3)
-    plain = re.sub(r"<[^>]+>", "", text).strip()
-    if plain == url.strip() or not plain:
-        return f'<span class="la-removed-url">{text or url}</span>'
-    return f'{text} <span class="la-removed-url">({url})</span>'
-
-
-def offline(html: str) -> str:
-    """Take every outside address out of src/href/url(): links become their text with the address shown after it,
-    images and scripts lose the address. The page then loads nothing from anywhere."""
-    html = _A_EXTERNAL.sub(_unlink, html)
-    html = _ATTR_EXTERNAL.sub("", html)
-    html = _ATTR_EXTERNAL_BARE.sub("", html)
-    html = _CSS_IMPORT.sub("", html)
-    return _CSS_URL.sub("none", html)
-
-
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>|<script\b[^>]*/?>", re.I | re.S)
-_ON_ATTR = re.compile(r"""(<[a-z][^<>]*?)\son[a-z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
-_JS_URL = re.compile(r"""(\s(?:href|src|action|formaction|xlink:href)\s*=\s*["']?)\s*javascript:[^"'\s>]*""", re.I)
-
-
-def inert(html: str) -> str:
-    """A safety net under escaping: no script element, event handler or javascript: link in a notebook's outputs
-    (the page's own script is added by the template, outside the body)."""
-    html = _SCRIPT.sub("", html)
-    while _ON_ATTR.search(html):
-        html = _ON_ATTR.sub(r"\1", html)
-    return _JS_URL.sub(r"\1#", html)
-
-
-_CARD_STYLE = re.compile(r"<style data-la-card-style(?:=\"\")?>.*?</style>\s*", re.S)
 
 
 # ---------------------------------------------------------------- stage pages
@@ -411,6 +368,7 @@ def _body_html(nb) -> str:
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             anchor_link_text="", embed_images=False)
     exporter.environment.globals["_"] = i18n.gettext  # the failure banner speaks the report's language
+    exporter.register_filter("la_clean", clean.clean_html)  # markdown, once it is html: see report/clean.py
     # nbconvert passes its output through BeautifulSoup, which lower-cases attribute names ("viewbox");
     # browsers restore the case of SVG attributes when they parse HTML, so the charts still scale.
     body, _resources = exporter.from_notebook_node(nb)
@@ -430,8 +388,8 @@ def _stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) 
     import nbformat
 
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
-    # A safety net: checks mask customers' e-mail addresses; any that reached an output is masked here.
-    body = mask_emails(inert(offline(_CARD_STYLE.sub("", _body_html(scrub_notebook(nb))))))
+    # A safety net: outputs offline and inert, and any customer's e-mail address that reached one masked.
+    body = _body_html(clean.clean_outputs(scrub_notebook(nb)))
     run = _run_context(run_info)
     given = next((s for s in run_info.get("stages") or [] if s.get("stage") == stage), {})
     info = {"stage": stage, "title": _stage_title(stage, given.get("title")),
@@ -513,9 +471,8 @@ def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str
                            "score": s.get("score"), "status": s.get("status", "ok"), "counts": _counts(mine)})
 
     overall = run_info.get("overall_score")
-    if overall is None:  # shown, not measured: the stage scores as given, averaged with the central helper
-        mean = scoring.weighted_mean([(s["score"], 1.0) for s in stage_rows if s["score"] is not None])
-        overall = None if mean is None else int(round(mean))
+    if overall is None:  # shown, not measured: scoring says how the stage scores make the overall one
+        overall = scoring.overall_score([s["score"] for s in stage_rows])
 
     ranked = sorted((r for r in rows if r["status"] in ("fail", "warn")), key=_rank_key)
     groups = [

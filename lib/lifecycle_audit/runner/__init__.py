@@ -1,0 +1,460 @@
+"""Run an audit: prepare the data, execute the stage notebooks with papermill, assemble the run folder.
+
+run() is a list of named steps over one Run object, each timed into the manifest's timings:
+load the params, start the workers, prepare the data, make the run folder, execute the stages
+(each stage page is rendered as soon as its notebook is done), collect the findings, write the index,
+scrub the folder, export the single file and the PDF, write the manifest. A failed stage never
+destroys the rest of a run. pool.py is the worker processes' side, progress.py the live table.
+
+The spawned workers import this package; the layers a run needs in the parent only (params, findings,
+sources, privacy, report: pandas, ibis, duckdb, several seconds per worker) are therefore imported in the
+steps that use them, each marked as a deferred heavy import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import paths, scoring
+from ..errors import AuditError, RunError
+from ..stages import NOTEBOOKS as NOTEBOOK_NAMES
+from ..stages import QUESTIONS as STAGE_QUESTIONS
+from ..stages import STAGES
+from ..stages import TITLES as STAGE_TITLES
+from . import pool as pool_mod
+from .manifest import VERSIONED, package_versions, period, rows, write_json  # noqa: F401 - VERSIONED: public
+from .pool import KERNEL, execute_stage, scrub_parameters
+
+__all__ = ["run", "RunResult", "Run", "select_stages", "new_run_id", "scrub_parameters", "execute_stage",
+           "package_versions", "NOTEBOOK_NAMES", "KERNEL"]
+
+# The folder holding the lifecycle_audit package: the kernels import this same library.
+LIB_DIR = Path(__file__).resolve().parent.parent.parent
+# Expected seconds per stage on the demo shop, used to start the longest first when no earlier run
+# of the client says better (a long stage started last would leave one worker idle at the end).
+_EXPECTED = {"conversion": 9, "retention": 9, "acquisition": 8, "loyalty": 8, "reach": 7, "winback": 6,
+             "data_health": 5}
+_FAILURE_KEYS = ("stage", "notebook", "cell", "cell_index", "error")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its folder, the index page, failed stages, all findings, and how long it took."""
+
+    run_dir: Path
+    index: Path
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    single_file: Path | None = None   # report.html: the whole report in one file (run(single_file=True))
+    pdf: Path | None = None           # report.pdf (run(pdf=True))
+    export_errors: list[str] = field(default_factory=list)  # e.g. the PDF could not be printed
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass
+class Run:
+    """One run as its steps see it: what was asked, and what each step has made so far."""
+
+    params: Any                        # params.Params
+    params_path: Path
+    chosen: list[str]                  # stage ids in lifecycle order
+    notebooks_dir: Path
+    jobs: int
+    asked_run_id: str | None = None
+    start_timeout: int = 120
+    execution_timeout: int = 900
+    single_file: bool = False
+    pdf: bool = False
+    console: Any = None                # a rich Console when progress is shown, else None
+    clock: float = field(default_factory=time.perf_counter)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+    # made by the steps
+    pool: Any = None
+    queue: Any = None
+    prepared: Any = None               # sources.Prepared
+    run_id: str = ""
+    run_dir: Path = Path()
+    run_info: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    stage_rows: list[dict[str, Any]] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    single_path: Path | None = None
+    pdf_path: Path | None = None
+    export_errors: list[str] = field(default_factory=list)
+    timings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def page_of(self) -> dict[str, str]:
+        return {s: f"{NOTEBOOK_NAMES[s]}.html" for s in self.chosen}
+
+    @property
+    def findings_dir(self) -> Path:
+        return self.run_dir / "findings"
+
+    def say(self, message: str) -> None:
+        """A line of the progress display (nothing when progress is off)."""
+        if self.console is not None:
+            self.console.print(message, highlight=False)
+
+    def note(self, message: str) -> None:
+        """An indented plain line under the current step (nothing when progress is off)."""
+        if self.console is not None:
+            self.console.print(f"  {message}", markup=False, highlight=False, soft_wrap=True)
+
+    def result(self) -> RunResult:
+        return RunResult(run_dir=self.run_dir, index=self.run_dir / "index.html", failed=self.failed,
+                         findings=self.findings, seconds=self.timings["total"], single_file=self.single_path,
+                         pdf=self.pdf_path, export_errors=self.export_errors)
+
+
+@contextmanager
+def _timed(r: Run, key: str) -> Iterator[None]:
+    """Time the block into r.timings[key], in seconds with two decimals."""
+    started = time.perf_counter()
+    yield
+    r.timings[key] = round(time.perf_counter() - started, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Names and folders.
+
+def new_run_id(output_dir: str | os.PathLike, now: dt.datetime | None = None) -> str:
+    """A run id "YYYYMMDD-HHMMSS", with "-2", "-3", ... appended when taken: a run never overwrites an earlier one."""
+    base = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    out = Path(output_dir)
+    candidate, n = base, 1
+    while (out / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _make_run_dir(output_dir: Path, run_id: str | None) -> tuple[str, Path]:
+    """Create the run folder atomically (two runs started in the same second get different folders)."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if run_id is not None:
+        folder = output_dir / run_id
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            raise RunError(f"run folder {folder} exists already; a run never overwrites an earlier one") from None
+        return run_id, folder
+    for _ in range(1000):
+        rid = new_run_id(output_dir)
+        try:
+            (output_dir / rid).mkdir()
+            return rid, output_dir / rid
+        except FileExistsError:  # taken between the check and the mkdir
+            continue
+    raise RunError(f"could not find a free run folder in {output_dir}")  # pragma: no cover
+
+
+def select_stages(stages: list[str] | None) -> list[str]:
+    """Stage ids in lifecycle order; each given as a stage ("conversion"), a notebook ("03_conversion") or a number."""
+    if not stages:
+        return list(STAGES)
+    by_name = {name: stage for stage, name in NOTEBOOK_NAMES.items()}
+    by_number = {str(i): stage for i, stage in enumerate(STAGES)} | {f"{i:02d}": s for i, s in enumerate(STAGES)}
+    chosen: set[str] = set()
+    for s in stages:
+        key = s.strip().lower().replace("-", "_").removesuffix(".ipynb")
+        key = {"win_back": "winback", "health": "data_health"}.get(key, key)
+        stage = key if key in STAGES else by_name.get(key) or by_number.get(key)
+        if stage is None:
+            raise RunError(f"unknown stage {s!r}; the stages are: {', '.join(STAGES)} "
+                           f"(or their notebooks {', '.join(NOTEBOOK_NAMES.values())})")
+        chosen.add(stage)
+    return [s for s in STAGES if s in chosen]
+
+
+def _longest_first(chosen: list[str], output_dir: Path) -> list[str]:
+    """The stages ordered by their duration in the client's latest run (else by a fixed guess), longest first."""
+    expected = dict(_EXPECTED)
+    try:
+        latest = max(output_dir.glob("*/manifest.json"), key=lambda f: f.stat().st_mtime)
+        stages = json.loads(latest.read_text(encoding="utf-8")).get("timings", {}).get("stages", {})
+        for stage, name in NOTEBOOK_NAMES.items():
+            if isinstance(stages.get(name), (int, float)):
+                expected[stage] = stages[name]
+    except (ValueError, OSError, AttributeError):  # no earlier run, or an unreadable manifest
+        pass
+    return sorted(chosen, key=lambda s: -expected.get(s, 0))
+
+
+# --------------------------------------------------------------------------------------------
+# What the manifest and the pages say about the run.
+
+def _run_info(r: Run) -> dict[str, Any]:
+    """What the pages show about the run (render's run_info)."""
+    p = r.params
+    return {
+        "client": p.display_name,
+        "client_name": p.display_name,
+        "run_id": r.run_id,
+        "generated_at": r.started_at.replace(tzinfo=None),
+        "period": period(p, r.prepared),
+        "currency": p.currency,
+        "locale": p.locale,
+        "stages": [{"stage": s, "title": STAGE_TITLES[s], "file": r.page_of[s]} for s in r.chosen],
+        "failed_stages": r.failed,   # filled in as stages finish; a stage page shows its own failure
+        "versions": package_versions(),
+        "tables": {name: {"rows": load.rows_in, "rejected": load.rows_rejected}
+                   for name, load in r.prepared.loads.items()},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The steps.
+
+def _load(params_file: str | os.PathLike | None, stages: list[str] | None, jobs: int,
+          notebooks_dir: str | os.PathLike | None, progress: bool, console, **options: Any) -> Run:
+    """Read the params and check what was asked (stages, notebooks, a browser for the PDF) before anything runs."""
+    from .. import findings as findings_mod  # noqa: PLC0415 - not in the workers: pandas, the checks
+    from .. import params as params_mod  # noqa: PLC0415 - not in the workers: pydantic
+    from ..report import export  # noqa: PLC0415 - not in the workers: pandas, bs4
+
+    clock = time.perf_counter()
+    params_path = paths.resolve(params_file) if params_file else paths.DEMO_PARAMS
+    p = params_mod.load(params_path)
+    findings_mod.check_thresholds(p)
+    chosen = select_stages(stages)
+    nb_dir = paths.resolve(notebooks_dir) if notebooks_dir else paths.NOTEBOOKS
+    missing = [f"{NOTEBOOK_NAMES[s]}.ipynb" for s in chosen if not (nb_dir / f"{NOTEBOOK_NAMES[s]}.ipynb").exists()]
+    if missing:
+        raise RunError(f"stage notebook(s) missing in {nb_dir}: {', '.join(missing)}")
+    if options.get("pdf") and export.find_chromium() is None:
+        raise export.BrowserMissing(export._missing_message().replace(" The HTML report was written; only the PDF is "
+                                                                      "missing.", " Nothing was run."))
+    if progress and console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    return Run(params=p, params_path=params_path, chosen=chosen, notebooks_dir=nb_dir,
+               jobs=max(1, min(int(jobs), len(chosen))), console=console if progress else None, clock=clock,
+               **options)
+
+
+def _start_workers(r: Run) -> None:
+    """Start the workers now: their papermill import overlaps with preparing the data."""
+    r.pool, r.queue = pool_mod.start(r.jobs, str(LIB_DIR), str(paths.ROOT))
+
+
+def _stop_workers(r: Run) -> None:
+    if r.pool is not None:
+        r.pool.shutdown(wait=True, cancel_futures=True)
+        r.queue.close()
+
+
+def _prepare_data(r: Run) -> None:
+    """Generate the demo shop if asked for and absent, then check and convert the client's data."""
+    from .. import sources  # noqa: PLC0415 - not in the workers: ibis, duckdb, pandas
+
+    r.say(f"[bold]{r.params.display_name}[/]: preparing the data")
+    with _timed(r, "prepare"):
+        note = r.note if r.console is not None else None
+        sources.ensure_demo_data(r.params, progress=note)
+        r.prepared = sources.prepare(r.params, progress=note)
+
+
+def _make_folder(r: Run) -> None:
+    """Create reports/<client>/<run-id>/ with its notebooks/ and findings/ folders."""
+    r.run_id, r.run_dir = _make_run_dir(r.params.output_path, r.asked_run_id)
+    (r.run_dir / "notebooks").mkdir()
+    r.findings_dir.mkdir()
+    r.run_info = _run_info(r)
+    r.say(f"run {r.run_id}: {len(r.chosen)} stage(s), {r.jobs} at a time")
+
+
+def _job(r: Run, stage: str) -> dict[str, Any]:
+    """What a worker needs to execute one stage notebook."""
+    name = NOTEBOOK_NAMES[stage]
+    return {
+        "stage": stage, "name": name,
+        "input": str(r.notebooks_dir / f"{name}.ipynb"),
+        "output": str(r.run_dir / "notebooks" / f"{name}.ipynb"),
+        "log": str(r.run_dir / "logs" / f"{name}.log"),
+        "cwd": str(paths.ROOT),
+        # nbclient takes whole seconds
+        "start_timeout": max(1, math.ceil(r.start_timeout)),
+        "execution_timeout": max(1, math.ceil(r.execution_timeout)),
+        "parameters": {"params_file": str(r.params_path), "tables_dir": str(r.prepared.folder),
+                       "findings_dir": str(r.findings_dir)},
+    }
+
+
+def _execute_stages(r: Run) -> None:
+    """Execute the notebooks, the longest first, rendering each stage's page as soon as it is done."""
+    order = _longest_first(r.chosen, r.params.output_path)
+    with _timed(r, "notebooks"):
+        r.results = pool_mod.execute_all(r.pool, r.queue, [_job(r, s) for s in order],
+                                         [NOTEBOOK_NAMES[s] for s in r.chosen], r.console,
+                                         lambda result: _render_stage(r, result))
+
+
+def _render_stage(r: Run, result: dict[str, Any]) -> None:
+    """A stage is done: note a failure, then render its page; a page that cannot be rendered fails the stage."""
+    from ..report import render  # noqa: PLC0415 - not in the workers: pandas, jinja2, nbconvert
+
+    s = result["stage"]
+    if result["status"] == "failed":
+        r.failed.append({k: result.get(k) for k in _FAILURE_KEYS})
+    executed = r.run_dir / "notebooks" / f"{NOTEBOOK_NAMES[s]}.ipynb"
+    if not executed.exists():  # nothing ran (the kernel did not start): a page with the text and the error
+        executed = r.notebooks_dir / f"{NOTEBOOK_NAMES[s]}.ipynb"
+    started = time.perf_counter()
+    try:
+        render.write_page(r.run_dir / r.page_of[s], render.stage_html(executed, s, r.run_info))
+    except Exception as err:
+        if result["status"] != "failed":
+            result.update(status="failed", error=f"rendering the page failed: {type(err).__name__}: {err}")
+            r.failed.append({k: result.get(k) for k in _FAILURE_KEYS})
+    result["render_seconds"] = round(time.perf_counter() - started, 2)
+
+
+def _tidy_logs(r: Run) -> None:
+    """Remove the logs folder when no kernel said anything worth keeping."""
+    logs = r.run_dir / "logs"
+    if logs.is_dir() and not any(logs.iterdir()):
+        logs.rmdir()
+
+
+def _collect_findings(r: Run) -> None:
+    """findings/<stage>.json as the notebooks wrote them, into findings.json (tables pseudonymised)."""
+    from .. import privacy  # noqa: PLC0415 - not in the workers: pandas
+    from ..report import export  # noqa: PLC0415 - not in the workers: pandas, bs4
+
+    r.failed.sort(key=lambda f: STAGES.index(f["stage"]))
+    for s in r.chosen:
+        file = r.findings_dir / f"{s}.json"
+        if not file.exists():
+            continue
+        for f in json.loads(file.read_text(encoding="utf-8")):
+            f["page"] = r.page_of[s]
+            f["table"] = privacy.pseudonymise_records(f.get("table"))
+            if f.get("table"):
+                f["evidence_csv"] = export.evidence_file(f["check_id"])
+            r.findings.append(f)
+    write_json(r.run_dir / "findings.json", r.findings)
+
+
+def _write_index(r: Run) -> None:
+    """Each stage's score (scoring.stage_score of its findings' scores) and status, then index.html."""
+    from ..report import render  # noqa: PLC0415 - not in the workers: pandas, jinja2, nbconvert
+
+    for s in r.chosen:
+        r.stage_rows.append({
+            "stage": s, "title": STAGE_TITLES[s], "question": STAGE_QUESTIONS[s], "file": r.page_of[s],
+            "score": scoring.stage_score([f.get("score") for f in r.findings if f.get("stage") == s]),
+            "status": "failed" if r.results[s]["status"] == "failed" else "ok",
+        })
+    r.run_info["overall_score"] = scoring.overall_score([row["score"] for row in r.stage_rows])
+    render.write_page(r.run_dir / "index.html", render.index_html(r.findings, r.stage_rows, r.run_info))
+
+
+def _scrub(r: Run) -> None:
+    """The safety net: whatever a notebook printed, no credential from the environment, e-mail address or
+    raw customer id stays in the folder."""
+    from .. import privacy  # noqa: PLC0415 - not in the workers: pandas
+
+    with _timed(r, "scrub"):
+        env = r.params.engine.connection_env
+        r.secrets = privacy.secret_values(names=[env] if env else [])
+        r.ids = privacy.known_ids(r.prepared.folder)
+        privacy.scrub_run_folder(r.run_dir, r.secrets, r.ids)
+
+
+def _export(r: Run) -> None:
+    """The forms the report travels in, made from the scrubbed pages: one HTML file, a PDF."""
+    from ..report import export  # noqa: PLC0415 - not in the workers: pandas, bs4
+
+    if r.single_file:
+        with _timed(r, "single_file"):
+            r.single_path = export.write_single_file(r.run_dir)
+    if r.pdf:
+        with _timed(r, "pdf"):
+            try:
+                r.pdf_path = export.write_pdf(r.run_dir)
+            except AuditError as err:  # the HTML report stands; the command says what went wrong with the PDF
+                r.export_errors.append(str(err))
+
+
+def _manifest(r: Run) -> dict[str, Any]:
+    """What was run, on what, with which versions, and how long each part took."""
+    p = r.params
+    return {
+        "run_id": r.run_id,
+        "client": p.client,
+        "client_name": p.display_name,
+        "started": r.started_at.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "params_file": str(r.params_path),
+        "params": p.model_dump(mode="json"),
+        "stages": [{**{k: r.results[row["stage"]].get(k) for k in ("stage", "notebook", "status", "seconds", "cell",
+                                                                   "error")},
+                    "page": row["file"], "score": row["score"]} for row in r.stage_rows],
+        "failed_stages": r.failed,
+        "timings": r.timings,
+        "jobs": r.jobs,
+        "rows": rows(r.prepared),
+        "inputs": r.prepared.to_dict(),
+        "versions": r.run_info["versions"],
+        "findings": len(r.findings),
+    }
+
+
+def _write_manifest(r: Run) -> None:
+    """manifest.json, scrubbed like the rest of the folder."""
+    from .. import privacy  # noqa: PLC0415 - not in the workers: pandas
+
+    r.timings["total"] = round(time.perf_counter() - r.clock, 2)
+    r.timings["stages"] = {NOTEBOOK_NAMES[s]: r.results[s]["seconds"] for s in r.chosen}
+    r.timings["pages"] = {NOTEBOOK_NAMES[s]: r.results[s].get("render_seconds") for s in r.chosen}
+    write_json(r.run_dir / "manifest.json", _manifest(r))
+    privacy.scrub_run_folder(r.run_dir, r.secrets, r.ids)
+
+
+def _steps(r: Run, steps: tuple[Callable[[Run], None], ...]) -> None:
+    for step in steps:
+        step(r)
+
+
+def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: list[str] | None = None,
+        run_id: str | None = None, progress: bool = True, start_timeout: int = 120, execution_timeout: int = 900,
+        notebooks_dir: str | os.PathLike | None = None, console=None, single_file: bool = False,
+        pdf: bool = False) -> RunResult:
+    """Run the audit described by a params file and assemble reports/<client>/<run-id>/.
+
+    Data problems (params.ParamsError, errors.SourceError) are raised before anything is written.
+    A failing stage notebook does not stop the others: it is listed in RunResult.failed.
+    notebooks_dir replaces the project's notebooks/ folder (tests, customised notebooks).
+    single_file: also write report.html, the whole report in one file; pdf: also write report.pdf
+    (needs Chromium: report.export.BrowserMissing is raised before anything runs when there is none).
+    """
+    r = _load(params_file, stages, jobs, notebooks_dir, progress, console, asked_run_id=run_id,
+              start_timeout=start_timeout, execution_timeout=execution_timeout, single_file=single_file, pdf=pdf)
+    _start_workers(r)
+    try:
+        _steps(r, (_prepare_data, _make_folder, _execute_stages))
+    finally:
+        _stop_workers(r)
+    _tidy_logs(r)
+    with _timed(r, "index"):
+        _steps(r, (_collect_findings, _write_index))
+    _steps(r, (_scrub, _export, _write_manifest))
+    return r.result()

@@ -1,0 +1,222 @@
+"""The process pool that executes stage notebooks: what a worker does, and how the run follows its workers.
+
+A worker process executes one notebook at a time with papermill (execute_stage); a failing cell is recorded,
+never raised. execute_all submits the jobs and follows them with the live progress table. Workers are
+spawned clean and import this package and papermill only, so this module imports nothing heavy at the top.
+"""
+
+from __future__ import annotations
+
+import os
+import queue as queue_mod
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .progress import Progress
+
+KERNEL = "python3"
+# What every kernel prints on start; it says nothing about the run (the kernel listens on localhost only).
+_KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
+
+_QUEUE = None
+
+
+def _worker_init(queue, lib_dir: str, root: str) -> None:
+    """Set up a worker: the kernels it starts import this same library; papermill is imported once, here."""
+    global _QUEUE
+    _QUEUE = queue
+    pythonpath = os.environ.get("PYTHONPATH", "")
+    installed = Path(lib_dir).name in ("site-packages", "dist-packages")  # the kernel finds it there anyway
+    if not installed and lib_dir not in pythonpath.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (lib_dir, pythonpath) if p)
+    os.environ["LIFECYCLE_AUDIT_ROOT"] = root
+    # Plots must land in the executed notebook, whatever backend the caller's environment names.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning in every kernel
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401 - the slow import (about 1-2 s), paid once per worker
+
+
+def _warm() -> None:
+    """A no-op task: submitting one per worker starts the workers (and their imports) early."""
+
+
+def start(jobs: int, lib_dir: str, root: str) -> tuple[ProcessPoolExecutor, Any]:
+    """A pool of `jobs` spawned workers, already starting, and the queue they report "running" on."""
+    import multiprocessing as mp
+
+    # spawn: the workers start clean (no copy of DuckDB's threads or a live display), and import
+    # nothing but this package and papermill.
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                               initargs=(queue, lib_dir, root))
+    for _ in range(jobs):
+        pool.submit(_warm)
+    return pool, queue
+
+
+def _stopped_at(path: Path) -> tuple[int | None, int | None]:
+    """(execution count, index) of the last cell that started: where a timeout or a dying kernel stopped the run."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return None, None
+    started = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return None, None
+    i = started[-1]
+    return nb.cells[i].get("execution_count"), i
+
+
+def scrub_parameters(path: str | os.PathLike) -> None:
+    """Remove the injected parameters from an executed notebook: the metadata copy and the injected cell's source."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.get("papermill", {}).pop("parameters", None)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = "# Parameters injected by the runner (not kept in this copy)."
+            cell.outputs = []
+    nbformat.write(nb, path)
+
+
+@contextmanager
+def _redirected(log: Path | None):
+    """Send this process's stdout/stderr (and so the kernel's, which inherits them) to `log` meanwhile.
+
+    Kernels chatter on stderr (start-up warnings, library deprecations); that belongs in the run's
+    logs, not between the lines of the progress display. Lines every kernel prints are dropped, and
+    a log left empty is removed.
+    """
+    if log is None:
+        yield
+        return
+    import sys
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+    _tidy_log(log)
+
+
+def _tidy_log(log: Path) -> None:
+    """Drop the lines every kernel prints from `log`; remove it when nothing else is left."""
+    lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+             if line.strip() and not any(noise in line for noise in _KERNEL_NOISE)]
+    if lines:
+        log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        log.unlink()
+
+
+def _failure_text(err: Exception) -> str:
+    """"TimeoutError: first line of the message" (or the type alone when there is no message)."""
+    message = str(err).strip()
+    return f"{type(err).__name__}: {message.splitlines()[0] if message else ''}".rstrip(": ")
+
+
+def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
+    """Execute one stage notebook with papermill; a failing cell is recorded, not raised."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    name, output = job["name"], Path(job["output"])
+    if _QUEUE is not None:
+        _QUEUE.put((name, "running", time.time()))
+    started = time.perf_counter()
+    result: dict[str, Any] = {"stage": job["stage"], "notebook": name, "status": "done",
+                              "cell": None, "cell_index": None, "error": None}
+    log = Path(job["log"]) if job.get("log") else None
+    try:
+        with _redirected(log):
+            pm.execute_notebook(
+                job["input"], str(output), parameters=job["parameters"], kernel_name=KERNEL,
+                start_timeout=job["start_timeout"], execution_timeout=job["execution_timeout"],
+                cwd=job["cwd"], progress_bar=False, log_output=False,
+                # Every cell has finished and its outputs are saved: stop the kernel at once instead of
+                # waiting about a second for a polite shutdown.
+                shutdown_kernel="immediate",
+            )
+    except PapermillExecutionError as err:
+        result.update(status="failed", cell=err.exec_count if err.exec_count is not None else err.cell_index,
+                      cell_index=err.cell_index, error=f"{err.ename}: {err.evalue}")
+    except Exception as err:  # kernel did not start, a cell timed out, the kernel died, ...
+        count, index = _stopped_at(output) if output.exists() else (None, None)
+        result.update(status="failed", cell=count if count is not None else index, cell_index=index,
+                      error=_failure_text(err))
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    if output.exists():
+        try:
+            scrub_parameters(output)
+        except Exception as err:  # pragma: no cover - a notebook papermill wrote is readable
+            result.update(status="failed", error=f"could not scrub parameters: {err}")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The parent's side: submit the jobs, follow them.
+
+def _died(job: dict[str, Any], err: Exception) -> dict[str, Any]:
+    """The result of a job whose worker process itself died."""
+    return {"stage": job["stage"], "notebook": job["name"], "status": "failed", "cell": None,
+            "cell_index": None, "error": f"{type(err).__name__}: {err}", "seconds": None}
+
+
+def _note_running(queue, prog: Progress) -> None:
+    """Mark the stages the workers said they started."""
+    while True:
+        try:
+            name, state, at = queue.get_nowait()
+        except (queue_mod.Empty, OSError, ValueError):
+            return
+        if prog.state.get(name) == "queued":
+            prog.set(name, state, at=at)
+
+
+def execute_all(pool: ProcessPoolExecutor, queue, jobs: list[dict[str, Any]], names: list[str], console,
+                finished: Callable[[dict[str, Any]], None]) -> dict[str, dict[str, Any]]:
+    """Submit `jobs` in their order, follow them until all are done, call finished(result) for each.
+
+    names: the notebooks as the progress table lists them (lifecycle order). Returns {stage: result}.
+    """
+    futures: dict[Future, dict[str, Any]] = {pool.submit(execute_stage, job): job for job in jobs}
+    results: dict[str, dict[str, Any]] = {}
+    with Progress(names, console) as prog:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            _note_running(queue, prog)
+            for fut in done:
+                job = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as err:  # the worker process itself died
+                    r = _died(job, err)
+                results[job["stage"]] = r
+                prog.set(job["name"], r["status"], seconds=r.get("seconds"))
+                finished(r)  # renders the page; a rendering failure turns the stage into a failed one
+                if prog.state[job["name"]] != r["status"]:
+                    prog.set(job["name"], r["status"])
+            prog.refresh()
+    return results

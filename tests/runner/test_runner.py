@@ -1,0 +1,75 @@
+"""The runner: run ids, stage names, scrubbed parameters, and (end to end) runs of small generated shops."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from lifecycle_audit import runner, stages
+from tests.kit.small_runs import notebook, write_params
+
+
+def test_new_run_id_never_reuses_a_folder(tmp_path):
+    now = dt.datetime(2026, 11, 22, 9, 30, 5)
+    assert runner.new_run_id(tmp_path, now) == "20261122-093005"
+    (tmp_path / "20261122-093005").mkdir()
+    assert runner.new_run_id(tmp_path, now) == "20261122-093005-2"
+    (tmp_path / "20261122-093005-2").mkdir()
+    assert runner.new_run_id(tmp_path, now) == "20261122-093005-3"
+
+
+def test_select_stages_accepts_stage_and_notebook_names():
+    assert runner.select_stages(None) == list(stages.STAGES)
+    assert runner.select_stages(["03_conversion", "reach"]) == ["reach", "conversion"]
+    assert runner.select_stages(["win-back", "0"]) == ["data_health", "winback"]
+    with pytest.raises(Exception, match="unknown stage"):
+        runner.select_stages(["checkout"])
+
+
+def test_scrub_parameters_removes_injected_values(tmp_path):
+    nb = notebook("x = 1")
+    injected = new_code_cell('params_file = "/secret/place.yaml"')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(1, injected)
+    nb.metadata["papermill"] = {"parameters": {"params_file": "/secret/place.yaml"}, "input_path": "in.ipynb"}
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    runner.scrub_parameters(path)
+    text = path.read_text(encoding="utf-8")
+    assert "/secret/place.yaml" not in text
+    kept = nbformat.read(path, as_version=4)
+    assert "parameters" not in kept.metadata["papermill"]
+    assert "injected-parameters" in kept.cells[1].metadata["tags"]
+
+
+@pytest.mark.e2e
+def test_two_runs_get_two_folders(tmp_path):
+    params = write_params(tmp_path, "tiny-twice", demo={"customers": 300, "seed": 2, "profile": "healthy"})
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nbformat.write(notebook("from lifecycle_audit import workbook",
+                            "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
+                            'saved = audit.save("reach", [], findings_dir)'), nbs / "01_reach.ipynb")
+    first = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
+    second = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
+    assert first.run_dir != second.run_dir
+    assert first.run_dir.is_dir() and second.run_dir.is_dir()
+    assert (first.run_dir / "index.html").is_file() and (second.run_dir / "index.html").is_file()
+    assert first.failed == [] and second.failed == []
+    with pytest.raises(Exception, match="never overwrites"):
+        runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False, run_id=first.run_dir.name)
+
+
+@pytest.mark.e2e
+def test_a_hanging_cell_is_stopped_by_the_execution_timeout(tmp_path):
+    params = write_params(tmp_path, "tiny-slow", demo={"customers": 300, "seed": 2, "profile": "healthy"})
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nbformat.write(notebook("x = 1", "import time\ntime.sleep(60)"), nbs / "06_winback.ipynb")
+    result = runner.run(params, stages=["winback"], notebooks_dir=nbs, progress=False, execution_timeout=2)
+    assert [(f["notebook"], f["cell"]) for f in result.failed] == [("06_winback", 4)]
+    assert "timed out" in result.failed[0]["error"]
+    assert (result.run_dir / "06_winback.html").is_file()
