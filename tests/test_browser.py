@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from lifecycle_audit.report import export
 from tests.kit.salted_run import CHROMIUM, browser_available, fresh_dir, salted_run
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DESKTOP, PHONE = 1280, 390
 
 
@@ -38,7 +44,7 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     _need_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: the tests skip without it
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -186,6 +192,6 @@ def test_the_pdf_holds_the_whole_report(run):
 
 def test_a_missing_browser_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv(export.CHROMIUM_ENV, str(tmp_path / "no-chromium"))
-    (tmp_path / "index.html").write_text("<html><body><main id=\"la-main\"></main></body></html>", encoding="utf-8")
+    (tmp_path / "index.html").write_text('<html><body><main id="la-main"></main></body></html>', encoding="utf-8")
     with pytest.raises(export.BrowserMissing, match=r"Chromium.*apt-get install chromium"):
         export.write_pdf(tmp_path)

@@ -138,11 +138,13 @@ def test_a_failing_stage_does_not_stop_the_others(tmp_path):
     nbs.mkdir()
     shutil.copy(paths.NOTEBOOKS / "01_reach.ipynb", nbs / "01_reach.ipynb")
     nbformat.write(notebook("x = 1", "{}['no such column']"), nbs / "03_conversion.ipynb")
-    result = cli.invoke(app, ["run", str(params), "--stage", "reach", "--stage", "conversion",
-                              "--notebooks", str(nbs), "--quiet"])
+    result = cli.invoke(
+        app, ["run", str(params), "--stage", "reach", "--stage", "conversion", "--notebooks", str(nbs), "--quiet"]
+    )
     assert result.exit_code == 1, result.output
-    assert re.search(r"stage 03_conversion failed at cell \d+: KeyError: 'no such column'", result.output), \
+    assert re.search(r"stage 03_conversion failed at cell \d+: KeyError: 'no such column'", result.output), (
         result.output
+    )
     index = Path(last_line(result.stdout))
     assert index.is_file()
     got = _check_run_folder(index.parent, ["01_reach.html", "03_conversion.html"])
@@ -150,5 +152,3 @@ def test_a_failing_stage_does_not_stop_the_others(tmp_path):
     assert [f["notebook"] for f in failed] == ["03_conversion"]
     statuses = {s["notebook"]: s["status"] for s in got["manifest"]["stages"]}
     assert statuses == {"01_reach": "done", "03_conversion": "failed"}
-
-

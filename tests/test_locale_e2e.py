@@ -9,20 +9,42 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from lifecycle_audit import checks, findings
+from lifecycle_audit import checks
 from lifecycle_audit.cli import app
 
-ALL_TABLES = ("customers", "events", "orders", "order_lines", "messages", "tickets", "surveys", "reviews",
-              "referrals", "spend", "prices")
+ALL_TABLES = (
+    "customers",
+    "events",
+    "orders",
+    "order_lines",
+    "messages",
+    "tickets",
+    "surveys",
+    "reviews",
+    "referrals",
+    "spend",
+    "prices",
+)
 
 
 def _run(folder: Path, locale: str, currency: str) -> Path:
     params = folder / f"shop-{locale}.yaml"
-    params.write_text(yaml.safe_dump({
-        "client": f"shop-{locale}", "client_name": f"Testladen {locale}", "currency": currency, "locale": locale,
-        "data_dir": str(folder / "data"), "sources": {t: {"file": f"{t}.parquet"} for t in ALL_TABLES},
-        "output": str(folder / "reports"), "demo": {"customers": 1000, "seed": 11, "profile": "planted"},
-    }, sort_keys=False), encoding="utf-8")
+    params.write_text(
+        yaml.safe_dump(
+            {
+                "client": f"shop-{locale}",
+                "client_name": f"Testladen {locale}",
+                "currency": currency,
+                "locale": locale,
+                "data_dir": str(folder / "data"),
+                "sources": {t: {"file": f"{t}.parquet"} for t in ALL_TABLES},
+                "output": str(folder / "reports"),
+                "demo": {"customers": 1000, "seed": 11, "profile": "planted"},
+            },
+            sort_keys=False,
+        ),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["run", str(params), "--jobs", "2"])
     assert result.exit_code == 0, result.output
     index = Path([line for line in result.stdout.splitlines() if line.strip()][-1].strip())
@@ -49,8 +71,11 @@ def test_demo_report_in_german(tmp_path):
     assert re.search(r"\d{1,3}(\.\d{3})*\u00a0€", index), "no German-formatted euro amount on the index"
     assert re.search(r"\d+,\d\u00a0%", conversion), "no German percentage with a decimal comma"
     # dates: a German month name in the audited period
-    assert re.search(r"\d{1,2}\. (Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|"
-                     r"Dezember) \d{4}", index)
+    assert re.search(
+        r"\d{1,2}\. (Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|"
+        r"Dezember) \d{4}",
+        index,
+    )
     # a translated check title and advice, translated narrative, table headers and chart titles
     assert "Die meisten Warenkörbe werden abgebrochen" in index + conversion
     assert "Was zu tun ist" in conversion and "Fassen Sie jeden abgebrochenen Warenkorb" in conversion
@@ -71,8 +96,11 @@ def test_demo_report_in_indonesian_with_rupiah(tmp_path):
     assert '<html lang="id">' in index and "Audit siklus hidup pelanggan" in index
     assert re.search(r"Rp\d{1,3}(\.\d{3})*", index), "no rupiah amount on the index"
     assert "€" not in index
-    assert re.search(r"\d{1,2} (Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|November|"
-                     r"Desember) \d{4}", index)
+    assert re.search(
+        r"\d{1,2} (Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|November|"
+        r"Desember) \d{4}",
+        index,
+    )
     assert "Pelanggan dihubungi begitu sering hingga berhenti berlangganan" in index + retention
     assert "Yang perlu dilakukan" in retention and "Batasi frekuensinya" in retention
     for page, html in pages.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -16,8 +17,11 @@ from tests.kit.salted_run import SCRIPT_NAME, fresh_dir, salted_run
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # An outside address in an attribute or CSS: never. As plain text, only in these citations (threshold sources).
-OUTSIDE_IN_ATTR = re.compile(r"""(?:src|href|srcset|action|poster|data|xlink:href)\s*=\s*["']?\s*(?:https?:)?//"""
-                             r"""|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+OUTSIDE_IN_ATTR = re.compile(
+    r"""(?:src|href|srcset|action|poster|data|xlink:href)\s*=\s*["']?\s*(?:https?:)?//"""
+    r"""|url\(\s*["']?\s*(?:https?:)?//|@import""",
+    re.I,
+)
 OUTSIDE = re.compile(r"https?://[^\s\"'<>)]+", re.I)
 ALLOWED_CITATIONS = ()  # none so far: every threshold source is cited by name, not by address
 
@@ -27,10 +31,8 @@ def _text_of(file: Path) -> str:
     if file.suffix == ".pdf":  # the text streams of a PDF are compressed: look inside them too
         chunks = [data.decode("latin-1")]
         for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-            try:
+            with contextlib.suppress(zlib.error):
                 chunks.append(zlib.decompress(m.group(1)).decode("latin-1"))
-            except zlib.error:
-                pass
         return "\n".join(chunks)
     if file.suffix in (".png", ".jpg", ".parquet"):
         return ""
@@ -47,8 +49,11 @@ def test_no_file_of_the_run_folder_leaks_ids_emails_secrets_or_outside_addresses
     files = [f for f in run.run_dir.rglob("*") if f.is_file()]
     kinds = {f.suffix for f in files}
     assert {".html", ".json", ".csv", ".ipynb"} <= kinds, kinds
-    id_pattern = re.compile(r"(?<![A-Za-z0-9_.@-])(" + "|".join(map(re.escape, sorted(run.raw_ids, key=len, reverse=True)))
-                            + r")(?![A-Za-z0-9_@-])")
+    id_pattern = re.compile(
+        r"(?<![A-Za-z0-9_.@-])("
+        + "|".join(map(re.escape, sorted(run.raw_ids, key=len, reverse=True)))
+        + r")(?![A-Za-z0-9_@-])"
+    )
     problems = []
     for f in files:
         text = _text_of(f)
@@ -62,7 +67,7 @@ def test_no_file_of_the_run_folder_leaks_ids_emails_secrets_or_outside_addresses
             problems.append(f"{rel}: the secret from the environment")
         if f.suffix in (".html", ".htm", ".svg"):
             for m in OUTSIDE_IN_ATTR.finditer(text):
-                problems.append(f"{rel}: outside request {text[m.start():m.end() + 40]!r}")
+                problems.append(f"{rel}: outside request {text[m.start() : m.end() + 40]!r}")
         for m in OUTSIDE.finditer(text_no_images):
             url = m.group(0)
             if not any(url.startswith(c) for c in ALLOWED_CITATIONS) and "www.w3.org" not in url:
@@ -106,9 +111,13 @@ def test_the_safety_net_scrubs_whatever_a_notebook_printed(tmp_path, monkeypatch
     secret_url = "postgres://me:pa55word@db.internal/shop"
     monkeypatch.setenv("ACME_WAREHOUSE", secret_url)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(os.environ)")])
-    nb.cells[0].outputs = [nbformat.v4.new_output(
-        "stream", name="stdout",
-        text=f"url={secret_url} pw=hunter2-very-secret top customer C004711 (anna.berg@example.com)\n")]
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output(
+            "stream",
+            name="stdout",
+            text=f"url={secret_url} pw=hunter2-very-secret top customer C004711 (anna.berg@example.com)\n",
+        )
+    ]
     nbformat.write(nb, tmp_path / "stage.ipynb")
     (tmp_path / "log.log").write_text("connecting with hunter2-very-secret for C004711\n", encoding="utf-8")
     secrets = privacy.secret_values(names=["ACME_WAREHOUSE"])

@@ -7,9 +7,10 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -63,8 +64,16 @@ class Audit:
         tmp.replace(path)  # the runner never sees half a file
         return path
 
-    def table(self, data: pd.DataFrame, *, shares: Iterable[str] = (), money: Iterable[str] = (),
-              counts: Iterable[str] = (), dates: Iterable[str] = (), empty: str = "Nothing to show.") -> None:
+    def table(
+        self,
+        data: pd.DataFrame,
+        *,
+        shares: Iterable[str] = (),
+        money: Iterable[str] = (),
+        counts: Iterable[str] = (),
+        dates: Iterable[str] = (),
+        empty: str = "Nothing to show.",
+    ) -> None:
         """Display a small DataFrame as the report prints it: shares as %, money in the client's currency,
         dates as days, yes/no for true/false, "–" for missing; text left-aligned, numbers right-aligned."""
 
@@ -74,35 +83,60 @@ class Audit:
         formats: dict[str, Any] = {c: fmt.percent for c in shares}
         formats.update({c: (lambda v, cur=self.params.currency: fmt.money(v, cur)) for c in money})
         formats.update({c: fmt.number for c in counts})
-        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) or v == "" else fmt.date(pd.Timestamp(v).date()))
-                        for c in dates})
+        formats.update(
+            {c: (lambda v: fmt.DASH if fmt.missing(v) or v == "" else fmt.date(pd.Timestamp(v).date())) for c in dates}
+        )
         flags = [c for c in data.columns if c not in formats and pd.api.types.is_bool_dtype(data[c])]
         formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) else i18n.term("yes" if v else "no")) for c in flags})
-        formats.update({c: (lambda v: fmt.DASH if fmt.missing(v) else _word(v))
-                        for c in data.columns if c not in formats and not pd.api.types.is_numeric_dtype(data[c])})
-        formats.update({c: fmt.number for c in data.columns
-                        if c not in formats and pd.api.types.is_numeric_dtype(data[c])})
-        numeric = set(shares) | set(money) | set(counts) | {
-            c for c in data.columns if c not in formats and pd.api.types.is_numeric_dtype(data[c])}
+        formats.update(
+            {
+                c: (lambda v: fmt.DASH if fmt.missing(v) else _word(v))
+                for c in data.columns
+                if c not in formats and not pd.api.types.is_numeric_dtype(data[c])
+            }
+        )
+        formats.update(
+            {c: fmt.number for c in data.columns if c not in formats and pd.api.types.is_numeric_dtype(data[c])}
+        )
+        numeric = (
+            set(shares)
+            | set(money)
+            | set(counts)
+            | {c for c in data.columns if c not in formats and pd.api.types.is_numeric_dtype(data[c])}
+        )
         text = [c for c in data.columns if c not in numeric]
         # escape="html": text from the client's data ("<script>" in a campaign name) is shown, never run
-        styler = (data.style.format({c: f for c, f in formats.items() if c in data.columns}, na_rep=fmt.DASH,
-                                    escape="html")
-                  .hide(axis="index")
-                  .set_properties(subset=text, **{"text-align": "left"})
-                  .set_table_styles([{"selector": f"th.col{data.columns.get_loc(c)}",
-                                      "props": [("text-align", "left")]} for c in text]))
+        styler = (
+            data.style.format({c: f for c, f in formats.items() if c in data.columns}, na_rep=fmt.DASH, escape="html")
+            .hide(axis="index")
+            .set_properties(subset=text, **{"text-align": "left"})
+            .set_table_styles(
+                [{"selector": f"th.col{data.columns.get_loc(c)}", "props": [("text-align", "left")]} for c in text]
+            )
+        )
         # Column labels in the report's language ("bounce_rate" -> "Absprungrate"); the data keeps its names.
         display(styler.relabel_index([i18n.column(c) for c in data.columns], axis="columns"))
 
-    def plot(self, data: pd.DataFrame, x: str, y: str | list[str], *, title: str, kind: str = "bar",
-             x_label: str = "", y_label: str = "", unit: str = "share", hue: str | None = None) -> None:
+    def plot(
+        self,
+        data: pd.DataFrame,
+        x: str,
+        y: str | list[str],
+        *,
+        title: str,
+        kind: str = "bar",
+        x_label: str = "",
+        y_label: str = "",
+        unit: str = "share",
+        hue: str | None = None,
+    ) -> None:
         """Display a chart of `data` in the report's theme (inline SVG, nothing left open in pyplot)."""
 
         from .report import charts  # noqa: PLC0415 - matplotlib loads only when a notebook draws
 
-        chart = Chart(kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label,
-                      y_unit=unit, hue=hue)
+        chart = Chart(
+            kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label, y_unit=unit, hue=hue
+        )
         display(HTML(charts.svg(chart, self.params.currency, self.params.locale)))
 
 
@@ -124,8 +158,7 @@ def _prepare(p: Params, params_path: Path) -> Prepared:
 def _masked(prepared: Prepared) -> Prepared:
     """A copy whose problems show identifier values (customer ids, e-mail addresses) masked: notebooks end up in
     reports, and a report never shows a customer identifier unmasked."""
-    loads = {name: replace(load, problems=[p.masked() for p in load.problems])
-             for name, load in prepared.loads.items()}
+    loads = {name: replace(load, problems=[p.masked() for p in load.problems]) for name, load in prepared.loads.items()}
     return replace(prepared, loads=loads)
 
 
@@ -180,7 +213,6 @@ def say(*paragraphs: str) -> None:
     """Show the notebook's narrative in the report's language: each argument is one Markdown paragraph
     (or a "## heading"), written in English in the notebook and translated through the message catalog."""
 
-
     display(Markdown("\n\n".join(i18n.gettext(normalise(p)) for p in paragraphs)))
 
 
@@ -216,7 +248,6 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
     with it prints no repr. Any pyplot figure opened while drawing is closed, so the inline backend does not
     show a chart a second time under the cards."""
 
-
     items = [findings] if isinstance(findings, Finding) else list(findings)
     if not items:
         display(Markdown("_" + i18n.gettext("No findings to show.") + "_"))
@@ -230,9 +261,12 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
         if not group:
             continue
         cards = "".join(finding_html(f, money, locale=i18n.current(), csv=_csv_link(f)) for f in group)
-        display(HTML(f'<details class="la-group la-findings"{" open" if is_open else ""}>'
-                     f"<summary>{html.escape(i18n.gettext(title))} ({len(group)})</summary>{cards}</details>"))
+        display(
+            HTML(
+                f'<details class="la-group la-findings"{" open" if is_open else ""}>'
+                f"<summary>{html.escape(i18n.gettext(title))} ({len(group)})</summary>{cards}</details>"
+            )
+        )
     if plt:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
-

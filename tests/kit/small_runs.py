@@ -8,12 +8,24 @@ import nbformat
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-ALL_TABLES = ("customers", "events", "orders", "order_lines", "messages", "tickets", "surveys", "reviews",
-              "referrals", "spend", "prices")
+ALL_TABLES = (
+    "customers",
+    "events",
+    "orders",
+    "order_lines",
+    "messages",
+    "tickets",
+    "surveys",
+    "reviews",
+    "referrals",
+    "spend",
+    "prices",
+)
 
 
-def write_params(folder: Path, client: str, *, demo: dict | None = None, sources: dict | None = None,
-                 data_dir: Path | None = None) -> Path:
+def write_params(
+    folder: Path, client: str, *, demo: dict | None = None, sources: dict | None = None, data_dir: Path | None = None
+) -> Path:
     """A params file in `folder` whose data and reports stay under `folder` (absolute paths)."""
     data = {
         "client": client,

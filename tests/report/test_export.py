@@ -17,28 +17,48 @@ from lifecycle_audit.findings import Finding
 from lifecycle_audit.report import evidence, export
 from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
 
-STAGES = [{"stage": "reach", "title": "Reach", "file": "01_reach.html"},
-          {"stage": "conversion", "title": "Conversion", "file": "03_conversion.html"}]
-RUN_INFO = {"client": "Demo Shop", "run_id": "20261122-100000", "currency": "EUR", "stages": STAGES,
-            "failed_stages": []}
+STAGES = [
+    {"stage": "reach", "title": "Reach", "file": "01_reach.html"},
+    {"stage": "conversion", "title": "Conversion", "file": "03_conversion.html"},
+]
+RUN_INFO = {
+    "client": "Demo Shop",
+    "run_id": "20261122-100000",
+    "currency": "EUR",
+    "stages": STAGES,
+    "failed_stages": [],
+}
 
 
 def _finding(check_id: str, table: pd.DataFrame | None) -> Finding:
-    return Finding(check_id=check_id, stage=check_id.split(".")[0], title="Most carts are abandoned", status="fail",
-                   score=23, value=0.81, unit="share", good=0.6, poor=0.8, better="lower", table=table,
-                   summary="3,972 of 4,900 carts were not bought.")
+    return Finding(
+        check_id=check_id,
+        stage=check_id.split(".")[0],
+        title="Most carts are abandoned",
+        status="fail",
+        score=23,
+        value=0.81,
+        unit="share",
+        good=0.6,
+        poor=0.8,
+        better="lower",
+        table=table,
+        summary="3,972 of 4,900 carts were not bought.",
+    )
 
 
 def _table() -> pd.DataFrame:
-    return pd.DataFrame({"customer_id": ["C001", "C002", "C003"], "campaign": ["=HYPERLINK(\"x\")", "Summer", "-5"],
-                         "carts": [3, 1, 2]})
+    return pd.DataFrame(
+        {"customer_id": ["C001", "C002", "C003"], "campaign": ['=HYPERLINK("x")', "Summer", "-5"], "carts": [3, 1, 2]}
+    )
 
 
 def _stage_notebook(path, card: str) -> None:
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [new_markdown_cell("## What we looked at\n\nCarts and orders."),
-                new_code_cell("show()", outputs=[new_output("display_data", data={"text/html": card,
-                                                                                  "text/plain": "cards"})])]
+    nb.cells = [
+        new_markdown_cell("## What we looked at\n\nCarts and orders."),
+        new_code_cell("show()", outputs=[new_output("display_data", data={"text/html": card, "text/plain": "cards"})]),
+    ]
     nbformat.write(nb, str(path))
 
 
@@ -48,8 +68,10 @@ def run_dir(tmp_path):
     f = _finding("conversion.cart_abandonment", _table())
     findings = [f.to_dict()]
     evidence.write_evidence(findings, tmp_path)
-    for stage, card in (("reach", finding_html(_finding("reach.channel_concentration", None))),
-                        ("conversion", finding_html(f, csv=evidence.csv_link(f.check_id, f.table)))):
+    for stage, card in (
+        ("reach", finding_html(_finding("reach.channel_concentration", None))),
+        ("conversion", finding_html(f, csv=evidence.csv_link(f.check_id, f.table))),
+    ):
         nb = tmp_path / "notebooks" / f"{stage}.ipynb"
         nb.parent.mkdir(exist_ok=True)
         _stage_notebook(nb, card)
@@ -64,12 +86,13 @@ def run_dir(tmp_path):
 
 # ---------------------------------------------------------------- evidence CSVs and the card's link
 
+
 def test_evidence_csv_is_pseudonymised_and_defused(tmp_path):
     links = evidence.write_evidence([_finding("conversion.cart_abandonment", _table()).to_dict()], tmp_path)
     assert links == {"conversion.cart_abandonment": {"href": "evidence/conversion.cart_abandonment.csv", "rows": 3}}
     rows = list(csv.DictReader((tmp_path / links["conversion.cart_abandonment"]["href"]).open(encoding="utf-8")))
     assert [r["customer_id"] for r in rows] == [privacy.pseudonym(c) for c in ("C001", "C002", "C003")]
-    assert rows[0]["campaign"] == "'=HYPERLINK(\"x\")" and rows[2]["campaign"] == "-5"
+    assert rows[0]["campaign"] == '\'=HYPERLINK("x")' and rows[2]["campaign"] == "-5"
 
 
 def test_csv_link_only_for_a_table_with_rows():
@@ -82,16 +105,19 @@ def test_csv_link_only_for_a_table_with_rows():
 def test_a_card_in_a_run_links_its_csv_after_the_evidence_summary():
     f = _finding("conversion.cart_abandonment", pd.concat([_table()] * 1000, ignore_index=True))
     html = finding_html(f, csv=evidence.csv_link(f.check_id, f.table))
-    link = ('<p class="la-f-csv"><a href="evidence/conversion.cart_abandonment.csv" download>'
-            "Full table as CSV (rows: 3,000)</a></p>")
+    link = (
+        '<p class="la-f-csv"><a href="evidence/conversion.cart_abandonment.csv" download>'
+        "Full table as CSV (rows: 3,000)</a></p>"
+    )
     assert link in html
     assert html.index("</summary>") < html.index(link) < html.index("<table")
-    assert "la-f-csv" not in finding_html(f)   # an interactive notebook: no link
+    assert "la-f-csv" not in finding_html(f)  # an interactive notebook: no link
     de = finding_html(f, csv=evidence.csv_link(f.check_id, f.table), locale="de")
     assert "3.000" in de.split('class="la-f-csv"', 1)[1].split("</p>", 1)[0]
 
 
 # ---------------------------------------------------------------- the single file
+
 
 def test_single_file_holds_every_page_with_unique_ids_and_in_page_links(run_dir):
     text = export.single_file_html(run_dir)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 import matplotlib
+import matplotlib.pyplot as plt
 import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lifecycle_audit.findings import Chart, Finding
 from lifecycle_audit import fmt
+from lifecycle_audit.findings import Chart, Finding
 from lifecycle_audit.report import charts, render
 from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
 
@@ -20,26 +21,53 @@ SECRET = "tok-5up3r-s3cr3t-value"
 EXTERNAL = re.compile(r"""\b(?:src|href|srcset|xlink:href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 CSS_EXTERNAL = re.compile(r"url\(\s*[\"']?\s*(?:https?:)?//", re.I)
 
-STAGES = [("data_health", "Data health"), ("reach", "Reach"), ("acquisition", "Acquisition"),
-          ("conversion", "Conversion"), ("retention", "Retention"), ("loyalty", "Loyalty"), ("winback", "Win-back")]
+STAGES = [
+    ("data_health", "Data health"),
+    ("reach", "Reach"),
+    ("acquisition", "Acquisition"),
+    ("conversion", "Conversion"),
+    ("retention", "Retention"),
+    ("loyalty", "Loyalty"),
+    ("winback", "Win-back"),
+]
 NAV = [{"stage": s, "title": t, "file": f"{i:02d}_{s}.html"} for i, (s, t) in enumerate(STAGES)]
 
 
 def _by_device() -> pd.DataFrame:
-    return pd.DataFrame({"device": ["desktop", "mobile", "tablet"], "carts": [1200, 3400, 300],
-                         "abandonment": [0.62, 0.864, 0.7], "revenue_left": [12000.5, 45000.0, 2000.0]})
+    return pd.DataFrame(
+        {
+            "device": ["desktop", "mobile", "tablet"],
+            "carts": [1200, 3400, 300],
+            "abandonment": [0.62, 0.864, 0.7],
+            "revenue_left": [12000.5, 45000.0, 2000.0],
+        }
+    )
 
 
 def _campaigns(rows: int = 3) -> pd.DataFrame:
     names = [XSS, "Summer sale", "Newsletter week 12"] + [f"Campaign {i}" for i in range(rows)]
-    return pd.DataFrame({"campaign": names[:rows], "recipient": ["anna.schmidt@example.com", "b@shop.de", "x"][:1] * rows,
-                         "sent": [12000 + i for i in range(rows)], "unsubscribe_rate": [0.002 + i / 1000 for i in range(rows)]})
+    return pd.DataFrame(
+        {
+            "campaign": names[:rows],
+            "recipient": ["anna.schmidt@example.com", "b@shop.de", "x"][:1] * rows,
+            "sent": [12000 + i for i in range(rows)],
+            "unsubscribe_rate": [0.002 + i / 1000 for i in range(rows)],
+        }
+    )
 
 
 def _base(check_id: str, **kw) -> dict:
-    d = dict(check_id=check_id, stage=check_id.split(".")[0], unit="share", good=0.6, poor=0.8, better="lower",
-             source="Baymard Institute, average of 49 studies", description="Looks at carts and whether they were bought.",
-             advice=["Remind within 4 hours.", "Show shipping costs early."])
+    d = dict(
+        check_id=check_id,
+        stage=check_id.split(".")[0],
+        unit="share",
+        good=0.6,
+        poor=0.8,
+        better="lower",
+        source="Baymard Institute, average of 49 studies",
+        description="Looks at carts and whether they were bought.",
+        advice=["Remind within 4 hours.", "Show shipping costs early."],
+    )
     d.update(kw)
     return d
 
@@ -47,24 +75,56 @@ def _base(check_id: str, **kw) -> dict:
 @pytest.fixture
 def failing() -> Finding:
     table = _by_device()
-    return Finding(**_base("conversion.cart_abandonment"), title="Most carts are abandoned", status="fail", score=23,
-                   value=0.813, summary="3,972 of 4,900 carts were not bought within 7 days.", table=table,
-                   chart=Chart(kind="bar", data=table, x="device", y="abandonment", title="Carts not bought, by device",
-                               x_label="Device", y_label="Carts abandoned", y_unit="share", reference=0.6,
-                               reference_label="good"),
-                   at_stake=12345.6, at_stake_method="Abandoned carts times the average order value, 10 % recoverable.")
+    return Finding(
+        **_base("conversion.cart_abandonment"),
+        title="Most carts are abandoned",
+        status="fail",
+        score=23,
+        value=0.813,
+        summary="3,972 of 4,900 carts were not bought within 7 days.",
+        table=table,
+        chart=Chart(
+            kind="bar",
+            data=table,
+            x="device",
+            y="abandonment",
+            title="Carts not bought, by device",
+            x_label="Device",
+            y_label="Carts abandoned",
+            y_unit="share",
+            reference=0.6,
+            reference_label="good",
+        ),
+        at_stake=12345.6,
+        at_stake_method="Abandoned carts times the average order value, 10 % recoverable.",
+    )
 
 
 @pytest.fixture
 def warning() -> Finding:
     table = _campaigns(20)
-    return Finding(**_base("retention.over_contacting", unit="rate", good=0.003, poor=0.01,
-                           source="Klaviyo Help Center"),
-                   title="Some campaigns drive unsubscribes", status="warn", score=71, value=0.0052,
-                   summary="Unsubscribes per campaign average 0.52 %.", table=table,
-                   chart=Chart(kind="barh", data=table, x="campaign", y="unsubscribe_rate", title="Unsubscribes by campaign",
-                               x_label="Campaign", y_label="Unsubscribed", y_unit="share", reference=0.003),
-                   at_stake=40000.0, at_stake_method="Lost subscribers times revenue per subscriber.")
+    return Finding(
+        **_base("retention.over_contacting", unit="rate", good=0.003, poor=0.01, source="Klaviyo Help Center"),
+        title="Some campaigns drive unsubscribes",
+        status="warn",
+        score=71,
+        value=0.0052,
+        summary="Unsubscribes per campaign average 0.52 %.",
+        table=table,
+        chart=Chart(
+            kind="barh",
+            data=table,
+            x="campaign",
+            y="unsubscribe_rate",
+            title="Unsubscribes by campaign",
+            x_label="Campaign",
+            y_label="Unsubscribed",
+            y_unit="share",
+            reference=0.003,
+        ),
+        at_stake=40000.0,
+        at_stake_method="Lost subscribers times revenue per subscriber.",
+    )
 
 
 @pytest.fixture
@@ -72,31 +132,67 @@ def findings(failing, warning) -> list[Finding]:
     return [
         failing,
         warning,
-        Finding(**_base("retention.repeat_purchase", better="higher", good=0.3, poor=0.2), title="First-time buyers come back",
-                status="pass", score=94, value=0.34, summary="34 % ordered again."),
-        Finding(**_base("reach.acquisition_cost", unit="money", good=30, poor=60),
-                title="A customer costs more to win than they return", status="fail", score=12, value=86.5),
-        Finding(**_base("reach.channel_concentration"), title="New customers come through one channel", status="fail",
-                score=5, value=0.95, at_stake=12345.6),
-        Finding(**_base("conversion.customer_research"), title="Existing customers are asked what they need",
-                status="not_run", score=None, reason="needs the surveys table, which was not supplied"),
-        Finding(**_base("winback.churn_risk"), title="Valuable customers slipping away are noticed", status="error",
-                score=None, reason="KeyError: 'customer_id' (at winback.py:42)"),
+        Finding(
+            **_base("retention.repeat_purchase", better="higher", good=0.3, poor=0.2),
+            title="First-time buyers come back",
+            status="pass",
+            score=94,
+            value=0.34,
+            summary="34 % ordered again.",
+        ),
+        Finding(
+            **_base("reach.acquisition_cost", unit="money", good=30, poor=60),
+            title="A customer costs more to win than they return",
+            status="fail",
+            score=12,
+            value=86.5,
+        ),
+        Finding(
+            **_base("reach.channel_concentration"),
+            title="New customers come through one channel",
+            status="fail",
+            score=5,
+            value=0.95,
+            at_stake=12345.6,
+        ),
+        Finding(
+            **_base("conversion.customer_research"),
+            title="Existing customers are asked what they need",
+            status="not_run",
+            score=None,
+            reason="needs the surveys table, which was not supplied",
+        ),
+        Finding(
+            **_base("winback.churn_risk"),
+            title="Valuable customers slipping away are noticed",
+            status="error",
+            score=None,
+            reason="KeyError: 'customer_id' (at winback.py:42)",
+        ),
     ]
 
 
 def _run_info(**kw) -> dict:
-    info = {"client": "Demo Shop", "run_id": "2026-11-22T10-00-00", "generated_at": "2026-11-22 10:00",
-            "period": {"start": "2025-01-01", "end": "2025-12-31"}, "currency": "EUR", "stages": NAV,
-            "failed_stages": [], "tables": {"orders": {"rows": 48211, "rejected": 12}, "events": 1203344},
-            "versions": {"lifecycle-audit": "0.1.0", "pandas": pd.__version__}}
+    info = {
+        "client": "Demo Shop",
+        "run_id": "2026-11-22T10-00-00",
+        "generated_at": "2026-11-22 10:00",
+        "period": {"start": "2025-01-01", "end": "2025-12-31"},
+        "currency": "EUR",
+        "stages": NAV,
+        "failed_stages": [],
+        "tables": {"orders": {"rows": 48211, "rejected": 12}, "events": 1203344},
+        "versions": {"lifecycle-audit": "0.1.0", "pandas": pd.__version__},
+    }
     info.update(kw)
     return info
 
 
 def _stages(scores: dict[str, int | None], failed: tuple[str, ...] = ()) -> list[dict]:
-    return [{**n, "question": "?", "score": scores.get(n["stage"]), "status": "failed" if n["stage"] in failed else "ok"}
-            for n in NAV]
+    return [
+        {**n, "question": "?", "score": scores.get(n["stage"]), "status": "failed" if n["stage"] in failed else "ok"}
+        for n in NAV
+    ]
 
 
 def _assert_offline(html: str) -> None:
@@ -106,6 +202,7 @@ def _assert_offline(html: str) -> None:
 
 
 # ---------------------------------------------------------------- formatting
+
 
 def test_fmt_formats_simply():
     assert fmt.number(1234.5) == "1,234.5"
@@ -124,6 +221,7 @@ def test_fmt_formats_simply():
 
 # ---------------------------------------------------------------- charts
 
+
 def test_draw_sets_title_labels_and_value_axis(failing):
     fig = charts.draw(failing.chart)
     ax = fig.axes[0]
@@ -138,8 +236,18 @@ def test_draw_sets_title_labels_and_value_axis(failing):
 
 def test_draw_barh_puts_values_across_and_money_in_currency():
     data = pd.DataFrame({"campaign": ["A", "B"], "revenue": [12000.0, 54000.0]})
-    chart = Chart(kind="barh", data=data, x="campaign", y="revenue", title="Revenue by campaign", x_label="Campaign",
-                  y_label="Revenue", y_unit="money", reference=10000, reference_label="Break-even")
+    chart = Chart(
+        kind="barh",
+        data=data,
+        x="campaign",
+        y="revenue",
+        title="Revenue by campaign",
+        x_label="Campaign",
+        y_label="Revenue",
+        y_unit="money",
+        reference=10000,
+        reference_label="Break-even",
+    )
     ax = charts.draw(chart, currency="GBP").axes[0]
     assert ax.get_ylabel() == "Campaign" and ax.get_xlabel() == "Revenue"
     assert ax.xaxis.get_major_formatter()(20000, 0) == "£20K"
@@ -147,24 +255,44 @@ def test_draw_barh_puts_values_across_and_money_in_currency():
 
 
 def test_draw_hue_groups_bars_and_lines_one_per_series():
-    long = pd.DataFrame({"month": ["Jan", "Jan", "Feb", "Feb"], "segment": ["new", "returning"] * 2,
-                         "orders": [1200, 800, 1500, 900]})
-    bars = Chart(kind="bar", data=long, x="month", y="orders", hue="segment", title="Orders", x_label="Month",
-                 y_label="Orders", y_unit="count")
+    long = pd.DataFrame(
+        {"month": ["Jan", "Jan", "Feb", "Feb"], "segment": ["new", "returning"] * 2, "orders": [1200, 800, 1500, 900]}
+    )
+    bars = Chart(
+        kind="bar",
+        data=long,
+        x="month",
+        y="orders",
+        hue="segment",
+        title="Orders",
+        x_label="Month",
+        y_label="Orders",
+        y_unit="count",
+    )
     ax = charts.draw(bars).axes[0]
     assert len(ax.containers) == 2
     assert ax.yaxis.get_major_formatter()(1500, 0) == "1,500"
-    wide = pd.DataFrame({"week": pd.date_range("2026-01-05", periods=8, freq="W"), "open": [0.3] * 8, "click": [0.02] * 8})
-    lines = Chart(kind="line", data=wide, x="week", y=["open", "click"], title="Engagement", x_label="Week",
-                  y_label="Rate", y_unit="share", reference=0.33, reference_label="healthy open")
+    wide = pd.DataFrame(
+        {"week": pd.date_range("2026-01-05", periods=8, freq="W"), "open": [0.3] * 8, "click": [0.02] * 8}
+    )
+    lines = Chart(
+        kind="line",
+        data=wide,
+        x="week",
+        y=["open", "click"],
+        title="Engagement",
+        x_label="Week",
+        y_label="Rate",
+        y_unit="share",
+        reference=0.33,
+        reference_label="healthy open",
+    )
     ax = charts.draw(lines).axes[0]
     assert len(ax.get_lines()) == 3
 
 
 def test_draw_leaves_pyplot_and_global_settings_alone(failing):
     before = matplotlib.rcParams["svg.fonttype"], matplotlib.rcParams["font.size"]
-    import matplotlib.pyplot as plt
-
     open_before = plt.get_fignums()
     charts.svg(failing.chart)
     assert plt.get_fignums() == open_before
@@ -182,12 +310,21 @@ def test_svg_is_inline_markup_that_fetches_nothing(warning):
 
 
 def test_draw_survives_empty_data_and_dollar_signs():
-    chart = Chart(kind="bar", data=pd.DataFrame({"x": [], "y": []}), x="x", y="y", title="Spend in $ and $", x_label="X",
-                  y_label="Y", y_unit="hours")
+    chart = Chart(
+        kind="bar",
+        data=pd.DataFrame({"x": [], "y": []}),
+        x="x",
+        y="y",
+        title="Spend in $ and $",
+        x_label="X",
+        y_label="Y",
+        y_unit="hours",
+    )
     assert "<svg" in charts.svg(chart)
 
 
 # ---------------------------------------------------------------- finding cards
+
 
 def test_failing_card_shows_everything_escaped(warning):
     html = finding_html(warning)
@@ -213,12 +350,26 @@ def test_card_formats_table_numbers_and_headline(failing):
     assert ">Revenue left<" in html
 
 
-@pytest.mark.parametrize("status, word, symbol", [("pass", "Pass", "✓"), ("warn", "Warning", "!"), ("fail", "Fail", "✗"),
-                                                  ("not_run", "Not run", "–"), ("error", "Error", "⚠")])
+@pytest.mark.parametrize(
+    "status, word, symbol",
+    [
+        ("pass", "Pass", "✓"),
+        ("warn", "Warning", "!"),
+        ("fail", "Fail", "✗"),
+        ("not_run", "Not run", "–"),
+        ("error", "Error", "⚠"),
+    ],
+)
 def test_every_status_has_a_word_and_a_symbol(status, word, symbol):
     ran = status in ("pass", "warn", "fail")
-    f = Finding(**_base("conversion.thank_you"), title="Every order is followed by a thank-you", status=status,
-                score=50 if ran else None, value=0.7 if ran else None, reason=None if ran else "needs the messages table")
+    f = Finding(
+        **_base("conversion.thank_you"),
+        title="Every order is followed by a thank-you",
+        status=status,
+        score=50 if ran else None,
+        value=0.7 if ran else None,
+        reason=None if ran else "needs the messages table",
+    )
     html = finding_html(f)
     assert f'<span aria-hidden="true">{symbol}</span> {word}' in html
     assert 'id="conversion-thank_you"' in html
@@ -255,6 +406,7 @@ def test_a_chart_that_cannot_be_drawn_does_not_hide_the_finding(failing):
 
 # ---------------------------------------------------------------- index page
 
+
 def test_index_ranks_by_money_then_score_and_links_to_cards(findings):
     dicts = [f.to_dict() for f in findings]
     stages = _stages({"data_health": 100, "reach": 8, "conversion": 23, "retention": 82}, failed=("winback",))
@@ -262,10 +414,12 @@ def test_index_ranks_by_money_then_score_and_links_to_cards(findings):
     html = index_html(dicts, stages, info)
     top = html.split('id="la-top"', 1)[1].split("</table>", 1)[0]
     order = re.findall(r'href="([^"]+)"', top)
-    assert order == ["04_retention.html#retention-over_contacting",      # €40,000
-                     "01_reach.html#reach-channel_concentration",        # €12,346, score 5
-                     "03_conversion.html#conversion-cart_abandonment",   # €12,346, score 23
-                     "01_reach.html#reach-acquisition_cost"]             # nothing at stake
+    assert order == [
+        "04_retention.html#retention-over_contacting",  # €40,000
+        "01_reach.html#reach-channel_concentration",  # €12,346, score 5
+        "03_conversion.html#conversion-cart_abandonment",  # €12,346, score 23
+        "01_reach.html#reach-acquisition_cost",
+    ]  # nothing at stake
     assert "repeat_purchase" not in top  # passed checks are not "top findings"
     assert 'href="03_conversion.html#conversion-cart_abandonment"' in html
     assert "ValueError: no orders in the period" in html and 'role="alert"' in html
@@ -305,27 +459,62 @@ def test_pages_are_phone_and_print_ready(findings):
 
 # ---------------------------------------------------------------- stage pages
 
+
 def _notebook(path, card_html: str):
-    nb = new_notebook(metadata={"papermill": {"parameters": {"api_token": SECRET}},
-                                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        metadata={
+            "papermill": {"parameters": {"api_token": SECRET}},
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        }
+    )
     nb.cells = [
-        new_code_cell("params_path = 'params/demo.yaml'  # the params file", metadata={"tags": ["parameters"]},
-                      outputs=[new_output("stream", name="stdout", text="defaults-cell-output\n")]),
-        new_code_cell(f"api_token = '{SECRET}'", metadata={"tags": ["injected-parameters"]},
-                      outputs=[new_output("stream", name="stdout", text=f"{SECRET}\n")]),
-        new_markdown_cell("## Do visitors buy?\n\nWe compare carts with orders ([Baymard](https://baymard.com/lists))."),
-        new_code_cell("print(f'{n_carts} carts')  # CODE-MARKER",
-                      outputs=[new_output("stream", name="stdout", text="4900 carts in the period\n"),
-                               new_output("stream", name="stderr", text="FutureWarning: something internal\n"),
-                               new_output("stream", name="stdout", text="top customer: jane.doe@example.org\n")],
-                      execution_count=3),
-        new_code_cell("finding", outputs=[new_output("display_data", data={"text/html": card_html, "text/plain": "Finding"})]),
-        new_code_cell("debug_table", metadata={"tags": ["remove-output"]},
-                      outputs=[new_output("stream", name="stdout", text="internal-debug-output\n")]),
-        new_code_cell("plt.plot()", outputs=[new_output("execute_result", execution_count=6,
-                                                        data={"text/plain": "[<matplotlib.lines.Line2D at 0x7f0>]"})]),
-        new_code_cell("display(js)", outputs=[new_output("display_data", data={
-            "application/javascript": "fetch('https://evil.example/x')", "text/plain": "<js>"})]),
+        new_code_cell(
+            "params_path = 'params/demo.yaml'  # the params file",
+            metadata={"tags": ["parameters"]},
+            outputs=[new_output("stream", name="stdout", text="defaults-cell-output\n")],
+        ),
+        new_code_cell(
+            f"api_token = '{SECRET}'",
+            metadata={"tags": ["injected-parameters"]},
+            outputs=[new_output("stream", name="stdout", text=f"{SECRET}\n")],
+        ),
+        new_markdown_cell(
+            "## Do visitors buy?\n\nWe compare carts with orders ([Baymard](https://baymard.com/lists))."
+        ),
+        new_code_cell(
+            "print(f'{n_carts} carts')  # CODE-MARKER",
+            outputs=[
+                new_output("stream", name="stdout", text="4900 carts in the period\n"),
+                new_output("stream", name="stderr", text="FutureWarning: something internal\n"),
+                new_output("stream", name="stdout", text="top customer: jane.doe@example.org\n"),
+            ],
+            execution_count=3,
+        ),
+        new_code_cell(
+            "finding", outputs=[new_output("display_data", data={"text/html": card_html, "text/plain": "Finding"})]
+        ),
+        new_code_cell(
+            "debug_table",
+            metadata={"tags": ["remove-output"]},
+            outputs=[new_output("stream", name="stdout", text="internal-debug-output\n")],
+        ),
+        new_code_cell(
+            "plt.plot()",
+            outputs=[
+                new_output(
+                    "execute_result", execution_count=6, data={"text/plain": "[<matplotlib.lines.Line2D at 0x7f0>]"}
+                )
+            ],
+        ),
+        new_code_cell(
+            "display(js)",
+            outputs=[
+                new_output(
+                    "display_data",
+                    data={"application/javascript": "fetch('https://evil.example/x')", "text/plain": "<js>"},
+                )
+            ],
+        ),
     ]
     nbformat.write(nb, str(path))
     return path
@@ -335,8 +524,8 @@ def test_stage_page_shows_outputs_not_code_or_parameters(tmp_path, failing):
     path = _notebook(tmp_path / "03_conversion.ipynb", finding_html(failing))
     info = _run_info(failed_stages=[{"stage": "conversion", "cell": 9, "error": "RuntimeError: boom"}])
     html = stage_html(path, "conversion", info)
-    assert "4900 carts in the period" in html          # printed output kept
-    assert "Do visitors buy?" in html                  # markdown kept
+    assert "4900 carts in the period" in html  # printed output kept
+    assert "Do visitors buy?" in html  # markdown kept
     assert "CODE-MARKER" not in html and "print(" not in html and "In&nbsp;[" not in html
     assert SECRET not in html and "api_token" not in html
     assert "defaults-cell-output" not in html and "params_path" not in html

@@ -50,9 +50,14 @@ def test_two_runs_get_two_folders(tmp_path):
     params = write_params(tmp_path, "tiny-twice", demo={"customers": 300, "seed": 2, "profile": "healthy"})
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
-    nbformat.write(notebook("from lifecycle_audit import workbook",
-                            "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
-                            'saved = audit.save("reach", [], findings_dir)'), nbs / "01_reach.ipynb")
+    nbformat.write(
+        notebook(
+            "from lifecycle_audit import workbook",
+            "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
+            'saved = audit.save("reach", [], findings_dir)',
+        ),
+        nbs / "01_reach.ipynb",
+    )
     first = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
     second = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
     assert first.run_dir != second.run_dir

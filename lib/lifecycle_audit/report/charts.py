@@ -7,15 +7,15 @@ import re
 from html import escape
 
 import matplotlib
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .. import i18n, lang
+from .. import fmt, i18n, lang
 from ..checks import Chart
 from ..i18n import column, term, tr
-from .. import fmt
 
 # Calm colours whose lightness differs enough to tell the series apart in greyscale (dark, light, mid, ...).
 PALETTE = ("#2E5A87", "#E0A24E", "#6E9F8D", "#A9473F", "#A9C3DE", "#4D4D4D")
@@ -73,9 +73,9 @@ def _series(chart: Chart) -> pd.DataFrame:
         y = ys[0]
         x_order = pd.unique(df[chart.x])
         hue_order = pd.unique(df[chart.hue])
-        wide = (df.pivot_table(index=chart.x, columns=chart.hue, values=y, aggfunc="first", dropna=False,
-                               observed=True, sort=False)
-                .reindex(index=x_order, columns=hue_order))
+        wide = df.pivot_table(
+            index=chart.x, columns=chart.hue, values=y, aggfunc="first", dropna=False, observed=True, sort=False
+        ).reindex(index=x_order, columns=hue_order)
         wide.columns = [term(c) for c in wide.columns]
     else:
         wide = df.set_index(chart.x)[ys]
@@ -124,7 +124,9 @@ def _draw(chart: Chart, currency: str) -> Figure:
 
         wide = _series(chart) if len(chart.data) else pd.DataFrame()
         if wide.empty or not wide.notna().any().any():
-            ax.text(0.5, 0.5, i18n.gettext("No data to show"), transform=ax.transAxes, ha="center", va="center", color=MUTED)
+            ax.text(
+                0.5, 0.5, i18n.gettext("No data to show"), transform=ax.transAxes, ha="center", va="center", color=MUTED
+            )
             ax.set_xticks([])
             ax.set_yticks([])
         elif chart.kind == "line":
@@ -134,8 +136,14 @@ def _draw(chart: Chart, currency: str) -> Figure:
 
         if chart.reference is not None:
             line = ax.axvline if horizontal else ax.axhline
-            line(chart.reference, color=REFERENCE, linestyle=(0, (5, 3)), linewidth=1.2, zorder=3,
-                 label=_t(tr(chart.reference_label) or i18n.gettext("Threshold")))
+            line(
+                chart.reference,
+                color=REFERENCE,
+                linestyle=(0, (5, 3)),
+                linewidth=1.2,
+                zorder=3,
+                label=_t(tr(chart.reference_label) or i18n.gettext("Threshold")),
+            )
         handles, labels = ax.get_legend_handles_labels()
         if len(wide.columns) > 1 or chart.reference is not None:
             fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
@@ -174,12 +182,18 @@ def _lines(ax, wide: pd.DataFrame) -> None:
     numeric = not time and pd.api.types.is_numeric_dtype(index)
     xs = index if (time or numeric) else np.arange(len(index))
     for i, col in enumerate(wide.columns):
-        ax.plot(xs, wide[col].to_numpy(dtype=float), color=PALETTE[i % len(PALETTE)],
-                linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.8, zorder=2, label=_t(col),
-                marker=MARKERS[i % len(MARKERS)] if len(index) <= 24 else None, markersize=4)
+        ax.plot(
+            xs,
+            wide[col].to_numpy(dtype=float),
+            color=PALETTE[i % len(PALETTE)],
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            linewidth=1.8,
+            zorder=2,
+            label=_t(col),
+            marker=MARKERS[i % len(MARKERS)] if len(index) <= 24 else None,
+            markersize=4,
+        )
     if time:
-        import matplotlib.dates as mdates
-
         locator = mdates.AutoDateLocator(maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -212,12 +226,14 @@ def svg(chart: Chart, currency: str | None = None, locale: str | None = None) ->
     markup = _METADATA.sub("", _XML_DECL.sub("", buf.getvalue()))
     root = _ROOT.search(markup)
     view_box = re.search(r'viewBox="([^"]+)"', root.group(0))
-    new_root = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-                f'class="la-chart-svg" viewBox="{view_box.group(1)}" width="100%" role="img" '
-                f'aria-label="{title}" preserveAspectRatio="xMidYMid meet"><title>{title}</title>')
-    markup = (markup[: root.start()] + new_root + markup[root.end():]).strip()
+    new_root = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'class="la-chart-svg" viewBox="{view_box.group(1)}" width="100%" role="img" '
+        f'aria-label="{title}" preserveAspectRatio="xMidYMid meet"><title>{title}</title>'
+    )
+    markup = (markup[: root.start()] + new_root + markup[root.end() :]).strip()
     # Inline SVGs share the page: scope matplotlib's "*{...}" rule to the chart, and drop element ids
     # nothing refers to ("figure_1", "axes_1" would repeat in every chart on a page).
-    markup = markup.replace("<style type=\"text/css\">*{", "<style type=\"text/css\">.la-chart-svg *{")
+    markup = markup.replace('<style type="text/css">*{', '<style type="text/css">.la-chart-svg *{')
     used = set(re.findall(r"#([\w.-]+)", markup))
     return _ID.sub(lambda m: m.group(0) if m.group(1) in used else "", markup)

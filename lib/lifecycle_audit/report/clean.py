@@ -24,8 +24,7 @@ from bs4 import BeautifulSoup, Tag
 from .. import privacy
 
 # Attributes that make a browser fetch (or go to) an address.
-URL_ATTRS = frozenset({"src", "href", "srcset", "poster", "action", "formaction", "background", "data",
-                       "xlink:href"})
+URL_ATTRS = frozenset({"src", "href", "srcset", "poster", "action", "formaction", "background", "data", "xlink:href"})
 _EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
 _WEB_LINK = re.compile(r"^\s*(?:https?:)?//", re.I)
 _JS_URL = re.compile(r"^\s*javascript:", re.I)

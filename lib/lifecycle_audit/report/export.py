@@ -30,9 +30,18 @@ EMBED_CSV_LIMIT = 2_000_000
 CHROMIUM_ENV = "LIFECYCLE_AUDIT_CHROMIUM"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Flags that let Chromium run headless as root on a machine with no network (docs/stack.md).
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                  "--disable-extensions", "--mute-audio")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-extensions",
+    "--mute-audio",
+)
 
 
 class BrowserMissing(AuditError):
@@ -45,8 +54,10 @@ _PAGE_LINK = re.compile(r"^(?:\./)?([^#/:]+\.html)(?:#(.*))?$")
 _CSV_LINK = re.compile(r"^" + EVIDENCE_DIR + r"/.+\.csv$")
 _ID_REFS = ("for", "aria-labelledby", "aria-describedby", "aria-controls", "aria-owns")
 _URL_REF = re.compile(r"url\(#([^)]+)\)")
-_SINGLE_CSS = (".la-page-part + .la-page-part { border-top: 2px solid #ccc; margin-top: 48px; }"
-               "@media print { .la-page-part + .la-page-part { break-before: page; border-top: 0; margin-top: 0; } }")
+_SINGLE_CSS = (
+    ".la-page-part + .la-page-part { border-top: 2px solid #ccc; margin-top: 48px; }"
+    "@media print { .la-page-part + .la-page-part { break-before: page; border-top: 0; margin-top: 0; } }"
+)
 
 
 def _read(file: Path) -> BeautifulSoup:
@@ -84,8 +95,14 @@ def _unique_ids(soups: dict[str, BeautifulSoup], taken: set[str]) -> dict[str, d
 class _Rewriter:
     """Rewrites one page's elements for the single file: ids, links between pages, CSV links, open details."""
 
-    def __init__(self, run_dir: Path, section_of: dict[str, str], id_maps: dict[str, dict[str, str]],
-                 open_details: bool, embed_csv: bool):
+    def __init__(
+        self,
+        run_dir: Path,
+        section_of: dict[str, str],
+        id_maps: dict[str, dict[str, str]],
+        open_details: bool,
+        embed_csv: bool,
+    ):
         self.run_dir, self.section_of, self.id_maps = run_dir, section_of, id_maps
         self.open_details, self.embed_csv = open_details, embed_csv
 
@@ -158,8 +175,9 @@ def _contents_nav(doc: BeautifulSoup, nav: Tag, titles: list[tuple[str, str]]) -
     return nav
 
 
-def single_file_html(run_dir: str | os.PathLike, pages: list[str] | None = None, *, open_details: bool = False,
-                     embed_csv: bool = True) -> str:
+def single_file_html(
+    run_dir: str | os.PathLike, pages: list[str] | None = None, *, open_details: bool = False, embed_csv: bool = True
+) -> str:
     """Index and stage pages of a run folder as one self-contained HTML document.
 
     pages: the page files in order (default: index.html, then the stage pages 00_…html to 06_…html present).
@@ -176,7 +194,7 @@ def single_file_html(run_dir: str | os.PathLike, pages: list[str] | None = None,
     rewriter = _Rewriter(run_dir, section_of, _unique_ids(soups, set(section_of.values())), open_details, embed_csv)
     titles = [(section_of[name], _title(soup, name)) for name, soup in soups.items()]
 
-    doc = _read(files["index.html"])   # the shell: head, skip link, footer and script of the index page
+    doc = _read(files["index.html"])  # the shell: head, skip link, footer and script of the index page
     style = doc.new_tag("style")
     style.string = _SINGLE_CSS
     doc.head.append(style)
@@ -201,6 +219,7 @@ def write_single_file(run_dir: str | os.PathLike, out: str | os.PathLike | None 
 
 # ---------------------------------------------------------------- PDF
 
+
 def find_chromium() -> str | None:
     """The Chromium to print with: $LIFECYCLE_AUDIT_CHROMIUM, else /usr/bin/chromium or one on the PATH."""
     env = os.environ.get(CHROMIUM_ENV)
@@ -215,11 +234,12 @@ def find_chromium() -> str | None:
 
 def _missing_message() -> str:
     env = os.environ.get(CHROMIUM_ENV)
-    where = f"{CHROMIUM_ENV}={env} is not an executable file" if env else \
-        f"looked for {', '.join(CHROMIUM_CANDIDATES)}"
-    return (f"making the PDF needs the Chromium browser, which was not found ({where}). Install it "
-            f"(Debian/Ubuntu: apt-get install chromium) or set {CHROMIUM_ENV} to its path. "
-            f"The HTML report was written; only the PDF is missing.")
+    where = f"{CHROMIUM_ENV}={env} is not an executable file" if env else f"looked for {', '.join(CHROMIUM_CANDIDATES)}"
+    return (
+        f"making the PDF needs the Chromium browser, which was not found ({where}). Install it "
+        f"(Debian/Ubuntu: apt-get install chromium) or set {CHROMIUM_ENV} to its path. "
+        f"The HTML report was written; only the PDF is missing."
+    )
 
 
 def write_pdf(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, timeout: float = 180) -> Path:
@@ -232,11 +252,16 @@ def write_pdf(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, 
     with tempfile.TemporaryDirectory(prefix="la-pdf-") as tmp:
         page = Path(tmp) / "print.html"
         page.write_text(single_file_html(run_dir, open_details=True, embed_csv=False), encoding="utf-8")
-        cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={Path(tmp) / 'profile'}", "--no-pdf-header-footer",
-               f"--print-to-pdf={pdf}", page.as_uri()]
+        cmd = [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            page.as_uri(),
+        ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, "HOME": tmp})
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "HOME": tmp})
         except subprocess.TimeoutExpired:
             raise AuditError(f"Chromium ({browser}) did not finish the PDF within {timeout:.0f} s") from None
     if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:

@@ -25,23 +25,23 @@ import copy
 import datetime as _dt
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+import nbformat
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from .. import __version__, i18n, lang, scoring
+from .. import __version__, findings, fmt, i18n, lang, scoring
+from ..checks import Chart
+from ..findings import Finding
+from ..i18n import N_, Text, column, term, tr
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
 from ..stages import page as _stage_file
-from ..checks import Chart
-from .. import findings
-from ..findings import Finding
-from ..i18n import N_, Text, column, term, tr
-from .. import fmt
 from . import clean
 
 HERE = Path(__file__).parent
@@ -73,8 +73,11 @@ class Band:
     range: str
 
 
-BANDS = (Band("good", N_("Good"), "●", "90–100"), Band("average", N_("Needs work"), "■", "50–89"),
-         Band("poor", N_("Poor"), "▲", "0–49"))
+BANDS = (
+    Band("good", N_("Good"), "●", "90–100"),
+    Band("average", N_("Needs work"), "■", "50–89"),
+    Band("poor", N_("Poor"), "▲", "0–49"),
+)
 NO_BAND = Band("none", N_("Not run"), "–", N_("nothing ran"))
 
 
@@ -96,10 +99,16 @@ def anchor(check_id: str) -> str:
 
 # ---------------------------------------------------------------- templates and stylesheet
 
+
 @functools.lru_cache(maxsize=1)
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=False)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
     env.globals.update(BADGES=BADGES, band_of=band_of, _=_template_gettext, tr=tr, lang=i18n.current)
     return env
 
@@ -120,13 +129,14 @@ def page_css() -> str:
 def card_css() -> str:
     """Only the card's rules (between the card:start and card:end markers), minified: a card's own <style>."""
     css = page_css()
-    part = css[css.index("/* card:start"):css.index("/* card:end */")]
+    part = css[css.index("/* card:start") : css.index("/* card:end */")]
     part = re.sub(r"/\*.*?\*/", "", part, flags=re.S)
     part = re.sub(r"\s+", " ", part)
     return re.sub(r"\s*([{};:,>])\s*", r"\1", part).strip()
 
 
 # ---------------------------------------------------------------- a finding as a card
+
 
 def _get(f: Finding | dict, name: str, default: Any = None) -> Any:
     return f.get(name, default) if isinstance(f, dict) else getattr(f, name, default)
@@ -137,9 +147,10 @@ def _pretty(name: Any) -> str:
     return s[:1].upper() + s[1:]
 
 
-def threshold_text(good: float | None, poor: float | None, better: str | None, unit: str | None,
-                   currency: str = "EUR") -> str:
-    """"good ≤ 60 %, poor ≥ 80 %" (lower is better) or "good ≥ 40 %, poor ≤ 20 %" (higher is better)."""
+def threshold_text(
+    good: float | None, poor: float | None, better: str | None, unit: str | None, currency: str = "EUR"
+) -> str:
+    """ "good ≤ 60 %, poor ≥ 80 %" (lower is better) or "good ≥ 40 %, poor ≤ 20 %" (higher is better)."""
     if good is None or poor is None:
         return ""
     g, p = i18n.value(good, unit, currency), i18n.value(poor, unit, currency)
@@ -159,8 +170,26 @@ def mask_emails(text: str) -> str:
 
 
 _SHARE_WORDS = {"rate", "share", "pct", "percent", "percentage"}
-_MONEY_WORDS = {"revenue", "amount", "spend", "cost", "costs", "price", "sales", "gmv", "margin", "ltv", "clv",
-                "aov", "stake", "money", "eur", "usd", "gbp", "idr"}
+_MONEY_WORDS = {
+    "revenue",
+    "amount",
+    "spend",
+    "cost",
+    "costs",
+    "price",
+    "sales",
+    "gmv",
+    "margin",
+    "ltv",
+    "clv",
+    "aov",
+    "stake",
+    "money",
+    "eur",
+    "usd",
+    "gbp",
+    "idr",
+}
 
 
 def _column_unit(name: Any, values: pd.Series, hints: dict[str, str]) -> str | None:
@@ -197,8 +226,9 @@ def _cell(value: Any, unit: str | None, currency: str) -> str:
     return mask_emails(term(value))  # a word of the data's vocabulary ("mobile") in the report's language
 
 
-def table_context(df: pd.DataFrame, hints: dict[str, str] | None = None, currency: str = "EUR",
-                  rows: int = TABLE_ROWS) -> dict[str, Any]:
+def table_context(
+    df: pd.DataFrame, hints: dict[str, str] | None = None, currency: str = "EUR", rows: int = TABLE_ROWS
+) -> dict[str, Any]:
     """The first `rows` rows of a table as formatted strings, with labelled columns (escaping is the template's)."""
     hints = hints or {}
     head = df.head(rows)
@@ -208,8 +238,9 @@ def table_context(df: pd.DataFrame, hints: dict[str, str] | None = None, currenc
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         units.append(_column_unit(name, series, hints) if numeric else None)
         columns.append({"label": column(name), "numeric": numeric})
-    body = [[_cell(v, units[i], currency) for i, v in enumerate(row)]
-            for row in head.itertuples(index=False, name=None)]
+    body = [
+        [_cell(v, units[i], currency) for i, v in enumerate(row)] for row in head.itertuples(index=False, name=None)
+    ]
     return {"columns": columns, "rows": body, "total": len(df), "total_text": fmt.number(len(df), 0)}
 
 
@@ -228,15 +259,25 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     check_id = _get(f, "check_id")
     ran = status in ("pass", "warn", "fail")
     c: dict[str, Any] = {
-        "check_id": check_id, "anchor": anchor(check_id), "stage": _get(f, "stage"), "status": status,
-        "ran": ran, "title": tr(_get(f, "title")), "score": _get(f, "score"),
+        "check_id": check_id,
+        "anchor": anchor(check_id),
+        "stage": _get(f, "stage"),
+        "status": status,
+        "ran": ran,
+        "title": tr(_get(f, "title")),
+        "score": _get(f, "score"),
         "value": i18n.value(_get(f, "value"), unit, currency),
         "threshold": threshold_text(_get(f, "good"), _get(f, "poor"), _get(f, "better"), unit, currency),
-        "source": tr(_get(f, "source")), "summary": tr(_get(f, "summary")), "reason": tr(_get(f, "reason")),
-        "description": tr(_get(f, "description")), "advice": [tr(a) for a in _get(f, "advice") or []],
+        "source": tr(_get(f, "source")),
+        "summary": tr(_get(f, "summary")),
+        "reason": tr(_get(f, "reason")),
+        "description": tr(_get(f, "description")),
+        "advice": [tr(a) for a in _get(f, "advice") or []],
         "at_stake": None if fmt.missing(_get(f, "at_stake")) else fmt.money(_get(f, "at_stake"), currency),
         "at_stake_method": tr(_get(f, "at_stake_method")),
-        "chart_svg": None, "chart_error": None, "table": None,
+        "chart_svg": None,
+        "chart_error": None,
+        "table": None,
     }
     chart = _as_chart(_get(f, "chart"))
     if with_chart and chart is not None:
@@ -244,7 +285,7 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
 
         try:
             c["chart_svg"] = Markup(svg(chart, currency))
-        except Exception as err:  # a chart that cannot be drawn must not hide the finding
+        except Exception as err:  # noqa: BLE001 - a chart that cannot be drawn must not hide the finding
             c["chart_error"] = f"{type(err).__name__}: {err}"
     table = _get(f, "table")
     if isinstance(table, list):
@@ -252,7 +293,7 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     if table is not None and len(table.columns):
         hints = dict(_get(f, "table_units") or {})
         if chart is not None:
-            for y in ([chart.y] if isinstance(chart.y, str) else chart.y):
+            for y in [chart.y] if isinstance(chart.y, str) else chart.y:
                 hints.setdefault(str(y), chart.y_unit)
         c["table"] = table_context(table, hints, currency)
     return c
@@ -266,8 +307,14 @@ def set_currency(code: str) -> None:
     i18n.set_locale(currency=code)
 
 
-def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool = True,
-                 locale: str | None = None, csv: dict[str, Any] | None = None) -> str:
+def finding_html(
+    f: Finding | dict,
+    currency: str | None = None,
+    *,
+    style: bool = True,
+    locale: str | None = None,
+    csv: dict[str, Any] | None = None,
+) -> str:
     """One finding as a self-contained card (the anchor id is the check id with dots as dashes).
 
     currency: ISO code for money; None takes the one in effect (set_currency / i18n.set_locale; EUR unless set).
@@ -284,6 +331,7 @@ def finding_html(f: Finding | dict, currency: str | None = None, *, style: bool 
 
 
 # ---------------------------------------------------------------- run information shared by the pages
+
 
 def _period(p: Any) -> str | None:
     if p is None or p == "":
@@ -318,14 +366,26 @@ def _stage_title(stage: str, given: str | None = None) -> str:
 
 
 def _run_context(run_info: dict) -> dict[str, Any]:
-    nav = [{"stage": s["stage"], "title": _stage_title(s["stage"], s.get("title")),
-            "file": s.get("file") or _stage_file(s["stage"])} for s in run_info.get("stages") or []]
-    return {"client": run_info.get("client") or i18n.gettext("the shop"), "run_id": run_info.get("run_id"),
-            "generated_at": _when(run_info.get("generated_at")), "period": _period(run_info.get("period")),
-            "stages": nav, "version": __version__}
+    nav = [
+        {
+            "stage": s["stage"],
+            "title": _stage_title(s["stage"], s.get("title")),
+            "file": s.get("file") or _stage_file(s["stage"]),
+        }
+        for s in run_info.get("stages") or []
+    ]
+    return {
+        "client": run_info.get("client") or i18n.gettext("the shop"),
+        "run_id": run_info.get("run_id"),
+        "generated_at": _when(run_info.get("generated_at")),
+        "period": _period(run_info.get("period")),
+        "stages": nav,
+        "version": __version__,
+    }
 
 
 # ---------------------------------------------------------------- stage pages
+
 
 def _keep_output(output: dict) -> bool:
     if output.get("output_type") == "stream":
@@ -362,11 +422,17 @@ def scrub_notebook(nb):
 
 
 def _body_html(nb) -> str:
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # noqa: PLC0415 - loads only when a stage page is rendered, not in kernels
 
-    exporter = HTMLExporter(template_name="classic", template_file=str(TEMPLATES / "nb_body.html.j2"),
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            anchor_link_text="", embed_images=False)
+    exporter = HTMLExporter(
+        template_name="classic",
+        template_file=str(TEMPLATES / "nb_body.html.j2"),
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        anchor_link_text="",
+        embed_images=False,
+    )
     exporter.environment.globals["_"] = i18n.gettext  # the failure banner speaks the report's language
     exporter.register_filter("la_clean", clean.clean_html)  # markdown, once it is html: see report/clean.py
     # nbconvert passes its output through BeautifulSoup, which lower-cases attribute names ("viewbox");
@@ -385,22 +451,27 @@ def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -
 
 
 def _stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -> str:
-    import nbformat
-
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
     # A safety net: outputs offline and inert, and any customer's e-mail address that reached one masked.
     body = _body_html(clean.clean_outputs(scrub_notebook(nb)))
     run = _run_context(run_info)
     given = next((s for s in run_info.get("stages") or [] if s.get("stage") == stage), {})
-    info = {"stage": stage, "title": _stage_title(stage, given.get("title")),
-            "question": tr(given.get("question") or STAGE_QUESTIONS.get(stage))}
+    info = {
+        "stage": stage,
+        "title": _stage_title(stage, given.get("title")),
+        "question": tr(given.get("question") or STAGE_QUESTIONS.get(stage)),
+    }
     failed = [f for f in run_info.get("failed_stages") or [] if f.get("stage") == stage]
-    html = _env().get_template("stage.html.j2").render(
-        css=Markup(page_css()), run=run, current=stage, stage=info, failed=failed, body=Markup(body))
+    html = (
+        _env()
+        .get_template("stage.html.j2")
+        .render(css=Markup(page_css()), run=run, current=stage, stage=info, failed=failed, body=Markup(body))
+    )
     return html
 
 
 # ---------------------------------------------------------------- the index page
+
 
 def _tables(t: Any) -> list[dict[str, str]]:
     if not t:
@@ -409,9 +480,13 @@ def _tables(t: Any) -> list[dict[str, str]]:
         t = [{"table": k, **(v if isinstance(v, dict) else {"rows": v})} for k, v in t.items()]
     out = []
     for row in t:
-        out.append({"table": row.get("table") or row.get("name"),
-                    "rows": fmt.number(row.get("rows"), 0),
-                    "rejected": fmt.number(row.get("rejected"), 0)})
+        out.append(
+            {
+                "table": row.get("table") or row.get("name"),
+                "rows": fmt.number(row.get("rows"), 0),
+                "rejected": fmt.number(row.get("rejected"), 0),
+            }
+        )
     return out
 
 
@@ -420,8 +495,13 @@ def _rank_key(r: dict) -> tuple:
     return (r["at_stake_raw"] is None, -(r["at_stake_raw"] or 0), r["score"] if r["score"] is not None else 101)
 
 
-_COUNT_WORDS = (("fail", N_("{n} failed")), ("warn", N_("{n} warnings")), ("pass", N_("{n} passed")),
-                ("not_run", N_("{n} not run")), ("error", N_("{n} errors")))
+_COUNT_WORDS = (
+    ("fail", N_("{n} failed")),
+    ("warn", N_("{n} warnings")),
+    ("pass", N_("{n} passed")),
+    ("not_run", N_("{n} not run")),
+    ("error", N_("{n} errors")),
+)
 
 
 def _counts(rows: Iterable[dict]) -> str:
@@ -451,24 +531,42 @@ def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str
         f = f if isinstance(f, dict) else f.to_dict()
         stage = f.get("stage") or f["check_id"].split(".", 1)[0]
         at = f.get("at_stake")
-        rows.append({
-            "check_id": f["check_id"], "stage": stage, "stage_title": titles.get(stage, _stage_title(stage)),
-            "status": f["status"], "ran": f["status"] in ("pass", "warn", "fail"), "title": tr(f.get("title")),
-            "score": f.get("score"), "value": i18n.value(f.get("value"), f.get("unit"), currency),
-            "at_stake_raw": None if fmt.missing(at) else float(at),
-            "at_stake": None if fmt.missing(at) else fmt.money(at, currency),
-            "reason": tr(f.get("reason")) if f["status"] in ("not_run", "error") else None,
-            "href": f"{f.get('page') or files.get(stage) or _stage_file(stage)}#{anchor(f['check_id'])}",
-            "good": f.get("good"), "poor": f.get("poor"), "better": f.get("better"), "unit": f.get("unit"),
-            "source": tr(f.get("source")),
-        })
+        rows.append(
+            {
+                "check_id": f["check_id"],
+                "stage": stage,
+                "stage_title": titles.get(stage, _stage_title(stage)),
+                "status": f["status"],
+                "ran": f["status"] in ("pass", "warn", "fail"),
+                "title": tr(f.get("title")),
+                "score": f.get("score"),
+                "value": i18n.value(f.get("value"), f.get("unit"), currency),
+                "at_stake_raw": None if fmt.missing(at) else float(at),
+                "at_stake": None if fmt.missing(at) else fmt.money(at, currency),
+                "reason": tr(f.get("reason")) if f["status"] in ("not_run", "error") else None,
+                "href": f"{f.get('page') or files.get(stage) or _stage_file(stage)}#{anchor(f['check_id'])}",
+                "good": f.get("good"),
+                "poor": f.get("poor"),
+                "better": f.get("better"),
+                "unit": f.get("unit"),
+                "source": tr(f.get("source")),
+            }
+        )
 
     stage_rows = []
     for s in stages:
         mine = [r for r in rows if r["stage"] == s["stage"]]
-        stage_rows.append({"stage": s["stage"], "title": titles[s["stage"]], "file": files[s["stage"]],
-                           "question": tr(s.get("question") or STAGE_QUESTIONS.get(s["stage"], "")),
-                           "score": s.get("score"), "status": s.get("status", "ok"), "counts": _counts(mine)})
+        stage_rows.append(
+            {
+                "stage": s["stage"],
+                "title": titles[s["stage"]],
+                "file": files[s["stage"]],
+                "question": tr(s.get("question") or STAGE_QUESTIONS.get(s["stage"], "")),
+                "score": s.get("score"),
+                "status": s.get("status", "ok"),
+                "counts": _counts(mine),
+            }
+        )
 
     overall = run_info.get("overall_score")
     if overall is None:  # shown, not measured: scoring says how the stage scores make the overall one
@@ -479,28 +577,53 @@ def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str
         {"title": i18n.gettext("Failed"), "open": True, "rows": [r for r in ranked if r["status"] == "fail"]},
         {"title": i18n.gettext("Warnings"), "open": True, "rows": [r for r in ranked if r["status"] == "warn"]},
         {"title": i18n.gettext("Passed"), "open": False, "rows": [r for r in rows if r["status"] == "pass"]},
-        {"title": i18n.gettext("Not applicable"), "open": False,
-         "rows": [r for r in rows if r["status"] in ("not_run", "error")]},
+        {
+            "title": i18n.gettext("Not applicable"),
+            "open": False,
+            "rows": [r for r in rows if r["status"] in ("not_run", "error")],
+        },
     ]
-    failed = [{**f, "title": _stage_title(f.get("stage", "")), "file": files.get(f.get("stage"))}
-              for f in run_info.get("failed_stages") or []]
+    failed = [
+        {**f, "title": _stage_title(f.get("stage", "")), "file": files.get(f.get("stage"))}
+        for f in run_info.get("failed_stages") or []
+    ]
     thresholds, seen = [], set()
     for r in rows:
         if r["good"] is None or r["poor"] is None or r["check_id"] in seen:
             continue
         seen.add(r["check_id"])
         sign_good, sign_poor = {"lower": ("≤ ", "≥ "), "higher": ("≥ ", "≤ ")}.get(r["better"], ("", ""))
-        thresholds.append({"title": r["title"], "source": r["source"],
-                           "good": sign_good + i18n.value(r["good"], r["unit"], currency),
-                           "poor": sign_poor + i18n.value(r["poor"], r["unit"], currency)})
+        thresholds.append(
+            {
+                "title": r["title"],
+                "source": r["source"],
+                "good": sign_good + i18n.value(r["good"], r["unit"], currency),
+                "poor": sign_poor + i18n.value(r["poor"], r["unit"], currency),
+            }
+        )
     tables = _tables(run_info.get("tables"))
     versions = list((run_info.get("versions") or {}).items())
 
-    return _env().get_template("index.html.j2").render(
-        css=Markup(page_css()), run=run, current="index", stages=stage_rows, overall=overall, bands=BANDS,
-        top=ranked[: int(run_info.get("top") or 10)], groups=groups, failed_stages=failed,
-        not_run=[r for r in rows if r["status"] in ("not_run", "error")], thresholds=thresholds,
-        tables=tables, tables_have_rejected=any(t["rejected"] != fmt.DASH for t in tables), versions=versions)
+    return (
+        _env()
+        .get_template("index.html.j2")
+        .render(
+            css=Markup(page_css()),
+            run=run,
+            current="index",
+            stages=stage_rows,
+            overall=overall,
+            bands=BANDS,
+            top=ranked[: int(run_info.get("top") or 10)],
+            groups=groups,
+            failed_stages=failed,
+            not_run=[r for r in rows if r["status"] in ("not_run", "error")],
+            thresholds=thresholds,
+            tables=tables,
+            tables_have_rejected=any(t["rejected"] != fmt.DASH for t in tables),
+            versions=versions,
+        )
+    )
 
 
 def write_page(path: str | Path, html: str) -> None:

@@ -4,11 +4,10 @@ run() is a list of named steps over one Run object, each timed into the manifest
 load the params, start the workers, prepare the data, make the run folder, execute the stages
 (each stage page is rendered as soon as its notebook is done), collect the findings, write the index,
 scrub the folder, export the single file and the PDF, write the manifest. A failed stage never
-destroys the rest of a run. pool.py is the worker processes' side, progress.py the live table.
+destroys the rest of a run. lifecycle_audit.kernels holds the worker processes' side and the live table.
 
-The spawned workers import this package; the layers a run needs in the parent only (params, findings,
-sources, privacy, report: pandas, ibis, duckdb, several seconds per worker) are therefore imported in the
-steps that use them, each marked as a deferred heavy import.
+The spawned workers import lifecycle_audit.kernels only, never this package, so the layers a run needs in the
+parent (params, findings, sources, privacy, report) are imported here at the top.
 """
 
 from __future__ import annotations
@@ -24,25 +23,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import paths, scoring
+from rich.console import Console
+
+from .. import findings as findings_mod
+from .. import params as params_mod
+from .. import paths, privacy, scoring, sources
 from ..errors import AuditError, RunError
+from ..kernels import pool as pool_mod
+from ..kernels.pool import KERNEL, execute_stage, scrub_parameters
+from ..report import export, render
 from ..stages import NOTEBOOKS as NOTEBOOK_NAMES
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import STAGES
 from ..stages import TITLES as STAGE_TITLES
-from . import pool as pool_mod
 from .manifest import VERSIONED, package_versions, period, rows, write_json  # noqa: F401 - VERSIONED: public
-from .pool import KERNEL, execute_stage, scrub_parameters
 
-__all__ = ["run", "RunResult", "Run", "select_stages", "new_run_id", "scrub_parameters", "execute_stage",
-           "package_versions", "NOTEBOOK_NAMES", "KERNEL"]
+__all__ = [
+    "run",
+    "RunResult",
+    "Run",
+    "select_stages",
+    "new_run_id",
+    "scrub_parameters",
+    "execute_stage",
+    "package_versions",
+    "NOTEBOOK_NAMES",
+    "KERNEL",
+]
 
 # The folder holding the lifecycle_audit package: the kernels import this same library.
 LIB_DIR = Path(__file__).resolve().parent.parent.parent
 # Expected seconds per stage on the demo shop, used to start the longest first when no earlier run
 # of the client says better (a long stage started last would leave one worker idle at the end).
-_EXPECTED = {"conversion": 9, "retention": 9, "acquisition": 8, "loyalty": 8, "reach": 7, "winback": 6,
-             "data_health": 5}
+_EXPECTED = {
+    "conversion": 9,
+    "retention": 9,
+    "acquisition": 8,
+    "loyalty": 8,
+    "reach": 7,
+    "winback": 6,
+    "data_health": 5,
+}
 _FAILURE_KEYS = ("stage", "notebook", "cell", "cell_index", "error")
 
 
@@ -55,8 +76,8 @@ class RunResult:
     failed: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-    single_file: Path | None = None   # report.html: the whole report in one file (run(single_file=True))
-    pdf: Path | None = None           # report.pdf (run(pdf=True))
+    single_file: Path | None = None  # report.html: the whole report in one file (run(single_file=True))
+    pdf: Path | None = None  # report.pdf (run(pdf=True))
     export_errors: list[str] = field(default_factory=list)  # e.g. the PDF could not be printed
 
     @property
@@ -68,9 +89,9 @@ class RunResult:
 class Run:
     """One run as its steps see it: what was asked, and what each step has made so far."""
 
-    params: Any                        # params.Params
+    params: Any  # params.Params
     params_path: Path
-    chosen: list[str]                  # stage ids in lifecycle order
+    chosen: list[str]  # stage ids in lifecycle order
     notebooks_dir: Path
     jobs: int
     asked_run_id: str | None = None
@@ -78,13 +99,13 @@ class Run:
     execution_timeout: int = 900
     single_file: bool = False
     pdf: bool = False
-    console: Any = None                # a rich Console when progress is shown, else None
+    console: Any = None  # a rich Console when progress is shown, else None
     clock: float = field(default_factory=time.perf_counter)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
     # made by the steps
     pool: Any = None
     queue: Any = None
-    prepared: Any = None               # sources.Prepared
+    prepared: Any = None  # sources.Prepared
     run_id: str = ""
     run_dir: Path = Path()
     run_info: dict[str, Any] = field(default_factory=dict)
@@ -118,9 +139,16 @@ class Run:
             self.console.print(f"  {message}", markup=False, highlight=False, soft_wrap=True)
 
     def result(self) -> RunResult:
-        return RunResult(run_dir=self.run_dir, index=self.run_dir / "index.html", failed=self.failed,
-                         findings=self.findings, seconds=self.timings["total"], single_file=self.single_path,
-                         pdf=self.pdf_path, export_errors=self.export_errors)
+        return RunResult(
+            run_dir=self.run_dir,
+            index=self.run_dir / "index.html",
+            failed=self.failed,
+            findings=self.findings,
+            seconds=self.timings["total"],
+            single_file=self.single_path,
+            pdf=self.pdf_path,
+            export_errors=self.export_errors,
+        )
 
 
 @contextmanager
@@ -133,6 +161,7 @@ def _timed(r: Run, key: str) -> Iterator[None]:
 
 # --------------------------------------------------------------------------------------------
 # Names and folders.
+
 
 def new_run_id(output_dir: str | os.PathLike, now: dt.datetime | None = None) -> str:
     """A run id "YYYYMMDD-HHMMSS", with "-2", "-3", ... appended when taken: a run never overwrites an earlier one."""
@@ -177,8 +206,10 @@ def select_stages(stages: list[str] | None) -> list[str]:
         key = {"win_back": "winback", "health": "data_health"}.get(key, key)
         stage = key if key in STAGES else by_name.get(key) or by_number.get(key)
         if stage is None:
-            raise RunError(f"unknown stage {s!r}; the stages are: {', '.join(STAGES)} "
-                           f"(or their notebooks {', '.join(NOTEBOOK_NAMES.values())})")
+            raise RunError(
+                f"unknown stage {s!r}; the stages are: {', '.join(STAGES)} "
+                f"(or their notebooks {', '.join(NOTEBOOK_NAMES.values())})"
+            )
         chosen.add(stage)
     return [s for s in STAGES if s in chosen]
 
@@ -200,6 +231,7 @@ def _longest_first(chosen: list[str], output_dir: Path) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # What the manifest and the pages say about the run.
 
+
 def _run_info(r: Run) -> dict[str, Any]:
     """What the pages show about the run (render's run_info)."""
     p = r.params
@@ -212,22 +244,28 @@ def _run_info(r: Run) -> dict[str, Any]:
         "currency": p.currency,
         "locale": p.locale,
         "stages": [{"stage": s, "title": STAGE_TITLES[s], "file": r.page_of[s]} for s in r.chosen],
-        "failed_stages": r.failed,   # filled in as stages finish; a stage page shows its own failure
+        "failed_stages": r.failed,  # filled in as stages finish; a stage page shows its own failure
         "versions": package_versions(),
-        "tables": {name: {"rows": load.rows_in, "rejected": load.rows_rejected}
-                   for name, load in r.prepared.loads.items()},
+        "tables": {
+            name: {"rows": load.rows_in, "rejected": load.rows_rejected} for name, load in r.prepared.loads.items()
+        },
     }
 
 
 # --------------------------------------------------------------------------------------------
 # The steps.
 
-def _load(params_file: str | os.PathLike | None, stages: list[str] | None, jobs: int,
-          notebooks_dir: str | os.PathLike | None, progress: bool, console, **options: Any) -> Run:
+
+def _load(
+    params_file: str | os.PathLike | None,
+    stages: list[str] | None,
+    jobs: int,
+    notebooks_dir: str | os.PathLike | None,
+    progress: bool,
+    console,
+    **options: Any,
+) -> Run:
     """Read the params and check what was asked (stages, notebooks, a browser for the PDF) before anything runs."""
-    from .. import findings as findings_mod  # noqa: PLC0415 - not in the workers: pandas, the checks
-    from .. import params as params_mod  # noqa: PLC0415 - not in the workers: pydantic
-    from ..report import export  # noqa: PLC0415 - not in the workers: pandas, bs4
 
     clock = time.perf_counter()
     params_path = paths.resolve(params_file) if params_file else paths.DEMO_PARAMS
@@ -239,15 +277,23 @@ def _load(params_file: str | os.PathLike | None, stages: list[str] | None, jobs:
     if missing:
         raise RunError(f"stage notebook(s) missing in {nb_dir}: {', '.join(missing)}")
     if options.get("pdf") and export.find_chromium() is None:
-        raise export.BrowserMissing(export._missing_message().replace(" The HTML report was written; only the PDF is "
-                                                                      "missing.", " Nothing was run."))
+        raise export.BrowserMissing(
+            export._missing_message().replace(
+                " The HTML report was written; only the PDF is missing.", " Nothing was run."
+            )
+        )
     if progress and console is None:
-        from rich.console import Console
-
         console = Console(stderr=True)
-    return Run(params=p, params_path=params_path, chosen=chosen, notebooks_dir=nb_dir,
-               jobs=max(1, min(int(jobs), len(chosen))), console=console if progress else None, clock=clock,
-               **options)
+    return Run(
+        params=p,
+        params_path=params_path,
+        chosen=chosen,
+        notebooks_dir=nb_dir,
+        jobs=max(1, min(int(jobs), len(chosen))),
+        console=console if progress else None,
+        clock=clock,
+        **options,
+    )
 
 
 def _start_workers(r: Run) -> None:
@@ -263,7 +309,6 @@ def _stop_workers(r: Run) -> None:
 
 def _prepare_data(r: Run) -> None:
     """Generate the demo shop if asked for and absent, then check and convert the client's data."""
-    from .. import sources  # noqa: PLC0415 - not in the workers: ibis, duckdb, pandas
 
     r.say(f"[bold]{r.params.display_name}[/]: preparing the data")
     with _timed(r, "prepare"):
@@ -285,7 +330,8 @@ def _job(r: Run, stage: str) -> dict[str, Any]:
     """What a worker needs to execute one stage notebook."""
     name = NOTEBOOK_NAMES[stage]
     return {
-        "stage": stage, "name": name,
+        "stage": stage,
+        "name": name,
         "input": str(r.notebooks_dir / f"{name}.ipynb"),
         "output": str(r.run_dir / "notebooks" / f"{name}.ipynb"),
         "log": str(r.run_dir / "logs" / f"{name}.log"),
@@ -293,8 +339,11 @@ def _job(r: Run, stage: str) -> dict[str, Any]:
         # nbclient takes whole seconds
         "start_timeout": max(1, math.ceil(r.start_timeout)),
         "execution_timeout": max(1, math.ceil(r.execution_timeout)),
-        "parameters": {"params_file": str(r.params_path), "tables_dir": str(r.prepared.folder),
-                       "findings_dir": str(r.findings_dir)},
+        "parameters": {
+            "params_file": str(r.params_path),
+            "tables_dir": str(r.prepared.folder),
+            "findings_dir": str(r.findings_dir),
+        },
     }
 
 
@@ -302,14 +351,18 @@ def _execute_stages(r: Run) -> None:
     """Execute the notebooks, the longest first, rendering each stage's page as soon as it is done."""
     order = _longest_first(r.chosen, r.params.output_path)
     with _timed(r, "notebooks"):
-        r.results = pool_mod.execute_all(r.pool, r.queue, [_job(r, s) for s in order],
-                                         [NOTEBOOK_NAMES[s] for s in r.chosen], r.console,
-                                         lambda result: _render_stage(r, result))
+        r.results = pool_mod.execute_all(
+            r.pool,
+            r.queue,
+            [_job(r, s) for s in order],
+            [NOTEBOOK_NAMES[s] for s in r.chosen],
+            r.console,
+            lambda result: _render_stage(r, result),
+        )
 
 
 def _render_stage(r: Run, result: dict[str, Any]) -> None:
     """A stage is done: note a failure, then render its page; a page that cannot be rendered fails the stage."""
-    from ..report import render  # noqa: PLC0415 - not in the workers: pandas, jinja2, nbconvert
 
     s = result["stage"]
     if result["status"] == "failed":
@@ -320,7 +373,7 @@ def _render_stage(r: Run, result: dict[str, Any]) -> None:
     started = time.perf_counter()
     try:
         render.write_page(r.run_dir / r.page_of[s], render.stage_html(executed, s, r.run_info))
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - a page that cannot be rendered fails its stage, not the run
         if result["status"] != "failed":
             result.update(status="failed", error=f"rendering the page failed: {type(err).__name__}: {err}")
             r.failed.append({k: result.get(k) for k in _FAILURE_KEYS})
@@ -336,8 +389,6 @@ def _tidy_logs(r: Run) -> None:
 
 def _collect_findings(r: Run) -> None:
     """findings/<stage>.json as the notebooks wrote them, into findings.json (tables pseudonymised)."""
-    from .. import privacy  # noqa: PLC0415 - not in the workers: pandas
-    from ..report import export  # noqa: PLC0415 - not in the workers: pandas, bs4
 
     r.failed.sort(key=lambda f: STAGES.index(f["stage"]))
     for s in r.chosen:
@@ -355,14 +406,18 @@ def _collect_findings(r: Run) -> None:
 
 def _write_index(r: Run) -> None:
     """Each stage's score (scoring.stage_score of its findings' scores) and status, then index.html."""
-    from ..report import render  # noqa: PLC0415 - not in the workers: pandas, jinja2, nbconvert
 
     for s in r.chosen:
-        r.stage_rows.append({
-            "stage": s, "title": STAGE_TITLES[s], "question": STAGE_QUESTIONS[s], "file": r.page_of[s],
-            "score": scoring.stage_score([f.get("score") for f in r.findings if f.get("stage") == s]),
-            "status": "failed" if r.results[s]["status"] == "failed" else "ok",
-        })
+        r.stage_rows.append(
+            {
+                "stage": s,
+                "title": STAGE_TITLES[s],
+                "question": STAGE_QUESTIONS[s],
+                "file": r.page_of[s],
+                "score": scoring.stage_score([f.get("score") for f in r.findings if f.get("stage") == s]),
+                "status": "failed" if r.results[s]["status"] == "failed" else "ok",
+            }
+        )
     r.run_info["overall_score"] = scoring.overall_score([row["score"] for row in r.stage_rows])
     render.write_page(r.run_dir / "index.html", render.index_html(r.findings, r.stage_rows, r.run_info))
 
@@ -370,7 +425,6 @@ def _write_index(r: Run) -> None:
 def _scrub(r: Run) -> None:
     """The safety net: whatever a notebook printed, no credential from the environment, e-mail address or
     raw customer id stays in the folder."""
-    from .. import privacy  # noqa: PLC0415 - not in the workers: pandas
 
     with _timed(r, "scrub"):
         env = r.params.engine.connection_env
@@ -381,7 +435,6 @@ def _scrub(r: Run) -> None:
 
 def _export(r: Run) -> None:
     """The forms the report travels in, made from the scrubbed pages: one HTML file, a PDF."""
-    from ..report import export  # noqa: PLC0415 - not in the workers: pandas, bs4
 
     if r.single_file:
         with _timed(r, "single_file"):
@@ -405,9 +458,17 @@ def _manifest(r: Run) -> dict[str, Any]:
         "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "params_file": str(r.params_path),
         "params": p.model_dump(mode="json"),
-        "stages": [{**{k: r.results[row["stage"]].get(k) for k in ("stage", "notebook", "status", "seconds", "cell",
-                                                                   "error")},
-                    "page": row["file"], "score": row["score"]} for row in r.stage_rows],
+        "stages": [
+            {
+                **{
+                    k: r.results[row["stage"]].get(k)
+                    for k in ("stage", "notebook", "status", "seconds", "cell", "error")
+                },
+                "page": row["file"],
+                "score": row["score"],
+            }
+            for row in r.stage_rows
+        ],
         "failed_stages": r.failed,
         "timings": r.timings,
         "jobs": r.jobs,
@@ -420,7 +481,6 @@ def _manifest(r: Run) -> dict[str, Any]:
 
 def _write_manifest(r: Run) -> None:
     """manifest.json, scrubbed like the rest of the folder."""
-    from .. import privacy  # noqa: PLC0415 - not in the workers: pandas
 
     r.timings["total"] = round(time.perf_counter() - r.clock, 2)
     r.timings["stages"] = {NOTEBOOK_NAMES[s]: r.results[s]["seconds"] for s in r.chosen}
@@ -434,10 +494,20 @@ def _steps(r: Run, steps: tuple[Callable[[Run], None], ...]) -> None:
         step(r)
 
 
-def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: list[str] | None = None,
-        run_id: str | None = None, progress: bool = True, start_timeout: int = 120, execution_timeout: int = 900,
-        notebooks_dir: str | os.PathLike | None = None, console=None, single_file: bool = False,
-        pdf: bool = False) -> RunResult:
+def run(
+    params_file: str | os.PathLike | None = None,
+    *,
+    jobs: int = 2,
+    stages: list[str] | None = None,
+    run_id: str | None = None,
+    progress: bool = True,
+    start_timeout: int = 120,
+    execution_timeout: int = 900,
+    notebooks_dir: str | os.PathLike | None = None,
+    console=None,
+    single_file: bool = False,
+    pdf: bool = False,
+) -> RunResult:
     """Run the audit described by a params file and assemble reports/<client>/<run-id>/.
 
     Data problems (params.ParamsError, errors.SourceError) are raised before anything is written.
@@ -446,8 +516,19 @@ def run(params_file: str | os.PathLike | None = None, *, jobs: int = 2, stages: 
     single_file: also write report.html, the whole report in one file; pdf: also write report.pdf
     (needs Chromium: report.export.BrowserMissing is raised before anything runs when there is none).
     """
-    r = _load(params_file, stages, jobs, notebooks_dir, progress, console, asked_run_id=run_id,
-              start_timeout=start_timeout, execution_timeout=execution_timeout, single_file=single_file, pdf=pdf)
+    r = _load(
+        params_file,
+        stages,
+        jobs,
+        notebooks_dir,
+        progress,
+        console,
+        asked_run_id=run_id,
+        start_timeout=start_timeout,
+        execution_timeout=execution_timeout,
+        single_file=single_file,
+        pdf=pdf,
+    )
     _start_workers(r)
     try:
         _steps(r, (_prepare_data, _make_folder, _execute_stages))

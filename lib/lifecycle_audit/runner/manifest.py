@@ -47,9 +47,16 @@ def period(p, prepared) -> dict[str, str | None]:
 
 def rows(prepared) -> dict[str, dict[str, Any]]:
     """Rows read, used and rejected per table, with the reasons for rejections."""
-    return {name: {"file": str(load.file), "rows_in": load.rows_in, "rows_used": load.rows_used,
-                   "rows_rejected": load.rows_rejected, "rejected": dict(load.rejected)}
-            for name, load in prepared.loads.items()}
+    return {
+        name: {
+            "file": str(load.file),
+            "rows_in": load.rows_in,
+            "rows_used": load.rows_used,
+            "rows_rejected": load.rows_rejected,
+            "rejected": dict(load.rejected),
+        }
+        for name, load in prepared.loads.items()
+    }
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -7,14 +7,18 @@ spawned clean and import this package and papermill only, so this module imports
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import queue as queue_mod
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import nbformat
 
 from .progress import Progress
 
@@ -37,8 +41,7 @@ def _worker_init(queue, lib_dir: str, root: str) -> None:
     # Plots must land in the executed notebook, whatever backend the caller's environment names.
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning in every kernel
-    import nbformat  # noqa: F401
-    import papermill  # noqa: F401 - the slow import (about 1-2 s), paid once per worker
+    import papermill  # noqa: F401, PLC0415 - the slow import (about 2 s), paid once per worker, never by the parent
 
 
 def _warm() -> None:
@@ -47,14 +50,13 @@ def _warm() -> None:
 
 def start(jobs: int, lib_dir: str, root: str) -> tuple[ProcessPoolExecutor, Any]:
     """A pool of `jobs` spawned workers, already starting, and the queue they report "running" on."""
-    import multiprocessing as mp
-
     # spawn: the workers start clean (no copy of DuckDB's threads or a live display), and import
     # nothing but this package and papermill.
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                               initargs=(queue, lib_dir, root))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue, lib_dir, root)
+    )
     for _ in range(jobs):
         pool.submit(_warm)
     return pool, queue
@@ -62,11 +64,9 @@ def start(jobs: int, lib_dir: str, root: str) -> tuple[ProcessPoolExecutor, Any]
 
 def _stopped_at(path: Path) -> tuple[int | None, int | None]:
     """(execution count, index) of the last cell that started: where a timeout or a dying kernel stopped the run."""
-    import nbformat
-
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a half-written notebook says nothing about where it stopped
         return None, None
     started = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
     if not started:
@@ -77,8 +77,6 @@ def _stopped_at(path: Path) -> tuple[int | None, int | None]:
 
 def scrub_parameters(path: str | os.PathLike) -> None:
     """Remove the injected parameters from an executed notebook: the metadata copy and the injected cell's source."""
-    import nbformat
-
     nb = nbformat.read(path, as_version=4)
     nb.metadata.get("papermill", {}).pop("parameters", None)
     for cell in nb.cells:
@@ -99,8 +97,6 @@ def _redirected(log: Path | None):
     if log is None:
         yield
         return
-    import sys
-
     log.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -122,8 +118,11 @@ def _redirected(log: Path | None):
 
 def _tidy_log(log: Path) -> None:
     """Drop the lines every kernel prints from `log`; remove it when nothing else is left."""
-    lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-             if line.strip() and not any(noise in line for noise in _KERNEL_NOISE)]
+    lines = [
+        line
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+        if line.strip() and not any(noise in line for noise in _KERNEL_NOISE)
+    ]
     if lines:
         log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
@@ -131,45 +130,62 @@ def _tidy_log(log: Path) -> None:
 
 
 def _failure_text(err: Exception) -> str:
-    """"TimeoutError: first line of the message" (or the type alone when there is no message)."""
+    """ "TimeoutError: first line of the message" (or the type alone when there is no message)."""
     message = str(err).strip()
     return f"{type(err).__name__}: {message.splitlines()[0] if message else ''}".rstrip(": ")
 
 
 def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
     """Execute one stage notebook with papermill; a failing cell is recorded, not raised."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+    import papermill as pm  # noqa: PLC0415 - workers only (about 2 s to import)
+    from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415 - workers only
 
     name, output = job["name"], Path(job["output"])
     if _QUEUE is not None:
         _QUEUE.put((name, "running", time.time()))
     started = time.perf_counter()
-    result: dict[str, Any] = {"stage": job["stage"], "notebook": name, "status": "done",
-                              "cell": None, "cell_index": None, "error": None}
+    result: dict[str, Any] = {
+        "stage": job["stage"],
+        "notebook": name,
+        "status": "done",
+        "cell": None,
+        "cell_index": None,
+        "error": None,
+    }
     log = Path(job["log"]) if job.get("log") else None
     try:
         with _redirected(log):
             pm.execute_notebook(
-                job["input"], str(output), parameters=job["parameters"], kernel_name=KERNEL,
-                start_timeout=job["start_timeout"], execution_timeout=job["execution_timeout"],
-                cwd=job["cwd"], progress_bar=False, log_output=False,
+                job["input"],
+                str(output),
+                parameters=job["parameters"],
+                kernel_name=KERNEL,
+                start_timeout=job["start_timeout"],
+                execution_timeout=job["execution_timeout"],
+                cwd=job["cwd"],
+                progress_bar=False,
+                log_output=False,
                 # Every cell has finished and its outputs are saved: stop the kernel at once instead of
                 # waiting about a second for a polite shutdown.
                 shutdown_kernel="immediate",
             )
     except PapermillExecutionError as err:
-        result.update(status="failed", cell=err.exec_count if err.exec_count is not None else err.cell_index,
-                      cell_index=err.cell_index, error=f"{err.ename}: {err.evalue}")
-    except Exception as err:  # kernel did not start, a cell timed out, the kernel died, ...
+        result.update(
+            status="failed",
+            cell=err.exec_count if err.exec_count is not None else err.cell_index,
+            cell_index=err.cell_index,
+            error=f"{err.ename}: {err.evalue}",
+        )
+    except Exception as err:  # noqa: BLE001 - kernel did not start, a cell timed out, the kernel died, ...
         count, index = _stopped_at(output) if output.exists() else (None, None)
-        result.update(status="failed", cell=count if count is not None else index, cell_index=index,
-                      error=_failure_text(err))
+        result.update(
+            status="failed", cell=count if count is not None else index, cell_index=index, error=_failure_text(err)
+        )
     result["seconds"] = round(time.perf_counter() - started, 2)
     if output.exists():
         try:
             scrub_parameters(output)
-        except Exception as err:  # pragma: no cover - a notebook papermill wrote is readable
+        except Exception as err:  # noqa: BLE001 # pragma: no cover - a notebook papermill wrote is readable
             result.update(status="failed", error=f"could not scrub parameters: {err}")
     return result
 
@@ -177,10 +193,18 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # The parent's side: submit the jobs, follow them.
 
+
 def _died(job: dict[str, Any], err: Exception) -> dict[str, Any]:
     """The result of a job whose worker process itself died."""
-    return {"stage": job["stage"], "notebook": job["name"], "status": "failed", "cell": None,
-            "cell_index": None, "error": f"{type(err).__name__}: {err}", "seconds": None}
+    return {
+        "stage": job["stage"],
+        "notebook": job["name"],
+        "status": "failed",
+        "cell": None,
+        "cell_index": None,
+        "error": f"{type(err).__name__}: {err}",
+        "seconds": None,
+    }
 
 
 def _note_running(queue, prog: Progress) -> None:
@@ -194,8 +218,14 @@ def _note_running(queue, prog: Progress) -> None:
             prog.set(name, state, at=at)
 
 
-def execute_all(pool: ProcessPoolExecutor, queue, jobs: list[dict[str, Any]], names: list[str], console,
-                finished: Callable[[dict[str, Any]], None]) -> dict[str, dict[str, Any]]:
+def execute_all(
+    pool: ProcessPoolExecutor,
+    queue,
+    jobs: list[dict[str, Any]],
+    names: list[str],
+    console,
+    finished: Callable[[dict[str, Any]], None],
+) -> dict[str, dict[str, Any]]:
     """Submit `jobs` in their order, follow them until all are done, call finished(result) for each.
 
     names: the notebooks as the progress table lists them (lifecycle order). Returns {stage: result}.
@@ -211,7 +241,7 @@ def execute_all(pool: ProcessPoolExecutor, queue, jobs: list[dict[str, Any]], na
                 job = futures[fut]
                 try:
                     r = fut.result()
-                except Exception as err:  # the worker process itself died
+                except Exception as err:  # noqa: BLE001 - the worker process itself died
                     r = _died(job, err)
                 results[job["stage"]] = r
                 prog.set(job["name"], r["status"], seconds=r.get("seconds"))

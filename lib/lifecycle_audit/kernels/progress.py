@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import time
 
+from rich.live import Live
+from rich.table import Table
+
 
 class Progress:
     """A live table: each stage queued, running, done or failed, with its seconds."""
@@ -19,13 +22,9 @@ class Progress:
         self.live = None
         self.console = console
         if console is not None and console.is_terminal:
-            from rich.live import Live
-
             self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
 
     def _render(self):
-        from rich.table import Table
-
         colours = {"queued": "dim", "running": "yellow", "done": "green", "failed": "bold red"}
         table = Table(box=None, show_header=False, padding=(0, 2))
         now = time.time()
