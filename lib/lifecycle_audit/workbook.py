@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from . import engine, findings, fmt, i18n, paths, sources, stages
+from . import engine, findings, fmt, i18n, lang, paths, sources, stages
 from . import params as params_mod
 from .checks import Chart
 from .findings import Finding
@@ -27,8 +27,6 @@ from .sources import Prepared
 # Prepared tables per params file (and its modification time) within one Python process, so that
 # re-running `open_audit` in a notebook does not prepare the same data again.
 _PREPARED: dict[tuple[str, float], Prepared] = {}
-# The currency of the audit opened last: show() prints money in it when not told otherwise.
-_CURRENCY: dict[str, str] = {}
 # The findings folder of the run the audit opened last belongs to ("" in an interactive notebook): show()
 # links each card to its evidence CSV only in a run, where Audit.save writes those CSVs.
 _RUN: dict[str, str] = {}
@@ -137,7 +135,7 @@ class Audit:
         chart = Chart(
             kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label, y_unit=unit, hue=hue
         )
-        display(HTML(charts.svg(chart, self.params.currency, self.params.locale)))
+        display(HTML(charts.svg(chart)))  # in the audit's language and currency (open_audit set them)
 
 
 def _period(p: Params) -> tuple[Any, Any] | None:
@@ -193,8 +191,7 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", find
         prepared = _masked(_prepare(p, params_path))
         folder = Path(prepared.folder)
     tables = engine.Tables.from_folder(folder, backend=p.engine.backend, period=_period(p), currency=p.currency)
-    _CURRENCY["current"] = p.currency
-    i18n.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
+    lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
 
 
@@ -254,13 +251,13 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
         return
     plt = sys.modules.get("matplotlib.pyplot")  # only if something imported it: the cards draw without pyplot
     before = set(plt.get_fignums()) if plt else set()
-    money = currency or _CURRENCY.get("current", "EUR")
+    money = currency or lang.currency()
     # As Lighthouse groups its audits: failed and warnings open, errors open, passed and not run collapsed.
     for statuses, title, is_open in _GROUPS:
         group = [f for f in items if _status(f) in statuses]
         if not group:
             continue
-        cards = "".join(finding_html(f, money, locale=i18n.current(), csv=_csv_link(f)) for f in group)
+        cards = "".join(finding_html(f, money, csv=_csv_link(f)) for f in group)
         display(
             HTML(
                 f'<details class="la-group la-findings"{" open" if is_open else ""}>'

@@ -9,8 +9,6 @@ src/href/url() attribute before the page is rendered (see report/clean.py). Temp
     run_id          the run's id
     generated_at    when the run was made (str or datetime)
     period          "2025-01-01 – 2025-12-31", or {"start", "end"}, or a (start, end) pair
-    currency        ISO code for money, default "EUR"
-    locale          the report's language and formats: "en" (default), "de" or "id"
     stages          [{"stage", "title", "file"}] in page order: the navigation (needed for links)
     failed_stages   [{"stage", "cell", "error"}]: stages whose notebook stopped
     tables          {name: rows} or {name: {"rows", "rejected"}} or [{"table", "rows", "rejected"}]
@@ -445,12 +443,7 @@ def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -
     """One stage page from an executed notebook: outputs and text only, with the report's header and navigation.
 
     The notebook's own text is in the report's language already (its cells call workbook.say); the page
-    around it is rendered here in run_info["locale"]."""
-    with i18n.use(run_info.get("locale") or "en", run_info.get("currency") or "EUR"):
-        return _stage_html(executed_notebook_path, stage, run_info)
-
-
-def _stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -> str:
+    around it is rendered in the language and currency in effect (lang.use)."""
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
     # A safety net: outputs offline and inert, and any customer's e-mail address that reached one masked.
     body = _body_html(clean.clean_outputs(scrub_notebook(nb)))
@@ -516,12 +509,7 @@ def _counts(rows: Iterable[dict]) -> str:
 
 def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     """The run's front page: scores per stage, the top findings by money at stake, all checks, and the method."""
-    with i18n.use(run_info.get("locale") or "en", run_info.get("currency") or "EUR"):
-        return _index_html(findings, stages, run_info)
-
-
-def _index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
-    currency = run_info.get("currency") or "EUR"
+    currency = lang.currency()
     run = _run_context({**run_info, "stages": run_info.get("stages") or stages})
     files = {s["stage"]: s.get("file") or _stage_file(s["stage"]) for s in stages}
     titles = {s["stage"]: _stage_title(s["stage"], s.get("title")) for s in stages}

@@ -26,8 +26,8 @@ from typing import Any
 from rich.console import Console
 
 from .. import findings as findings_mod
+from .. import lang, paths, privacy, scoring, sources
 from .. import params as params_mod
-from .. import paths, privacy, scoring, sources
 from ..errors import AuditError, RunError
 from ..kernels import pool as pool_mod
 from ..kernels.pool import KERNEL, execute_stage, scrub_parameters
@@ -241,8 +241,6 @@ def _run_info(r: Run) -> dict[str, Any]:
         "run_id": r.run_id,
         "generated_at": r.started_at.replace(tzinfo=None),
         "period": period(p, r.prepared),
-        "currency": p.currency,
-        "locale": p.locale,
         "stages": [{"stage": s, "title": STAGE_TITLES[s], "file": r.page_of[s]} for s in r.chosen],
         "failed_stages": r.failed,  # filled in as stages finish; a stage page shows its own failure
         "versions": package_versions(),
@@ -529,13 +527,16 @@ def run(
         single_file=single_file,
         pdf=pdf,
     )
-    _start_workers(r)
-    try:
-        _steps(r, (_prepare_data, _make_folder, _execute_stages))
-    finally:
-        _stop_workers(r)
-    _tidy_logs(r)
-    with _timed(r, "index"):
-        _steps(r, (_collect_findings, _write_index))
-    _steps(r, (_scrub, _export, _write_manifest))
+    # Every page, card, chart and CSV link of the run speaks the client's language and currency: the one
+    # setting the report layer reads (a notebook's kernel sets the same through workbook.open_audit).
+    with lang.use(r.params.locale, r.params.currency):
+        _start_workers(r)
+        try:
+            _steps(r, (_prepare_data, _make_folder, _execute_stages))
+        finally:
+            _stop_workers(r)
+        _tidy_logs(r)
+        with _timed(r, "index"):
+            _steps(r, (_collect_findings, _write_index))
+        _steps(r, (_scrub, _export, _write_manifest))
     return r.result()
