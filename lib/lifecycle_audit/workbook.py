@@ -21,7 +21,7 @@ from .checks import Chart
 from .findings import Finding
 from .params import Params
 from .report import evidence
-from .report.render import finding_html
+from .report.cards import finding_html
 from .sources import Prepared
 
 # Prepared tables per params file (and its modification time) within one Python process, so that

@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from lifecycle_audit import fmt
 from lifecycle_audit.findings import Chart, Finding
-from lifecycle_audit.report import charts, render
+from lifecycle_audit.report import cards, charts
 from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
 
 XSS = "<script>alert(1)</script>"
@@ -386,11 +386,11 @@ def test_card_style_once_per_card_and_optional(failing):
 
 def test_card_currency_can_be_set_once_for_a_notebook(failing):
     assert "€12,346" in finding_html(failing) and "$12,346" in finding_html(failing, "USD")
-    render.set_currency("GBP")
+    cards.set_currency("GBP")
     try:
         assert "£12,346" in failing._repr_html_()
     finally:
-        render.set_currency("EUR")
+        cards.set_currency("EUR")
 
 
 def test_card_renders_from_a_findings_json_dict(failing):

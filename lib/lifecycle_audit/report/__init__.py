@@ -5,7 +5,8 @@ The report never computes a metric; it formats what the checks and the runner ha
 
 from __future__ import annotations
 
-from .render import finding_html, index_html, set_currency, stage_html, write_page
+from .cards import finding_html, set_currency
+from .render import index_html, stage_html, write_page
 
 __all__ = ["draw", "svg", "finding_html", "stage_html", "index_html", "write_page", "set_currency"]
 
