@@ -59,12 +59,13 @@ def test_the_catalogue_is_read_from_the_declarations():
         assert list(spec.defaults())[:2] == ["good", "poor"]
 
 
-def test_the_report_lists_checks_in_the_order_of_the_mission():
+def test_the_report_lists_the_missions_checks_in_the_missions_order():
     if not MISSION.exists():
         pytest.skip("the mission text is not beside this checkout")
     ids = re.findall(r"^\| ([a-z_]+\.[a-z_]+) \|", MISSION.read_text(encoding="utf-8"), re.M)
     declared = [s.id for s in checks.specs()]
-    assert [i for i in ids if i in declared] == declared
+    # a check the mission does not list yet may be declared anywhere in its stage
+    assert [i for i in declared if i in ids] == [i for i in ids if i in declared]
 
 
 # ---------------------------------------------------------------- a check's failures become findings
