@@ -94,31 +94,3 @@ def test_every_mistake_was_planted_and_left_out_at_least_once(outcomes):
     for mistake in synth.MISTAKES:
         on = sum(mistake in planted for _, planted, _ in outcomes)
         assert 0 < on < len(outcomes), f"{mistake} planted on {on} of {len(outcomes)} seeds"
-
-
-@pytest.fixture(scope="module")
-def single_mistake_shops():
-    """For every mistake, the statuses of every check on a shop with that mistake alone (seed 1); and the
-    healthy shop's."""
-    specs = checks.specs()
-    out = {}
-    for mistake in (None, *synth.MISTAKES):
-        tables = Tables.from_frames(
-            synth.generate(customers=CUSTOMERS, seed=1, mistakes=[] if mistake is None else [mistake])
-        )
-        out[mistake] = {s.id: findings.run_check(s, tables).status for s in specs}
-    return out
-
-
-@pytest.mark.e2e
-def test_each_mistake_alone_is_found_and_the_healthy_shop_fails_nothing(single_mistake_shops):
-    mapping = mistake_of_check()
-    healthy = single_mistake_shops[None]
-    assert not [c for c, st in healthy.items() if st in ("fail", "error")], healthy
-    for check_id, mistake in mapping.items():
-        if check_id not in healthy:
-            continue
-        status = single_mistake_shops[mistake][check_id]
-        assert status in FOUND, f"{check_id} on a shop with only {mistake} planted: {status}"
-    errors = [(m, c) for m, statuses in single_mistake_shops.items() for c, st in statuses.items() if st == "error"]
-    assert not errors, f"checks that raised instead of judging: {errors}"
