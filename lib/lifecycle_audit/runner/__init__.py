@@ -89,7 +89,7 @@ class RunResult:
 class Run:
     """One run as its steps see it: what was asked, and what each step has made so far."""
 
-    params: Any  # params.Params
+    params: params_mod.Params
     params_path: Path
     chosen: list[str]  # stage ids in lifecycle order
     notebooks_dir: Path
@@ -105,7 +105,7 @@ class Run:
     # made by the steps
     pool: Any = None
     queue: Any = None
-    prepared: Any = None  # sources.Prepared
+    prepared: sources.Prepared | None = None
     run_id: str = ""
     run_dir: Path = Path()
     run_info: dict[str, Any] = field(default_factory=dict)
