@@ -44,11 +44,11 @@ healthy: $(STAMP) ## audit the healthy demo shop (no mistakes planted)
 	@$(VENV)/bin/lifecycle-audit run params/healthy.yaml
 
 test: $(STAMP) lint ## lint, then run every test: library, command line, end to end, notebooks
-	@$(PY) -m pytest -q -n 2 --dist loadfile tests
+	@$(PY) -m pytest -q -n 2 --dist loadgroup tests
 	@$(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 
 test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
-	@$(PY) -m pytest -q -n 2 --dist loadfile -m "not e2e and not slow" tests
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not slow" tests
 
 lint: $(STAMP) ## check code style with ruff: lint rules and formatting (changes nothing)
 	@$(VENV)/bin/ruff check $(LINT_PATHS)
