@@ -16,7 +16,7 @@ from lifecycle_audit import checks, fmt, i18n, paths, stages
 from lifecycle_audit.checks import Chart
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count, money, share, word
-from lifecycle_audit.report import render
+from lifecycle_audit.report import cards, theme
 
 ROOT = paths.ROOT if hasattr(paths, "ROOT") else Path(__file__).resolve().parents[1]
 TRANSLATED = ("de", "id")
@@ -41,7 +41,7 @@ def declared() -> set[str]:
         out |= {spec.title, spec.failure_title, spec.description, spec.source, *spec.advice}
     out |= set(stages.TITLES.values()) | set(stages.QUESTIONS.values())
     out |= set(i18n.COLUMNS.values()) | set(i18n.TERMS.values())
-    out |= {word for _sym, word in render.BADGES.values()} | {b.word for b in render.BANDS}
+    out |= {word for _sym, word in theme.BADGES.values()} | {b.word for b in theme.BANDS}
     return out
 
 
@@ -199,7 +199,7 @@ def _finding() -> Finding:
 @pytest.mark.parametrize("as_dict", [False, True])
 def test_card_in_german_has_no_english_left(as_dict):
     f = _finding()
-    html = render.finding_html(f.to_dict() if as_dict else f, "EUR", locale="de")
+    html = cards.finding_html(f.to_dict() if as_dict else f, "EUR", locale="de")
     for text in (
         "Die meisten Warenkörbe werden abgebrochen",
         "Was zu tun ist",
@@ -224,6 +224,6 @@ def test_card_in_german_has_no_english_left(as_dict):
 
 
 def test_card_in_indonesian_with_rupiah():
-    html = render.finding_html(_finding(), "IDR", locale="id")
+    html = cards.finding_html(_finding(), "IDR", locale="id")
     assert "Sebagian besar keranjang ditinggalkan" in html and "Rp12.346 dipertaruhkan" in html
     assert "Yang perlu dilakukan" in html and "seluler" in html

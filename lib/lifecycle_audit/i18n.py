@@ -455,7 +455,8 @@ def add_labels(columns: dict[str, str] | None = None, terms: dict[str, str] | No
             known[key] = msgid
 
 
-def _pretty(name: Any) -> str:
+def pretty(name: Any) -> str:
+    """A column or stage id as words: "bounce_rate" -> "Bounce rate" (where no label is known)."""
     s = str(name).replace("_", " ").strip()
     return s[:1].upper() + s[1:]
 
@@ -463,7 +464,7 @@ def _pretty(name: Any) -> str:
 def column(name: Any, locale: str | None = None) -> str:
     """A table column's label in the locale: "bounce_rate" -> "Bounce rate" · "Absprungrate"."""
     label = COLUMNS.get(str(name))
-    return gettext(label, locale) if label else _pretty(name)
+    return gettext(label, locale) if label else pretty(name)
 
 
 def term(value: Any, locale: str | None = None) -> str:

@@ -15,7 +15,8 @@ from lifecycle_audit import privacy
 from lifecycle_audit.errors import AuditError
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.report import evidence, export
-from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
+from lifecycle_audit.report.cards import finding_html
+from lifecycle_audit.report.render import index_html, stage_html, write_page
 
 STAGES = [
     {"stage": "reach", "title": "Reach", "file": "01_reach.html"},

@@ -14,7 +14,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from lifecycle_audit import fmt
 from lifecycle_audit.findings import Chart, Finding
 from lifecycle_audit.report import cards, charts
-from lifecycle_audit.report.render import finding_html, index_html, stage_html, write_page
+from lifecycle_audit.report.cards import finding_html
+from lifecycle_audit.report.render import index_html, stage_html, write_page
 
 XSS = "<script>alert(1)</script>"
 SECRET = "tok-5up3r-s3cr3t-value"

@@ -17,18 +17,14 @@ from .. import findings, fmt, i18n, lang
 from ..checks import Chart
 from ..findings import Finding
 from ..i18n import Text, column, term, tr
-from .theme import TABLE_ROWS, _env, anchor, card_css
+from ..privacy import mask_emails
+from .theme import TABLE_ROWS, anchor, card_css, environment
 
 # ---------------------------------------------------------------- a finding as a card
 
 
 def _get(f: Finding | dict, name: str, default: Any = None) -> Any:
     return f.get(name, default) if isinstance(f, dict) else getattr(f, name, default)
-
-
-def pretty(name: Any) -> str:
-    s = str(name).replace("_", " ").strip()
-    return s[:1].upper() + s[1:]
 
 
 def threshold_text(
@@ -43,14 +39,6 @@ def threshold_text(
     if better == "higher":
         return Text("good ≥ {good}, poor ≤ {poor}", good=g, poor=p).render()
     return Text("good {good}, poor {poor}", good=g, poor=p).render()
-
-
-_EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b")
-
-
-def mask_emails(text: str) -> str:
-    """A safety net: an e-mail address that reached a table prints as "j***@example.com"."""
-    return _EMAIL.sub(r"\1***@\2", text)
 
 
 _SHARE_WORDS = {"rate", "share", "pct", "percent", "percentage"}
@@ -211,4 +199,4 @@ def finding_html(
         c = card_context(f, lang.currency())
         if csv and c["table"]:
             c["csv"] = {"href": csv["href"], "rows": fmt.number(int(csv["rows"]), 0)}
-        return _env().get_template("finding.html.j2").render(c=c, style=Markup(card_css()) if style else None)
+        return environment().get_template("finding.html.j2").render(c=c, style=Markup(card_css()) if style else None)

@@ -60,11 +60,6 @@ def _short(label) -> str:
     return _t(s if len(s) <= MAX_LABEL else s[: MAX_LABEL - 1] + "…")
 
 
-def _pretty(name) -> str:
-    s = str(name).replace("_", " ").strip()
-    return s[:1].upper() + s[1:]
-
-
 def _series(chart: Chart) -> pd.DataFrame:
     """The data in wide form: one row per x value (in the data's order), one column per series."""
     df = chart.data

@@ -35,8 +35,7 @@ from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
 from ..stages import page as _stage_file
 from . import clean
-from .cards import finding_html, mask_emails, pretty  # noqa: F401 - finding_html, mask_emails: re-exported
-from .theme import BADGES, BANDS, NO_BAND, TEMPLATES, Band, _env, anchor, band_of, page_css  # noqa: F401 - re-exported
+from .theme import BANDS, TEMPLATES, anchor, environment, page_css
 
 DROP_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "papermill-error-cell-tag"}
 DROP_OUTPUT_TAGS = {"remove-output", "remove_output", "hide", "hide-output"}
@@ -75,7 +74,7 @@ def _when(v: Any) -> str | None:
 
 
 def _stage_title(stage: str, given: str | None = None) -> str:
-    return tr(given or STAGE_TITLES.get(stage, pretty(stage)))
+    return tr(given or STAGE_TITLES.get(stage, i18n.pretty(stage)))
 
 
 def _run_context(run_info: dict) -> dict[str, Any]:
@@ -171,7 +170,7 @@ def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -
     }
     failed = [f for f in run_info.get("failed_stages") or [] if f.get("stage") == stage]
     html = (
-        _env()
+        environment()
         .get_template("stage.html.j2")
         .render(css=Markup(page_css()), run=run, current=stage, stage=info, failed=failed, body=Markup(body))
     )
@@ -308,7 +307,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     versions = list((run_info.get("versions") or {}).items())
 
     return (
-        _env()
+        environment()
         .get_template("index.html.j2")
         .render(
             css=Markup(page_css()),

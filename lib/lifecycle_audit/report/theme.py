@@ -66,7 +66,7 @@ def anchor(check_id: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _env() -> Environment:
+def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
