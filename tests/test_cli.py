@@ -11,12 +11,12 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import checks, paths, runner, stages
+from lifecycle_audit import checks, paths, stages
 from lifecycle_audit.cli import app
 from tests.kit.small_runs import notebook, write_params
 
 cli = CliRunner()
-PAGES = [f"{name}.html" for name in runner.NOTEBOOK_NAMES.values()]
+PAGES = [f"{name}.html" for name in stages.NOTEBOOKS.values()]
 
 
 def last_line(text: str) -> str:

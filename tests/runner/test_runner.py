@@ -9,6 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from lifecycle_audit import runner, stages
+from lifecycle_audit.kernels import pool
 from tests.kit.small_runs import notebook, write_params
 
 
@@ -37,7 +38,7 @@ def test_scrub_parameters_removes_injected_values(tmp_path):
     nb.metadata["papermill"] = {"parameters": {"params_file": "/secret/place.yaml"}, "input_path": "in.ipynb"}
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, path)
-    runner.scrub_parameters(path)
+    pool.scrub_parameters(path)
     text = path.read_text(encoding="utf-8")
     assert "/secret/place.yaml" not in text
     kept = nbformat.read(path, as_version=4)

@@ -30,26 +30,14 @@ from .. import lang, paths, privacy, scoring, sources
 from .. import params as params_mod
 from ..errors import AuditError, RunError
 from ..kernels import pool as pool_mod
-from ..kernels.pool import KERNEL, execute_stage, scrub_parameters
 from ..report import export, render
 from ..stages import NOTEBOOKS as NOTEBOOK_NAMES
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import STAGES
 from ..stages import TITLES as STAGE_TITLES
-from .manifest import VERSIONED, package_versions, period, rows, write_json  # noqa: F401 - VERSIONED: public
+from .manifest import package_versions, period, rows, write_json
 
-__all__ = [
-    "run",
-    "RunResult",
-    "Run",
-    "select_stages",
-    "new_run_id",
-    "scrub_parameters",
-    "execute_stage",
-    "package_versions",
-    "NOTEBOOK_NAMES",
-    "KERNEL",
-]
+__all__ = ["Run", "RunResult", "new_run_id", "run", "select_stages"]
 
 # The folder holding the lifecycle_audit package: the kernels import this same library.
 LIB_DIR = Path(__file__).resolve().parent.parent.parent
