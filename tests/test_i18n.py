@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from lifecycle_audit import checks, fmt, i18n, paths, stages
+from lifecycle_audit import checks, fmt, i18n, lang, paths, stages
 from lifecycle_audit.checks import Chart
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count, money, share, word
@@ -132,7 +132,7 @@ def test_money_and_nested_text_follow_the_currency():
     ],
 )
 def test_fmt_follows_the_locale(locale, expected):
-    with i18n.use(locale):
+    with lang.use(locale):
         got = (
             fmt.number(1234.5),
             fmt.percent(0.813),
@@ -152,7 +152,7 @@ def test_rupiah_and_axis_labels():
 
 def test_unknown_locale_is_refused():
     with pytest.raises(ValueError, match="en, de, id"):
-        i18n.set_locale("fr")
+        lang.set_locale("fr")
 
 
 def _finding() -> Finding:

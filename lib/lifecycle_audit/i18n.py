@@ -22,7 +22,7 @@ from typing import Any
 from babel.messages.pofile import read_po
 
 from . import fmt
-from .lang import BABEL_LOCALES, LOCALES, babel_locale, checked, current, set_locale, use  # noqa: F401
+from .lang import BABEL_LOCALES, checked, current, use
 
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"

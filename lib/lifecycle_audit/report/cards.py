@@ -176,7 +176,7 @@ findings.render_cards_with(lambda f: finding_html(f))  # a Finding in a notebook
 
 def set_currency(code: str) -> None:
     """The currency cards use when none is passed, e.g. in a notebook's Finding._repr_html_ (default EUR)."""
-    i18n.set_locale(currency=code)
+    lang.set_locale(currency=code)
 
 
 def finding_html(
@@ -189,13 +189,13 @@ def finding_html(
 ) -> str:
     """One finding as a self-contained card (the anchor id is the check id with dots as dashes).
 
-    currency: ISO code for money; None takes the one in effect (set_currency / i18n.set_locale; EUR unless set).
+    currency: ISO code for money; None takes the one in effect (set_currency / lang.set_locale; EUR unless set).
     locale: "en", "de" or "id"; None takes the one in effect (workbook.open_audit sets the audit's).
     style=True puts the card's own small <style> in front of it, for a notebook; pages built here
     carry the whole stylesheet once and drop those blocks.
     csv: {"href", "rows"} of the finding's evidence CSV in a run folder (evidence.csv_link): the card links to it.
     """
-    with i18n.use(locale, currency):
+    with lang.use(locale, currency):
         c = card_context(f, lang.currency())
         if csv and c["table"]:
             c["csv"] = {"href": csv["href"], "rows": fmt.number(int(csv["rows"]), 0)}

@@ -80,7 +80,7 @@ def _series(chart: Chart) -> pd.DataFrame:
 
 def _value_formatter(unit: str, currency: str) -> FuncFormatter:
     # Ticks are formatted when the figure is saved, maybe outside the block that set the locale: keep it now.
-    locale = i18n.current()
+    locale = lang.current()
     return FuncFormatter(lambda v, _pos: i18n.axis(v, unit, currency, locale))
 
 
@@ -93,7 +93,7 @@ def draw(chart: Chart, currency: str | None = None, locale: str | None = None) -
 
     Titles, labels and category names are rendered in `locale` (default: the one in effect), money in
     `currency` (default: the one in effect)."""
-    with i18n.use(locale, currency):
+    with lang.use(locale, currency):
         return _draw(chart, lang.currency())
 
 
@@ -209,7 +209,7 @@ _ID = re.compile(r'\s+id="([^"]*)"')
 
 def svg(chart: Chart, currency: str | None = None, locale: str | None = None) -> str:
     """The chart as inline <svg> markup: scales to its container, titled for screen readers, nothing fetched."""
-    with i18n.use(locale, currency):
+    with lang.use(locale, currency):
         fig = draw(chart)
         buf = io.StringIO()
         try:

@@ -1,7 +1,6 @@
 """The report in the forms it travels in: evidence tables as CSV, the whole report as one HTML file, and as a PDF.
 
-- evidence CSVs (report/evidence.py, written by the kernel with each stage's findings; the names
-  evidence_file and write_evidence stay importable from here).
+- evidence CSVs: report/evidence.py, written by the kernel with each stage's findings.
 - single_file_html: index and every stage page in one file, links between pages rewritten to in-page
   anchors, the CSVs embedded as data: links. Nothing is loaded from anywhere.
 - write_pdf: that single file printed by headless Chromium (Debian's /usr/bin/chromium); BrowserMissing
@@ -21,7 +20,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Tag
 
 from ..errors import AuditError
-from .evidence import EVIDENCE_DIR, evidence_file, write_evidence  # noqa: F401 - public names of this module
+from .evidence import EVIDENCE_DIR
 
 SINGLE_FILE = "report.html"
 PDF_FILE = "report.pdf"

@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from .. import i18n, scoring
+from .. import i18n, lang, scoring
 from ..i18n import N_, tr
 
 HERE = Path(__file__).parent
@@ -74,7 +74,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.globals.update(BADGES=BADGES, band_of=band_of, _=_template_gettext, tr=tr, lang=i18n.current)
+    env.globals.update(BADGES=BADGES, band_of=band_of, _=_template_gettext, tr=tr, lang=lang.current)
     return env
 
 

@@ -30,7 +30,7 @@ from .. import lang, paths, privacy, scoring, sources
 from .. import params as params_mod
 from ..errors import AuditError, RunError
 from ..kernels import pool as pool_mod
-from ..report import export, render
+from ..report import evidence, export, render
 from ..stages import NOTEBOOKS as NOTEBOOK_NAMES
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import STAGES
@@ -385,7 +385,7 @@ def _collect_findings(r: Run) -> None:
             f["page"] = r.page_of[s]
             f["table"] = privacy.pseudonymise_records(f.get("table"))
             if f.get("table"):
-                f["evidence_csv"] = export.evidence_file(f["check_id"])
+                f["evidence_csv"] = evidence.evidence_file(f["check_id"])
             r.findings.append(f)
     write_json(r.run_dir / "findings.json", r.findings)
 
