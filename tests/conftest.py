@@ -6,10 +6,15 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-# Test files that share one expensive, process-cached result (tests/kit/salted_run.py: a whole audit run) go to
-# the same process under pytest-xdist; every other file is a group of its own, so its module fixtures (a
+# Test files that share expensive, process-cached results (whole audit runs: tests/kit/salted_run.py, and
+# tests/kit/locale_runs.py for German and Indonesian) go to the same process under pytest-xdist; every other file is a group of its own, so its module fixtures (a
 # generated shop, an accuracy sweep) are computed once.
-SHARED = {"test_privacy.py": "salted_run", "test_browser.py": "salted_run"}
+SHARED = {
+    "test_privacy.py": "salted_run",
+    "test_browser.py": "salted_run",
+    "test_locale_e2e.py": "salted_run",
+    "test_report_fit.py": "salted_run",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
