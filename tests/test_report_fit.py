@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.kit.locale_runs import locale_dir, locale_run
-from tests.kit.salted_run import CHROMIUM, fresh_dir, salted_run
-from tests.test_browser import ARGS, DESKTOP, PHONE, _need_browser, _page
+from tests.kit.salted_run import fresh_dir, salted_run
+from tests.test_browser import DESKTOP, PHONE, _page
 
 # Returns a list of {kind, where, text, px} for what is cut on the page as it is shown.
 FIND_CUT_TEXT = """
@@ -100,17 +100,6 @@ def check_reports(browser, reports: dict[str, Path], widths=(PHONE, DESKTOP)) ->
             watch.check()
             page.context.close()
     return checked, problems
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_browser()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: the test skips without it
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
