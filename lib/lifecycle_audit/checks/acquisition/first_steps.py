@@ -113,8 +113,8 @@ def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
     if n < o.min_sessions:
         raise NotEnoughData(
             Text(
-                "needs at least {min} visits begun by unknown visitors (no customer_id on the first "
-                "event) that end without a purchase; found {found}",
+                "needs at least {min} visits begun by unknown visitors (not yet customers when the visit "
+                "began) that end without a purchase; found {found}",
                 min=count(o.min_sessions),
                 found=count(n),
             )
