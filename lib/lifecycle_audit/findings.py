@@ -221,7 +221,8 @@ class Coverage:
 
     checks: int  # in the catalogue run
     judged: int  # whose needs the data met (they may still have had too little data, or passed, or failed)
-    unlocks: list[tuple[str, int]]  # (need as declared, checks it alone keeps from running), most first
+    # (need as declared, checks it alone keeps from running, checks it is missing for), most unlocked first
+    unlocks: list[tuple[str, int, int]]
 
     @property
     def share(self) -> float | None:
@@ -234,9 +235,9 @@ class Coverage:
 
 
 def coverage(found: list, top: int = 3) -> Coverage:
-    """The coverage of a run's findings (Finding or their JSON): checks not stopped by a missing input, and
-    per missing input the checks it would unlock (those it alone keeps from running; when no input alone
-    unlocks one, the checks it is missing for)."""
+    """The coverage of a run's findings (Finding or their JSON): the checks not stopped by a missing input,
+    and the `top` missing inputs that would unlock the most checks: per input, the checks it alone keeps from
+    running (supplying it lets them run) and all the checks it is missing for."""
     rows = [f.to_dict(timings=False) if isinstance(f, Finding) else f for f in found]
     blocked = [list(r.get("unmet") or []) for r in rows]
     alone: dict[str, int] = {}
@@ -247,8 +248,7 @@ def coverage(found: list, top: int = 3) -> Coverage:
         if len(unmet) == 1:
             alone[unmet[0]] = alone.get(unmet[0], 0) + 1
     ranked = sorted(among, key=lambda n: (-alone.get(n, 0), -among[n], n))
-    counts = alone if alone else among
-    unlocks = [(n, counts[n]) for n in ranked if counts.get(n)][:top]
+    unlocks = [(n, alone.get(n, 0), among[n]) for n in ranked][:top]
     return Coverage(checks=len(rows), judged=sum(1 for u in blocked if not u), unlocks=unlocks)
 
 

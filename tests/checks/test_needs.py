@@ -235,8 +235,8 @@ def test_coverage_is_the_share_judged_and_names_the_inputs_that_unlock_most_chec
     ]
     c = findings.coverage(found)
     assert (c.checks, c.judged, c.score) == (8, 3, 38)
-    assert c.unlocks == [("messages.opened_at", 2), ("reviews", 1)]
+    assert c.unlocks == [("messages.opened_at", 2, 3), ("reviews", 1, 1), ("surveys", 0, 2)]
     every = findings.coverage([_finding("a.one", "pass")])
     assert every.share == 1 and every.unlocks == []
     tangled = findings.coverage([_finding("a.x", "not_run", ["surveys", "tickets"])])
-    assert tangled.unlocks == [("surveys", 1), ("tickets", 1)]
+    assert tangled.unlocks == [("surveys", 0, 1), ("tickets", 0, 1)]
