@@ -92,10 +92,10 @@ def has_values(tables: Tables, name: str, column: str) -> bool:
 
 
 def kinds(tables: Tables, name: str, column: str, where: Mapping[str, Iterable[str]] | None = None) -> dict[str, int]:
-    """Rows per value of a kind column (most frequent first; values that do not occur are left out)."""
+    """Rows per value of a kind column (most frequent first, ties by value; values that do not occur are left out)."""
     df = profile(tables, name)
     if df is None or column not in df.columns:
         return {}
     df = _matching(df, where)
-    counts = df[df[column].notna()].groupby(column)[ROWS].sum().sort_values(ascending=False, kind="stable")
-    return {str(k): int(v) for k, v in counts.items() if v > 0}
+    counts = df[df[column].notna()].groupby(column)[ROWS].sum()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))) if v > 0}
