@@ -24,20 +24,20 @@ def _tables():
 
 
 def test_coverage_measures_each_column_filled_distinct_span_and_kinds():
-    c = health.coverage(_tables()).set_index(["table", "column"])
-    assert set(c.index.get_level_values("table")) == {"customers", "events", "messages"}
-    opt = c.loc[("customers", "email_opt_in")]
+    c = health.coverage(_tables()).set_index("column")
+    assert set(c["table"]) == {"customers", "events", "messages"}
+    opt = c.loc["customers.email_opt_in"]
     assert opt["rows"] == 4 and opt["filled"] == pytest.approx(0.5) and opt["distinct"] == 2
     assert opt["kinds"] == "false 1 · true 1"  # most frequent first, ties by value
-    seen = c.loc[("customers", "first_seen_at")]
+    seen = c.loc["customers.first_seen_at"]
     assert pd.Timestamp(seen["from"]) == T0 and pd.Timestamp(seen["to"]) == T0 + pd.Timedelta(days=30)
-    assert c.loc[("customers", "loyalty_member_since"), "filled"] == 0  # empty on every row: shown as such
-    assert c.loc[("events", "event_type"), "kinds"] == "page_view 2 · add_to_cart 1"
-    assert c.loc[("events", "page_type"), "kinds"] == "home 2 · product 1"
-    assert c.loc[("events", "channel"), "filled"] == 0 and c.loc[("events", "channel"), "kinds"] == ""
-    assert c.loc[("events", "customer_id"), "filled"] == pytest.approx(2 / 3)
-    assert c.loc[("messages", "channel"), "kinds"] == "postal 2"
-    assert c.loc[("messages", "message_type"), "kinds"] == "promo 1 · winback 1"
+    assert c.loc["customers.loyalty_member_since", "filled"] == 0  # empty on every row: shown as such
+    assert c.loc["events.event_type", "kinds"] == "page_view 2 · add_to_cart 1"
+    assert c.loc["events.page_type", "kinds"] == "home 2 · product 1"
+    assert c.loc["events.channel", "filled"] == 0 and c.loc["events.channel", "kinds"] == ""
+    assert c.loc["events.customer_id", "filled"] == pytest.approx(2 / 3)
+    assert c.loc["messages.channel", "kinds"] == "postal 2"
+    assert c.loc["messages.message_type", "kinds"] == "promo 1 · winback 1"
 
 
 def test_readiness_names_the_unmet_needs_of_each_check():

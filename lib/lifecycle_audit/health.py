@@ -110,7 +110,7 @@ def coverage(tables) -> pd.DataFrame:
             out.append(
                 {
                     "table": name,
-                    "column": col.name,
+                    "column": f"{name}.{col.name}",  # as the needs name it (a bare name could read as a word)
                     "rows": n,
                     "filled": filled / n if n else None,
                     "distinct": int(stats.get(f"d__{col.name}", 0)),

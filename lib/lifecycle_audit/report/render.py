@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import __version__, fmt, i18n, lang, scoring
 from ..findings import Coverage, coverage
@@ -238,7 +238,15 @@ def _coverage_gauge(c: Coverage) -> dict[str, Any]:
                 words = N_("{need}: needed by {n} checks, with other missing data")
             lines.append(Text(words, need=need, n=among))
     judged = Text(N_("{judged} of {checks} checks could be judged"), judged=c.judged, checks=c.checks)
-    return {"coverage": c.score, "coverage_text": judged.render(), "unlocks": [t.render() for t in lines]}
+    return {"coverage": c.score, "coverage_text": judged.render(), "unlocks": [_breakable(t.render()) for t in lines]}
+
+
+def _breakable(text: str) -> Markup:
+    """Text whose long data names (customers.loyalty_member_since) may wrap after . _ & | = in a narrow card."""
+    out = str(escape(text))
+    for mark in (".", "_", "&amp;", "|", "="):
+        out = out.replace(mark, mark + "<wbr>")
+    return Markup(out)
 
 
 def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
