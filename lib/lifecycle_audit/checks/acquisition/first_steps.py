@@ -77,7 +77,7 @@ class LeadCaptureOptions(Options):
     stage="acquisition",
     title="Visitors who do not buy yet leave their contact details",
     failure_title="Visitors who do not buy leave without a way to reach them again",
-    needs=("events", "customers"),
+    needs=("events.customer_id", "customers"),  # sign-ups are known by the customers the visits turn into
     better="higher",
     good=0.01,
     poor=0.003,
