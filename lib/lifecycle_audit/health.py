@@ -1,4 +1,4 @@
-"""Stage 0, data health: what was supplied, what is usable, which checks can run and why not."""
+"""Stage 0, data health: what was supplied, what is usable, what the tables hold, which checks can run and why not."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, contract, stages
+from . import checks, contract, fmt, stages
+from .metrics import presence
 
 
 def supplied(prepared) -> pd.DataFrame:
@@ -68,22 +69,77 @@ def rejections(prepared) -> pd.DataFrame:
 
 
 def readiness(tables) -> pd.DataFrame:
-    """Every check: whether it can run on the tables supplied, and if not, which tables it lacks."""
+    """Every check: "ready" when the data meets everything it declared it needs to judge, else "cannot run"
+    with the needs the data does not meet (`missing`) and why the first of them is not met (`reason`)."""
     rows = []
     for spec in checks.specs():
-        missing = [t for t in spec.needs if not tables.has(t)]
-        # Table names are the contract's own words in every language; the state is a translated term.
+        unmet = checks.unmet_needs(spec.needs, tables)
+        # Table, column and kind names are the contract's own words in every language; the state is a term.
         rows.append(
             {
                 "stage": stages.TITLES[spec.stage],
                 "check": spec.id,
                 "title": spec.title,
                 "needs": ", ".join(spec.needs),
-                "state": "cannot run" if missing else "ready",
-                "missing": ", ".join(missing),
+                "state": "cannot run" if unmet else "ready",
+                "missing": ", ".join(str(need) for need, _ in unmet),
+                "reason": unmet[0][1] if unmet else "",
             }
         )
     return pd.DataFrame(rows)
+
+
+COVERAGE_COLUMNS = ["table", "column", "rows", "filled", "distinct", "from", "to", "kinds"]
+
+
+def coverage(tables) -> pd.DataFrame:
+    """What every supplied table holds, one row per contract column: the table's rows, the share of them
+    that fill the column, its distinct values, the first and last date (date columns) and, for kind columns
+    (closed vocabularies such as events.event_type or messages.channel, and yes/no columns), the kinds that
+    occur with their rows, most frequent first. A column the client did not supply shows as filled on no row."""
+    out = []
+    for name in contract.TABLE_ORDER:
+        if not tables.has(name):
+            continue
+        spec = contract.table(name)
+        stats = _column_stats(tables[name], spec)
+        n = int(stats["_n"])
+        for col in spec.columns:
+            filled = int(stats.get(f"f__{col.name}", 0))
+            dated = col.kind in (contract.TIMESTAMP, contract.DATE) and filled
+            out.append(
+                {
+                    "table": name,
+                    "column": f"{name}.{col.name}",  # as the needs name it (a bare name could read as a word)
+                    "rows": n,
+                    "filled": filled / n if n else None,
+                    "distinct": int(stats.get(f"d__{col.name}", 0)),
+                    "from": stats[f"lo__{col.name}"] if dated else None,
+                    "to": stats[f"hi__{col.name}"] if dated else None,
+                    "kinds": _kinds_text(tables, name, col) if presence.is_kind(col) else "",
+                }
+            )
+    return pd.DataFrame(out, columns=COVERAGE_COLUMNS)
+
+
+def _column_stats(t, spec: contract.Table) -> pd.Series:
+    """One query over the table: rows, and per present column its filled rows, distinct values, first and last."""
+    agg = {"_n": t.count()}
+    for col in spec.columns:
+        if col.name not in t.columns:
+            continue
+        c = t[col.name]
+        agg[f"f__{col.name}"] = c.count()
+        agg[f"d__{col.name}"] = c.nunique()
+        if col.kind in (contract.TIMESTAMP, contract.DATE):
+            agg[f"lo__{col.name}"] = c.min()
+            agg[f"hi__{col.name}"] = c.max()
+    return t.aggregate(**agg).to_pandas().iloc[0]
+
+
+def _kinds_text(tables, name: str, col: contract.Column) -> str:
+    """The kinds of a column with their rows: "page_view 5,210 · product_view 3,104"."""
+    return " · ".join(f"{kind} {fmt.number(n)}" for kind, n in presence.kinds(tables, name, col.name).items())
 
 
 def inputs(prepared) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import ibis
 import pandas as pd
 
 from ..engine import Tables
-from . import cohorts
+from . import cohorts, presence
 
 # Days from the first visit to the first order, in the order the report shows them.
 DECISION_BANDS = (
@@ -33,7 +33,11 @@ def first_visits(tables: Tables):
     """customer_id, opted (e-mail opt-in), first_visit: the earlier of first_seen_at and the customer's first event
     (a shop may record first_seen_at when the account is created, after visits the events already tie to it)."""
     cu = tables["customers"]
-    fv = cu.select("customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False))
+    # Opt-in absent or empty on every row: unknown, so every customer counts as reachable (as elsewhere).
+    known = presence.has_values(tables, "customers", "email_opt_in")
+    fv = cu.select(
+        "customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False) if known else ibis.literal(True)
+    )
     if tables.has("events"):
         ev = tables["events"]
         fe = ev.filter(ev.customer_id.notnull()).group_by("customer_id").aggregate(first_event=ev.event_time.min())

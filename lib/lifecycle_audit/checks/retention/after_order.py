@@ -7,7 +7,7 @@ import pandas as pd
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
-from ...metrics import cohorts
+from ...metrics import cohorts, presence
 from ...metrics.orders import average_order_value
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
@@ -22,7 +22,7 @@ ONBOARDED, NOT_ONBOARDED = "onboarded", "not onboarded"
 
 def _opted_in(tables, t):
     """`t` restricted to customers who may be e-mailed, when the customers table says who they are."""
-    if tables.has("customers") and "email_opt_in" in tables["customers"].columns:
+    if presence.has_values(tables, "customers", "email_opt_in"):  # absent or empty on every row: unknown
         cu = tables["customers"]
         ok = cu.filter(cu.email_opt_in.fill_null(False)).select(oid=cu.customer_id)
         t = t.semi_join(ok, t.customer_id == ok.oid)
@@ -83,7 +83,7 @@ class UnderContactingOptions(Options):
     stage="retention",
     title="Customers keep hearing from the shop after they buy",
     failure_title="Customers hear nothing from the shop for weeks after they buy",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=promo|newsletter"),
     better="lower",
     good=0.10,
     poor=0.40,
@@ -200,7 +200,7 @@ class RepeatPurchaseOptions(Options):
     stage="retention",
     title="First-time buyers come back for a second order",
     failure_title="Most first-time buyers never order again",
-    needs=("orders",),
+    needs=("orders.customer_id",),
     better="higher",
     good=0.28,
     poor=0.15,
@@ -306,7 +306,7 @@ class OnboardingOptions(Options):
     stage="retention",
     title="First orders are followed by help to get started",
     failure_title="First-time buyers get no help to get started",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=onboarding"),
     better="higher",
     good=0.90,
     poor=0.50,
