@@ -140,6 +140,15 @@ class Need:
             return Text("needs the {table} table, which has no rows", table=self.table)
         where = dict(self.where)
         if where and presence.rows(tables, self.table, where) == 0:
+            if "message_type" in where:  # a kind of message nobody sent, or one another system sends
+                return Text(
+                    "needs rows with {condition} in the {table} table; it holds none (it holds: {held}). "
+                    "Either the shop sends none, which is worth raising with it, or they go out from another "
+                    "system whose export was not supplied",
+                    condition=self.condition,
+                    table=self.table,
+                    held=self._held(tables),
+                )
             return Text(
                 "needs rows with {condition} in the {table} table; it holds none (it holds: {held})",
                 condition=self.condition,
