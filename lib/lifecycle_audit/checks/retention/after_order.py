@@ -333,7 +333,7 @@ class OnboardingOptions(Options):
 def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
     window, repeat = int(o.window_days), int(o.repeat_days)
     _, end = tables.period
-    f = cohorts.first_orders(tables)
+    f = cohorts.first_time_buyers(tables)
     f = f.filter(f.first_at < end - pd.Timedelta(days=window))
     m = tables["messages"]
     m = m.filter(m.message_type == "onboarding").select(mcust=m.customer_id, sent_at=m.sent_at)
