@@ -75,6 +75,17 @@ def first_time_buyers(tables: Tables):
     return f.filter(f.censored.isnull()).drop("censored")
 
 
+def first_time_buyer_count(tables: Tables) -> int:
+    """How many first-time buyers there are (first_time_buyers)."""
+    return int(first_time_buyers(tables).count().to_pandas())
+
+
+def left_censored_count(tables: Tables) -> int:
+    """How many ordering customers are not counted as first-time buyers (left-censored)."""
+    f = first_purchases(tables)
+    return int(f.filter(f.censored.notnull()).count().to_pandas())
+
+
 def left_censored(tables: Tables) -> pd.DataFrame:
     """Ordering customers by whether they count as first-time buyers: reason, customers, share (for stage 0)."""
     f = first_purchases(tables)

@@ -7,6 +7,8 @@ whose window is longer than `span_days` cannot be judged on this data (`checks.w
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ..engine import Tables
@@ -32,6 +34,10 @@ def warmup_end(tables: Tables) -> pd.Timestamp | None:
 
 
 def span_days(tables: Tables) -> float:
-    """Days the analysis period covers (tables.period: as set in params, else the span of the data)."""
-    start, end = tables.period
+    """Days the analysis period covers (tables.period: as set in params, else the span of the orders, events or
+    messages); infinite when no dated table tells it (a window cannot be held against an unknown span)."""
+    try:
+        start, end = tables.period
+    except ValueError:
+        return math.inf
     return (end - start) / pd.Timedelta(days=1)

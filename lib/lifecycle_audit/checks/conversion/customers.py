@@ -8,6 +8,7 @@ import pandas as pd
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, hours, money, number, share, word
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # Reminder timing groups, in the order the report shows them.
@@ -58,6 +59,7 @@ class CustomerResearchOptions(Options):
     options=CustomerResearchOptions,
 )
 def customer_research(tables: Tables, o: CustomerResearchOptions) -> Evidence:
+    windows.require(tables, windows.months_in_days(o.months), "months")
     end = tables.period[1]
     since = end - pd.Timedelta(days=round(o.months * 365 / 12))
     od = tables["orders"]
@@ -204,6 +206,7 @@ class ThankYouOptions(Options):
     options=ThankYouOptions,
 )
 def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
+    windows.require(tables, int(o.within_days), "within_days")
     within = int(o.within_days)
     end = tables.period[1]
     od = tables["orders"]
@@ -324,6 +327,7 @@ class RelevanceOptions(Options):
     options=RelevanceOptions,
 )
 def relevance(tables: Tables, o: RelevanceOptions) -> Evidence:
+    windows.require(tables, int(o.order_days), "order_days")
     ev = tables["events"]
     v = ev.filter((ev.event_type == "product_view") & ev.customer_id.notnull() & ev.category.notnull())
     per = v.group_by(["customer_id", "category"]).aggregate(views=v.count())

@@ -9,6 +9,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
 from ...metrics import cohorts
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # ---------------------------------------------------------------- part A: after the order
@@ -108,6 +109,7 @@ class UnderContactingOptions(Options):
     options=UnderContactingOptions,
 )
 def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window = int(o.window_days)
     df = _orders_with_next_contact(tables, window)
     if len(df) < o.min_orders:
@@ -224,6 +226,7 @@ class RepeatPurchaseOptions(Options):
     options=RepeatPurchaseOptions,
 )
 def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window, short = int(o.window_days), int(o.short_window_days)
     rate, n = cohorts.second_order_rate(tables, window)
     if n < o.min_customers:
@@ -246,6 +249,8 @@ def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
         "short_rate": short_rate,
         "short_customers": short_n,
     }
+    windows.judged_on(details, tables, window, n, cohorts.first_time_buyer_count(tables))
+    details["not_first_time_buyers"] = cohorts.left_censored_count(tables)
     at_stake = method = None
     aov = average_order_value(tables)
     if aov and rate < o.good:
@@ -331,6 +336,7 @@ class OnboardingOptions(Options):
     options=OnboardingOptions,
 )
 def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window, repeat = int(o.window_days), int(o.repeat_days)
     _, end = tables.period
     f = cohorts.first_time_buyers(tables)
@@ -368,6 +374,8 @@ def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
         )
     table = pd.DataFrame(rows)
     details = {"first_orders": len(df), "onboarded": int(onboarded.sum()), "window_days": window}
+    windows.judged_on(details, tables, window, len(df), cohorts.first_time_buyer_count(tables))
+    details["not_first_time_buyers"] = cohorts.left_censored_count(tables)
     at_stake = method = None
     aov = average_order_value(tables)
     n_in, n_out = table["customers_observed"]
