@@ -76,8 +76,13 @@ def plain_inputs(name: str, load: TableLoad) -> list[InputFile]:
 
 def _plain_input(name: str, load: TableLoad, info: dict[str, Any], mine: pd.Series, several: bool) -> InputFile:
     counts = mine.value_counts()
-    rejected = {str(r): int(n) for r, n in counts.items() if r != USED}
+    rejected = {str(r): int(n) for r, n in counts.items() if r != USED and r not in load.excluded}
     excluded, reasons = _not_data(info)
+    for rule in load.exclusions:  # set aside by a rule (sources.doubles): expected, with count and examples
+        n = int(counts.get(rule["reason"], 0))
+        if n:
+            excluded[rule["reason"]] = n
+            reasons.append({**rule, "category": "excluded", "rows": n})
     for p in load.problems:
         if p.fatal or p.kind not in rejected:
             continue
