@@ -8,7 +8,7 @@ import pandas as pd
 from lifecycle_audit import health, paths, sources
 from lifecycle_audit.metrics import cohorts
 from lifecycle_audit.sources import doubles
-from tests.kit import T0, customers, orders, tables
+from tests.kit import T0, customers, events, orders, tables
 from tests.kit.sources import make_params, write
 
 
@@ -20,7 +20,7 @@ def test_the_warm_up_and_the_customers_it_leaves_out():
     )
     t = tables(orders=od, customers=cu)
     w = health.warmup(t).iloc[0]
-    assert w["data_starts"] == T0.normalize() and w["warmup_days"] == 30
+    assert w["data_starts"] == w["first_order"] == T0.normalize() and w["warmup_days"] == 30
     assert w["warmup_ends"] == T0.normalize() + pd.Timedelta(days=30)
     ftb = health.first_time_buyers(t).set_index("customers_counted_as")
     assert ftb.loc["first-time buyers", "customers"] == 5  # c1, c2 (signed up first) and c4..c6
@@ -45,3 +45,17 @@ def test_purchases_recorded_twice_are_listed(tmp_path, monkeypatch):
     assert d[["reason", "rows", "example_rows"]].values.tolist() == [[doubles.REPEATED_ORDER, 1, "2"]]
     write(tmp_path, "orders.csv", "order_id,customer_id,order_time,revenue\nO1,C1,2025-01-05 10:00:00,20\n")
     assert health.doubled(sources.prepare(make_params(tmp_path, {"orders": {"file": "orders.csv"}}))).empty
+
+
+def test_the_data_starts_with_the_first_event_when_visits_come_before_orders():
+    # visits from T0, the first order 5 days later: a sign-up on day 2 is inside the data, one on day -3 is not
+    ev = events([dict(session_id="s0", days=0, event_type="page_view")])
+    od = orders([dict(customer_id="c1", days=40), dict(customer_id="c2", days=45), dict(customer_id="c3", days=5)])
+    cu = customers([dict(customer_id="c1", days=2), dict(customer_id="c2", days=-3), dict(customer_id="c3", days=4)])
+    t = tables(orders=od, customers=cu, events=ev)
+    w = health.warmup(t).iloc[0]
+    assert w["data_starts"] == T0.normalize() and w["first_order"] == T0.normalize() + pd.Timedelta(days=5)
+    assert w["warmup_ends"] == T0.normalize() + pd.Timedelta(days=35)
+    f = cohorts.first_purchases(t).to_pandas().set_index("customer_id")["censored"]
+    assert pd.isna(f["c1"]) and pd.isna(f["c3"])  # c3 ordered in the warm-up but signed up inside the data first
+    assert f["c2"] == cohorts.SIGNED_UP_BEFORE

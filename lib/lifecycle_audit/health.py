@@ -16,6 +16,7 @@ i18n.add_labels(
     columns={
         "customers_counted_as": N_("Counted as"),
         "data_starts": N_("Data starts"),
+        "first_order": N_("Day of the first order"),
         "warmup_days": N_("Warm-up (days)"),
         "warmup_ends": N_("Warm-up ends"),
         "span_days": N_("Span (days)"),
@@ -151,13 +152,15 @@ def reasons(prepared) -> pd.DataFrame:
 
 
 def warmup(tables) -> pd.DataFrame:
-    """The data's span as the first-time buyers see it: its first day, the warm-up (params period.warmup_days)
-    and where it ends, and the days the analysis period covers; empty without orders."""
-    start = span.orders_start(tables)
+    """The data's span as the first-time buyers see it: its first day (of the first order or event), the warm-up
+    (params period.warmup_days, from the first order's day) and where it ends, and the days the analysis period
+    covers; empty without orders."""
+    start = span.data_start(tables)
     if start is None:
-        return pd.DataFrame(columns=["data_starts", "warmup_days", "warmup_ends", "span_days"])
+        return pd.DataFrame(columns=["data_starts", "first_order", "warmup_days", "warmup_ends", "span_days"])
     row = {
         "data_starts": start,
+        "first_order": span.orders_start(tables),
         "warmup_days": int(tables.warmup_days),
         "warmup_ends": span.warmup_end(tables),
         "span_days": round(span.span_days(tables)),

@@ -3,10 +3,11 @@ retention, and the monthly lifecycle split of customers into new, returning, res
 
 First-time buyers: a customer's first order in the data is taken as their first purchase only when the data
 can carry that claim. It cannot for customers who signed up before the data begins (customers.first_seen_at
-before the day of the first order), nor for customers whose first order falls in the warm-up at the start
-of the data (params period.warmup_days, 30 days by default) unless the customers table shows them arriving
-inside the data before that order (first_seen_at on or after the data's first day and earlier than the first
-order; a first_seen_at derived from the orders equals the first order and proves nothing). Every check that
+before the day of the first order or event, span.data_start), nor for customers whose first order falls in the
+warm-up at the start of the orders (params period.warmup_days, 30 days from the first order's day by default)
+unless the customers table shows them arriving inside the data before that order (first_seen_at on or after
+the data's first day and earlier than the first order; a first_seen_at derived from the orders equals the
+first order and proves nothing). Every check that
 speaks of first-time buyers, new customers' second orders or the time to a first purchase takes them from
 `first_time_buyers`; `left_censored` counts the others for the data-health page.
 """
@@ -45,7 +46,7 @@ FIRST_ORDER_IN_WARMUP = "first order in the warm-up"
 
 def _first_purchases(tables: Tables):
     f = first_orders(tables)
-    start, warm = span.orders_start(tables), span.warmup_end(tables)
+    start, warm = span.data_start(tables), span.warmup_end(tables)
     if start is None:
         return f.mutate(censored=ibis.null(str))
     if tables.has("customers"):

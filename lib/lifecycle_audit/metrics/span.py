@@ -27,6 +27,22 @@ def orders_start(tables: Tables) -> pd.Timestamp | None:
     return tables.derived("orders_start", compute)
 
 
+def data_start(tables: Tables) -> pd.Timestamp | None:
+    """Midnight of the day the shop's recorded activity begins: the earliest first order or event (None without
+    orders). A customer who signed up before it may have bought before the data; one who signed up on or after
+    it arrived inside the data."""
+    start = orders_start(tables)
+    if start is None or not tables.has("events"):
+        return start
+
+    def compute(t: Tables) -> pd.Timestamp:
+        ev = t["events"]
+        first = ev.aggregate(lo=ev.event_time.min()).to_pandas()["lo"].iloc[0]
+        return start if pd.isna(first) else min(start, pd.Timestamp(first).normalize())
+
+    return tables.derived("data_start", compute)
+
+
 def warmup_end(tables: Tables) -> pd.Timestamp | None:
     """The end of the warm-up: `tables.warmup_days` after the first order's day (params: period.warmup_days)."""
     start = orders_start(tables)
