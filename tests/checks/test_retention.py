@@ -206,21 +206,25 @@ def test_onboarding_is_not_run_on_too_few_first_orders():
 
 def test_lifecycle_splits_each_months_customers():
     od = buys([("a", 0, 1), ("a", 31, 1), ("b", 0, 1), ("b", 62, 1), ("c", 31, 1)])  # March, April, May
-    t = tables(until(120), orders=od)
+    t = tables(until(120), orders=od, customers=signed_up(od))
     split = cohorts.lifecycle(t).pivot(index="month", columns="status", values="customers")
     assert split.loc["2026-03"].to_dict() == {"dormant": 0, "new": 2, "resurrecting": 0, "returning": 0}
     assert split.loc["2026-04"].to_dict() == {"dormant": 1, "new": 1, "resurrecting": 0, "returning": 1}
     assert split.loc["2026-05"].to_dict() == {"dormant": 2, "new": 0, "resurrecting": 1, "returning": 0}
+    # without the sign-ups, a and b ordered first in the warm-up: they may have bought before, so are not new
+    split = cohorts.lifecycle(tables(until(120), orders=od)).pivot(index="month", columns="status", values="customers")
+    assert split.loc["2026-03", "new"] == 0 and split.loc["2026-04", "new"] == 1
 
 
 def test_retention_table_leaves_months_not_yet_ended_empty():
     od = buys([("a", 0, 1), ("a", 31, 1), ("b", 0, 1)])
-    t = tables(until(45), orders=od)  # the period ends mid-April
+    t = tables(until(45), orders=od, customers=signed_up(od))  # the period ends mid-April
     table = cohorts.retention_table(t, months=2).set_index("month")
     assert table.loc["2026-03", "new_customers"] == 2
     assert pd.isna(table.loc["2026-03", "month 1"])  # April has not ended
-    t = tables(until(100), orders=od)
+    t = tables(until(100), orders=od, customers=signed_up(od))
     assert cohorts.retention_table(t, months=2).set_index("month").loc["2026-03", "month 1"] == 0.5
+    assert cohorts.retention_table(tables(until(100), orders=od), months=2).empty  # no first-time buyers
 
 
 # --- retention.over_contacting -------------------------------------------------------------------------

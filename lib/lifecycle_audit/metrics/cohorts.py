@@ -141,10 +141,11 @@ def cohort_second_orders(tables: Tables, windows: tuple[int, ...] = (90, 180)) -
 def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     """The monthly cohort retention table: per month of first order, the share of the cohort that ordered
     in each of the following `months` months ("on" that month, as in PostHog); missing where the month has
-    not ended yet."""
+    not ended yet. The cohorts are first-time buyers (first_time_buyers)."""
     _, end = tables.period
     o = tables["orders"]
-    o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
+    o = o.filter(o.customer_id.notnull()).semi_join(first_time_buyers(tables).select("customer_id"), "customer_id")
+    o = o.select("customer_id", "order_time").to_pandas()
     o["m"] = o["order_time"].dt.to_period("M")
     first = o.groupby("customer_id")["m"].min().rename("cohort")
     o = o.join(first, on="customer_id")
@@ -166,9 +167,11 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
 def lifecycle(tables: Tables) -> pd.DataFrame:
     """Per month, customers who were new (first order that month), returning (ordered that month and the
     month before), resurrecting (ordered that month, not the month before, but earlier) and dormant
-    (ordered the month before but not that month). Long format: month, status, customers."""
+    (ordered the month before but not that month). Long format: month, status, customers. Only first-time buyers
+    (first_time_buyers) are new; a customer left out of them is in no group in the month of their first order."""
     o = tables["orders"]
     o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
+    buyers = set(first_time_buyers(tables).select("customer_id").to_pandas()["customer_id"])
     o["m"] = o["order_time"].dt.to_period("M")
     active = o.drop_duplicates(["customer_id", "m"])[["customer_id", "m"]]
     first = active.groupby("customer_id")["m"].min()
@@ -179,7 +182,7 @@ def lifecycle(tables: Tables) -> pd.DataFrame:
     prev: set = set()
     for m in months:
         now = sets.get(m, set())
-        new = {c for c in now if first[c] == m}
+        new = {c for c in now if first[c] == m and c in buyers}
         rows += [
             (str(m), "new", len(new)),
             (str(m), "returning", len(now & prev)),
