@@ -93,3 +93,15 @@ def test_ga4_purchase_fired_twice_is_excluded_by_the_preset(tmp_path):
     (reason,) = [r for r in i.reasons if r["reason"] == doubles.DOUBLED_PURCHASE]
     assert reason["examples"] == [2]
     assert len(t["events"]) == 4
+
+
+def test_a_repeat_in_the_second_of_two_monthly_files_is_named_with_its_own_row(tmp_path):
+    (tmp_path / "orders").mkdir()
+    head = "order_id,customer_id,order_time,revenue\n"
+    write(tmp_path / "orders", "jan.csv", head + "O1,C1,2025-01-05 10:00:00,20\nO2,C2,2025-01-06 10:00:00,30\n")
+    write(tmp_path / "orders", "feb.csv", head + "O3,C1,2025-02-05 10:00:00,20\nO2,C2,2025-01-06 10:00:00,30\n")
+    jan, feb = sources.prepare(make_params(tmp_path, {"orders": {"file": "orders"}})).inputs
+    assert jan.balanced and feb.balanced and jan.rows_excluded == 0
+    assert feb.excluded == {doubles.REPEATED_ORDER: 1} and feb.rows_used == 1
+    (reason,) = [r for r in feb.reasons if r["reason"] == doubles.REPEATED_ORDER]
+    assert reason["examples"] == [2] and reason["values"] == ["O2"]
