@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lifecycle_audit import health, paths, sources
+from lifecycle_audit.engine import Tables
 from lifecycle_audit.metrics import cohorts
 from lifecycle_audit.sources import doubles
 from tests.kit import T0, customers, events, orders, tables
@@ -59,3 +60,11 @@ def test_the_data_starts_with_the_first_event_when_visits_come_before_orders():
     f = cohorts.first_purchases(t).to_pandas().set_index("customer_id")["censored"]
     assert pd.isna(f["c1"]) and pd.isna(f["c3"])  # c3 ordered in the warm-up but signed up inside the data first
     assert f["c2"] == cohorts.SIGNED_UP_BEFORE
+
+
+def test_no_warm_up_takes_every_first_order_in_the_data_as_a_first_purchase():
+    od = orders([dict(customer_id=f"c{i}", days=d) for i, d in enumerate([0, 5, 40])])
+    with_warmup = health.first_time_buyers(tables(orders=od)).set_index("customers_counted_as")["customers"]
+    assert with_warmup["first-time buyers"] == 1 and with_warmup[cohorts.FIRST_ORDER_IN_WARMUP] == 2
+    none = health.first_time_buyers(Tables.from_frames({"orders": od}, warmup_days=0))
+    assert none.set_index("customers_counted_as")["customers"].to_dict()["first-time buyers"] == 3
