@@ -169,6 +169,7 @@ def test_thank_you_counts_orders_thanked_within_a_day(thank_shop):
     f = run("conversion.thank_you", overrides=dict(min_orders=5), **thank_shop)
     # The order on the period's last day cannot have been thanked yet and is left out.
     assert f.details["orders"] == 10 and f.details["thanked"] == 7
+    assert f.details["judged_whole_window"] == 10 and f.details["left_out_window_open"] == 1
     assert f.value == pytest.approx(0.7) and f.status == "fail"
     assert f.table["orders"].sum() == 10 and f.table["thanked"].sum() == 7
     assert f.details["median_hours"] == pytest.approx(1.0)

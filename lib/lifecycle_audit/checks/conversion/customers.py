@@ -270,18 +270,15 @@ def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
         summary += Text(", after a median {minutes} min", minutes=number(float(med) * 60, 0))
     elif med == med:
         summary += Text(", after a median {hours}", hours=hours(round(float(med), 1)))
-    return Evidence(
-        value=value,
-        table=table,
-        chart=chart,
-        details={
-            "orders": n,
-            "thanked": n_thanked,
-            "unthanked": n - n_thanked,
-            "median_hours": None if med != med else float(med),
-        },
-        summary=summary + ".",
-    )
+    details = {
+        "orders": n,
+        "thanked": n_thanked,
+        "unthanked": n - n_thanked,
+        "median_hours": None if med != med else float(med),
+    }
+    known = tables["orders"].filter(lambda t: t.customer_id.notnull()).count().to_pandas()
+    windows.judged_on(details, tables, within, n, int(known))  # orders of the last day(s) are left out
+    return Evidence(value=value, table=table, chart=chart, details=details, summary=summary + ".")
 
 
 # --- offers that match what customers came for -----------------------------------------------------

@@ -64,6 +64,12 @@ def _clearly_higher(a: float, n_a: int, b: float, n_b: int, z: float = 1.96) -> 
     return se > 0 and (a - b) / se > z
 
 
+def _opted_in_orders(tables) -> int:
+    """How many orders customers who may be e-mailed placed, whatever their age (under_contacting's base)."""
+    o = tables["orders"]
+    return int(_opted_in(tables, o.filter(o.customer_id.notnull())).count().to_pandas())
+
+
 def _gap_group(gap_days: pd.Series) -> pd.Series:
     labels = pd.Series(NO_CONTACT, index=gap_days.index)
     for limit, label in reversed(GAP_GROUPS):
@@ -140,6 +146,7 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
         "window_days": window,
         "median_days_to_next_message": float(df["gap_days"].median()) if df["gap_days"].notna().any() else None,
     }
+    windows.judged_on(details, tables, window, len(df), _opted_in_orders(tables))
     at_stake = method = None
     aov = average_order_value(tables)
     if len(reached) >= o.min_group and len(missed) >= o.min_group and aov:
