@@ -117,3 +117,12 @@ def test_show_groups_cards_failed_first_and_folds_passed_and_not_run(monkeypatch
         ("Not applicable (1)", False),
     ]
     assert 'id="conversion-c"' in shown[0] and 'id="conversion-a"' in shown[2]
+
+
+def test_the_warm_up_set_in_params_reaches_the_tables(shop, tmp_path):
+    file, prepared = shop
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    assert workbook.open_audit(str(file), str(prepared.folder)).tables.warmup_days == params_mod.WARMUP_DAYS == 30
+    custom = tmp_path / "tiny.yaml"
+    custom.write_text(yaml.safe_dump({**data, "period": {"warmup_days": 7}}), encoding="utf-8")
+    assert workbook.open_audit(str(custom), str(prepared.folder)).tables.warmup_days == 7

@@ -1,4 +1,6 @@
-"""Stage 0, data health: what was supplied, what is usable, what the tables hold, which checks can run and why not."""
+"""Stage 0, data health: what was supplied, what is usable, what the tables hold, which checks can run and why
+not, and what the data's span can carry (customers left out as first-time buyers by the warm-up, purchases
+recorded twice)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, contract, fmt, stages
-from .metrics import presence
+from . import checks, contract, fmt, i18n, stages
+from .i18n import N_
+from .metrics import cohorts, presence, span
+from .sources import doubles
+
+i18n.add_labels(
+    columns={
+        "customers_counted_as": N_("Counted as"),
+        "data_starts": N_("Data starts"),
+        "first_order": N_("Day of the first order"),
+        "warmup_days": N_("Warm-up (days)"),
+        "warmup_ends": N_("Warm-up ends"),
+        "span_days": N_("Span (days)"),
+    },
+    terms={
+        "first-time buyers": N_("first-time buyers"),
+        cohorts.FIRST_ORDER_IN_WARMUP: N_("first order in the warm-up"),
+        cohorts.SIGNED_UP_BEFORE: N_("signed up before the data"),
+        doubles.DOUBLED_EVENT: N_("purchase event fired twice"),
+        doubles.DOUBLED_PURCHASE: N_("purchase event fired twice"),
+        doubles.REPEATED_ORDER: N_("order recorded twice"),
+    },
+    owner="health",
+)
 
 
 def supplied(prepared) -> pd.DataFrame:
@@ -181,6 +205,37 @@ def reasons(prepared) -> pd.DataFrame:
             )
     out = pd.DataFrame(rows, columns=["file", "category", "reason", "rows", "share", "what", "example_rows"])
     return out.sort_values(["file", "category", "rows"], ascending=[True, True, False], kind="stable")
+
+
+def warmup(tables) -> pd.DataFrame:
+    """The data's span as the first-time buyers see it: its first day (of the first order or event), the warm-up
+    (params period.warmup_days, from the first order's day) and where it ends, and the days the analysis period
+    covers; empty without orders."""
+    start = span.data_start(tables)
+    if start is None:
+        return pd.DataFrame(columns=["data_starts", "first_order", "warmup_days", "warmup_ends", "span_days"])
+    row = {
+        "data_starts": start,
+        "first_order": span.orders_start(tables),
+        "warmup_days": int(tables.warmup_days),
+        "warmup_ends": span.warmup_end(tables),
+        "span_days": round(span.span_days(tables)),
+    }
+    return pd.DataFrame([row])
+
+
+def first_time_buyers(tables) -> pd.DataFrame:
+    """Ordering customers by whether their first order in the data counts as their first purchase, and if not,
+    why (metrics.cohorts.first_time_buyers): customers_counted_as, customers, share; empty without orders."""
+    if not tables.has("orders"):
+        return pd.DataFrame(columns=["customers_counted_as", "customers", "share"])
+    return cohorts.left_censored(tables)
+
+
+def doubled(prepared) -> pd.DataFrame:
+    """The purchases recorded twice and counted once (sources.doubles): file, reason, rows, what, example rows."""
+    out = reasons(prepared)
+    return out[out["reason"].isin(doubles.KINDS)].drop(columns=["category", "share"]).reset_index(drop=True)
 
 
 def _short(file: str) -> str:

@@ -8,6 +8,7 @@ from ..engine import Tables
 from ..i18n import N_, Text, count, money, number, share
 from ..metrics.rfm import customer_rfm
 from ..privacy import pseudonymise_frame
+from . import windows
 from .base import Chart, Evidence, NotEnoughData, Options, check
 
 # Groups shown in tables and charts (words of i18n.TERMS).
@@ -348,6 +349,7 @@ class ReviewsOptions(Options):
     options=ReviewsOptions,
 )
 def reviews(tables: Tables, o: ReviewsOptions) -> Evidence:
+    windows.require(tables, int(o.settle_days), "settle_days")
     end = tables.period[1]
     cutoff = end - pd.Timedelta(days=int(o.settle_days))
     od = tables["orders"]

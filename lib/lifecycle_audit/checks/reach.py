@@ -17,6 +17,7 @@ from ..metrics.channels import (
     untracked,
 )
 from ..metrics.sessions import sessions
+from . import windows
 from .base import Chart, Evidence, NotEnoughData, Options, check
 
 
@@ -186,6 +187,7 @@ class ChannelConcentrationOptions(Options):
     options=ChannelConcentrationOptions,
 )
 def channel_concentration(tables: Tables, o: ChannelConcentrationOptions) -> Evidence:
+    windows.require(tables, windows.months_in_days(o.recent_months), "recent_months")
     by = new_customers_by_channel(tables)
     known = by[by["channel"] != UNKNOWN]
     n_known = int(known["customers"].sum())
@@ -310,6 +312,7 @@ class AcquisitionCostOptions(Options):
     options=AcquisitionCostOptions,
 )
 def acquisition_cost(tables: Tables, o: AcquisitionCostOptions) -> Evidence:
+    windows.require(tables, int(o.value_days), "value_days")
     sp = _paid_spend(tables)
     paid = list(sp["channel"])
     cu = tables["customers"]

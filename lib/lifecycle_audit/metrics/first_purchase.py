@@ -50,8 +50,9 @@ def first_visits(tables: Tables):
 
 
 def first_orders(tables: Tables):
-    """Customers with an order: first_visit, first_order and `days` between them (never below 0)."""
-    f = cohorts.first_orders(tables)  # each customer's first order, shared with the retention checks
+    """First-time buyers (cohorts.first_time_buyers): first_visit, first_order and `days` between them (never
+    below 0)."""
+    f = cohorts.first_time_buyers(tables)  # the first purchases the data can carry, shared with the retention checks
     c = first_visits(tables).join(f.select("customer_id", first_order=f.first_at), "customer_id")
     return c.mutate(days=((c.first_order.epoch_seconds() - c.first_visit.epoch_seconds()) / 86400).clip(lower=0))
 

@@ -10,6 +10,7 @@ from ...i18n import N_, Text, count, money, number, share
 from ...metrics.first_purchase import DECISION_BANDS, decision_band, first_orders, first_visits
 from ...metrics.orders import average_order_value
 from ...metrics.sessions import sessions
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 WITH_OFFER, WITHOUT_OFFER = "with an incentive", "without an incentive"
@@ -106,6 +107,7 @@ class LeadCaptureOptions(Options):
     bounded=False,
 )
 def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
+    windows.require(tables, int(o.order_days), "order_days")
     leads = _lead_visits(tables)
     s = leads.filter(leads.purchases == 0)
     by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=s.signed_up.sum()).to_pandas()
@@ -259,6 +261,7 @@ class TimeToFirstPurchaseOptions(Options):
     options=TimeToFirstPurchaseOptions,
 )
 def time_to_first_purchase(tables: Tables, o: TimeToFirstPurchaseOptions) -> Evidence:
+    windows.require(tables, int(o.decide_days), "decide_days")
     decide, lookback = int(o.decide_days), int(o.lookback_days)
     m = tables["messages"]
     fv = first_visits(tables)

@@ -10,6 +10,7 @@ from ...i18n import N_, Text, count, hours, money, share, word
 from ...metrics import funnel, presence
 from ...metrics.carts import carts
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # Reminder timing groups, in the order the report shows them.
@@ -54,6 +55,7 @@ class CartAbandonmentOptions(Options):
     options=CartAbandonmentOptions,
 )
 def cart_abandonment(tables: Tables, o: CartAbandonmentOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     c = carts(tables, int(o.window_days))
     by = (
         c.group_by("device")
@@ -346,6 +348,7 @@ class AbandonedCartRecoveryOptions(Options):
     options=AbandonedCartRecoveryOptions,
 )
 def abandoned_cart_recovery(tables: Tables, o: AbandonedCartRecoveryOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window = int(o.window_days)
     df = _reminded_carts(tables, window)
     if len(df) < o.min_carts:

@@ -8,6 +8,7 @@ import pandas as pd
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, hours, money, number, share, word
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # Reminder timing groups, in the order the report shows them.
@@ -58,6 +59,7 @@ class CustomerResearchOptions(Options):
     options=CustomerResearchOptions,
 )
 def customer_research(tables: Tables, o: CustomerResearchOptions) -> Evidence:
+    windows.require(tables, windows.months_in_days(o.months), "months")
     end = tables.period[1]
     since = end - pd.Timedelta(days=round(o.months * 365 / 12))
     od = tables["orders"]
@@ -204,6 +206,7 @@ class ThankYouOptions(Options):
     options=ThankYouOptions,
 )
 def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
+    windows.require(tables, int(o.within_days), "within_days")
     within = int(o.within_days)
     end = tables.period[1]
     od = tables["orders"]
@@ -267,18 +270,15 @@ def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
         summary += Text(", after a median {minutes} min", minutes=number(float(med) * 60, 0))
     elif med == med:
         summary += Text(", after a median {hours}", hours=hours(round(float(med), 1)))
-    return Evidence(
-        value=value,
-        table=table,
-        chart=chart,
-        details={
-            "orders": n,
-            "thanked": n_thanked,
-            "unthanked": n - n_thanked,
-            "median_hours": None if med != med else float(med),
-        },
-        summary=summary + ".",
-    )
+    details = {
+        "orders": n,
+        "thanked": n_thanked,
+        "unthanked": n - n_thanked,
+        "median_hours": None if med != med else float(med),
+    }
+    known = tables["orders"].filter(lambda t: t.customer_id.notnull()).count().to_pandas()
+    windows.judged_on(details, tables, within, n, int(known))  # orders of the last day(s) are left out
+    return Evidence(value=value, table=table, chart=chart, details=details, summary=summary + ".")
 
 
 # --- offers that match what customers came for -----------------------------------------------------
@@ -328,6 +328,7 @@ class RelevanceOptions(Options):
     options=RelevanceOptions,
 )
 def relevance(tables: Tables, o: RelevanceOptions) -> Evidence:
+    windows.require(tables, int(o.order_days), "order_days")
     ev = tables["events"]
     v = ev.filter((ev.event_type == "product_view") & ev.customer_id.notnull() & ev.category.notnull())
     per = v.group_by(["customer_id", "category"]).aggregate(views=v.count())

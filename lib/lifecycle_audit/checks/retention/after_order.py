@@ -9,6 +9,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
 from ...metrics import cohorts, presence
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # ---------------------------------------------------------------- part A: after the order
@@ -63,6 +64,12 @@ def _clearly_higher(a: float, n_a: int, b: float, n_b: int, z: float = 1.96) -> 
     return se > 0 and (a - b) / se > z
 
 
+def _opted_in_orders(tables) -> int:
+    """How many orders customers who may be e-mailed placed, whatever their age (under_contacting's base)."""
+    o = tables["orders"]
+    return int(_opted_in(tables, o.filter(o.customer_id.notnull())).count().to_pandas())
+
+
 def _gap_group(gap_days: pd.Series) -> pd.Series:
     labels = pd.Series(NO_CONTACT, index=gap_days.index)
     for limit, label in reversed(GAP_GROUPS):
@@ -108,6 +115,7 @@ class UnderContactingOptions(Options):
     options=UnderContactingOptions,
 )
 def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window = int(o.window_days)
     df = _orders_with_next_contact(tables, window)
     if len(df) < o.min_orders:
@@ -138,6 +146,7 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
         "window_days": window,
         "median_days_to_next_message": float(df["gap_days"].median()) if df["gap_days"].notna().any() else None,
     }
+    windows.judged_on(details, tables, window, len(df), _opted_in_orders(tables))
     at_stake = method = None
     aov = average_order_value(tables)
     if len(reached) >= o.min_group and len(missed) >= o.min_group and aov:
@@ -224,6 +233,7 @@ class RepeatPurchaseOptions(Options):
     options=RepeatPurchaseOptions,
 )
 def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window, short = int(o.window_days), int(o.short_window_days)
     rate, n = cohorts.second_order_rate(tables, window)
     if n < o.min_customers:
@@ -246,6 +256,8 @@ def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
         "short_rate": short_rate,
         "short_customers": short_n,
     }
+    windows.judged_on(details, tables, window, n, cohorts.first_time_buyer_count(tables))
+    details["not_first_time_buyers"] = cohorts.left_censored_count(tables)
     at_stake = method = None
     aov = average_order_value(tables)
     if aov and rate < o.good:
@@ -331,9 +343,10 @@ class OnboardingOptions(Options):
     options=OnboardingOptions,
 )
 def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window, repeat = int(o.window_days), int(o.repeat_days)
     _, end = tables.period
-    f = cohorts.first_orders(tables)
+    f = cohorts.first_time_buyers(tables)
     f = f.filter(f.first_at < end - pd.Timedelta(days=window))
     m = tables["messages"]
     m = m.filter(m.message_type == "onboarding").select(mcust=m.customer_id, sent_at=m.sent_at)
@@ -368,6 +381,8 @@ def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
         )
     table = pd.DataFrame(rows)
     details = {"first_orders": len(df), "onboarded": int(onboarded.sum()), "window_days": window}
+    windows.judged_on(details, tables, window, len(df), cohorts.first_time_buyer_count(tables))
+    details["not_first_time_buyers"] = cohorts.left_censored_count(tables)
     at_stake = method = None
     aov = average_order_value(tables)
     n_in, n_out = table["customers_observed"]

@@ -8,6 +8,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, hours, money, number, share
 from ...metrics import support as _support
 from ...metrics.orders import revenue_per_customer_year
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # ---------------------------------------------------------------- part B: support, silent dissatisfaction, expansion
@@ -213,6 +214,7 @@ class SilentDissatisfactionOptions(Options):
     options=SilentDissatisfactionOptions,
 )
 def silent_dissatisfaction(tables: Tables, o: SilentDissatisfactionOptions) -> Evidence:
+    windows.require(tables, int(o.follow_days), "follow_days")
     days = int(o.follow_days)
     df = _support.low_scores(tables, days)
     nps = df[df["scale"] == "nps"]

@@ -8,6 +8,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
 from ...metrics import churn
 from ...privacy import pseudonymise_frame
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 from .common import TOP_ROWS, contacted_after, winbacks
 
@@ -63,6 +64,7 @@ class ChurnRiskOptions(Options):
     options=ChurnRiskOptions,
 )
 def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
+    windows.require(tables, int(o.lapsed_from_days), "lapsed_from_days")
     pre = churn.prerequisites(tables)
     if not churn.lifetime_ready(tables, {k: getattr(o, k) for k in churn.PREREQUISITES}):
         raise NotEnoughData(
@@ -244,6 +246,7 @@ class RecontactCutoffOptions(Options):
     options=RecontactCutoffOptions,
 )
 def recontact_cutoff(tables: Tables, o: RecontactCutoffOptions) -> Evidence:
+    windows.require(tables, int(o.cutoff_days), "cutoff_days")
     wb = _winbacks_with_age(tables)
     wb = wb[wb["previous_order"].notna()]
     if len(wb) < o.min_messages:

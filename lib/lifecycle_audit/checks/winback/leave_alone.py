@@ -9,6 +9,7 @@ from ...i18n import N_, Text, count, money, number, share
 from ...metrics import churn
 from ...metrics.orders import average_order_value
 from ...privacy import pseudonymise_frame
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 from .common import TOP_ROWS, contacted_after, winbacks
 
@@ -157,6 +158,7 @@ class ChannelFallbackOptions(Options):
     options=ChannelFallbackOptions,
 )
 def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
+    windows.require(tables, int(o.lapsed_from_days), "lapsed_from_days")
     lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
     m = tables["messages"]
