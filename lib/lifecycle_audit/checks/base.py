@@ -50,7 +50,7 @@ class Options(BaseModel):
 
 RATE_STATUSES = ("confirmed", "secondary", "default")  # as BENCHMARKS.md; default: no published figure
 
-KLAVIYO_FLOWS = "Klaviyo Benchmark Report 2024 (2023 data)"
+KLAVIYO_FLOWS = "Klaviyo 2024 Benchmark Report (2023 data)"
 LITTLEDATA = "Littledata, about 2,800 Shopify stores (2023)"
 ZENDESK_CX = "Zendesk CX Trends 2020"
 WORKBOOK = "Lifecycle Audit Workbook"
