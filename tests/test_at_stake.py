@@ -108,3 +108,5 @@ def test_the_total_counts_overlapping_findings_once_and_never_exceeds_the_revenu
     unknown = findings.total_at_stake([_f("fail", 120.0, None), _f("fail", 30.0, None)])
     assert unknown.revenue is None and unknown.total == pytest.approx(150.0)
     assert findings.total_at_stake([]).total == 0.0
+    healthy = findings.total_at_stake([_f("pass", 0.0), _f("pass", None)])  # nothing at stake, revenue known
+    assert healthy.total == 0.0 and healthy.revenue == 1000.0 and healthy.share == 0.0

@@ -268,12 +268,12 @@ def total_at_stake(found: list[Finding | dict[str, Any]]) -> StakeTotal:
     of the revenue the others left, as if the findings were independent. The result never exceeds the revenue.
     Without a known revenue the plain sum is returned as the total."""
     rows = [f if isinstance(f, dict) else f.to_dict(timings=False) for f in found]
-    amounts, revenue = [], None
+    amounts = []
     for f in rows:
         at = f.get("at_stake")
         if f.get("status") in ("fail", "warn") and at is not None and at == at and at > 0:
             amounts.append(float(at))
-            revenue = f.get("period_revenue") or revenue
+    revenue = next((f["period_revenue"] for f in rows if f.get("period_revenue")), None)
     plain = float(sum(amounts))
     if not revenue:
         return StakeTotal(total=plain, plain_sum=plain, revenue=None, findings=len(amounts))
