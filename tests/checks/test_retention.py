@@ -218,6 +218,28 @@ def test_over_contacting_finds_the_frequency_where_unsubscribes_turn():
     assert f.status == "fail"
 
 
+def test_over_contacting_prices_the_extra_unsubscribes_at_the_share_of_revenue_e_mail_brings():
+    rows = []
+    for i in range(20):
+        rows += contact_weeks(f"calm{i}", 1, 50, 50 if i == 0 else None)
+    for i in range(10):
+        rows += contact_weeks(f"hot{i}", 5, 20, 50)
+    buyers = [f"calm{i}" for i in range(20)] + [f"hot{i}" for i in range(10)]
+    od = buys([(c, 0, 100.0) for c in buyers] + [("calm0", 365, 100.0)])
+    f = run(
+        "retention.over_contacting",
+        overrides=dict(min_messages=100),
+        messages=messages(rows, channel="email"),
+        orders=od,
+    )
+    # 1,000 mails at 5 a week, 2 % unsubscribed against 0.1 % at one a week: 19 extra unsubscribes × 10 % of a
+    # customer's yearly revenue (3,100 € from 30 customers over 365 days) — not all of it: they still buy
+    value = 3100 / 30 / (365 / 365.25)
+    assert f.details["excess_unsubscribes"] == pytest.approx(19.0)
+    assert estimated(f) == pytest.approx(19 * 0.1 * value)
+    assert "workbook default" in f.at_stake_method
+
+
 def test_transactional_messages_are_not_contacts_and_calm_lists_pass():
     rows = []
     for i in range(30):

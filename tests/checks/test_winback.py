@@ -202,8 +202,8 @@ def test_channel_fallback_measures_lapsed_dead_email_customers_tried_on_another_
     assert f.value == pytest.approx(7 / 14) and f.status == "warn"
     assert f.details["not_tried"] == 7 and len(f.table) == 7
     assert not f.table["customer_id"].str.match(r"^[PU]\d\d$").any()
-    # the postal win-backs brought no order back here: nothing measurable at stake
-    assert f.at_stake == 0
+    # the postal win-backs brought no order back here, below the published win-back rate: nothing at stake
+    assert estimated(f) == 0 and "Klaviyo" in f.at_stake_method
 
 
 def test_channel_fallback_needs_enough_unreachable_customers():
