@@ -67,7 +67,7 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 # second run changes nothing; -N: no fuzzy guesses, a new msgid stays untranslated until someone translates it.
 messages: $(STAMP) ## re-extract the report's msgids (babel.cfg) and merge them into the de and id catalogs
 	@$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header --no-wrap -o lib/lifecycle_audit/locales/messages.pot .
-	@$(VENV)/bin/pybabel -q update -N --no-wrap --ignore-pot-creation-date -i lib/lifecycle_audit/locales/messages.pot -d lib/lifecycle_audit/locales
+	@$(VENV)/bin/pybabel -q update -N --no-wrap --ignore-obsolete --ignore-pot-creation-date -i lib/lifecycle_audit/locales/messages.pot -d lib/lifecycle_audit/locales
 	@echo "catalogs updated: translate new or fuzzy entries in lib/lifecycle_audit/locales/*/LC_MESSAGES/messages.po"
 
 bench: $(STAMP) ## run the benchmarks (on demand; prints figures)

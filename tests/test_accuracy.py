@@ -35,6 +35,9 @@ def plan(seed: int) -> list[str]:
     return [m for m in synth.MISTAKES if rng.random() < 0.5]
 
 
+MONEY: dict[str, list[findings.Finding]] = {}  # shop -> its findings, for the money-at-stake property
+
+
 @pytest.fixture(scope="module")
 def outcomes():
     """(seed, planted mistakes, {check id: status}) for every seed."""
@@ -43,8 +46,31 @@ def outcomes():
     for seed in SEEDS:
         planted = plan(seed)
         tables = Tables.from_frames(synth.generate(customers=CUSTOMERS, seed=seed, mistakes=planted))
-        rows.append((seed, planted, {s.id: findings.run_check(s, tables).status for s in specs}))
+        found = [findings.run_check(s, tables) for s in specs]
+        MONEY[f"seed {seed} ({len(planted)} mistakes)"] = found
+        rows.append((seed, planted, {f.check_id: f.status for f in found}))
     return rows
+
+
+def money_at_stake_problems(shop: str, found: list[findings.Finding]) -> tuple[str, list[str]]:
+    """A shop's line of the money printout (total at stake, plain sum, the period's revenue) and what is wrong:
+    a total above the period's revenue, a finding above the cap, or a figure that names no rate and source."""
+    t = findings.total_at_stake(found)
+    problems = []
+    if t.revenue is None or t.total > t.revenue:
+        problems.append(f"{shop}: at stake {t.total:,.0f} against revenue {t.revenue}")
+    for f in found:
+        if f.at_stake is None or f.status not in ("fail", "warn"):
+            continue
+        if f.at_stake > findings.MAX_SHARE * f.period_revenue + 1e-6:
+            problems.append(f"{shop}: {f.check_id} claims {f.at_stake:,.0f}, above the cap")
+        if f.at_stake > 0 and not checks.cites_rate(f.at_stake_method):
+            problems.append(f"{shop}: {f.check_id} names no rate with its source: {f.at_stake_method}")
+    line = (
+        f"{shop:28s} at stake {t.total:>10,.0f} ({t.share or 0:5.1%} of revenue; {t.findings:2d} findings, "
+        f"plain sum {t.plain_sum:>10,.0f})  revenue {t.revenue or 0:>10,.0f}"
+    )
+    return line, problems
 
 
 @pytest.mark.e2e
@@ -87,6 +113,19 @@ def test_every_built_check_finds_its_mistake_and_only_its_mistake(outcomes):
     print("\nplanted-mistake accuracy over", len(outcomes), "seeds,", CUSTOMERS, "customers each:")
     print("\n".join(lines))
     assert not misses, "\n".join(misses)
+
+
+@pytest.mark.e2e
+def test_money_at_stake_never_exceeds_the_periods_revenue_and_names_its_rates(outcomes):
+    lines, problems = [], []
+    for shop, found in MONEY.items():
+        line, wrong = money_at_stake_problems(shop, found)
+        lines.append(line)
+        problems += wrong
+    print("\nmoney at stake (failed and warning findings, overlaps counted once) over", len(MONEY), "shops:")
+    print("\n".join(lines))
+    assert len(MONEY) >= 20
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.e2e

@@ -9,7 +9,9 @@ import pytest
 
 from lifecycle_audit import checks, findings, synth
 from lifecycle_audit.engine import Tables
-from tests.test_accuracy import CUSTOMERS, FOUND, mistake_of_check
+from tests.test_accuracy import CUSTOMERS, FOUND, mistake_of_check, money_at_stake_problems
+
+MONEY: dict[str, list[findings.Finding]] = {}  # the healthy shop and the demo's profile, for the money property
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +24,27 @@ def single_mistake_shops():
         tables = Tables.from_frames(
             synth.generate(customers=CUSTOMERS, seed=1, mistakes=[] if mistake is None else [mistake])
         )
-        out[mistake] = {s.id: findings.run_check(s, tables).status for s in specs}
+        found = [findings.run_check(s, tables) for s in specs]
+        if mistake is None:
+            MONEY["healthy (seed 1)"] = found
+        out[mistake] = {f.check_id: f.status for f in found}
     return out
+
+
+@pytest.mark.e2e
+def test_money_at_stake_on_the_healthy_shop_and_the_demos_profile(single_mistake_shops):
+    """The demo's profile and seed (planted, seed 7) at the sweeps' size, and the healthy shop: the total at stake
+    stays below the period's revenue and every figure names its rate and source (test_accuracy.py: 20 more)."""
+    tables = Tables.from_frames(synth.generate(customers=CUSTOMERS, seed=7, profile="planted"))
+    MONEY["demo profile (planted, seed 7)"] = [findings.run_check(s, tables) for s in checks.specs()]
+    lines, problems = [], []
+    for shop, found in MONEY.items():
+        line, wrong = money_at_stake_problems(shop, found)
+        lines.append(line)
+        problems += wrong
+    print("\nmoney at stake (failed and warning findings, overlaps counted once):")
+    print("\n".join(lines))
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.e2e

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import checks, paths, stages
+from lifecycle_audit import checks, findings, paths, stages
 from lifecycle_audit.cli import app
 from tests.kit.small_runs import notebook, write_params
 
@@ -123,6 +123,9 @@ def test_run_on_a_small_generated_shop(tmp_path, profile):
     assert "error" not in statuses.values(), statuses
     if profile == "planted":
         assert "fail" in statuses.values(), f"the planted shop's mistakes should fail a check: {statuses}"
+        stakes = findings.total_at_stake(got["findings"])
+        assert 0 < stakes.total <= stakes.revenue  # the index states it, counted once
+        assert 'class="la-stakes">Money at stake:' in index.read_text(encoding="utf-8")
     else:
         assert "fail" not in statuses.values(), f"the healthy shop should fail no check: {statuses}"
     stage_scores = {s["stage"]: s["score"] for s in got["manifest"]["stages"]}

@@ -109,17 +109,24 @@ def test_text_renders_in_each_locale_and_survives_json():
 
 def test_money_and_nested_text_follow_the_currency():
     t = Text(
-        "{n} carts not reminded within 4 h × {how} × average order value ({aov}), over the period analysed",
-        n=count(1200),
-        aov=money(1234567.891, 2),
-        how=Text(
-            "the recovery rate of carts reminded within 4 h here ({prompt}) over that of carts not reminded ({base})",
-            prompt=share(0.2),
-            base=share(0.05),
+        "{a}; {b}",
+        a=Text(
+            "{n} carts not reminded within 4 h × the share of reminded carts that end in an order, as an automated "
+            "flow's placed-order rate ({rate}) × average order value ({aov}), over the period analysed",
+            n=count(1200),
+            rate=share(0.0171),
+            aov=money(1234567.891, 2),
+        ),
+        b=Text(
+            "capped at {share} of the revenue of the period analysed ({revenue}); the estimate was {amount}",
+            share=share(0.2, 0),
+            revenue=money(5_000_000, 0),
+            amount=money(1234567.891, 0),
         ),
     )
-    assert "1.234.567,89\u00a0€" in t.render("de", "EUR") and "innerhalb von 4 Std. erinnerten" in t.render("de")
-    assert "Rp1.234.567,89" in t.render("id", "IDR")
+    de = t.render("de", "EUR")
+    assert "1.234.567,89\u00a0€" in de and "Warenkörbe ohne Erinnerung" in de and "begrenzt auf 20\u00a0%" in de
+    assert "Rp1.234.567,89" in t.render("id", "IDR") and "dibatasi pada" in t.render("id", "IDR")
     assert "$1,234,567.89" in t.render("en", "USD")
 
 

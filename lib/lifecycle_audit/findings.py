@@ -26,7 +26,8 @@ from pydantic import ValidationError
 from . import checks, scoring
 from .checks import Chart, CheckSpec, Evidence, Message, NotEnoughData
 from .errors import CheckError, ParamsError
-from .i18n import Text
+from .i18n import Text, money, share
+from .metrics.orders import period_revenue
 
 STATUSES = ("fail", "warn", "pass", "not_run", "error")
 
@@ -54,6 +55,7 @@ class Finding:
     chart: Chart | None = None
     at_stake: float | None = None
     at_stake_method: Message | None = None
+    period_revenue: float | None = None  # revenue of the orders in the analysis period: what caps at_stake
     details: dict[str, Any] = field(default_factory=dict)
     seconds: float | None = None
     unmet: list[str] = field(default_factory=list)  # the needs the data did not meet (as declared), when not run
@@ -184,12 +186,20 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
             reason=Text("the data holds nothing this check can measure"),
             **base,
         )
-    return _scored(spec, opts, ev, base, time.perf_counter() - started)
+    return _scored(spec, opts, ev, base, time.perf_counter() - started, period_revenue(tables))
 
 
-def _scored(spec: CheckSpec, opts: checks.Options, ev: Evidence, base: dict[str, Any], seconds: float) -> Finding:
+def _scored(
+    spec: CheckSpec,
+    opts: checks.Options,
+    ev: Evidence,
+    base: dict[str, Any],
+    seconds: float,
+    revenue: float | None = None,
+) -> Finding:
     s = scoring.score(float(ev.value), opts.good, opts.poor, spec.better, spec.bounded)
     st = scoring.status(s)
+    at_stake, method = capped(ev.at_stake, ev.at_stake_method, revenue)
     return Finding(
         title=spec.title if st == "pass" else spec.failure_title,
         status=st,
@@ -198,8 +208,9 @@ def _scored(spec: CheckSpec, opts: checks.Options, ev: Evidence, base: dict[str,
         summary=ev.summary,
         table=ev.table,
         chart=ev.chart,
-        at_stake=ev.at_stake,
-        at_stake_method=ev.at_stake_method,
+        at_stake=at_stake,
+        at_stake_method=method,
+        period_revenue=revenue,
         details=ev.details,
         seconds=seconds,
         **base,
@@ -250,6 +261,65 @@ def coverage(found: list, top: int = 3) -> Coverage:
     ranked = sorted(among, key=lambda n: (-alone.get(n, 0), -among[n], n))
     unlocks = [(n, alone.get(n, 0), among[n]) for n in ranked][:top]
     return Coverage(checks=len(rows), judged=sum(1 for u in blocked if not u), unlocks=unlocks)
+
+
+# ---------------------------------------------------------------- money at stake
+
+MAX_SHARE = 0.2  # no finding claims more than this share of the period's revenue
+
+
+def capped(
+    amount: float | None, method: Message | None, revenue: float | None, max_share: float = MAX_SHARE
+) -> tuple[float | None, Message | None]:
+    """A finding's money at stake held to `max_share` of the period's revenue; the method line says when it binds."""
+    if amount is None or revenue is None or revenue <= 0 or amount <= max_share * revenue:
+        return amount, method
+    cap = max_share * revenue
+    note = Text(
+        "capped at {share} of the revenue of the period analysed ({revenue}); the estimate was {amount}",
+        share=share(max_share, 0),
+        revenue=money(revenue, 0),
+        amount=money(amount, 0),
+    )
+    return cap, (Text("{a}; {b}", a=method, b=note) if method is not None else note)
+
+
+@dataclass(frozen=True)
+class StakeTotal:
+    """What the findings' money at stake comes to together, counted so the same revenue is counted once."""
+
+    total: float  # combined: each finding's share of the period's revenue, overlaps counted once
+    plain_sum: float  # the figures simply added (not a meaningful total: findings overlap)
+    revenue: float | None  # the period's revenue
+    findings: int  # findings with money at stake that went into it
+
+    @property
+    def share(self) -> float | None:
+        return self.total / self.revenue if self.revenue else None
+
+
+def total_at_stake(found: list[Finding | dict[str, Any]]) -> StakeTotal:
+    """The money at stake of the failed and warning findings, without counting the same revenue twice.
+
+    Findings value overlapping customers and orders (the carts a reminder would win back are partly the
+    visits a better checkout would keep), so their figures are not additive. Each finding claims a share of
+    the period's revenue; together they claim 1 − Π(1 − share): every further finding can only claim its share
+    of the revenue the others left, as if the findings were independent. The result never exceeds the revenue.
+    Without a known revenue the plain sum is returned as the total."""
+    rows = [f if isinstance(f, dict) else f.to_dict(timings=False) for f in found]
+    amounts = []
+    for f in rows:
+        at = f.get("at_stake")
+        if f.get("status") in ("fail", "warn") and at is not None and at == at and at > 0:
+            amounts.append(float(at))
+    revenue = next((f["period_revenue"] for f in rows if f.get("period_revenue")), None)
+    plain = float(sum(amounts))
+    if not revenue:
+        return StakeTotal(total=plain, plain_sum=plain, revenue=None, findings=len(amounts))
+    left = 1.0
+    for at in amounts:
+        left *= 1.0 - min(1.0, at / revenue)
+    return StakeTotal(total=revenue * (1.0 - left), plain_sum=plain, revenue=revenue, findings=len(amounts))
 
 
 # ---------------------------------------------------------------- JSON

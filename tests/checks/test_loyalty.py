@@ -7,7 +7,7 @@ import pytest
 
 from lifecycle_audit import privacy
 from lifecycle_audit.metrics import rfm
-from tests.kit import customers, messages, orders, referrals, reviews, run, surveys, tables
+from tests.kit import customers, estimated, messages, orders, referrals, reviews, run, surveys, tables
 
 T0 = pd.Timestamp("2026-01-01")
 END = T0 + pd.Timedelta(days=199)  # the period ends at the end of that day: 200 days
@@ -66,7 +66,7 @@ def test_unrecognised_loyal_share_evidence_and_money_at_stake():
     # (15 - 0.1 × 20) excess customers × mean revenue of loyal customers a year
     years = 200 / 365.25
     mean_rev = (1500 + 19 * 150) / 20
-    assert f.at_stake == pytest.approx(13 * mean_rev / years)
+    assert estimated(f) == pytest.approx(13 * mean_rev / years * 0.1)
     assert f.chart.data["customers"].tolist() == [5, 15]
 
 
@@ -121,7 +121,7 @@ def test_referrals_share_value_of_referred_and_promoters_never_asked():
     assert f.details["promoters"] == 3
     assert f.details["promoters_invited"] == pytest.approx(1 / 3)
     # (0.08 × 200 − 5) missing referrers × 4 referred per referrer × 300
-    assert f.at_stake == pytest.approx(11 * 4 * 300)
+    assert estimated(f) == pytest.approx(11 * 0.2 * 4 * 300)
     assert "2 of 3 promoters" in str(f.summary)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from lifecycle_audit import checks, findings
 from lifecycle_audit.metrics import channels
-from tests.kit import customers, events, orders, run, shop, spend, tables
+from tests.kit import customers, estimated, events, orders, run, shop, spend, tables
 
 
 def reach_events(rows: list[dict]) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def test_untracked_traffic_share_of_sessions_and_of_new_customers_with_money_fro
     assert len(f.table) == 2 and list(f.table["month"]) == ["2026-03", "2026-04"]
     assert f.table["sessions"].sum() == 600
     assert f.details["customer_share"] == pytest.approx(0.4)
-    assert f.at_stake == pytest.approx(0.4 * 1000.0)
+    assert estimated(f) == pytest.approx(0.4 * 1000.0 * 0.1)
     assert "150 of 600 visits" in f.summary and "40.0%" in f.summary
 
 
@@ -144,7 +144,7 @@ def test_acquisition_cost_is_12_month_revenue_per_unit_of_spend_by_paid_channel(
     assert t.loc["paid_search", "value_12m"] == pytest.approx(10.0)
     assert t.loc["paid_search", "value_per_cost"] == pytest.approx(0.5)
     assert t.loc["display", "value_per_cost"] == pytest.approx(1.0)
-    assert f.at_stake == pytest.approx(500.0)  # paid search: 1000 spent, 500 back; display breaks even
+    assert estimated(f) == pytest.approx(500.0 * 0.5)  # paid search: 1000 spent, 500 back; display breaks even
     assert f.details["worst_channel"] == "paid_search"
 
 
@@ -157,7 +157,7 @@ def test_acquisition_cost_counts_customers_with_an_unknown_channel_in_each_chann
     assert f.value == pytest.approx((500 + 500) / 1500 / 0.7)
     assert f.table.set_index("channel").loc["paid_search", "cost_per_customer"] == pytest.approx(20.0 * 0.7)
     assert f.details["unknown_channel_share"] == pytest.approx(0.3)
-    assert f.at_stake == pytest.approx(1000.0 - 500.0 / 0.7)
+    assert estimated(f) == pytest.approx((1000.0 - 500.0 / 0.7) * 0.5)
 
 
 def test_acquisition_cost_passes_when_customers_return_several_times_their_cost():
@@ -207,7 +207,7 @@ def test_earned_reach_share_with_first_visit_engagement_and_money_from_paid_cost
     assert t.loc["paid_search", "first_visit_events"] == pytest.approx(3.0)
     # 70 customers short of a 30 % earned share, each costing what a paid customer cost: 2800 over the 280
     # paid-search customers plus their part of the 30 with an unknown channel (280 / 300 of them)
-    assert f.at_stake == pytest.approx((0.30 - 20 / 300) * 300 * 2800 / (280 + 30 * 280 / 300))
+    assert estimated(f) == pytest.approx((0.30 - 20 / 300) * 300 * 0.2 * 2800 / (280 + 30 * 280 / 300))
 
 
 def test_earned_reach_passes_when_many_find_the_shop_themselves():

@@ -7,7 +7,7 @@ import pytest
 
 from lifecycle_audit import i18n
 from lifecycle_audit.metrics import cohorts
-from tests.kit import T0, customers, events, messages, order_lines, orders, run, surveys, tables, tickets
+from tests.kit import T0, customers, estimated, events, messages, order_lines, orders, run, surveys, tables, tickets
 
 DAY = 24 * 60  # minutes
 
@@ -77,9 +77,10 @@ def test_under_contacting_counts_orders_without_a_marketing_message_in_the_windo
 
 def test_under_contacting_money_at_stake_from_reorders_of_contacted_buyers():
     f = run("retention.under_contacting", overrides=dict(min_orders=2, min_group=2), **post_purchase_shop())
-    # contacted c1, c2 both ordered again within 90 days, uncontacted c3, c4 did not: 2 orders × 100 % × 100 €
+    # contacted c1, c2 both ordered again within 90 days, uncontacted c3, c4 did not: a 100 % gap, but a flow
+    # brings back only its placed-order rate: 2 orders × 1.71 % × 100 €
     assert f.details["reorder_contacted"] == 1.0 and f.details["reorder_uncontacted"] == 0.0
-    assert f.at_stake == pytest.approx(200.0)
+    assert estimated(f) == pytest.approx(2 * 0.0171 * 100.0)
     assert "average order value" in f.at_stake_method
 
 
@@ -118,7 +119,7 @@ def test_second_order_rate_within_180_and_90_days_with_the_cohort_table():
 def test_few_second_orders_fail_with_the_missing_second_orders_at_stake():
     f = run("retention.repeat_purchase", overrides=dict(min_customers=5), **repeat_shop([30]))
     assert f.value == pytest.approx(0.1) and f.status == "fail"
-    assert f.at_stake == pytest.approx((0.28 - 0.1) * 10 * 50)
+    assert estimated(f) == pytest.approx((0.28 - 0.1) * 10 * 0.2 * 50)
 
 
 def test_repeat_purchase_ignores_buyers_too_recent_to_judge():
@@ -192,7 +193,7 @@ def test_onboarding_share_and_second_orders_with_and_without_it():
 
 def test_onboarding_money_at_stake_from_the_second_order_gap():
     f = run("retention.onboarding", overrides=dict(min_orders=5, min_group=3), **onboarding_shop())
-    assert f.at_stake == pytest.approx(4 * (5 / 6) * 40)
+    assert estimated(f) == pytest.approx(4 * 0.0171 * 40)  # the flow's rate is below the 5 / 6 gap
 
 
 def test_onboarding_is_not_run_on_too_few_first_orders():
@@ -262,6 +263,28 @@ def test_over_contacting_finds_the_frequency_where_unsubscribes_turn():
     assert by.loc["1", "messages"] == 1000
     assert f.value == pytest.approx((1 + 20) / 2000)
     assert f.status == "fail"
+
+
+def test_over_contacting_prices_the_extra_unsubscribes_at_the_share_of_revenue_e_mail_brings():
+    rows = []
+    for i in range(20):
+        rows += contact_weeks(f"calm{i}", 1, 50, 50 if i == 0 else None)
+    for i in range(10):
+        rows += contact_weeks(f"hot{i}", 5, 20, 50)
+    buyers = [f"calm{i}" for i in range(20)] + [f"hot{i}" for i in range(10)]
+    od = buys([(c, 0, 100.0) for c in buyers] + [("calm0", 365, 100.0)])
+    f = run(
+        "retention.over_contacting",
+        overrides=dict(min_messages=100),
+        messages=messages(rows, channel="email"),
+        orders=od,
+    )
+    # 1,000 mails at 5 a week, 2 % unsubscribed against 0.1 % at one a week: 19 extra unsubscribes × 10 % of a
+    # customer's yearly revenue (3,100 € from 30 customers over 365 days) — not all of it: they still buy
+    value = 3100 / 30 / (365 / 365.25)
+    assert f.details["excess_unsubscribes"] == pytest.approx(19.0)
+    assert estimated(f) == pytest.approx(19 * 0.1 * value)
+    assert "workbook default" in f.at_stake_method
 
 
 def test_transactional_messages_are_not_contacts_and_calm_lists_pass():
@@ -362,7 +385,7 @@ def test_slow_support_fails_and_prices_the_customers_lost_after_bad_tickets():
     assert f.status == "fail" and f.value == pytest.approx(16.0)
     assert f.details["churn_after_bad"] == pytest.approx(1.0) and f.details["churn_after_good"] == pytest.approx(0.0)
     value = 3100 / 21 / years(0, 400 * DAY)
-    assert f.at_stake == pytest.approx(10 * 1.0 * value)
+    assert estimated(f) == pytest.approx(10 * 1.0 * 0.25 * value)
     t = f.table.set_index("first_response")
     assert t.loc["after 24 h", "churn_rate"] == pytest.approx(1.0)
     assert t.loc["1–4 h", "churn_rate"] == pytest.approx(0.0)
@@ -418,7 +441,7 @@ def test_detractors_without_a_call_back_are_counted_with_those_mailed_instead():
     assert t.loc["NPS 4–6", "marketed_not_followed"] == 3
     assert t.loc["NPS 0–3", "median_hours_to_follow_up"] == pytest.approx(20.0)
     value = 400 / 3 / years(-DAY, 364 * DAY)
-    assert f.at_stake == pytest.approx(5 * 0.5 * value)
+    assert estimated(f) == pytest.approx(5 * 0.5 * 0.2 * value)
 
 
 def test_detractors_called_back_pass():
@@ -469,7 +492,7 @@ def test_customers_who_stay_in_their_first_category_fail_with_the_orders_missing
     assert pd.isna(t.loc["kids", "value_first_12m"])  # Z's first order is too recent to observe 12 months
     assert t.loc["beauty", "share_of_first_buyers"] == pytest.approx(17 / 22)
     aov = (21 * 50 + 21 * 30 + 100) / 43
-    assert f.at_stake == pytest.approx((0.45 - 3 / 21) * 21 * aov)
+    assert estimated(f) == pytest.approx((0.45 - 3 / 21) * 21 * 0.0171 * aov)
     # beauty, the most common first category, brings as much in 180 days as the others (80 each)
     assert f.details["top_first_category"] == "beauty" and f.details["top_value_ratio"] == pytest.approx(1.0)
     assert f.chart.x == "first_category" and f.chart.y == "ordered_again_180d"

@@ -36,6 +36,7 @@ import pandas as pd
 from lifecycle_audit import checks, contract, findings, synth
 from lifecycle_audit.engine import Tables
 from lifecycle_audit.findings import Finding
+from lifecycle_audit.i18n import Text
 from lifecycle_audit.stages import CHECKED
 
 T0 = pd.Timestamp("2026-03-02 10:00:00")  # a Monday
@@ -167,6 +168,18 @@ def run(
 ) -> Finding:
     """The finding of one check on the frames (with the analysis period when given), its options overridden."""
     return findings.run_check(checks.get(check_id), tables(period, **frames), overrides)
+
+
+def estimated(f: Finding) -> float | None:
+    """A finding's money at stake as its check estimated it (before findings capped it at a share of the period's
+    revenue); asserts that its method line names the rate it rests on, with the rate's source."""
+    if f.at_stake is None:
+        return None
+    assert checks.cites_rate(f.at_stake_method), f"{f.check_id}: the method names no rate with its source"
+    m = f.at_stake_method
+    if isinstance(m, Text) and m.msgid == "{a}; {b}" and "capped" in m.params["b"].msgid:
+        return m.params["b"].params["amount"].value
+    return f.at_stake
 
 
 def all_findings(frames: dict[str, pd.DataFrame], threads: int | None = 1) -> list[Finding]:

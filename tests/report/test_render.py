@@ -455,6 +455,19 @@ def test_the_data_health_gauge_shows_the_share_judged_and_the_inputs_that_unlock
     assert 'aria-label="Data health score 100: Good"' in judged_all and "supply " not in judged_all
 
 
+def test_index_states_the_total_at_stake_counted_once_against_the_periods_revenue(findings):
+    dicts = [{**f.to_dict(), "period_revenue": 200_000.0} for f in findings]
+    html = index_html(dicts, _stages({}), _run_info())
+    top = html.split('id="la-top"', 1)[1].split("</table>", 1)[0]
+    # €40,000, €12,345.60 and €12,345.60 of €200,000: 20 % and twice 6.17 % claimed, overlaps counted once:
+    # 200,000 × (1 − 0.8 × 0.9383²) = 59,143, below the plain sum 64,691
+    assert "Money at stake: €59,143 in 3 findings, 29.6% of the revenue of the period analysed (€200,000)" in top
+    assert "their plain sum would be €64,691" in top and "No finding claims more than 20%" in top
+    unknown = index_html([f.to_dict() for f in findings], _stages({}), _run_info())
+    assert "are not additive: without the period&#39;s revenue this is their plain sum" in unknown
+    assert "la-stakes" not in index_html([], _stages({}), _run_info())
+
+
 def test_index_escapes_client_text(findings):
     f = findings[0].to_dict()
     f["title"] = XSS

@@ -21,7 +21,7 @@ def top_channel_share(t):
     return t["customers"]["acquisition_channel"].value_counts(normalize=True).max()
 
 
-@measure("costly_acquisition", cut=1.6, bad="lower")
+@measure("costly_acquisition", cut=2.2, bad="lower")
 def value_per_acquisition_cost(t):
     """Revenue in the first 365 days of customers acquired through paid channels, per euro of
     paid spend per such customer (whole period)."""

@@ -19,8 +19,12 @@ from .base import (  # noqa: F401
     Need,
     NotEnoughData,
     Options,
+    Rate,
     check,
+    cite,
+    cites_rate,
     parse_need,
+    rate,
     unmet_needs,
 )
 

@@ -37,11 +37,11 @@ from functools import cache
 from typing import Any, ClassVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import contract, i18n, scoring, stages
 from ..errors import CheckError
-from ..i18n import Text
+from ..i18n import Text, share
 from ..metrics import presence
 
 Message = str | Text  # what the report shows as text: a msgid, or a msgid with values
@@ -67,6 +67,77 @@ class Options(BaseModel):
 
     good: float
     poor: float
+
+
+# ---------------------------------------------------------------- rates behind money at stake
+
+RATE_STATUSES = ("confirmed", "secondary", "default")  # as BENCHMARKS.md; default: no published figure
+
+KLAVIYO_FLOWS = "Klaviyo 2024 Benchmark Report (2023 data)"
+LITTLEDATA = "Littledata, about 2,800 Shopify stores (2023)"
+ZENDESK_CX = "Zendesk CX Trends 2020"
+WORKBOOK = "Lifecycle Audit Workbook"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate an estimate of money at stake rests on: what it is, its default and where the default comes from."""
+
+    name: str
+    about: str  # what the rate is, in one line (for the README and the catalogue)
+    default: float
+    source: str  # the publication, or the workbook for a default of its own
+    status: str  # confirmed | secondary (only seen quoted) | default (no published figure: set low on purpose)
+
+
+def rate(default: float, about: str, source: str, status: str = "confirmed") -> Any:
+    """Declare an option as a rate in [0, 1] with its source; a client overrides it like any other option."""
+    if status not in RATE_STATUSES:
+        raise CheckError(f"rate status must be one of {', '.join(RATE_STATUSES)}, not {status!r}")
+    return Field(default, ge=0.0, le=1.0, description=about, json_schema_extra={"source": source, "status": status})
+
+
+def rates(options: type[BaseModel]) -> dict[str, Rate]:
+    """The rates an Options class declares (fields made with `rate(...)`), by option name."""
+    out = {}
+    for name, f in options.model_fields.items():
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        if "source" in extra:
+            out[name] = Rate(name, f.description or "", float(f.default), str(extra["source"]), str(extra["status"]))
+    return out
+
+
+CITED = (
+    "{rate}, set for this audit in the params file",
+    "{rate}, a workbook default set low on purpose: no published figure",
+    "{rate}, {source}, as quoted by a secondary source",
+    "{rate}, {source}",
+)
+
+
+def cite(o: BaseModel, name: str) -> Text:
+    """A rate as a method line names it: its value and its source (or that the client's params set it)."""
+    r = rates(type(o))[name]
+    value = float(getattr(o, name))
+    pct = share(value, 2 if value < 0.1 else 0)
+    if value != r.default:
+        return Text("{rate}, set for this audit in the params file", rate=pct)
+    if r.status == "default":
+        return Text("{rate}, a workbook default set low on purpose: no published figure", rate=pct)
+    if r.status == "secondary":
+        return Text("{rate}, {source}, as quoted by a secondary source", rate=pct, source=r.source)
+    return Text("{rate}, {source}", rate=pct, source=r.source)
+
+
+def cites_rate(message: Any) -> bool:
+    """Whether a text (a Text or its JSON form) names a rate with its source, at any depth."""
+    if isinstance(message, Text):
+        message = message.to_dict()
+    if not isinstance(message, dict):
+        return False
+    if message.get("msgid") in CITED:
+        return True
+    return any(cites_rate(v) for v in (message.get("params") or {}).values())
 
 
 @dataclass
@@ -251,6 +322,11 @@ class CheckSpec:
     def tables(self) -> tuple[str, ...]:
         """The tables the needs name, in order."""
         return tuple(dict.fromkeys(n.table for n in self.requirements))
+
+    @property
+    def rates(self) -> dict[str, Rate]:
+        """The rates its estimate of money at stake rests on, with their sources."""
+        return rates(self.options)
 
     @property
     def option_names(self) -> tuple[str, ...]:

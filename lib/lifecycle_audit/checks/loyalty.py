@@ -9,7 +9,7 @@ from ..i18n import N_, Text, count, money, number, share
 from ..metrics.rfm import customer_rfm
 from ..privacy import pseudonymise_frame
 from . import windows
-from .base import Chart, Evidence, NotEnoughData, Options, check
+from .base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 # Groups shown in tables and charts (words of i18n.TERMS).
 MEMBER, NOT_MEMBER = "loyalty member", "not a member"
@@ -56,6 +56,12 @@ class UnrecognisedLoyalOptions(Options):
     min_loyal: int = 10
     top_n: int = 20
     lapse_days: int = 90
+    kept: float = rate(
+        0.1,
+        "share of the yearly revenue of loyal customers outside a programme that recognising them keeps",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -144,11 +150,12 @@ def unrecognised_loyal(tables: Tables, o: UnrecognisedLoyalOptions) -> Evidence:
     years = _years(tables)
     value_year = float(loyal["revenue"].mean()) / years
     excess = max(0.0, len(unrec) - o.good * n)
-    at_stake = excess * value_year if excess else 0.0
+    at_stake = excess * o.kept * value_year if excess else 0.0
     method = Text(
         "loyal customers outside the programme beyond a {good} share ({excess} customers) × the "
-        "yearly revenue of a customer with {orders} or more orders ({value}): the revenue that "
-        "depends on customers nothing sets apart",
+        "yearly revenue of a customer with {orders} or more orders ({value}) × the share of it that "
+        "recognising them keeps ({rate})",
+        rate=cite(o, "kept"),
         good=share(o.good, 0),
         excess=count(excess),
         orders=count(o.min_orders),
@@ -193,6 +200,9 @@ class ReferralsOptions(Options):
     """Referrals: tunables beside the control points."""
 
     min_buyers: int = 200
+    won: float = rate(
+        0.2, "share of the missing referrers a referral programme wins in the period", WORKBOOK, "default"
+    )
 
 
 @check(
@@ -263,10 +273,12 @@ def referrals(tables: Tables, o: ReferralsOptions) -> Evidence:
     value = float(value_ref) if pd.notna(value_ref) and table.loc[0, "customers"] >= 10 else float(value_other)
     per_referrer = max(1.0, len(referred_ids) / referrers) if referrers else 1.0
     missing = max(0.0, o.good * buyers - referrers)
-    at_stake = missing * per_referrer * value
+    at_stake = missing * o.won * per_referrer * value
     method = Text(
-        "customers who would refer at a {good} share and do not ({missing}) × new customers per "
-        "referrer ({per}) × revenue per referred customer ({value}), over the period analysed",
+        "customers who would refer at a {good} share and do not ({missing}) × the share of them a "
+        "referral programme wins ({rate}) × new customers per referrer ({per}) × revenue per referred "
+        "customer ({value}), over the period analysed",
+        rate=cite(o, "won"),
         good=share(o.good, 0),
         missing=count(missing),
         per=number(per_referrer, 1),

@@ -18,7 +18,7 @@ from ..metrics.channels import (
 )
 from ..metrics.sessions import sessions
 from . import windows
-from .base import Chart, Evidence, NotEnoughData, Options, check
+from .base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 
 def _paid_spend(tables) -> pd.DataFrame:
@@ -36,6 +36,12 @@ class UntrackedTrafficOptions(Options):
     """Untracked traffic: tunables beside the control points."""
 
     min_sessions: int = 500
+    misspent: float = rate(
+        0.1,
+        "share of the spend whose result cannot be traced that goes to the wrong channels and could be saved",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -103,12 +109,14 @@ def untracked_traffic(tables: Tables, o: UntrackedTrafficOptions) -> Evidence:
         spend = float(_paid_spend(tables)["spend"].sum())
         if spend > 0:
             blind = cust_rate if cust_rate is not None else rate
-            at_stake = blind * spend
+            at_stake = blind * spend * o.misspent
             method = Text(
                 "marketing spend over the period ({spend}) × the share of {what} whose channel is unknown "
-                "({rate}): spend whose result cannot be traced to the channel that produced it",
+                "({rate}): spend whose result cannot be traced to the channel that produced it × the share of "
+                "it that goes to the wrong channels ({misspent})",
                 spend=money(spend, 0),
                 rate=share(blind, 1),
+                misspent=cite(o, "misspent"),
                 what=Text("new customers") if cust_rate is not None else Text("visits"),
             )
     ys = ["untracked_sessions", "untracked_customers"] if cust_rate is not None else "untracked_sessions"
@@ -272,6 +280,12 @@ class AcquisitionCostOptions(Options):
 
     min_customers: int = 50
     value_days: int = 365
+    saved: float = rate(
+        0.5,
+        "share of the spend a channel does not earn back that cutting it saves (cuts lose some customers)",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -361,12 +375,14 @@ def acquisition_cost(tables: Tables, o: AcquisitionCostOptions) -> Evidence:
     spend, revenue = float(table["spend"].sum()), float(table["revenue"].sum())
     cac, value = spend / (n_paid * scale), revenue / n_paid
     ratio = value / cac
-    at_stake = float(table["unrecovered"].sum())
+    unrecovered = float(table["unrecovered"].sum())
+    at_stake = unrecovered * o.saved
     method = Text(
         "per paid channel, spend over the period minus the revenue its new customers brought in their "
-        "first 12 months, summed over the channels where spend is higher ({amount}); revenue, not margin, "
-        "so the true loss is larger",
-        amount=money(at_stake, 0),
+        "first 12 months, summed over the channels where spend is higher ({amount}; revenue, not margin, "
+        "so the true loss is larger) × the share of it that cutting those channels saves ({rate})",
+        amount=money(unrecovered, 0),
+        rate=cite(o, "saved"),
     )
     if unknown > 0:
         method += Text(
@@ -424,6 +440,12 @@ class EarnedReachOptions(Options):
     """Earned reach: tunables beside the control points."""
 
     min_customers: int = 200
+    closed: float = rate(
+        0.2,
+        "share of the gap to a good earned share the shop closes in a year (search, social, referrals)",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -529,10 +551,12 @@ def earned_reach(tables: Tables, o: EarnedReachOptions) -> Evidence:
             known_share = n_known / float(by["customers"].sum())  # unknown-channel customers: spread as known
             cac = float(sp["spend"].sum()) * known_share / paid_n
             missing = (o.good - rate) * n_known
-            at_stake = missing * cac
+            at_stake = missing * o.closed * cac
             method = Text(
-                "new customers the shop would have found for free at a {good} earned share ({n}) × what a "
-                "customer from paid channels cost ({cac}), over the period analysed",
+                "new customers the shop would have found for free at a {good} earned share ({n}) × the share of "
+                "that gap it closes in a year ({rate}) × what a customer from paid channels cost ({cac}), over the "
+                "period analysed",
+                rate=cite(o, "closed"),
                 good=share(o.good, 0),
                 n=count(missing),
                 cac=money(cac, 2),

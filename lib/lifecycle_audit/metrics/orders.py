@@ -1,4 +1,4 @@
-"""Order measures shared by checks: average order value and revenue per customer."""
+"""Order measures shared by checks: average order value, revenue per customer, and the period's revenue."""
 
 from __future__ import annotations
 
@@ -33,3 +33,18 @@ def revenue_per_customer_year(tables: Tables) -> float | None:
         return float(row["revenue"]) / int(row["customers"]) / years
 
     return tables.derived("revenue_per_customer_year", compute)
+
+
+def period_revenue(tables: Tables) -> float | None:
+    """Revenue of the orders placed in the analysis period (the ceiling of any money at stake), or None."""
+    if not tables.has("orders"):
+        return None
+
+    def compute(t: Tables) -> float | None:
+        start, end = t.period
+        o = t["orders"]
+        o = o.filter((o.order_time >= start.to_pydatetime()) & (o.order_time <= end.to_pydatetime()))
+        value = o.revenue.sum().to_pandas()
+        return None if value is None or value != value else float(value)
+
+    return tables.derived("period_revenue", compute)

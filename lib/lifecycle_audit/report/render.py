@@ -30,7 +30,7 @@ import nbformat
 from markupsafe import Markup, escape
 
 from .. import __version__, fmt, i18n, lang, scoring
-from ..findings import Coverage, coverage
+from ..findings import MAX_SHARE, Coverage, coverage, total_at_stake
 from ..i18n import N_, Text, tr
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
@@ -249,6 +249,33 @@ def _breakable(text: str) -> Markup:
     return Markup(out)
 
 
+def _stakes(found: list[Any]) -> str | None:
+    """The sentence on what the findings' money at stake comes to together (findings.total_at_stake counts it)."""
+    t = total_at_stake(found)
+    if not t.findings:
+        return None
+    if t.revenue is None:
+        return Text(
+            "Money at stake: {total} in {n} findings. The figures overlap (the same customers' orders can appear "
+            "in several) and are not additive: without the period's revenue this is their plain sum, an upper "
+            "bound.",
+            total=i18n.money(t.total, 0),
+            n=i18n.count(t.findings),
+        ).render()
+    return Text(
+        "Money at stake: {total} in {n} findings, {share} of the revenue of the period analysed ({revenue}). The "
+        "figures overlap (the same customers' orders can appear in several), so they are not added: each claims a "
+        "share of the revenue, and revenue claimed by more than one is counted once (their plain sum would be "
+        "{plain}). No finding claims more than {cap} of the period's revenue.",
+        total=i18n.money(t.total, 0),
+        n=i18n.count(t.findings),
+        share=i18n.share(t.share, 1),
+        revenue=i18n.money(t.revenue, 0),
+        plain=i18n.money(t.plain_sum, 0),
+        cap=i18n.share(MAX_SHARE, 0),
+    ).render()
+
+
 def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     """The run's front page: scores per stage, the top findings by money at stake, all checks, and the method."""
     currency = lang.currency()
@@ -347,6 +374,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
             overall=overall,
             bands=BANDS,
             top=ranked[: int(run_info.get("top") or 10)],
+            stakes=_stakes(findings),
             groups=groups,
             failed_stages=failed,
             not_run=[r for r in rows if r["status"] in ("not_run", "error")],

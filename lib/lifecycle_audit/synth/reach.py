@@ -36,9 +36,9 @@ COSTLY_ACQUISITION = declare(
     "costly_acquisition",
     order=6,
     checks=("reach.acquisition_cost",),
-    does="paid sessions cost four times as much",
+    does="paid sessions cost three times as much",
     knobs={
-        "cpc_factor": (1.0, 4.0),  # factor on the cost per paid session
+        "cpc_factor": (1.0, 3.0),  # factor on the cost per paid session
     },
 )
 NO_EARNED_REACH = declare(

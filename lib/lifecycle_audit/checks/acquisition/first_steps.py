@@ -11,7 +11,7 @@ from ...metrics.first_purchase import DECISION_BANDS, decision_band, first_order
 from ...metrics.orders import average_order_value
 from ...metrics.sessions import sessions
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 WITH_OFFER, WITHOUT_OFFER = "with an incentive", "without an incentive"
 
@@ -71,6 +71,11 @@ class LeadCaptureOptions(Options):
     min_sessions: int = 1000
     order_days: int = 60
     min_group: int = 30
+    first_order: float = rate(
+        0.0171,
+        "share of new sign-ups a welcome flow brings to a first order (median flow placed-order rate)",
+        KLAVIYO_FLOWS,
+    )
 
 
 @check(
@@ -135,30 +140,18 @@ def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
         groups[name] = (len(part), float(part["ordered"].mean()) if len(part) >= o.min_group else None)
     offered = bool(su["offer"].any()) if len(su) else False
 
-    # Money: sign-ups missing against a good rate × how often a sign-up places a first order × AOV.
+    # Money: sign-ups missing against a good rate × how often a welcome flow brings a sign-up to order × AOV.
     aov = average_order_value(tables)
     at_stake = method = None
     missing = max(0.0, o.good - rate) * n
     if aov:
-        conv = groups[WITH_OFFER][1]
-        how = Text("the first-order rate of sign-ups with an incentive here ({rate})", rate=share(conv or 0, 1))
-        if conv is None and len(el) >= o.min_group:
-            conv = float(el["ordered"].mean())
-            how = Text("the first-order rate of sign-ups here ({rate})", rate=share(conv, 1))
-        if conv is None:
-            conv = 0.0171
-            how = Text(
-                "too few sign-ups here to measure, so the median placed-order rate of automated flows "
-                "({rate}, Klaviyo Benchmark Report 2024)",
-                rate=share(conv, 2),
-            )
-        at_stake = missing * conv * aov
+        at_stake = missing * o.first_order * aov
         method = Text(
-            "sign-ups missing against a {good} sign-up rate ({missing}) × {how} × average order value "
-            "({aov}), over the period analysed",
+            "sign-ups missing against a {good} sign-up rate ({missing}) × the share of sign-ups a welcome flow "
+            "brings to a first order ({rate}) × average order value ({aov}), over the period analysed",
             good=share(o.good, 0),
             missing=count(missing),
-            how=how,
+            rate=cite(o, "first_order"),
             aov=money(aov, 2),
         )
     chart = Chart(

@@ -6,13 +6,16 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, money, number, share, word
 from ...metrics.orders import average_order_value
 from ...metrics.sessions import sessions
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import LITTLEDATA, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 
 class HomepageValuePropositionOptions(Options):
     """Homepage value proposition: tunables beside the control points."""
 
     min_sessions: int = 200
+    conversion: float = rate(
+        0.014, "share of visits that end in an order (average e-commerce conversion rate)", LITTLEDATA, "secondary"
+    )
 
 
 @check(
@@ -87,10 +90,12 @@ def homepage_value_proposition(tables: Tables, o: HomepageValuePropositionOption
     buy = h["purchase_rate_engaged"]
     at_stake = method = None
     if aov and buy == buy:
-        at_stake = kept * float(buy) * aov
+        at_stake = kept * min(float(buy), o.conversion) * aov
         method = Text(
-            "homepage visits that would stay at a {target} bounce rate ({kept}) × the purchase rate of "
-            "homepage visits that go on ({buy}) × average order value ({aov}), over the period analysed",
+            "homepage visits that would stay at a {target} bounce rate ({kept}) × the purchase rate of a visit "
+            "({rate}; {buy} of homepage visits that go on end in a purchase here, the lower of the two is used) × "
+            "average order value ({aov}), over the period analysed",
+            rate=cite(o, "conversion"),
             target=share(target, 0),
             kept=count(kept),
             buy=share(buy, 1),
@@ -135,6 +140,9 @@ class LandingPageMatchOptions(Options):
 
     min_sessions: int = 200
     min_group: int = 30
+    conversion: float = rate(
+        0.014, "share of visits that end in an order (average e-commerce conversion rate)", LITTLEDATA, "secondary"
+    )
 
 
 @check(
@@ -230,11 +238,12 @@ def landing_page_match(tables: Tables, o: LandingPageMatchOptions) -> Evidence:
     aov = average_order_value(tables)
     at_stake = method = None
     if aov and buy is not None:
-        at_stake = kept * float(buy) * aov
+        at_stake = kept * min(float(buy), o.conversion) * aov
         method = Text(
-            "paid visits landing off the homepage that would stay at a {target} bounce rate ({kept}) × "
-            "the purchase rate of paid visits that go on ({buy}) × average order value ({aov}), over "
-            "the period analysed",
+            "paid visits landing off the homepage that would stay at a {target} bounce rate ({kept}) × the "
+            "purchase rate of a visit ({rate}; {buy} of paid visits that go on end in a purchase here, the lower "
+            "of the two is used) × average order value ({aov}), over the period analysed",
+            rate=cite(o, "conversion"),
             target=share(target, 0),
             kept=count(kept),
             buy=share(buy, 1),

@@ -9,7 +9,7 @@ import pandas as pd
 from ...engine import Tables
 from ...i18n import N_, Text, count, money, number, share
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 PRICE_BANDS = ("price cut", "rise under 10 %", "rise 10–20 %", "rise 20–30 %", "rise 30 % or more")
 
@@ -76,6 +76,9 @@ class PriceSensitivityOptions(Options):
 
     window_days: int = 90
     min_units: int = 200
+    kept: float = rate(
+        0.5, "share of the units lost after the rises that a smaller or staged rise would keep", WORKBOOK, "default"
+    )
 
 
 @check(
@@ -163,10 +166,11 @@ def price_sensitivity(tables: Tables, o: PriceSensitivityOptions) -> Evidence:
         if r["units_before"].sum() > 0
         else float(r["new_price"].mean())
     )
-    at_stake = lost * price
+    at_stake = lost * o.kept * price
     method = Text(
         "units the {rises} price rises sold in the {days} days after them below a {good} demand ratio "
-        "({lost} units) × their mean new price ({price})",
+        "({lost} units) × the share a smaller or staged rise would keep ({rate}) × their mean new price ({price})",
+        rate=cite(o, "kept"),
         rises=count(len(r)),
         days=count(window),
         good=number(o.good, 2),

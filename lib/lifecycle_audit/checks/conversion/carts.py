@@ -11,7 +11,7 @@ from ...metrics import funnel, presence
 from ...metrics.carts import carts
 from ...metrics.orders import average_order_value
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import KLAVIYO_FLOWS, WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 # Reminder timing groups, in the order the report shows them.
 PROMPT, SAME_DAY, LATE, NONE = "within 4 h", "4–24 h", "after 24 h", "not reminded"
@@ -22,6 +22,9 @@ class CartAbandonmentOptions(Options):
 
     window_days: int = 7
     min_carts: int = 100
+    recovered: float = rate(
+        0.0171, "share of the extra abandoned carts that end in an order (median flow placed-order rate)", KLAVIYO_FLOWS
+    )
 
 
 @check(
@@ -87,12 +90,14 @@ def cart_abandonment(tables: Tables, o: CartAbandonmentOptions) -> Evidence:
     at_stake = method = None
     if aov:
         excess = max(0.0, rate - o.good) * total
-        at_stake = excess * aov
+        at_stake = excess * o.recovered * aov
         method = Text(
-            "carts beyond a {good} abandonment rate ({excess} carts) × average order value ({aov}), "
-            "over the period analysed",
+            "carts beyond a {good} abandonment rate ({excess} carts) × the share of them that would end in an "
+            "order, as an automated flow's placed-order rate ({rate}) × average order value ({aov}), over the "
+            "period analysed",
             good=share(o.good, 0),
             excess=count(excess),
+            rate=cite(o, "recovered"),
             aov=money(aov, 2),
         )
     worst = table.loc[table["abandonment"].idxmax()]
@@ -140,6 +145,9 @@ class CheckoutFunnelOptions(Options):
     """Checkout funnel: tunables beside the control points."""
 
     min_sessions: int = 300
+    fixed: float = rate(
+        0.5, "share of the visits lost at the worst step that a fix of that step wins back", WORKBOOK, "default"
+    )
 
 
 @check(
@@ -219,12 +227,13 @@ def checkout_funnel(tables: Tables, o: CheckoutFunnelOptions) -> Evidence:
     gap = max(0.0, target - float(worst["step_rate"]))
     lost = float(worst["entering"]) * gap
     if aov:
-        at_stake = lost * finish * aov
+        at_stake = lost * o.fixed * finish * aov
         method = Text(
             "visits that reached the step before {step} on {device} ({entering}) × the shortfall of "
-            "its rate against {good} of the best device's ({gap}) × the share of {device} visits past "
-            "that step that end in a purchase ({finish}) × average order value ({aov}), over the "
-            "period analysed",
+            "its rate against {good} of the best device's ({gap}) × the share of those visits a fix wins back "
+            "({fixed}) × the share of {device} visits past that step that end in a purchase ({finish}) × "
+            "average order value ({aov}), over the period analysed",
+            fixed=cite(o, "fixed"),
             step=word(worst["step"]),
             device=word(worst["device"]),
             entering=count(worst["entering"]),
@@ -314,6 +323,9 @@ class AbandonedCartRecoveryOptions(Options):
     window_days: int = 7
     min_carts: int = 50
     min_group: int = 30
+    recovered: float = rate(
+        0.0171, "share of reminded abandoned carts that end in an order (median flow placed-order rate)", KLAVIYO_FLOWS
+    )
 
 
 @check(
@@ -384,25 +396,12 @@ def abandoned_cart_recovery(tables: Tables, o: AbandonedCartRecoveryOptions) -> 
     prompt = df.loc[delay_h <= 4, "recovered"]
     aov = average_order_value(tables) or 0.0
     not_prompt = int((~(delay_h <= 4)).sum())
-    if len(prompt) >= o.min_group:
-        uplift = max(0.0, float(prompt.mean()) - float(base))
-        how = Text(
-            "the recovery rate of carts reminded within 4 h here ({prompt}) over that of carts not reminded ({base})",
-            prompt=share(prompt.mean(), 1),
-            base=share(base, 1),
-        )
-    else:
-        uplift = 0.0171
-        how = Text(
-            "too few promptly reminded carts here to measure, so the median placed-order rate of "
-            "automated flows ({rate}, Klaviyo Benchmark Report 2024)",
-            rate=share(uplift, 2),
-        )
-    at_stake = not_prompt * uplift * aov
+    at_stake = not_prompt * o.recovered * aov
     method = Text(
-        "{n} carts not reminded within 4 h × {how} × average order value ({aov}), over the period analysed",
+        "{n} carts not reminded within 4 h × the share of reminded carts that end in an order, as an automated "
+        "flow's placed-order rate ({rate}) × average order value ({aov}), over the period analysed",
         n=count(not_prompt),
-        how=how,
+        rate=cite(o, "recovered"),
         aov=money(aov, 2),
     )
     chart = Chart(

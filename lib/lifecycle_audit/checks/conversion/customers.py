@@ -9,7 +9,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, days, hours, money, number, share, word
 from ...metrics.orders import average_order_value
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 # Reminder timing groups, in the order the report shows them.
 PROMPT, SAME_DAY, LATE, NONE = "within 4 h", "4–24 h", "after 24 h", "not reminded"
@@ -291,6 +291,12 @@ class RelevanceOptions(Options):
 
     order_days: int = 7
     min_offers: int = 200
+    click_order: float = rate(
+        0.05,
+        "share of the extra offer clicks that are extra orders, not orders the customer would place anyway",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -391,11 +397,13 @@ def relevance(tables: Tables, o: RelevanceOptions) -> Evidence:
         row = ordered.aggregate(n=ordered.count(), buy=(ordered.o > 0).sum()).to_pandas().iloc[0]
         buy_rate = float(row["buy"]) / float(row["n"]) if row["n"] else 0.0
         extra = max(0.0, float(c_match) - float(c_not)) * n_not
-        at_stake = extra * buy_rate * aov
+        at_stake = extra * min(buy_rate, o.click_order) * aov
         method = Text(
-            "offers that would match at a {good} matching share ({n}) × how much more often matching offers are clicked ({gap}) × the "
-            "share of offer clicks followed by an order within {days} ({buy}) × average order value "
+            "offers that would match at a {good} matching share ({n}) × how much more often matching offers are "
+            "clicked ({gap}) × the share of the extra clicks that are extra orders ({rate}; {buy} of offer clicks "
+            "here are followed by an order within {days}, the lower of the two is used) × average order value "
             "({aov}), over the period analysed",
+            rate=cite(o, "click_order"),
             good=share(o.good, 0),
             n=count(n_not),
             gap=share(max(0.0, float(c_match) - float(c_not)), 2),

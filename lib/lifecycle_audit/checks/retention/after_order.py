@@ -10,7 +10,7 @@ from ...i18n import N_, Text, count, days, money, share
 from ...metrics import cohorts, presence
 from ...metrics.orders import average_order_value
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import KLAVIYO_FLOWS, WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 # ---------------------------------------------------------------- part A: after the order
 
@@ -83,6 +83,11 @@ class UnderContactingOptions(Options):
     window_days: int = 30
     min_orders: int = 100
     min_group: int = 30
+    reorder: float = rate(
+        0.0171,
+        "share of recent buyers a post-purchase flow brings to order again (median flow placed-order rate)",
+        KLAVIYO_FLOWS,
+    )
 
 
 @check(
@@ -153,11 +158,13 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
         r_in, r_out = float(reached["ordered_again_90d"].mean()), float(missed["ordered_again_90d"].mean())
         details.update(reorder_contacted=r_in, reorder_uncontacted=r_out)
         if rate > o.good and _clearly_higher(r_in, len(reached), r_out, len(missed)):
-            at_stake = int(uncontacted.sum()) * (r_in - r_out) * aov
+            at_stake = int(uncontacted.sum()) * min(r_in - r_out, o.reorder) * aov
             method = Text(
-                "{n} orders without a marketing message within {days} days × the gap in orders again "
-                "within 90 days between contacted ({a}) and uncontacted buyers ({b}) × average order "
-                "value ({aov}), over the period analysed",
+                "{n} orders without a marketing message within {days} days × the share of buyers a post-purchase "
+                "flow brings to order again ({rate}; here contacted buyers ordered again within 90 days {a}, "
+                "uncontacted {b}: the lower of the rate and that gap is used) × average order value ({aov}), "
+                "over the period analysed",
+                rate=cite(o, "reorder"),
                 n=count(uncontacted.sum()),
                 days=count(window),
                 a=share(r_in, 1),
@@ -202,6 +209,9 @@ class RepeatPurchaseOptions(Options):
     window_days: int = 180
     short_window_days: int = 90
     min_customers: int = 100
+    won_back: float = rate(
+        0.2, "share of the missing second orders a post-purchase programme wins in the period", WORKBOOK, "default"
+    )
 
 
 @check(
@@ -262,10 +272,12 @@ def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
     aov = average_order_value(tables)
     if aov and rate < o.good:
         missing = (o.good - rate) * n
-        at_stake = missing * aov
+        at_stake = missing * o.won_back * aov
         method = Text(
-            "second orders missing to a {good} second-order rate ({n} of {total} first-time buyers) × "
-            "average order value ({aov}); only the second order is counted, not the ones after it",
+            "second orders missing to a {good} second-order rate ({n} of {total} first-time buyers) × the share "
+            "of them a post-purchase programme wins ({rate}) × average order value ({aov}); only the second order "
+            "is counted, not the ones after it",
+            rate=cite(o, "won_back"),
             good=share(o.good, 0),
             n=count(missing),
             total=count(n),
@@ -311,6 +323,11 @@ class OnboardingOptions(Options):
     repeat_days: int = 180
     min_orders: int = 100
     min_group: int = 30
+    reorder: float = rate(
+        0.0171,
+        "share of first-time buyers an onboarding flow brings to a second order (median flow placed-order rate)",
+        KLAVIYO_FLOWS,
+    )
 
 
 @check(
@@ -403,10 +420,12 @@ def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
             repeat=count(repeat),
         )
         if aov and rate < o.good and _clearly_higher(r_in, n_in, r_out, n_out):
-            at_stake = int((~onboarded).sum()) * (r_in - r_out) * aov
+            at_stake = int((~onboarded).sum()) * min(r_in - r_out, o.reorder) * aov
             method = Text(
-                "{n} first orders without onboarding × the gap in second orders within {repeat} days "
-                "between onboarded ({a}) and other first-time buyers ({b}) × average order value ({aov})",
+                "{n} first orders without onboarding × the share of first-time buyers an onboarding flow brings "
+                "to a second order ({rate}; here onboarded buyers ordered again within {repeat} days {a}, others "
+                "{b}: the lower of the rate and that gap is used) × average order value ({aov})",
+                rate=cite(o, "reorder"),
                 n=count((~onboarded).sum()),
                 repeat=count(repeat),
                 a=share(r_in, 1),

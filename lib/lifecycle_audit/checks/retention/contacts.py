@@ -6,7 +6,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, money, share
 from ...metrics.contacts import BAND_CAP, MARKETING_EMAILS, by_band, messages_with_frequency
 from ...metrics.orders import revenue_per_customer_year
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 
 def _band_label(band: int) -> str:
@@ -19,6 +19,12 @@ class OverContactingOptions(Options):
     min_messages: int = 1000
     turn_factor: float = 2.0
     min_band_messages: int = 300
+    email_share: float = rate(
+        0.1,
+        "share of a customer's yearly revenue that the shop's e-mails bring, lost with the unsubscribe",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -110,11 +116,12 @@ def over_contacting(tables: Tables, o: OverContactingOptions) -> Evidence:
         )
         value = revenue_per_customer_year(tables)
         if value:
-            at_stake = excess * value
+            at_stake = excess * o.email_share * value
             method = Text(
-                "unsubscribes beyond the rate at one contact a week ({excess}) × revenue per customer per "
-                "year ({value}): the yearly revenue of customers the shop can no longer e-mail (an upper "
-                "bound)",
+                "unsubscribes beyond the rate at one contact a week ({excess}) × the share of a customer's "
+                "yearly revenue the shop's e-mails bring ({rate}) × revenue per customer per year ({value}): "
+                "what the shop loses with the customers it can no longer e-mail",
+                rate=cite(o, "email_share"),
                 excess=count(excess),
                 value=money(value, 2),
             )

@@ -6,7 +6,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, money, share
 from ...metrics import expansion as _expansion
 from ...metrics.orders import average_order_value
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 
 class ExpansionOptions(Options):
@@ -16,6 +16,12 @@ class ExpansionOptions(Options):
     repeat_days: int = 180
     min_repeat_customers: int = 50
     min_group: int = 20
+    cross_sold: float = rate(
+        0.0171,
+        "share of returning customers a cross-sell flow brings to order from another category (median flow "
+        "placed-order rate)",
+        KLAVIYO_FLOWS,
+    )
 
 
 @check(
@@ -153,10 +159,11 @@ def expansion(tables: Tables, o: ExpansionOptions) -> Evidence:
     aov = average_order_value(tables)
     missing = max(0.0, o.good - rate) * len(judged)
     if aov and missing > 0:
-        at_stake = missing * aov
+        at_stake = missing * o.cross_sold * aov
         method = Text(
-            "returning customers short of a {good} cross-sell rate ({n}) × average order value ({aov}): one "
-            "order from another category each, over the period analysed",
+            "returning customers short of a {good} cross-sell rate ({n}) × the share of them a cross-sell flow "
+            "brings to order from another category ({rate}) × average order value ({aov}), over the period analysed",
+            rate=cite(o, "cross_sold"),
             good=share(o.good, 0),
             n=count(missing),
             aov=money(aov, 2),

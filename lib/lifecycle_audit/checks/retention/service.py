@@ -9,7 +9,7 @@ from ...i18n import N_, Text, count, hours, money, number, share
 from ...metrics import support as _support
 from ...metrics.orders import revenue_per_customer_year
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import WORKBOOK, ZENDESK_CX, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
 # ---------------------------------------------------------------- part B: support, silent dissatisfaction, expansion
 
@@ -21,6 +21,12 @@ class SupportResponsivenessOptions(Options):
     churn_days: int = 180
     min_group: int = 30
     bad_handoffs: int = 2
+    kept: float = rate(
+        0.25,
+        "share of the customers who stop ordering after a bad ticket that good support would keep",
+        WORKBOOK,
+        "default",
+    )
 
 
 @check(
@@ -140,10 +146,12 @@ def support_responsiveness(tables: Tables, o: SupportResponsivenessOptions) -> E
         excess = churn_bad - churn_good
         customers = int(df.loc[df["bad"], "customer_id"].nunique())
         if value and excess > 0:
-            at_stake = customers * excess * value
+            at_stake = customers * excess * o.kept * value
             method = Text(
                 "customers with a bad ticket ({n}) × how many more of them stopped ordering than after a "
-                "good ticket ({excess}) × revenue per customer per year ({value})",
+                "good ticket ({excess}) × the share of them good support would keep ({rate}) × revenue per "
+                "customer per year ({value})",
+                rate=cite(o, "kept"),
                 n=count(customers),
                 excess=share(excess, 1),
                 value=money(value, 2),
@@ -175,6 +183,8 @@ class SilentDissatisfactionOptions(Options):
     follow_days: int = 3
     min_low_scores: int = 20
     min_group: int = 30
+    switch: float = rate(0.5, "share of customers who switch to a competitor after one bad experience", ZENDESK_CX)
+    saved: float = rate(0.2, "share of those a follow-up of their low score keeps", WORKBOOK, "default")
 
 
 @check(
@@ -279,14 +289,14 @@ def silent_dissatisfaction(tables: Tables, o: SilentDissatisfactionOptions) -> E
     value = revenue_per_customer_year(tables)
     customers = int(judged.loc[~judged["followed_up"], "customer_id"].nunique())
     if value and customers:
-        switch = 0.5
-        at_stake = customers * switch * value
+        at_stake = customers * o.switch * o.saved * value
         method = Text(
             "unhappy customers nobody followed up ({n}) × the share who switch to a competitor after one "
-            "bad experience ({switch}, Zendesk CX Trends 2020) × revenue per customer per year ({value}): "
-            "an upper bound",
+            "bad experience ({switch}) × the share of those a follow-up keeps ({saved}) × revenue per customer "
+            "per year ({value})",
             n=count(customers),
-            switch=share(switch, 0),
+            switch=cite(o, "switch"),
+            saved=cite(o, "saved"),
             value=money(value, 2),
         )
     chart = Chart(

@@ -9,7 +9,7 @@ from ...i18n import N_, Text, count, days, money, share
 from ...metrics import churn
 from ...privacy import pseudonymise_frame
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 from .common import TOP_ROWS, contacted_after, winbacks
 
 
@@ -24,6 +24,11 @@ class ChurnRiskOptions(Options):
     min_history_days: int = churn.PREREQUISITES["min_history_days"]
     min_orders_last_30_days: int = churn.PREREQUISITES["min_orders_last_30_days"]
     min_three_order_customers: int = churn.PREREQUISITES["min_three_order_customers"]
+    won_back: float = rate(
+        0.0171,
+        "share of lapsing customers a win-back flow brings back to order (median flow placed-order rate)",
+        KLAVIYO_FLOWS,
+    )
 
 
 @check(
@@ -103,12 +108,16 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
     lap["contacted"] = contacted_after(lap["last_order"], winbacks(tables))
     rate = float(lap["contacted"].mean())
     missed = lap[~lap["contacted"]]
-    at_stake = float(missed["revenue_at_risk"].sum())
+    at_risk = float(missed["revenue_at_risk"].sum())
+    at_stake = at_risk * o.won_back
     method = Text(
         "for each of the {n} lapsing repeat customers sent no win-back: (1 − probability still active, "
         "BG/NBD) × purchases expected in the next 12 months if still active (BG/NBD) × expected order "
-        "value (Gamma-Gamma); the revenue the shop loses over a year if they have gone",
+        "value (Gamma-Gamma), the revenue the shop loses over a year if they have gone ({risk}), × the share "
+        "of lapsing customers a win-back flow brings back ({rate})",
         n=count(len(missed)),
+        risk=money(at_risk, 0),
+        rate=cite(o, "won_back"),
     )
     lap["alive_band"] = churn.alive_band(lap["p_alive"])
     by_band = (

@@ -10,7 +10,7 @@ from ...metrics import churn
 from ...metrics.orders import average_order_value
 from ...privacy import pseudonymise_frame
 from .. import windows
-from ..base import Chart, Evidence, NotEnoughData, Options, check
+from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 from .common import TOP_ROWS, contacted_after, winbacks
 
 DEFAULTED, BAD_REVIEW, BOTH = "did not pay", "bad review", "both"
@@ -127,6 +127,12 @@ class ChannelFallbackOptions(Options):
     lapsed_to_days: int = 400
     min_customers: int = 20
     reactivation_days: int = 90
+    won_back: float = rate(
+        0.0171,
+        "share of lapsed customers a win-back brings back to order (median placed-order rate of e-mail "
+        "flows, taken for other channels too)",
+        KLAVIYO_FLOWS,
+    )
 
 
 @check(
@@ -244,19 +250,21 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
         fallback = winbacks(tables, "email")
     came_back = _reactivation(tables, fallback, o.reactivation_days) if len(fallback) >= o.min_customers else None
     if aov and came_back is not None:
-        at_stake = len(missed) * came_back * aov
+        at_stake = len(missed) * min(came_back, o.won_back) * aov
         which = (
             Text("win-backs on other channels")
             if on_other
             else Text("e-mail win-backs (none were sent on other channels)")
         )
         method = Text(
-            "{n} lapsed customers never tried on another channel × the share of {which} followed by an "
-            "order within {days} days here ({rate}) × average order value ({aov})",
+            "{n} lapsed customers never tried on another channel × the share of lapsed customers a win-back "
+            "brings back to order ({won}; {rate} of {which} were followed by an order within {days} days here: "
+            "the lower of the two is used) × average order value ({aov})",
             n=count(len(missed)),
             which=which,
             days=count(o.reactivation_days),
             rate=share(came_back, 1),
+            won=cite(o, "won_back"),
             aov=money(aov, 2),
         )
     details = {
