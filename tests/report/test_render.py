@@ -580,3 +580,12 @@ def test_write_page_creates_the_folder(tmp_path):
     target = tmp_path / "reports" / "demo" / "run" / "index.html"
     write_page(target, "<p>é</p>")
     assert target.read_text(encoding="utf-8") == "<p>é</p>"
+
+
+def test_top_findings_say_how_each_sum_at_stake_was_estimated(findings):
+    html = index_html([f.to_dict() for f in findings], _stages({}), _run_info())
+    top = html.split('id="la-top"', 1)[1].split("</table>", 1)[0]
+    estimated = [f for f in findings if f.status in ("fail", "warn") and f.at_stake is not None and f.at_stake_method]
+    assert top.count('class="la-muted la-small la-method"') == len(estimated) == 2
+    assert "At stake: Abandoned carts times the average order value, 10 % recoverable." in top
+    assert "At stake: Lost subscribers times revenue per subscriber." in top

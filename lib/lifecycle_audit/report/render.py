@@ -300,6 +300,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
                 "value": i18n.value(f.get("value"), f.get("unit"), currency),
                 "at_stake_raw": None if fmt.missing(at) else float(at),
                 "at_stake": None if fmt.missing(at) else fmt.money(at, currency),
+                "method": None if fmt.missing(at) else tr(f.get("at_stake_method")),
                 "reason": tr(f.get("reason")) if f["status"] in ("not_run", "error") else None,
                 "href": f"{f.get('page') or files.get(stage) or _stage_file(stage)}#{anchor(f['check_id'])}",
                 "good": f.get("good"),
