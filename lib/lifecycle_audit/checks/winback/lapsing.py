@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandas as pd
+from pydantic import Field, NonNegativeFloat
 
 from ...engine import Tables
-from ...i18n import N_, Text, count, days, money, share
-from ...metrics import churn
+from ...i18n import N_, Text, count, days, money, number, share
+from ...metrics import churn, lifetime
 from ...privacy import pseudonymise_frame
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 from .common import TOP_ROWS, contacted_after, winbacks
@@ -23,6 +26,8 @@ class ChurnRiskOptions(Options):
     min_history_days: int = churn.PREREQUISITES["min_history_days"]
     min_orders_last_30_days: int = churn.PREREQUISITES["min_orders_last_30_days"]
     min_three_order_customers: int = churn.PREREQUISITES["min_three_order_customers"]
+    # Tried in turn until the lifetime models converge; none converging: the check is not run.
+    penalizers: Annotated[tuple[NonNegativeFloat, ...], Field(min_length=1)] = lifetime.PENALIZERS
 
 
 @check(
@@ -96,7 +101,10 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
                 found=count(len(lap)),
             )
         )
-    fit = churn.lifetime_fit(tables)
+    try:
+        fit = churn.lifetime_fit(tables, o.penalizers)
+    except lifetime.FitFailed as err:
+        raise NotEnoughData(err.text) from err
     lap = lap.join(fit.customers)
     lap["contacted"] = contacted_after(lap["last_order"], winbacks(tables))
     rate = float(lap["contacted"].mean())
@@ -108,6 +116,13 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
         "value (Gamma-Gamma); the revenue the shop loses over a year if they have gone",
         n=count(len(missed)),
     )
+    if fit.retried:
+        method = Text(
+            "{method}. The models found a stable estimate only with a penalizer of {penalizer} (smoothing that "
+            "pulls each customer's estimate towards the shop's average), so the figure is a cautious one",
+            method=method,
+            penalizer=number(max(fit.penalizers.values())),
+        )
     lap["alive_band"] = churn.alive_band(lap["p_alive"])
     by_band = (
         lap.groupby("alive_band", observed=False)
@@ -152,6 +167,7 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
         "revenue_at_risk_all_customers": all_risk,
         "fit_seconds": round(fit.fit_seconds, 3),
         "model_params": fit.params,
+        "penalizers": fit.penalizers,
         "prerequisites": pre,
     }
     summary = Text(
