@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -151,7 +152,9 @@ def _ladder(fit: Callable[..., Model], summary: pd.DataFrame, penalizers: Sequen
 
     for penalizer in penalizers:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # lifetimes prints the optimiser's state on failure
+            # lifetimes prints the optimiser's state on failure, and autograd warns on every step that overflows
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
                 model = fit(summary, penalizer=float(penalizer))
         except ConvergenceError:
             continue
