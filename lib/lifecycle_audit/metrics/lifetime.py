@@ -26,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from ..i18n import Text, count, number
+from ..i18n import Text, Value, count, number
 
 # The penalizers tried in turn: 0.001 (the workbook's fit before the ladder), then stronger.
 PENALIZERS = (0.001, 0.01, 0.1)
@@ -139,8 +139,14 @@ class FitFailed(Exception):
     """A lifetime model could not be fitted; `text` says why, for the client (an i18n.Text)."""
 
     def __init__(self, text: Text):
-        super().__init__(text.msgid)
+        super().__init__(text.render("en"))  # the log's wording; the report renders `text` in its language
         self.text = text
+
+
+def penalizer_value(penalizer: float) -> Value:
+    """A penalizer as a number in a Text, with as many decimals as it needs (0.001, 0.01, 0.1, 1)."""
+    p = float(penalizer)
+    return number(p, max(0, -math.floor(math.log10(p))) if 0 < p < 1 else 0)
 
 
 Model = TypeVar("Model", BGNBD, GammaGamma)
@@ -165,7 +171,7 @@ def _ladder(fit: Callable[..., Model], summary: pd.DataFrame, penalizers: Sequen
             "the {model} lifetime model could not be fitted to this shop's orders: it found no stable estimate, "
             "even with the strongest smoothing tried (penalizer {penalizer})",
             model=name,
-            penalizer=number(max(penalizers, default=0.0)),
+            penalizer=penalizer_value(max(penalizers, default=0.0)),
         )
     )
 

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field, NonNegativeFloat
 
 from ...engine import Tables
-from ...i18n import N_, Text, count, days, money, number, share
+from ...i18n import N_, Text, count, days, money, share
 from ...metrics import churn, lifetime
 from ...privacy import pseudonymise_frame
 from ..base import Chart, Evidence, NotEnoughData, Options, check
@@ -121,7 +121,7 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
             "{method}. The models found a stable estimate only with a penalizer of {penalizer} (smoothing that "
             "pulls each customer's estimate towards the shop's average), so the figure is a cautious one",
             method=method,
-            penalizer=number(max(fit.penalizers.values())),
+            penalizer=lifetime.penalizer_value(max(fit.penalizers.values())),
         )
     lap["alive_band"] = churn.alive_band(lap["p_alive"])
     by_band = (
