@@ -121,6 +121,8 @@ def test_run_on_a_small_generated_shop(tmp_path, profile):
     statuses = {f["check_id"]: f["status"] for f in got["findings"]}
     assert any(s in ("pass", "warn", "fail") for s in statuses.values()), statuses
     assert "error" not in statuses.values(), statuses
+    for page in PAGES:  # every view of the stage notebooks works on the shop: no "could not be shown" note
+        assert "could not be shown" not in (run_dir / page).read_text(encoding="utf-8"), page
     if profile == "planted":
         assert "fail" in statuses.values(), f"the planted shop's mistakes should fail a check: {statuses}"
     else:
