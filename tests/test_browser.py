@@ -2,54 +2,26 @@
 requests nothing from outside, runs nothing it should not, its links lead to the evidence, it fits a phone,
 and it travels as one HTML file and as a PDF.
 
-Without Chromium these tests skip, except in CI (CI set), where they fail.
+Without Chromium these tests skip, except in CI (CI set), where they fail. The browser is started once per
+test process (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from lifecycle_audit.report import export
-from tests.kit.salted_run import CHROMIUM, browser_available, fresh_dir, salted_run
+from tests.kit.browser import need_browser
+from tests.kit.salted_run import fresh_dir, salted_run
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP, PHONE = 1280, 390
-
-
-def _need_browser() -> None:
-    if browser_available():
-        return
-    message = f"no browser: {CHROMIUM} (Debian package chromium) and the playwright package are needed"
-    if os.environ.get("CI"):
-        pytest.fail(message + " - CI must install them (.ci/run does)")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
 def run(tmp_path_factory):
     return salted_run(fresh_dir(tmp_path_factory))
-
-
-@pytest.fixture(scope="session")
-def browser():
-    _need_browser()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: the tests skip without it
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Watch:
@@ -181,7 +153,7 @@ def test_single_file_holds_every_stage_and_links_in_page(run, browser):
 
 @pytest.mark.e2e
 def test_the_pdf_holds_the_whole_report(run):
-    _need_browser()
+    need_browser()
     assert run.pdf is not None and run.pdf.name == "report.pdf"
     data = run.pdf.read_bytes()
     assert data.startswith(b"%PDF")

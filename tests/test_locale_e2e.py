@@ -6,50 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
-from typer.testing import CliRunner
 
 from lifecycle_audit import checks
-from lifecycle_audit.cli import app
-
-ALL_TABLES = (
-    "customers",
-    "events",
-    "orders",
-    "order_lines",
-    "messages",
-    "tickets",
-    "surveys",
-    "reviews",
-    "referrals",
-    "spend",
-    "prices",
-)
-
-
-def _run(folder: Path, locale: str, currency: str) -> Path:
-    params = folder / f"shop-{locale}.yaml"
-    params.write_text(
-        yaml.safe_dump(
-            {
-                "client": f"shop-{locale}",
-                "client_name": f"Testladen {locale}",
-                "currency": currency,
-                "locale": locale,
-                "data_dir": str(folder / "data"),
-                "sources": {t: {"file": f"{t}.parquet"} for t in ALL_TABLES},
-                "output": str(folder / "reports"),
-                "demo": {"customers": 1000, "seed": 11, "profile": "planted"},
-            },
-            sort_keys=False,
-        ),
-        encoding="utf-8",
-    )
-    result = CliRunner().invoke(app, ["run", str(params), "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    index = Path([line for line in result.stdout.splitlines() if line.strip()][-1].strip())
-    assert index.is_file()
-    return index.parent
+from tests.kit.locale_runs import locale_dir, locale_run
 
 
 def _pages(run_dir: Path) -> dict[str, str]:
@@ -61,8 +20,8 @@ def _english_advice() -> list[str]:
 
 
 @pytest.mark.e2e
-def test_demo_report_in_german(tmp_path):
-    run_dir = _run(tmp_path, "de", "EUR")
+def test_demo_report_in_german(tmp_path_factory):
+    run_dir = locale_run(locale_dir(tmp_path_factory), "de", "EUR")
     pages = _pages(run_dir)
     index, conversion = pages["index.html"], pages["03_conversion.html"]
     assert '<html lang="de">' in index
@@ -89,8 +48,8 @@ def test_demo_report_in_german(tmp_path):
 
 
 @pytest.mark.e2e
-def test_demo_report_in_indonesian_with_rupiah(tmp_path):
-    run_dir = _run(tmp_path, "id", "IDR")
+def test_demo_report_in_indonesian_with_rupiah(tmp_path_factory):
+    run_dir = locale_run(locale_dir(tmp_path_factory), "id", "IDR")
     pages = _pages(run_dir)
     index, retention = pages["index.html"], pages["04_retention.html"]
     assert '<html lang="id">' in index and "Audit siklus hidup pelanggan" in index

@@ -60,6 +60,7 @@ def test_defaults_and_paths():
         ({"sources": {"ordres": {"file": "o.csv"}}}, "unknown table 'ordres'"),
         ({"sources": {"orders": {"file": "o.csv", "columns": {"order_nr": "X"}}}}, "not a column of orders"),
         ({"period": {"start": "2026-05-01", "end": "2026-01-01"}}, "is after its end"),
+        ({"period": {"warmup_days": -1}}, "period.warmup_days: Input should be greater than or equal to 0"),
     ],
 )
 def test_mistakes_in_params_name_their_place(changes, message):

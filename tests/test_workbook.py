@@ -189,3 +189,12 @@ def test_a_card_that_cannot_be_drawn_does_not_hide_the_others(monkeypatch, caplo
         workbook.show(failed)
     assert 'id="conversion-a"' in shown[0] and "could not be drawn" in shown[0] and "KeyError" not in shown[0]
     assert "conversion.b" in caplog.text and "KeyError" in caplog.text
+
+
+def test_the_warm_up_set_in_params_reaches_the_tables(shop, tmp_path):
+    file, prepared = shop
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    assert workbook.open_audit(str(file), str(prepared.folder)).tables.warmup_days == params_mod.WARMUP_DAYS == 30
+    custom = tmp_path / "tiny.yaml"
+    custom.write_text(yaml.safe_dump({**data, "period": {"warmup_days": 7}}), encoding="utf-8")
+    assert workbook.open_audit(str(custom), str(prepared.folder)).tables.warmup_days == 7

@@ -12,6 +12,7 @@ import ibis
 import pandas as pd
 
 from . import contract
+from .params import WARMUP_DAYS
 
 
 def connect(backend: str = "duckdb"):
@@ -30,11 +31,17 @@ class Tables:
     """The canonical tables of one audit, as Ibis tables, plus derived data computed once and reused."""
 
     def __init__(
-        self, con, available: dict[str, Any], period: tuple[dt.date, dt.date] | None = None, currency: str = "EUR"
+        self,
+        con,
+        available: dict[str, Any],
+        period: tuple[dt.date, dt.date] | None = None,
+        currency: str = "EUR",
+        warmup_days: int = WARMUP_DAYS,
     ):
         self.con = con
         self._tables = available
         self.currency = currency
+        self.warmup_days = warmup_days  # see params.Period.warmup_days and metrics.cohorts.first_time_buyers
         self._period = period
         self._derived: dict[str, Any] = {}
 

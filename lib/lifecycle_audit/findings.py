@@ -1,6 +1,7 @@
 """What the audit reports: a check's Evidence scored into a Finding, and the Finding as JSON.
 
-`run_check` is where a declared check meets the data: a missing table, thin data or an exception
+`run_check` is where a declared check meets the data: an unmet need (a table, column or kind of value
+the check declared it needs to judge, evaluated before the check runs), thin data or an exception
 becomes a finding (not run, or error) instead of a crash; an exception's type, message and traceback go to
 the "lifecycle_audit" logger (a run's log, see workbook), the finding says only in plain words that the check
 stopped on an error; the client's threshold overrides are merged
@@ -63,6 +64,7 @@ class Finding:
     at_stake_method: Message | None = None
     details: dict[str, Any] = field(default_factory=dict)
     seconds: float | None = None
+    unmet: list[str] = field(default_factory=list)  # the needs the data did not meet (as declared), when not run
 
     @property
     def ran(self) -> bool:
@@ -154,9 +156,12 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
         description=spec.description,
         advice=list(spec.advice),
     )
-    missing = [t for t in spec.needs if not tables.has(t)]
-    if missing:
-        return Finding(title=spec.title, status="not_run", score=None, reason=_missing_tables(missing), **base)
+    unmet = checks.unmet_needs(spec.needs, tables)
+    if unmet:
+        _, reason = unmet[0]
+        return Finding(
+            title=spec.title, status="not_run", score=None, reason=reason, unmet=[str(n) for n, _ in unmet], **base
+        )
     started = time.perf_counter()
     try:
         ev = spec.fn(tables, opts)
@@ -191,12 +196,6 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
     return _scored(spec, opts, ev, base, time.perf_counter() - started)
 
 
-def _missing_tables(missing: list[str]) -> Text:
-    if len(missing) == 1:
-        return Text("needs the {table} table, which was not supplied", table=missing[0])
-    return Text("needs the {tables} tables, which were not supplied", tables=", ".join(missing))
-
-
 def _scored(spec: CheckSpec, opts: checks.Options, ev: Evidence, base: dict[str, Any], seconds: float) -> Finding:
     s = scoring.score(float(ev.value), opts.good, opts.poor, spec.better, spec.bounded)
     st = scoring.status(s)
@@ -220,6 +219,46 @@ def run_stage(stage: str, tables, thresholds: dict[str, dict[str, Any]] | None =
     """Every check of a stage, in the report's order."""
     thresholds = thresholds or {}
     return [run_check(spec, tables, thresholds.get(spec.id)) for spec in checks.specs(stage)]
+
+
+# ---------------------------------------------------------------- coverage of the catalogue
+
+
+@dataclass
+class Coverage:
+    """How much of the catalogue the data could judge, and the missing inputs that would unlock the most checks."""
+
+    checks: int  # in the catalogue run
+    judged: int  # whose needs the data met (they may still have had too little data, or passed, or failed)
+    # (need as declared, checks it alone keeps from running, checks it is missing for), most unlocked first
+    unlocks: list[tuple[str, int, int]]
+
+    @property
+    def share(self) -> float | None:
+        return self.judged / self.checks if self.checks else None
+
+    @property
+    def score(self) -> int | None:
+        """The share as a 0..100 gauge."""
+        return None if self.share is None else int(round(self.share * 100))
+
+
+def coverage(found: list, top: int = 3) -> Coverage:
+    """The coverage of a run's findings (Finding or their JSON): the checks not stopped by a missing input,
+    and the `top` missing inputs that would unlock the most checks: per input, the checks it alone keeps from
+    running (supplying it lets them run) and all the checks it is missing for."""
+    rows = [f.to_dict(timings=False) if isinstance(f, Finding) else f for f in found]
+    blocked = [list(r.get("unmet") or []) for r in rows]
+    alone: dict[str, int] = {}
+    among: dict[str, int] = {}
+    for unmet in blocked:
+        for need in unmet:
+            among[need] = among.get(need, 0) + 1
+        if len(unmet) == 1:
+            alone[unmet[0]] = alone.get(unmet[0], 0) + 1
+    ranked = sorted(among, key=lambda n: (-alone.get(n, 0), -among[n], n))
+    unlocks = [(n, alone.get(n, 0), among[n]) for n in ranked][:top]
+    return Coverage(checks=len(rows), judged=sum(1 for u in blocked if not u), unlocks=unlocks)
 
 
 # ---------------------------------------------------------------- JSON

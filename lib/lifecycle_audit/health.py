@@ -1,4 +1,6 @@
-"""Stage 0, data health: what was supplied, what is usable, which checks can run and why not."""
+"""Stage 0, data health: what was supplied, what is usable, what the tables hold, which checks can run and why
+not, and what the data's span can carry (customers left out as first-time buyers by the warm-up, purchases
+recorded twice)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, contract, stages
+from . import checks, contract, fmt, i18n, stages
+from .i18n import N_
+from .metrics import cohorts, presence, span
+from .sources import doubles
+
+i18n.add_labels(
+    columns={
+        "customers_counted_as": N_("Counted as"),
+        "data_starts": N_("Data starts"),
+        "first_order": N_("Day of the first order"),
+        "warmup_days": N_("Warm-up (days)"),
+        "warmup_ends": N_("Warm-up ends"),
+        "span_days": N_("Span (days)"),
+    },
+    terms={
+        "first-time buyers": N_("first-time buyers"),
+        cohorts.FIRST_ORDER_IN_WARMUP: N_("first order in the warm-up"),
+        cohorts.SIGNED_UP_BEFORE: N_("signed up before the data"),
+        doubles.DOUBLED_EVENT: N_("purchase event fired twice"),
+        doubles.DOUBLED_PURCHASE: N_("purchase event fired twice"),
+        doubles.REPEATED_ORDER: N_("order recorded twice"),
+    },
+    owner="health",
+)
 
 
 def supplied(prepared) -> pd.DataFrame:
@@ -68,22 +93,77 @@ def rejections(prepared) -> pd.DataFrame:
 
 
 def readiness(tables) -> pd.DataFrame:
-    """Every check: whether it can run on the tables supplied, and if not, which tables it lacks."""
+    """Every check: "ready" when the data meets everything it declared it needs to judge, else "cannot run"
+    with the needs the data does not meet (`missing`) and why the first of them is not met (`reason`)."""
     rows = []
     for spec in checks.specs():
-        missing = [t for t in spec.needs if not tables.has(t)]
-        # Table names are the contract's own words in every language; the state is a translated term.
+        unmet = checks.unmet_needs(spec.needs, tables)
+        # Table, column and kind names are the contract's own words in every language; the state is a term.
         rows.append(
             {
                 "stage": stages.TITLES[spec.stage],
                 "check": spec.id,
                 "title": spec.title,
                 "needs": ", ".join(spec.needs),
-                "state": "cannot run" if missing else "ready",
-                "missing": ", ".join(missing),
+                "state": "cannot run" if unmet else "ready",
+                "missing": ", ".join(str(need) for need, _ in unmet),
+                "reason": unmet[0][1] if unmet else "",
             }
         )
     return pd.DataFrame(rows)
+
+
+COVERAGE_COLUMNS = ["table", "column", "rows", "filled", "distinct", "from", "to", "kinds"]
+
+
+def coverage(tables) -> pd.DataFrame:
+    """What every supplied table holds, one row per contract column: the table's rows, the share of them
+    that fill the column, its distinct values, the first and last date (date columns) and, for kind columns
+    (closed vocabularies such as events.event_type or messages.channel, and yes/no columns), the kinds that
+    occur with their rows, most frequent first. A column the client did not supply shows as filled on no row."""
+    out = []
+    for name in contract.TABLE_ORDER:
+        if not tables.has(name):
+            continue
+        spec = contract.table(name)
+        stats = _column_stats(tables[name], spec)
+        n = int(stats["_n"])
+        for col in spec.columns:
+            filled = int(stats.get(f"f__{col.name}", 0))
+            dated = col.kind in (contract.TIMESTAMP, contract.DATE) and filled
+            out.append(
+                {
+                    "table": name,
+                    "column": f"{name}.{col.name}",  # as the needs name it (a bare name could read as a word)
+                    "rows": n,
+                    "filled": filled / n if n else None,
+                    "distinct": int(stats.get(f"d__{col.name}", 0)),
+                    "from": stats[f"lo__{col.name}"] if dated else None,
+                    "to": stats[f"hi__{col.name}"] if dated else None,
+                    "kinds": _kinds_text(tables, name, col) if presence.is_kind(col) else "",
+                }
+            )
+    return pd.DataFrame(out, columns=COVERAGE_COLUMNS)
+
+
+def _column_stats(t, spec: contract.Table) -> pd.Series:
+    """One query over the table: rows, and per present column its filled rows, distinct values, first and last."""
+    agg = {"_n": t.count()}
+    for col in spec.columns:
+        if col.name not in t.columns:
+            continue
+        c = t[col.name]
+        agg[f"f__{col.name}"] = c.count()
+        agg[f"d__{col.name}"] = c.nunique()
+        if col.kind in (contract.TIMESTAMP, contract.DATE):
+            agg[f"lo__{col.name}"] = c.min()
+            agg[f"hi__{col.name}"] = c.max()
+    return t.aggregate(**agg).to_pandas().iloc[0]
+
+
+def _kinds_text(tables, name: str, col: contract.Column) -> str:
+    """The kinds of a column with their rows: "page_view 5,210 · product_view 3,104"."""
+    return " · ".join(f"{kind} {fmt.number(n)}" for kind, n in presence.kinds(tables, name, col.name).items())
 
 
 def inputs(prepared) -> pd.DataFrame:
@@ -125,6 +205,37 @@ def reasons(prepared) -> pd.DataFrame:
             )
     out = pd.DataFrame(rows, columns=["file", "category", "reason", "rows", "share", "what", "example_rows"])
     return out.sort_values(["file", "category", "rows"], ascending=[True, True, False], kind="stable")
+
+
+def warmup(tables) -> pd.DataFrame:
+    """The data's span as the first-time buyers see it: its first day (of the first order or event), the warm-up
+    (params period.warmup_days, from the first order's day) and where it ends, and the days the analysis period
+    covers; empty without orders."""
+    start = span.data_start(tables)
+    if start is None:
+        return pd.DataFrame(columns=["data_starts", "first_order", "warmup_days", "warmup_ends", "span_days"])
+    row = {
+        "data_starts": start,
+        "first_order": span.orders_start(tables),
+        "warmup_days": int(tables.warmup_days),
+        "warmup_ends": span.warmup_end(tables),
+        "span_days": round(span.span_days(tables)),
+    }
+    return pd.DataFrame([row])
+
+
+def first_time_buyers(tables) -> pd.DataFrame:
+    """Ordering customers by whether their first order in the data counts as their first purchase, and if not,
+    why (metrics.cohorts.first_time_buyers): customers_counted_as, customers, share; empty without orders."""
+    if not tables.has("orders"):
+        return pd.DataFrame(columns=["customers_counted_as", "customers", "share"])
+    return cohorts.left_censored(tables)
+
+
+def doubled(prepared) -> pd.DataFrame:
+    """The purchases recorded twice and counted once (sources.doubles): file, reason, rows, what, example rows."""
+    out = reasons(prepared)
+    return out[out["reason"].isin(doubles.KINDS)].drop(columns=["category", "share"]).reset_index(drop=True)
 
 
 def _short(file: str) -> str:

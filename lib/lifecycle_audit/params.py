@@ -28,6 +28,10 @@ SUFFIX_FORMATS = {
 }
 # Keys that look like secrets must never sit in a params file: they would end up in reports.
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+# Days at the start of the orders in which a customer's first order in the data is not taken as their first
+# purchase (they may have bought before the export begins): about one purchase cycle of a frequent buyer. On a
+# grocery loyalty panel 80 % of the customers that looked new had their first basket in the panel's first month.
+WARMUP_DAYS = 30
 
 
 class _Strict(BaseModel):
@@ -162,6 +166,15 @@ class Period(_Strict):
 
     start: dt.date | None = None
     end: dt.date | None = None
+    warmup_days: int = Field(
+        WARMUP_DAYS,
+        ge=0,
+        description=(
+            "days at the start of the orders whose first-time buyers are not counted as such: a customer first "
+            "seen there may have bought before the data begins (unless the customers table shows them signing up "
+            "inside the data before that order); 0 takes every first order in the data as a first purchase"
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:

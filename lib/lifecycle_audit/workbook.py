@@ -225,7 +225,9 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", find
     else:
         prepared = _masked(_prepare(p, params_path))
         folder = Path(prepared.folder)
-    tables = engine.Tables.from_folder(folder, backend=p.engine.backend, period=_period(p), currency=p.currency)
+    tables = engine.Tables.from_folder(
+        folder, backend=p.engine.backend, period=_period(p), currency=p.currency, warmup_days=p.period.warmup_days
+    )
     lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit.metrics.first_purchase import days_to_first_order
-from tests.kit import T0, customers, events, messages, order_lines, orders, prices, run, tables
+from tests.kit import T0, customers, events, messages, order_lines, orders, prices, run, shop, tables
 
 # ------------------------------------------------------------------ acquisition.homepage_value_proposition
 
@@ -41,9 +41,15 @@ def test_healthy_homepage_passes():
 
 
 def test_homepage_check_needs_enough_homepage_visits():
-    ev = events(landing_sessions("category", 50, 5, 0))
+    ev = events(landing_sessions("home", 5, 1, 0) + landing_sessions("category", 50, 5, 100))
     f = run("acquisition.homepage_value_proposition", events=ev)
-    assert f.status == "not_run" and "homepage" in f.reason and "found 0" in f.reason
+    assert f.status == "not_run" and "homepage" in f.reason and "found 5" in f.reason
+
+
+def test_homepage_check_is_not_run_when_the_events_never_show_the_homepage():
+    f = run("acquisition.homepage_value_proposition", events=events(landing_sessions("category", 50, 5, 0)))
+    assert f.status == "not_run" and f.unmet == ["events.page_type=home"]
+    assert "page_type = home" in f.reason and "(it holds: category, product)" in f.reason
 
 
 # ------------------------------------------------------------------ acquisition.landing_page_match
@@ -257,7 +263,10 @@ def test_time_to_first_purchase_needs_enough_late_deciders():
 # ------------------------------------------------------------------ acquisition.lead_capture
 
 
-def _lead_shop(offer_campaign="FLOW-welcome-offer"):
+def _lead_shop(offer_campaign="FLOW-welcome-offer", back_filled=False):
+    """Ten anonymous visits without a purchase, two of them ending in a sign-up (L1, L2: the customers are created
+    then), one anonymous purchase, and a visit of a known customer (K1). `back_filled`: the analytics tool writes
+    the customer id on every event of a visit once the visitor signs up, not only from the sign-up on."""
     view = dict(event_type="page_view", page_type="home")
     rows = [dict(view, session_id=f"a{i}", minutes=10 * i) for i in range(8)]  # 8 anonymous, nothing
     rows += [
@@ -285,7 +294,11 @@ def _lead_shop(offer_campaign="FLOW-welcome-offer"):
         hours=3,
     )
     od = orders(order_id=["o1", "o2"], customer_id=["L1", "K1"], days=[10, 100], revenue=[50.0, 70.0])
-    return {"events": events(rows, channel="direct", device="mobile"), "messages": ms, "orders": od}
+    cu = customers(customer_id=["L1", "L2", "K1"], minutes=[101, 111, 130])
+    ev = events(rows, channel="direct", device="mobile")
+    if back_filled:
+        ev["customer_id"] = ev.groupby("session_id")["customer_id"].transform("max")
+    return {"events": ev, "messages": ms, "orders": od, "customers": cu}
 
 
 def test_lead_capture_counts_sign_ups_of_unknown_visitors_who_do_not_buy():
@@ -299,6 +312,27 @@ def test_lead_capture_counts_sign_ups_of_unknown_visitors_who_do_not_buy():
     assert f.details["first_order_rate_without_incentive"] == pytest.approx(0.0)  # L2 did not
     assert f.at_stake == 0
     assert "100% of sign-ups with an incentive placed a first order within 60 days, against 0% without" in f.summary
+
+
+def test_lead_capture_gives_the_same_answer_when_the_customer_id_is_back_filled_over_the_visit():
+    after = run("acquisition.lead_capture", overrides=dict(min_sessions=5, min_group=1), **_lead_shop())
+    filled = _lead_shop(back_filled=True)
+    assert filled["events"].loc[filled["events"]["session_id"] == "s1", "customer_id"].tolist() == ["L1", "L1"]
+    both = run("acquisition.lead_capture", overrides=dict(min_sessions=5, min_group=1), **filled)
+    assert both.value == after.value == pytest.approx(0.2)
+    assert both.details == after.details
+
+
+def test_lead_capture_on_a_generated_shop_is_the_same_however_the_export_fills_the_customer_id():
+    frames = shop("healthy", customers=2000)
+    ev = frames["events"]
+    back_filled = ev.assign(customer_id=ev.groupby("session_id")["customer_id"].transform("max"))
+    assert (back_filled["customer_id"].notna() & ev["customer_id"].isna()).sum() > 100  # sign-up visits changed
+    after = run("acquisition.lead_capture", **frames)
+    frames["events"] = back_filled
+    both = run("acquisition.lead_capture", **frames)
+    assert after.ran and after.value > 0.005
+    assert both.value == after.value and both.details == after.details
 
 
 def test_lead_capture_fails_below_the_threshold_and_prices_the_missing_sign_ups():
@@ -323,7 +357,7 @@ def test_lead_capture_needs_enough_anonymous_visits():
     f = run("acquisition.lead_capture", **_lead_shop())
     assert f.status == "not_run"
     assert (
-        "needs at least 1,000 visits begun by unknown visitors (no customer_id on the first event) that end "
+        "needs at least 1,000 visits begun by unknown visitors (not yet customers when the visit began) that end "
         "without a purchase; found 10" in f.reason
     )
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.kit import customers, events, messages, orders, run, surveys
+from tests.kit import T0, customers, events, messages, orders, run, surveys
+
+# The analysis period of the cart and offer logs: 15 days from T0's day, so that their 7- and 14-day windows fit
+# (on a log shorter than a check's window the check is not run: tests/checks/test_windows.py).
+FORTNIGHT = (T0.date(), (T0 + pd.Timedelta(days=14)).date())
 
 STEPS = ("product_view", "add_to_cart", "begin_checkout", "purchase")
 DAY = 24 * 60  # minutes
@@ -165,6 +169,7 @@ def test_thank_you_counts_orders_thanked_within_a_day(thank_shop):
     f = run("conversion.thank_you", overrides=dict(min_orders=5), **thank_shop)
     # The order on the period's last day cannot have been thanked yet and is left out.
     assert f.details["orders"] == 10 and f.details["thanked"] == 7
+    assert f.details["judged_whole_window"] == 10 and f.details["left_out_window_open"] == 1
     assert f.value == pytest.approx(0.7) and f.status == "fail"
     assert f.table["orders"].sum() == 10 and f.table["thanked"].sum() == 7
     assert f.details["median_hours"] == pytest.approx(1.0)
@@ -207,7 +212,7 @@ def offer_shop():
 
 
 def test_relevance_measures_offers_matching_the_most_viewed_category(offer_shop):
-    f = run("conversion.relevance", overrides=dict(min_offers=10), **offer_shop)
+    f = run("conversion.relevance", overrides=dict(min_offers=10), **offer_shop, period=FORTNIGHT)
     assert f.value == pytest.approx(6 / 12) and f.status == "warn"
     t = f.table.set_index("offer")
     assert t.loc["matches their interest", "messages"] == 6
@@ -220,7 +225,7 @@ def test_relevance_measures_offers_matching_the_most_viewed_category(offer_shop)
 
 
 def test_relevance_is_not_run_on_too_few_offers(offer_shop):
-    f = run("conversion.relevance", **offer_shop)
+    f = run("conversion.relevance", **offer_shop, period=FORTNIGHT)
     assert f.status == "not_run" and "at least 200 promotional messages" in f.reason and "12" in f.reason
 
 
@@ -244,7 +249,7 @@ def cart_shop(n_carts: int, n_bought: int, device: str = "mobile", offset: int =
 
 def test_cart_abandonment_counts_carts_not_bought_within_the_window():
     ev = events(cart_shop(10, 2, "mobile") + cart_shop(10, 6, "desktop", offset=100), channel="direct")
-    f = run("conversion.cart_abandonment", overrides=dict(min_carts=5), events=ev)
+    f = run("conversion.cart_abandonment", overrides=dict(min_carts=5), events=ev, period=FORTNIGHT)
     assert f.value == pytest.approx(12 / 20)
     by = f.table.set_index("device")["abandonment"]
     assert by["mobile"] == pytest.approx(0.8) and by["desktop"] == pytest.approx(0.4)
@@ -264,16 +269,16 @@ def test_cart_bought_on_a_later_visit_inside_the_window_is_not_abandoned():
         channel="direct",
         device="mobile",
     )
-    f = run("conversion.cart_abandonment", overrides=dict(min_carts=1), events=ev)
+    f = run("conversion.cart_abandonment", overrides=dict(min_carts=1), events=ev, period=FORTNIGHT)
     assert f.details["carts"] == 2 and f.details["abandoned"] == 1
-    f14 = run("conversion.cart_abandonment", overrides=dict(min_carts=1, window_days=14), events=ev)
+    f14 = run("conversion.cart_abandonment", overrides=dict(min_carts=1, window_days=14), events=ev, period=FORTNIGHT)
     assert f14.details["abandoned"] == 0
 
 
 def test_cart_abandonment_fails_with_money_at_stake_from_average_order_value():
     ev = events(cart_shop(100, 10), channel="direct")
     od = orders([order(f"O{i}", f"c{i}", i, 80.0) for i in range(10)])
-    f = run("conversion.cart_abandonment", events=ev, orders=od)
+    f = run("conversion.cart_abandonment", events=ev, orders=od, period=FORTNIGHT)
     assert f.value == pytest.approx(0.9) and f.status == "fail" and f.score < 50
     # 90 % against a good rate of 65 %: 25 carts in 100 more than good, at 80 each.
     assert f.at_stake == pytest.approx(0.25 * 100 * 80.0)
@@ -281,7 +286,7 @@ def test_cart_abandonment_fails_with_money_at_stake_from_average_order_value():
 
 
 def test_cart_abandonment_is_not_run_on_too_few_carts():
-    f = run("conversion.cart_abandonment", events=events(cart_shop(5, 1), channel="direct"))
+    f = run("conversion.cart_abandonment", events=events(cart_shop(5, 1), channel="direct"), period=FORTNIGHT)
     assert f.status == "not_run" and "at least 100 carts" in f.reason and "5" in f.reason
 
 
@@ -308,6 +313,7 @@ def test_reminded_within_24h_share_delay_and_recovery_by_timing():
     e3, m3, o3 = recovery_shop(None, 20, 2000, bought=1)  # never reminded
     f = run(
         "conversion.abandoned_cart_recovery",
+        period=FORTNIGHT,
         overrides=dict(min_carts=10, min_group=10),
         events=product_events(e1 + e2 + e3),
         messages=messages(m1 + m2 + m3),
@@ -328,6 +334,7 @@ def test_prompt_reminders_with_follow_up_pass():
     follow = [dict(m, minutes=m["minutes"] + DAY) for m in m1]
     f = run(
         "conversion.abandoned_cart_recovery",
+        period=FORTNIGHT,
         overrides=dict(min_carts=10),
         events=product_events(e1),
         messages=messages(m1 + follow),
@@ -348,9 +355,10 @@ def test_cart_recovery_counts_only_opted_in_customers_when_known():
     )
     f = run(
         "conversion.abandoned_cart_recovery",
+        period=FORTNIGHT,
         overrides=dict(min_carts=5),
         events=product_events(e1),
-        messages=messages(message("c0", "promo", 0)),
+        messages=messages(message("c29", "abandoned_cart", 0)),  # c29 may not be e-mailed: its cart does not count
         orders=orders(order("O1", "c0", 5, 10.0)),
         customers=cu,
     )

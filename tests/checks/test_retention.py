@@ -22,6 +22,13 @@ def buys(rows: list[tuple]) -> pd.DataFrame:
     return orders([dict(customer_id=c, days=d, revenue=r) for c, d, r in rows])
 
 
+def signed_up(od: pd.DataFrame) -> pd.DataFrame:
+    """Customers who signed up inside the data, an hour before their first order: first-time buyers even when
+    that order falls in the warm-up at the start of the data (cohorts.first_time_buyers)."""
+    first = od.groupby("customer_id")["order_time"].min()
+    return customers([dict(customer_id=c, first_seen_at=t - pd.Timedelta(hours=1)) for c, t in first.items()])
+
+
 def mails(rows: list[tuple]) -> pd.DataFrame:
     """E-mails from (customer_id, message_type, days after T0)."""
     return messages([dict(customer_id=c, message_type=t, days=d) for c, t, d in rows], channel="email")
@@ -95,7 +102,7 @@ def test_under_contacting_is_not_run_on_too_few_orders():
 def repeat_shop(back: list[float], n: int = 10) -> dict:
     """n first-time buyers at T0; buyer i orders again `back[i]` days later."""
     rows = [(f"c{i}", 0, 50) for i in range(n)] + [(f"c{i}", d, 50) for i, d in enumerate(back)]
-    return {"orders": buys(rows), "period": until(250)}
+    return {"orders": buys(rows), "customers": signed_up(buys(rows)), "period": until(250)}
 
 
 def test_second_order_rate_within_180_and_90_days_with_the_cohort_table():
@@ -116,8 +123,44 @@ def test_few_second_orders_fail_with_the_missing_second_orders_at_stake():
 
 def test_repeat_purchase_ignores_buyers_too_recent_to_judge():
     rows = [(f"c{i}", 0, 50) for i in range(6)] + [("c0", 10, 50)] + [(f"n{i}", 200, 50) for i in range(20)]
-    f = run("retention.repeat_purchase", overrides=dict(min_customers=5), orders=buys(rows), period=until(250))
+    od = buys(rows)
+    f = run(
+        "retention.repeat_purchase",
+        overrides=dict(min_customers=5),
+        orders=od,
+        customers=signed_up(od),
+        period=until(250),
+    )
     assert f.value == pytest.approx(1 / 6) and f.details["customers"] == 6
+
+
+def test_buyers_first_seen_in_the_warm_up_are_not_first_time_buyers():
+    # 8 customers first order on T0's day with no sign-up to show they are new (they may have bought before
+    # the data begins); 10 signed up and first ordered after the 30-day warm-up; 2 signed up a year before the
+    # data and first order late. Only the 10 count: 3 of them come back.
+    late = [(f"n{i}", 40, 50) for i in range(10)] + [(f"n{i}", 60, 50) for i in range(3)]
+    od = buys([(f"o{i}", 0, 50) for i in range(8)] + [(f"o{i}", 20, 50) for i in range(8)] + late)
+    od = pd.concat([od, buys([("s0", 50, 50), ("s1", 50, 50)])], ignore_index=True)
+    od["order_id"] = [f"O{i}" for i in range(len(od))]
+    cu = pd.concat(
+        [signed_up(buys(late)), customers([dict(customer_id=c, days=-365) for c in ("s0", "s1")])], ignore_index=True
+    )
+    t = tables(period=until(300), orders=od, customers=cu)
+    assert cohorts.first_time_buyers(t).count().to_pandas() == 10
+    counted = cohorts.left_censored(t).set_index("customers_counted_as")["customers"]
+    assert counted.to_dict() == {
+        "first-time buyers": 10,
+        cohorts.FIRST_ORDER_IN_WARMUP: 8,
+        cohorts.SIGNED_UP_BEFORE: 2,
+    }
+    f = run(
+        "retention.repeat_purchase",
+        overrides=dict(min_customers=5, window_days=100, short_window_days=50),
+        orders=od,
+        customers=cu,
+        period=until(300),
+    )
+    assert f.value == pytest.approx(0.3) and f.details["customers"] == 10
 
 
 def test_repeat_purchase_is_not_run_on_too_few_first_time_buyers():
@@ -134,7 +177,7 @@ def onboarding_shop() -> dict:
     # c0..c4 order again (5 of 6 onboarded, none of the others); c10 bought too recently to judge.
     rows = [(f"c{i}", 0, 40) for i in range(10)] + [(f"c{i}", 30, 40) for i in range(5)] + [("c10", 248, 40)]
     ms = [(f"c{i}", "onboarding", 3) for i in range(6)] + [("c6", "onboarding", 10), ("c7", "promo", 2)]
-    return {"orders": buys(rows), "messages": mails(ms), "period": until(250)}
+    return {"orders": buys(rows), "customers": signed_up(buys(rows)), "messages": mails(ms), "period": until(250)}
 
 
 def test_onboarding_share_and_second_orders_with_and_without_it():
@@ -163,21 +206,25 @@ def test_onboarding_is_not_run_on_too_few_first_orders():
 
 def test_lifecycle_splits_each_months_customers():
     od = buys([("a", 0, 1), ("a", 31, 1), ("b", 0, 1), ("b", 62, 1), ("c", 31, 1)])  # March, April, May
-    t = tables(until(120), orders=od)
+    t = tables(until(120), orders=od, customers=signed_up(od))
     split = cohorts.lifecycle(t).pivot(index="month", columns="status", values="customers")
     assert split.loc["2026-03"].to_dict() == {"dormant": 0, "new": 2, "resurrecting": 0, "returning": 0}
     assert split.loc["2026-04"].to_dict() == {"dormant": 1, "new": 1, "resurrecting": 0, "returning": 1}
     assert split.loc["2026-05"].to_dict() == {"dormant": 2, "new": 0, "resurrecting": 1, "returning": 0}
+    # without the sign-ups, a and b ordered first in the warm-up: they may have bought before, so are not new
+    split = cohorts.lifecycle(tables(until(120), orders=od)).pivot(index="month", columns="status", values="customers")
+    assert split.loc["2026-03", "new"] == 0 and split.loc["2026-04", "new"] == 1
 
 
 def test_retention_table_leaves_months_not_yet_ended_empty():
     od = buys([("a", 0, 1), ("a", 31, 1), ("b", 0, 1)])
-    t = tables(until(45), orders=od)  # the period ends mid-April
+    t = tables(until(45), orders=od, customers=signed_up(od))  # the period ends mid-April
     table = cohorts.retention_table(t, months=2).set_index("month")
     assert table.loc["2026-03", "new_customers"] == 2
     assert pd.isna(table.loc["2026-03", "month 1"])  # April has not ended
-    t = tables(until(100), orders=od)
+    t = tables(until(100), orders=od, customers=signed_up(od))
     assert cohorts.retention_table(t, months=2).set_index("month").loc["2026-03", "month 1"] == 0.5
+    assert cohorts.retention_table(tables(until(100), orders=od), months=2).empty  # no first-time buyers
 
 
 # --- retention.over_contacting -------------------------------------------------------------------------
@@ -404,7 +451,7 @@ def expansion_shop(stay: int, cross: int):
     o += [("M-1", "M", 0, 50), ("M-2", "M", 20 * DAY, 30), ("Z-1", "Z", 400 * DAY, 100)]
     ol += [("M-1", "beauty", 10), ("M-1", "shoes", 40), ("M-2", "beauty", 30), ("Z-1", "kids", 100)]
     lines = [dict(order_id=o, product_id=f"P-{cat}", category=cat, unit_price=price) for o, cat, price in ol]
-    return {"orders": b_orders(o), "order_lines": order_lines(lines, quantity=1)}
+    return {"orders": b_orders(o), "customers": signed_up(b_orders(o)), "order_lines": order_lines(lines, quantity=1)}
 
 
 def test_customers_who_stay_in_their_first_category_fail_with_the_orders_missing():

@@ -19,7 +19,8 @@ import yaml
 
 from lifecycle_audit import runner, synth
 
-CHROMIUM = "/usr/bin/chromium"
+from .browser import browser_available
+
 SCRIPT_NAME = "<script>alert(1)</script>"
 SECRET_ENV = "LA_TEST_WAREHOUSE_URL"
 SECRET = "postgresql://auditor:Zx9-s3cr3t-Pw-41f7@warehouse.internal:5432/shop"
@@ -45,16 +46,6 @@ class SaltedRun:
     secret: str
     pdf: Path | None
     single_file: Path | None
-
-
-def browser_available() -> bool:
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        return False
-    try:
-        import playwright.sync_api  # noqa: F401, PLC0415 - only whether it is installed
-    except ImportError:
-        return False
-    return True
 
 
 def salted_shop(folder: Path) -> tuple[set[str], set[str]]:

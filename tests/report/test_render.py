@@ -455,6 +455,25 @@ def test_index_counts_a_check_that_raised_as_an_error_not_as_not_applicable():
     assert "Errors" not in clean and "stopped on an error" not in clean  # no empty group, no notice
 
 
+def test_the_data_health_gauge_shows_the_share_judged_and_the_inputs_that_unlock_most(findings):
+    dicts = [f.to_dict() for f in findings[:2]]
+    blocked = findings[2].to_dict()
+    dicts += [
+        {**blocked, "check_id": f"retention.blocked_{i}", "status": "not_run", "score": None, "unmet": unmet}
+        for i, unmet in enumerate((["messages.opened_at"], ["messages.opened_at"], ["surveys", "tickets"]))
+    ]
+    html = index_html(dicts, _stages({"reach": 40}), _run_info())
+    card = html.split('id="la-scores"', 1)[1].split("</section>", 1)[0].replace("<wbr>", "")
+    assert 'aria-label="Data health score 40: Poor"' in card  # 2 of 5 checks judged
+    assert "2 of 5 checks could be judged" in card
+    assert card.index("supply messages.opened_at: +2 checks") < card.index(
+        "surveys: needed by 1 check, with other missing data"
+    )
+    assert 'aria-label="Overall score 40: Poor"' in html  # coverage is not a stage score: the overall leaves it out
+    judged_all = index_html([f.to_dict() for f in findings], _stages({}), _run_info())
+    assert 'aria-label="Data health score 100: Good"' in judged_all and "supply " not in judged_all
+
+
 def test_index_escapes_client_text(findings):
     f = findings[0].to_dict()
     f["title"] = XSS

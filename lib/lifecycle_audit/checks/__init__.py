@@ -9,7 +9,20 @@ from __future__ import annotations
 from .. import stages
 from ..errors import CheckError
 from . import acquisition, conversion, loyalty, reach, retention, winback  # noqa: F401 - declares the checks
-from .base import REGISTRY, UNITS, Chart, CheckSpec, Evidence, Message, NotEnoughData, Options, check  # noqa: F401
+from .base import (  # noqa: F401
+    REGISTRY,
+    UNITS,
+    Chart,
+    CheckSpec,
+    Evidence,
+    Message,
+    Need,
+    NotEnoughData,
+    Options,
+    check,
+    parse_need,
+    unmet_needs,
+)
 
 
 def specs(stage: str | None = None) -> list[CheckSpec]:

@@ -8,6 +8,7 @@ from ..engine import Tables
 from ..i18n import N_, Text, count, money, number, share
 from ..metrics.rfm import customer_rfm
 from ..privacy import pseudonymise_frame
+from . import windows
 from .base import Chart, Evidence, NotEnoughData, Options, check
 
 # Groups shown in tables and charts (words of i18n.TERMS).
@@ -62,7 +63,7 @@ class UnrecognisedLoyalOptions(Options):
     stage="loyalty",
     title="The best customers are recognised and rewarded",
     failure_title="The best customers are treated like one-off buyers",
-    needs=("orders", "customers"),
+    needs=("orders.customer_id", "customers.loyalty_member_since"),
     better="lower",
     good=0.10,
     poor=0.40,
@@ -199,7 +200,7 @@ class ReferralsOptions(Options):
     stage="loyalty",
     title="Customers recommend the shop through a referral programme",
     failure_title="Hardly any customer refers others",
-    needs=("referrals", "orders"),
+    needs=("referrals", "orders.customer_id"),
     better="higher",
     good=0.08,
     poor=0.04,
@@ -323,7 +324,7 @@ class ReviewsOptions(Options):
     stage="loyalty",
     title="Customers are asked for reviews and leave them",
     failure_title="Happy customers are not asked for reviews",
-    needs=("reviews", "orders"),
+    needs=("reviews.order_id", "orders"),
     better="higher",
     good=0.10,
     poor=0.05,
@@ -348,6 +349,7 @@ class ReviewsOptions(Options):
     options=ReviewsOptions,
 )
 def reviews(tables: Tables, o: ReviewsOptions) -> Evidence:
+    windows.require(tables, int(o.settle_days), "settle_days")
     end = tables.period[1]
     cutoff = end - pd.Timedelta(days=int(o.settle_days))
     od = tables["orders"]

@@ -17,6 +17,7 @@ from ..metrics.channels import (
     untracked,
 )
 from ..metrics.sessions import sessions
+from . import windows
 from .base import Chart, Evidence, NotEnoughData, Options, check
 
 
@@ -42,7 +43,7 @@ class UntrackedTrafficOptions(Options):
     stage="reach",
     title="Where visitors come from is tracked",
     failure_title="The shop does not know where many of its visitors come from",
-    needs=("events",),
+    needs=("events.channel",),
     better="lower",
     good=0.05,
     poor=0.20,
@@ -162,7 +163,7 @@ class ChannelConcentrationOptions(Options):
     stage="reach",
     title="New customers come through several channels",
     failure_title="One channel brings most new customers",
-    needs=("customers",),
+    needs=("customers.acquisition_channel",),
     better="lower",
     good=0.35,
     poor=0.55,
@@ -186,6 +187,7 @@ class ChannelConcentrationOptions(Options):
     options=ChannelConcentrationOptions,
 )
 def channel_concentration(tables: Tables, o: ChannelConcentrationOptions) -> Evidence:
+    windows.require(tables, windows.months_in_days(o.recent_months), "recent_months")
     by = new_customers_by_channel(tables)
     known = by[by["channel"] != UNKNOWN]
     n_known = int(known["customers"].sum())
@@ -277,7 +279,7 @@ class AcquisitionCostOptions(Options):
     stage="reach",
     title="Acquiring a customer costs less than the customer returns",
     failure_title="New customers cost more to acquire than they bring back",
-    needs=("spend", "customers", "orders"),
+    needs=("spend", "customers.acquisition_channel", "orders.customer_id"),
     better="higher",
     good=3.0,
     poor=1.0,
@@ -310,6 +312,7 @@ class AcquisitionCostOptions(Options):
     options=AcquisitionCostOptions,
 )
 def acquisition_cost(tables: Tables, o: AcquisitionCostOptions) -> Evidence:
+    windows.require(tables, int(o.value_days), "value_days")
     sp = _paid_spend(tables)
     paid = list(sp["channel"])
     cu = tables["customers"]
@@ -428,7 +431,7 @@ class EarnedReachOptions(Options):
     stage="reach",
     title="The shop is found, not only advertised",
     failure_title="Few new customers find the shop by themselves",
-    needs=("customers", "events"),
+    needs=("customers.acquisition_channel", "events"),
     better="higher",
     good=0.30,
     poor=0.15,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import Tables
-from . import lifetime
+from . import lifetime, presence
 from .rfm import customer_rfm
 
 # Probability-alive bands and last-order ages, in the order tables and charts show them.
@@ -53,7 +53,7 @@ def lapsed(tables: Tables, lo: float, hi: float) -> pd.DataFrame:
 
 def opted_in(tables: Tables) -> set[str] | None:
     """Customers with e-mail opt-in, or None when the customers table does not say."""
-    if not tables.has("customers") or "email_opt_in" not in tables["customers"].columns:
+    if not presence.has_values(tables, "customers", "email_opt_in"):  # absent or empty on every row: unknown
         return None
     c = tables["customers"]
     ids = c.filter(c.email_opt_in.fill_null(False)).select("customer_id").to_pandas()["customer_id"]

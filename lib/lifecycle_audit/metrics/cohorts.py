@@ -1,11 +1,24 @@
-"""Order cohorts: each customer's first and second order, monthly cohort retention, and the monthly
-lifecycle split of customers into new, returning, resurrecting and dormant."""
+"""Order cohorts: each customer's first and second order, who of them are first-time buyers, monthly cohort
+retention, and the monthly lifecycle split of customers into new, returning, resurrecting and dormant.
+
+First-time buyers: a customer's first order in the data is taken as their first purchase only when the data
+can carry that claim. It cannot for customers who signed up before the data begins (customers.first_seen_at
+before the day of the first order or event, span.data_start), nor for customers whose first order falls in the
+warm-up at the start of the orders (params period.warmup_days, 30 days from the first order's day by default)
+unless the customers table shows them arriving inside the data before that order (first_seen_at on or after
+the data's first day and earlier than the first order; a first_seen_at derived from the orders equals the
+first order and proves nothing). Every check that
+speaks of first-time buyers, new customers' second orders or the time to a first purchase takes them from
+`first_time_buyers`; `left_censored` counts the others for the data-health page.
+"""
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 
 from ..engine import Tables
+from . import span
 
 LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
 
@@ -27,11 +40,74 @@ def first_orders(tables: Tables):
     return tables.derived("first_orders", _first_orders)
 
 
+SIGNED_UP_BEFORE = "signed up before the data"
+FIRST_ORDER_IN_WARMUP = "first order in the warm-up"
+
+
+def _first_purchases(tables: Tables):
+    f = first_orders(tables)
+    start, warm = span.data_start(tables), span.warmup_end(tables)
+    if start is None:
+        return f.mutate(censored=ibis.null(str))
+    if tables.has("customers"):
+        cu = tables["customers"].select(cid=tables["customers"].customer_id, seen=tables["customers"].first_seen_at)
+        f = f.left_join(cu, f.customer_id == cu.cid).drop("cid")
+    else:
+        f = f.mutate(seen=ibis.null("timestamp"))
+    arrived_inside = f.seen.notnull() & (f.seen >= start) & (f.seen < f.first_at)
+    censored = ibis.cases(
+        (f.seen.notnull() & (f.seen < start), SIGNED_UP_BEFORE),
+        ((f.first_at < warm) & ~arrived_inside, FIRST_ORDER_IN_WARMUP),
+        else_=ibis.null(str),
+    )
+    return f.mutate(censored=censored).drop("seen").cache()
+
+
+def first_purchases(tables: Tables):
+    """first_orders with `censored`: null for a first-time buyer, else why the first order in the data may not
+    be the customer's first purchase (SIGNED_UP_BEFORE, FIRST_ORDER_IN_WARMUP); see the module's docstring."""
+    return tables.derived("first_purchases", _first_purchases)
+
+
+def first_time_buyers(tables: Tables):
+    """The customers whose first order in the data is their first purchase: customer_id, first_at, second_at,
+    orders (as first_orders). The one definition every check of first purchases uses."""
+    f = first_purchases(tables)
+    return f.filter(f.censored.isnull()).drop("censored")
+
+
+def first_time_buyer_count(tables: Tables) -> int:
+    """How many first-time buyers there are (first_time_buyers)."""
+    return int(first_time_buyers(tables).count().to_pandas())
+
+
+def left_censored_count(tables: Tables) -> int:
+    """How many ordering customers are not counted as first-time buyers (left-censored)."""
+    f = first_purchases(tables)
+    return int(f.filter(f.censored.notnull()).count().to_pandas())
+
+
+def left_censored(tables: Tables) -> pd.DataFrame:
+    """Ordering customers by whether they count as first-time buyers: reason, customers, share (for stage 0)."""
+    f = first_purchases(tables)
+    by = f.group_by("censored").aggregate(customers=f.count()).to_pandas()
+    total = int(by["customers"].sum())
+    counts = {None if pd.isna(r) else r: int(n) for r, n in zip(by["censored"], by["customers"], strict=True)}
+    rows = [
+        ("first-time buyers", counts.get(None, 0)),
+        (FIRST_ORDER_IN_WARMUP, counts.get(FIRST_ORDER_IN_WARMUP, 0)),
+        (SIGNED_UP_BEFORE, counts.get(SIGNED_UP_BEFORE, 0)),
+    ]
+    out = pd.DataFrame(rows, columns=["customers_counted_as", "customers"])
+    out["share"] = out["customers"] / total if total else float("nan")
+    return out
+
+
 def second_order_rate(tables: Tables, days: int) -> tuple[float | None, int]:
     """Share of customers whose first order is at least `days` before the end of the period with a second
     order within `days` of the first; and how many such customers there are."""
     _, end = tables.period
-    f = first_orders(tables)
+    f = first_time_buyers(tables)
     f = f.filter(f.first_at <= end - pd.Timedelta(days=days))
     row = (
         f.aggregate(
@@ -48,7 +124,7 @@ def cohort_second_orders(tables: Tables, windows: tuple[int, ...] = (90, 180)) -
     """Per month of first order: new customers and the share who ordered again within each window
     (`second_order_<days>d`; missing until every customer of the cohort is older than the window)."""
     _, end = tables.period
-    f = first_orders(tables).select("first_at", "second_at").to_pandas()
+    f = first_time_buyers(tables).select("first_at", "second_at").to_pandas()
     f["month"] = f["first_at"].dt.to_period("M")
     out = f.groupby("month").size().rename("new_customers").to_frame()
     for d in windows:
@@ -65,10 +141,11 @@ def cohort_second_orders(tables: Tables, windows: tuple[int, ...] = (90, 180)) -
 def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     """The monthly cohort retention table: per month of first order, the share of the cohort that ordered
     in each of the following `months` months ("on" that month, as in PostHog); missing where the month has
-    not ended yet."""
+    not ended yet. The cohorts are first-time buyers (first_time_buyers)."""
     _, end = tables.period
     o = tables["orders"]
-    o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
+    o = o.filter(o.customer_id.notnull()).semi_join(first_time_buyers(tables).select("customer_id"), "customer_id")
+    o = o.select("customer_id", "order_time").to_pandas()
     o["m"] = o["order_time"].dt.to_period("M")
     first = o.groupby("customer_id")["m"].min().rename("cohort")
     o = o.join(first, on="customer_id")
@@ -90,9 +167,11 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
 def lifecycle(tables: Tables) -> pd.DataFrame:
     """Per month, customers who were new (first order that month), returning (ordered that month and the
     month before), resurrecting (ordered that month, not the month before, but earlier) and dormant
-    (ordered the month before but not that month). Long format: month, status, customers."""
+    (ordered the month before but not that month). Long format: month, status, customers. Only first-time buyers
+    (first_time_buyers) are new; a customer left out of them is in no group in the month of their first order."""
     o = tables["orders"]
     o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
+    buyers = set(first_time_buyers(tables).select("customer_id").to_pandas()["customer_id"])
     o["m"] = o["order_time"].dt.to_period("M")
     active = o.drop_duplicates(["customer_id", "m"])[["customer_id", "m"]]
     first = active.groupby("customer_id")["m"].min()
@@ -104,7 +183,7 @@ def lifecycle(tables: Tables) -> pd.DataFrame:
     prev: set = set()
     for m in months:
         now = sets.get(m, set())
-        new = {c for c in now if first[c] == m}
+        new = {c for c in now if first[c] == m and c in buyers}
         rows += [
             (str(m), "new", len(new)),
             (str(m), "returning", len(now & prev)),

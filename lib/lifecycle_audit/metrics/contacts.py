@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from .. import contract
 from ..engine import Tables
+from . import presence
 
 # Messages a customer does not experience as "being contacted": receipts and order confirmations.
 NOT_CONTACTS = ("transactional", "thank_you")
+# The need of a check judging contact frequency (checks.base notation): e-mails that are contacts.
+MARKETING_EMAILS = "messages.channel=email&message_type=" + "|".join(
+    t for t in contract.MESSAGE_TYPES if t not in NOT_CONTACTS
+)
 BAND_CAP = 5  # weeks with 5 or more contacts are pooled as "5+"
 
 
@@ -28,7 +34,8 @@ def by_band(tables: Tables):
     """Per weekly-contact band: customer-weeks, messages, unsubscribes and complaints (e-mail only)."""
     m = messages_with_frequency(tables)
     email = m.filter(m.channel == "email")
-    complained = email.complained_at.notnull() if "complained_at" in email.columns else None
+    recorded = presence.has_values(tables, "messages", "complained_at")  # empty on every row: not recorded
+    complained = email.complained_at.notnull() if recorded else None
     agg = dict(messages=email.count(), unsubscribes=email.unsubscribed_at.notnull().sum())
     if complained is not None:
         agg["complaints"] = complained.sum()

@@ -8,10 +8,11 @@ import ibis
 import pandas as pd
 
 from ..engine import Tables
+from . import cohorts
 
 
 def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180) -> pd.DataFrame:
-    """One row per ordering customer: first_at, first_category (the category of the largest line of the
+    """One row per first-time buyer (cohorts.first_time_buyers): first_at, first_category (the category of the largest line of the
     first order), orders, ordered_again (a second order within `repeat_days`; NA when the first order is
     fewer than `repeat_days` before the end), value (revenue in the `value_days` from the first order
     on; NaN when the first order is fewer than `value_days` before the end), value_short (the same over
@@ -23,6 +24,7 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
     w = ibis.window(group_by=o.customer_id, order_by=[o.order_time, o.order_id])
     o = o.mutate(rank=ibis.row_number().over(w))
     first = o.filter(o.rank == 0).select(customer_id=o.customer_id, first_order=o.order_id, first_at=o.order_time)
+    first = first.semi_join(cohorts.first_time_buyers(tables).select("customer_id"), "customer_id")
 
     ol = tables["order_lines"]
     ol = ol.filter(ol.category.notnull()).mutate(line_value=ol.unit_price * ol.quantity)

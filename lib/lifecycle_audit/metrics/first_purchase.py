@@ -6,7 +6,7 @@ import ibis
 import pandas as pd
 
 from ..engine import Tables
-from . import cohorts
+from . import cohorts, presence
 
 # Days from the first visit to the first order, in the order the report shows them.
 DECISION_BANDS = (
@@ -33,7 +33,11 @@ def first_visits(tables: Tables):
     """customer_id, opted (e-mail opt-in), first_visit: the earlier of first_seen_at and the customer's first event
     (a shop may record first_seen_at when the account is created, after visits the events already tie to it)."""
     cu = tables["customers"]
-    fv = cu.select("customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False))
+    # Opt-in absent or empty on every row: unknown, so every customer counts as reachable (as elsewhere).
+    known = presence.has_values(tables, "customers", "email_opt_in")
+    fv = cu.select(
+        "customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False) if known else ibis.literal(True)
+    )
     if tables.has("events"):
         ev = tables["events"]
         fe = ev.filter(ev.customer_id.notnull()).group_by("customer_id").aggregate(first_event=ev.event_time.min())
@@ -46,8 +50,9 @@ def first_visits(tables: Tables):
 
 
 def first_orders(tables: Tables):
-    """Customers with an order: first_visit, first_order and `days` between them (never below 0)."""
-    f = cohorts.first_orders(tables)  # each customer's first order, shared with the retention checks
+    """First-time buyers (cohorts.first_time_buyers): first_visit, first_order and `days` between them (never
+    below 0)."""
+    f = cohorts.first_time_buyers(tables)  # the first purchases the data can carry, shared with the retention checks
     c = first_visits(tables).join(f.select("customer_id", first_order=f.first_at), "customer_id")
     return c.mutate(days=((c.first_order.epoch_seconds() - c.first_visit.epoch_seconds()) / 86400).clip(lower=0))
 

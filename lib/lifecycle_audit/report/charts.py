@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
+from collections.abc import Callable
 from html import escape
 
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .. import fmt, i18n, lang
@@ -24,7 +28,11 @@ MARKERS = ("o", "s", "^", "D", "v", "P")
 INK, MUTED, GRID, REFERENCE = "#1F2328", "#59636E", "#E3E6EA", "#333333"
 FIGSIZE = (7.0, 3.6)
 KINDS = ("bar", "barh", "line")
-MAX_LABEL = 24  # longer category labels are shortened with "…"
+# Category labels wrap onto LABEL_LINES lines of about LABEL_WIDTH characters; only what is longer still is
+# shortened with "…" (the evidence table under the chart holds the whole text).
+LABEL_WIDTH, LABEL_LINES = 18, 3
+EDGE_PX = 4  # text keeps this far from the figure's edge
+TITLE_LINE_IN = 0.2  # the figure grows by this much for every line its title wraps onto
 
 # Applied while drawing and while saving; never changes the caller's global matplotlib settings.
 # Text stays text in the SVG (searchable, accessible) and names only installed or generic fonts: nothing is fetched.
@@ -55,9 +63,37 @@ def _t(text) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _short(label) -> str:
+def shorten(text: str, width: int) -> str:
+    """`text` cut to at most `width` characters at a word boundary, ending in "…" when cut."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rstrip()
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut  # a single long word is cut inside it
+    return head.rstrip(" ,;:–-") + "…"
+
+
+def wrap_label(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
+    """A category label on at most `lines` lines of about `width` characters; the rest shortened with "…"."""
+    wrapped = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [text]
+    if len(wrapped) > lines:
+        wrapped = [*wrapped[: lines - 1], shorten(" ".join(wrapped[lines - 1 :]), width)]
+    return "\n".join(wrapped)
+
+
+def wrap_to_fit(text: str, fits: Callable[[str], bool]) -> str:
+    """`text` wrapped at spaces so that each line `fits` (a word too long for any line keeps a line of its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and fits(f"{lines[-1]} {word}"):
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _short(label, width: int = LABEL_WIDTH) -> str:
     s = fmt.date(label) if isinstance(label, (pd.Timestamp, np.datetime64)) else term(label)
-    return _t(s if len(s) <= MAX_LABEL else s[: MAX_LABEL - 1] + "…")
+    return _t(wrap_label(s, width))
 
 
 def _series(chart: Chart) -> pd.DataFrame:
@@ -102,8 +138,9 @@ def _draw(chart: Chart, currency: str) -> Figure:
         raise ValueError(f"unknown chart kind {chart.kind!r}; the report draws {', '.join(KINDS)}")
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=FIGSIZE, layout="constrained")
+        FigureCanvasAgg(fig)  # a canvas that measures text, for fit_text
         ax = fig.add_subplot()
-        ax.set_title(_t(tr(chart.title)))
+        title = ax.set_title(_t(tr(chart.title)), loc="left")
         horizontal = chart.kind == "barh"
         # x_label names the axis of the x column, y_label the axis of the values, whichever way the bars run.
         (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(tr(chart.x_label) or ""))
@@ -141,8 +178,51 @@ def _draw(chart: Chart, currency: str) -> Figure:
             )
         handles, labels = ax.get_legend_handles_labels()
         if len(wide.columns) > 1 or chart.reference is not None:
-            fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+            _legend(fig, handles, labels)
+        fit_text(fig, ax, title)
     return fig
+
+
+def _legend(fig: Figure, handles: list, labels: list[str]) -> None:
+    """The legend under the chart, in as many columns (up to 4) as fit the figure's width."""
+    labels = [wrap_label(label, 30) for label in labels]
+    room = fig.bbox.width - 2 * EDGE_PX
+    for ncols in range(min(len(labels), 4), 0, -1):
+        legend = fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
+        if ncols == 1 or legend.get_window_extent().width <= room:
+            return
+        legend.remove()
+
+
+def fit_text(fig: Figure, ax, title: Text) -> None:
+    """Wrap the axis labels and the title to the room the laid-out figure gives them, instead of letting them
+    run past its edge; the figure grows by a line for every line the title gains."""
+    for _ in range(2):  # a label that wraps takes room from the other axis: measure again once
+        fig.draw_without_rendering()
+        wrap_text(ax.xaxis.label, ax.bbox.width)
+        wrap_text(ax.yaxis.label, ax.bbox.height, along="height")  # turned by 90°: its length runs up the axes
+    fig.draw_without_rendering()
+    lines = title.get_text().count("\n")
+    wrap_text(title, fig.bbox.width - EDGE_PX - title.get_window_extent().x0)
+    grown = title.get_text().count("\n") - lines
+    if grown > 0:
+        fig.set_figheight(fig.get_figheight() + grown * TITLE_LINE_IN)
+
+
+def wrap_text(text: Text, room_px: float, along: str = "width") -> None:
+    """Wrap a matplotlib Text at spaces so that no line is longer than `room_px` (its width, or its height for
+    text turned upright)."""
+    whole = text.get_text()
+
+    def length(candidate: str) -> float:
+        text.set_text(candidate)
+        box = text.get_window_extent()
+        return box.height if along == "height" else box.width
+
+    if not whole or length(whole) <= room_px:
+        text.set_text(whole)
+        return
+    text.set_text(wrap_to_fit(whole, lambda line: length(line) <= room_px))
 
 
 def _bars(ax, wide: pd.DataFrame, horizontal: bool) -> None:
@@ -157,15 +237,17 @@ def _bars(ax, wide: pd.DataFrame, horizontal: bool) -> None:
             ax.barh(pos + offset, values, height=width, **style)
         else:
             ax.bar(pos + offset, values, width=width, **style)
-    labels = [_short(v) for v in wide.index]
     if horizontal:
-        ax.set_yticks(pos, labels)
+        ax.set_yticks(pos, [_short(v, LABEL_WIDTH + 4) for v in wide.index])
         ax.invert_yaxis()  # the first row on top, as in the table
         ax.tick_params(axis="y", length=0)
     else:
+        # Each category gets its share of the axis, in characters (about 84 fit across the chart).
+        width = max(10, min(30, 84 // max(n, 1) - 2))
+        labels = [_short(v, width) for v in wide.index]
         ax.set_xticks(pos, labels)
         ax.tick_params(axis="x", length=0)
-        if n > 6 or max((len(s) for s in labels), default=0) > 12:
+        if n > 6 or max((len(line) for s in labels for line in s.split("\n")), default=0) > width:
             for label in ax.get_xticklabels():
                 label.set_rotation(30)
                 label.set_horizontalalignment("right")
@@ -214,7 +296,10 @@ def svg(chart: Chart, currency: str | None = None, locale: str | None = None) ->
         buf = io.StringIO()
         try:
             with matplotlib.rc_context(_RC):
-                fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+                # "tight": the picture takes in every text it holds, whatever the fonts measured
+                fig.savefig(
+                    buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight", pad_inches=0.08
+                )
         finally:
             fig.clear()
         title = escape(tr(chart.title))

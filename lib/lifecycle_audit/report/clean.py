@@ -9,6 +9,8 @@ and cleaned element by element:
   page's own script is added by its template).
 - e-mail addresses in text and attribute values masked ("j***@example.com"), also in printed text.
 - the cards' own <style data-la-card-style> blocks dropped: a page carries the whole stylesheet once.
+- long values in table cells (a client's file path, a message quoting their data) cut to a readable length, the
+  whole value kept as the cell's tooltip (a title attribute); a finding's full evidence is in its CSV as well.
 
 Pages built around the cleaned outputs are never edited afterwards.
 """
@@ -31,6 +33,8 @@ _JS_URL = re.compile(r"^\s*javascript:", re.I)
 _CSS_URL = re.compile(r"url\(\s*([\"']?)\s*(?:[a-z][a-z0-9+.-]*:)?//[^)]*\)", re.I)
 _CSS_IMPORT = re.compile(r"@import\s+[^;]*(?:[a-z][a-z0-9+.-]*:)?//[^;]*;", re.I)
 _JS_ATTRS = frozenset({"href", "src", "action", "formaction", "xlink:href"})
+CELL_CHARS = 120  # a table cell's text longer than this is cut at a word
+TOKEN_CHARS = 32  # a word longer than this (a path, an identifier) keeps its start and its end
 # Output data that is text a reader sees (images are left alone: base64, or an SVG document).
 _TEXT_TYPES = ("text/plain", "text/markdown", "text/latex")
 
@@ -94,6 +98,37 @@ def _mask(soup: BeautifulSoup) -> None:
                 tag[name] = privacy.mask_emails(value)
 
 
+def cut_value(text: str) -> str:
+    """A cell's text at a length a table can show: cut after about CELL_CHARS characters at a word, and any
+    word longer than TOKEN_CHARS shortened in its middle ("/data/clients/acme/…/orders.csv"); else unchanged."""
+    short = " ".join(w if len(w) <= TOKEN_CHARS else _cut_word(w) for w in text.split(" "))
+    if len(short) > CELL_CHARS:
+        head = short[: CELL_CHARS - 1]
+        short = (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:") + "…"
+    return short
+
+
+def _cut_word(word: str) -> str:
+    """A long word's start and end; a path keeps its last part whole ("/data/clients/…/orders.csv")."""
+    tail = word[-(TOKEN_CHARS - 13) :]
+    last = max(word.rfind("/"), word.rfind("\\"))
+    if last > 0 and len(word) - last <= TOKEN_CHARS:
+        tail = word[last:]
+    return f"{word[:12]}…{tail}"
+
+
+def _cut_cells(soup: BeautifulSoup) -> None:
+    for td in soup.find_all("td"):
+        if len(td.contents) != 1 or td.find(True) is not None:
+            continue  # only cells holding plain text
+        whole = str(td.string)
+        short = cut_value(whole)
+        if short != whole:
+            span = soup.new_tag("span", attrs={"class": "la-cut", "title": whole})
+            span.string = short
+            td.string.replace_with(span)
+
+
 def offline(html: str) -> str:
     """Take every outside address out of src/href/url(): links become their text with the address shown after it,
     images and scripts lose the address. The html then loads nothing from anywhere."""
@@ -110,13 +145,15 @@ def inert(html: str) -> str:
 
 
 def clean_html(html: str) -> str:
-    """An output's html fit for a page: without card styles, offline, inert, e-mail addresses masked."""
+    """An output's html fit for a page: without card styles, offline, inert, e-mail addresses masked, long
+    cell values cut (whole in their tooltip)."""
     soup = _parse(html)
     for style in soup.find_all("style", attrs={"data-la-card-style": True}):
         style.decompose()
     _make_offline(soup)
     _make_inert(soup)
     _mask(soup)
+    _cut_cells(soup)
     return str(soup)
 
 

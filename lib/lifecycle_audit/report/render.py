@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import __version__, fmt, i18n, lang, scoring
+from ..findings import Coverage, coverage
 from ..i18n import N_, Text, tr
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
@@ -221,6 +222,33 @@ def _counts(rows: Iterable[dict]) -> str:
     return " · ".join(parts)
 
 
+def _coverage_gauge(c: Coverage) -> dict[str, Any]:
+    """The data-health gauge: the share of the catalogue the data could judge, and the inputs that would unlock
+    the most checks (computed by findings.coverage; only worded here)."""
+    if c.score is None:
+        return {}
+    lines = []
+    for need, alone, among in c.unlocks:
+        if alone:
+            words = N_("supply {need}: +1 check") if alone == 1 else N_("supply {need}: +{n} checks")
+            lines.append(Text(words, need=need, n=alone))
+        else:
+            words = N_("{need}: needed by 1 check, with other missing data")
+            if among > 1:
+                words = N_("{need}: needed by {n} checks, with other missing data")
+            lines.append(Text(words, need=need, n=among))
+    judged = Text(N_("{judged} of {checks} checks could be judged"), judged=c.judged, checks=c.checks)
+    return {"coverage": c.score, "coverage_text": judged.render(), "unlocks": [_breakable(t.render()) for t in lines]}
+
+
+def _breakable(text: str) -> Markup:
+    """Text whose long data names (customers.loyalty_member_since) may wrap after . _ & | = in a narrow card."""
+    out = str(escape(text))
+    for mark in (".", "_", "&amp;", "|", "="):
+        out = out.replace(mark, mark + "<wbr>")
+    return Markup(out)
+
+
 def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     """The run's front page: scores per stage, the top findings by money at stake, all checks, and the method."""
     currency = lang.currency()
@@ -256,6 +284,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
         )
 
     stage_rows = []
+    covered = coverage(findings)
     for s in stages:
         mine = [r for r in rows if r["stage"] == s["stage"]]
         stage_rows.append(
@@ -268,6 +297,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
                 "status": s.get("status", "ok"),
                 "counts": _counts(mine),
                 "errors": sum(1 for r in mine if r["status"] == "error"),
+                **(_coverage_gauge(covered) if s["stage"] == "data_health" else {}),
             }
         )
 

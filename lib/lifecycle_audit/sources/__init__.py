@@ -8,8 +8,10 @@ vocabulary, negative amounts, repeated keys. `check_sources` does that for every
 rejects rows that point at a customer (or order) the other table does not have. `prepare` stores
 the result as canonical Parquet in a content-addressed cache folder, with the accounting beside it.
 
-Every rejected row is counted under exactly one reason (its first), so for a usable table
-``rows_in == rows_used + sum(rejected.values())``. Client files are opened read-only.
+Purchases recorded twice (doubles: a purchase event fired again, an order row repeated) are not bad data:
+they are excluded by a rule, counted once, under `excluded`. Every rejected or excluded row is counted under
+exactly one reason (its first), so for a usable table ``rows_in == rows_used + sum(excluded.values()) +
+sum(rejected.values())``. Client files are opened read-only.
 
 The rooms:
 
@@ -18,6 +20,7 @@ The rooms:
 - coerce: client values to contract types (dates, numbers, yes/no, vocabularies).
 - read: a source's files as they are (encodings, delimiters, Excel, Parquet, blank and repeated header rows).
 - mapping: which client column feeds each contract column; constants, derived columns, value maps.
+- doubles: what a purchase recorded twice is, for plain tables and the GA4 preset.
 - validate: contract validation of one table, and the references between tables.
 - accounting: per input file, rows in = used + excluded + rejected.
 - cache: the content-keyed folder of canonical Parquet tables.

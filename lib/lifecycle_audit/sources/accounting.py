@@ -76,8 +76,13 @@ def plain_inputs(name: str, load: TableLoad) -> list[InputFile]:
 
 def _plain_input(name: str, load: TableLoad, info: dict[str, Any], mine: pd.Series, several: bool) -> InputFile:
     counts = mine.value_counts()
-    rejected = {str(r): int(n) for r, n in counts.items() if r != USED}
+    rejected = {str(r): int(n) for r, n in counts.items() if r != USED and r not in load.excluded}
     excluded, reasons = _not_data(info)
+    for rule in load.exclusions:  # set aside by a rule (sources.doubles): expected, with count and examples
+        n = int(counts.get(rule["reason"], 0))
+        if n:
+            excluded[rule["reason"]] = n
+            reasons.append({**rule, "category": "excluded", "rows": n, **_in_file(rule, info)})
     for p in load.problems:
         if p.fatal or p.kind not in rejected:
             continue
@@ -104,6 +109,13 @@ def _plain_input(name: str, load: TableLoad, info: dict[str, Any], mine: pd.Seri
         rejected=rejected,
         reasons=reasons,
     )
+
+
+def _in_file(rule: dict[str, Any], info: dict[str, Any]) -> dict[str, list]:
+    """A rule's examples (1-based rows of all files read as one) that lie in this file, as its own row numbers."""
+    start, end = info["start"], info["start"] + info["rows_in"]
+    mine = [(r, v) for r, v in zip(rule["examples"], rule["values"], strict=True) if start < r <= end]
+    return {"examples": [r - start for r, _ in mine], "values": [v for _, v in mine]}
 
 
 def preset_inputs(

@@ -14,7 +14,7 @@ from .messages import mask_value, row_message
 Progress = Callable[[str], None] | None
 
 # Bump when the canonical output of the sources package changes, so cached tables are rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: doubled purchases excluded by rule (sources.doubles)
 
 KINDS = (
     "missing_file",
@@ -105,6 +105,8 @@ class TableLoad:
     notes: list[str] = field(default_factory=list)  # things decided on the consultant's behalf (delimiter, date layout)
     line_offset: int | None = None  # text files: file line = data row + line_offset
     parts: list[list] = field(default_factory=list)  # several input files: [file, first global row] each
+    excluded: dict[str, int] = field(default_factory=dict)  # rows set aside by a rule (sources.doubles) -> rows
+    exclusions: list[dict[str, Any]] = field(default_factory=list)  # each rule's reason: rows, description, examples
 
     @classmethod
     def empty(

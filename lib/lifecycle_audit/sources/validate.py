@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
+from . import doubles
 from .coerce import coerce, empty_series, isin, vocabulary
 from .mapping import ColumnMap, derive, map_columns, map_values
 from .messages import row_message, show_value, type_words
@@ -40,6 +41,26 @@ class _Verdicts:
             row_problem(self.load, column, kind, mask, self.index, raw, what=what, expected=expected, client=client)
         )
 
+    def exclude(self, mask: np.ndarray, kind: str, column: str, values: pd.Series) -> None:
+        """Set the rows in `mask` aside under `kind`, a rule (not bad data): counted in load.excluded, with examples."""
+        mask = mask & self.passed
+        if not mask.any():
+            return
+        if kind not in self.kinds:
+            self.kinds.append(kind)
+        self.reason[mask] = self.kinds.index(kind)
+        where = np.flatnonzero(mask)[:MAX_EXAMPLES]
+        self.load.exclusions.append(
+            {
+                "reason": kind,
+                "rows": int(mask.sum()),
+                "column": column,
+                "description": doubles.DESCRIPTIONS[kind],
+                "examples": [int(i) + 1 for i in self.index[where]],
+                "values": [show_value(v) for v in values.iloc[where]],
+            }
+        )
+
     def status(self) -> pd.Series:
         """Per row: "" when it passed, else its reason."""
         reasons = np.array(self.kinds + [""], dtype=object)[self.reason]
@@ -62,6 +83,7 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     verdicts = _Verdicts(load=load, index=index, reason=np.full(len(index), -1, dtype=np.int16))
     columns = {col.name: _column(name, col, raw_read, src, found, verdicts) for col in spec.columns}
     df = pd.DataFrame(columns, index=index)
+    _exclude_doubles(name, df, verdicts)
     if spec.key:
         _reject_repeated_keys(spec, df, raw_read.frame, found.chosen, verdicts)
     return _passed_rows(df, spec, raw_read, verdicts), load
@@ -152,6 +174,18 @@ def _check_minimum(col: contract.Column, values: pd.Series, reject) -> None:
         )
 
 
+def _exclude_doubles(name: str, df: pd.DataFrame, verdicts: _Verdicts) -> None:
+    """Set aside the purchases recorded twice (sources.doubles: purchase events fired again, orders repeated)."""
+    if name == "events":
+        verdicts.exclude(
+            doubles.doubled_events(df, verdicts.passed), doubles.DOUBLED_EVENT, "event_time", df["event_time"]
+        )
+    elif name == "orders":
+        verdicts.exclude(
+            doubles.repeated_orders(df, verdicts.passed), doubles.REPEATED_ORDER, "order_id", df["order_id"]
+        )
+
+
 def _reject_repeated_keys(
     spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None], verdicts: _Verdicts
 ) -> None:
@@ -190,7 +224,7 @@ def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verd
     for code, kind in enumerate(verdicts.kinds):
         count = int((verdicts.reason == code).sum())
         if count:
-            load.rejected[kind] = count
+            (load.excluded if kind in doubles.KINDS else load.rejected)[kind] = count
     # per-row outcome, kept (not stored) for the per-file accounting after the reference checks
     load._status = verdicts.status()
     load._read = raw_read

@@ -10,28 +10,46 @@ from ...i18n import N_, Text, count, money, number, share
 from ...metrics.first_purchase import DECISION_BANDS, decision_band, first_orders, first_visits
 from ...metrics.orders import average_order_value
 from ...metrics.sessions import sessions
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 WITH_OFFER, WITHOUT_OFFER = "with an incentive", "without an incentive"
 
 
-def _anonymous_starts(tables):
-    """Sessions whose first event carries no customer_id: begun by a visitor the shop did not know yet."""
-    ev = tables["events"]
-    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
-    first = ev.mutate(_rn=ibis.row_number().over(w))
-    return first.filter((first._rn == 0) & first.customer_id.isnull()).select("session_id")
+def _lead_visits(tables):
+    """Visits begun by a visitor the shop did not know yet, each with whether the visitor signed up in it.
+
+    A visit is begun by an unknown visitor when it carries no customer id, or when its customer was created
+    (`customers.first_seen_at`) after the visit began. The visitor signed up in it when the customer was
+    created during the visit, or when it holds a sign_up event. Analytics tools that back-fill the customer
+    id on every event of the visit once the visitor signs up, and tools that record it only from the sign-up
+    on, so give the same visits and the same sign-ups."""
+    s = sessions(tables)
+    cu = tables["customers"]
+    cs = cu.select(cid=cu.customer_id, created_at=cu.first_seen_at)
+    j = s.left_join(cs, s.customer_id == cs.cid)
+    created_later = j.customer_id.notnull() & (j.created_at > j.started_at)
+    j = j.mutate(
+        unknown=j.customer_id.isnull() | created_later.fill_null(False),
+        signed_up=(created_later & (j.created_at <= j.ended_at)).fill_null(False) | (j.sign_ups > 0),
+    )
+    return j.filter(j.unknown)
 
 
-def _sign_ups(tables, anon, order_days: int, end):
-    """Visitors who signed up in an anonymous visit: when, whether a welcome message carried an offer, and
-    whether they placed a first order within `order_days` (only for sign-ups at least that long before the end)."""
-    ev, m = tables["events"], tables["messages"]
-    su = ev.filter(ev.event_type == "sign_up").semi_join(anon, "session_id")
-    su = su.filter(su.customer_id.notnull()).group_by("customer_id").aggregate(signed_up_at=su.event_time.min())
-    welcome = m.filter(m.message_type == "welcome")
-    offer = welcome.filter(welcome.campaign_id.lower().contains("offer")).select(oid=welcome.customer_id).distinct()
-    su = su.left_join(offer, su.customer_id == offer.oid).mutate(offer=lambda t: t.oid.notnull()).drop("oid")
+def _sign_ups(tables, leads, order_days: int, end):
+    """Visitors who signed up in a visit begun unknown: when (their customer's creation), whether a welcome
+    message carried an offer, and whether they placed a first order within `order_days` (only for sign-ups at
+    least that long before the end)."""
+    su = leads.filter(leads.signed_up & leads.customer_id.notnull() & leads.created_at.notnull())
+    su = su.group_by("customer_id").aggregate(signed_up_at=su.created_at.min())
+    if tables.has("messages"):
+        m = tables["messages"]
+        welcome = m.filter(m.message_type == "welcome")
+        offer = welcome.filter(welcome.campaign_id.lower().contains("offer")).select(oid=welcome.customer_id)
+        offer = offer.distinct()
+        su = su.left_join(offer, su.customer_id == offer.oid).mutate(offer=lambda t: t.oid.notnull()).drop("oid")
+    else:
+        su = su.mutate(offer=ibis.literal(False))
     su = su.mutate(eligible=su.signed_up_at <= ibis.literal(end - pd.Timedelta(days=order_days)))
     if tables.has("orders"):
         od = tables["orders"]
@@ -60,7 +78,7 @@ class LeadCaptureOptions(Options):
     stage="acquisition",
     title="Visitors who do not buy yet leave their contact details",
     failure_title="Visitors who do not buy leave without a way to reach them again",
-    needs=("events", "messages"),
+    needs=("events.customer_id", "customers"),  # sign-ups are known by the customers the visits turn into
     better="higher",
     good=0.01,
     poor=0.003,
@@ -89,16 +107,16 @@ class LeadCaptureOptions(Options):
     bounded=False,
 )
 def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
-    anon = _anonymous_starts(tables)
-    s = sessions(tables).semi_join(anon, "session_id")
-    s = s.filter(s.purchases == 0)
-    by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=(s.sign_ups > 0).sum()).to_pandas()
+    windows.require(tables, int(o.order_days), "order_days")
+    leads = _lead_visits(tables)
+    s = leads.filter(leads.purchases == 0)
+    by = s.group_by("landing").aggregate(visits=s.count(), sign_ups=s.signed_up.sum()).to_pandas()
     n = int(by["visits"].sum())
     if n < o.min_sessions:
         raise NotEnoughData(
             Text(
-                "needs at least {min} visits begun by unknown visitors (no customer_id on the first "
-                "event) that end without a purchase; found {found}",
+                "needs at least {min} visits begun by unknown visitors (not yet customers when the visit "
+                "began) that end without a purchase; found {found}",
                 min=count(o.min_sessions),
                 found=count(n),
             )
@@ -110,7 +128,7 @@ def lead_capture(tables: Tables, o: LeadCaptureOptions) -> Evidence:
         ["landing", "visits", "sign_ups", "sign_up_rate"]
     ]
     days_ = int(o.order_days)
-    su = _sign_ups(tables, anon, days_, tables.period[1])
+    su = _sign_ups(tables, leads, days_, tables.period[1])
     el = su[su["eligible"] & su["ordered"].notna()]
     groups = {}
     for name, part in ((WITH_OFFER, el[el["offer"]]), (WITHOUT_OFFER, el[~el["offer"]])):
@@ -212,7 +230,7 @@ class TimeToFirstPurchaseOptions(Options):
     stage="acquisition",
     title="Welcome messages reach customers while they are still deciding",
     failure_title="The welcome sequence is over before most customers decide",
-    needs=("customers", "events", "orders", "messages"),
+    needs=("customers", "orders.customer_id", "messages.message_type=welcome"),
     better="higher",
     good=0.6,
     poor=0.35,
@@ -243,6 +261,7 @@ class TimeToFirstPurchaseOptions(Options):
     options=TimeToFirstPurchaseOptions,
 )
 def time_to_first_purchase(tables: Tables, o: TimeToFirstPurchaseOptions) -> Evidence:
+    windows.require(tables, int(o.decide_days), "decide_days")
     decide, lookback = int(o.decide_days), int(o.lookback_days)
     m = tables["messages"]
     fv = first_visits(tables)

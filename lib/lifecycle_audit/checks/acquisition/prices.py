@@ -8,6 +8,7 @@ import pandas as pd
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, money, number, share
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 PRICE_BANDS = ("price cut", "rise under 10 %", "rise 10–20 %", "rise 20–30 %", "rise 30 % or more")
@@ -119,6 +120,7 @@ class PriceSensitivityOptions(Options):
     bounded=False,
 )
 def price_sensitivity(tables: Tables, o: PriceSensitivityOptions) -> Evidence:
+    windows.require(tables, 2 * int(o.window_days), "window_days")  # a window before and one after
     window = int(o.window_days)
     ch = price_changes(tables, window)
     rises = ch[ch["new_price"] > ch["old_price"]] if len(ch) else ch

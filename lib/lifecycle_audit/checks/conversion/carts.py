@@ -7,9 +7,10 @@ import pandas as pd
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, hours, money, share, word
-from ...metrics import funnel
+from ...metrics import funnel, presence
 from ...metrics.carts import carts
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # Reminder timing groups, in the order the report shows them.
@@ -28,7 +29,7 @@ class CartAbandonmentOptions(Options):
     stage="conversion",
     title="Shoppers complete the carts they start",
     failure_title="Most carts are abandoned",
-    needs=("events",),
+    needs=("events.event_type=add_to_cart", "events.event_type=purchase"),
     better="lower",
     good=0.65,
     poor=0.75,
@@ -54,6 +55,7 @@ class CartAbandonmentOptions(Options):
     options=CartAbandonmentOptions,
 )
 def cart_abandonment(tables: Tables, o: CartAbandonmentOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     c = carts(tables, int(o.window_days))
     by = (
         c.group_by("device")
@@ -145,7 +147,14 @@ class CheckoutFunnelOptions(Options):
     stage="conversion",
     title="Every device gets shoppers through each step of the purchase",
     failure_title="One step of the purchase loses far more shoppers on one device",
-    needs=("events",),
+    needs=(
+        "events.customer_id",
+        "events.device",
+        "events.event_type=product_view",
+        "events.event_type=add_to_cart",
+        "events.event_type=begin_checkout",
+        "events.event_type=purchase",
+    ),
     better="higher",
     good=0.85,
     poor=0.65,
@@ -275,11 +284,10 @@ def _reminded_carts(tables, window_days: int):
     """Carts left at the end of a visit by known (and, where known, opted-in) customers, with their reminders."""
     c = carts(tables, window_days)
     c = c.filter(c.left & c.customer_id.notnull())
-    if tables.has("customers"):
+    if presence.has_values(tables, "customers", "email_opt_in"):  # absent or empty on every row: unknown
         cu = tables["customers"]
-        if "email_opt_in" in cu.columns:
-            reachable = cu.filter(cu.email_opt_in.fill_null(False)).select(rid=cu.customer_id)
-            c = c.semi_join(reachable, c.customer_id == reachable.rid)
+        reachable = cu.filter(cu.email_opt_in.fill_null(False)).select(rid=cu.customer_id)
+        c = c.semi_join(reachable, c.customer_id == reachable.rid)
     m = tables["messages"]
     r = m.filter(m.message_type == "abandoned_cart").select(
         rcust=m.customer_id, sent_at=m.sent_at, opened_at=m.opened_at
@@ -313,7 +321,7 @@ class AbandonedCartRecoveryOptions(Options):
     stage="conversion",
     title="Abandoned carts are reminded promptly and followed up",
     failure_title="Abandoned carts are not reminded, or too late",
-    needs=("events", "messages", "orders"),
+    needs=("events.event_type=add_to_cart", "events.customer_id", "messages.message_type=abandoned_cart"),
     better="higher",
     good=0.75,
     poor=0.40,
@@ -340,6 +348,7 @@ class AbandonedCartRecoveryOptions(Options):
     options=AbandonedCartRecoveryOptions,
 )
 def abandoned_cart_recovery(tables: Tables, o: AbandonedCartRecoveryOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window = int(o.window_days)
     df = _reminded_carts(tables, window)
     if len(df) < o.min_carts:

@@ -8,6 +8,7 @@ import pandas as pd
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, hours, money, number, share, word
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # Reminder timing groups, in the order the report shows them.
@@ -29,7 +30,7 @@ class CustomerResearchOptions(Options):
     stage="conversion",
     title="Active customers are asked what they need",
     failure_title="Few active customers have been asked what they need in the last 12 months",
-    needs=("orders", "surveys"),
+    needs=("orders.customer_id", "surveys"),
     better="higher",
     good=0.7,
     poor=0.3,
@@ -58,6 +59,7 @@ class CustomerResearchOptions(Options):
     options=CustomerResearchOptions,
 )
 def customer_research(tables: Tables, o: CustomerResearchOptions) -> Evidence:
+    windows.require(tables, windows.months_in_days(o.months), "months")
     end = tables.period[1]
     since = end - pd.Timedelta(days=round(o.months * 365 / 12))
     od = tables["orders"]
@@ -180,7 +182,7 @@ class ThankYouOptions(Options):
     stage="conversion",
     title="Every order is followed by a thank-you",
     failure_title="Many orders get no thank-you",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=thank_you"),
     better="higher",
     good=0.98,
     poor=0.8,
@@ -204,6 +206,7 @@ class ThankYouOptions(Options):
     options=ThankYouOptions,
 )
 def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
+    windows.require(tables, int(o.within_days), "within_days")
     within = int(o.within_days)
     end = tables.period[1]
     od = tables["orders"]
@@ -267,18 +270,15 @@ def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
         summary += Text(", after a median {minutes} min", minutes=number(float(med) * 60, 0))
     elif med == med:
         summary += Text(", after a median {hours}", hours=hours(round(float(med), 1)))
-    return Evidence(
-        value=value,
-        table=table,
-        chart=chart,
-        details={
-            "orders": n,
-            "thanked": n_thanked,
-            "unthanked": n - n_thanked,
-            "median_hours": None if med != med else float(med),
-        },
-        summary=summary + ".",
-    )
+    details = {
+        "orders": n,
+        "thanked": n_thanked,
+        "unthanked": n - n_thanked,
+        "median_hours": None if med != med else float(med),
+    }
+    known = tables["orders"].filter(lambda t: t.customer_id.notnull()).count().to_pandas()
+    windows.judged_on(details, tables, within, n, int(known))  # orders of the last day(s) are left out
+    return Evidence(value=value, table=table, chart=chart, details=details, summary=summary + ".")
 
 
 # --- offers that match what customers came for -----------------------------------------------------
@@ -298,7 +298,11 @@ class RelevanceOptions(Options):
     stage="conversion",
     title="Offers match what customers came for",
     failure_title="Most offers do not match what customers came for",
-    needs=("messages", "events"),
+    needs=(
+        "events.category&event_type=product_view",
+        "events.customer_id",
+        "messages.category&message_type=promo",
+    ),
     better="higher",
     good=0.6,
     poor=0.35,
@@ -324,6 +328,7 @@ class RelevanceOptions(Options):
     options=RelevanceOptions,
 )
 def relevance(tables: Tables, o: RelevanceOptions) -> Evidence:
+    windows.require(tables, int(o.order_days), "order_days")
     ev = tables["events"]
     v = ev.filter((ev.event_type == "product_view") & ev.customer_id.notnull() & ev.category.notnull())
     per = v.group_by(["customer_id", "category"]).aggregate(views=v.count())

@@ -7,8 +7,9 @@ import pandas as pd
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
-from ...metrics import cohorts
+from ...metrics import cohorts, presence
 from ...metrics.orders import average_order_value
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # ---------------------------------------------------------------- part A: after the order
@@ -22,7 +23,7 @@ ONBOARDED, NOT_ONBOARDED = "onboarded", "not onboarded"
 
 def _opted_in(tables, t):
     """`t` restricted to customers who may be e-mailed, when the customers table says who they are."""
-    if tables.has("customers") and "email_opt_in" in tables["customers"].columns:
+    if presence.has_values(tables, "customers", "email_opt_in"):  # absent or empty on every row: unknown
         cu = tables["customers"]
         ok = cu.filter(cu.email_opt_in.fill_null(False)).select(oid=cu.customer_id)
         t = t.semi_join(ok, t.customer_id == ok.oid)
@@ -63,6 +64,12 @@ def _clearly_higher(a: float, n_a: int, b: float, n_b: int, z: float = 1.96) -> 
     return se > 0 and (a - b) / se > z
 
 
+def _opted_in_orders(tables) -> int:
+    """How many orders customers who may be e-mailed placed, whatever their age (under_contacting's base)."""
+    o = tables["orders"]
+    return int(_opted_in(tables, o.filter(o.customer_id.notnull())).count().to_pandas())
+
+
 def _gap_group(gap_days: pd.Series) -> pd.Series:
     labels = pd.Series(NO_CONTACT, index=gap_days.index)
     for limit, label in reversed(GAP_GROUPS):
@@ -83,7 +90,7 @@ class UnderContactingOptions(Options):
     stage="retention",
     title="Customers keep hearing from the shop after they buy",
     failure_title="Customers hear nothing from the shop for weeks after they buy",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=promo|newsletter"),
     better="lower",
     good=0.10,
     poor=0.40,
@@ -108,6 +115,7 @@ class UnderContactingOptions(Options):
     options=UnderContactingOptions,
 )
 def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window = int(o.window_days)
     df = _orders_with_next_contact(tables, window)
     if len(df) < o.min_orders:
@@ -138,6 +146,7 @@ def under_contacting(tables: Tables, o: UnderContactingOptions) -> Evidence:
         "window_days": window,
         "median_days_to_next_message": float(df["gap_days"].median()) if df["gap_days"].notna().any() else None,
     }
+    windows.judged_on(details, tables, window, len(df), _opted_in_orders(tables))
     at_stake = method = None
     aov = average_order_value(tables)
     if len(reached) >= o.min_group and len(missed) >= o.min_group and aov:
@@ -200,7 +209,7 @@ class RepeatPurchaseOptions(Options):
     stage="retention",
     title="First-time buyers come back for a second order",
     failure_title="Most first-time buyers never order again",
-    needs=("orders",),
+    needs=("orders.customer_id",),
     better="higher",
     good=0.28,
     poor=0.15,
@@ -224,6 +233,7 @@ class RepeatPurchaseOptions(Options):
     options=RepeatPurchaseOptions,
 )
 def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window, short = int(o.window_days), int(o.short_window_days)
     rate, n = cohorts.second_order_rate(tables, window)
     if n < o.min_customers:
@@ -246,6 +256,8 @@ def repeat_purchase(tables: Tables, o: RepeatPurchaseOptions) -> Evidence:
         "short_rate": short_rate,
         "short_customers": short_n,
     }
+    windows.judged_on(details, tables, window, n, cohorts.first_time_buyer_count(tables))
+    details["not_first_time_buyers"] = cohorts.left_censored_count(tables)
     at_stake = method = None
     aov = average_order_value(tables)
     if aov and rate < o.good:
@@ -306,7 +318,7 @@ class OnboardingOptions(Options):
     stage="retention",
     title="First orders are followed by help to get started",
     failure_title="First-time buyers get no help to get started",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=onboarding"),
     better="higher",
     good=0.90,
     poor=0.50,
@@ -331,9 +343,10 @@ class OnboardingOptions(Options):
     options=OnboardingOptions,
 )
 def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
+    windows.require(tables, int(o.window_days), "window_days")
     window, repeat = int(o.window_days), int(o.repeat_days)
     _, end = tables.period
-    f = cohorts.first_orders(tables)
+    f = cohorts.first_time_buyers(tables)
     f = f.filter(f.first_at < end - pd.Timedelta(days=window))
     m = tables["messages"]
     m = m.filter(m.message_type == "onboarding").select(mcust=m.customer_id, sent_at=m.sent_at)
@@ -368,6 +381,8 @@ def onboarding(tables: Tables, o: OnboardingOptions) -> Evidence:
         )
     table = pd.DataFrame(rows)
     details = {"first_orders": len(df), "onboarded": int(onboarded.sum()), "window_days": window}
+    windows.judged_on(details, tables, window, len(df), cohorts.first_time_buyer_count(tables))
+    details["not_first_time_buyers"] = cohorts.left_censored_count(tables)
     at_stake = method = None
     aov = average_order_value(tables)
     n_in, n_out = table["customers_observed"]

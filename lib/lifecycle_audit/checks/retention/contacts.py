@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, money, share
-from ...metrics.contacts import BAND_CAP, by_band, messages_with_frequency
+from ...metrics.contacts import BAND_CAP, MARKETING_EMAILS, by_band, messages_with_frequency
 from ...metrics.orders import revenue_per_customer_year
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
@@ -26,7 +26,7 @@ class OverContactingOptions(Options):
     stage="retention",
     title="Customers are not contacted until they unsubscribe",
     failure_title="Customers are contacted so often that they unsubscribe",
-    needs=("messages",),
+    needs=(MARKETING_EMAILS, "messages.unsubscribed_at&channel=email"),
     better="lower",
     good=0.003,
     poor=0.01,

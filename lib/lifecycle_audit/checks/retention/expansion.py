@@ -23,7 +23,7 @@ class ExpansionOptions(Options):
     stage="retention",
     title="Customers start with the products that keep them longest",
     failure_title="Customers stay with the product they started with",
-    needs=("orders", "order_lines"),
+    needs=("orders.customer_id", "order_lines.category"),
     better="higher",
     good=0.45,
     poor=0.25,

@@ -8,6 +8,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, hours, money, number, share
 from ...metrics import support as _support
 from ...metrics.orders import revenue_per_customer_year
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 
 # ---------------------------------------------------------------- part B: support, silent dissatisfaction, expansion
@@ -27,7 +28,7 @@ class SupportResponsivenessOptions(Options):
     stage="retention",
     title="Support answers fast and does not pass customers around",
     failure_title="Support answers slowly or passes customers around",
-    needs=("tickets", "orders"),
+    needs=("tickets.first_response_at",),
     better="lower",
     good=4.0,
     poor=12.0,
@@ -181,7 +182,7 @@ class SilentDissatisfactionOptions(Options):
     stage="retention",
     title="Unhappy customers are followed up",
     failure_title="Unhappy customers are left without a follow-up",
-    needs=("surveys", "tickets", "messages"),
+    needs=("surveys.score", "surveys.responded_at", "tickets"),
     better="higher",
     good=0.8,
     poor=0.4,
@@ -213,6 +214,7 @@ class SilentDissatisfactionOptions(Options):
     options=SilentDissatisfactionOptions,
 )
 def silent_dissatisfaction(tables: Tables, o: SilentDissatisfactionOptions) -> Evidence:
+    windows.require(tables, int(o.follow_days), "follow_days")
     days = int(o.follow_days)
     df = _support.low_scores(tables, days)
     nps = df[df["scale"] == "nps"]

@@ -11,6 +11,7 @@ from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
 from ...metrics import churn, lifetime
 from ...privacy import pseudonymise_frame
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 from .common import TOP_ROWS, contacted_after, winbacks
 
@@ -35,7 +36,7 @@ class ChurnRiskOptions(Options):
     stage="winback",
     title="Valuable customers slipping away are noticed",
     failure_title="Valuable customers slip away without a win-back message",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=winback"),
     better="higher",
     good=0.8,
     poor=0.4,
@@ -68,6 +69,7 @@ class ChurnRiskOptions(Options):
     options=ChurnRiskOptions,
 )
 def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
+    windows.require(tables, int(o.lapsed_from_days), "lapsed_from_days")
     pre = churn.prerequisites(tables)
     if not churn.lifetime_ready(tables, {k: getattr(o, k) for k in churn.PREREQUISITES}):
         raise NotEnoughData(
@@ -237,7 +239,7 @@ class RecontactCutoffOptions(Options):
     stage="winback",
     title="Re-contacting stops when it no longer pays",
     failure_title="Win-back messages go on long after customers stopped buying",
-    needs=("orders", "messages"),
+    needs=("orders.customer_id", "messages.message_type=winback"),
     better="lower",
     good=0.02,
     poor=0.1,
@@ -260,6 +262,7 @@ class RecontactCutoffOptions(Options):
     options=RecontactCutoffOptions,
 )
 def recontact_cutoff(tables: Tables, o: RecontactCutoffOptions) -> Evidence:
+    windows.require(tables, int(o.cutoff_days), "cutoff_days")
     wb = _winbacks_with_age(tables)
     wb = wb[wb["previous_order"].notna()]
     if len(wb) < o.min_messages:

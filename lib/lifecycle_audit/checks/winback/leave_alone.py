@@ -9,6 +9,7 @@ from ...i18n import N_, Text, count, money, number, share
 from ...metrics import churn
 from ...metrics.orders import average_order_value
 from ...privacy import pseudonymise_frame
+from .. import windows
 from ..base import Chart, Evidence, NotEnoughData, Options, check
 from .common import TOP_ROWS, contacted_after, winbacks
 
@@ -27,7 +28,7 @@ class SuppressionOptions(Options):
     stage="winback",
     title="Customers who left bad reviews or did not pay are not chased",
     failure_title="Win-back messages go to customers who left bad reviews or did not pay",
-    needs=("reviews", "customers", "messages"),
+    needs=("messages.message_type=winback", "reviews", "customers"),
     better="lower",
     good=0.5,
     poor=5,
@@ -133,7 +134,7 @@ class ChannelFallbackOptions(Options):
     stage="winback",
     title="Lapsed customers are reached on another channel when e-mail fails",
     failure_title="Lapsed customers unreachable by e-mail are never tried on another channel",
-    needs=("orders", "customers", "messages"),
+    needs=("orders.customer_id", "customers", "messages.channel=email"),
     better="higher",
     good=0.8,
     poor=0.3,
@@ -157,6 +158,7 @@ class ChannelFallbackOptions(Options):
     options=ChannelFallbackOptions,
 )
 def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
+    windows.require(tables, int(o.lapsed_from_days), "lapsed_from_days")
     lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
     m = tables["messages"]

@@ -2,7 +2,8 @@
 
 event_name maps onto the contract's event types (page_view, view_item -> product_view, add_to_cart,
 begin_checkout, purchase, sign_up); other GA4 events (session_start, scroll, user_engagement, ...)
-are excluded as `other_event` and counted. session_id = user_pseudo_id + ga_session_id; the channel
+are excluded as `other_event` and counted; a purchase fired again (the same user and item within a minute,
+sources.doubles) is excluded as `doubled_purchase`, counted once. session_id = user_pseudo_id + ga_session_id; the channel
 comes from traffic source medium/source; page_type from the page location's path. Timestamps are
 event_timestamp (microseconds since 1970, UTC) converted into `timezone` (default UTC).
 rejected (bad data): no user_pseudo_id or ga_session_id, an unreadable timestamp.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..doubles import DESCRIPTIONS, DOUBLE_SECONDS, DOUBLED_PURCHASE, repeats_within
 from .base import Built, Options, Preset, Reason, first_reason, number, register, text
 
 EVENTS = {
@@ -100,6 +102,9 @@ def build(data: pd.DataFrame, opts: GA4Options, ctx) -> Built:
             ("other_event", kind.isna().to_numpy()),
         ],
     )
+    purchase = (kind == "purchase").fillna(False).to_numpy(dtype=bool)
+    again = repeats_within([user, text(data["item_id"])], when, (status == "") & purchase, DOUBLE_SECONDS)
+    status[again] = DOUBLED_PURCHASE
     used = status == ""
     device = text(data["device_category"]).str.lower()
     events = pd.DataFrame(
@@ -144,6 +149,7 @@ PRESET = register(
             Reason(
                 "unreadable_timestamp", "rejected", "event_timestamp is not microseconds since 1970", "event_timestamp"
             ),
+            Reason(DOUBLED_PURCHASE, "excluded", DESCRIPTIONS[DOUBLED_PURCHASE], "item_id"),
             Reason(
                 "other_event",
                 "excluded",

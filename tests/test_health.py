@@ -1,0 +1,52 @@
+"""Stage 0: what each column of the supplied tables holds, and which checks the data lets judge."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lifecycle_audit import health
+from tests.kit import T0, customers, events, messages, tables
+
+
+def _tables():
+    cu = customers(customer_id=["a", "b", "c", "d"], days=[0, 1, 2, 30], email_opt_in=[True, False, None, None])
+    ev = events(
+        session_id=["s1", "s1", "s2"],
+        customer_id=["a", "a", None],
+        event_type=["page_view", "add_to_cart", "page_view"],
+        page_type=["home", "product", "home"],
+        channel=None,
+        hours=[0, 1, 50],
+    )
+    ms = messages(customer_id=["a", "b"], channel="postal", message_type=["promo", "winback"], days=[3, 4])
+    return tables(customers=cu, events=ev, messages=ms)
+
+
+def test_coverage_measures_each_column_filled_distinct_span_and_kinds():
+    c = health.coverage(_tables()).set_index("column")
+    assert set(c["table"]) == {"customers", "events", "messages"}
+    opt = c.loc["customers.email_opt_in"]
+    assert opt["rows"] == 4 and opt["filled"] == pytest.approx(0.5) and opt["distinct"] == 2
+    assert opt["kinds"] == "false 1 · true 1"  # most frequent first, ties by value
+    seen = c.loc["customers.first_seen_at"]
+    assert pd.Timestamp(seen["from"]) == T0 and pd.Timestamp(seen["to"]) == T0 + pd.Timedelta(days=30)
+    assert c.loc["customers.loyalty_member_since", "filled"] == 0  # empty on every row: shown as such
+    assert c.loc["events.event_type", "kinds"] == "page_view 2 · add_to_cart 1"
+    assert c.loc["events.page_type", "kinds"] == "home 2 · product 1"
+    assert c.loc["events.channel", "filled"] == 0 and c.loc["events.channel", "kinds"] == ""
+    assert c.loc["events.customer_id", "filled"] == pytest.approx(2 / 3)
+    assert c.loc["messages.channel", "kinds"] == "postal 2"
+    assert c.loc["messages.message_type", "kinds"] == "promo 1 · winback 1"
+
+
+def test_readiness_names_the_unmet_needs_of_each_check():
+    r = health.readiness(_tables()).set_index("check")
+    untracked = r.loc["reach.untracked_traffic"]
+    assert untracked["state"] == "cannot run" and untracked["missing"] == "events.channel"
+    assert "channel" in untracked["reason"] and "empty on every row" in untracked["reason"]
+    thanks = r.loc["conversion.thank_you"]
+    assert thanks["missing"] == "orders.customer_id, messages.message_type=thank_you"
+    assert "orders table, which was not supplied" in thanks["reason"]
+    home = r.loc["acquisition.homepage_value_proposition"]
+    assert home["state"] == "ready" and home["missing"] == ""
