@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import checks, findings, paths, stages
+from lifecycle_audit import checks, findings, paths, runner, stages
 from lifecycle_audit.cli import app
 from tests.kit.small_runs import notebook, write_params
 
@@ -121,6 +121,8 @@ def test_run_on_a_small_generated_shop(tmp_path, profile):
     statuses = {f["check_id"]: f["status"] for f in got["findings"]}
     assert any(s in ("pass", "warn", "fail") for s in statuses.values()), statuses
     assert "error" not in statuses.values(), statuses
+    for page in PAGES:  # every view of the stage notebooks works on the shop: no "could not be shown" note
+        assert "could not be shown" not in (run_dir / page).read_text(encoding="utf-8"), page
     if profile == "planted":
         assert "fail" in statuses.values(), f"the planted shop's mistakes should fail a check: {statuses}"
         stakes = findings.total_at_stake(got["findings"])
@@ -155,3 +157,17 @@ def test_a_failing_stage_does_not_stop_the_others(tmp_path):
     assert [f["notebook"] for f in failed] == ["03_conversion"]
     statuses = {s["notebook"]: s["status"] for s in got["manifest"]["stages"]}
     assert statuses == {"01_reach": "done", "03_conversion": "failed"}
+
+
+def test_run_names_each_check_that_stopped_on_an_error_and_its_log(tmp_path, monkeypatch):
+    found = [
+        {"check_id": "reach.channel_concentration", "stage": "reach", "status": "error", "details": {"exception": "E"}},
+        {"check_id": "reach.earned_reach", "stage": "reach", "status": "not_run", "details": {}},
+    ]
+    done = runner.RunResult(run_dir=tmp_path, index=tmp_path / "index.html", findings=found, seconds=1.0)
+    monkeypatch.setattr(runner, "run", lambda *a, **kw: done)
+    result = cli.invoke(app, ["run", "params/demo.yaml", "--quiet"])
+    assert result.exit_code == 0, result.output
+    log = tmp_path / "logs" / "01_reach.log"
+    assert f"check reach.channel_concentration stopped on an error (E); the traceback is in {log}" in result.output
+    assert "earned_reach" not in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 
 import pytest
@@ -93,12 +95,19 @@ def _tables():
     return tables(orders=orders(dict(order_id="1", revenue=1.0)))
 
 
-def test_an_exception_in_a_check_becomes_an_error_finding():
+def test_an_exception_in_a_check_becomes_an_error_finding_and_goes_to_the_log(caplog):
     def broken(tables, o):
         raise ZeroDivisionError("boom")
 
-    f = findings.run_check(_spec(broken), _tables())
-    assert f.status == "error" and f.score is None and "ZeroDivisionError: boom" in f.reason
+    with caplog.at_level(logging.ERROR, logger="lifecycle_audit"):
+        f = findings.run_check(_spec(broken), _tables())
+    assert f.status == "error" and f.score is None
+    # the client reads a plain sentence; the exception, its message and traceback are in the log
+    assert f.reason == findings.ERROR_REASON and "boom" not in json.dumps(f.to_dict())
+    assert f.details == {"exception": "ZeroDivisionError"}
+    [record] = caplog.records
+    assert "conversion.test" in record.getMessage() and "boom" in record.getMessage()
+    assert record.exc_info[0] is ZeroDivisionError and "raise ZeroDivisionError" in caplog.text
 
 
 def test_thin_data_is_not_run_with_the_reason_and_scores_use_overrides():

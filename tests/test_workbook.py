@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import yaml
 
-from lifecycle_audit import checks, sources, workbook
+from lifecycle_audit import checks, lang, sources, workbook
 from lifecycle_audit import params as params_mod
 from lifecycle_audit.findings import Finding
+from lifecycle_audit.i18n import Text, count
+from lifecycle_audit.metrics.lifetime import FitFailed
 
 ALL_TABLES = (
     "customers",
@@ -117,6 +120,75 @@ def test_show_groups_cards_failed_first_and_folds_passed_and_not_run(monkeypatch
         ("Not applicable (1)", False),
     ]
     assert 'id="conversion-c"' in shown[0] and 'id="conversion-a"' in shown[2]
+
+
+def test_run_stage_saves_the_findings_at_once_in_a_run(shop, tmp_path):
+    """In a run, the stage's findings are on disk as soon as they are computed: a later cell that fails
+    cannot lose them."""
+    file, prepared = shop
+    folder = tmp_path / "run" / "findings"
+    audit = workbook.open_audit(str(file), str(prepared.folder), str(folder))
+    try:
+        found = audit.run_stage("reach")
+    finally:
+        workbook.open_audit(str(file), str(prepared.folder))  # leave no run behind for the other tests
+    saved = json.loads((folder / "reach.json").read_text(encoding="utf-8"))
+    assert [d["check_id"] for d in saved] == [f.check_id for f in found] == [s.id for s in checks.specs("reach")]
+
+
+def _view_outputs(monkeypatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(workbook, "display", lambda obj: shown.append(obj.data))
+    return shown
+
+
+def test_a_view_that_raises_shows_a_plain_note_logs_the_exception_and_the_notebook_goes_on(monkeypatch, caplog):
+    shown = _view_outputs(monkeypatch)
+    audit = workbook.Audit(params=None, tables=None)
+    after = []
+    with caplog.at_level(logging.ERROR, logger="lifecycle_audit"), lang.use("de"):
+        with audit.view():
+            raise ZeroDivisionError("the chart's secret detail")
+        after.append("next line")
+    assert after == ["next line"]  # the exception did not leave the block
+    assert shown == [
+        "_Diese Ansicht konnte wegen eines unerwarteten Fehlers nicht angezeigt werden; "
+        "die Einzelheiten stehen im Protokoll des Laufs._"
+    ]
+    assert "ZeroDivisionError" in caplog.text and "the chart's secret detail" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+def test_a_view_on_data_too_thin_for_it_shows_the_plain_reason(monkeypatch):
+    shown = _view_outputs(monkeypatch)
+    audit = workbook.Audit(params=None, tables=None)
+    with audit.view():
+        raise checks.NotEnoughData(Text("needs at least {n} orders", n=count(50)))
+    with audit.view():
+        raise FitFailed(Text("the {model} lifetime model could not be fitted", model="BG/NBD"))
+    with audit.view():
+        pass  # a view that works shows what it shows, and nothing else
+    assert shown == ["_needs at least 50 orders_", "_the BG/NBD lifetime model could not be fitted_"]
+
+
+def test_a_card_that_cannot_be_drawn_does_not_hide_the_others(monkeypatch, caplog):
+    shown = _view_outputs(monkeypatch)
+    real = workbook.finding_html
+
+    def broken_for_b(f, *args, **kw):
+        if f.check_id == "conversion.b":
+            raise KeyError("column")
+        return real(f, *args, **kw)
+
+    monkeypatch.setattr(workbook, "finding_html", broken_for_b)
+    failed = [
+        Finding(check_id=c, stage="conversion", title=c, status="fail", score=10)
+        for c in ("conversion.a", "conversion.b")
+    ]
+    with caplog.at_level(logging.ERROR, logger="lifecycle_audit"):
+        workbook.show(failed)
+    assert 'id="conversion-a"' in shown[0] and "could not be drawn" in shown[0] and "KeyError" not in shown[0]
+    assert "conversion.b" in caplog.text and "KeyError" in caplog.text
 
 
 def test_the_warm_up_set_in_params_reaches_the_tables(shop, tmp_path):

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import paths
+from . import paths, stages
 from .errors import AuditError, ParamsError, SourceError
 
 app = typer.Typer(
@@ -90,6 +90,15 @@ def run(
         err_console.print(f"stage {f['notebook']} failed{where}: {f['error']}", markup=False, soft_wrap=True)
     for message in result.export_errors:
         err_console.print(message, markup=False, soft_wrap=True)
+    for f in result.findings:
+        if f.get("status") == "error":  # the report says so in plain words; the consultant gets the log
+            log = result.run_dir / "logs" / f"{stages.NOTEBOOKS.get(f.get('stage'), f.get('stage'))}.log"
+            err_console.print(
+                f"check {f['check_id']} stopped on an error ({(f.get('details') or {}).get('exception', 'unknown')}); "
+                f"the traceback is in {log}",
+                markup=False,
+                soft_wrap=True,
+            )
     if not quiet:
         err_console.print(
             f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",

@@ -2,7 +2,9 @@
 
 `run_check` is where a declared check meets the data: an unmet need (a table, column or kind of value
 the check declared it needs to judge, evaluated before the check runs), thin data or an exception
-becomes a finding (not run, or error) instead of a crash; the client's threshold overrides are merged
+becomes a finding (not run, or error) instead of a crash; an exception's type, message and traceback go to
+the "lifecycle_audit" logger (a run's log, see workbook), the finding says only in plain words that the check
+stopped on an error; the client's threshold overrides are merged
 into the check's typed options; the value is scored once, here, on the declared control points.
 
 Text a check writes (summaries, how money at stake was estimated, chart titles and labels) is an
@@ -13,9 +15,9 @@ accepted too and are treated as msgids (check declarations are plain English str
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,12 @@ from .i18n import Text, money, share
 from .metrics.orders import period_revenue
 
 STATUSES = ("fail", "warn", "pass", "not_run", "error")
+# What the client reads on a check that raised; the exception itself goes to the run's log.
+ERROR_REASON = Text(
+    "an unexpected error in the workbook stopped this check before it could judge the data; the check is "
+    "neither passed nor failed, and the details are in the run's log"
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -168,13 +176,14 @@ def run_check(spec: CheckSpec, tables, overrides: dict[str, Any] | None = None) 
             seconds=time.perf_counter() - started,
             **base,
         )
-    except Exception as err:  # noqa: BLE001 - a broken check must not take the stage down with it
-        tb = traceback.extract_tb(err.__traceback__)[-1]
+    except Exception as err:  # a broken check must not take the stage down with it (logged)
+        log.error("check %s raised %s: %s", spec.id, type(err).__name__, err, exc_info=err)
         return Finding(
             title=spec.title,
             status="error",
             score=None,
-            reason=f"{type(err).__name__}: {err} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})",
+            reason=ERROR_REASON,
+            details={"exception": type(err).__name__},
             seconds=time.perf_counter() - started,
             **base,
         )

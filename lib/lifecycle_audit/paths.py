@@ -26,6 +26,8 @@ DATA = ROOT / "data"
 REPORTS = ROOT / "reports"
 CACHE = ROOT / ".cache"
 DEMO_PARAMS = PARAMS / "demo.yaml"
+# The environment variable in which the runner names a stage's log file to the kernel executing the stage.
+RUN_LOG_ENV = "LIFECYCLE_AUDIT_LOG"
 
 
 def resolve(path: str | os.PathLike, base: Path = ROOT) -> Path:

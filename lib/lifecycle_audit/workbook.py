@@ -1,13 +1,21 @@
-"""The small API the stage notebooks use: open an audit, run a stage's checks, show and save findings."""
+"""The small API the stage notebooks use: open an audit, run a stage's checks, show and save findings.
+
+One failure never costs the other results: in a run, `Audit.run_stage` saves the stage's findings as soon as
+they are computed, and each view cell of a notebook runs inside `with audit.view():`, which turns an exception
+into a plain note on the page (the exception goes to the run's log) and lets the notebook go on. In a run the
+"lifecycle_audit" logger writes to the stage's log (the file the runner names in paths.RUN_LOG_ENV).
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,10 +23,11 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from . import engine, findings, fmt, i18n, lang, paths, sources, stages
+from . import checks, engine, findings, fmt, i18n, lang, paths, sources, stages
 from . import params as params_mod
-from .checks import Chart
+from .checks import Chart, NotEnoughData
 from .findings import Finding
+from .metrics.lifetime import FitFailed
 from .params import Params
 from .report import evidence
 from .report.cards import finding_html
@@ -30,6 +39,11 @@ _PREPARED: dict[tuple[str, float], Prepared] = {}
 # The findings folder of the run the audit opened last belongs to ("" in an interactive notebook): show()
 # links each card to its evidence CSV only in a run, where Audit.save writes those CSVs.
 _RUN: dict[str, str] = {}
+log = logging.getLogger(__name__)
+VIEW_FAILED = i18n.N_("This view could not be shown because of an unexpected error; the details are in the run's log.")
+CARD_FAILED = i18n.N_(
+    "This finding could not be drawn because of an unexpected error; the details are in the run's log."
+)
 
 
 @dataclass
@@ -42,9 +56,29 @@ class Audit:
     tables_dir: Path | None = None
 
     def run_stage(self, stage: str) -> list[Finding]:
-        """Every implemented check of `stage` on this audit's tables, with the client's threshold overrides."""
+        """Every implemented check of `stage` on this audit's tables, with the client's threshold overrides;
+        in a run, saved at once (Audit.save), so that nothing a later cell does can lose them."""
         stages.known(stage)
-        return findings.run_stage(stage, self.tables, self.params.thresholds)
+        found = findings.run_stage(stage, self.tables, self.params.thresholds)
+        self.save(stage, found, _RUN.get("findings_dir"))
+        return found
+
+    def options(self, check_id: str) -> checks.Options:
+        """A check's typed options with the client's overrides (a view uses the same settings as its check)."""
+        return findings.options(checks.get(check_id), self.params.thresholds.get(check_id))
+
+    @contextmanager
+    def view(self) -> Iterator[None]:
+        """Run one view of a notebook (a table, a chart) so that its failure costs nothing else: data too thin
+        for it shows the plain reason, any other exception shows a plain note (the exception goes to the
+        run's log) and the notebook goes on."""
+        try:
+            yield
+        except (NotEnoughData, FitFailed) as err:
+            display(Markdown("_" + html.escape(i18n.tr(err.text)) + "_"))
+        except Exception as err:  # one view must not stop the stage (logged)
+            log.error("a view raised %s: %s", type(err).__name__, err, exc_info=err)
+            display(Markdown("_" + html.escape(i18n.gettext(VIEW_FAILED)) + "_"))
 
     def save(self, stage: str, findings: Iterable[Finding], findings_dir: str | os.PathLike | None) -> Path | None:
         """Write the findings to findings_dir/<stage>.json for the runner, and each finding's evidence table to
@@ -178,6 +212,7 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", find
     cards show() draws link to the evidence CSVs that Audit.save writes beside it; empty: no links.
     """
     _RUN["findings_dir"] = str(findings_dir or "")
+    _log_to_run(os.environ.get(paths.RUN_LOG_ENV, ""))
     params_path = paths.resolve(params_file)
     p = params_mod.load(params_path)
     findings.check_thresholds(p)
@@ -195,6 +230,24 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", find
     )
     lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
+
+
+def _log_to_run(file: str) -> None:
+    """Send the "lifecycle_audit" logger (a check's or a view's exception) to the run's log file; without one (a
+    notebook opened by hand) Python prints such errors to the notebook's stderr, for the analyst."""
+    root = logging.getLogger("lifecycle_audit")
+    for handler in [h for h in root.handlers if getattr(h, "_la_run_log", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    if not file:
+        root.propagate = True
+        return
+    Path(file).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(file, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._la_run_log = True  # type: ignore[attr-defined] - ours, replaced when another audit opens
+    root.addHandler(handler)
+    root.propagate = False  # never to a handler that writes into the notebook's output
 
 
 def _word(v: Any) -> str:
@@ -242,6 +295,16 @@ def _csv_link(f: Finding | dict) -> dict[str, Any] | None:
     return evidence.csv_link(check_id, table)
 
 
+def _card(f: Finding | dict, money: str) -> str:
+    """One finding's card; a card that cannot be drawn becomes a plain note (the exception goes to the log)."""
+    try:
+        return finding_html(f, money, csv=_csv_link(f))
+    except Exception as err:  # one card must not hide the others (logged)
+        check_id = f["check_id"] if isinstance(f, dict) else f.check_id
+        log.error("the card of %s raised %s: %s", check_id, type(err).__name__, err, exc_info=err)
+        return f'<p class="la-f-note"><em>{html.escape(i18n.gettext(CARD_FAILED))}</em></p>'
+
+
 def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> None:
     """Display each finding as its report card, in the audit's currency; returns nothing, so a cell ending
     with it prints no repr. Any pyplot figure opened while drawing is closed, so the inline backend does not
@@ -259,7 +322,7 @@ def show(findings: Finding | Iterable[Finding], currency: str | None = None) -> 
         group = [f for f in items if _status(f) in statuses]
         if not group:
             continue
-        cards = "".join(finding_html(f, money, csv=_csv_link(f)) for f in group)
+        cards = "".join(_card(f, money) for f in group)
         display(
             HTML(
                 f'<details class="la-group la-findings"{" open" if is_open else ""}>'

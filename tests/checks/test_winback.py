@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from lifetimes.utils import ConvergenceError
 
-from lifecycle_audit.metrics import churn
+from lifecycle_audit.errors import CheckError
+from lifecycle_audit.metrics import churn, lifetime
 from tests.kit import customers, estimated, messages, orders, reviews, run, tables
 
 END = pd.Timestamp("2026-10-01")  # the day after the last order of every shop below
@@ -97,6 +99,43 @@ def test_churn_risk_is_not_run_below_klaviyos_prerequisites():
     f = run("winback.churn_risk", **churn_shop())
     assert f.status == "not_run"
     assert "at least 500 customers with orders" in f.reason and "found 130" in f.reason
+
+
+def _converging_from(monkeypatch, smallest: float) -> None:
+    """BG/NBD fails to converge below the penalizer `smallest`, as on a real shop whose data it cannot fit."""
+    fit = lifetime.fit_bgnbd
+
+    def fit_or_fail(summary, penalizer=0.0):
+        if penalizer < smallest:
+            raise ConvergenceError("The model did not converge. Try adding a larger penalizer.")
+        return fit(summary, penalizer)
+
+    monkeypatch.setattr(lifetime, "fit_bgnbd", fit_or_fail)
+
+
+def test_churn_risk_retries_with_a_larger_penalizer_and_says_so(monkeypatch):
+    _converging_from(monkeypatch, 0.01)
+    f = run("winback.churn_risk", overrides=THIN, **churn_shop())
+    assert f.ran and f.details["penalizers"] == {"bgnbd": 0.01, "gamma_gamma": 0.001}
+    assert "only with a penalizer of 0.01" in f.at_stake_method.render()
+    plain = run("winback.churn_risk", overrides={**THIN, "penalizers": [0.01, 0.1]}, **churn_shop())
+    assert plain.details["penalizers"]["bgnbd"] == 0.01 and "penalizer" not in plain.at_stake_method.render()
+
+
+def test_churn_risk_is_not_run_when_no_penalizer_makes_the_model_converge(monkeypatch):
+    _converging_from(monkeypatch, 1.0)
+    f = run("winback.churn_risk", overrides={**THIN, "penalizers": [0, 0.001, 0.01, 0.1]}, **churn_shop())
+    assert f.status == "not_run" and f.score is None
+    assert f.reason.render() == (
+        "the BG/NBD lifetime model could not be fitted to this shop's orders: it found no stable estimate, even "
+        "with the strongest smoothing tried (penalizer 0.1)"
+    )
+
+
+@pytest.mark.parametrize("ladder", [[], [-0.1], ["much"]])
+def test_churn_risk_penalizers_are_checked(ladder):
+    with pytest.raises(CheckError, match="penalizers"):
+        run("winback.churn_risk", overrides={"penalizers": ladder}, **churn_shop())
 
 
 def test_alive_by_age_counts_every_buyer_once():

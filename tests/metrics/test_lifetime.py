@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter
+from lifetimes.utils import ConvergenceError
 
 from lifecycle_audit.metrics import lifetime
 
@@ -85,3 +86,40 @@ def _fitter(r, alpha, a, b):
     m = BetaGeoFitter()
     m.params_ = pd.Series({"r": r, "alpha": alpha, "a": a, "b": b})
     return m
+
+
+# ---------------------------------------------------------------- the penalizer ladder
+
+# Fifty customers with the same history: the unpenalized BG/NBD likelihood has no maximum (ConvergenceError).
+SAME_HISTORY = pd.DataFrame({"frequency": [3.0] * 50, "recency": [10.0] * 50, "T": [10.0] * 50})
+# Every customer first bought on the last day: nothing to learn from, at any penalizer.
+ALL_NEW = pd.DataFrame({"frequency": [0.0] * 50, "recency": [0.0] * 50, "T": [0.0] * 50})
+
+
+def test_a_fit_that_does_not_converge_unpenalized_converges_on_the_next_rung(capsys):
+    with pytest.raises(ConvergenceError):
+        lifetime.fit_bgnbd(SAME_HISTORY, penalizer=0.0)
+    capsys.readouterr()  # lifetimes prints the optimiser's state when it fails
+    model = lifetime.fit_bgnbd_ladder(SAME_HISTORY, (0.0, 0.001, 0.01))
+    assert model.penalizer == 0.001 and model.r > 0 and model.alpha > 0
+    assert capsys.readouterr().out == ""  # the ladder keeps that printout out of the notebook (and the page)
+
+
+def test_a_fit_that_never_converges_fails_with_a_plain_reason():
+    with pytest.raises(lifetime.FitFailed) as failed:
+        lifetime.fit_bgnbd_ladder(ALL_NEW)
+    assert failed.value.text.render() == (
+        "the BG/NBD lifetime model could not be fitted to this shop's orders: it found no stable estimate, even "
+        "with the strongest smoothing tried (penalizer 0.1)"
+    )
+
+
+def test_the_gamma_gamma_fit_climbs_the_same_ladder_and_needs_repeat_customers():
+    spend = pd.DataFrame({"frequency": [2.0] * 40, "monetary_value": [50.0] * 40})
+    assert lifetime.fit_gamma_gamma_ladder(spend, (0.0, 0.01)).penalizer == 0.01
+    with pytest.raises(lifetime.FitFailed, match="Gamma-Gamma"):
+        lifetime.fit_gamma_gamma_ladder(spend, (0.0,))
+    one_repeat = pd.DataFrame({"frequency": [2.0, 0.0], "monetary_value": [50.0, 0.0]})
+    with pytest.raises(lifetime.FitFailed) as failed:
+        lifetime.fit_gamma_gamma_ladder(one_repeat)
+    assert "at least 2 customers who bought again" in failed.value.text.render()

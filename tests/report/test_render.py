@@ -12,7 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from lifecycle_audit import fmt
-from lifecycle_audit.findings import Chart, Finding
+from lifecycle_audit.findings import ERROR_REASON, Chart, Finding
 from lifecycle_audit.report import cards, charts
 from lifecycle_audit.report.cards import finding_html
 from lifecycle_audit.report.render import index_html, stage_html, write_page
@@ -434,6 +434,25 @@ def test_index_ranks_by_money_then_score_and_links_to_cards(findings):
     for nav in NAV:
         assert f'href="{nav["file"]}"' in html
     _assert_offline(html)
+
+
+def test_index_counts_a_check_that_raised_as_an_error_not_as_not_applicable():
+    def finding(check_id: str, status: str, reason=None) -> dict:
+        return Finding(**_base(check_id), title=check_id, status=status, score=None, reason=reason).to_dict()
+
+    dicts = [
+        finding("winback.churn_risk", "error", ERROR_REASON),
+        finding("winback.suppression", "not_run", "needs the reviews table, which was not supplied"),
+    ]
+    html = index_html(dicts, _stages({"winback": None}), _run_info())
+    groups = dict(re.findall(r"<summary>([^<(]+) \((\d+)\)</summary>", html))
+    assert groups == {"Failed": "0", "Warnings": "0", "Errors": "1", "Passed": "0", "Not applicable": "1"}
+    assert "Checks that stopped on an error: 1" in html and "the details are in the run&#39;s log" in html
+    assert "1 errors" in html and "1 not run" in html  # the stage's counts and its gauge
+    not_run = html.split("Checks not run", 1)[1].split("<h3>", 1)[0]
+    assert "winback.suppression" in not_run and "winback.churn_risk" not in not_run
+    clean = index_html([finding("winback.suppression", "not_run", "no reviews")], _stages({}), _run_info())
+    assert "Errors" not in clean and "stopped on an error" not in clean  # no empty group, no notice
 
 
 def test_the_data_health_gauge_shows_the_share_judged_and_the_inputs_that_unlock_most(findings):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from lifecycle_audit import runner, stages
+from lifecycle_audit import checks, runner, stages
 from lifecycle_audit.kernels import pool
 from tests.kit.small_runs import notebook, write_params
 
@@ -79,3 +80,42 @@ def test_a_hanging_cell_is_stopped_by_the_execution_timeout(tmp_path):
     assert [(f["notebook"], f["cell"]) for f in result.failed] == [("06_winback", 4)]
     assert "timed out" in result.failed[0]["error"]
     assert (result.run_dir / "06_winback.html").is_file()
+
+
+@pytest.mark.e2e
+def test_a_check_or_a_view_that_raises_costs_nothing_else(tmp_path):
+    """A check that raises is an error in plain words, a view cell that raises is a note, the stage goes on, its
+    findings are all kept, and the exceptions are in the stage's log, never on a page."""
+    params = write_params(tmp_path, "tiny-robust", demo={"customers": 300, "seed": 2, "profile": "planted"})
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nbformat.write(
+        notebook(
+            "from lifecycle_audit import workbook\nfrom lifecycle_audit.checks import reach",
+            "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
+            # the measure behind the channel checks raises, as it did on exports without a known channel
+            "def broken(tables):\n    raise AttributeError(\"'float' object has no attribute 'where'\")\n\n\n"
+            "reach.new_customers_by_channel = broken",
+            'findings = audit.run_stage("reach")\nworkbook.show(findings)',
+            'with audit.view():\n    raise RuntimeError("the chart exploded")',
+            'workbook.say("The notebook went on.")',
+        ),
+        nbs / "01_reach.ipynb",
+    )
+    result = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
+    assert result.ok, result.failed
+    saved = json.loads((result.run_dir / "findings.json").read_text(encoding="utf-8"))
+    assert [f["check_id"] for f in saved] == [s.id for s in checks.specs("reach")]  # none lost
+    errors = [f for f in saved if f["status"] == "error"]
+    assert "reach.channel_concentration" in {f["check_id"] for f in errors}
+    assert {f["details"]["exception"] for f in errors} == {"AttributeError"}
+    page = (result.run_dir / "01_reach.html").read_text(encoding="utf-8")
+    index = (result.run_dir / "index.html").read_text(encoding="utf-8")
+    assert "This view could not be shown because of an unexpected error" in page and "The notebook went on." in page
+    assert f"Error ({len(errors)})" in page and "an unexpected error in the workbook stopped this check" in page
+    assert f"Errors ({len(errors)})" in index and f"Checks that stopped on an error: {len(errors)}" in index
+    for raw in ("the chart exploded", "RuntimeError", "AttributeError", "has no attribute"):
+        assert raw not in page and raw not in index, raw
+    log = (result.run_dir / "logs" / "01_reach.log").read_text(encoding="utf-8")
+    assert "the chart exploded" in log and "reach.channel_concentration" in log and "Traceback" in log
+    assert "has no attribute 'where'" in log

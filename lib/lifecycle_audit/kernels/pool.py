@@ -20,6 +20,7 @@ from typing import Any
 
 import nbformat
 
+from ..paths import RUN_LOG_ENV
 from .progress import Progress
 
 KERNEL = "python3"
@@ -153,6 +154,12 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
         "error": None,
     }
     log = Path(job["log"]) if job.get("log") else None
+    # The kernel inherits this: workbook.open_audit sends the workbook's error log (a check or a view that
+    # raised, with its traceback) to the stage's log, never into the page.
+    if log is not None:
+        os.environ[RUN_LOG_ENV] = str(log)
+    else:
+        os.environ.pop(RUN_LOG_ENV, None)
     try:
         with _redirected(log):
             pm.execute_notebook(

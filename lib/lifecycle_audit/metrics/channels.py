@@ -58,7 +58,9 @@ def new_customers_by_channel(tables: Tables) -> pd.DataFrame:
     m = new_customers_by_month(tables)
     by = m.groupby("channel", as_index=False)["customers"].sum()
     known = by.loc[by["channel"] != UNKNOWN, "customers"].sum()
-    by["share"] = (by["customers"] / known if known else float("nan")).where(by["channel"] != UNKNOWN)
+    # No customer with a known channel: every share is missing (not a division by zero).
+    share = by["customers"] / known if known else pd.Series(float("nan"), index=by.index)
+    by["share"] = share.where(by["channel"] != UNKNOWN)
     return by.sort_values("customers", ascending=False).reset_index(drop=True)
 
 

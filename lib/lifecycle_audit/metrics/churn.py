@@ -4,6 +4,7 @@ order history, lapsed customers, and a BG/NBD + Gamma-Gamma lifetime model fitte
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +46,9 @@ def lapsed(tables: Tables, lo: float, hi: float) -> pd.DataFrame:
     """Customers whose last order is `lo` to `hi` days before the end, with their order history."""
     h = order_history(tables)
     age = days_since_last_order(tables)
-    return h[(age > lo) & (age <= hi)].assign(days_since_last_order=age)
+    chosen = (age > lo) & (age <= hi)
+    # age[chosen], not age: assigning a longer Series to an empty frame would give it the Series' index
+    return h[chosen].assign(days_since_last_order=age[chosen])
 
 
 def opted_in(tables: Tables) -> set[str] | None:
@@ -93,14 +96,22 @@ def lifetime_ready(tables: Tables, minimums: dict[str, float] | None = None) -> 
 @dataclass
 class LifetimeFit:
     """Per customer (index customer_id): p_alive, expected_value (Gamma-Gamma), purchases_if_active
-    (BG/NBD, next 52 weeks) and revenue_at_risk; plus the parameters and the fit time."""
+    (BG/NBD, next 52 weeks) and revenue_at_risk; plus the parameters, the penalizer each model converged
+    with ({"bgnbd": .., "gamma_gamma": ..}), the first penalizer the ladder tried, and the fit time."""
 
     customers: pd.DataFrame
     params: dict[str, float] = field(default_factory=dict)
     fit_seconds: float = 0.0
+    penalizers: dict[str, float] = field(default_factory=dict)
+    first_penalizer: float = lifetime.PENALIZERS[0]
+
+    @property
+    def retried(self) -> bool:
+        """Whether a model converged only with a larger penalizer than the first one tried."""
+        return any(p != self.first_penalizer for p in self.penalizers.values())
 
 
-def _fit(t: Tables) -> LifetimeFit:
+def _fit(t: Tables, penalizers: tuple[float, ...] = lifetime.PENALIZERS) -> LifetimeFit:
     o = t["orders"]
     o = o.filter(o.customer_id.notnull())
     daily = (
@@ -114,8 +125,8 @@ def _fit(t: Tables) -> LifetimeFit:
 
     started = time.perf_counter()
     summary = lifetime.rfm_summary(daily, end_of(t) - pd.Timedelta(days=1))
-    bg = lifetime.fit_bgnbd(summary, penalizer=0.001)
-    gg = lifetime.fit_gamma_gamma(summary, penalizer=0.001)
+    bg = lifetime.fit_bgnbd_ladder(summary, penalizers)
+    gg = lifetime.fit_gamma_gamma_ladder(summary, penalizers)
     p_alive = bg.p_alive(summary).clip(0.0, 1.0)
     expected = bg.expected_purchases(summary, HORIZON_WEEKS)
     if_active = expected / p_alive.clip(lower=1e-9)  # E[purchases | still active]: BG/NBD's numerator
@@ -124,12 +135,20 @@ def _fit(t: Tables) -> LifetimeFit:
     out = pd.DataFrame({"p_alive": p_alive, "expected_value": value, "purchases_if_active": if_active})
     out["revenue_at_risk"] = (1 - out["p_alive"]) * out["purchases_if_active"] * out["expected_value"]
     params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "p": gg.p, "q": gg.q, "v": gg.v}
-    return LifetimeFit(customers=out, params=params, fit_seconds=seconds)
+    return LifetimeFit(
+        customers=out,
+        params=params,
+        fit_seconds=seconds,
+        penalizers={"bgnbd": bg.penalizer, "gamma_gamma": gg.penalizer},
+        first_penalizer=float(penalizers[0]),
+    )
 
 
-def lifetime_fit(tables: Tables) -> LifetimeFit:
-    """BG/NBD and Gamma-Gamma fitted once per audit on the shop's orders (weeks; one purchase per day)."""
-    return tables.derived("churn.lifetime_fit", _fit)
+def lifetime_fit(tables: Tables, penalizers: Sequence[float] = lifetime.PENALIZERS) -> LifetimeFit:
+    """BG/NBD and Gamma-Gamma fitted once per audit on the shop's orders (weeks; one purchase per day), each with
+    the first of `penalizers` that converges; lifetime.FitFailed (with a plain reason) when one never does."""
+    ladder = tuple(float(p) for p in penalizers)
+    return tables.derived(f"churn.lifetime_fit{ladder}", lambda t: _fit(t, ladder))
 
 
 def alive_band(p: pd.Series) -> pd.Series:
@@ -142,10 +161,10 @@ def age_band(days: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical(cut, list(AGE_BANDS), ordered=True), index=days.index)
 
 
-def alive_by_age(tables: Tables) -> pd.DataFrame:
+def alive_by_age(tables: Tables, penalizers: Sequence[float] = lifetime.PENALIZERS) -> pd.DataFrame:
     """Customers by probability-alive band (rows) and days since the last order (columns), with the
     revenue at risk of each band: the exploratory view of the win-back notebook."""
-    fit = lifetime_fit(tables)
+    fit = lifetime_fit(tables, penalizers)
     df = fit.customers.assign(
         alive=alive_band(fit.customers["p_alive"]),
         age=age_band(days_since_last_order(tables).reindex(fit.customers.index)),

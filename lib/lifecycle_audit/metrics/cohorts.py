@@ -175,7 +175,8 @@ def lifecycle(tables: Tables) -> pd.DataFrame:
     o["m"] = o["order_time"].dt.to_period("M")
     active = o.drop_duplicates(["customer_id", "m"])[["customer_id", "m"]]
     first = active.groupby("customer_id")["m"].min()
-    months = pd.period_range(active["m"].min(), active["m"].max(), freq="M")
+    # no order with a customer: no month (a range between missing months would raise)
+    months = pd.period_range(active["m"].min(), active["m"].max(), freq="M") if len(active) else []
     sets = {m: set(g) for m, g in active.groupby("m")["customer_id"]}
     seen: set = set()
     rows = []

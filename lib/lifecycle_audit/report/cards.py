@@ -7,6 +7,7 @@ page. The report never computes a metric here; it formats what the checks handed
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import re
 from typing import Any
 
@@ -19,6 +20,8 @@ from ..findings import Finding
 from ..i18n import Text, column, term, tr
 from ..privacy import mask_emails
 from .theme import TABLE_ROWS, anchor, card_css, environment
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- a finding as a card
 
@@ -157,8 +160,9 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
 
         try:
             c["chart_svg"] = Markup(svg(chart, currency))
-        except Exception as err:  # noqa: BLE001 - a chart that cannot be drawn must not hide the finding
-            c["chart_error"] = f"{type(err).__name__}: {err}"
+        except Exception as err:  # a chart that cannot be drawn must not hide the finding (logged)
+            log.error("the chart of %s raised %s: %s", check_id, type(err).__name__, err, exc_info=err)
+            c["chart_error"] = True  # the card says so in plain words; the exception is in the run's log
     table = _get(f, "table")
     if isinstance(table, list):
         table = pd.DataFrame(table)

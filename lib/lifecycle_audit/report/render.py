@@ -324,6 +324,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
                 "score": s.get("score"),
                 "status": s.get("status", "ok"),
                 "counts": _counts(mine),
+                "errors": sum(1 for r in mine if r["status"] == "error"),
                 **(_coverage_gauge(covered) if s["stage"] == "data_health" else {}),
             }
         )
@@ -333,15 +334,13 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
         overall = scoring.overall_score([s["score"] for s in stage_rows])
 
     ranked = sorted((r for r in rows if r["status"] in ("fail", "warn")), key=_rank_key)
+    errors = [r for r in rows if r["status"] == "error"]  # their own group, shown only when there are any
     groups = [
         {"title": i18n.gettext("Failed"), "open": True, "rows": [r for r in ranked if r["status"] == "fail"]},
         {"title": i18n.gettext("Warnings"), "open": True, "rows": [r for r in ranked if r["status"] == "warn"]},
+        *([{"title": i18n.gettext("Errors"), "open": True, "rows": errors}] if errors else []),
         {"title": i18n.gettext("Passed"), "open": False, "rows": [r for r in rows if r["status"] == "pass"]},
-        {
-            "title": i18n.gettext("Not applicable"),
-            "open": False,
-            "rows": [r for r in rows if r["status"] in ("not_run", "error")],
-        },
+        {"title": i18n.gettext("Not applicable"), "open": False, "rows": [r for r in rows if r["status"] == "not_run"]},
     ]
     failed = [
         {**f, "title": _stage_title(f.get("stage", "")), "file": files.get(f.get("stage"))}
@@ -378,7 +377,8 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
             stakes=_stakes(findings),
             groups=groups,
             failed_stages=failed,
-            not_run=[r for r in rows if r["status"] in ("not_run", "error")],
+            not_run=[r for r in rows if r["status"] == "not_run"],
+            errors=errors,
             thresholds=thresholds,
             tables=tables,
             tables_have_rejected=any(t["rejected"] != fmt.DASH for t in tables),

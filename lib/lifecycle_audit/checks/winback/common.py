@@ -20,6 +20,8 @@ def winbacks(tables, channel: str | None = None) -> pd.DataFrame:
 
 def contacted_after(last: pd.Series, msgs: pd.DataFrame) -> pd.Series:
     """Per customer of `last` (customer_id -> last order time): was any of `msgs` sent after it?"""
+    if last.empty or msgs.empty:  # mapping onto an empty series would give the wrong dtype
+        return pd.Series(False, index=last.index, dtype=bool)
     got = msgs.assign(last=msgs["customer_id"].map(last))
     got = got[got["sent_at"] > got["last"]]
     return pd.Series(last.index.isin(got["customer_id"].unique()), index=last.index)

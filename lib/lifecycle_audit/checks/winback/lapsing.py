@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandas as pd
+from pydantic import Field, NonNegativeFloat
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, money, share
-from ...metrics import churn
+from ...metrics import churn, lifetime
 from ...privacy import pseudonymise_frame
 from .. import windows
 from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
@@ -29,6 +32,8 @@ class ChurnRiskOptions(Options):
         "share of lapsing customers a win-back flow brings back to order (median flow placed-order rate)",
         KLAVIYO_FLOWS,
     )
+    # Tried in turn until the lifetime models converge; none converging: the check is not run.
+    penalizers: Annotated[tuple[NonNegativeFloat, ...], Field(min_length=1)] = lifetime.PENALIZERS
 
 
 @check(
@@ -103,7 +108,10 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
                 found=count(len(lap)),
             )
         )
-    fit = churn.lifetime_fit(tables)
+    try:
+        fit = churn.lifetime_fit(tables, o.penalizers)
+    except lifetime.FitFailed as err:
+        raise NotEnoughData(err.text) from err
     lap = lap.join(fit.customers)
     lap["contacted"] = contacted_after(lap["last_order"], winbacks(tables))
     rate = float(lap["contacted"].mean())
@@ -119,6 +127,13 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
         risk=money(at_risk, 0),
         rate=cite(o, "won_back"),
     )
+    if fit.retried:
+        method = Text(
+            "{method}. The models found a stable estimate only with a penalizer of {penalizer} (smoothing that "
+            "pulls each customer's estimate towards the shop's average), so the figure is a cautious one",
+            method=method,
+            penalizer=lifetime.penalizer_value(max(fit.penalizers.values())),
+        )
     lap["alive_band"] = churn.alive_band(lap["p_alive"])
     by_band = (
         lap.groupby("alive_band", observed=False)
@@ -163,6 +178,7 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
         "revenue_at_risk_all_customers": all_risk,
         "fit_seconds": round(fit.fit_seconds, 3),
         "model_params": fit.params,
+        "penalizers": fit.penalizers,
         "prerequisites": pre,
     }
     summary = Text(
