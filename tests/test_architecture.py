@@ -8,6 +8,7 @@ The layers are declared once, in pyproject.toml's [tool.importlinter] (run them 
 from __future__ import annotations
 
 import ast
+import logging
 from pathlib import Path
 
 import grimp
@@ -23,7 +24,15 @@ LAZY = "noqa: PLC0415"
 
 def test_imports_run_one_way(monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+    # lint_imports configures logging with dictConfig, which disables every logger that exists already (the
+    # workbook's own among them) for the rest of the test process: put them back as they were.
+    loggers = [lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    disabled = {lg: lg.disabled for lg in loggers}
+    try:
+        assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+    finally:
+        for lg, was in disabled.items():
+            lg.disabled = was
 
 
 def test_no_module_imports_itself_round_a_circle():

@@ -12,7 +12,7 @@ import os
 import queue as queue_mod
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,14 +154,8 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
         "error": None,
     }
     log = Path(job["log"]) if job.get("log") else None
-    # The kernel inherits this: workbook.open_audit sends the workbook's error log (a check or a view that
-    # raised, with its traceback) to the stage's log, never into the page.
-    if log is not None:
-        os.environ[RUN_LOG_ENV] = str(log)
-    else:
-        os.environ.pop(RUN_LOG_ENV, None)
     try:
-        with _redirected(log):
+        with _redirected(log), _run_log(log):
             pm.execute_notebook(
                 job["input"],
                 str(output),
@@ -195,6 +189,25 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
         except Exception as err:  # noqa: BLE001 # pragma: no cover - a notebook papermill wrote is readable
             result.update(status="failed", error=f"could not scrub parameters: {err}")
     return result
+
+
+@contextmanager
+def _run_log(log: Path | None) -> Iterator[None]:
+    """Name the stage's log to the kernel, which inherits the environment: workbook.open_audit sends the
+    workbook's error log (a check or a view that raised, with its traceback) there, never into the page. The
+    previous value comes back afterwards, so a pool run inside another process leaves its environment as it was."""
+    before = os.environ.get(RUN_LOG_ENV)
+    if log is not None:
+        os.environ[RUN_LOG_ENV] = str(log)
+    else:
+        os.environ.pop(RUN_LOG_ENV, None)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(RUN_LOG_ENV, None)
+        else:
+            os.environ[RUN_LOG_ENV] = before
 
 
 # --------------------------------------------------------------------------------------------
