@@ -27,7 +27,7 @@ ONE_CHANNEL = declare(
     "one_channel",
     order=5,
     checks=("reach.channel_concentration",),
-    does="paid search swallows 80% of the non-earned first touches",
+    does="paid search swallows 65% of the non-earned first touches",
     knobs={
         "concentrate": (0.0, 0.65),  # share of non-earned first touches moved to paid search
     },
@@ -36,7 +36,7 @@ COSTLY_ACQUISITION = declare(
     "costly_acquisition",
     order=6,
     checks=("reach.acquisition_cost",),
-    does="paid sessions cost three times as much",
+    does="paid sessions cost 2.25 times as much",
     knobs={
         "cpc_factor": (1.0, 2.25),  # factor on the cost per paid session
     },
@@ -45,7 +45,7 @@ NO_EARNED_REACH = declare(
     "no_earned_reach",
     order=7,
     checks=("reach.earned_reach",),
-    does="80% of those who would have found the shop organically are bought through ads",
+    does="60% of those who would have found the shop organically are bought through ads",
     knobs={
         "de_earn": (0.0, 0.60),  # share of organic first touches replaced by paid ones
     },
