@@ -178,7 +178,7 @@ def test_plausible_shop(tables):
         assert cu["acquisition_channel"].value_counts(normalize=True).max() < 0.35
     first = ev.drop_duplicates("session_id")
     ratio = first["customer_id"].isna().sum() / first["customer_id"].notna().sum()
-    assert 2 <= ratio <= 3.2
+    assert 2 <= ratio <= 3.6  # planted: first-time buyers who lapse leave fewer identified visits
     assert 0.5 < (first["device"] == "mobile").mean() < 0.6
     assert 0.33 < (first["page_type"] == "home").mean() < 0.46
     assert 40 < od["revenue"].mean() < 120

@@ -24,8 +24,8 @@ UNREMINDED_CARTS = declare(
         "cart_rate": (0.26, 0.50),  # add-to-cart probability of an engaged returning-customer session
         "cart_first": (0.55, 0.90),  # ... of a future customer's first visit
         "cart_anon": (0.04, 0.07),  # ... of an anonymous visitor's engaged session
-        "checkout": ((0.52, 0.45, 0.49, 0.45), (0.36, 0.25, 0.32, 0.28)),  # P(begin checkout | cart) by device
-        "pay": ((0.78, 0.74, 0.76, 0.74), (0.50, 0.42, 0.46, 0.42)),  # P(purchase | checkout) by device
+        "checkout": ((0.52, 0.45, 0.49, 0.45), (0.40, 0.31, 0.36, 0.32)),  # P(begin checkout | cart) by device
+        "pay": ((0.78, 0.74, 0.76, 0.74), (0.56, 0.50, 0.53, 0.50)),  # P(purchase | checkout) by device
         "remind_share": (0.93, 0.13),  # share of abandoned carts (opted-in customers) that get a reminder
         "remind_delay": ((1 * HOUR, 4 * HOUR), (2 * DAY, 4 * DAY)),  # delay of the reminder, seconds (low, high)
         "follow_up": (True, False),  # second reminder ~24 h later when the first is not opened

@@ -12,7 +12,7 @@ from .vectors import pick
 from .visits import Sessions
 from .vocab import CH, PAID, PAID_CODES
 
-CPC = np.array([0.85, 0.65, 0.30, 0.35])  # cost per session, EUR (PAID)
+CPC = 1.1 * np.array([0.85, 0.65, 0.30, 0.35])  # cost per session, EUR (PAID)
 
 UNTRACKED_TRAFFIC = declare(
     "untracked_traffic",
@@ -27,27 +27,27 @@ ONE_CHANNEL = declare(
     "one_channel",
     order=5,
     checks=("reach.channel_concentration",),
-    does="paid search swallows 80% of the non-earned first touches",
+    does="paid search swallows 65% of the non-earned first touches",
     knobs={
-        "concentrate": (0.0, 0.80),  # share of non-earned first touches moved to paid search
+        "concentrate": (0.0, 0.65),  # share of non-earned first touches moved to paid search
     },
 )
 COSTLY_ACQUISITION = declare(
     "costly_acquisition",
     order=6,
     checks=("reach.acquisition_cost",),
-    does="paid sessions cost three times as much",
+    does="paid sessions cost 2.25 times as much",
     knobs={
-        "cpc_factor": (1.0, 3.0),  # factor on the cost per paid session
+        "cpc_factor": (1.0, 2.25),  # factor on the cost per paid session
     },
 )
 NO_EARNED_REACH = declare(
     "no_earned_reach",
     order=7,
     checks=("reach.earned_reach",),
-    does="80% of those who would have found the shop organically are bought through ads",
+    does="60% of those who would have found the shop organically are bought through ads",
     knobs={
-        "de_earn": (0.0, 0.80),  # share of organic first touches replaced by paid ones
+        "de_earn": (0.0, 0.60),  # share of organic first touches replaced by paid ones
     },
 )
 
