@@ -472,6 +472,9 @@ def test_the_data_health_gauge_shows_the_share_judged_and_the_inputs_that_unlock
     assert 'aria-label="Overall score 40: Poor"' in html  # coverage is not a stage score: the overall leaves it out
     judged_all = index_html([f.to_dict() for f in findings], _stages({}), _run_info())
     assert 'aria-label="Data health score 100: Good"' in judged_all and "supply " not in judged_all
+    stage_table = html.split('class="la-list la-stages', 1)[1].split("</table>", 1)[0]
+    health_row = stage_table.split("</tr>")[1]  # after the heading row: the data-health stage, as its gauge says
+    assert ">40</td>" in health_row and "2 of 5 checks could be judged" in health_row
 
 
 def test_index_states_the_total_at_stake_counted_once_against_the_periods_revenue(findings):
