@@ -29,7 +29,9 @@ ALLOWED_CITATIONS = ()  # none so far: every threshold source is cited by name, 
 def _text_of(file: Path) -> str:
     data = file.read_bytes()
     if file.suffix == ".pdf":  # the text streams of a PDF are compressed: look inside them too
-        chunks = [data.decode("latin-1")]
+        # The file's own text without its streams (compressed bytes can spell "b@8.ie" by chance), then every
+        # stream that inflates.
+        chunks = [re.sub(rb"stream\r?\n.*?\r?\nendstream", b"stream endstream", data, flags=re.S).decode("latin-1")]
         for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
             with contextlib.suppress(zlib.error):
                 chunks.append(zlib.decompress(m.group(1)).decode("latin-1"))
