@@ -10,8 +10,8 @@ from tests.kit.browser import BROWSER_ARGS, CHROMIUM, need_browser
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # Test files that share expensive, process-cached results (whole audit runs: tests/kit/salted_run.py, and
-# tests/kit/locale_runs.py for German and Indonesian) go to the same process under pytest-xdist; every other file is a group of its own, so its module fixtures (a
-# generated shop, an accuracy sweep) are computed once.
+# tests/kit/locale_runs.py for German and Indonesian) go to the same process under pytest-xdist; every other
+# file is a group of its own, so its module fixtures (a generated shop, an accuracy sweep) are computed once.
 SHARED = {
     "test_privacy.py": "salted_run",
     "test_browser.py": "salted_run",
@@ -20,10 +20,22 @@ SHARED = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.xdist_group(SHARED.get(name, str(item.path))))
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under `--dist loadgroup`, a file's tests stay in one process, and the files in SHARED go to one process.
+
+    Done here rather than with xdist_group marks: pytest-xdist 3.8 marks a group by rewriting the test's node id,
+    which pytest 9.2 no longer reads (pytest-dev/pytest-xdist#1386), so every test was sent on its own and each
+    process computed the module fixtures (an accuracy sweep) again."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only with pytest-xdist, which make test uses
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return SHARED.get(file.rsplit("/", 1)[-1], file)
+
+    return ByFile(config, log)
 
 
 @pytest.fixture(scope="session")
