@@ -136,6 +136,36 @@ def _failure_text(err: Exception) -> str:
     return f"{type(err).__name__}: {message.splitlines()[0] if message else ''}".rstrip(": ")
 
 
+# A kernel picks its ports before it binds them, so two kernels starting at once on one machine can pick the same
+# port and one dies before it answers ("Address already in use"; jupyter_client's ports are chosen that way).
+# Nothing has run then: the stage is started again, up to this many times in all.
+START_ATTEMPTS = 3
+
+
+def _died_at_start(err: Exception, output: Path) -> bool:
+    """Whether the kernel died before it answered, so that no cell ran and starting again loses nothing."""
+    return "Kernel died before replying to kernel_info" in str(err) and (
+        not output.exists() or _stopped_at(output) == (None, None)
+    )
+
+
+def _execute(pm, job: dict[str, Any], output: Path) -> None:
+    pm.execute_notebook(
+        job["input"],
+        str(output),
+        parameters=job["parameters"],
+        kernel_name=KERNEL,
+        start_timeout=job["start_timeout"],
+        execution_timeout=job["execution_timeout"],
+        cwd=job["cwd"],
+        progress_bar=False,
+        log_output=False,
+        # Every cell has finished and its outputs are saved: stop the kernel at once instead of waiting about a
+        # second for a polite shutdown.
+        shutdown_kernel="immediate",
+    )
+
+
 def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
     """Execute one stage notebook with papermill; a failing cell is recorded, not raised."""
     import papermill as pm  # noqa: PLC0415 - workers only (about 2 s to import)
@@ -156,20 +186,15 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
     log = Path(job["log"]) if job.get("log") else None
     try:
         with _redirected(log), _run_log(log):
-            pm.execute_notebook(
-                job["input"],
-                str(output),
-                parameters=job["parameters"],
-                kernel_name=KERNEL,
-                start_timeout=job["start_timeout"],
-                execution_timeout=job["execution_timeout"],
-                cwd=job["cwd"],
-                progress_bar=False,
-                log_output=False,
-                # Every cell has finished and its outputs are saved: stop the kernel at once instead of
-                # waiting about a second for a polite shutdown.
-                shutdown_kernel="immediate",
-            )
+            for attempt in range(1, START_ATTEMPTS + 1):
+                try:
+                    _execute(pm, job, output)
+                    break
+                except RuntimeError as err:
+                    if attempt == START_ATTEMPTS or not _died_at_start(err, output):
+                        raise
+                    # To the descriptor, which _redirected points at the stage's log (sys.stderr may be wrapped).
+                    os.write(2, f"the kernel died while starting ({_failure_text(err)}); starting it again\n".encode())
     except PapermillExecutionError as err:
         result.update(
             status="failed",
