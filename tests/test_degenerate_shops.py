@@ -109,6 +109,7 @@ def _assert_none_raised(shops: Callable[[Frames], Iterator[tuple[str, Frames]]],
     assert not raised, raised
 
 
+@pytest.mark.slow  # 16 shops × 29 checks: make test (and CI) runs it, make test-fast does not
 def test_no_check_raises_on_degenerate_shops(base):
     _assert_none_raised(degenerate, base)
 

@@ -183,6 +183,7 @@ def test_the_blankings_cover_all_checks_and_their_inputs():
     assert len({(c, n) for c, n, _ in BLANKINGS}) == sum(len(s.needs) for s in checks.specs())
 
 
+@pytest.mark.slow  # a sweep of 184 blankings: make test (and CI) runs it, make test-fast does not
 @pytest.mark.parametrize("check_id, need_text, how", BLANKINGS, ids=[" ".join(b) for b in BLANKINGS])
 def test_a_check_whose_input_is_blanked_is_not_run_naming_it(supplied, check_id, need_text, how):
     frames, con, base = supplied
