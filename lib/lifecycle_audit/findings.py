@@ -95,6 +95,11 @@ def render_cards_with(renderer: Callable[[Finding], str]) -> None:
     _CARD_RENDERER[:] = [renderer]
 
 
+def as_dicts(found: list[Finding | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings as their JSON form (findings.json holds them so; a Finding is converted, a dict passes as is)."""
+    return [f if isinstance(f, dict) else f.to_dict(timings=False) for f in found]
+
+
 def chart_dict(chart: Chart) -> dict[str, Any]:
     """A chart as JSON: its fields (texts in their msgid form) and its data as records."""
     d = {k: _text_dict(getattr(chart, k)) for k in Chart.FIELDS}
@@ -258,7 +263,7 @@ def coverage(found: list, top: int = 3) -> Coverage:
     """The coverage of a run's findings (Finding or their JSON): the checks not stopped by a missing input,
     and the `top` missing inputs that would unlock the most checks: per input, the checks it alone keeps from
     running (supplying it lets them run) and all the checks it is missing for."""
-    rows = [f.to_dict(timings=False) if isinstance(f, Finding) else f for f in found]
+    rows = as_dicts(found)
     blocked = [list(r.get("unmet") or []) for r in rows]
     alone: dict[str, int] = {}
     among: dict[str, int] = {}
@@ -315,7 +320,7 @@ def total_at_stake(found: list[Finding | dict[str, Any]]) -> StakeTotal:
     the period's revenue; together they claim 1 − Π(1 − share): every further finding can only claim its share
     of the revenue the others left, as if the findings were independent. The result never exceeds the revenue.
     Without a known revenue the plain sum is returned as the total."""
-    rows = [f if isinstance(f, dict) else f.to_dict(timings=False) for f in found]
+    rows = as_dicts(found)
     amounts = []
     for f in rows:
         at = f.get("at_stake")

@@ -30,7 +30,7 @@ import nbformat
 from markupsafe import Markup, escape
 
 from .. import __version__, fmt, i18n, lang, scoring
-from ..findings import MAX_SHARE, Coverage, coverage, total_at_stake
+from ..findings import MAX_SHARE, Coverage, as_dicts, coverage, total_at_stake
 from ..i18n import N_, Text, tr
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
@@ -283,9 +283,9 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
     files = {s["stage"]: s.get("file") or _stage_file(s["stage"]) for s in stages}
     titles = {s["stage"]: _stage_title(s["stage"], s.get("title")) for s in stages}
 
+    findings = as_dicts(findings)  # once: the coverage and the total at stake read the same dicts
     rows = []
     for f in findings:
-        f = f if isinstance(f, dict) else f.to_dict()
         stage = f.get("stage") or f["check_id"].split(".", 1)[0]
         at = f.get("at_stake")
         rows.append(
