@@ -7,17 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from lifecycle_audit.report.export import CHROMIUM_FLAGS
+
 CHROMIUM = "/usr/bin/chromium"
-# Chromium as the browser tests start it: headless, and nothing it would fetch on its own.
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium as the browser tests start it: as the report's export starts it (headless, nothing fetched on its own).
+BROWSER_ARGS = list(CHROMIUM_FLAGS)
 
 
 def browser_available() -> bool:
