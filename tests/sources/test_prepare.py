@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -150,3 +152,28 @@ def test_ensure_demo_data_generates_once_and_the_shop_meets_the_contract(tmp_pat
         assert load.rows_in == load.rows_used > 0 and not load.rejected
 
     assert sources.ensure_demo_data(make_params(tmp_path / "x", {"customers": {"file": "c.csv"}})) is False
+
+
+def _ensure_in_another_process(folder: str) -> bool:
+    names = list(contract.TABLE_ORDER)
+    p = make_params(
+        Path(folder), {name: {"file": f"{name}.parquet"} for name in names}, demo={"customers": 200, "seed": 3}
+    )
+    return sources.ensure_demo_data(p)
+
+
+def test_processes_asking_for_the_demo_shop_at_once_generate_it_once(tmp_path):
+    """Chapters opened side by side (or notebooks tested in parallel) all ask for the demo shop: one generates it,
+    the others wait and find it complete, instead of writing the same files at the same time."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        generated = pool.map(_ensure_in_another_process, [str(tmp_path / "demo")] * 3)
+    assert sorted(generated) == [False, False, True]
+    p = make_params(
+        tmp_path / "demo",
+        {name: {"file": f"{name}.parquet"} for name in contract.TABLE_ORDER},
+        demo={"customers": 200, "seed": 3},
+    )
+    assert sources.prepare(p).usable == list(contract.TABLE_ORDER)
+    assert (tmp_path / ".demo.lock").is_file()  # beside the shop's folder, not in it
+    assert not [f.name for f in (tmp_path / "demo").iterdir() if f.suffix == ".lock"]

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from .. import synth
 from .messages import display
 from .model import Progress
@@ -39,6 +41,15 @@ def ensure_demo_data(params, progress: Progress = None) -> bool:
     """
     if params.demo is None:
         return False
+    # Two processes may ask at once (chapters run side by side in JupyterLab, notebooks tested in parallel): the
+    # first generates, the others wait for it and then find the shop there, instead of writing the same files
+    # at the same time. A lock file beside the folder, so the client's data folder holds only the shop.
+    params.data_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(params.data_path.parent / f".{params.data_path.name}.lock"):
+        return _generate_if_needed(params, progress)
+
+
+def _generate_if_needed(params, progress: Progress) -> bool:
     stamp_file = params.data_path / DEMO_STAMP
     stamp = _demo_stamp(params)
     missing = [name for name in params.sources if not params.input_files(name)]
