@@ -43,9 +43,14 @@ demo: $(STAMP) ## generate the demo shop if absent, audit it, print where the re
 healthy: $(STAMP) ## audit the healthy demo shop (no mistakes planted)
 	@$(VENV)/bin/lifecycle-audit run params/healthy.yaml
 
-test: $(STAMP) lint ## lint, then run every test: library, command line, end to end, notebooks
-	@$(PY) -m pytest -q -n 2 --dist loadgroup tests
-	@$(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
+# The sweeps marked slow (planted-mistake accuracy over 20 shops, degenerate shops, blanked inputs) take minutes:
+# CI runs them (.ci/run sets CI), so does `make test SLOW=1`; a plain local `make test` leaves them out.
+SLOW ?= $(CI)
+SKIP_SLOW := $(if $(filter-out 0 false no,$(SLOW)),,-m "not slow")
+
+test: $(STAMP) lint ## lint, then every test: library, command line, end to end, notebooks (SLOW=1 or CI: the sweeps too)
+	@# the notebooks (nbval) run in the same two processes as the tests: a notebook's cells stay in one process
+	@$(PY) -m pytest -q -n 2 --dist loadgroup $(SKIP_SLOW) --nbval-lax tests notebooks
 
 test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
 	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not slow" tests

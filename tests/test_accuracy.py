@@ -22,6 +22,9 @@ SEEDS = range(1, 21)
 CUSTOMERS = 5000
 FOUND = ("fail", "warn")  # with its mistake planted
 FALSE_ALARM = ("fail",)  # without it
+# Sweeps of minutes: CI runs them (make test with CI set), make test-fast and a local make test do not; the same
+# proof on one small shop is tests/checks/test_planted.py.
+pytestmark = pytest.mark.slow
 
 
 def mistake_of_check() -> dict[str, str]:

@@ -12,6 +12,9 @@ from lifecycle_audit.engine import Tables
 from tests.test_accuracy import CUSTOMERS, FOUND, mistake_of_check, money_at_stake_problems
 
 MONEY: dict[str, list[findings.Finding]] = {}  # the healthy shop and the demo's profile, for the money property
+# Sweeps of minutes: CI runs them (make test with CI set), make test-fast and a local make test do not; the same
+# proof on one small shop is tests/checks/test_planted.py.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
