@@ -17,9 +17,11 @@ import seaborn as sns
 # The Okabe–Ito palette (Okabe & Ito, "Color Universal Design", 2008; recommended in Wong, Nature Methods 8:441,
 # 2011): chosen so that people with any of the common colour-vision deficiencies (protan, deutan, tritan) still
 # tell the colours apart. seaborn's own "colorblind" palette is a recoloured "deep" palette with no such test
-# behind it. Yellow is left out (too faint on white) and black is left to the reference line. The order alternates
-# dark and light, so the first series also differ in greyscale; lines add a dash pattern and a marker of their own.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7")
+# behind it, and its fourth to sixth colours come close for deutan readers. Yellow is left out (too faint on white)
+# and black is left to the reference line. The order puts the pairs that stay furthest apart under every deficiency
+# first (blue and vermillion, then sky blue: tests/report/test_charts.py measures it), as most charts have two or
+# three series; lines add a dash pattern and a marker of their own, so they differ in greyscale too.
+PALETTE = ("#0072B2", "#D55E00", "#56B4E9", "#CC79A7", "#E69F00", "#009E73")
 DASHES = ("", (3.7, 1.6), (1, 1.65), (6.4, 1.6, 1, 1.6))  # solid, dashed, dotted, dash-dot (seaborn dash specs)
 MARKERS = ("o", "s", "^", "D", "v", "P")
 INK, MUTED, GRID, REFERENCE = "#1F2328", "#59636E", "#E3E6EA", "#333333"
