@@ -14,6 +14,7 @@ import pytest
 import seaborn as sns
 from matplotlib.colors import to_hex
 
+from lifecycle_audit import lang, workbook
 from lifecycle_audit.findings import Chart
 from lifecycle_audit.i18n import Text
 from lifecycle_audit.report import chart_theme, charts
@@ -106,6 +107,22 @@ def test_every_kind_is_drawn_by_seaborn_with_nothing_estimated(kind, monkeypatch
     others = [line for line in ax.get_lines() if line.get_label() != reference]
     assert len(ax.get_lines()) - len(others) == 1
     assert [len(line.get_xdata()) for line in others] == ([4, 4] if kind == "line" else [])
+
+
+def test_a_notebooks_chart_is_drawn_by_the_same_seaborn_code(monkeypatch):
+    calls = _spy(monkeypatch, "barplot")
+    shown: list = []
+    monkeypatch.setattr(workbook, "display", shown.append)
+    data = pd.DataFrame({"channel": ["social", "email"], "roas": [1.4, 6.2]})
+    audit = workbook.Audit(params=None, tables=None)  # plot needs neither
+    with lang.use("de", "EUR"):
+        audit.plot(data, "channel", "roas", title="Return on ad spend", kind="barh", unit="number")
+    assert len(calls) == 1 and calls[0]["errorbar"] is None
+    (markup,) = [item.data for item in shown]
+    assert markup.startswith("<svg") and "E-Mail" in markup  # in the audit's language
+    assert f"fill: {chart_theme.PALETTE[0].lower()}" in markup
+    stack = chart_theme.REPORT_FONTS.replace('"', "'")
+    assert f"font-family: {stack}" in markup
 
 
 def test_the_same_chart_gives_the_same_svg():
