@@ -1,4 +1,7 @@
-"""Draw a Chart (data) as a matplotlib figure and as inline SVG: one calm theme for every chart."""
+"""Draw a Chart (data) with seaborn, in the project's theme (chart_theme), as a matplotlib figure and as inline SVG.
+
+Every kind (bar, barh, line; one series or several, by `hue` or by a list of `y` columns) goes through seaborn on
+an Axes of a figure of our own: no pyplot, no random error bars (errorbar=None), the data's order kept."""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ import textwrap
 from collections.abc import Callable
 from html import escape
 
-import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -20,12 +23,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from .. import fmt, i18n, lang
 from ..checks import Chart
 from ..i18n import column, term, tr
+from . import chart_theme
+from .chart_theme import MUTED, REFERENCE
 
-# Calm colours whose lightness differs enough to tell the series apart in greyscale (dark, light, mid, ...).
-PALETTE = ("#2E5A87", "#E0A24E", "#6E9F8D", "#A9473F", "#A9C3DE", "#4D4D4D")
-LINESTYLES = ("-", "--", ":", "-.")
-MARKERS = ("o", "s", "^", "D", "v", "P")
-INK, MUTED, GRID, REFERENCE = "#1F2328", "#59636E", "#E3E6EA", "#333333"
 FIGSIZE = (7.0, 3.6)
 KINDS = ("bar", "barh", "line")
 # Category labels wrap onto LABEL_LINES lines of about LABEL_WIDTH characters; only what is longer still is
@@ -33,29 +33,6 @@ KINDS = ("bar", "barh", "line")
 LABEL_WIDTH, LABEL_LINES = 18, 3
 EDGE_PX = 4  # text keeps this far from the figure's edge
 TITLE_LINE_IN = 0.2  # the figure grows by this much for every line its title wraps onto
-
-# Applied while drawing and while saving; never changes the caller's global matplotlib settings.
-# Text stays text in the SVG (searchable, accessible) and names only installed or generic fonts: nothing is fetched.
-_RC = {
-    "svg.fonttype": "none",
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial", "Liberation Sans"],
-    "font.size": 9,
-    "axes.edgecolor": "#9AA3AD",
-    "axes.labelcolor": MUTED,
-    "axes.titlecolor": INK,
-    "axes.titlesize": 10.5,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.titlepad": 10,
-    "xtick.color": MUTED,
-    "ytick.color": MUTED,
-    "text.color": INK,
-    "legend.frameon": False,
-    "legend.fontsize": 8.5,
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
-}
 
 
 def _t(text) -> str:
@@ -136,51 +113,93 @@ def draw(chart: Chart, currency: str | None = None, locale: str | None = None) -
 def _draw(chart: Chart, currency: str) -> Figure:
     if chart.kind not in KINDS:
         raise ValueError(f"unknown chart kind {chart.kind!r}; the report draws {', '.join(KINDS)}")
-    with matplotlib.rc_context(_RC):
+    with chart_theme.applied():
         fig = Figure(figsize=FIGSIZE, layout="constrained")
         FigureCanvasAgg(fig)  # a canvas that measures text, for fit_text
         ax = fig.add_subplot()
-        title = ax.set_title(_t(tr(chart.title)), loc="left")
         horizontal = chart.kind == "barh"
-        # x_label names the axis of the x column, y_label the axis of the values, whichever way the bars run.
-        (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(tr(chart.x_label) or ""))
-        (ax.set_xlabel if horizontal else ax.set_ylabel)(_t(tr(chart.y_label) or ""))
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        value_axis = ax.xaxis if horizontal else ax.yaxis
-        value_axis.set_major_formatter(_value_formatter(chart.y_unit, currency))
-        if chart.y_unit == "count":
-            value_axis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, axis="x" if horizontal else "y", color=GRID, linewidth=0.8)
-        ax.set_axisbelow(True)
-
         wide = _series(chart) if len(chart.data) else pd.DataFrame()
         if wide.empty or not wide.notna().any().any():
-            ax.text(
-                0.5, 0.5, i18n.gettext("No data to show"), transform=ax.transAxes, ha="center", va="center", color=MUTED
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _no_data(ax)
         elif chart.kind == "line":
             _lines(ax, wide)
         else:
             _bars(ax, wide, horizontal)
-
+        handles, labels = _series_legend(ax)
         if chart.reference is not None:
-            line = ax.axvline if horizontal else ax.axhline
-            line(
-                chart.reference,
-                color=REFERENCE,
-                linestyle=(0, (5, 3)),
-                linewidth=1.2,
-                zorder=3,
-                label=_t(tr(chart.reference_label) or i18n.gettext("Threshold")),
-            )
-        handles, labels = ax.get_legend_handles_labels()
+            handles.append(_reference(ax, chart, horizontal))
+            labels.append(handles[-1].get_label())
+        # After seaborn, which names the axes after its data columns and sets its own grid.
+        title = _label_axes(ax, chart, horizontal, currency)
         if len(wide.columns) > 1 or chart.reference is not None:
             _legend(fig, handles, labels)
         fit_text(fig, ax, title)
     return fig
+
+
+def _label_axes(ax, chart: Chart, horizontal: bool, currency: str) -> Text:
+    """Title, axis labels, the value axis's locale-aware ticks and its grid; returns the title."""
+    title = ax.set_title(_t(tr(chart.title)), loc="left")
+    # x_label names the axis of the x column, y_label the axis of the values, whichever way the bars run.
+    (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(tr(chart.x_label) or ""))
+    (ax.set_xlabel if horizontal else ax.set_ylabel)(_t(tr(chart.y_label) or ""))
+    sns.despine(ax=ax)
+    value_axis, other_axis = (ax.xaxis, ax.yaxis) if horizontal else (ax.yaxis, ax.xaxis)
+    value_axis.set_major_formatter(_value_formatter(chart.y_unit, currency))
+    if chart.y_unit == "count":
+        value_axis.set_major_locator(MaxNLocator(integer=True))
+    value_axis.grid(True)
+    other_axis.grid(False)
+    ax.set_axisbelow(True)
+    return title
+
+
+def _no_data(ax) -> None:
+    ax.text(0.5, 0.5, i18n.gettext("No data to show"), transform=ax.transAxes, ha="center", va="center", color=MUTED)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _reference(ax, chart: Chart, horizontal: bool):
+    """The threshold as a dashed line across the values, labelled for the legend."""
+    line = ax.axvline if horizontal else ax.axhline
+    return line(
+        chart.reference,
+        color=REFERENCE,
+        linestyle=chart_theme.REFERENCE_DASH,
+        linewidth=1.2,
+        zorder=3,
+        label=_t(tr(chart.reference_label) or i18n.gettext("Threshold")),
+    )
+
+
+def _series_legend(ax) -> tuple[list, list[str]]:
+    """The legend entries seaborn made for the series (taken off the axes: the legend goes under the chart)."""
+    legend = ax.get_legend()
+    if legend is None:
+        return [], []
+    handles, labels = list(legend.legend_handles), [t.get_text() for t in legend.get_texts()]
+    legend.remove()
+    for artist in [*ax.lines, *ax.patches]:  # seaborn's empty stand-ins for the legend entries
+        if artist.get_label() in labels and _empty(artist):
+            artist.remove()
+    return handles, labels
+
+
+def _empty(artist) -> bool:
+    if hasattr(artist, "get_xdata"):
+        return len(artist.get_xdata()) == 0
+    return artist.get_width() == 0 and artist.get_height() == 0
+
+
+def _long(wide: pd.DataFrame) -> pd.DataFrame:
+    """The wide data in seaborn's long form: `pos` (the row's place, so repeated or unsortable x values keep their
+    own bar in the data's order), `x` (the row's x value), `series` (its legend label) and `value`."""
+    frame = wide.copy()
+    frame.columns = [_t(c) for c in frame.columns]
+    frame.index.name = None
+    long = frame.reset_index(names="x").reset_index(names="pos")
+    return long.melt(id_vars=["pos", "x"], var_name="series", value_name="value")
 
 
 def _legend(fig: Figure, handles: list, labels: list[str]) -> None:
@@ -226,61 +245,92 @@ def wrap_text(text: Text, room_px: float, along: str = "width") -> None:
 
 
 def _bars(ax, wide: pd.DataFrame, horizontal: bool) -> None:
-    n, k = len(wide.index), len(wide.columns)
+    """Grouped bars with seaborn: one colour of the palette per series, the categories in the data's order."""
+    n, series = len(wide.index), [_t(c) for c in wide.columns]
+    long = _long(wide)
     pos = np.arange(n)
-    width = 0.8 / k
-    for i, col in enumerate(wide.columns):
-        offset = (i - (k - 1) / 2) * width
-        values = wide[col].to_numpy(dtype=float)
-        style = dict(color=PALETTE[i % len(PALETTE)], label=_t(col), zorder=2, edgecolor="white", linewidth=0.6)
-        if horizontal:
-            ax.barh(pos + offset, values, height=width, **style)
-        else:
-            ax.bar(pos + offset, values, width=width, **style)
-    if horizontal:
+    sns.barplot(
+        data=long,
+        x="value" if horizontal else "pos",
+        y="pos" if horizontal else "value",
+        hue="series",
+        order=list(pos),
+        hue_order=series,
+        palette=dict(zip(series, chart_theme.colours(len(series)), strict=True)),
+        orient="y" if horizontal else "x",
+        errorbar=None,  # one value per bar: nothing is estimated, nothing is resampled
+        saturation=1,  # the palette's colours as they are
+        width=0.8,
+        edgecolor="white",
+        linewidth=0.6,
+        zorder=2,
+        legend=True,
+        ax=ax,
+    )
+    if horizontal:  # seaborn puts the first category on top, as in the table
         ax.set_yticks(pos, [_short(v, LABEL_WIDTH + 4) for v in wide.index])
-        ax.invert_yaxis()  # the first row on top, as in the table
         ax.tick_params(axis="y", length=0)
-    else:
-        # Each category gets its share of the axis, in characters (about 84 fit across the chart).
-        width = max(10, min(30, 84 // max(n, 1) - 2))
-        labels = [_short(v, width) for v in wide.index]
-        ax.set_xticks(pos, labels)
-        ax.tick_params(axis="x", length=0)
-        if n > 6 or max((len(line) for s in labels for line in s.split("\n")), default=0) > width:
-            for label in ax.get_xticklabels():
-                label.set_rotation(30)
-                label.set_horizontalalignment("right")
+        return
+    # Each category gets its share of the axis, in characters (about 84 fit across the chart).
+    width = max(10, min(30, 84 // max(n, 1) - 2))
+    labels = [_short(v, width) for v in wide.index]
+    ax.set_xticks(pos, labels)
+    ax.tick_params(axis="x", length=0)
+    if n > 6 or max((len(line) for s in labels for line in s.split("\n")), default=0) > width:
+        _slant(ax)
+
+
+def _slant(ax) -> None:
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
 
 
 def _lines(ax, wide: pd.DataFrame) -> None:
+    """Lines with seaborn: per series a colour, a dash pattern and (up to 24 points) a marker; a missing value
+    leaves a gap, as in the data, instead of a line drawn across it."""
     index = wide.index
     time = _is_time(index)
     numeric = not time and pd.api.types.is_numeric_dtype(index)
-    xs = index if (time or numeric) else np.arange(len(index))
-    for i, col in enumerate(wide.columns):
-        ax.plot(
-            xs,
-            wide[col].to_numpy(dtype=float),
-            color=PALETTE[i % len(PALETTE)],
-            linestyle=LINESTYLES[i % len(LINESTYLES)],
-            linewidth=1.8,
-            zorder=2,
-            label=_t(col),
-            marker=MARKERS[i % len(MARKERS)] if len(index) <= 24 else None,
-            markersize=4,
-        )
+    series = [_t(c) for c in wide.columns]
+    long = _long(wide)
+    if not (time or numeric):
+        long["x"] = long["pos"]
+    # Each run of values between gaps is a unit of its own: seaborn draws it as a separate line.
+    long["run"] = long.groupby("series", sort=False)["value"].transform(lambda v: v.isna().cumsum())
+    k = len(series)
+    sns.lineplot(
+        data=long.dropna(subset=["value"]),
+        x="x",
+        y="value",
+        hue="series",
+        style="series",
+        units="run",
+        hue_order=series,
+        style_order=series,
+        palette=dict(zip(series, chart_theme.colours(k), strict=True)),
+        dashes=[chart_theme.DASHES[i % len(chart_theme.DASHES)] for i in range(k)],
+        markers=[chart_theme.MARKERS[i % len(chart_theme.MARKERS)] for i in range(k)] if len(index) <= 24 else False,
+        estimator=None,  # every point as it is: no averaging, no bootstrap
+        errorbar=None,
+        sort=False,  # the data's order
+        linewidth=1.8,
+        markersize=4,
+        markeredgewidth=0,
+        zorder=2,
+        legend=True,
+        ax=ax,
+    )
     if time:
         locator = mdates.AutoDateLocator(maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     elif not numeric:
         step = max(1, int(np.ceil(len(index) / 10)))
-        ax.set_xticks(xs[::step], [_short(v) for v in index[::step]])
+        ticks = np.arange(len(index))[::step]
+        ax.set_xticks(ticks, [_short(v) for v in index[::step]])
         if max((len(str(v)) for v in index), default=0) > 8:
-            for label in ax.get_xticklabels():
-                label.set_rotation(30)
-                label.set_horizontalalignment("right")
+            _slant(ax)
 
 
 _XML_DECL = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
@@ -295,7 +345,7 @@ def svg(chart: Chart, currency: str | None = None, locale: str | None = None) ->
         fig = draw(chart)
         buf = io.StringIO()
         try:
-            with matplotlib.rc_context(_RC):
+            with chart_theme.applied():
                 # "tight": the picture takes in every text it holds, whatever the fonts measured
                 fig.savefig(
                     buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight", pad_inches=0.08
@@ -303,7 +353,7 @@ def svg(chart: Chart, currency: str | None = None, locale: str | None = None) ->
         finally:
             fig.clear()
         title = escape(tr(chart.title))
-    markup = _METADATA.sub("", _XML_DECL.sub("", buf.getvalue()))
+    markup = chart_theme.report_fonts(_METADATA.sub("", _XML_DECL.sub("", buf.getvalue())))
     root = _ROOT.search(markup)
     view_box = re.search(r'viewBox="([^"]+)"', root.group(0))
     new_root = (
