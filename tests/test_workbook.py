@@ -216,7 +216,7 @@ def test_evidence_is_the_checks_table_as_a_dataframe_to_keep_working_with(shop):
     assert audit.finding("conversion.cart_abandonment") is found["conversion.cart_abandonment"]  # not run again
     other = audit.evidence("retention.over_contacting")  # a check of a stage not run yet is run for it
     assert isinstance(other, pd.DataFrame) and audit.finding("retention.over_contacting").table is not None
-    assert "<" in audit.finding("conversion.cart_abandonment")._repr_html_()  # still a card in JupyterLab
+    assert 'class="la-finding' in audit.finding("conversion.cart_abandonment")._repr_html_()  # a card in JupyterLab
     with pytest.raises(CheckError, match="unknown check"):
         audit.evidence("conversion.nothing")
 

@@ -73,9 +73,10 @@ class Audit:
         return self.found[check_id]
 
     def evidence(self, check_id: str) -> pd.DataFrame:
-        """A check's evidence table as a DataFrame to keep working with (a copy: changing it changes no finding),
-        with the data's own column names; the table behind the finding's card and its evidence CSV.
-        NoEvidence, with the reason, when the check was not run or raised."""
+        """A check's evidence table as a DataFrame to keep working with (a copy: changing it changes no finding):
+        the table behind the finding's card, with the data's own column names and values (a run's report and
+        evidence CSVs show customer ids as pseudonyms). NoEvidence, with the reason, when the check was not run
+        or raised."""
         f = self.finding(check_id)
         if f.table is None:
             why = i18n.tr(f.reason) if f.reason is not None else "it produced no table"
