@@ -13,7 +13,7 @@ NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id
 export PYTHONDONTWRITEBYTECODE :=
 export MPLBACKEND := Agg
 
-.PHONY: help setup demo healthy test test-fast lint format notebooks lock bench clean messages
+.PHONY: help setup demo healthy test test-fast lint format notebooks lock bench clean messages lab
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,12 @@ messages: $(STAMP) ## re-extract the report's msgids (babel.cfg) and merge them 
 	@$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header --no-wrap -o lib/lifecycle_audit/locales/messages.pot .
 	@$(VENV)/bin/pybabel -q update -N --no-wrap --ignore-obsolete --ignore-pot-creation-date -i lib/lifecycle_audit/locales/messages.pot -d lib/lifecycle_audit/locales
 	@echo "catalogs updated: translate new or fuzzy entries in lib/lifecycle_audit/locales/*/LC_MESSAGES/messages.po"
+
+# JupyterLab prints the address with its token when it is ready; no browser is opened from here (a server or a
+# container has none): open the printed address. Jupyter refuses to run as root unless told, hence --allow-root.
+LAB_PORT ?= 8888
+lab: $(STAMP) ## start JupyterLab on notebooks/ (prints the address with its token; LAB_PORT=8888)
+	@$(VENV)/bin/jupyter lab notebooks/ --no-browser --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP) ## run the benchmarks (on demand; prints figures)
 	@for b in benchmarks/bench_*.py; do $(PY) $$b; done

@@ -50,3 +50,13 @@ def test_readiness_names_the_unmet_needs_of_each_check():
     assert "orders table, which was not supplied" in thanks["reason"]
     home = r.loc["acquisition.homepage_value_proposition"]
     assert home["state"] == "ready" and home["missing"] == ""
+
+
+def test_readiness_by_stage_counts_each_state_per_stage_in_catalogue_order():
+    ready = health.readiness(_tables())
+    per = health.readiness_by_stage(ready).set_index("stage")
+    assert list(per.index) == list(dict.fromkeys(ready["stage"]))  # the catalogue's stage order, not alphabetical
+    for stage, rows in ready.groupby("stage"):
+        assert per.loc[stage, "ready"] == (rows["state"] == "ready").sum()
+        assert per.loc[stage, "cannot run"] == (rows["state"] == "cannot run").sum()
+    assert per[["ready", "cannot run"]].to_numpy().sum() == len(ready)

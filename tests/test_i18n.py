@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from lifecycle_audit import checks, fmt, i18n, lang, paths, stages
+from lifecycle_audit import checks, fmt, i18n, i18n_extract, lang, paths, stages
 from lifecycle_audit.checks import Chart
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count, money, share, word
@@ -65,7 +66,7 @@ def test_extraction_covers_code_templates_and_notebooks(msgids):
         "i18n.py",
     ):
         assert part in where, part
-    assert "## Findings" in msgids  # notebook narrative, via workbook.say
+    assert "## Findings" in msgids  # notebook narrative, from its Markdown cells
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
@@ -234,3 +235,50 @@ def test_card_in_indonesian_with_rupiah():
     html = cards.finding_html(_finding(), "IDR", locale="id")
     assert "Sebagian besar keranjang ditinggalkan" in html and "Rp12.346 dipertaruhkan" in html
     assert "Yang perlu dilakukan" in html and "seluler" in html
+
+
+CHAPTER = """## How far visits get
+
+The share of all sessions that reach
+each step on the way to an order.
+## The funnel by device
+- known customers only,
+  split by device
+- anonymous visitors left out
+
+```python
+audit.evidence("conversion.checkout_funnel")
+```"""
+
+
+def test_markdown_cells_are_split_into_the_msgids_the_page_translates():
+    assert i18n.markdown_messages(CHAPTER) == [
+        "## How far visits get",
+        "The share of all sessions that reach each step on the way to an order.",
+        "## The funnel by device",
+        "known customers only, split by device",
+        "anonymous visitors left out",
+    ]  # the code block is not a message
+
+
+def test_extract_notebook_reads_markdown_cells_but_not_the_title_the_page_leaves_out():
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {"tags": ["remove-cell"]}, "source": "# 3 · Conversion"},
+            {"cell_type": "markdown", "metadata": {}, "source": CHAPTER.splitlines(keepends=True)},
+            {"cell_type": "code", "metadata": {}, "source": 'workbook.say("No events table was supplied.")'},
+        ]
+    }
+    found = [m for _line, _fn, m, _c in i18n_extract.extract_notebook(io.BytesIO(json.dumps(nb).encode()), [], [], {})]
+    assert found == [*i18n.markdown_messages(CHAPTER), "No events table was supplied."]
+
+
+def test_markdown_reads_in_the_locale_block_by_block_and_keeps_what_it_cannot_translate():
+    text = "## Findings\n\nOne card per check: what it measured, the threshold it was held against and where that\nthreshold comes from, the evidence, the money at stake where it can be estimated, and what to do. A check\nwhose data was not supplied says so instead of guessing.\n\n- not a msgid\n- nor this\n\n```\n## Findings\n```"
+    de = i18n.markdown(text, "de")
+    blocks = de.split("\n\n")
+    assert blocks[0] == "## Befunde"
+    assert blocks[1] == i18n.gettext(i18n.normalise(text.split("\n\n")[1]), "de") and "Schwellenwert" in blocks[1]
+    assert blocks[2] == "- not a msgid\n- nor this"  # kept as written, list and all
+    assert blocks[3] == "```\n## Findings\n```"  # code is never translated
+    assert i18n.markdown(text, "en") == text

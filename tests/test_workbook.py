@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import logging
 
+import pandas as pd
 import pytest
 import yaml
 
 from lifecycle_audit import checks, lang, sources, workbook
 from lifecycle_audit import params as params_mod
+from lifecycle_audit.errors import CheckError, NoEvidence, ParamsError
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count
+from lifecycle_audit.metrics import orders
 from lifecycle_audit.metrics.lifetime import FitFailed
+from tests import kit
 
 ALL_TABLES = (
     "customers",
@@ -198,3 +202,42 @@ def test_the_warm_up_set_in_params_reaches_the_tables(shop, tmp_path):
     custom = tmp_path / "tiny.yaml"
     custom.write_text(yaml.safe_dump({**data, "period": {"warmup_days": 7}}), encoding="utf-8")
     assert workbook.open_audit(str(custom), str(prepared.folder)).tables.warmup_days == 7
+
+
+def test_evidence_is_the_checks_table_as_a_dataframe_to_keep_working_with(shop):
+    file, prepared = shop
+    audit = workbook.open_audit(str(file), str(prepared.folder))
+    found = {f.check_id: f for f in audit.run_stage("conversion")}
+    ev = audit.evidence("conversion.cart_abandonment")
+    assert isinstance(ev, pd.DataFrame) and not ev.empty
+    pd.testing.assert_frame_equal(ev, found["conversion.cart_abandonment"].table)
+    ev.loc[:, ev.columns[0]] = None  # the analyst's copy: the finding (its card, its CSV) keeps its evidence
+    assert found["conversion.cart_abandonment"].table.iloc[:, 0].notna().all()
+    assert audit.finding("conversion.cart_abandonment") is found["conversion.cart_abandonment"]  # not run again
+    other = audit.evidence("retention.over_contacting")  # a check of a stage not run yet is run for it
+    assert isinstance(other, pd.DataFrame) and audit.finding("retention.over_contacting").table is not None
+    assert 'class="la-finding' in audit.finding("conversion.cart_abandonment")._repr_html_()  # a card in JupyterLab
+    with pytest.raises(CheckError, match="unknown check"):
+        audit.evidence("conversion.nothing")
+
+
+def test_evidence_of_a_check_that_could_not_run_says_why(shop):
+    file, _ = shop
+    only_orders = kit.tables(orders=kit.orders(customer_id=["a", "b"], days=[0, 3], revenue=20.0))
+    audit = workbook.Audit(params=params_mod.load(file), tables=only_orders)
+    with pytest.raises(NoEvidence, match=r"conversion.cart_abandonment has no evidence \(not_run\): .*events"):
+        audit.evidence("conversion.cart_abandonment")
+
+
+def test_an_analyst_can_audit_another_period_from_the_parameters_cell(shop):
+    file, prepared = shop
+    whole = workbook.open_audit(str(file), str(prepared.folder))
+    start, end = whole.tables.period
+    later = (start + pd.Timedelta(days=40)).date().isoformat()
+    part = workbook.open_audit(str(file), str(prepared.folder), period_start=later)
+    assert part.params.period.start.isoformat() == later and part.tables.period == (pd.Timestamp(later), end)
+    # the measures follow the period asked for: less of the shop's revenue falls in it
+    assert 0 < orders.period_revenue(part.tables) < orders.period_revenue(whole.tables)
+    assert workbook.open_audit(str(file), str(prepared.folder)).tables.period == (start, end)  # the file unchanged
+    with pytest.raises(ParamsError, match="after its end"):
+        workbook.open_audit(str(file), str(prepared.folder), period_start="2030-01-01", period_end="2029-01-01")

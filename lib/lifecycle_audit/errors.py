@@ -23,5 +23,9 @@ class CheckError(AuditError):
     """A check is declared wrongly or was asked for with unknown options."""
 
 
+class NoEvidence(AuditError):
+    """A check asked for its evidence has none: it was not run (its data is missing) or it raised."""
+
+
 class RunError(AuditError):
     """A run could not be completed; the message names the stage and the cell."""

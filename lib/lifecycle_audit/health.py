@@ -113,6 +113,14 @@ def readiness(tables) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def readiness_by_stage(ready: pd.DataFrame) -> pd.DataFrame:
+    """The readiness of every check (`readiness`) counted per stage: one row per stage in catalogue order, one
+    column per state ("ready", "cannot run") holding its number of checks."""
+    return ready.pivot_table(
+        index="stage", columns="state", values="check", aggfunc="count", fill_value=0, sort=False
+    ).reset_index()
+
+
 COVERAGE_COLUMNS = ["table", "column", "rows", "filled", "distinct", "from", "to", "kinds"]
 
 

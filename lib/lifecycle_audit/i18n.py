@@ -259,6 +259,94 @@ def placeholders(message: str) -> set[str]:
     return set(re.findall(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}", message))
 
 
+# ---------------------------------------------------------------- narrative: Markdown cells of the notebooks
+
+# A notebook's prose is written in Markdown cells, in English; the stage page shows it in the report's language.
+# Each block of a cell is one msgid: a paragraph (its lines folded into one), a heading line with its "## ", or one
+# item of a list (without its marker). A fenced code block is never translated. `pybabel extract` (i18n_extract)
+# and the page (report.render) split a cell the same way, here.
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+_ITEM = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$")
+
+
+def normalise(paragraph: str) -> str:
+    """A paragraph as its msgid: indentation, line breaks and outer blanks do not matter."""
+    return re.sub(r"\s*\n\s*", " ", paragraph.strip())
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """The lines of a Markdown text grouped into blocks: split at blank lines, a heading line alone, a fenced code
+    block whole (blank lines inside it included)."""
+    blocks: list[list[str]] = [[]]
+    fenced = False
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            if not fenced and blocks[-1]:
+                blocks.append([])
+            fenced = not fenced
+            blocks[-1].append(line)
+            if not fenced:
+                blocks.append([])
+        elif fenced:
+            blocks[-1].append(line)
+        elif not line.strip():
+            blocks.append([])
+        elif _HEADING.match(line):
+            blocks += [[line], []]
+        else:
+            blocks[-1].append(line)
+    return [b for b in blocks if b]
+
+
+def _items(block: list[str]) -> list[tuple[str, list[str]]] | None:
+    """A list block as (marker, lines) per item; None when the block is not a list."""
+    if not _ITEM.match(block[0]):
+        return None
+    items: list[tuple[str, list[str]]] = []
+    for line in block:
+        m = _ITEM.match(line)
+        if m:
+            items.append((m.group(1), [m.group(2)]))
+        else:
+            items[-1][1].append(line)
+    return items
+
+
+def markdown_messages(text: str) -> list[str]:
+    """The msgids of a Markdown text (a notebook's Markdown cell), in order."""
+    out: list[str] = []
+    for block in _blocks(text):
+        if _FENCE.match(block[0]):
+            continue
+        items = _items(block)
+        out += [normalise("\n".join(lines)) for _m, lines in items] if items else [normalise("\n".join(block))]
+    return [m for m in out if m]
+
+
+def _translated(lines: list[str], locale: str | None) -> str:
+    """A paragraph in the locale; as written (line breaks kept) when the catalog has nothing else for it."""
+    msgid = normalise("\n".join(lines))
+    said = gettext(msgid, locale)
+    return "\n".join(lines) if said == msgid else said
+
+
+def markdown(text: str, locale: str | None = None) -> str:
+    """A Markdown text (a notebook's Markdown cell) in the locale, block by block, through the message catalog."""
+    if checked(locale or current()) == "en":
+        return text
+    out = []
+    for block in _blocks(text):
+        items = None if _FENCE.match(block[0]) else _items(block)
+        if _FENCE.match(block[0]):
+            out.append("\n".join(block))
+        elif items:
+            out.append("\n".join(marker + _translated(lines, locale) for marker, lines in items))
+        else:
+            out.append(_translated(block, locale))
+    return "\n\n".join(out)
+
+
 # ---------------------------------------------------------------- labels of table columns and data values
 
 # Table columns shared by several checks, the notebooks' views and the data-health stage -> their English label

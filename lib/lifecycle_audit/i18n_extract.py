@@ -4,8 +4,10 @@ babel.cfg maps them (``pybabel extract -F babel.cfg``; tests/test_i18n.py runs t
     extract_python    a Python module: _() / N_() / gettext() / Text() / say() calls,
                       and the declaration keywords title=, failure_title=, description=, source=, advice=,
                       x_label=, y_label=, reference_label=, empty= when their value is a literal.
-    extract_notebook  a notebook's code cells, read the same way (workbook.say("...") narrative, titles of plots,
-                      empty= texts of tables).
+    extract_notebook  a notebook's Markdown cells, block by block as the stage page translates them
+                      (i18n.markdown_messages: a paragraph, a heading, a list item), except cells tagged remove-cell
+                      (never shown in the report); and its code cells, read as Python (workbook.say("...") for
+                      prose that depends on the data, titles of plots, empty= texts of tables).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+
+from .i18n import markdown_messages
 
 CALLS = {"_", "N_", "gettext", "Text", "tr"}
 PARAGRAPH_CALLS = {"say"}  # every positional argument is a message (a paragraph)
@@ -29,6 +33,9 @@ KEYWORDS = {
     "reference_label",
     "empty",
 }
+
+
+REMOVED_CELL_TAGS = {"remove-cell", "remove_cell"}  # cells the stage page leaves out (report.render)
 
 
 def normalise(paragraph: str) -> str:
@@ -90,8 +97,14 @@ def _cell_source(cell: dict) -> str:
 def extract_notebook(fileobj, keywords: Any, comment_tags: Any, options: dict) -> Iterator:
     nb = json.loads(fileobj.read().decode("utf-8"))
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") == "markdown":
+            if REMOVED_CELL_TAGS & set(cell.get("metadata", {}).get("tags") or []):
+                continue
+            found = [(index + 1, m) for m in markdown_messages("".join(cell.get("source", "")))]
+        elif cell.get("cell_type") == "code":
+            found = list(messages_in(_cell_source(cell)))
+        else:
             continue
-        for _lineno, msgid in messages_in(_cell_source(cell)):
+        for _lineno, msgid in found:
             if msgid.strip():
                 yield index + 1, "_", msgid, [f"cell {index + 1}"]

@@ -12,11 +12,10 @@ import html
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from IPython.display import HTML, Markdown, display
 from . import checks, engine, findings, fmt, i18n, lang, paths, sources, stages
 from . import params as params_mod
 from .checks import Chart, NotEnoughData
+from .errors import NoEvidence, ParamsError
 from .findings import Finding
 from .metrics.lifetime import FitFailed
 from .params import Params
@@ -54,14 +54,34 @@ class Audit:
     tables: engine.Tables
     prepared: Prepared | None = None
     tables_dir: Path | None = None
+    found: dict[str, Finding] = field(default_factory=dict, repr=False)  # the latest finding of each check run
 
     def run_stage(self, stage: str) -> list[Finding]:
         """Every implemented check of `stage` on this audit's tables, with the client's threshold overrides;
         in a run, saved at once (Audit.save), so that nothing a later cell does can lose them."""
         stages.known(stage)
         found = findings.run_stage(stage, self.tables, self.params.thresholds)
+        self.found.update({f.check_id: f for f in found})
         self.save(stage, found, _RUN.get("findings_dir"))
         return found
+
+    def finding(self, check_id: str) -> Finding:
+        """The finding of one check (its card in JupyterLab): the one run_stage found, else the check run now."""
+        if check_id not in self.found:
+            spec = checks.get(check_id)  # an unknown id: CheckError naming the known checks
+            self.found[check_id] = findings.run_check(spec, self.tables, self.params.thresholds.get(check_id))
+        return self.found[check_id]
+
+    def evidence(self, check_id: str) -> pd.DataFrame:
+        """A check's evidence table as a DataFrame to keep working with (a copy: changing it changes no finding):
+        the table behind the finding's card, with the data's own column names and values (a run's report and
+        evidence CSVs show customer ids as pseudonyms). NoEvidence, with the reason, when the check was not run
+        or raised."""
+        f = self.finding(check_id)
+        if f.table is None:
+            why = i18n.tr(f.reason) if f.reason is not None else "it produced no table"
+            raise NoEvidence(f"{check_id} has no evidence ({f.status}): {why}")
+        return f.table.copy()
 
     def options(self, check_id: str) -> checks.Options:
         """A check's typed options with the client's overrides (a view uses the same settings as its check)."""
@@ -202,7 +222,13 @@ def _accounting(folder: Path) -> Prepared | None:
     return _masked(Prepared.from_dict(json.loads(file.read_text(encoding="utf-8")), folder))
 
 
-def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", findings_dir: str = "") -> Audit:
+def open_audit(
+    params_file: str = "params/demo.yaml",
+    tables_dir: str = "",
+    findings_dir: str = "",
+    period_start: str = "",
+    period_end: str = "",
+) -> Audit:
     """Open an audit in a notebook.
 
     params_file: the params file, relative to the project root (or absolute).
@@ -210,11 +236,13 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", find
     needed and prepare the tables here, so that a notebook also runs on its own in JupyterLab.
     findings_dir: the run's findings folder, given by the runner: the notebook is part of a run, and the
     cards show() draws link to the evidence CSVs that Audit.save writes beside it; empty: no links.
+    period_start, period_end: the first and last day to analyse ("2025-01-01"), replacing the params file's
+    `period:` for this audit (an analyst looking at another period); empty: as the params file says.
     """
     _RUN["findings_dir"] = str(findings_dir or "")
     _log_to_run(os.environ.get(paths.RUN_LOG_ENV, ""))
     params_path = paths.resolve(params_file)
-    p = params_mod.load(params_path)
+    p = with_period(params_mod.load(params_path), period_start, period_end)
     findings.check_thresholds(p)
     prepared = None
     if tables_dir:
@@ -230,6 +258,19 @@ def open_audit(params_file: str = "params/demo.yaml", tables_dir: str = "", find
     )
     lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
+
+
+def with_period(p: Params, start: str = "", end: str = "") -> Params:
+    """The params with the analysis period's first and/or last day replaced (ISO dates); unchanged when both are
+    empty. ParamsError when a day cannot be read or the start is after the end."""
+    if not (start or end):
+        return p
+    given = {k: v for k, v in (("start", start), ("end", end)) if v}
+    try:
+        period = params_mod.Period.model_validate({**p.period.model_dump(), **given})
+    except ValueError as err:
+        raise ParamsError(f"period_start/period_end: {err}") from err
+    return p.model_copy(update={"period": period})
 
 
 def _log_to_run(file: str) -> None:
@@ -269,9 +310,9 @@ def say(*paragraphs: str) -> None:
 
 
 def normalise(paragraph: str) -> str:
-    """A paragraph as its msgid: indentation, line breaks and outer blanks do not matter."""
+    """A paragraph as its msgid: indentation, line breaks and outer blanks do not matter (as in Markdown cells)."""
 
-    return re.sub(r"\s*\n\s*", " ", paragraph.strip())
+    return i18n.normalise(paragraph)
 
 
 _GROUPS = (

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lifecycle_audit import fmt
+from lifecycle_audit import fmt, lang
 from lifecycle_audit.findings import ERROR_REASON, Chart, Finding
 from lifecycle_audit.report import cards, charts
 from lifecycle_audit.report.cards import finding_html
@@ -611,3 +611,29 @@ def test_top_findings_say_how_each_sum_at_stake_was_estimated(findings):
     assert top.count('class="la-muted la-small la-method"') == len(estimated) == 2
     assert "At stake: Abandoned carts times the average order value, 10 % recoverable." in top
     assert "At stake: Lost subscribers times revenue per subscriber." in top
+
+
+def test_stage_page_shows_the_chapters_markdown_in_the_reports_language(tmp_path):
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# 3 · Conversion", metadata={"tags": ["remove-cell"]}),
+            new_markdown_cell(
+                "## Findings\n\nOne card per check: what it measured, the threshold it was held against and where that"
+                "\nthreshold comes from, the evidence, the money at stake where it can be estimated, and what to do."
+                " A check\nwhose data was not supplied says so instead of guessing."
+            ),
+            new_markdown_cell("## A heading nobody translated"),
+        ]
+    )
+    path = tmp_path / "03_conversion.ipynb"
+    nbformat.write(nb, str(path))
+    with lang.use("de", "EUR"):
+        de = stage_html(path, "conversion", _run_info())
+    with lang.use("id", "IDR"):
+        id_ = stage_html(path, "conversion", _run_info())
+    en = stage_html(path, "conversion", _run_info())
+    assert '<h2 id="Befunde">Befunde' in de and "Eine Karte pro Prüfung" in de and "One card per check" not in de
+    assert '<h2 id="Temuan">Temuan' in id_ and "Satu kartu per pemeriksaan" in id_ and "One card per check" not in id_
+    assert '<h2 id="Findings">Findings' in en and "One card per check" in en
+    assert "3 · Conversion" not in de  # the notebook's own title stays out: the page has its header
+    assert "A heading nobody translated" in de  # shown as written (tests/test_i18n.py fails on it in a notebook)

@@ -176,3 +176,13 @@ def alive_by_age(tables: Tables, penalizers: Sequence[float] = lifetime.PENALIZE
     table.index.name = "probability_alive"
     table.columns.name = None
     return table.reset_index()
+
+
+def customers_by_last_order_month(tables: Tables) -> pd.DataFrame:
+    """Customers by the month of their latest order (`month`, the first day of it; `customers`), oldest first;
+    orders without a customer are left out."""
+    o = tables["orders"].filter(lambda t: t.customer_id.notnull())
+    last = o.group_by("customer_id").agg(last_order=o.order_time.max())
+    out = last.group_by(month=last.last_order.truncate("M")).agg(customers=last.count()).order_by("month").to_pandas()
+    out["customers"] = out["customers"].astype("int64")
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from .. import contract
 from ..engine import Tables
 from . import presence
@@ -46,4 +48,21 @@ def by_band(tables: Tables):
     out["unsubscribe_rate"] = out["unsubscribes"] / out["messages"]
     if "complaints" in out:
         out["complaint_rate"] = out["complaints"] / out["messages"]
+    return out
+
+
+def band_label(band: int) -> str:
+    """A weekly-contact band as a table shows it: "0", "1", ..., "5+"."""
+    return f"{band}+" if band >= BAND_CAP else str(band)
+
+
+def weeks_by_band(tables: Tables) -> pd.DataFrame:
+    """Customer-weeks by the number of contact messages (every channel; receipts and thank-yous not counted) the
+    customer received that week: `contacts_per_week` ("1" ... "5+"), `customer_weeks` and their `share`."""
+    m = messages_with_frequency(tables)
+    weeks = m.select("customer_id", "week", "band").distinct()
+    out = weeks.group_by("band").agg(customer_weeks=weeks.count()).order_by("band").to_pandas()
+    out["customer_weeks"] = out["customer_weeks"].astype("int64")
+    out.insert(0, "contacts_per_week", out.pop("band").map(band_label))
+    out["share"] = out["customer_weeks"] / out["customer_weeks"].sum()
     return out

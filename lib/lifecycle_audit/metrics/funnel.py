@@ -44,3 +44,15 @@ def by_device(tables: Tables, known_only: bool = True) -> pd.DataFrame:
         return long
 
     return tables.derived(f"funnel_by_device:{known_only}", compute)
+
+
+def reach(tables: Tables) -> pd.DataFrame:
+    """How far visits get: per step ("visit", then STEPS), the sessions that reached it, whatever they did before
+    (`sessions`), and their share of all sessions (`share_of_sessions`)."""
+    s = sessions(tables)
+    agg = {"visit": s.count(), **{label: (s[col] > 0).sum() for label, col in STEPS}}
+    counts = s.aggregate(**agg).to_pandas().iloc[0]
+    out = pd.DataFrame({"step": list(agg), "sessions": [int(counts[k]) for k in agg]})
+    total = out["sessions"].iloc[0]
+    out["share_of_sessions"] = out["sessions"] / total if total else float("nan")
+    return out

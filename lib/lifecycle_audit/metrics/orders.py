@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from ..engine import Tables
 
 
@@ -48,3 +50,17 @@ def period_revenue(tables: Tables) -> float | None:
         return None if value is None or value != value else float(value)
 
     return tables.derived("period_revenue", compute)
+
+
+ORDERS_CAP = 6  # customers with 6 or more orders are pooled as "6+"
+
+
+def customers_by_orders(tables: Tables, cap: int = ORDERS_CAP) -> pd.DataFrame:
+    """Customers by their number of orders in the period: `orders` ("1", "2", ..., "6+" for `cap` and more) and
+    `customers`; orders without a customer are left out."""
+    o = tables["orders"].filter(lambda t: t.customer_id.notnull())
+    per = o.group_by("customer_id").agg(orders=o.count())
+    out = per.group_by(orders=per.orders.clip(upper=cap)).agg(customers=per.count()).order_by("orders").to_pandas()
+    out["customers"] = out["customers"].astype("int64")
+    out["orders"] = out["orders"].map(lambda n: f"{n}+" if n >= cap else str(n))
+    return out

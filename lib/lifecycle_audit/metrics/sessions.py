@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ibis
+import pandas as pd
 
 from ..engine import Tables
 
@@ -38,3 +39,22 @@ def _sessions(tables: Tables):
 def sessions(tables: Tables):
     """One row per session: landing page type, channel, device, start, event counts, bounced, seconds to the next step."""
     return tables.derived("sessions", _sessions)
+
+
+def _bounce_by(tables: Tables, column: str) -> pd.DataFrame:
+    s = sessions(tables)
+    out = s.group_by(column).agg(sessions=s.count(), bounce_rate=s.bounced.mean()).to_pandas()
+    out["sessions"] = out["sessions"].astype("int64")
+    return out.sort_values(["sessions", column], ascending=[False, True]).reset_index(drop=True)
+
+
+def by_channel(tables: Tables) -> pd.DataFrame:
+    """Per channel that brought the sessions ("unknown" when not recorded): sessions and the share that bounced,
+    the largest channel first."""
+    return _bounce_by(tables, "channel")
+
+
+def by_landing(tables: Tables) -> pd.DataFrame:
+    """Per landing page type ("other" when not recorded): sessions and the share that bounced, the most visited
+    first."""
+    return _bounce_by(tables, "landing")

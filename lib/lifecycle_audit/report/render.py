@@ -134,6 +134,17 @@ def scrub_notebook(nb):
     return nb
 
 
+def translate_markdown(nb):
+    """A copy of the notebook whose Markdown cells read in the report's language (lang in effect): the chapter's
+    prose is written in English in the notebook and goes through the message catalog block by block
+    (i18n.markdown; `make messages` extracts the same blocks)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = i18n.markdown(cell.source)
+    return nb
+
+
 def _body_html(nb) -> str:
     from nbconvert import HTMLExporter  # noqa: PLC0415 - loads only when a stage page is rendered, not in kernels
 
@@ -157,11 +168,12 @@ def _body_html(nb) -> str:
 def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -> str:
     """One stage page from an executed notebook: outputs and text only, with the report's header and navigation.
 
-    The notebook's own text is in the report's language already (its cells call workbook.say); the page
-    around it is rendered in the language and currency in effect (lang.use)."""
+    The notebook's outputs are in the report's language already (its kernel set it: cards, tables, workbook.say);
+    its Markdown cells are translated here, and the page around them is rendered, in the language and currency
+    in effect (lang.use)."""
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
     # A safety net: outputs offline and inert, and any customer's e-mail address that reached one masked.
-    body = _body_html(clean.clean_outputs(scrub_notebook(nb)))
+    body = _body_html(clean.clean_outputs(translate_markdown(scrub_notebook(nb))))
     run = _run_context(run_info)
     given = next((s for s in run_info.get("stages") or [] if s.get("stage") == stage), {})
     info = {
