@@ -261,7 +261,7 @@ def compare_runs(
         _fail(str(err), 2)
     result = compare_mod.compare(then, now)
     with lang.use(chosen, now.currency or then.currency or "EUR"):
-        _print_comparison(comparison.view(result), comparison.stake_line(result), show_all)
+        _print_comparison(comparison, result, show_all)
         if html:
             target = paths.resolve(html)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -270,10 +270,11 @@ def compare_runs(
     raise typer.Exit(result.exit_code(fail_on))
 
 
-def _print_comparison(v, stakes: str, show_all: bool) -> None:
+def _print_comparison(comparison, result, show_all: bool) -> None:
     """The comparison as the terminal shows it: the runs, the notes, the stage scores, the changed checks."""
     from .i18n import gettext as _  # noqa: PLC0415 - fast start
 
+    v, stakes = comparison.view(result), comparison.stake_line(result)
     out = _console()
     out.print(f"{_('Then')}: {_('run {id}').format(id=v.then_id)} · {v.then_when} · {v.then_period}", markup=False)
     out.print(f"{_('Now')}: {_('run {id}').format(id=v.now_id)} · {v.now_when} · {v.now_period}", markup=False)
@@ -288,11 +289,9 @@ def _print_comparison(v, stakes: str, show_all: bool) -> None:
     rows = v.changed + (v.unchanged if show_all else [])
     if rows:
         checks = Table(title=_("Checks"), title_justify="left")
-        heads = ("Change", "Stage", "Check", "Then", "Now", "Value then", "Value now", "Change in value")
-        for col in heads:
-            checks.add_column(_(col), justify="right" if col.startswith(("Value", "Change in")) else "left")
-        checks.add_column(_("Change in money at stake"), justify="right")
-        checks.add_column(_("Why"), overflow="fold")
+        for col in comparison.TERMINAL_COLUMNS:
+            right = col.startswith(("Value", "Change in"))
+            checks.add_column(_(col), justify="right" if right else "left", overflow="fold")
         for r in rows:
             style = {"regressed": "bold red", "fixed": "green", "improved": "green"}.get(r.change)
             checks.add_row(

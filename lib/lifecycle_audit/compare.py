@@ -523,14 +523,18 @@ def _missing_fields(then: dict | None, now: dict | None) -> list[Text]:
     for which, f in (("earlier", then), ("later", now)):
         if not _judged(f):
             continue
-        missing = [k for k in ("value", "score") if _number(f.get(k)) is None]
-        if missing:
-            words = {
-                "earlier": N_("the earlier run recorded no {fields}"),
-                "later": N_("the later run recorded no {fields}"),
-            }
-            notes.append(Text(words[which], fields=", ".join(missing)))
+        for key in ("value", "score"):
+            if _number(f.get(key)) is None:
+                notes.append(Text(_MISSING[which, key]))
     return notes
+
+
+_MISSING = {
+    ("earlier", "value"): N_("the earlier run recorded no value"),
+    ("earlier", "score"): N_("the earlier run recorded no score"),
+    ("later", "value"): N_("the later run recorded no value"),
+    ("later", "score"): N_("the later run recorded no score"),
+}
 
 
 def _changed_settings(then: dict, now: dict) -> Text | None:
@@ -643,11 +647,16 @@ def history(client_dir: str | Path) -> list[Path]:
 
 
 def previous_run(client_dir: str | Path, run_id: str, started: dt.datetime | None = None) -> Path | None:
-    """The client's run before `run_id` (which need not be in the folder yet): the latest that started earlier."""
-    runs = [p for p in history(client_dir) if p.name != run_id]
+    """The client's run before `run_id`: the latest that started before it (`started`, else when its manifest says it
+    started); a run not in the folder yet and not dated comes after every run there."""
+    own = Path(client_dir) / run_id
     if started is not None:
         key = (_naive(started), run_id)
-        runs = [p for p in runs if _started(p) < key]
+    elif (own / "manifest.json").is_file():
+        key = _started(own)
+    else:
+        key = None
+    runs = [p for p in history(client_dir) if p.name != run_id and (key is None or _started(p) < key)]
     return runs[-1] if runs else None
 
 

@@ -35,6 +35,19 @@ CHANGE_SYMBOLS = {
     "unchanged": "=",
     "not_judged": "–",
 }
+# The columns of the terminal's table of checks (lifecycle-audit compare), in order.
+TERMINAL_COLUMNS = (
+    N_("Change"),
+    N_("Stage"),
+    N_("Check"),
+    N_("Then"),
+    N_("Now"),
+    N_("Value then"),
+    N_("Value now"),
+    N_("Change in value"),
+    N_("Change in money at stake"),
+    N_("Why"),
+)
 _SHOWN_FIRST = ("regressed", "fixed", "improved", "new", "no_longer_judged", "not_comparable")
 _COUNT_WORDS = {
     "regressed": N_("{n} regressed"),
