@@ -1,0 +1,101 @@
+"""`lifecycle-audit compare RUN_A RUN_B`: the comparison in the terminal, and its exit code for a client's CI
+(1 when a check regressed, or with --fail-on failed when a check fails in RUN_B; 2 when a run cannot be read)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lifecycle_audit.cli import app
+from tests.test_compare import CARTS, RELEVANCE, SUPPORT, finding, manifest
+
+cli = CliRunner()
+
+
+def write_run(reports: Path, run_id: str, rows: list[dict], started: str) -> Path:
+    folder = reports / "acme" / run_id
+    folder.mkdir(parents=True)
+    (folder / "findings.json").write_text(json.dumps(rows), encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps(manifest(run_id, started=started)), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def reports(tmp_path) -> Path:
+    """Three runs of a client: q1; q2 fixed the offers and kept carts failing; q3 let support regress."""
+    base = tmp_path / "reports"
+    write_run(
+        base,
+        "q1",
+        [finding(RELEVANCE, "fail", 0.21, at_stake=180.0), finding(SUPPORT, "pass", 2.0), finding(CARTS, "fail", 0.8)],
+        "2026-01-05T09:00:00+00:00",
+    )
+    write_run(
+        base,
+        "q2",
+        [finding(RELEVANCE, "pass", 0.75), finding(SUPPORT, "pass", 2.5), finding(CARTS, "fail", 0.8)],
+        "2026-04-05T09:00:00+00:00",
+    )
+    write_run(
+        base,
+        "q3",
+        [finding(RELEVANCE, "pass", 0.75), finding(SUPPORT, "fail", 30.0), finding(CARTS, "fail", 0.8)],
+        "2026-07-05T09:00:00+00:00",
+    )
+    return base
+
+
+def test_a_fix_and_nothing_worse_exits_zero_and_names_the_fixed_check(reports):
+    result = cli.invoke(app, ["compare", "q1", "q2", "--reports", str(reports)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if RELEVANCE in x)
+    assert "fixed" in line and "Fail" in line and "Pass" in line and "+54.0 pts" in line and "−€180" in line
+    assert SUPPORT not in result.output  # unchanged checks only with --all
+    assert "1 fixed · 2 unchanged" in result.output
+    assert "Conversion" in result.output and "Score per stage" in result.output
+
+
+def test_a_regression_exits_one(reports):
+    result = cli.invoke(app, ["compare", "q2", "q3", "--reports", str(reports)])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.output.splitlines() if SUPPORT in x)
+    assert "regressed" in line and "+27.5 hours" in line
+
+
+def test_fail_on_failed_exits_one_while_a_check_still_fails(reports):
+    assert cli.invoke(app, ["compare", "q1", "q2", "--reports", str(reports), "--fail-on", "regressed"]).exit_code == 0
+    assert cli.invoke(app, ["compare", "q1", "q2", "--reports", str(reports), "--fail-on", "failed"]).exit_code == 1
+
+
+def test_all_lists_unchanged_checks_and_the_terminal_speaks_the_locale(reports, tmp_path):
+    page = tmp_path / "out" / "compare-de.html"
+    result = cli.invoke(
+        app, ["compare", "q1", "q2", "--reports", str(reports), "--all", "--locale", "de", "--html", str(page)]
+    )
+    assert result.exit_code == 0, result.output
+    assert SUPPORT in result.output and CARTS in result.output
+    assert "behoben" in result.output and "Punktzahl je Phase" in result.output and "+54,0 Pp." in result.output
+    html = page.read_text(encoding="utf-8")
+    assert '<html lang="de">' in html and "Was sich seit Lauf q1 geändert hat" in html
+
+
+def test_run_folders_can_be_given_as_paths(reports):
+    result = cli.invoke(app, ["compare", str(reports / "acme" / "q2"), str(reports / "acme" / "q3")])
+    assert result.exit_code == 1, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "q1", "nope"], "no run 'nope'"),
+        (["compare", "q1", "q2", "--fail-on", "worse"], "--fail-on must be one of regressed, failed"),
+        (["compare", "q1", "q2", "--locale", "fr"], "fr"),
+    ],
+)
+def test_a_run_that_cannot_be_found_or_a_wrong_option_exits_two(reports, args, message):
+    result = cli.invoke(app, [*args, "--reports", str(reports)])
+    assert result.exit_code == 2
+    assert message in result.output
