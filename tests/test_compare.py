@@ -138,6 +138,15 @@ def test_a_check_judged_then_but_not_now_is_no_longer_judged_with_the_reason():
     assert cmp.exit_code() == 0
 
 
+def test_a_check_missing_because_its_stage_did_not_finish_says_so():
+    then = run("q1", [finding(SUPPORT, "fail", 30), finding(RELEVANCE, "fail", 0.2)])
+    now = run("q2", [finding(RELEVANCE, "pass", 0.8)], failed_stages=[{"stage": "retention", "cell": 3}])
+    cmp = compare.compare(then, now)
+    assert change(cmp, SUPPORT).change == "no_longer_judged"
+    assert change(cmp, SUPPORT).reason.render("en") == "its stage did not finish in the later run"
+    assert change(cmp, RELEVANCE).change == "fixed"
+
+
 def test_a_check_judged_neither_time_is_not_judged():
     cmp = compare.compare(run("q1", [finding(SUPPORT, "not_run")]), run("q2", [finding(SUPPORT, "not_run")]))
     assert change(cmp, SUPPORT).change == "not_judged"

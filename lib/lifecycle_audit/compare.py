@@ -104,6 +104,7 @@ class RunRecord:
     version: str | None = None
     folder: Path | None = None
     notes: list[Text] = field(default_factory=list)  # what this run did not record, and what was done instead
+    failed_stages: set[str] = field(default_factory=set)  # stages whose notebook did not finish
 
     @property
     def by_check(self) -> dict[str, dict[str, Any]]:
@@ -190,6 +191,7 @@ def record(
         version=(m.get("versions") or {}).get("lifecycle-audit") if isinstance(m.get("versions"), dict) else None,
         folder=folder,
         notes=notes,
+        failed_stages={f["stage"] for f in m.get("failed_stages") or [] if isinstance(f, dict) and f.get("stage")},
     )
     if rows and not rec.recorded_settings:
         notes.append(
@@ -403,7 +405,8 @@ def compare(then: RunRecord, now: RunRecord) -> Comparison:
     """What changed from run `then` to run `now`, per stage and per check."""
     a, b = then.by_check, now.by_check
     ids = _check_order(a, b)
-    rows = [_check_change(cid, a.get(cid), b.get(cid)) for cid in ids]
+    absent = (_absent(then, "earlier"), _absent(now, "later"))
+    rows = [_check_change(cid, a.get(cid), b.get(cid), absent) for cid in ids]
     stage_ids = [s for s in STAGES if s in then.stage_scores or s in now.stage_scores]
     stage_rows = [StageChange(s, then.stage_scores.get(s), now.stage_scores.get(s)) for s in stage_ids if s in CHECKED]
     return Comparison(
@@ -456,7 +459,22 @@ def check_title(check_id: str, then: dict | None, now: dict | None) -> Any:
         return (now or then or {}).get("title") or check_id
 
 
-def _check_change(check_id: str, then: dict | None, now: dict | None) -> CheckChange:
+def _absent(rec: RunRecord, which: str) -> dict[str, Text]:
+    """Why a check is missing from a run, by stage: its stage did not finish there, or it is not in the run."""
+    words = {
+        "earlier": (N_("the check is not in the earlier run"), N_("its stage did not finish in the earlier run")),
+        "later": (N_("the check is not in the later run"), N_("its stage did not finish in the later run")),
+    }[which]
+    return {s: Text(words[1]) for s in rec.failed_stages} | {"": Text(words[0])}
+
+
+def _missing(absent: dict[str, Text], stage: str) -> Text:
+    return absent.get(stage, absent[""])
+
+
+def _check_change(
+    check_id: str, then: dict | None, now: dict | None, absent: tuple[dict[str, Text], dict[str, Text]]
+) -> CheckChange:
     either = now or then or {}
     row = CheckChange(
         check_id=check_id,
@@ -474,13 +492,13 @@ def _check_change(check_id: str, then: dict | None, now: dict | None) -> CheckCh
         stake_now=_stake(now),
     )
     if not _judged(then) and not _judged(now):
-        row.change, row.reason = "not_judged", _why_not(now, Text("the check is not in the later run"))
+        row.change, row.reason = "not_judged", _why_not(now, _missing(absent[1], row.stage))
     elif not _judged(now):
-        row.change, row.reason = "no_longer_judged", _why_not(now, Text("the check is not in the later run"))
+        row.change, row.reason = "no_longer_judged", _why_not(now, _missing(absent[1], row.stage))
     elif not _judged(then):
         row.change = "new"
         row.reason = (
-            Text("the check is not in the earlier run")
+            _missing(absent[0], row.stage)
             if then is None
             else Text("not judged in the earlier run: {reason}", reason=_why_not(then, Text("no reason was given")))
         )

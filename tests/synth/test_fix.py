@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import synth
+from lifecycle_audit import params, sources, synth
 from lifecycle_audit.cli import app
+from lifecycle_audit.errors import ParamsError
 from lifecycle_audit.synth import mistakes
+from tests.kit.small_runs import write_params
 
 
 def test_fixed_mistakes_are_left_out_of_the_profile_and_the_rest_stay_planted():
@@ -46,3 +48,10 @@ def test_generate_fix_writes_the_shop_without_those_mistakes(tmp_path, monkeypat
     assert set(seen["mistakes"]) == set(mistakes.names()) - {"irrelevant_offers", "slow_support"}
     bad = CliRunner().invoke(app, ["generate", "--out", str(tmp_path), "--fix", "typo"])
     assert bad.exit_code == 2 and "unknown mistake" in bad.output
+
+
+def test_a_params_file_that_fixes_an_unknown_mistake_is_named_before_anything_is_generated(tmp_path):
+    path = write_params(tmp_path, "fixing", demo={"customers": 200, "profile": "planted", "fix": ["typo"]})
+    with pytest.raises(ParamsError, match=r"demo\.fix: unknown mistake\(s\) 'typo'"):
+        sources.ensure_demo_data(params.load(path))
+    assert not (tmp_path / "data").exists()

@@ -428,6 +428,7 @@ def _this_run(r: Run) -> compare_mod.RunRecord:
         "period": r.run_info["period"],
         "params": r.params.model_dump(mode="json"),
         "stages": [{"stage": row["stage"], "score": row["score"]} for row in r.stage_rows],
+        "failed_stages": r.failed,
         "versions": r.run_info["versions"],
     }
     return compare_mod.record(r.findings, manifest, folder=r.run_dir)
