@@ -289,7 +289,8 @@ def _print_comparison(comparison, result, show_all: bool) -> None:
     rows = v.changed + (v.unchanged if show_all else [])
     if rows:
         checks = Table(title=_("Checks"), title_justify="left")
-        for col in comparison.TERMINAL_COLUMNS:
+        why = any(r.why for r in rows)  # the last column, shown only when a row has a reason or a note
+        for col in comparison.TERMINAL_COLUMNS[: None if why else -1]:
             right = col.startswith(("Value", "Change in"))
             checks.add_column(_(col), justify="right" if right else "left", overflow="fold")
         for r in rows:
@@ -304,7 +305,7 @@ def _print_comparison(comparison, result, show_all: bool) -> None:
                 r.value_now,
                 r.value_delta,
                 r.stake_delta,
-                r.why,
+                *([r.why] if why else []),
                 style=style,
             )
         out.print(checks)
