@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lifecycle_audit import runner
 from lifecycle_audit.cli import app
+from tests.kit.small_runs import write_params
 from tests.test_compare import CARTS, RELEVANCE, SUPPORT, finding, manifest
 
 cli = CliRunner()
@@ -99,3 +101,24 @@ def test_a_run_that_cannot_be_found_or_a_wrong_option_exits_two(reports, args, m
     result = cli.invoke(app, [*args, "--reports", str(reports)])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_run_passes_the_run_to_compare_with(monkeypatch, tmp_path):
+    asked = {}
+
+    def fake_run(*args, **kwargs):
+        asked.update(kwargs)
+        return runner.RunResult(run_dir=tmp_path, index=tmp_path / "index.html")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    result = cli.invoke(app, ["run", "params/demo.yaml", "--quiet", "--compare", "20260101-090000"])
+    assert result.exit_code == 0, result.output
+    assert asked["compare_with"] == "20260101-090000"
+
+
+def test_a_run_to_compare_with_that_does_not_exist_stops_the_run_before_anything_runs(tmp_path):
+    params = write_params(tmp_path, "acme", demo={"customers": 300, "seed": 2, "profile": "healthy"})
+    result = cli.invoke(app, ["run", str(params), "--quiet", "--compare", "20200101-000000"])
+    assert result.exit_code == 2
+    assert "no run '20200101-000000'" in result.output
+    assert not (tmp_path / "data").exists() and not (tmp_path / "reports" / "acme").exists()
