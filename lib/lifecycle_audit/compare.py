@@ -123,7 +123,7 @@ class RunRecord:
     def recorded_settings(self) -> bool:
         """Whether the run recorded its checks' options and definitions (runs from before this module did not)."""
         judged = [f for f in self.findings if f.get("status") in JUDGED]
-        return bool(judged) and all("options" in f and "definition" in f for f in judged)
+        return all("options" in f and "definition" in f for f in judged)
 
 
 def _read_json(path: Path) -> Any:
@@ -172,7 +172,7 @@ def record(
             )
         )
     params = m.get("params") if isinstance(m.get("params"), dict) else {}
-    scores = _stage_scores(m.get("stages"), rows)
+    scores = _stage_scores(m.get("stages"))
     if manifest is not None and scores is None:
         notes.append(Text("Run {run} recorded no stage scores: they were computed from its findings.", run=rid))
     period = _period(m, params)
@@ -193,7 +193,7 @@ def record(
         notes=notes,
         failed_stages={f["stage"] for f in m.get("failed_stages") or [] if isinstance(f, dict) and f.get("stage")},
     )
-    if rows and not rec.recorded_settings:
+    if not rec.recorded_settings:
         notes.append(
             Text(
                 "Run {run} was made by an older version that did not record each check's options and definition: "
@@ -204,7 +204,7 @@ def record(
     return rec
 
 
-def _stage_scores(stages: Any, rows: list[dict[str, Any]]) -> dict[str, int | None] | None:
+def _stage_scores(stages: Any) -> dict[str, int | None] | None:
     """The stage scores as the manifest recorded them; None when it recorded none."""
     if not isinstance(stages, list):
         return None
