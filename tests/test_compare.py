@@ -13,7 +13,7 @@ import pytest
 
 from lifecycle_audit import checks, compare, findings, lang, scoring
 from lifecycle_audit.errors import RunError
-from lifecycle_audit.report import comparison
+from lifecycle_audit.report import comparison, render
 
 RELEVANCE = "conversion.relevance"  # a share, higher is better
 SUPPORT = "retention.support_responsiveness"  # hours, lower is better
@@ -365,3 +365,30 @@ def test_the_section_words_every_change_in_each_language():
 def test_changes_are_signed_in_their_unit(d, unit, text):
     with lang.use("en", "EUR"):
         assert comparison.delta(d, unit) == text
+
+
+def test_the_index_shows_the_comparison_before_the_top_findings_and_links_the_trend():
+    rows = [finding(RELEVANCE, "pass", 0.75), finding(CARTS, "fail", 0.82, at_stake=900.0)]
+    cmp = compare.compare(run("q1", [finding(RELEVANCE, "fail", 0.2), rows[1]]), run("q2", rows))
+    stages = [{"stage": "conversion", "score": 58}]
+    with lang.use("en", "EUR"):
+        html = render.index_html(rows, stages, {"client": "Acme", "run_id": "q2"}, comparison=cmp, trend="trend.html")
+        plain = render.index_html(rows, stages, {"client": "Acme", "run_id": "q2"})
+    assert html.index('id="la-compare"') < html.index('id="la-top"')
+    assert "What changed since run q1" in html and 'href="trend.html"' in html
+    assert 'id="la-compare"' not in plain
+
+
+def test_the_trend_page_draws_the_scores_and_the_top_findings_over_runs_of_any_version(tmp_path):
+    old = tmp_path / "q1"
+    old.mkdir()
+    (old / "findings.json").write_text(
+        json.dumps([_older(finding(RELEVANCE, "fail", 0.2, at_stake=180.0)), _older(finding(CARTS, "fail", 0.8))]),
+        encoding="utf-8",
+    )
+    now = run("q2", [finding(RELEVANCE, "pass", 0.75), finding(CARTS, "fail", 0.82, at_stake=900.0)])
+    assert comparison.top_checks(now) == [CARTS]
+    with lang.use("de", "EUR"):
+        html = comparison.trend_html([compare.load_run(old), now], {"client": "Acme", "stages": ["conversion"]})
+    assert html.count('class="la-chart-svg"') == 2  # the score per stage, and the one failing check's value
+    assert "Punktzahl je Phase" in html and "Verlauf über alle Läufe" in html and "q1" in html and "q2" in html
