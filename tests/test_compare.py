@@ -13,7 +13,7 @@ import pytest
 
 from lifecycle_audit import checks, compare, findings, lang, scoring
 from lifecycle_audit.errors import RunError
-from lifecycle_audit.report import comparison, render
+from lifecycle_audit.report import comparison, export, render
 
 RELEVANCE = "conversion.relevance"  # a share, higher is better
 SUPPORT = "retention.support_responsiveness"  # hours, lower is better
@@ -392,3 +392,11 @@ def test_the_trend_page_draws_the_scores_and_the_top_findings_over_runs_of_any_v
         html = comparison.trend_html([compare.load_run(old), now], {"client": "Acme", "stages": ["conversion"]})
     assert html.count('class="la-chart-svg"') == 2  # the score per stage, and the one failing check's value
     assert "Punktzahl je Phase" in html and "Verlauf über alle Läufe" in html and "q1" in html and "q2" in html
+
+
+def test_the_single_file_report_holds_the_trend_page_and_links_it_in_page(tmp_path):
+    page = '<html><head></head><body><header class="la-header"><h1>{t}</h1><nav class="la-nav" aria-label="Pages"></nav></header><main id="la-main">{m}</main></body></html>'
+    (tmp_path / "index.html").write_text(page.format(t="Index", m='<a href="trend.html">trend</a>'), encoding="utf-8")
+    (tmp_path / "trend.html").write_text(page.format(t="Trend", m="<p>charts</p>"), encoding="utf-8")
+    html = export.single_file_html(tmp_path)
+    assert 'id="page-trend"' in html and 'href="#page-trend"' in html and 'href="trend.html"' not in html
