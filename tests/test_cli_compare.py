@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 from typer.testing import CliRunner
 
 from lifecycle_audit import runner
 from lifecycle_audit.cli import app
-from tests.kit.small_runs import write_params
+from lifecycle_audit.report import comparison
+from tests.kit.small_runs import notebook, write_params
 from tests.test_compare import CARTS, RELEVANCE, SUPPORT, finding, manifest
 
 cli = CliRunner()
@@ -122,3 +124,31 @@ def test_a_run_to_compare_with_that_does_not_exist_stops_the_run_before_anything
     assert result.exit_code == 2
     assert "no run '20200101-000000'" in result.output
     assert not (tmp_path / "data").exists() and not (tmp_path / "reports" / "acme").exists()
+
+
+@pytest.mark.e2e
+def test_an_unreadable_earlier_run_or_a_failing_trend_never_stops_a_run(tmp_path, monkeypatch):
+    params = write_params(tmp_path, "acme", demo={"customers": 300, "seed": 2, "profile": "healthy"})
+    broken = tmp_path / "reports" / "acme" / "20200101-000000"
+    broken.mkdir(parents=True)
+    (broken / "findings.json").write_text("{not json", encoding="utf-8")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nbformat.write(
+        notebook(
+            "from lifecycle_audit import workbook",
+            "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
+            'saved = audit.save("reach", [], findings_dir)',
+        ),
+        nbs / "01_reach.ipynb",
+    )
+
+    def broken_trend(*args, **kwargs):
+        raise RuntimeError("the chart code moved")
+
+    monkeypatch.setattr(comparison, "trend_html", broken_trend)
+    result = runner.run(params, stages=["reach"], notebooks_dir=nbs, progress=False)
+    assert result.ok and result.index.is_file()
+    assert 'id="la-compare"' not in result.index.read_text(encoding="utf-8")
+    assert not (result.run_dir / "trend.html").exists()
+    assert json.loads((result.run_dir / "manifest.json").read_text(encoding="utf-8"))["compared_with"] is None

@@ -411,7 +411,11 @@ def _write_index(r: Run) -> None:
             }
         )
     r.run_info["overall_score"] = scoring.overall_score([row["score"] for row in r.stage_rows])
-    trend = _compare(r)
+    try:
+        trend = _compare(r)
+    except Exception as err:  # noqa: BLE001 - the comparison and the trend are extras: the index is written without
+        r.comparison, trend = None, None
+        r.note(f"no comparison with an earlier run: {type(err).__name__}: {err}")
     render.write_page(
         r.run_dir / "index.html",
         render.index_html(r.findings, r.stage_rows, r.run_info, comparison=r.comparison, trend=trend),
