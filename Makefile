@@ -13,7 +13,7 @@ NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id
 export PYTHONDONTWRITEBYTECODE :=
 export MPLBACKEND := Agg
 
-.PHONY: help setup demo healthy test test-fast lint format notebooks lock bench clean messages lab
+.PHONY: help setup demo demo-again healthy test test-fast lint format notebooks lock bench clean messages lab
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ setup: $(STAMP) ## create .venv with the locked versions (done by every target t
 
 demo: $(STAMP) ## generate the demo shop if absent, audit it, print where the report is
 	@$(VENV)/bin/lifecycle-audit run $(PARAMS)
+
+demo-again: $(STAMP) ## audit the demo shop again with two mistakes fixed; its index compares with the last demo run
+	@$(VENV)/bin/lifecycle-audit run params/demo-fixed.yaml
 
 healthy: $(STAMP) ## audit the healthy demo shop (no mistakes planted)
 	@$(VENV)/bin/lifecycle-audit run params/healthy.yaml

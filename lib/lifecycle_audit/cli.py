@@ -65,6 +65,12 @@ def run(
         bool, typer.Option("--single-file", help="also write report.html: index and every stage page in one file")
     ] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="also write report.pdf (needs Chromium)")] = False,
+    compare_with: Annotated[
+        str | None,
+        typer.Option(
+            "--compare", help="the run (id or folder) the index compares with; default: the client's previous run"
+        ),
+    ] = None,
 ) -> None:
     """Run the audit and print the path of the report's index.html (last line)."""
     from . import runner  # noqa: PLC0415 - fast start
@@ -79,6 +85,7 @@ def run(
             notebooks_dir=notebooks,
             single_file=single_file,
             pdf=pdf,
+            compare_with=compare_with,
         )
     except SourceError as err:
         _fail(_problems(err), 2)
@@ -191,6 +198,10 @@ def generate(
         typer.Option("--mistake", "-m", help="plant only this mistake (repeatable); default: all of the profile"),
     ] = None,
     out: Annotated[str, typer.Option(help="folder to write the shop to, relative to the project root")] = "data/demo",
+    fix: Annotated[
+        str | None,
+        typer.Option(help="leave out these planted mistakes, as if the shop had fixed them: MISTAKE[,MISTAKE]"),
+    ] = None,
 ) -> None:
     """Generate a demo shop (all tables of the data contract) into a folder."""
     from . import synth  # noqa: PLC0415 - fast start
@@ -200,9 +211,8 @@ def generate(
     folder = paths.resolve(out)
     started = time.perf_counter()
     try:
-        shop = synth.generate(
-            customers=customers, seed=seed, profile=profile, mistakes=mistake or None
-        )  # table -> frame
+        chosen = synth.mistakes.fixed(profile, mistake or None, _names(fix))
+        shop = synth.generate(customers=customers, seed=seed, profile=profile, mistakes=chosen)  # table -> frame
         synth.write_shop(shop, folder)
     except AuditError as err:
         _fail(str(err), 2)
@@ -213,6 +223,95 @@ def generate(
     for name, df in shop.items():
         console.print(f"{name:<12} {len(df):>10,} rows")
     console.print(f"wrote {folder} in {seconds:.1f} s")
+
+
+def _names(given: str | None) -> list[str] | None:
+    """ "a,b" -> ["a", "b"]; nothing -> None."""
+    names = [n.strip() for n in (given or "").split(",") if n.strip()]
+    return names or None
+
+
+@app.command(name="compare")
+def compare_runs(
+    run_a: Annotated[str, typer.Argument(help="the earlier run: a run folder, or a run id under --reports")],
+    run_b: Annotated[str, typer.Argument(help="the later run: a run folder, or a run id under --reports")],
+    fail_on: Annotated[
+        str, typer.Option(help="exit 1 when a check regressed (regressed) or fails in RUN_B (failed)")
+    ] = "regressed",
+    reports: Annotated[str, typer.Option(help="the reports folder run ids are looked up in")] = "reports",
+    locale: Annotated[str | None, typer.Option(help="en, de or id (default: RUN_B's)")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="also list the checks whose status did not change")] = False,
+    html: Annotated[str | None, typer.Option(help="also write the comparison as an HTML page to this file")] = None,
+) -> None:
+    """What changed from RUN_A to RUN_B, per stage and per check; exits 1 when a check regressed (--fail-on)."""
+    from . import compare as compare_mod  # noqa: PLC0415 - fast start
+    from . import lang  # noqa: PLC0415 - fast start
+    from .report import comparison  # noqa: PLC0415 - fast start
+
+    if fail_on not in compare_mod.FAIL_ON:
+        _fail(f"--fail-on must be one of {', '.join(compare_mod.FAIL_ON)}, not {fail_on!r}", 2)
+    try:
+        base = paths.resolve(reports)
+        then = compare_mod.load_run(compare_mod.find_run(run_a, base))
+        now = compare_mod.load_run(compare_mod.find_run(run_b, base))
+        chosen = lang.checked(locale or now.locale or "en")
+    except AuditError as err:
+        _fail(str(err), 2)
+    except ValueError as err:  # an unknown locale
+        _fail(str(err), 2)
+    result = compare_mod.compare(then, now)
+    with lang.use(chosen, now.currency or then.currency or "EUR"):
+        _print_comparison(comparison, result, show_all)
+        if html:
+            target = paths.resolve(html)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(comparison.page_html(result), encoding="utf-8")
+            _console().print(target, markup=False)
+    raise typer.Exit(result.exit_code(fail_on))
+
+
+def _print_comparison(comparison, result, show_all: bool) -> None:
+    """The comparison as the terminal shows it: the runs, the notes, the stage scores, the changed checks."""
+    from .i18n import gettext as _  # noqa: PLC0415 - fast start
+
+    v, stakes = comparison.view(result), comparison.stake_line(result)
+    out = _console()
+    out.print(f"{_('Then')}: {_('run {id}').format(id=v.then_id)} · {v.then_when} · {v.then_period}", markup=False)
+    out.print(f"{_('Now')}: {_('run {id}').format(id=v.now_id)} · {v.now_when} · {v.now_period}", markup=False)
+    for line in (v.overlap, stakes, *v.notes):
+        out.print(line, markup=False, soft_wrap=True)
+    stages = Table(title=_("Score per stage"), title_justify="left")
+    for col in (_("Stage"), _("Score then"), _("Score now"), _("Change")):
+        stages.add_column(col, justify="left" if col == _("Stage") else "right")
+    for s in v.stages:
+        stages.add_row(s["stage"], s["then"], s["now"], s["delta"])
+    out.print(stages)
+    rows = v.changed + (v.unchanged if show_all else [])
+    if rows:
+        checks = Table(title=_("Checks"), title_justify="left")
+        why = any(r.why for r in rows)  # the last column, shown only when a row has a reason or a note
+        for col in comparison.TERMINAL_COLUMNS[: None if why else -1]:
+            right = col.startswith(("Value", "Change in"))
+            checks.add_column(_(col), justify="right" if right else "left", overflow="fold")
+        for r in rows:
+            style = {"regressed": "bold red", "fixed": "green", "improved": "green"}.get(r.change)
+            checks.add_row(
+                f"{r.symbol} {r.change_word}",
+                r.stage,
+                r.check_id,
+                r.status_then_word,
+                r.status_now_word,
+                r.value_then,
+                r.value_now,
+                r.value_delta,
+                r.stake_delta,
+                *([r.why] if why else []),
+                style=style,
+            )
+        out.print(checks)
+    else:
+        out.print(_("No check changed its status."), markup=False)
+    out.print(v.counts, markup=False)
 
 
 @app.command()

@@ -190,6 +190,7 @@ class Demo(_Strict):
     seed: int = 7
     profile: Literal["planted", "healthy"] = "planted"
     mistakes: list[str] | None = None
+    fix: list[str] | None = None  # planted mistakes left out, as if the shop had fixed them (synth.mistakes.fixed)
 
 
 class Engine(_Strict):

@@ -64,8 +64,9 @@ def _read(file: Path) -> BeautifulSoup:
 
 
 def _default_pages(run_dir: Path) -> list[str]:
-    """index.html, then the stage pages 00_…html to 06_…html present."""
-    return ["index.html", *sorted(p.name for p in run_dir.glob("[0-9][0-9]_*.html"))]
+    """index.html, then the stage pages 00_…html to 06_…html present, then the client's trend (trend.html) if any."""
+    trend = ["trend.html"] if (run_dir / "trend.html").is_file() else []
+    return ["index.html", *sorted(p.name for p in run_dir.glob("[0-9][0-9]_*.html")), *trend]
 
 
 def _parts(soup: BeautifulSoup) -> list[Tag]:
@@ -179,7 +180,7 @@ def single_file_html(
 ) -> str:
     """Index and stage pages of a run folder as one self-contained HTML document.
 
-    pages: the page files in order (default: index.html, then the stage pages 00_…html to 06_…html present).
+    pages: the page files in order (default: index.html, the stage pages 00_…html to 06_…html and trend.html present).
     open_details: every <details> open (for printing, where nobody can click).
     The pages are parsed; ids are made unique across the document, links between pages become links to
     their sections and anchors, and the evidence CSVs are embedded as data: links (embed_csv).

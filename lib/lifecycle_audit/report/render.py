@@ -36,6 +36,7 @@ from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import TITLES as STAGE_TITLES
 from ..stages import page as _stage_file
 from . import clean
+from .comparison import section_html as comparison_section
 from .theme import BANDS, TEMPLATES, anchor, environment, page_css
 
 DROP_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "papermill-error-cell-tag"}
@@ -288,8 +289,11 @@ def _stakes(found: list[Any]) -> str | None:
     ).render()
 
 
-def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
-    """The run's front page: scores per stage, the top findings by money at stake, all checks, and the method."""
+def index_html(
+    findings: list[dict], stages: list[dict], run_info: dict, comparison: Any = None, trend: str | None = None
+) -> str:
+    """The run's front page: scores per stage, what changed since an earlier run (`comparison`, a
+    compare.Comparison; `trend` links the trend page), the top findings by money at stake, all checks, the method."""
     currency = lang.currency()
     run = _run_context({**run_info, "stages": run_info.get("stages") or stages})
     files = {s["stage"]: s.get("file") or _stage_file(s["stage"]) for s in stages}
@@ -395,6 +399,7 @@ def index_html(findings: list[dict], stages: list[dict], run_info: dict) -> str:
             tables=tables,
             tables_have_rejected=any(t["rejected"] != fmt.DASH for t in tables),
             versions=versions,
+            comparison=comparison_section(comparison, trend) if comparison is not None else None,
         )
     )
 

@@ -25,12 +25,13 @@ from typing import Any
 
 from rich.console import Console
 
+from .. import compare as compare_mod
 from .. import findings as findings_mod
 from .. import lang, paths, privacy, scoring, sources
 from .. import params as params_mod
 from ..errors import AuditError, RunError
 from ..kernels import pool as pool_mod
-from ..report import evidence, export, render
+from ..report import comparison, evidence, export, render
 from ..stages import NOTEBOOKS as NOTEBOOK_NAMES
 from ..stages import QUESTIONS as STAGE_QUESTIONS
 from ..stages import STAGES
@@ -83,6 +84,7 @@ class Run:
     notebooks_dir: Path
     jobs: int
     asked_run_id: str | None = None
+    compare_with: Path | None = None  # the run the index compares with (default: the client's previous run)
     start_timeout: int = 120
     execution_timeout: int = 900
     single_file: bool = False
@@ -105,6 +107,7 @@ class Run:
     ids: set[str] = field(default_factory=set)
     single_path: Path | None = None
     pdf_path: Path | None = None
+    comparison: compare_mod.Comparison | None = None
     export_errors: list[str] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
 
@@ -268,6 +271,8 @@ def _load(
                 " The HTML report was written; only the PDF is missing.", " Nothing was run."
             )
         )
+    if options.get("compare_with"):  # a run named to compare with must exist before anything runs
+        options["compare_with"] = compare_mod.find_run(str(options["compare_with"]), p.output_path)
     if progress and console is None:
         console = Console(stderr=True)
     return Run(
@@ -386,6 +391,7 @@ def _collect_findings(r: Run) -> None:
             f["table"] = privacy.pseudonymise_records(f.get("table"))
             if f.get("table"):
                 f["evidence_csv"] = evidence.evidence_file(f["check_id"])
+            f.update(compare_mod.settings(f["check_id"], r.params.thresholds.get(f["check_id"])))
             r.findings.append(f)
     write_json(r.run_dir / "findings.json", r.findings)
 
@@ -405,7 +411,56 @@ def _write_index(r: Run) -> None:
             }
         )
     r.run_info["overall_score"] = scoring.overall_score([row["score"] for row in r.stage_rows])
-    render.write_page(r.run_dir / "index.html", render.index_html(r.findings, r.stage_rows, r.run_info))
+    try:
+        trend = _compare(r)
+    except Exception as err:  # noqa: BLE001 - the comparison and the trend are extras: the index is written without
+        r.comparison, trend = None, None
+        r.note(f"no comparison with an earlier run: {type(err).__name__}: {err}")
+    render.write_page(
+        r.run_dir / "index.html",
+        render.index_html(r.findings, r.stage_rows, r.run_info, comparison=r.comparison, trend=trend),
+    )
+
+
+def _this_run(r: Run) -> compare_mod.RunRecord:
+    """This run as a comparison reads it: its findings and what its manifest will say (not written yet)."""
+    manifest = {
+        "run_id": r.run_id,
+        "client": r.params.client,
+        "client_name": r.params.display_name,
+        "started": r.started_at.isoformat(timespec="seconds"),
+        "period": r.run_info["period"],
+        "params": r.params.model_dump(mode="json"),
+        "stages": [{"stage": row["stage"], "score": row["score"]} for row in r.stage_rows],
+        "failed_stages": r.failed,
+        "versions": r.run_info["versions"],
+    }
+    return compare_mod.record(r.findings, manifest, folder=r.run_dir)
+
+
+def _compare(r: Run) -> str | None:
+    """Compare the run with the one asked for, else the client's previous run, and write the client's trend page
+    (every run so far, this one last) into the run folder; returns the trend page's name, None without history.
+    An earlier run that cannot be read is noted and skipped: it never stops this run."""
+    now = _this_run(r)
+    earlier = r.compare_with or compare_mod.previous_run(r.params.output_path, r.run_id, r.started_at)
+    if earlier is None:
+        return None
+    try:
+        r.comparison = compare_mod.compare(compare_mod.load_run(earlier), now)
+    except AuditError as err:
+        r.note(f"no comparison with {earlier.name}: {err}")
+    runs = []
+    for folder in compare_mod.history(r.params.output_path):
+        if folder.name == r.run_id:
+            continue
+        try:
+            runs.append(compare_mod.load_run(folder))
+        except AuditError as err:
+            r.note(f"the trend leaves out {folder.name}: {err}")
+    info = {**r.run_info, "stages": r.chosen}
+    render.write_page(r.run_dir / comparison.TREND_PAGE, comparison.trend_html([*runs, now], info))
+    return comparison.TREND_PAGE
 
 
 def _scrub(r: Run) -> None:
@@ -442,6 +497,8 @@ def _manifest(r: Run) -> dict[str, Any]:
         "client_name": p.display_name,
         "started": r.started_at.isoformat(timespec="seconds"),
         "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "period": r.run_info["period"],
+        "compared_with": r.comparison.then.run_id if r.comparison is not None else None,
         "params_file": str(r.params_path),
         "params": p.model_dump(mode="json"),
         "stages": [
@@ -493,6 +550,7 @@ def run(
     console=None,
     single_file: bool = False,
     pdf: bool = False,
+    compare_with: str | os.PathLike | None = None,
 ) -> RunResult:
     """Run the audit described by a params file and assemble reports/<client>/<run-id>/.
 
@@ -501,6 +559,8 @@ def run(
     notebooks_dir replaces the project's notebooks/ folder (tests, customised notebooks).
     single_file: also write report.html, the whole report in one file; pdf: also write report.pdf
     (needs Chromium: report.export.BrowserMissing is raised before anything runs when there is none).
+    compare_with: the run the index compares with (a run id of the client, or a run folder); default: the
+    client's previous run, if any. The run folder also gets trend.html, the client's trend over all runs.
     """
     r = _load(
         params_file,
@@ -514,6 +574,7 @@ def run(
         execution_timeout=execution_timeout,
         single_file=single_file,
         pdf=pdf,
+        compare_with=compare_with,
     )
     # Every page, card, chart and CSV link of the run speaks the client's language and currency: the one
     # setting the report layer reads (a notebook's kernel sets the same through workbook.open_audit).

@@ -10,6 +10,7 @@ from typing import Any
 from filelock import FileLock
 
 from .. import synth
+from ..errors import ParamsError
 from .messages import display
 from .model import Progress
 
@@ -57,13 +58,18 @@ def _generate_if_needed(params, progress: Progress) -> bool:
     if not missing and current == stamp:
         return False
     demo = params.demo
+    try:
+        planted = synth.mistakes.fixed(demo.profile, demo.mistakes, demo.fix)
+    except ValueError as err:  # a fix of a mistake the generator does not know, or did not plant
+        raise ParamsError(f"{params.source_file or '<params>'}: demo.fix: {err}") from None
     if progress:
         why = "" if missing or current is None else " (the generator or its settings changed)"
         progress(
-            f"generating the demo shop ({demo.customers:,} customers, seed {demo.seed}, {demo.profile}) "
+            f"generating the demo shop ({demo.customers:,} customers, seed {demo.seed}, {demo.profile}"
+            f"{', fixed: ' + ', '.join(demo.fix) if demo.fix else ''}) "
             f"into {display(params.data_path)}{why}"
         )
-    tables = synth.generate(customers=demo.customers, seed=demo.seed, profile=demo.profile, mistakes=demo.mistakes)
+    tables = synth.generate(customers=demo.customers, seed=demo.seed, profile=demo.profile, mistakes=planted)
     synth.write_shop(tables, params.data_path)
     stamp_file.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
     return True

@@ -101,3 +101,21 @@ def resolve(profile: str, mistakes: Iterable[str] | None) -> frozenset:
     if unknown:
         raise ValueError(f"unknown mistake(s) {', '.join(map(repr, unknown))}; valid mistakes: {', '.join(every)}")
     return chosen
+
+
+def fixed(profile: str, mistakes: Iterable[str] | None, fix: Iterable[str] | None) -> list[str] | None:
+    """The mistakes to plant in a shop that fixed `fix`: the profile's (or `mistakes`) without them, in their order.
+
+    Without `fix`, `mistakes` as given (None: the profile decides). A name in `fix` that is not a declared mistake,
+    or not planted in this shop, is a ValueError: a fix of nothing would make a comparison that shows nothing."""
+    if not fix:
+        return None if mistakes is None else list(mistakes)
+    chosen = resolve(profile, mistakes)
+    wanted = frozenset([fix] if isinstance(fix, str) else fix)
+    unknown = sorted(wanted - set(names()))
+    if unknown:
+        raise ValueError(f"unknown mistake(s) {', '.join(map(repr, unknown))}; valid mistakes: {', '.join(names())}")
+    absent = sorted(wanted - chosen)
+    if absent:
+        raise ValueError(f"mistake(s) {', '.join(map(repr, absent))} not planted in this shop: nothing to fix")
+    return [m for m in names() if m in chosen - wanted]
