@@ -16,6 +16,8 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -268,6 +270,8 @@ def _load(
                 " The HTML report was written; only the PDF is missing.", " Nothing was run."
             )
         )
+    _check_run_id(options.get("asked_run_id"))
+    _check_writable(p.output_path)
     if progress and console is None:
         console = Console(stderr=True)
     return Run(
@@ -280,6 +284,31 @@ def _load(
         clock=clock,
         **options,
     )
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _check_run_id(run_id: str | None) -> None:
+    """A run id names one folder under reports/<client>/: a plain name, never a path."""
+    if run_id is not None and (not _RUN_ID.fullmatch(run_id) or ".." in run_id):
+        raise RunError(
+            f"--run-id {run_id!r}: use a plain name of letters, digits, '.', '-' and '_' (up to 100, no '..'); "
+            "it names the run's folder under the client's reports"
+        )
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before any work when the report cannot be written (the folder made, a file created in it)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise RunError(
+            f"cannot write the report into {folder} ({err.strerror or err}); set `output:` in the params file to a "
+            "folder you can write, or fix its permissions. Nothing was run."
+        ) from None
 
 
 def _start_workers(r: Run) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
+from ..errors import ParamsError
 from . import doubles
 from .coerce import coerce, empty_series, isin, vocabulary
 from .mapping import ColumnMap, derive, map_columns, map_values
@@ -97,7 +98,9 @@ def _column(
     if client is None:  # optional column the client does not have: all empty
         return empty_series(contract.PANDAS_DTYPES[col.kind], verdicts.index)
     note = partial(_note, verdicts.load, f"{name}.{col.name} ('{client}')")
+    before = verdicts.reason.copy()
     source = _source_values(name, col, raw_read.frame, src, found, verdicts)
+    derived_bad = verdicts.reason != before  # rows a derived column's inputs rejected: not "empty" as well
     if col.name in src.values:
         source, text = map_values(source, src.values[col.name])
         note(text)
@@ -107,7 +110,7 @@ def _column(
     if bad.any():
         kind = "unparsable_date" if col.kind in (contract.TIMESTAMP, contract.DATE) else "wrong_type"
         reject(bad, kind, *type_words(col, src.read, source[bad]))
-    null = values.isna().to_numpy(dtype=bool) & ~bad
+    null = values.isna().to_numpy(dtype=bool) & ~bad & ~derived_bad
     if not col.nullable and null.any():
         reject(null, "null_value", "are empty", "a value in every row (this column may not be empty)")
     if col.allowed:
@@ -132,7 +135,10 @@ def _source_values(
     if col.name not in src.derived:
         return raw[found.chosen[col.name]]
     expr = src.derived[col.name]
-    values, bad_inputs, shown_inputs, note = derive(expr, raw, found.find, src.read)
+    try:
+        values, bad_inputs, shown_inputs, note = derive(expr, raw, found.find, src.read)
+    except ParamsError as err:
+        raise ParamsError(f"sources.{name}.derived.{col.name} ({verdicts.load.file}): {err}") from None
     _note(verdicts.load, f"{name}.{col.name} (= {expr})", note)
     if bad_inputs.any():
         expected = type_words(contract.Column(col.name, contract.FLOAT), src.read, shown_inputs[bad_inputs])[1]
