@@ -85,7 +85,9 @@ def _row_examples(p) -> str:
         extra.append(
             "value" + ("s " if len(p.example_values) > 1 else " ") + ", ".join(f"'{v}'" for v in p.example_values)
         )
-    if p.line_offset is not None and p.examples:
+    if p.example_lines:
+        extra.append("file line" + ("s " if len(p.example_lines) > 1 else " ") + ", ".join(map(str, p.example_lines)))
+    elif p.line_offset is not None and p.examples:
         extra.append(
             "file line" + ("s " if len(p.examples) > 1 else " ") + ", ".join(str(r + p.line_offset) for r in p.examples)
         )

@@ -25,6 +25,7 @@ KINDS = (
     "null_value",
     "not_allowed",
     "negative",
+    "date_out_of_range",
     "duplicate_key",
     "dangling_reference",  # row level: those rows are rejected
 )
@@ -59,6 +60,7 @@ class Problem:
     expected: str = field(default="", repr=False)
     line_offset: int | None = field(default=None, repr=False)  # file line = row + offset (text files)
     example_files: list[str] = field(default_factory=list, repr=False)  # several input files: each example's file
+    example_lines: list[int] = field(default_factory=list, repr=False)  # file lines, when not row + line_offset
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message}"

@@ -75,6 +75,7 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     and the accounting; each rejected row is counted under its first reason.
     """
     spec = contract.table(name)
+    load._lines = raw_read.row_lines
     found = map_columns(name, src, raw_read.header, load.file, raw_read.fmt)
     load.mapping = found.chosen
     if found.missing:
@@ -117,6 +118,8 @@ def _column(
         values = _check_vocabulary(name, col, values, reject, note)
     if col.min_value is not None:
         _check_minimum(col, values, reject)
+    if col.kind in (contract.TIMESTAMP, contract.DATE):
+        _check_date_range(values, bad, reject)
     return values
 
 
@@ -167,6 +170,30 @@ def _check_vocabulary(name: str, col: contract.Column, values: pd.Series, reject
             "one of: " + ", ".join(col.allowed) + f" (map the client's values in sources.{name}.values.{col.name})",
         )
     return values
+
+
+# Dates an online shop's export can hold: none before 1990 (no web shop), none more than a year after today
+# (a typing or export error: year 1, 9999, a day and month read as years). Rejected as bad data, with a reason.
+EARLIEST_DATE = pd.Timestamp("1990-01-01")
+LATEST_AHEAD = pd.Timedelta(days=366)
+
+
+def latest_date() -> pd.Timestamp:
+    """The latest date accepted: a year after today."""
+    return pd.Timestamp.now().normalize() + LATEST_AHEAD
+
+
+def _check_date_range(values: pd.Series, bad: np.ndarray, reject) -> None:
+    latest = latest_date()
+    outside = ((values < EARLIEST_DATE) | (values > latest)).fillna(False).to_numpy(dtype=bool) & ~bad
+    if outside.any():
+        reject(
+            outside,
+            "date_out_of_range",
+            f"have a date before {EARLIEST_DATE.date()} or more than a year ahead (after {latest.date()})",
+            "dates an online shop's export can hold (from 1990 to a year after today): check the export "
+            "or read.date_format",
+        )
 
 
 def _check_minimum(col: contract.Column, values: pd.Series, reject) -> None:
@@ -262,6 +289,8 @@ def row_problem(
         files = [load.parts[c][0] for c in codes]
         rows = [r - int(starts[c]) for r, c in zip(rows, codes, strict=False)]
     values = [show_value(v) for v in raw.iloc[where]]
+    row_lines = getattr(load, "_lines", None)
+    lines = [int(row_lines.get(int(i), 0)) for i in index[where]] if row_lines is not None else []
     if client is None:
         client = load.mapping.get(column) or column
     problem = Problem(
@@ -279,6 +308,7 @@ def row_problem(
         expected=expected,
         line_offset=load.line_offset,
         example_files=files,
+        example_lines=lines,
     )
     problem.message = row_message(problem)
     return problem
