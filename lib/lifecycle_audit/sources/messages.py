@@ -140,6 +140,17 @@ def _number_expected(col: contract.Column, opts, bad_values: pd.Series) -> str:
 def missing_file_message(params, name: str, path: Path) -> str:
     """Where the file of sources[name] was looked for, and the names it may have meant."""
     src = params.sources[name]
+    given = f"sources.{name}.{'file' if src.file else 'files'} is '{src.file or src.files}'"
+    if path.is_dir():
+        return (
+            f"is a folder with no files in it ({given}; a folder's files are read, its subfolders are not); "
+            "point it at the folder holding the exports, or at the file itself"
+        )
+    if path.exists() and not path.is_file():
+        return (
+            f"is not a regular file but a named pipe, socket or device ({given}); the workbook reads files only: "
+            "save the export as a file and point sources at it"
+        )
     message = (
         f"file not found (the {name} {'source' if src.preset else 'table'}; sources.{name}."
         f"{'file' if src.file else 'files'} is '{src.file or src.files}', "

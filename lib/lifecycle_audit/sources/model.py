@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, contract
+from .. import __version__, contract, privacy
 from .messages import mask_value, row_message
 
 Progress = Callable[[str], None] | None
@@ -68,9 +68,11 @@ class Problem:
     def masked(self) -> Problem:
         """A copy whose example values are masked when they identify a person (for files that travel)."""
         personal = self.column is not None and any(c.strip() in PERSONAL for c in self.column.split(","))
-        if not self.example_values or not (personal or any("@" in v for v in self.example_values)):
+        if not self.example_values:
             return self
-        values = [mask_value(v) for v in self.example_values]
+        values = [mask_value(v) if personal or "@" in v else privacy.mask_text(v) for v in self.example_values]
+        if values == self.example_values:
+            return self
         new = dataclasses.replace(self, example_values=values)
         new.message = row_message(new)
         return new
