@@ -296,6 +296,13 @@ class Params(_Strict):
             "check id -> {option: value}; checked against the checks' declarations by findings.check_thresholds"
         ),
     )
+    inputs_outside_data_dir: bool = Field(
+        False,
+        description=(
+            "false (the default): every input file must lie inside data_dir once `..` and symbolic links are "
+            "followed; true: sources may name files anywhere"
+        ),
+    )
     output: str = "reports"
     engine: Engine = Field(default_factory=Engine)
     demo: Demo | None = None
@@ -344,13 +351,30 @@ class Params(_Strict):
         out: list[Path] = []
         for pattern in self.sources[name].patterns:
             path = paths.resolve(pattern, self.data_path)
+            self._confined(name, pattern, path)
             if any(ch in pattern for ch in "*?["):
                 out.extend(sorted(p for p in path.parent.glob(path.name) if p.is_file()))
             elif path.is_dir():
                 out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))))
             elif path.is_file():
                 out.append(path)
+        for path in out:
+            self._confined(
+                name, str(path.relative_to(self.data_path)) if path.is_relative_to(self.data_path) else str(path), path
+            )
         return list(dict.fromkeys(out))
+
+    def _confined(self, name: str, given: str, path: Path) -> None:
+        """Inputs stay inside data_dir (after `..` and symbolic links), unless inputs_outside_data_dir is set."""
+        if self.inputs_outside_data_dir:
+            return
+        home = self.data_path.resolve()
+        where = Path(path).resolve()
+        if where != home and not where.is_relative_to(home):
+            raise ParamsError(
+                f"sources.{name}: {given!r} leads outside data_dir ({home}) to {where}; inputs are read only from "
+                "data_dir: move the file there, or set `inputs_outside_data_dir: true` in the params file"
+            )
 
 
 def _reject_secrets(node: Any, where: str = "") -> None:

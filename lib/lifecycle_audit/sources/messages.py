@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +47,28 @@ def pct(share: float) -> str:
     return f"{share:.1%}" if share >= 0.001 else f"{share:.2%}"
 
 
-def display(path: Path) -> str:
-    """A path as shown to the consultant: relative to the project root when inside it."""
+_BASE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("data_dir", default=None)
+
+
+@contextmanager
+def shown_from(data_dir: Path) -> Iterator[None]:
+    """Meanwhile, paths inside `data_dir` are shown relative to it: the report names the client's files as they
+    know them, never the consultant's folders."""
+    token = _BASE.set(Path(data_dir).resolve())
     try:
-        return str(Path(path).resolve().relative_to(paths.ROOT))
-    except ValueError:
-        return str(path)
+        yield
+    finally:
+        _BASE.reset(token)
+
+
+def display(path: Path) -> str:
+    """A path as shown: relative to the data folder being read (see shown_from), else to the project root when
+    inside it, else as given."""
+    resolved = Path(path).resolve()
+    for base in (_BASE.get(), paths.ROOT):
+        if base is not None and resolved.is_relative_to(base) and resolved != base:
+            return str(resolved.relative_to(base))
+    return str(path)
 
 
 def loose(value: str) -> str:
