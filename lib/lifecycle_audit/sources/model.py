@@ -14,7 +14,7 @@ from .messages import mask_value, row_message
 Progress = Callable[[str], None] | None
 
 # Bump when the canonical output of the sources package changes, so cached tables are rebuilt.
-FORMAT_VERSION = 3  # 3: doubled purchases excluded by rule (sources.doubles)
+FORMAT_VERSION = 4  # 3: doubled purchases excluded by rule (sources.doubles); 4: dates out of range rejected, paths relative to data_dir
 
 KINDS = (
     "missing_file",
