@@ -564,6 +564,8 @@ def _mark_spanning_rows(df: pd.DataFrame, tf: _TextFile, delimiter: str, opts) -
     text_cols = [c for c in df.columns if is_text(df[c])]
     if not text_cols or not len(df):
         return
+    if _line_breaks(tf) <= len(df) + (1 if opts.header else 0) + opts.skip_rows:
+        return  # one line per row: no value spans lines (counting bytes is much faster than scanning values)
     breaks = np.zeros(len(df), dtype=np.int64)
     for c in text_cols:
         breaks += df[c].str.count("\n").fillna(0).to_numpy(dtype=np.int64)
@@ -583,6 +585,15 @@ def _mark_spanning_rows(df: pd.DataFrame, tf: _TextFile, delimiter: str, opts) -
                     f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} line(s) that look like "
                     "rows of their own; those rows would be lost: close or remove that quote in the file"
                 )
+
+
+def _line_breaks(tf: _TextFile) -> int:
+    """How many newline bytes the file holds (an upper bound of its line breaks in any encoding)."""
+    count = 0
+    with tf.open() as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            count += chunk.count(b"\n")
+    return count
 
 
 def _swallows_rows(value: str, sep: str, ncols: int) -> bool:
