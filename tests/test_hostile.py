@@ -24,9 +24,12 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -239,6 +242,31 @@ def duplicate_header(tmp):
 @case("files", 1, "orders.csv", "'customer_id' in columns 2, 3")
 def duplicate_header_first_copy_empty(tmp):
     return orders(tmp, "order_id,customer_id,customer_id,order_time,revenue\nO1,,C1,2025-01-01,1\n")
+
+
+@case("files", 1, "orders.xlsx", "'revenue' in columns 4, 5")
+def duplicate_header_in_an_excel_sheet(tmp):
+    pytest.importorskip("openpyxl")
+    buf = io.BytesIO()
+    frame = pd.DataFrame([["O1", "C1", "2025-01-01", "", "1"]])
+    frame.columns = ["order_id", "customer_id", "order_time", "revenue", "revenue"]
+    frame.to_excel(buf, index=False)
+    return orders(tmp, buf.getvalue(), name="orders.xlsx")
+
+
+@case("files", 1, "orders.parquet", "'revenue' in columns 4, 5")
+def duplicate_column_in_parquet(tmp):
+    table = pa.table([["O1"], ["C1"], ["2025-01-01"], [None], [1.0]], names=[*HEADER.strip().split(","), "revenue"])
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return orders(tmp, buf.getvalue(), name="orders.parquet")
+
+
+@case("files", 2, "sources.orders", "cannot be followed", "replace the link by the file")
+def symlink_loop(tmp):
+    data = _files(tmp, {})
+    (data / "orders.csv").symlink_to(data / "orders.csv")
+    return validate(tmp, {}, {"orders": {"file": "orders.csv"}})
 
 
 @case("files", 1, "rows 2, 3", "file lines 4, 6", rows=("orders", 3, 1, 2))
@@ -808,6 +836,16 @@ def a_partial_run_folder_holds_its_name(tmp):
     taken = runner.new_run_id(tmp, pd.Timestamp("2026-11-22 09:30:05").to_pydatetime())
     assert not (tmp / rid).exists(), "the run id's folder appears only when the run is complete"
     return value(f"{folder.name} {taken}")
+
+
+@case("runs", 0, "20261122-093005 index.html", never=(".partial",))
+def a_complete_run_takes_its_name(tmp):
+    rid, folder = runner._make_run_dir(tmp, "20261122-093005")
+    (folder / "index.html").write_text("<html></html>", encoding="utf-8")
+    r = SimpleNamespace(run_id=rid, run_dir=folder, single_path=folder / "report.html", pdf_path=None)
+    runner._complete(r)
+    assert r.single_path == tmp / rid / "report.html"
+    return value(" ".join(f"{p.parent.name} {p.name}" for p in sorted(tmp.rglob("*")) if p.is_file()))
 
 
 @case("runs", 2, "exists already")

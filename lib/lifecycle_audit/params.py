@@ -344,13 +344,22 @@ class Params(_Strict):
 
     def source_path(self, table: str) -> Path:
         """The (first) file, folder or pattern of sources[table], resolved against data_dir."""
-        return paths.resolve(self.sources[table].patterns[0], self.data_path)
+        return self._resolved(table, self.sources[table].patterns[0])
+
+    def _resolved(self, name: str, pattern: str) -> Path:
+        """`pattern` resolved against data_dir; a symbolic link loop is a ParamsError naming the source."""
+        try:
+            return paths.resolve(pattern, self.data_path)
+        except (RuntimeError, OSError) as err:
+            raise ParamsError(
+                f"sources.{name}: {pattern!r} cannot be followed ({err}); replace the link by the file"
+            ) from None
 
     def input_files(self, name: str) -> list[Path]:
         """Every file sources[name] reads, in order: folders expanded, patterns globbed (missing: left out)."""
         out: list[Path] = []
         for pattern in self.sources[name].patterns:
-            path = paths.resolve(pattern, self.data_path)
+            path = self._resolved(name, pattern)
             self._confined(name, pattern, path)
             if any(ch in pattern for ch in "*?["):
                 out.extend(sorted(p for p in path.parent.glob(path.name) if p.is_file()))
@@ -369,7 +378,12 @@ class Params(_Strict):
         if self.inputs_outside_data_dir:
             return
         home = self.data_path.resolve()
-        where = Path(path).resolve()
+        try:
+            where = Path(path).resolve()
+        except (RuntimeError, OSError) as err:  # a symbolic link that points at itself, round a loop
+            raise ParamsError(
+                f"sources.{name}: {given!r} cannot be followed ({err}); replace the link by the file"
+            ) from None
         if where != home and not where.is_relative_to(home):
             raise ParamsError(
                 f"sources.{name}: {given!r} leads outside data_dir ({home}) to {where}; inputs are read only from "

@@ -640,9 +640,13 @@ def parquet_header(path: Path) -> tuple[list[str], int]:
     """(column names, row count) of a Parquet file, from its metadata."""
     try:
         meta = pq.ParquetFile(path)
-        return list(meta.schema_arrow.names), meta.metadata.num_rows
+        names, rows = list(meta.schema_arrow.names), meta.metadata.num_rows
     except (pa.ArrowException, OSError, ValueError) as err:
         raise Unreadable(f"cannot be read as Parquet: {err}") from None
+    duplicates = _duplicates(names)
+    if duplicates:
+        raise Unreadable(duplicates)
+    return names, rows
 
 
 def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -651,6 +655,16 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
         return table.to_pandas(types_mapper=_arrow_type_mapper, ignore_metadata=True)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise Unreadable(f"cannot be read as Parquet: {err}") from None
+
+
+def _check_excel_header(path: Path, opts, sheet, df: pd.DataFrame) -> None:
+    """Two columns of a sheet with the same header are an error (pandas renames the second 'x.1')."""
+    if not opts.header or not any(re.search(r"\.\d+$", str(c)) for c in df.columns):
+        return
+    first = pd.read_excel(path, sheet_name=sheet, header=None, nrows=1, skiprows=opts.skip_rows, dtype=object)
+    duplicates = _duplicates([str(v) for v in first.iloc[0].tolist()]) if len(first) else None
+    if duplicates:
+        raise Unreadable(duplicates + (f" (sheet {sheet})" if isinstance(sheet, str) else ""))
 
 
 def _read_excel(path: Path, opts) -> list[tuple[str | None, pd.DataFrame]]:
@@ -676,6 +690,8 @@ def _read_excel(path: Path, opts) -> list[tuple[str | None, pd.DataFrame]]:
         ) from None
     except Exception as err:  # noqa: BLE001 - the Excel readers raise many kinds of errors
         raise Unreadable(f"cannot be read as an Excel workbook: {err}") from None
+    for name, df in read.items() if every else [(opts.sheet, read)]:
+        _check_excel_header(path, opts, name if name is not None else 0, df)
     # Cells keep their Excel types until here; as text, dates read as ISO ("2025-01-03 00:00:00").
     if every:
         return [(str(name), df.astype("string")) for name, df in read.items()]
