@@ -655,6 +655,22 @@ def params_negative_skip_rows(tmp):
     return orders(tmp, ORDERS, read={"skip_rows": -1})
 
 
+@case("params", 2, "period.start 0001-01-01 is outside the dates an export can hold")
+def params_period_from_year_1(tmp):
+    return validate(tmp, {"orders.csv": ORDERS}, {"orders": {"file": "orders.csv"}}, period={"start": "0001-01-01"})
+
+
+@case("params", 2, "period.warmup_days", "less than or equal to 3650")
+def params_warmup_of_a_trillion_days(tmp):
+    return validate(tmp, {"orders.csv": ORDERS}, {"orders": {"file": "orders.csv"}}, period={"warmup_days": 10**12})
+
+
+@case("params", 0, "no problems found", rows=("orders", 20, 20, 0))
+def params_period_inside_the_data(tmp):
+    period = {"start": "2025-01-01", "end": "2025-12-31", "warmup_days": 0}
+    return validate(tmp, {"orders.csv": ORDERS}, {"orders": {"file": "orders.csv"}}, period=period)
+
+
 @case("params", 2, "unknown table 'bestellungen'")
 def params_unknown_table(tmp):
     return validate(tmp, {}, {"bestellungen": {"file": "x.csv"}})

@@ -223,6 +223,11 @@ def _check_derived(column: str, expr: str) -> None:
         raise ValueError(f"derived.{column}: brackets nested {depth} deep, more than the {MAX_DERIVED_DEPTH} allowed")
 
 
+# The earliest date an online shop's export holds (sources rejects rows dated before it, and later than a year
+# after today); the analysis period is held to the same range.
+EARLIEST_DATE = dt.date(1990, 1, 1)
+
+
 class Period(_Strict):
     """The analysis period; defaults to the span of the orders (or events) supplied."""
 
@@ -231,6 +236,7 @@ class Period(_Strict):
     warmup_days: int = Field(
         WARMUP_DAYS,
         ge=0,
+        le=3650,
         description=(
             "days at the start of the orders whose first-time buyers are not counted as such: a customer first "
             "seen there may have bought before the data begins (unless the customers table shows them signing up "
@@ -242,6 +248,13 @@ class Period(_Strict):
     def _ordered(self) -> Period:
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"period start {self.start} is after its end {self.end}")
+        latest = dt.date.today() + dt.timedelta(days=366)
+        for name, day in (("start", self.start), ("end", self.end)):
+            if day is not None and not EARLIEST_DATE <= day <= latest:
+                raise ValueError(
+                    f"period.{name} {day} is outside the dates an export can hold ({EARLIEST_DATE} to {latest}, a "
+                    "year after today)"
+                )
         return self
 
 
