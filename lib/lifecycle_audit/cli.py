@@ -6,12 +6,16 @@ papermill take seconds to import, and `lifecycle-audit --help` should not wait f
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -43,6 +47,56 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of an unexpected error instead of logging it")
+    ] = False,
+) -> None:
+    """Audit an online shop's customer lifecycle from its data exports and render an HTML report."""
+    _STATE["debug"] = debug
+
+
+def _traceback_log(command: str) -> Path:
+    """Write the current exception's traceback to .cache/logs/ and return the file."""
+    folder = paths.CACHE / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    log.write_text(traceback.format_exc(), encoding="utf-8")
+    return log
+
+
+def _guarded(command):
+    """A command that answers an unexpected error with one line (the traceback in a log, or shown with --debug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.ClickException, KeyboardInterrupt):
+            raise
+        except AuditError as err:
+            _fail(str(err), 2)
+        except Exception as err:
+            if _STATE["debug"]:
+                raise
+            try:
+                where = f"the traceback is in {_traceback_log(command.__name__)}"
+            except OSError:
+                where = "the traceback could not be logged"
+            first = (str(err).splitlines() or [""])[0][:200]
+            _fail(
+                f"lifecycle-audit {command.__name__} stopped on an unexpected error ({type(err).__name__}: {first}); "
+                f"{where}; rerun with --debug to see it here, and please report it",
+                1,
+            )
+
+    return wrapper
+
+
 def _problems(err: SourceError) -> str:
     problems = getattr(err, "problems", None) or []
     lines = [str(p) for p in problems] or [str(err)]
@@ -50,6 +104,7 @@ def _problems(err: SourceError) -> str:
 
 
 @app.command()
+@_guarded
 def run(
     params: ParamsArg = "params/demo.yaml",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="stage notebooks run at a time")] = 2,
@@ -129,6 +184,7 @@ def _date_range(load) -> str:
 
 
 @app.command()
+@_guarded
 def validate(params: ParamsArg = "params/demo.yaml") -> None:
     """Check the client's files against the data contract, without running the audit."""
     from . import findings, sources  # noqa: PLC0415 - fast start
@@ -173,6 +229,7 @@ def validate(params: ParamsArg = "params/demo.yaml") -> None:
 
 
 @app.command()
+@_guarded
 def checks() -> None:
     """List the checks: stage, id, title and the tables each needs."""
     from . import checks as checks_mod  # noqa: PLC0415 - fast start
@@ -189,6 +246,7 @@ def checks() -> None:
 
 
 @app.command()
+@_guarded
 def generate(
     customers: Annotated[int, typer.Option(min=200, help="number of customers")] = 5000,
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same shop")] = 7,
@@ -315,6 +373,7 @@ def _print_comparison(comparison, result, show_all: bool) -> None:
 
 
 @app.command()
+@_guarded
 def init(
     client: Annotated[str, typer.Argument(help="the client's short name (lower case), e.g. acme")],
     from_dir: Annotated[str, typer.Option("--from", help="folder of the client's exports")] = "",

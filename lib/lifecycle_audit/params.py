@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
 import re
@@ -65,6 +66,43 @@ class ReadOptions(_Strict):
             raise ValueError("read.header is false: list the file's columns in read.names")
         return self
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        """An encoding Python knows (a typo here would otherwise surface deep inside the reader)."""
+        if value is None:
+            return value
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"read.encoding {value!r} is not an encoding Python knows; use e.g. utf-8, cp1252, latin-1 or utf-16"
+            ) from None
+        return value
+
+    @field_validator("date_format")
+    @classmethod
+    def _known_directives(cls, value: str | None) -> str | None:
+        """Only strftime directives the date parser understands (e.g. %d %m %Y %H %M %S), or 'excel'."""
+        if value is None or value == "excel":
+            return value
+        bad = [m.group(0) for m in _DIRECTIVE.finditer(value) if m.group(1) not in _DIRECTIVES]
+        if bad or (value.endswith("%") and not value.endswith("%%")):
+            raise ValueError(
+                f"read.date_format {value!r} holds {', '.join(repr(d) for d in bad) or 'a lone %'}, which is not a "
+                "date directive; use e.g. '%d.%m.%Y %H:%M' (%d day, %m month, %Y year, %H hour, %M minute, %S "
+                "second) or 'excel'"
+            )
+        return value
+
+
+# The strptime directives pandas' date parser understands.
+_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+_DIRECTIVE = re.compile(r"%[-#]?(.)")
+# A derived expression is short arithmetic: longer ones, or deeper brackets, are no mapping anyone writes.
+MAX_DERIVED_CHARS = 500
+MAX_DERIVED_DEPTH = 20
+
 
 _DERIVED = re.compile(r"^[\w .()+\-*/]+$")
 
@@ -122,11 +160,7 @@ class Source(_Strict):
                 "are given more than once (columns / constants / derived)"
             )
         for column, expr in self.derived.items():
-            if not _DERIVED.match(expr.replace("`", "")):
-                raise ValueError(
-                    f"derived.{column}: {expr!r} is not arithmetic over columns "
-                    "(allowed: column names, numbers, + - * / and brackets)"
-                )
+            _check_derived(column, expr)
         if self.timezone:
             try:
                 zoneinfo.ZoneInfo(self.timezone)
@@ -161,6 +195,39 @@ class Source(_Strict):
         return self.format_of(self.patterns[0])
 
 
+def _bracket_depth(expr: str) -> int:
+    """The deepest nesting of round brackets in `expr` (-1 when they do not balance)."""
+    depth = deepest = 0
+    for ch in expr:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return -1
+        deepest = max(deepest, depth)
+    return deepest if depth == 0 else -1
+
+
+def _check_derived(column: str, expr: str) -> None:
+    """A derived expression is short arithmetic over columns with balanced brackets, else a ValueError."""
+    shown = expr if len(expr) <= 60 else expr[:57] + "..."
+    if len(expr) > MAX_DERIVED_CHARS:
+        raise ValueError(f"derived.{column}: {len(expr):,} characters, more than the {MAX_DERIVED_CHARS} allowed")
+    if not _DERIVED.match(expr.replace("`", "")):
+        raise ValueError(
+            f"derived.{column}: {shown!r} is not arithmetic over columns "
+            "(allowed: column names, numbers, + - * / and brackets)"
+        )
+    depth = _bracket_depth(re.sub(r"`[^`]*`", "c", expr))
+    if depth < 0:
+        raise ValueError(f"derived.{column}: {shown!r}: the brackets do not balance")
+    if depth > MAX_DERIVED_DEPTH:
+        raise ValueError(f"derived.{column}: brackets nested {depth} deep, more than the {MAX_DERIVED_DEPTH} allowed")
+
+
+# The earliest date an online shop's export holds (sources rejects rows dated before it, and later than a year
+# after today); the analysis period is held to the same range.
+EARLIEST_DATE = dt.date(1990, 1, 1)
+
+
 class Period(_Strict):
     """The analysis period; defaults to the span of the orders (or events) supplied."""
 
@@ -169,6 +236,7 @@ class Period(_Strict):
     warmup_days: int = Field(
         WARMUP_DAYS,
         ge=0,
+        le=3650,
         description=(
             "days at the start of the orders whose first-time buyers are not counted as such: a customer first "
             "seen there may have bought before the data begins (unless the customers table shows them signing up "
@@ -180,6 +248,13 @@ class Period(_Strict):
     def _ordered(self) -> Period:
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"period start {self.start} is after its end {self.end}")
+        latest = dt.date.today() + dt.timedelta(days=366)
+        for name, day in (("start", self.start), ("end", self.end)):
+            if day is not None and not EARLIEST_DATE <= day <= latest:
+                raise ValueError(
+                    f"period.{name} {day} is outside the dates an export can hold ({EARLIEST_DATE} to {latest}, a "
+                    "year after today)"
+                )
         return self
 
 
@@ -235,6 +310,13 @@ class Params(_Strict):
             "check id -> {option: value}; checked against the checks' declarations by findings.check_thresholds"
         ),
     )
+    inputs_outside_data_dir: bool = Field(
+        False,
+        description=(
+            "false (the default): every input file must lie inside data_dir once `..` and symbolic links are "
+            "followed; true: sources may name files anywhere"
+        ),
+    )
     output: str = "reports"
     engine: Engine = Field(default_factory=Engine)
     demo: Demo | None = None
@@ -276,20 +358,51 @@ class Params(_Strict):
 
     def source_path(self, table: str) -> Path:
         """The (first) file, folder or pattern of sources[table], resolved against data_dir."""
-        return paths.resolve(self.sources[table].patterns[0], self.data_path)
+        return self._resolved(table, self.sources[table].patterns[0])
+
+    def _resolved(self, name: str, pattern: str) -> Path:
+        """`pattern` resolved against data_dir; a symbolic link loop is a ParamsError naming the source."""
+        try:
+            return paths.resolve(pattern, self.data_path)
+        except (RuntimeError, OSError) as err:
+            raise ParamsError(
+                f"sources.{name}: {pattern!r} cannot be followed ({err}); replace the link by the file"
+            ) from None
 
     def input_files(self, name: str) -> list[Path]:
         """Every file sources[name] reads, in order: folders expanded, patterns globbed (missing: left out)."""
         out: list[Path] = []
         for pattern in self.sources[name].patterns:
-            path = paths.resolve(pattern, self.data_path)
+            path = self._resolved(name, pattern)
+            self._confined(name, pattern, path)
             if any(ch in pattern for ch in "*?["):
                 out.extend(sorted(p for p in path.parent.glob(path.name) if p.is_file()))
             elif path.is_dir():
                 out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))))
             elif path.is_file():
                 out.append(path)
+        for path in out:
+            self._confined(
+                name, str(path.relative_to(self.data_path)) if path.is_relative_to(self.data_path) else str(path), path
+            )
         return list(dict.fromkeys(out))
+
+    def _confined(self, name: str, given: str, path: Path) -> None:
+        """Inputs stay inside data_dir (after `..` and symbolic links), unless inputs_outside_data_dir is set."""
+        if self.inputs_outside_data_dir:
+            return
+        home = self.data_path.resolve()
+        try:
+            where = Path(path).resolve()
+        except (RuntimeError, OSError) as err:  # a symbolic link that points at itself, round a loop
+            raise ParamsError(
+                f"sources.{name}: {given!r} cannot be followed ({err}); replace the link by the file"
+            ) from None
+        if where != home and not where.is_relative_to(home):
+            raise ParamsError(
+                f"sources.{name}: {given!r} leads outside data_dir ({home}) to {where}; inputs are read only from "
+                "data_dir: move the file there, or set `inputs_outside_data_dir: true` in the params file"
+            )
 
 
 def _reject_secrets(node: Any, where: str = "") -> None:
@@ -324,13 +437,119 @@ def from_dict(data: dict[str, Any], file: str = "<params>") -> Params:
         raise ParamsError(_format_validation(err, file)) from None
 
 
+# Bounds of a params file: a settings file is small, shallow and uses few YAML aliases. Beyond them it is a
+# mistake or an attack (a "billion laughs" of nested aliases expands to more nodes than memory holds).
+MAX_PARAMS_BYTES = 1_000_000
+MAX_YAML_DEPTH = 40
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses repeated keys and bounds nesting depth, aliases and expanded size."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        """Compose one node, counting aliases and nesting depth."""
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _Refused(f"more than {MAX_YAML_ALIASES} YAML aliases (*name); write the settings out instead")
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            mark = self.peek_event().start_mark
+            raise _Refused(f"line {mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        """A mapping whose keys are each given once (YAML would silently keep the last)."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise _Refused(
+                    f"line {key_node.start_mark.line + 1}: the key {key!r} is given twice in the same mapping "
+                    f"(first on line {seen[key]}); YAML would keep only the last: remove one"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Refused(yaml.YAMLError):
+    """A params file beyond the loader's bounds, or with a key given twice."""
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes `node` stands for once every alias is written out (shared nodes counted each time)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a node that holds itself counts once
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[id(node)] = min(size, MAX_YAML_NODES + 1)
+    return memo[id(node)]
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse params text with the bounded loader; raises yaml.YAMLError (with the reason) when it refuses."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise _Refused(f"its aliases expand to more than {MAX_YAML_NODES:,} values; write the settings out instead")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _read_params_text(file: Path) -> str:
+    """The params file's text, or a ParamsError saying what is wrong with the file itself."""
+    if file.is_dir():
+        raise ParamsError(f"{file}: is a folder, not a params file; give the path of a .yaml file")
+    if not file.exists():
+        raise ParamsError(f"params file not found: {file}")
+    if not file.is_file():
+        raise ParamsError(f"{file}: is not a regular file (a pipe or a device?); give the path of a .yaml file")
+    if file.stat().st_size > MAX_PARAMS_BYTES:
+        raise ParamsError(
+            f"{file}: {file.stat().st_size:,} bytes, more than a params file ever needs ({MAX_PARAMS_BYTES:,}); "
+            "is it the right file?"
+        )
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ParamsError(
+            f"{file}: is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8 and try again"
+        ) from None
+    except OSError as err:
+        raise ParamsError(f"{file}: cannot be read ({err.strerror or err}); check its permissions") from None
+
+
 def load(path: str | os.PathLike | None = None) -> Params:
     """Read and validate a params file (the demo's by default)."""
     file = paths.resolve(path) if path else paths.DEMO_PARAMS
-    if not file.exists():
-        raise ParamsError(f"params file not found: {file}")
+    text = _read_params_text(file)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = parse_yaml(text)
+    except _Refused as err:
+        raise ParamsError(f"{file}: refused: {err}") from None
     except yaml.YAMLError as err:
         raise ParamsError(f"{file}: not valid YAML: {err}") from None
+    except RecursionError:
+        raise ParamsError(f"{file}: refused: nested too deeply to be a params file") from None
     return from_dict(data, str(file))

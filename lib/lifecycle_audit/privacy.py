@@ -5,7 +5,9 @@ Three rules hold for everything in a run folder (pages, CSVs, findings, notebook
   the same customer gets the same pseudonym in every run on this machine, and nobody without the key
   can go back from the pseudonym to the identifier);
 - an e-mail address appears only masked ("j***@example.com");
-- the value of a credential given through the environment never appears (replaced by "[secret removed]").
+- the value of a credential given through the environment never appears (replaced by "[secret removed]"), nor
+  any run of 12 of its characters (a value cut short, a chart label);
+- free text in tables (evidence, rejected values) shows phone numbers and IBAN-like numbers starred out.
 
 Checks and the report apply the first two where they build tables (`pseudonymise_frame`); `scrub_run_folder`
 is the safety net the runner passes over the whole folder at the end, whatever a notebook printed.
@@ -125,6 +127,33 @@ def mask_emails(text: str) -> str:
     return EMAIL.sub(r"\1***@\2", text)
 
 
+# A phone number in free text: an international (+, 00) or national (0) prefix, then at least 8 digits in all,
+# grouped by spaces, dashes, slashes or brackets. Amounts never start with 0 or + and carry dots or commas.
+PHONE = re.compile(r"(?<![\w+])(?<!\d[.,])(?:\+|0)\d(?:[ \-/()]{0,2}\d){7,16}(?!\w|[.,]\d)")
+# An IBAN-like account number: country letters, two check digits, 11 to 30 letters and digits (maybe grouped).
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+
+
+def _starred(m: re.Match) -> str:
+    """The match with every letter and digit but the first two and the last two starred out."""
+    text = m.group(0)
+    inner = re.sub(r"[A-Za-z0-9]", "*", text[2:-2])
+    return text[:2] + inner + text[-2:]
+
+
+_DATE_LIKE = re.compile(r"\d{2}([-/])\d{2}\1\d{4}|\d{4}([-/])\d{2}\2\d{2}")
+
+
+def _phone(m: re.Match) -> str:
+    """A phone number starred out; a date that looks like one (01-03-2025) left alone."""
+    return m.group(0) if _DATE_LIKE.fullmatch(m.group(0)) else _starred(m)
+
+
+def mask_text(text: str) -> str:
+    """Free text fit to leave the machine: e-mail addresses, phone numbers and IBAN-like numbers masked."""
+    return PHONE.sub(_phone, IBAN.sub(_starred, mask_emails(text)))
+
+
 def is_personal(column: Any) -> bool:
     name = str(column).strip().lower().replace(" ", "_").replace("-", "_")
     return name in ID_COLUMNS or name.endswith("customer_id") or name.endswith("_email")
@@ -138,7 +167,7 @@ def pseudonymise_frame(df: pd.DataFrame) -> pd.DataFrame:
         if is_personal(col):
             out[col] = s.map(lambda v: v if v is None or (not isinstance(v, str) and pd.isna(v)) else pseudonym(v))
         elif pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
-            out[col] = s.map(lambda v: mask_emails(v) if isinstance(v, str) else v)
+            out[col] = s.map(lambda v: mask_text(v) if isinstance(v, str) else v)
     return out
 
 
@@ -150,7 +179,7 @@ def pseudonymise_records(records: list[dict[str, Any]] | None) -> list[dict[str,
     for row in records:
         out.append(
             {
-                k: (pseudonym(v) if v is not None and is_personal(k) else mask_emails(v) if isinstance(v, str) else v)
+                k: (pseudonym(v) if v is not None and is_personal(k) else mask_text(v) if isinstance(v, str) else v)
                 for k, v in row.items()
             }
         )
@@ -206,13 +235,62 @@ _TOKEN = re.compile(
 )
 
 
-def scrub_text(text: str, secrets: Iterable[str] = (), ids: set[str] | frozenset[str] = frozenset()) -> str:
-    """Secrets removed, e-mail addresses masked, raw customer ids replaced by their pseudonyms."""
+# A secret is also removed in part: any run of this many of its characters, wherever it occurs (an example value
+# cut to 40 characters with "…", a chart label, a line of a log).
+FRAGMENT = 12
+_BLOCK = (FRAGMENT + 1) // 2  # every run of FRAGMENT characters holds one of the secret's blocks of this length
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as written, and as a page (HTML-escaped) or a JSON file (escaped) would hold it."""
+    return {secret, html.escape(secret), html.escape(secret, quote=False), json.dumps(secret)[1:-1]}
+
+
+def _fragment_spans(text: str, secret: str) -> list[tuple[int, int]]:
+    """(start, end) of every run of at least FRAGMENT characters of `secret` in `text`, merged."""
+    blocks = {secret[i : i + _BLOCK] for i in range(0, len(secret) - _BLOCK + 1, _BLOCK)}
+    blocks.add(secret[-_BLOCK:])
+    spans: list[tuple[int, int]] = []
+    for m in re.finditer("|".join(re.escape(b) for b in sorted(blocks, key=len, reverse=True)), text):
+        if spans and m.start() < spans[-1][1]:
+            continue
+        best = (m.start(), m.start())
+        at = secret.find(m.group(0))
+        while at >= 0:
+            left = right = 0
+            while m.start() - left > 0 and at - left > 0 and text[m.start() - left - 1] == secret[at - left - 1]:
+                left += 1
+            while (
+                m.end() + right < len(text)
+                and at + _BLOCK + right < len(secret)
+                and text[m.end() + right] == secret[at + _BLOCK + right]
+            ):
+                right += 1
+            if m.end() + right - (m.start() - left) > best[1] - best[0]:
+                best = (m.start() - left, m.end() + right)
+            at = secret.find(m.group(0), at + 1)
+        if best[1] - best[0] >= FRAGMENT:
+            spans.append(best)
+    return spans
+
+
+def remove_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Each secret removed whole, and any run of FRAGMENT or more of its characters (in its written and escaped
+    forms), as SECRET_REMOVED."""
     for s in secrets:
-        # as written, and as a page (HTML-escaped) or a JSON file (escaped) would hold it
-        for form in {s, html.escape(s), html.escape(s, quote=False), json.dumps(s)[1:-1]}:
+        for form in _forms(s):
             if form in text:
                 text = text.replace(form, SECRET_REMOVED)
+            if len(form) >= FRAGMENT:
+                for start, end in reversed(_fragment_spans(text, form)):
+                    text = text[:start] + SECRET_REMOVED + text[end:]
+    return text
+
+
+def scrub_text(text: str, secrets: Iterable[str] = (), ids: set[str] | frozenset[str] = frozenset()) -> str:
+    """Secrets removed (whole or in runs of FRAGMENT characters), e-mail addresses masked, raw customer ids
+    replaced by their pseudonyms."""
+    text = remove_secrets(text, secrets)
     text = mask_emails(text)
     if ids:
 

@@ -23,7 +23,7 @@ def test_unparsable_date_names_file_column_count_rows_and_values(tmp_path):
     assert not problem.fatal and problem.column == "first_seen_at"
     text = str(problem)
     assert text.startswith(
-        f"{tmp_path / 'customers.csv'}: column 'first_seen_at' (contract customers.first_seen_at): "
+        "customers.csv: column 'first_seen_at' (contract customers.first_seen_at): "
         "2 rows have a date that cannot be read, e.g. rows 2, 3"
     )
     assert "values '31/02/2025', 'n/a'" in text and "file lines 3, 4" in text

@@ -7,9 +7,11 @@ spawned clean and import this package and papermill only, so this module imports
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -30,9 +32,28 @@ _KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
 _QUEUE = None
 
 
-def _worker_init(queue, lib_dir: str, root: str) -> None:
+def die_with_parent(parent: int) -> None:
+    """Have the kernel end this process when its parent dies (Linux: PR_SET_PDEATHSIG); without it a run killed
+    with SIGKILL left its idle workers behind. The kernels a worker starts follow their own parent (ipykernel's
+    parent poller), so they end with it."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - not glibc/musl: the parent's shutdown still ends us
+            return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(queue, lib_dir: str, root: str, parent: int | None = None) -> None:
     """Set up a worker: the kernels it starts import this same library; papermill is imported once, here."""
     global _QUEUE
+    if parent is not None:
+        die_with_parent(parent)
     _QUEUE = queue
     pythonpath = os.environ.get("PYTHONPATH", "")
     installed = Path(lib_dir).name in ("site-packages", "dist-packages")  # the kernel finds it there anyway
@@ -56,7 +77,7 @@ def start(jobs: int, lib_dir: str, root: str) -> tuple[ProcessPoolExecutor, Any]
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue, lib_dir, root)
+        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue, lib_dir, root, os.getpid())
     )
     for _ in range(jobs):
         pool.submit(_warm)

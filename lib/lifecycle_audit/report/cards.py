@@ -18,7 +18,7 @@ from .. import findings, fmt, i18n, lang
 from ..checks import Chart
 from ..findings import Finding
 from ..i18n import Text, column, term, tr
-from ..privacy import mask_emails
+from ..privacy import mask_text
 from .theme import TABLE_ROWS, anchor, card_css, environment
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _column_unit(name: Any, values: pd.Series, hints: dict[str, str]) -> str | N
 
 def _cell(value: Any, unit: str | None, currency: str) -> str:
     if isinstance(value, (list, dict, tuple)):
-        return mask_emails(str(value))
+        return mask_text(str(value))
     if fmt.missing(value):
         return fmt.DASH
     if isinstance(value, bool) or type(value).__name__ == "bool_":
@@ -94,11 +94,11 @@ def _cell(value: Any, unit: str | None, currency: str) -> str:
         try:
             v = float(value)
         except (TypeError, ValueError):
-            return mask_emails(str(value))
+            return mask_text(str(value))
         if unit:
             return i18n.value(v, unit, currency)
         return fmt.number(v, 0) if v.is_integer() else fmt.number(v)
-    return mask_emails(term(value))  # a word of the data's vocabulary ("mobile") in the report's language
+    return mask_text(term(value))  # a word of the data's vocabulary ("mobile") in the report's language
 
 
 def table_context(

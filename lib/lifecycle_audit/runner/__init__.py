@@ -16,6 +16,8 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -159,30 +161,53 @@ def new_run_id(output_dir: str | os.PathLike, now: dt.datetime | None = None) ->
     base = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
     out = Path(output_dir)
     candidate, n = base, 1
-    while (out / candidate).exists():
+    while (out / candidate).exists() or partial_dir(out, candidate).exists():
         n += 1
         candidate = f"{base}-{n}"
     return candidate
 
 
+def partial_dir(output_dir: Path, run_id: str) -> Path:
+    """Where a run is written until it is complete: a hidden folder beside the one it becomes."""
+    return Path(output_dir) / f".{run_id}.partial"
+
+
 def _make_run_dir(output_dir: Path, run_id: str | None) -> tuple[str, Path]:
-    """Create the run folder atomically (two runs started in the same second get different folders)."""
+    """Create the run's partial folder atomically (two runs started in the same second get different folders).
+
+    The run is written there and renamed to its run id when complete (`_complete`): a folder named by a run id
+    is always a whole run; a run that was killed leaves only its `.<run id>.partial` folder behind."""
     output_dir.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
-        folder = output_dir / run_id
+        folder = partial_dir(output_dir, run_id)
+        if (output_dir / run_id).exists():
+            raise RunError(
+                f"run folder {output_dir / run_id} exists already; a run never overwrites an earlier one"
+            ) from None
         try:
             folder.mkdir()
         except FileExistsError:
-            raise RunError(f"run folder {folder} exists already; a run never overwrites an earlier one") from None
+            raise RunError(f"a run named {run_id} is being written in {folder}; choose another --run-id") from None
         return run_id, folder
     for _ in range(1000):
         rid = new_run_id(output_dir)
         try:
-            (output_dir / rid).mkdir()
-            return rid, output_dir / rid
+            partial_dir(output_dir, rid).mkdir()
+            return rid, partial_dir(output_dir, rid)
         except FileExistsError:  # taken between the check and the mkdir
             continue
     raise RunError(f"could not find a free run folder in {output_dir}")  # pragma: no cover
+
+
+def _complete(r: Run) -> None:
+    """The run is whole: its partial folder takes the run id's name (one rename, never a half-written folder)."""
+    final = r.run_dir.parent / r.run_id
+    if final.exists():  # pragma: no cover - names are reserved through their partial folder
+        raise RunError(f"run folder {final} appeared while the run was written; the run is in {r.run_dir}")
+    r.run_dir.rename(final)
+    r.single_path = final / r.single_path.name if r.single_path else None
+    r.pdf_path = final / r.pdf_path.name if r.pdf_path else None
+    r.run_dir = final
 
 
 def select_stages(stages: list[str] | None) -> list[str]:
@@ -273,6 +298,8 @@ def _load(
         )
     if options.get("compare_with"):  # a run named to compare with must exist before anything runs
         options["compare_with"] = compare_mod.find_run(str(options["compare_with"]), p.output_path)
+    _check_run_id(options.get("asked_run_id"))
+    _check_writable(p.output_path)
     if progress and console is None:
         console = Console(stderr=True)
     return Run(
@@ -285,6 +312,31 @@ def _load(
         clock=clock,
         **options,
     )
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _check_run_id(run_id: str | None) -> None:
+    """A run id names one folder under reports/<client>/: a plain name, never a path."""
+    if run_id is not None and (not _RUN_ID.fullmatch(run_id) or ".." in run_id):
+        raise RunError(
+            f"--run-id {run_id!r}: use a plain name of letters, digits, '.', '-' and '_' (up to 100, no '..'); "
+            "it names the run's folder under the client's reports"
+        )
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before any work when the report cannot be written (the folder made, a file created in it)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise RunError(
+            f"cannot write the report into {folder} ({err.strerror or err}); set `output:` in the params file to a "
+            "folder you can write, or fix its permissions. Nothing was run."
+        ) from None
 
 
 def _start_workers(r: Run) -> None:
@@ -587,5 +639,5 @@ def run(
         _tidy_logs(r)
         with _timed(r, "index"):
             _steps(r, (_collect_findings, _write_index))
-        _steps(r, (_scrub, _export, _write_manifest))
+        _steps(r, (_scrub, _export, _write_manifest, _complete))
     return r.result()

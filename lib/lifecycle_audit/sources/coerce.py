@@ -49,6 +49,7 @@ _GERMAN = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})*,\d+$|^[-+]?\d+,\d+$|^[-+]?\d{1,
 _ENGLISH = re.compile(r"^[-+]?\d*\.(?:\d{1,2}|\d{4,})$|^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 Coerced = tuple[pd.Series, np.ndarray, str | None]
+_INT64_LIMIT = 2.0**63
 
 
 def empty_series(dtype: str, index: pd.Index) -> pd.Series:
@@ -148,12 +149,16 @@ def _to_number(s: pd.Series, kind: str, opts) -> Coerced:
         s = s.astype("string")
     if is_text(s):
         numbers, bad, note = _text_numbers(s, opts)
-    else:
-        numbers, bad, note = s.astype("float64"), np.zeros(len(s), dtype=bool), None
+    else:  # typed (Parquet, derived): infinities are no amounts; NaN is taken as empty
+        numbers, note = s.astype("float64"), None
+        bad = np.isinf(numbers.to_numpy())
+        numbers = numbers.mask(bad)
     if kind == contract.FLOAT:
         return numbers, bad, note
     arr = numbers.to_numpy()
-    fraction = ~np.isnan(arr) & (np.mod(arr, 1) != 0)
+    with np.errstate(invalid="ignore"):
+        # not whole, or beyond what a 64-bit whole number holds (99999999999999999999): rejected, not cast
+        fraction = ~np.isnan(arr) & ((np.mod(arr, 1) != 0) | ~(np.abs(arr) < _INT64_LIMIT))
     return numbers.mask(fraction).astype("Int64"), bad | fraction, note
 
 

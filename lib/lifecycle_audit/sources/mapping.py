@@ -136,10 +136,20 @@ def derive(expr: str, raw: pd.DataFrame, find, opts) -> tuple[pd.Series, np.ndar
         env[var] = values
         shown = shown.mask(b & ~bad, raw[find(col)].astype("string"))
         bad |= b
-    result = eval(compile(tree, "<derived>", "eval"), {"__builtins__": {}}, env)  # noqa: S307 - checked above
+    try:
+        with np.errstate(all="ignore"):  # a division by zero gives inf, rejected below as not a number
+            result = eval(compile(tree, "<derived>", "eval"), {"__builtins__": {}}, env)  # noqa: S307 - checked above
+    except ArithmeticError as err:  # numbers only (1/0): the same for every row
+        raise ParamsError(f"derived column {expr!r} cannot be computed ({err}); correct the expression") from None
     if not isinstance(result, pd.Series):
         result = pd.Series(float(result), index=raw.index)
-    return result.astype("float64"), bad, shown, "; ".join(notes) or None
+    result = result.astype("float64")
+    infinite = np.isinf(result.to_numpy()) & ~bad
+    if infinite.any():  # e.g. a division by a zero in the client's column
+        shown = shown.mask(infinite, "not a finite number (division by zero?)")
+        bad |= infinite
+        result = result.mask(infinite)
+    return result, bad, shown, "; ".join(notes) or None
 
 
 def _parse_expression(expr: str) -> tuple[ast.Expression, dict[str, str]]:
@@ -151,7 +161,11 @@ def _parse_expression(expr: str) -> tuple[ast.Expression, dict[str, str]]:
         names.setdefault(col, f"_c{len(names)}")
         return names[col]
 
-    tree = ast.parse(_EXPR_NAME.sub(sub, expr), mode="eval")
+    try:
+        tree = ast.parse(_EXPR_NAME.sub(sub, expr), mode="eval")
+    except (SyntaxError, RecursionError, ValueError, MemoryError) as err:
+        reason = err.msg if isinstance(err, SyntaxError) else "too deeply nested"
+        raise ParamsError(f"derived column {expr[:60]!r}: not arithmetic that can be read ({reason})") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ARITHMETIC) or (
             isinstance(node, ast.Constant) and not isinstance(node.value, (int, float))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +47,28 @@ def pct(share: float) -> str:
     return f"{share:.1%}" if share >= 0.001 else f"{share:.2%}"
 
 
-def display(path: Path) -> str:
-    """A path as shown to the consultant: relative to the project root when inside it."""
+_BASE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("data_dir", default=None)
+
+
+@contextmanager
+def shown_from(data_dir: Path) -> Iterator[None]:
+    """Meanwhile, paths inside `data_dir` are shown relative to it: the report names the client's files as they
+    know them, never the consultant's folders."""
+    token = _BASE.set(Path(data_dir).resolve())
     try:
-        return str(Path(path).resolve().relative_to(paths.ROOT))
-    except ValueError:
-        return str(path)
+        yield
+    finally:
+        _BASE.reset(token)
+
+
+def display(path: Path) -> str:
+    """A path as shown: relative to the data folder being read (see shown_from), else to the project root when
+    inside it, else as given."""
+    resolved = Path(path).resolve()
+    for base in (_BASE.get(), paths.ROOT):
+        if base is not None and resolved.is_relative_to(base) and resolved != base:
+            return str(resolved.relative_to(base))
+    return str(path)
 
 
 def loose(value: str) -> str:
@@ -85,7 +104,9 @@ def _row_examples(p) -> str:
         extra.append(
             "value" + ("s " if len(p.example_values) > 1 else " ") + ", ".join(f"'{v}'" for v in p.example_values)
         )
-    if p.line_offset is not None and p.examples:
+    if p.example_lines:
+        extra.append("file line" + ("s " if len(p.example_lines) > 1 else " ") + ", ".join(map(str, p.example_lines)))
+    elif p.line_offset is not None and p.examples:
         extra.append(
             "file line" + ("s " if len(p.examples) > 1 else " ") + ", ".join(str(r + p.line_offset) for r in p.examples)
         )
@@ -138,6 +159,17 @@ def _number_expected(col: contract.Column, opts, bad_values: pd.Series) -> str:
 def missing_file_message(params, name: str, path: Path) -> str:
     """Where the file of sources[name] was looked for, and the names it may have meant."""
     src = params.sources[name]
+    given = f"sources.{name}.{'file' if src.file else 'files'} is '{src.file or src.files}'"
+    if path.is_dir():
+        return (
+            f"is a folder with no files in it ({given}; a folder's files are read, its subfolders are not); "
+            "point it at the folder holding the exports, or at the file itself"
+        )
+    if path.exists() and not path.is_file():
+        return (
+            f"is not a regular file but a named pipe, socket or device ({given}); the workbook reads files only: "
+            "save the export as a file and point sources at it"
+        )
     message = (
         f"file not found (the {name} {'source' if src.preset else 'table'}; sources.{name}."
         f"{'file' if src.file else 'files'} is '{src.file or src.files}', "

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, contract
+from .. import __version__, contract, privacy
 from .messages import mask_value, row_message
 
 Progress = Callable[[str], None] | None
 
 # Bump when the canonical output of the sources package changes, so cached tables are rebuilt.
-FORMAT_VERSION = 3  # 3: doubled purchases excluded by rule (sources.doubles)
+FORMAT_VERSION = 4  # 3: doubled purchases excluded by rule (sources.doubles); 4: dates out of range rejected, paths relative to data_dir
 
 KINDS = (
     "missing_file",
@@ -25,6 +25,7 @@ KINDS = (
     "null_value",
     "not_allowed",
     "negative",
+    "date_out_of_range",
     "duplicate_key",
     "dangling_reference",  # row level: those rows are rejected
 )
@@ -59,6 +60,7 @@ class Problem:
     expected: str = field(default="", repr=False)
     line_offset: int | None = field(default=None, repr=False)  # file line = row + offset (text files)
     example_files: list[str] = field(default_factory=list, repr=False)  # several input files: each example's file
+    example_lines: list[int] = field(default_factory=list, repr=False)  # file lines, when not row + line_offset
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message}"
@@ -66,9 +68,11 @@ class Problem:
     def masked(self) -> Problem:
         """A copy whose example values are masked when they identify a person (for files that travel)."""
         personal = self.column is not None and any(c.strip() in PERSONAL for c in self.column.split(","))
-        if not self.example_values or not (personal or any("@" in v for v in self.example_values)):
+        if not self.example_values:
             return self
-        values = [mask_value(v) for v in self.example_values]
+        values = [mask_value(v) if personal or "@" in v else privacy.mask_text(v) for v in self.example_values]
+        if values == self.example_values:
+            return self
         new = dataclasses.replace(self, example_values=values)
         new.message = row_message(new)
         return new

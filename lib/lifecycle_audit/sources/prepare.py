@@ -11,7 +11,7 @@ from .accounting import account_read, plain_inputs
 from .cache import cache_folder, cache_key, read_cached, write_cached
 from .entries import check_params
 from .mapping import needed_columns
-from .messages import display, pct
+from .messages import display, pct, shown_from
 from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
 from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
 from .validate import check_references, dependency_order, validate_frame
@@ -25,7 +25,8 @@ def load_table(params, table: str, progress: Progress = None) -> tuple[pd.DataFr
     Returns the canonical frame (contract columns and dtypes, the rows that passed) or None when the
     file cannot be used, and its accounting.
     """
-    df, load = _load(params, table, progress)
+    with shown_from(params.data_path):
+        df, load = _load(params, table, progress)
     if df is not None:
         df = df.reset_index(drop=True)
     return df, load
@@ -34,7 +35,8 @@ def load_table(params, table: str, progress: Progress = None) -> tuple[pd.DataFr
 def check_sources(params, progress: Progress = None) -> Prepared:
     """Validate every table in params.sources, including references between tables; writes nothing."""
     check_params(params)
-    _, loads, inputs = _validate_all(params, progress)
+    with shown_from(params.data_path):
+        _, loads, inputs = _validate_all(params, progress)
     return Prepared(folder=None, loads=loads, inputs=inputs)
 
 
@@ -61,7 +63,8 @@ def prepare(params, *, max_rejected_share: float | None = None, progress: Progre
         cached.key, cached.reused = key, True
         raise_if_unfit(cached, max_rejected_share)
         return cached
-    frames, loads, inputs = _validate_all(params, progress, hashes)
+    with shown_from(params.data_path):
+        frames, loads, inputs = _validate_all(params, progress, hashes)
     prepared = Prepared(folder=folder, loads=loads, key=key, inputs=inputs)
     raise_if_unfit(prepared, max_rejected_share)  # the error shows the values as they are
     prepared = prepared.masked()  # what is kept feeds the report: masked

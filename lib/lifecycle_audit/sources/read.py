@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import hashlib
+import lzma
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -53,6 +57,7 @@ class RawRead:
     files: list[dict[str, Any]]  # per file: file (as shown), sha256, rows_in, start, blank_row, repeated_header
     text: bool  # values are strings read from text (CSV/TSV/Excel), not typed (Parquet)
     line_offset: int | None = None
+    row_lines: pd.Series | None = None  # global row number -> file line, when a quoted value spans lines
 
     @property
     def starts(self) -> np.ndarray:
@@ -103,6 +108,7 @@ def read_source(
         raise SourceFileError("missing_file", display(path), missing_file_message(params, name, path))
     parts: list[pd.DataFrame] = []
     infos: list[dict[str, Any]] = []
+    lines: list[pd.Series] = []
     header: list[str] | None = None
     fmt0 = line_offset = None
     for path in files:
@@ -115,10 +121,26 @@ def read_source(
                 header = list(df.columns)
             elif list(df.columns) != header:
                 notes.append(_other_columns_note(label, list(df.columns), header, infos[0]["file"]))
-            df, info = _without_blank_rows(df, label, sha, fmt, start=sum(i["rows_in"] for i in infos))
+            start = sum(i["rows_in"] for i in infos)
+            lines.append(_file_lines(df, start, offset))
+            df, info = _without_blank_rows(df, label, sha, fmt, start=start)
             infos.append(info)
             parts.append(df)
-    return _joined(parts, header, fmt0, infos, line_offset)
+    raw = _joined(parts, header, fmt0, infos, line_offset)
+    if any(part.attrs.get("spans") for part in lines):
+        raw.row_lines = pd.concat(lines)
+    return raw
+
+
+def _file_lines(df: pd.DataFrame, start: int, offset: int | None) -> pd.Series:
+    """Each row's file line, by global row number (attrs["spans"]: a quoted value spans lines in this file)."""
+    index = pd.RangeIndex(start, start + len(df))
+    given = df.attrs.pop("file_lines", None)
+    if given is not None:
+        out = pd.Series(given, index=index, dtype="int64")
+        out.attrs["spans"] = True
+        return out
+    return pd.Series(np.arange(len(df), dtype=np.int64) + 1 + (offset or 0), index=index)
 
 
 def _read_file(
@@ -253,23 +275,139 @@ def _is_empty(s: pd.Series) -> np.ndarray:
 
 # --- delimited text ----------------------------------------------------------------------------
 
+_BOMS = (  # longest first: a UTF-32-LE mark starts like a UTF-16-LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_MAGIC = (  # compressed files are known by their first bytes, whatever their name says
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+_DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, zipfile.BadZipFile)
+
+
+@dataclass
+class _TextFile:
+    """How a delimited text file is stored: compression (by magic bytes), byte-order mark, encodings to try."""
+
+    path: Path
+    compression: str | None
+    bom: bytes
+    candidates: list[str]
+    head: bytes  # the first bytes after decompression
+    why: str | None = None  # how the encoding was found, for the note
+
+    def open(self) -> IO[bytes]:
+        """The file's bytes, decompressed, after its byte-order mark."""
+        fh = _open_decompressed(self.path, self.compression)
+        fh.read(len(self.bom))
+        return fh
+
+
+def _open_decompressed(path: Path, compression: str | None) -> IO[bytes]:
+    if compression == "gzip":
+        return gzip.open(path, "rb")
+    if compression == "bz2":
+        return bz2.open(path, "rb")
+    if compression == "xz":
+        return lzma.open(path, "rb")
+    if compression == "zip":
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if any(m.startswith("xl/") for m in members):
+            raise Unreadable("is an Excel workbook, not delimited text: set `format: excel` (or name it .xlsx)")
+        if len(members) != 1:
+            raise Unreadable(f"is a zip archive of {len(members)} files; unpack it and point sources at the files")
+        return archive.open(members[0])
+    if compression == "zstd":
+        raise Unreadable("is zstd-compressed, which the workbook does not read; unpack it (unzstd) first")
+    return open(path, "rb")
+
+
+def _text_file(path: Path, opts) -> _TextFile:
+    """Compression by magic bytes, then the encoding: read.encoding, else a byte-order mark, else the pattern of
+    NUL bytes (UTF-16/32 without a mark), else UTF-8, cp1252, latin-1 in turn."""
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    compression = next((name for sig, name in _MAGIC if magic.startswith(sig)), None)
+    try:
+        with _open_decompressed(path, compression) as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except _DAMAGED as err:
+        raise Unreadable(_damaged(compression, err)) from None
+    bom, from_bom = next(((sig, enc) for sig, enc in _BOMS if head.startswith(sig)), (b"", None))
+    if opts.encoding is not None:
+        given = opts.encoding.lower().replace("_", "-")
+        keep = bom if from_bom and (given.replace("-sig", "") == from_bom or from_bom == "utf-8") else b""
+        return _TextFile(path, compression, keep, [opts.encoding], head[len(keep) :])
+    if from_bom == "utf-8":  # a UTF-8 mark, but Excel on Windows may have written cp1252 after it
+        return _TextFile(
+            path, compression, bom, ["utf-8", "cp1252", "latin-1"], head[len(bom) :], "a UTF-8 byte-order mark"
+        )
+    if from_bom:
+        return _TextFile(path, compression, bom, [from_bom], head[len(bom) :], f"its byte-order mark ({from_bom})")
+    by_nuls = _nul_pattern(head)
+    if by_nuls:
+        return _TextFile(path, compression, b"", [by_nuls], head, f"its NUL bytes ({by_nuls}, no byte-order mark)")
+    if b"\x00" in head[:4096]:
+        raise Unreadable(
+            "holds NUL bytes, so it is not delimited text (a binary file, or an export saved in another format?); "
+            "save it as CSV, or set read.encoding if it is UTF-16 or UTF-32"
+        )
+    return _TextFile(path, compression, b"", ["utf-8", "cp1252", "latin-1"], head)
+
+
+def _nul_pattern(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 told by where the NUL bytes of mostly-ASCII text fall; None when they do not say."""
+    sample = head[: 4096 - 4096 % 4]
+    if len(sample) < 8 or sample.count(0) < len(sample) // 4:
+        return None
+    zero = [sum(1 for b in sample[i::4] if b == 0) / max(1, len(sample[i::4])) for i in range(4)]
+    high, low = (lambda i: zero[i] > 0.9), (lambda i: zero[i] < 0.5)
+    if low(0) and high(1) and high(2) and high(3):
+        return "utf-32-le"
+    if high(0) and high(1) and high(2) and low(3):
+        return "utf-32-be"
+    if low(0) and high(1) and low(2) and high(3):
+        return "utf-16-le"
+    if high(0) and low(1) and high(2) and low(3):
+        return "utf-16-be"
+    return None
+
+
+def _damaged(compression: str | None, err: Exception) -> str:
+    what = f"{compression} data" if compression else "file"
+    return f"the {what} ends early or is damaged ({type(err).__name__}: {err}); copy or download the file again" + (
+        " (it may have been cut short)" if isinstance(err, EOFError) else ""
+    )
+
 
 def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
-    """Read a delimited text file as strings; encoding and delimiter are detected when not given (and noted)."""
-    candidates = _encodings(opts.encoding)
-    delimiter = _delimiter(path, fmt, opts, candidates[0], notes)
+    """Read a delimited text file as strings; compression, encoding and delimiter are detected when not given (and
+    noted). The file lines of the rows are kept in df.attrs["file_lines"] when a quoted value spans lines."""
+    tf = _text_file(path, opts)
+    if tf.compression and (tf.compression != "gzip" or path.suffix.lower() != ".gz"):
+        notes.append(f"{display(path)}: {tf.compression}-compressed (though named {path.name}); read so")
+    if opts.skip_rows:
+        _check_skip_rows(tf, opts.skip_rows)
+    delimiter = _delimiter(path, fmt, opts, tf, notes)
     last_error: UnicodeDecodeError | None = None
-    for encoding in candidates:
+    for encoding in tf.candidates:
         try:
-            df = _read_csv(path, opts, encoding, delimiter)
+            df = _read_csv(tf, opts, encoding, delimiter)
         except UnicodeDecodeError as err:
             last_error = err
             continue
-        if opts.encoding is None and encoding != "utf-8-sig":
-            notes.append(
-                f"{display(path)}: not UTF-8 ({last_error.reason} at byte {last_error.start}); "
-                f"read as {encoding} (set read.encoding to override)"
-            )
+        if opts.encoding is None:
+            _note_encoding(path, tf, encoding, last_error, notes)
+        _check_header(df, tf, encoding, delimiter, opts)
+        _mark_spanning_rows(df, tf, delimiter, opts)
         return df
     err = last_error
     raise Unreadable(
@@ -278,20 +416,50 @@ def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
     ) from None
 
 
+def _note_encoding(path: Path, tf: _TextFile, encoding: str, error: UnicodeDecodeError | None, notes: list) -> None:
+    if tf.why and encoding == tf.candidates[0] and encoding != "utf-8":
+        notes.append(f"{display(path)}: read as {encoding}, told by {tf.why} (set read.encoding to override)")
+    elif error is not None:
+        mark = " after its UTF-8 byte-order mark" if tf.bom == b"\xef\xbb\xbf" else ""
+        notes.append(
+            f"{display(path)}: not UTF-8{mark} ({error.reason} at byte {error.start}); "
+            f"read as {encoding} (set read.encoding to override)"
+        )
+
+
+def _check_skip_rows(tf: _TextFile, skip_rows: int) -> None:
+    """read.skip_rows must leave lines to read (pandas would build a list of every row number to skip)."""
+    lines, chunk = 0, b""
+    try:
+        with tf.open() as fh:
+            for piece in iter(lambda: fh.read(1 << 20), b""):
+                chunk = piece
+                lines += chunk.count(b"\n")
+                if lines > skip_rows:
+                    return
+            lines += 0 if not chunk or chunk.endswith(b"\n") else 1
+    except _DAMAGED as err:
+        raise Unreadable(_damaged(tf.compression, err)) from None
+    raise Unreadable(
+        f"read.skip_rows is {skip_rows:,}, but the file has only {lines:,} line(s); set read.skip_rows to the "
+        "number of lines above the header"
+    )
+
+
 def _encodings(given: str | None) -> list[str]:
-    """The encodings to try in turn: the one given (UTF-8 with or without BOM), else UTF-8, cp1252, latin-1."""
+    """The encodings to try in turn: the one given, else UTF-8, cp1252, latin-1."""
     if given is None:
-        return ["utf-8-sig", "cp1252", "latin-1"]
-    return ["utf-8-sig" if given.lower().replace("_", "-") in ("utf-8", "utf8") else given]
+        return ["utf-8", "cp1252", "latin-1"]
+    return [given]
 
 
-def _delimiter(path: Path, fmt: str, opts, encoding: str, notes: list[str]) -> str:
+def _delimiter(path: Path, fmt: str, opts, tf: _TextFile, notes: list[str]) -> str:
     """read.delimiter, a tab for TSV, else sniffed (and noted when not a comma)."""
     if opts.delimiter is not None:
         return opts.delimiter
     if fmt == "tsv":
         return "\t"
-    delimiter = _sniff_delimiter(path, encoding, opts.skip_rows)
+    delimiter = _sniff_delimiter(_head_lines(tf, tf.candidates[0], opts.skip_rows))
     if delimiter != ",":
         notes.append(
             f"{display(path)}: delimiter {_name_delimiter(delimiter)} detected (set read.delimiter to override)"
@@ -299,26 +467,43 @@ def _delimiter(path: Path, fmt: str, opts, encoding: str, notes: list[str]) -> s
     return delimiter
 
 
-def _read_csv(path: Path, opts, encoding: str, delimiter: str) -> pd.DataFrame:
-    """One attempt at reading the file; raises UnicodeDecodeError for the wrong encoding, else Unreadable."""
-    sep = r"\s+" if delimiter in ("whitespace", r"\s+") else ("\t" if delimiter in ("tab", "\\t") else delimiter)
+def _head_lines(tf: _TextFile, encoding: str, skip_rows: int) -> list[str]:
+    """The first lines of the file after skip_rows (a cut last line left out)."""
     try:
-        return pd.read_csv(
-            path,
-            sep=sep,
-            dtype="string",
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=sep == r"\s+",
-            skiprows=opts.skip_rows,
-            encoding=encoding,
-            encoding_errors="strict",
-            index_col=False,
-            compression="infer",
-            engine="c",
-            header=0 if opts.header else None,
-            names=opts.names if opts.names else None,
-        )
+        sample = tf.head.decode(encoding, errors="replace")
+    except LookupError:
+        return []
+    lines = sample.splitlines()[skip_rows:]
+    if len(tf.head) >= _SNIFF_BYTES - len(tf.bom) and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    return lines
+
+
+def _separator(delimiter: str) -> str:
+    return r"\s+" if delimiter in ("whitespace", r"\s+") else ("\t" if delimiter in ("tab", "\\t") else delimiter)
+
+
+def _read_csv(tf: _TextFile, opts, encoding: str, delimiter: str) -> pd.DataFrame:
+    """One attempt at reading the file; raises UnicodeDecodeError for the wrong encoding, else Unreadable."""
+    sep = _separator(delimiter)
+    try:
+        with tf.open() as fh:
+            return pd.read_csv(
+                fh,
+                sep=sep,
+                dtype="string",
+                keep_default_na=False,
+                na_values=[],
+                skip_blank_lines=sep == r"\s+",
+                skiprows=opts.skip_rows,
+                encoding=encoding,
+                encoding_errors="strict",
+                index_col=False,
+                compression=None,
+                engine="c",
+                header=0 if opts.header else None,
+                names=opts.names if opts.names else None,
+            )
     except UnicodeDecodeError:
         raise
     except LookupError:
@@ -329,16 +514,96 @@ def _read_csv(path: Path, opts, encoding: str, delimiter: str) -> pd.DataFrame:
         raise Unreadable("the file is empty: expected a header row with the column names") from None
     except pd.errors.ParserError as err:
         detail = str(err).removeprefix("Error tokenizing data. C error: ").strip()
+        if "EOF inside string" in detail:
+            raise Unreadable(
+                f'a quote (") opens a value that never closes ({detail}); close or remove that quote in the file'
+            ) from None
         raise Unreadable(
             f"cannot be split into columns with the delimiter {_name_delimiter(delimiter)}: "
             f"{detail}; check read.delimiter and that text containing the delimiter is quoted"
         ) from None
+    except _DAMAGED as err:
+        raise Unreadable(_damaged(tf.compression, err)) from None
     except (OSError, ValueError) as err:
         raise Unreadable(f"cannot be read: {err}") from None
 
 
-def _sniff_delimiter(path: Path, encoding: str, skip_rows: int) -> str:
-    lines = _sample_lines(path, encoding, skip_rows)
+def _check_header(df: pd.DataFrame, tf: _TextFile, encoding: str, delimiter: str, opts) -> None:
+    """Two columns with the same name are an error (pandas would silently rename the second 'x.1')."""
+    if not opts.header:
+        names = list(opts.names or [])
+    elif not any(re.search(r"\.\d+$", str(c)) for c in df.columns):
+        return
+    else:
+        line = next(iter(_head_lines(tf, encoding, opts.skip_rows)), "")
+        sep = _separator(delimiter)
+        names = line.split() if sep == r"\s+" else next(csv.reader([line], delimiter=sep), [])
+    duplicates = _duplicates(names)
+    if duplicates:
+        raise Unreadable(duplicates)
+
+
+def _duplicates(names: list[str]) -> str | None:
+    """A message naming the header's repeated column names and their positions, or None."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        seen.setdefault(str(name).strip(), []).append(i)
+    repeated = {n: where for n, where in seen.items() if len(where) > 1}
+    if not repeated:
+        return None
+    shown = "; ".join(f"'{n}' in columns {', '.join(map(str, w))}" for n, w in repeated.items())
+    return (
+        f"the header names the same column more than once ({shown}); which one is meant cannot be told: "
+        "rename or remove the copies in the export"
+    )
+
+
+def _mark_spanning_rows(df: pd.DataFrame, tf: _TextFile, delimiter: str, opts) -> None:
+    """Quoted values that span lines: keep each row's file line (df.attrs["file_lines"]), and refuse a quote
+    that swallows whole rows (a quote left open that closes lines later), which would lose rows without a word."""
+    text_cols = [c for c in df.columns if is_text(df[c])]
+    if not text_cols or not len(df):
+        return
+    if _line_breaks(tf) <= len(df) + (1 if opts.header else 0) + opts.skip_rows:
+        return  # one line per row: no value spans lines (counting bytes is much faster than scanning values)
+    breaks = np.zeros(len(df), dtype=np.int64)
+    for c in text_cols:
+        breaks += df[c].str.count("\n").fillna(0).to_numpy(dtype=np.int64)
+    if not breaks.any():
+        return
+    first = (1 if opts.header else 0) + opts.skip_rows + 1
+    lines = first + np.arange(len(df)) + np.concatenate([[0], np.cumsum(breaks)[:-1]])
+    df.attrs["file_lines"] = lines
+    ncols = len(df.columns)
+    sep = _separator(delimiter)
+    for row in np.flatnonzero(breaks):
+        for c in text_cols:
+            value = df.iat[row, df.columns.get_loc(c)]
+            if isinstance(value, str) and "\n" in value and _swallows_rows(value, sep, ncols):
+                raise Unreadable(
+                    f"line {lines[row]}: a quote (\") opens a value in column '{c}' that runs on to line "
+                    f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} line(s) that look like "
+                    "rows of their own; those rows would be lost: close or remove that quote in the file"
+                )
+
+
+def _line_breaks(tf: _TextFile) -> int:
+    """How many newline bytes the file holds (an upper bound of its line breaks in any encoding)."""
+    count = 0
+    with tf.open() as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            count += chunk.count(b"\n")
+    return count
+
+
+def _swallows_rows(value: str, sep: str, ncols: int) -> bool:
+    """True when a line inside the value holds as many delimiters as a row of the file."""
+    if ncols < 2 or sep == r"\s+":
+        return False
+    return any(line.count(sep) >= ncols - 1 for line in value.split("\n")[1:])
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
     sample = "\n".join(lines[:200])
     if not sample.strip():
         return ","
@@ -352,20 +617,6 @@ def _sniff_delimiter(path: Path, encoding: str, skip_rows: int) -> str:
         best = max(counts, key=counts.get)
         found = best if counts[best] else ("whitespace" if len(header.split()) > 1 else ",")
     return found
-
-
-def _sample_lines(path: Path, encoding: str, skip_rows: int) -> list[str]:
-    """The first lines of the file after skip_rows (a cut last line left out); none if it cannot be opened."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    try:
-        with opener(path, "rt", encoding=encoding, errors="replace", newline="") as fh:
-            sample = fh.read(_SNIFF_BYTES)
-    except OSError:
-        return []
-    lines = sample.splitlines()[skip_rows:]
-    if len(sample) == _SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    return lines
 
 
 def _name_delimiter(d: str) -> str:
@@ -389,9 +640,13 @@ def parquet_header(path: Path) -> tuple[list[str], int]:
     """(column names, row count) of a Parquet file, from its metadata."""
     try:
         meta = pq.ParquetFile(path)
-        return list(meta.schema_arrow.names), meta.metadata.num_rows
+        names, rows = list(meta.schema_arrow.names), meta.metadata.num_rows
     except (pa.ArrowException, OSError, ValueError) as err:
         raise Unreadable(f"cannot be read as Parquet: {err}") from None
+    duplicates = _duplicates(names)
+    if duplicates:
+        raise Unreadable(duplicates)
+    return names, rows
 
 
 def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -400,6 +655,16 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
         return table.to_pandas(types_mapper=_arrow_type_mapper, ignore_metadata=True)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise Unreadable(f"cannot be read as Parquet: {err}") from None
+
+
+def _check_excel_header(path: Path, opts, sheet, df: pd.DataFrame) -> None:
+    """Two columns of a sheet with the same header are an error (pandas renames the second 'x.1')."""
+    if not opts.header or not any(re.search(r"\.\d+$", str(c)) for c in df.columns):
+        return
+    first = pd.read_excel(path, sheet_name=sheet, header=None, nrows=1, skiprows=opts.skip_rows, dtype=object)
+    duplicates = _duplicates([str(v) for v in first.iloc[0].tolist()]) if len(first) else None
+    if duplicates:
+        raise Unreadable(duplicates + (f" (sheet {sheet})" if isinstance(sheet, str) else ""))
 
 
 def _read_excel(path: Path, opts) -> list[tuple[str | None, pd.DataFrame]]:
@@ -425,6 +690,8 @@ def _read_excel(path: Path, opts) -> list[tuple[str | None, pd.DataFrame]]:
         ) from None
     except Exception as err:  # noqa: BLE001 - the Excel readers raise many kinds of errors
         raise Unreadable(f"cannot be read as an Excel workbook: {err}") from None
+    for name, df in read.items() if every else [(opts.sheet, read)]:
+        _check_excel_header(path, opts, name if name is not None else 0, df)
     # Cells keep their Excel types until here; as text, dates read as ISO ("2025-01-03 00:00:00").
     if every:
         return [(str(name), df.astype("string")) for name, df in read.items()]

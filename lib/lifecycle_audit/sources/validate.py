@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
+from ..errors import ParamsError
 from . import doubles
 from .coerce import coerce, empty_series, isin, vocabulary
 from .mapping import ColumnMap, derive, map_columns, map_values
@@ -74,6 +75,7 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     and the accounting; each rejected row is counted under its first reason.
     """
     spec = contract.table(name)
+    load._lines = raw_read.row_lines
     found = map_columns(name, src, raw_read.header, load.file, raw_read.fmt)
     load.mapping = found.chosen
     if found.missing:
@@ -97,7 +99,9 @@ def _column(
     if client is None:  # optional column the client does not have: all empty
         return empty_series(contract.PANDAS_DTYPES[col.kind], verdicts.index)
     note = partial(_note, verdicts.load, f"{name}.{col.name} ('{client}')")
+    before = verdicts.reason.copy()
     source = _source_values(name, col, raw_read.frame, src, found, verdicts)
+    derived_bad = verdicts.reason != before  # rows a derived column's inputs rejected: not "empty" as well
     if col.name in src.values:
         source, text = map_values(source, src.values[col.name])
         note(text)
@@ -107,13 +111,15 @@ def _column(
     if bad.any():
         kind = "unparsable_date" if col.kind in (contract.TIMESTAMP, contract.DATE) else "wrong_type"
         reject(bad, kind, *type_words(col, src.read, source[bad]))
-    null = values.isna().to_numpy(dtype=bool) & ~bad
+    null = values.isna().to_numpy(dtype=bool) & ~bad & ~derived_bad
     if not col.nullable and null.any():
         reject(null, "null_value", "are empty", "a value in every row (this column may not be empty)")
     if col.allowed:
         values = _check_vocabulary(name, col, values, reject, note)
     if col.min_value is not None:
         _check_minimum(col, values, reject)
+    if col.kind in (contract.TIMESTAMP, contract.DATE):
+        _check_date_range(values, bad, reject)
     return values
 
 
@@ -132,7 +138,10 @@ def _source_values(
     if col.name not in src.derived:
         return raw[found.chosen[col.name]]
     expr = src.derived[col.name]
-    values, bad_inputs, shown_inputs, note = derive(expr, raw, found.find, src.read)
+    try:
+        values, bad_inputs, shown_inputs, note = derive(expr, raw, found.find, src.read)
+    except ParamsError as err:
+        raise ParamsError(f"sources.{name}.derived.{col.name} ({verdicts.load.file}): {err}") from None
     _note(verdicts.load, f"{name}.{col.name} (= {expr})", note)
     if bad_inputs.any():
         expected = type_words(contract.Column(col.name, contract.FLOAT), src.read, shown_inputs[bad_inputs])[1]
@@ -161,6 +170,30 @@ def _check_vocabulary(name: str, col: contract.Column, values: pd.Series, reject
             "one of: " + ", ".join(col.allowed) + f" (map the client's values in sources.{name}.values.{col.name})",
         )
     return values
+
+
+# Dates an online shop's export can hold: none before 1990 (no web shop), none more than a year after today
+# (a typing or export error: year 1, 9999, a day and month read as years). Rejected as bad data, with a reason.
+EARLIEST_DATE = pd.Timestamp("1990-01-01")
+LATEST_AHEAD = pd.Timedelta(days=366)
+
+
+def latest_date() -> pd.Timestamp:
+    """The latest date accepted: a year after today."""
+    return pd.Timestamp.now().normalize() + LATEST_AHEAD
+
+
+def _check_date_range(values: pd.Series, bad: np.ndarray, reject) -> None:
+    latest = latest_date()
+    outside = ((values < EARLIEST_DATE) | (values > latest)).fillna(False).to_numpy(dtype=bool) & ~bad
+    if outside.any():
+        reject(
+            outside,
+            "date_out_of_range",
+            f"have a date before {EARLIEST_DATE.date()} or more than a year ahead (after {latest.date()})",
+            "dates an online shop's export can hold (from 1990 to a year after today): check the export "
+            "or read.date_format",
+        )
 
 
 def _check_minimum(col: contract.Column, values: pd.Series, reject) -> None:
@@ -256,6 +289,8 @@ def row_problem(
         files = [load.parts[c][0] for c in codes]
         rows = [r - int(starts[c]) for r, c in zip(rows, codes, strict=False)]
     values = [show_value(v) for v in raw.iloc[where]]
+    row_lines = getattr(load, "_lines", None)
+    lines = [int(row_lines.get(int(i), 0)) for i in index[where]] if row_lines is not None else []
     if client is None:
         client = load.mapping.get(column) or column
     problem = Problem(
@@ -273,6 +308,7 @@ def row_problem(
         expected=expected,
         line_offset=load.line_offset,
         example_files=files,
+        example_lines=lines,
     )
     problem.message = row_message(problem)
     return problem

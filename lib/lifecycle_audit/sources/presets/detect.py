@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import yaml
 
 from .registry import all_presets
 
@@ -46,16 +47,27 @@ def recognise(header: list[str]):
     return (best, score) if score >= 0.75 else (None, score)
 
 
+def scalar(value: str) -> str:
+    """`value` as one line of YAML, quoted and escaped by the YAML dumper: a file name or a header from the client
+    ("export #2: {x}.csv", a line separator U+2028) stays a value and never becomes YAML of its own."""
+    for style in (None, '"'):  # plain when the dumper can, else double-quoted with escapes
+        text = yaml.dump(value, Dumper=yaml.SafeDumper, default_style=style, allow_unicode=False, width=1 << 30)
+        text = text.rstrip("\n").removesuffix("\n...").rstrip("\n")
+        if "\n" not in text:
+            return text
+    return text
+
+
 def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[str]]:
     """The params file's text and a summary line per file."""
     lines = [
-        f"# Written by `lifecycle-audit init {client}` from the files in {data_dir}.",
+        f"# Written by `lifecycle-audit init {client}` from the files in {scalar(data_dir)}.",
         "# Lines marked DECIDE need the consultant; then run `lifecycle-audit validate` on this file.",
-        f"client: {client}",
-        f"client_name: {client}  # DECIDE: as shown in the report",
+        f"client: {scalar(client)}",
+        f"client_name: {scalar(client)}  # DECIDE: as shown in the report",
         "currency: EUR  # DECIDE",
         "locale: en  # DECIDE: en, de or id",
-        f"data_dir: {data_dir}",
+        f"data_dir: {scalar(data_dir)}",
         "max_rejected_share: 0.01",
         "sources:",
     ]
@@ -71,10 +83,10 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
             summary.append(f"{path.name}: preset {preset.name} -> {', '.join(preset.yields)}")
         else:
             lines += [
-                f"  # {key}:  # DECIDE: not recognised; which contract table is it? columns: "
-                + ", ".join(header[:15])
+                f"  # {scalar(key)}:  # DECIDE: not recognised; which contract table is it? columns: "
+                + ", ".join(scalar(h) for h in header[:15])
                 + (" ..." if len(header) > 15 else ""),
-                f"  #   file: {path.name}",
+                f"  #   file: {scalar(path.name)}",
                 "  #   columns: {contract column: their column}",
             ]
             summary.append(f"{path.name}: not recognised (left commented out)")
@@ -85,9 +97,9 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
 def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
     """The sources entry of a recognised export, with the preset's default options shown commented."""
     lines = [
-        f"  {key}:  # recognised: {preset.title} ({score:.0%} of its columns)",
-        f"    preset: {preset.name}",
-        f"    file: {path.name}",
+        f"  {scalar(key)}:  # recognised: {preset.title} ({score:.0%} of its columns)",
+        f"    preset: {scalar(preset.name)}",
+        f"    file: {scalar(path.name)}",
     ]
     opts = preset.options.model_fields
     if opts:
@@ -99,5 +111,5 @@ def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
             default = field.default
             if isinstance(default, (dict, list)) and len(str(default)) > 60:
                 continue
-            lines.append(f"    #   {name}: {default!r}")
+            lines.append(f"    #   {name}: {scalar(repr(default))[1:-1]}")
     return lines
