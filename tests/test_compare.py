@@ -304,6 +304,10 @@ def test_runs_are_found_by_id_or_folder_and_the_previous_run_is_the_latest_earli
     a = _write_run(client / "20260101-090000", [], manifest("20260101-090000", started="2026-01-01T09:00:00+00:00"))
     b = _write_run(client / "20260401-090000", [], manifest("20260401-090000", started="2026-04-01T09:00:00+00:00"))
     (client / "20260501-090000").mkdir()  # a run that never got its findings
+    # a run still being written (or killed) has findings.json in its hidden partial folder: no run to compare with
+    _write_run(
+        client / ".20260601-090000.partial", [], manifest("20260601-090000", started="2026-06-01T09:00:00+00:00")
+    )
     assert compare.history(client) == [a, b]
     assert compare.previous_run(client, "20260701-090000") == b
     assert compare.previous_run(client, "20260401-090000") == a

@@ -643,10 +643,13 @@ def _naive(t: dt.datetime) -> dt.datetime:
 
 
 def _runs_in(client_dir: Path) -> list[Path]:
-    """The run folders (holding findings.json) of a client's reports folder."""
+    """The complete run folders (holding findings.json) of a client's reports folder: a run still being written, or
+    one that was killed, sits in a hidden `.<run-id>.partial` folder and is no run to compare with."""
     if not client_dir.is_dir():
         return []
-    return [p for p in client_dir.iterdir() if p.is_dir() and (p / "findings.json").is_file()]
+    return [
+        p for p in client_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "findings.json").is_file()
+    ]
 
 
 def _started(folder: Path) -> tuple:
