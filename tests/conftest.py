@@ -36,7 +36,27 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             file = nodeid.split("::", 1)[0]
             return SHARED.get(file.rsplit("/", 1)[-1], file)
 
+        def schedule(self) -> None:
+            # Hand the files out in collection order (heaviest first, pytest_collection_modifyitems below), not by
+            # their number of tests: the shared audit runs are few tests and minutes of work, and started last they
+            # left one process working alone at the end.
+            self.config.option.loadscopereorder = False
+            super().schedule()
+
     return ByFile(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Heaviest first, each file's tests kept in their order: the files sharing whole audit runs, then the other
+    files with end-to-end tests, then the rest (unit tests and notebooks fill the gaps at the end)."""
+    with_runs = {item.path for item in items if item.get_closest_marker("e2e")}
+
+    def weight(item: pytest.Item) -> int:
+        if item.path.name in SHARED:
+            return 0
+        return 1 if item.path in with_runs else 2
+
+    items.sort(key=weight)
 
 
 @pytest.fixture(scope="session")
