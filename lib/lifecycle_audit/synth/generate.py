@@ -23,7 +23,7 @@ from .marketing import marketing
 from .mistakes import Behaviour, resolve
 from .orders import Orders, orders
 from .outbox import Outbox
-from .reach import first_touch, spend, tracked
+from .reach import first_touch, overbid, spend, tracked
 from .service import lifecycle_mails, reviews
 from .support import support
 from .tables import Shop, build_tables, campaign_names
@@ -132,7 +132,8 @@ def generate(
     ses, e, buy_time, lines = _all_sessions(s, ev, rs, rev)
     o = orders(r.ord, clock, cat, ses["cust"], buy_time, *lines, np.where(cust.offer, cust.t0 + 30 * DAY, -1))
     after = _after_orders(r, clock, cust, o, box, dead, beh)
-    paid, amount = spend(r.after, clock, ses["channel"], ses["start"], beh.cpc_factor)
+    paid, base = spend(r.after, clock, ses["channel"], ses["start"])
+    amount = np.round(base * overbid(base, float(o.revenue.sum()), beh.ad_budget), 2)
     channel_seen, acq_seen = tracked(r.x_track, beh, ses["channel"], cust.acq, s)
     shop = Shop(
         clock,
