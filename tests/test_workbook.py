@@ -26,6 +26,7 @@ ALL_TABLES = (
     "referrals",
     "spend",
     "prices",
+    "campaign_members",
 )
 
 
