@@ -669,3 +669,11 @@ def test_incrementality_is_not_run_without_a_control_group_and_says_how_to_set_o
 def test_incrementality_is_not_run_on_a_control_group_too_small_to_tell():
     f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (300, 30), "control": (20, 0)})))
     assert f.status == "not_run" and "at least 50 customers in its control group" in f.reason.render()
+
+
+def test_a_campaign_tested_on_too_few_customers_to_tell_is_a_warning_not_a_failure():
+    # 2 % against 1.7 %: the interval includes zero and also a lift of several points
+    f = run(CAMPAIGN, **together(experiment("CAMP-small", {"all": (300, 6), "control": (60, 1)})))
+    assert verdicts(f) == {("CAMP-small", "all"): "no lift shown, too few customers to rule one out"}
+    assert f.status == "warn" and f.at_stake is None
+    assert "1 showed no lift on too few customers to rule one out" in f.summary.render()

@@ -18,11 +18,12 @@ import numpy as np
 from .catalog import CAT_POP, Catalog
 from .clock import DAY, HOUR, MIN, NA, WEEK, Clock
 from .customers import Customers
+from .events import Events
 from .mistakes import Behaviour, declare
 from .outbox import FLOW, Outbox, engage
 from .vectors import lognormal_s, pick
 from .visits import Sessions
-from .vocab import CH, MT, PG
+from .vocab import CH, EV, MT, PG
 
 CONTROL_SHARE = 0.15
 COST = 0.40  # EUR per treated customer
@@ -156,4 +157,19 @@ def _buying_visits(rng, cust: Customers, cat: Catalog, buyers: np.ndarray, when:
         line_s=idx,
         line_p=cat.sample(rng, cust.fav[buyers], 0.8),
         line_k=np.zeros(n, np.int64),
+    )
+
+
+def bought_directly(ev: Events) -> Events:
+    """The campaign visits' events without a cart: the e-mail's "buy now" link goes from the product to the checkout,
+    so these visits leave the shop's carts and their abandonment as they were."""
+    keep = ev.etype != EV["add_to_cart"]
+    return Events(
+        ev.sidx[keep],
+        ev.etype[keep],
+        ev.page[keep],
+        ev.prod[keep],
+        ev.t[keep],
+        np.full(len(ev.cart_time), NA),
+        ev.buy_time,
     )

@@ -16,7 +16,7 @@ from .clock import DAY, Clock
 from .customers import Customers
 from .customers import customers as draw_customers
 from .events import Events, events
-from .experiments import tested_campaigns
+from .experiments import bought_directly, tested_campaigns
 from .lapse import door_opener, lapse
 from .leads import add_leads
 from .loyalty import loyalty, referral_invites, referrals
@@ -134,7 +134,7 @@ def generate(
     rs = recovery_sessions(s, *cart_reminders(r.cart, clock, cust, s, ev, beh, box))
     rev = events(r.ev, rs, cat, beh)
     members, qs = tested_campaigns(r.x_test, clock, cust, cat, beh, box, dead, s)
-    ses, e, buy_time, lines = _all_sessions((s, ev), (rs, rev), (qs, events(r.x_test, qs, cat, beh)))
+    ses, e, buy_time, lines = _all_sessions((s, ev), (rs, rev), (qs, bought_directly(events(r.x_test, qs, cat, beh))))
     o = orders(r.ord, clock, cat, ses["cust"], buy_time, *lines, np.where(cust.offer, cust.t0 + 30 * DAY, -1))
     after = _after_orders(r, clock, cust, o, box, dead, beh)
     paid, base = spend(r.after, clock, ses["channel"], ses["start"])

@@ -2,10 +2,12 @@
 
 Per tested campaign (campaign_members: treatment with its variant, or control) and variant: the share of customers
 who visit and who order within `window_days` of the assignment, and their revenue, treated against control. The
-difference of the order rates with Newcombe's hybrid score interval decides whether a variant shows a lift; the
-visit rate (Newcombe) and revenue per customer (seeded bootstrap) are shown beside it (metrics.lift). Before a
-result is trusted, the groups' sizes are tested against the planned split (sample-ratio mismatch) and the groups'
-orders in the `pre_days` before the assignment are compared (balance).
+difference of the order rates with Newcombe's hybrid score interval decides: a lift when the interval lies above
+zero, no lift when it rules out a lift of `min_lift` or more, and too few customers to tell otherwise (a warning,
+never a failure: an underpowered test proves nothing). The visit rate (Newcombe) and revenue per customer (seeded
+bootstrap) are shown beside it (metrics.lift). Before a result is trusted, the groups' sizes are tested against the
+planned split (sample-ratio mismatch) and the groups' orders in the `pre_days` before the assignment are compared
+(balance).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ LIFT, NO_LIFT, WORSE, TOO_SMALL, NO_CONTROL, UNMEASURED = (
     "no control group",
     "not measured",
 )
+UNSURE = "no lift shown, too few customers to rule one out"
 SRM, IMBALANCE = "groups not in the planned split", "groups differed before the send"
 ALL = "all"  # the variant of a campaign sent in one version
 Z999 = 3.2905  # two-sided 99.9 %: a difference before the send that chance does not explain
@@ -41,6 +44,7 @@ class CampaignIncrementalityOptions(Options):
     window_days: int = 14
     pre_days: int = 90
     min_control: int = 50
+    min_lift: float = 0.02
     srm_p: float = 0.001
     max_imbalance: float = 0.1
     draws: int = 2000
@@ -73,9 +77,10 @@ class CampaignIncrementalityOptions(Options):
     description="Per campaign with a control group held out at random, and per variant: the share of customers who "
     "visit and who order within two weeks of the send, treated against control, with 95 % intervals (Newcombe's "
     "hybrid score for rates, a bootstrap for revenue per customer), and the incremental revenue. The value is the "
-    "share of the tested customers in campaigns with a cost whose order rate shows no lift, or who got a variant "
-    "clearly worse than another. Groups out of their planned split, or different before the send, make the "
-    "finding a warning. Beside them: the campaigns sent without a control group, with their volume.",
+    "share of the tested customers in campaigns with a cost whose order rate shows no lift (the interval rules out "
+    "a lift of two points or more), or who got a variant clearly worse than another. A campaign whose interval "
+    "is too wide to tell, and groups out of their planned split or different before the send, make the finding "
+    "a warning. Beside them: the campaigns sent without a control group, with their volume.",
     advice=(
         "Test tactics until the data shows which work, and spend only on those: stop or rework a campaign whose "
         "customers buy no more than the control group, and send the better variant to everybody.",
@@ -113,6 +118,7 @@ class CampaignIncrementalityOptions(Options):
         NO_LIFT: N_("no lift"),
         WORSE: N_("worse than another variant"),
         TOO_SMALL: N_("too few customers to tell"),
+        UNSURE: N_("no lift shown, too few customers to rule one out"),
         NO_CONTROL: N_("no control group"),
         UNMEASURED: N_("not measured"),
         SRM: N_("groups not in the planned split"),
@@ -125,7 +131,7 @@ def campaign_incrementality(tables: Tables, o: CampaignIncrementalityOptions) ->
     m = member_outcomes(tables, o.window_days, o.pre_days)
     rows = [r for _, g in m.groupby("campaign_id", sort=True) for r in _campaign_rows(g, o)]
     tested = pd.DataFrame(rows)
-    judged = tested[tested["verdict"].isin((LIFT, NO_LIFT, WORSE))] if len(tested) else tested
+    judged = tested[tested["verdict"].isin((LIFT, NO_LIFT, UNSURE, WORSE))] if len(tested) else tested
     if not len(judged):
         raise NotEnoughData(
             Text(
@@ -251,7 +257,7 @@ def _compare(campaign: str, variant: str, t: pd.DataFrame, c: pd.DataFrame, o: C
         revenue_per_customer_lift_low=rev.low,
         revenue_per_customer_lift_high=rev.high,
         incremental_revenue=rev.estimate * len(t),
-        verdict=LIFT if conv.above_zero else NO_LIFT,
+        verdict=LIFT if conv.above_zero else NO_LIFT if conv.high < o.min_lift else UNSURE,
     )
     if t["visits"].notna().all() and c["visits"].notna().all():
         visit = lift.newcombe(int((t["visits"] > 0).sum()), len(t), int((c["visits"] > 0).sum()), len(c))
@@ -297,9 +303,11 @@ def _failing(judged: pd.DataFrame) -> pd.Series:
 
 def _value(judged: pd.DataFrame, o: CampaignIncrementalityOptions) -> float:
     """Share of the judged treated customers in failing variants; at least a warning's value when a result is in
-    doubt (sample-ratio mismatch or imbalance)."""
+    doubt (sample-ratio mismatch or imbalance) or a campaign with a cost showed no lift on too few customers to
+    rule one out."""
     value = float(judged.loc[_failing(judged), "treated"].sum() / judged["treated"].sum())
-    if judged["caveat"].notna().any():
+    costly = judged["cost"].isna() | (judged["cost"] > 0)
+    if judged["caveat"].notna().any() or ((judged["verdict"] == UNSURE) & costly).any():
         value = max(value, math.sqrt(o.good * o.poor))  # scores between good and poor: a warning
     return value
 
@@ -382,6 +390,9 @@ def _summary(judged: pd.DataFrame, unmeasured: pd.DataFrame, d: dict) -> Text:
         total=count(len(judged)),
         failing=count(d["failing"]),
     )
+    unsure = int((judged["verdict"] == UNSURE).sum())
+    if unsure:
+        text += Text("; {n} showed no lift on too few customers to rule one out", n=count(unsure))
     if d["in_doubt"]:
         text += Text(
             "; {n} results are in doubt (groups out of their planned split, or different before the send)",
