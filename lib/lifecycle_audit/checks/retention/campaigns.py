@@ -35,7 +35,7 @@ LIFT, NO_LIFT, WORSE, TOO_SMALL, NO_CONTROL, UNMEASURED = (
 UNSURE = "no lift shown, too few customers to rule one out"
 SRM, IMBALANCE = "groups not in the planned split", "groups differed before the send"
 ALL = "all"  # the variant of a campaign sent in one version
-Z999 = 3.2905  # two-sided 99.9 %: a difference before the send that chance does not explain
+Z999 = 3.2905  # two-sided 99.9 %: a difference chance does not explain (balance before the send, worse variants)
 
 
 class CampaignIncrementalityOptions(Options):
@@ -270,7 +270,9 @@ def _compare(campaign: str, variant: str, t: pd.DataFrame, c: pd.DataFrame, o: C
 
 
 def _mark_worse(rows: list[dict], treated: pd.DataFrame, o: CampaignIncrementalityOptions) -> None:
-    """A variant whose order rate is clearly below the best variant's (Newcombe interval below zero) is worse."""
+    """A variant whose order rate is clearly below the best variant's is worse: the 99.9 % Newcombe interval of the
+    gap lies below zero (a strict level: the best variant is picked after looking, and two versions that work alike
+    differ at 95 % in one test of twenty)."""
     if len(rows) < 2:
         return
     rates = {v: (int(t["ordered"].sum()), len(t)) for v, t in treated.groupby("variant")}
@@ -279,7 +281,7 @@ def _mark_worse(rows: list[dict], treated: pd.DataFrame, o: CampaignIncrementali
         v = row["variant"]
         if v == best or rates[v][1] < o.min_control:
             continue
-        gap = lift.newcombe(*rates[v], *rates[best])
+        gap = lift.newcombe(*rates[v], *rates[best], Z999)
         if gap.below_zero:
             row["verdict"], row["worse_than"] = WORSE, best
             seed = zlib.crc32(f"{row['campaign_id']}/{v}/{best}".encode())
