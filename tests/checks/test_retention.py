@@ -653,7 +653,8 @@ def test_campaigns_without_a_control_group_are_listed_with_their_volume():
     ms["campaign_id"] = ["PR-big"] * 40 + ["NL-small"] * 10
     f = run(CAMPAIGN, campaign_members=members, orders=od, messages=ms)
     un = f.table[f.table["verdict"] == "not measured"]
-    assert list(un["campaign_id"]) == ["PR-big", "NL-small"] and list(un["messages"]) == [40, 10]
+    assert list(un["message_type"]) == ["promo", "newsletter"] and list(un["messages"]) == [40, 10]
+    assert list(un["campaigns"]) == [1, 1] and list(un["customers"]) == [40, 10]
     assert f.details["unmeasured_campaigns"] == 2 and f.details["unmeasured_share"] == 1.0  # CAMP-1 sent no e-mails
     assert "2 campaigns (100% of the campaign messages) went out without a control group" in f.summary.render()
 

@@ -110,6 +110,8 @@ class CampaignIncrementalityOptions(Options):
         "revenue_per_customer_lift_high": N_("Revenue per customer, lift high (95 %)"),
         "incremental_revenue": N_("Incremental revenue"),
         "cost": N_("Cost"),
+        "message_type": N_("Kind of message"),
+        "campaigns": N_("Campaigns"),
         "messages": N_("Messages"),
         "customers": N_("Customers"),
     },
@@ -349,13 +351,17 @@ def _at_stake(judged: pd.DataFrame, o: CampaignIncrementalityOptions):
 
 
 def unmeasured_campaigns(tables: Tables, tested: set[str]) -> pd.DataFrame:
-    """Campaigns in the messages without a control group, by volume: campaign_id, messages, customers, verdict."""
+    """The campaigns of the messages table without a control group, by kind of message and largest first:
+    message_type, campaigns, messages, customers, verdict (a shop sends thousands of daily promos: one row each
+    would bury the tested ones)."""
     if not presence.has_values(tables, "messages", "campaign_id"):
         return pd.DataFrame()
     ms = tables["messages"]
-    ms = ms.filter(ms.campaign_id.notnull())
-    by = ms.group_by("campaign_id").aggregate(messages=ms.count(), customers=ms.customer_id.nunique()).to_pandas()
-    by = by[~by["campaign_id"].isin(tested)].sort_values(["messages", "campaign_id"], ascending=[False, True])
+    ms = ms.filter(ms.campaign_id.notnull() & ~ms.campaign_id.isin(sorted(tested) or [""]))
+    by = ms.group_by("message_type").aggregate(
+        campaigns=ms.campaign_id.nunique(), messages=ms.count(), customers=ms.customer_id.nunique()
+    )
+    by = by.to_pandas().sort_values(["messages", "message_type"], ascending=[False, True])
     return by.assign(verdict=UNMEASURED).reset_index(drop=True)
 
 
@@ -368,7 +374,7 @@ def _details(judged: pd.DataFrame, unmeasured: pd.DataFrame, tables: Tables) -> 
         "variants": len(judged),
         "failing": int(_failing(judged).sum()),
         "in_doubt": int(judged["caveat"].notna().sum()),
-        "unmeasured_campaigns": len(unmeasured),
+        "unmeasured_campaigns": int(unmeasured["campaigns"].sum()) if len(unmeasured) else 0,
         "unmeasured_messages": un,
         "unmeasured_share": un / (un + tested_messages) if un + tested_messages else None,
     }
