@@ -145,6 +145,8 @@ def campaign_incrementality(tables: Tables, o: CampaignIncrementalityOptions) ->
     value = _value(judged, o)
     unmeasured = unmeasured_campaigns(tables, set(tested["campaign_id"]))
     table = pd.concat([tested, unmeasured], ignore_index=True) if len(unmeasured) else tested
+    first = [c for c in ("campaign_id", "variant", "verdict", "caveat", "message_type") if c in table]
+    table = table[first + [c for c in table.columns if c not in first]]
     at_stake, method = _at_stake(judged, o)
     details = _details(judged, unmeasured, tables)
     return Evidence(
