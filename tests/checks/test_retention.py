@@ -583,14 +583,14 @@ def verdicts(f) -> dict:
 
 
 def test_a_campaign_that_works_passes_with_its_lift_and_interval():
-    f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (1000, 100), "control": (200, 4)})))
+    f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (1000, 100), "control": (200, 6)})))
     assert f.status == "pass" and f.value == 0 and f.at_stake is None
     row = f.table.iloc[0]
     assert row.verdict == "lift" and (row.treated, row.control) == (1000, 200)
-    expected = lift.newcombe(100, 1000, 4, 200)
+    expected = lift.newcombe(100, 1000, 6, 200)
     assert (row.conversion_lift, row.conversion_lift_low, row.conversion_lift_high) == pytest.approx(tuple(expected))
-    assert row.revenue_per_customer_lift == pytest.approx(50 * (0.1 - 0.02))
-    assert row.revenue_per_customer_lift_low > 0 and row.incremental_revenue == pytest.approx(1000 * 4.0)
+    assert row.revenue_per_customer_lift == pytest.approx(50 * (0.1 - 0.03))
+    assert row.revenue_per_customer_lift_low > 0 and row.incremental_revenue == pytest.approx(1000 * 3.5)
 
 
 def test_a_costly_campaign_without_lift_fails_and_puts_a_share_of_its_cost_at_stake():
@@ -678,3 +678,10 @@ def test_a_campaign_tested_on_too_few_customers_to_tell_is_a_warning_not_a_failu
     assert verdicts(f) == {("CAMP-small", "all"): "no lift shown, too few customers to rule one out"}
     assert f.status == "warn" and f.at_stake is None
     assert "1 showed no lift on too few customers to rule one out" in f.summary.render()
+
+
+def test_revenue_gets_no_interval_when_a_group_has_almost_no_buyers():
+    f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (1000, 30), "control": (200, 0)})))
+    row = f.table.iloc[0]
+    assert row.revenue_per_customer_lift == pytest.approx(1.5)
+    assert pd.isna(row.revenue_per_customer_lift_low) and pd.isna(row.revenue_per_customer_lift_high)

@@ -35,6 +35,7 @@ LIFT, NO_LIFT, WORSE, TOO_SMALL, NO_CONTROL, UNMEASURED = (
 UNSURE = "no lift shown, too few customers to rule one out"
 SRM, IMBALANCE = "groups not in the planned split", "groups differed before the send"
 ALL = "all"  # the variant of a campaign sent in one version
+MIN_BUYERS = 5  # fewer buyers in a group: a bootstrap of its revenue cannot show the uncertainty (no interval)
 Z999 = 3.2905  # two-sided 99.9 %: a difference chance does not explain (balance before the send, worse variants)
 
 
@@ -258,8 +259,8 @@ def _compare(campaign: str, variant: str, t: pd.DataFrame, c: pd.DataFrame, o: C
         conversion_lift_low=conv.low,
         conversion_lift_high=conv.high,
         revenue_per_customer_lift=rev.estimate,
-        revenue_per_customer_lift_low=rev.low,
-        revenue_per_customer_lift_high=rev.high,
+        revenue_per_customer_lift_low=rev.low if _enough_buyers(t, c) else math.nan,
+        revenue_per_customer_lift_high=rev.high if _enough_buyers(t, c) else math.nan,
         incremental_revenue=rev.estimate * len(t),
         verdict=LIFT if conv.above_zero else NO_LIFT if conv.high < o.min_lift else UNSURE,
     )
@@ -271,6 +272,12 @@ def _compare(campaign: str, variant: str, t: pd.DataFrame, c: pd.DataFrame, o: C
             visit_lift=visit.estimate,
         )
     return row
+
+
+def _enough_buyers(t: pd.DataFrame, c: pd.DataFrame) -> bool:
+    """Both groups have MIN_BUYERS buyers or more: a group whose revenue is all zeros resamples to zero every time,
+    and its percentile interval would look certain where it is not."""
+    return min(int((t["revenue"] > 0).sum()), int((c["revenue"] > 0).sum())) >= MIN_BUYERS
 
 
 def _mark_worse(rows: list[dict], treated: pd.DataFrame, o: CampaignIncrementalityOptions) -> None:
