@@ -26,11 +26,14 @@ def mission_tables() -> dict[str, set[str]]:
     return out
 
 
+ADDED_BY_ISSUES = {"campaign_members"}  # tables the mission's first version does not list (issue 14: control groups)
+
+
 @pytest.mark.skipif(not MISSION.exists(), reason="the mission text is not beside this checkout")
 def test_every_table_and_column_of_the_mission_is_in_the_contract():
     expected = mission_tables()
     assert len(expected) == 11
-    assert set(expected) == set(contract.TABLES)
+    assert set(expected) | ADDED_BY_ISSUES == set(contract.TABLES)
     for name, cols in expected.items():
         assert cols == set(contract.TABLES[name].column_names), name
 

@@ -37,6 +37,7 @@ def test_demo_and_healthy_params_load():
             "referrals",
             "spend",
             "prices",
+            "campaign_members",
         }
     )
     assert demo.data_path == paths.ROOT / "data" / "demo"

@@ -30,6 +30,7 @@ ALL_TABLES = (
     "referrals",
     "spend",
     "prices",
+    "campaign_members",
 )
 
 

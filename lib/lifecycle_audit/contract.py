@@ -51,6 +51,7 @@ MESSAGE_TYPES = (
     "transactional",
 )
 SURVEY_SCALES = ("nps", "csat")
+ASSIGNMENTS = ("treatment", "control")  # campaign_members.assignment: sent the campaign, or held out on purpose
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,47 @@ TABLES: dict[str, Table] = {
             ),
             key=("product_id", "valid_from"),
             time_column="valid_from",
+        ),
+        Table(
+            "campaign_members",
+            "One row per customer a tested campaign was planned for: the group the customer was assigned to (the "
+            "treatment, with its variant, or a control group held out on purpose), when, and what reaching them cost.",
+            (
+                C("campaign_id", STRING, description="the campaign; the same id as messages.campaign_id"),
+                C("customer_id", STRING, references="customers.customer_id"),
+                C(
+                    "assignment",
+                    STRING,
+                    allowed=ASSIGNMENTS,
+                    description="treatment: sent the campaign; control: held out on purpose, sent nothing",
+                ),
+                C(
+                    "variant",
+                    STRING,
+                    required=False,
+                    nullable=True,
+                    description="the version a treated customer got (subject line, offer); empty for one version",
+                ),
+                C("assigned_at", TIMESTAMP, description="when the customer was assigned: the send, or its date"),
+                C(
+                    "control_share",
+                    FLOAT,
+                    required=False,
+                    nullable=True,
+                    min_value=0,
+                    description="the planned share of the control group (for the sample-ratio test)",
+                ),
+                C(
+                    "cost",
+                    FLOAT,
+                    required=False,
+                    nullable=True,
+                    min_value=0,
+                    description="what reaching this customer cost (postage, voucher, fee); 0 for the control group",
+                ),
+            ),
+            key=("campaign_id", "customer_id"),
+            time_column="assigned_at",
         ),
     )
 }

@@ -6,8 +6,21 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit import i18n
-from lifecycle_audit.metrics import cohorts
-from tests.kit import T0, customers, estimated, events, messages, order_lines, orders, run, surveys, tables, tickets
+from lifecycle_audit.metrics import cohorts, lift
+from tests.kit import (
+    T0,
+    campaign_members,
+    customers,
+    estimated,
+    events,
+    messages,
+    order_lines,
+    orders,
+    run,
+    surveys,
+    tables,
+    tickets,
+)
 
 DAY = 24 * 60  # minutes
 
@@ -523,3 +536,152 @@ def test_expansion_names_the_channel_that_brings_each_first_category():
     t = f.table.set_index("first_category")
     assert t.loc["beauty", "main_channel"] == "paid_social" and t.loc["beauty", "main_channel_share"] == 1.0
     assert t.loc["shoes", "main_channel"] == "organic_search"
+
+
+# --- retention.campaign_incrementality -----------------------------------------------------------------
+
+CAMPAIGN = "retention.campaign_incrementality"
+
+
+def experiment(campaign: str, groups: dict, *, cost: float = 0.4, control_share=None, days: int = 10) -> tuple:
+    """Members and orders of one tested campaign assigned `days` after T0: groups maps "control" or a variant name
+    ("all" for one version) to (customers, of whom ordered within the week after the send); each order is EUR 50."""
+    members, bought = [], []
+    for group, (n, buyers) in groups.items():
+        control = group == "control"
+        for i in range(n):
+            cid = f"{campaign}-{group}-{i}"
+            members.append(
+                dict(
+                    campaign_id=campaign,
+                    customer_id=cid,
+                    assignment="control" if control else "treatment",
+                    variant=None if control or group == "all" else group,
+                    days=days,
+                    cost=0.0 if control else cost,
+                    control_share=control_share,
+                )
+            )
+            if i < buyers:
+                bought.append(dict(order_id=f"O-{cid}", customer_id=cid, days=days + 3, revenue=50.0))
+    return campaign_members(members), orders(bought)
+
+
+def together(*parts: tuple, **more) -> dict:
+    """The tables of several experiments together."""
+    return dict(
+        campaign_members=pd.concat([p[0] for p in parts], ignore_index=True),
+        orders=pd.concat([p[1] for p in parts], ignore_index=True),
+        **more,
+    )
+
+
+def verdicts(f) -> dict:
+    """(campaign, variant) -> verdict, of the tested rows."""
+    t = f.table[f.table["variant"].notna()]
+    return {(r.campaign_id, r.variant): r.verdict for r in t.itertuples()}
+
+
+def test_a_campaign_that_works_passes_with_its_lift_and_interval():
+    f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (1000, 100), "control": (200, 6)})))
+    assert f.status == "pass" and f.value == 0 and f.at_stake is None
+    row = f.table.iloc[0]
+    assert row.verdict == "lift" and (row.treated, row.control) == (1000, 200)
+    expected = lift.newcombe(100, 1000, 6, 200)
+    assert (row.conversion_lift, row.conversion_lift_low, row.conversion_lift_high) == pytest.approx(tuple(expected))
+    assert row.revenue_per_customer_lift == pytest.approx(50 * (0.1 - 0.03))
+    assert row.revenue_per_customer_lift_low > 0 and row.incremental_revenue == pytest.approx(1000 * 3.5)
+
+
+def test_a_costly_campaign_without_lift_fails_and_puts_a_share_of_its_cost_at_stake():
+    works = experiment("CAMP-works", {"all": (1000, 100), "control": (200, 4)})
+    dud = experiment("CAMP-dud", {"all": (1000, 20), "control": (200, 4)}, cost=0.6)
+    f = run(CAMPAIGN, **together(works, dud))
+    assert f.status == "fail" and f.value == pytest.approx(0.5)
+    assert verdicts(f) == {("CAMP-works", "all"): "lift", ("CAMP-dud", "all"): "no lift"}
+    assert estimated(f) == pytest.approx(1000 * 0.6 * 0.5)  # the dud's cost × the share stopping it saves
+    assert "1 cost money and changed nothing" in f.summary.render()
+
+
+def test_a_campaign_that_costs_nothing_is_not_held_against_the_shop():
+    f = run(CAMPAIGN, **together(experiment("CAMP-free", {"all": (1000, 20), "control": (200, 4)}, cost=0.0)))
+    assert f.status == "pass" and verdicts(f) == {("CAMP-free", "all"): "no lift"}
+
+
+def test_a_variant_clearly_worse_than_another_fails():
+    f = run(CAMPAIGN, **together(experiment("CAMP-ab", {"A": (1000, 150), "B": (1000, 60), "control": (200, 2)})))
+    assert f.status == "fail"
+    assert verdicts(f) == {("CAMP-ab", "A"): "lift", ("CAMP-ab", "B"): "worse than another variant"}
+    assert f.value == pytest.approx(0.5) and estimated(f) > 0  # the sure part of the revenue gap × switched
+    alike = run(CAMPAIGN, **together(experiment("CAMP-ab", {"A": (1000, 100), "B": (1000, 95), "control": (200, 2)})))
+    assert alike.status == "pass"
+
+
+def test_groups_out_of_their_planned_split_make_a_warning_not_a_failure():
+    # planned half and half, but 1,000 treated against 200 held out: the result cannot be trusted
+    f = run(CAMPAIGN, **together(experiment("CAMP-srm", {"all": (1000, 20), "control": (200, 4)}, control_share=0.5)))
+    assert f.status == "warn"
+    assert f.table.iloc[0].caveat == "groups not in the planned split"
+    assert "in doubt" in f.summary.render()
+    ok = run(
+        CAMPAIGN, **together(experiment("CAMP-ok", {"all": (1000, 100), "control": (200, 4)}, control_share=1 / 6))
+    )
+    assert ok.status == "pass" and pd.isna(ok.table.iloc[0].caveat)
+
+
+def test_groups_that_differed_before_the_send_make_a_warning():
+    members, od = experiment("CAMP-pre", {"all": (1000, 20), "control": (200, 4)}, days=100)
+    regulars = members[members["assignment"] == "control"]["customer_id"]  # the control group were the regulars
+    before = orders([dict(order_id=f"B{i}", customer_id=c, days=60, revenue=80.0) for i, c in enumerate(regulars)])
+    f = run(CAMPAIGN, campaign_members=members, orders=pd.concat([od, before], ignore_index=True))
+    assert f.status == "warn" and f.table.iloc[0].caveat == "groups differed before the send"
+
+
+def test_visits_are_compared_when_the_events_name_customers():
+    members, od = experiment("CAMP-v", {"all": (400, 40), "control": (100, 2)})
+    visitors = members["customer_id"].iloc[:200]  # half the treated visit in the week after the send
+    ev = events(
+        [dict(session_id=f"s{i}", customer_id=c, days=12, event_type="page_view") for i, c in enumerate(visitors)]
+    )
+    row = run(CAMPAIGN, campaign_members=members, orders=od, events=ev).table.iloc[0]
+    assert (row.visit_rate_treated, row.visit_rate_control, row.visit_lift) == pytest.approx((0.5, 0.0, 0.5))
+
+
+def test_campaigns_without_a_control_group_are_listed_with_their_volume():
+    members, od = experiment("CAMP-1", {"all": (300, 30), "control": (60, 1)})
+    ms = mails([(f"c{i}", "promo", 1) for i in range(40)] + [(f"c{i}", "newsletter", 2) for i in range(10)])
+    ms["campaign_id"] = ["PR-big"] * 40 + ["NL-small"] * 10
+    f = run(CAMPAIGN, campaign_members=members, orders=od, messages=ms)
+    un = f.table[f.table["verdict"] == "not measured"]
+    assert list(un["message_type"]) == ["promo", "newsletter"] and list(un["messages"]) == [40, 10]
+    assert list(un["campaigns"]) == [1, 1] and list(un["customers"]) == [40, 10]
+    assert f.details["unmeasured_campaigns"] == 2 and f.details["unmeasured_share"] == 1.0  # CAMP-1 sent no e-mails
+    assert "2 campaigns (100% of the campaign messages) went out without a control group" in f.summary.render()
+
+
+def test_incrementality_is_not_run_without_a_control_group_and_says_how_to_set_one_up():
+    members, od = experiment("CAMP-1", {"all": (300, 30)})
+    f = run(CAMPAIGN, campaign_members=members, orders=od)
+    assert f.status == "not_run" and "assignment = control" in f.reason.render()
+    assert any("5–10 %" in a for a in f.advice)
+    assert run(CAMPAIGN, orders=od).status == "not_run"
+
+
+def test_incrementality_is_not_run_on_a_control_group_too_small_to_tell():
+    f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (300, 30), "control": (20, 0)})))
+    assert f.status == "not_run" and "at least 50 customers in its control group" in f.reason.render()
+
+
+def test_a_campaign_tested_on_too_few_customers_to_tell_is_a_warning_not_a_failure():
+    # 2 % against 1.7 %: the interval includes zero and also a lift of several points
+    f = run(CAMPAIGN, **together(experiment("CAMP-small", {"all": (300, 6), "control": (60, 1)})))
+    assert verdicts(f) == {("CAMP-small", "all"): "no lift shown, too few customers to rule one out"}
+    assert f.status == "warn" and f.at_stake is None
+    assert "1 showed no lift on too few customers to rule one out" in f.summary.render()
+
+
+def test_revenue_gets_no_interval_when_a_group_has_almost_no_buyers():
+    f = run(CAMPAIGN, **together(experiment("CAMP-1", {"all": (1000, 30), "control": (200, 0)})))
+    row = f.table.iloc[0]
+    assert row.revenue_per_customer_lift == pytest.approx(1.5)
+    assert pd.isna(row.revenue_per_customer_lift_low) and pd.isna(row.revenue_per_customer_lift_high)

@@ -3,6 +3,7 @@
 from tests.kit.frames import (
     T0,
     all_findings,
+    campaign_members,
     customers,
     estimated,
     events,
@@ -24,6 +25,7 @@ from tests.kit.frames import (
 __all__ = [
     "T0",
     "all_findings",
+    "campaign_members",
     "customers",
     "events",
     "messages",

@@ -152,6 +152,7 @@ reviews = _named("reviews", "The reviews table; offsets set created_at, a missin
 referrals = _named("referrals", "The referrals table; offsets set created_at.")
 spend = _named("spend", "The spend table; offsets set the date (the day only).")
 prices = _named("prices", "The prices table; offsets set valid_from (the day only).")
+campaign_members = _named("campaign_members", "The campaign_members table; offsets set assigned_at.")
 
 
 def tables(period: tuple[Any, Any] | None = None, **frames: pd.DataFrame) -> Tables:

@@ -20,6 +20,7 @@ ALL_TABLES = (
     "referrals",
     "spend",
     "prices",
+    "campaign_members",
 )
 
 

@@ -1,4 +1,5 @@
-"""The generated shop's P&L: the healthy shop's economics lie in the published ranges (BENCHMARKS.md)."""
+"""The generated shops' P&L: both shops' economics lie in the published ranges (BENCHMARKS.md), the planted one's
+repeat rate aside (its planted mistake)."""
 
 from __future__ import annotations
 
@@ -34,21 +35,42 @@ def test_pnl_adds_up_on_a_hand_built_shop():
     assert "20.0%" in show(p)
 
 
-def test_the_healthy_shop_has_the_economics_of_a_plausible_shop():
-    p = pnl(shop("healthy"))
-    assert 0.01 <= p["conversion"] <= 0.05  # Littledata: 1.4 % average, top 20 % ≥ 3.2 %
-    assert 0.21 <= p["repeat_purchase_rate"] <= 0.36  # Metrilo: 28 % (21–36 % by niche)
-    assert 0.05 <= p["spend_share_of_revenue"] <= 0.30
-    assert 40 <= p["average_order_value"] <= 120
+# Published ranges (BENCHMARKS.md): conversion 1.4 % average, top 20 % of stores >= 3.2 %, top 10 % >= 4.7 %
+# (Littledata, secondary); repeat purchase 28 %, 21-36 % by niche (Metrilo, secondary). Marketing spend: BENCHMARKS.md
+# has no figure; Gartner's CMO Spend Survey puts marketing budgets at 7.7 % (2024) to 11 % (before 2020) of
+# company revenue (large companies; press release, secondary). A shop buying its growth through ads spends more:
+# the workbook takes 30 % as the most a plausible shop spends.
+CONVERSION = (0.01, 0.05)
+REPEAT = (0.21, 0.36)
+SPEND_SHARE = (0.05, 0.30)
+ORDER_VALUE = (40, 120)  # EUR; no published figure in BENCHMARKS.md: a mid-priced fashion and beauty shop
 
 
-def test_the_planted_shop_overspends_on_ads_because_it_pays_too_much_and_sells_too_little():
-    """Planted: costly acquisition (paid clicks at three times the price) on a shop whose other mistakes cost it
-    most of its revenue; conversion and order value still in the published ranges. Without the paid clicks'
-    price the same shop would spend about a third of its revenue."""
-    p = pnl(shop("planted"))
-    assert 0.01 <= p["conversion"] <= 0.05
-    assert 40 <= p["average_order_value"] <= 120
-    assert 0.6 < p["spend_share_of_revenue"] < 1.3
-    cheaper = pnl(shop("healthy", mistakes=[m for m in synth.MISTAKES if m != "costly_acquisition"]))
-    assert 0.2 < cheaper["spend_share_of_revenue"] < 0.45
+def inside(value: float, bounds: tuple[float, float]) -> bool:
+    """The value lies in the closed range."""
+    return bounds[0] <= value <= bounds[1]
+
+
+@pytest.mark.parametrize("profile", ["planted", "healthy"])
+def test_both_shops_have_the_spend_order_value_and_conversion_of_a_plausible_shop(profile):
+    p = pnl(shop(profile))
+    assert inside(p["conversion"], CONVERSION)
+    assert inside(p["average_order_value"], ORDER_VALUE)
+    assert inside(p["spend_share_of_revenue"], SPEND_SHARE)
+
+
+def test_the_healthy_shop_has_a_published_repeat_rate_and_the_planted_one_the_planted_mistake():
+    """The planted shop's repeat rate is its no_repeat_purchase mistake, below the range on purpose; without that
+    mistake the same shop lies in the range."""
+    assert inside(pnl(shop("healthy"))["repeat_purchase_rate"], REPEAT)
+    assert pnl(shop("planted"))["repeat_purchase_rate"] < REPEAT[0]
+    others = [m for m in synth.MISTAKES if m not in ("no_repeat_purchase", "unrecognised_loyal", "weak_first_product")]
+    assert inside(pnl(shop("healthy", mistakes=others))["repeat_purchase_rate"], REPEAT)
+
+
+def test_costly_acquisition_spends_its_budget_share_whatever_the_clicks_bring():
+    """costly_acquisition: the ad budget is 28 % of the revenue, bids rise until it is spent; without it the same
+    traffic costs what clicks cost (healthy: about 9 % of the revenue)."""
+    alone = pnl(shop("healthy", mistakes=["costly_acquisition"]))
+    assert alone["spend_share_of_revenue"] == pytest.approx(0.28, abs=0.005)
+    assert pnl(shop("healthy"))["spend_share_of_revenue"] < 0.15

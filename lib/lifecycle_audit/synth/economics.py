@@ -1,7 +1,7 @@
 """The generated shop's P&L: revenue, marketing spend by channel, orders, order value, conversion and repeat rate.
 
 It says whether a demo shop's economics are those of a plausible shop (BENCHMARKS.md: conversion about 1–5 %,
-repeat purchase 21–36 %, marketing spend a plausible share of revenue). Plain pandas over the contract tables:
+repeat purchase 21–36 %; marketing spend: 5–30 % of revenue, see docs/planted_mistakes.md). Plain pandas over the contract tables:
 
     python -m lifecycle_audit.synth.economics data/demo                      # a generated (or any) shop's folder
     python -m lifecycle_audit.synth.economics --customers 5000 --seed 1 --profile healthy

@@ -16,6 +16,7 @@ from .clock import DAY, Clock
 from .customers import Customers
 from .customers import customers as draw_customers
 from .events import Events, events
+from .experiments import bought_directly, tested_campaigns
 from .lapse import door_opener, lapse
 from .leads import add_leads
 from .loyalty import loyalty, referral_invites, referrals
@@ -23,7 +24,7 @@ from .marketing import marketing
 from .mistakes import Behaviour, resolve
 from .orders import Orders, orders
 from .outbox import Outbox
-from .reach import first_touch, spend, tracked
+from .reach import first_touch, overbid, spend, tracked
 from .service import lifecycle_mails, reviews
 from .support import support
 from .tables import Shop, build_tables, campaign_names
@@ -49,12 +50,13 @@ class Streams(NamedTuple):
     x_track: np.random.Generator
     x_lead: np.random.Generator
     x_door: np.random.Generator
+    x_test: np.random.Generator
 
     @classmethod
     def of(cls, seed: int) -> Streams:
         """The streams of a seed."""
         parts = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
-        extra = [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,))) for k in range(6)]
+        extra = [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(100 + k,))) for k in range(7)]
         return cls(*parts, *extra)
 
 
@@ -71,20 +73,22 @@ def _visitors(r: Streams, clock: Clock, n: int, beh: Behaviour):
     return cat, cust, s, ev
 
 
-def _all_sessions(s: Sessions, ev: Events, rs: Sessions, rev: Events):
-    """The visits plus those that came back to buy a recovered cart: sessions, events, purchase time per
-    session and cart lines (session, product, position), as arrays."""
-    S0 = len(s)
-    ses = {k: np.concatenate([getattr(s, k), getattr(rs, k)]) for k in ("cust", "anon", "start", "channel", "device")}
+def _all_sessions(*parts: tuple[Sessions, Events]):
+    """The visits plus those that came back to buy a recovered cart or after a tested campaign: sessions, events,
+    purchase time per session and cart lines (session, product, position), as arrays."""
+    offsets = np.cumsum([0] + [len(s) for s, _ in parts[:-1]])
+    ses = {k: np.concatenate([getattr(s, k) for s, _ in parts]) for k in ("cust", "anon", "start", "channel", "device")}
     e = {
-        k: np.concatenate([getattr(ev, k), getattr(rev, k) + (S0 if k == "sidx" else 0)])
+        k: np.concatenate(
+            [getattr(ev, k) + (off if k == "sidx" else 0) for (_, ev), off in zip(parts, offsets, strict=True)]
+        )
         for k in ("sidx", "t", "etype", "page", "prod")
     }
-    buy_time = np.concatenate([ev.buy_time, rev.buy_time])
+    buy_time = np.concatenate([ev.buy_time for _, ev in parts])
     lines = (
-        np.concatenate([s.line_s, rs.line_s + S0]),
-        np.concatenate([s.line_p, rs.line_p]),
-        np.concatenate([s.line_k, rs.line_k]),
+        np.concatenate([s.line_s + off for (s, _), off in zip(parts, offsets, strict=True)]),
+        np.concatenate([s.line_p for s, _ in parts]),
+        np.concatenate([s.line_k for s, _ in parts]),
     )
     return ses, e, buy_time, lines
 
@@ -129,10 +133,12 @@ def generate(
     dead = marketing(r.mail, clock, cust, s, beh, box, offsets, ev.buy_time)
     rs = recovery_sessions(s, *cart_reminders(r.cart, clock, cust, s, ev, beh, box))
     rev = events(r.ev, rs, cat, beh)
-    ses, e, buy_time, lines = _all_sessions(s, ev, rs, rev)
+    members, qs = tested_campaigns(r.x_test, clock, cust, cat, beh, box, dead, s)
+    ses, e, buy_time, lines = _all_sessions((s, ev), (rs, rev), (qs, bought_directly(events(r.x_test, qs, cat, beh))))
     o = orders(r.ord, clock, cat, ses["cust"], buy_time, *lines, np.where(cust.offer, cust.t0 + 30 * DAY, -1))
     after = _after_orders(r, clock, cust, o, box, dead, beh)
-    paid, amount = spend(r.after, clock, ses["channel"], ses["start"], beh.cpc_factor)
+    paid, base = spend(r.after, clock, ses["channel"], ses["start"])
+    amount = np.round(base * overbid(base, float(o.revenue.sum()), beh.ad_budget), 2)
     channel_seen, acq_seen = tracked(r.x_track, beh, ses["channel"], cust.acq, s)
     shop = Shop(
         clock,
@@ -147,6 +153,7 @@ def generate(
         amount=amount,
         channel_seen=channel_seen,
         acq_seen=acq_seen,
+        members=members,
         **after,
     )
     return build_tables(shop)

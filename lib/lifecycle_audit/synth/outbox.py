@@ -18,6 +18,8 @@ FLOWS = (
     "SURVEY-nps",
     "SURVEY-csat",
     "FLOW-welcome-offer",
+    "CAMP-loyalty-gift",  # the tested campaigns (experiments.py)
+    "CAMP-spring-sale",
 )
 FLOW = {f: i for i, f in enumerate(FLOWS)}
 

@@ -12,7 +12,7 @@ from .vectors import pick
 from .visits import Sessions
 from .vocab import CH, PAID, PAID_CODES
 
-CPC = 1.1 * np.array([0.85, 0.65, 0.30, 0.35])  # cost per session, EUR (PAID)
+CPC = 0.85 * np.array([0.85, 0.65, 0.30, 0.35])  # cost per session, EUR (PAID)
 
 UNTRACKED_TRAFFIC = declare(
     "untracked_traffic",
@@ -36,9 +36,9 @@ COSTLY_ACQUISITION = declare(
     "costly_acquisition",
     order=6,
     checks=("reach.acquisition_cost",),
-    does="paid sessions cost 2.25 times as much",
+    does="the ad budget is 28% of the revenue, whatever paid customers bring back: bids rise until it is spent",
     knobs={
-        "cpc_factor": (1.0, 2.25),  # factor on the cost per paid session
+        "ad_budget": (None, 0.28),  # share of the period's revenue spent on paid clicks (None: clicks at their price)
     },
 )
 NO_EARNED_REACH = declare(
@@ -79,11 +79,20 @@ def tracked(rng, beh: Behaviour, channel: np.ndarray, acq: np.ndarray, s: Sessio
 
 
 def spend(rng, clock: Clock, channel, start, cpc_factor=1.0):
-    """Paid sessions per day times the channel's cost per session, with some noise: (channel codes,
-    amount per day and channel)."""
+    """Paid sessions per day times the channel's cost per session (times `cpc_factor`), with some noise:
+    (channel codes, amount per day and channel)."""
     lookup = np.full(len(CHANNELS) + 1, -1)
     lookup[PAID_CODES] = np.arange(len(PAID))
     k = lookup[np.where(channel < 0, len(CHANNELS), channel)]
     cell = (start // DAY) * len(PAID) + k
     n = np.bincount(cell[k >= 0], minlength=clock.days * len(PAID)).reshape(clock.days, len(PAID))
     return PAID_CODES, np.round(n * CPC * cpc_factor * rng.lognormal(0, 0.12, n.shape), 2)
+
+
+def overbid(base: np.ndarray, revenue: float, budget: float | None) -> float:
+    """The factor on the price of a paid click when the shop spends a fixed share of its revenue on ads
+    (`budget`, costly_acquisition) and bids up until it is spent; 1 when it has no such budget or when clicks at
+    their price already cost more. `base`: the spend with clicks at their price."""
+    if budget is None or base.sum() <= 0:
+        return 1.0
+    return max(1.0, budget * revenue / float(base.sum()))

@@ -23,6 +23,7 @@ from ..contract import (
 from .catalog import CATEGORIES, CATS_OF_PRODUCT, Catalog
 from .clock import DAY, WEEK, Clock
 from .customers import COUNTRIES, Customers
+from .experiments import CONTROL_SHARE, COST, VARIANTS, Members
 from .orders import Orders
 from .outbox import FLOWS, Outbox
 from .service import Reviews
@@ -52,6 +53,7 @@ class Shop:
     amount: np.ndarray  # ... and amount per day and channel
     channel_seen: np.ndarray  # per session, as the analytics export records it
     acq_seen: np.ndarray  # per customer, as recorded
+    members: Members  # the tested campaigns' members
 
 
 def ids(prefix: str, n: int, width: int) -> pa.Array:
@@ -309,6 +311,25 @@ def prices_table(shop: Shop, i: Ids) -> pd.DataFrame:
     )
 
 
+def campaign_members_table(shop: Shop, i: Ids) -> pd.DataFrame:
+    """campaign_members: by campaign, then time assigned."""
+    m = shop.members
+    mo = np.lexsort((m.cust, m.t, m.campaign))
+    control = m.control[mo]
+    return frame(
+        "campaign_members",
+        {
+            "campaign_id": take(shop.campaign_vocab, m.campaign[mo]),
+            "customer_id": take(i.cust, m.cust[mo]),
+            "assignment": np.where(control, "control", "treatment"),
+            "variant": take(VARIANTS, m.variant[mo]),
+            "assigned_at": shop.clock.ts(m.t[mo]),
+            "control_share": np.full(len(mo), CONTROL_SHARE),
+            "cost": np.where(control, 0.0, COST),
+        },
+    )
+
+
 BUILDERS = {
     "customers": customers_table,
     "events": events_table,
@@ -321,6 +342,7 @@ BUILDERS = {
     "referrals": referrals_table,
     "spend": spend_table,
     "prices": prices_table,
+    "campaign_members": campaign_members_table,
 }
 
 

@@ -8,3 +8,4 @@ from . import contacts  # noqa: F401 - declares its checks
 from . import after_order  # noqa: F401 - declares its checks
 from . import service  # noqa: F401 - declares its checks
 from . import expansion  # noqa: F401 - declares its checks
+from . import campaigns  # noqa: F401 - declares its checks
