@@ -34,6 +34,7 @@ ID_COLUMNS = {
     "surveys": ["customer_id"],
     "reviews": ["customer_id"],
     "referrals": ["referrer_id", "referred_customer_id"],
+    "campaign_members": ["customer_id"],
 }
 
 
