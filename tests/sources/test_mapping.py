@@ -67,6 +67,17 @@ def test_the_single_string_form_still_reads_one_file(tmp_path):
     assert df["customer_id"].tolist() == ["C1"]
 
 
+def test_alternatives_are_read_from_parquet_files_too(tmp_path):
+    (tmp_path / "o").mkdir()
+    day = {"order_id": ["A1"], "order_time": ["2025-01-01"], "revenue": [10.0], "note": ["x"]}
+    pd.DataFrame({**day, "client_id": ["C1"]}).to_parquet(tmp_path / "o" / "a.parquet")
+    pd.DataFrame({**day, "order_id": ["B1"], "clientId": ["C2"]}).to_parquet(tmp_path / "o" / "b.parquet")
+    source = {"file": "o", "columns": {"customer_id": ["client_id", "clientId"]}}
+    df, load = sources.load_table(make_params(tmp_path, {"orders": source}), "orders")
+    assert df["customer_id"].tolist() == ["C1", "C2"] and df["revenue"].tolist() == [10.0, 10.0]
+    assert not load.rejected
+
+
 def test_an_optional_column_absent_from_some_files_is_empty_there(tmp_path):
     (tmp_path / "o").mkdir()
     write(tmp_path, "o/a.csv", ORDERS_HEAD.strip() + ",currency\nA1,C1,2025-01-01,10,EUR\n")
@@ -222,6 +233,7 @@ def test_an_array_of_items_yields_one_order_line_per_item(tmp_path):
         ["A2", "P1", 9.5, 2],
     ]
     assert load.rows_in == 5 and load.rejected == {"bad_json": 1, "no_items": 1}
+    assert sorted(p.kind for p in load.problems) == ["bad_json", "no_items"]  # not "empty" as well
     bad = next(p for p in load.problems if p.kind == "bad_json")
     assert "file line 4" in bad.message  # the 3rd row of the file, under its header
 

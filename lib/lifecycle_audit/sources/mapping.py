@@ -90,8 +90,9 @@ def _missing_inputs(table: str, column: str, expr: str, found: ColumnMap, shown:
 
 
 def needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
-    """The file's columns the mapping of `spec` reads (to read no others from a Parquet file): every alternative,
-    the JSON columns read with a path, the columns of combined ids and the items column."""
+    """The columns the mapping of `spec` reads (to read no others from a Parquet file): those of `header` (the first
+    file's), the JSON columns read with a path, the columns of combined ids, the items column, and every
+    alternative of a column (a later file may have it; each file is read for the names it has)."""
     want = []
     for col in spec.columns:
         client = src.columns.get(col.name, col.name)
@@ -103,7 +104,8 @@ def needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
         want.append(split_json(src.items.column)[0])
     for expr in src.derived.values():
         want.extend(expr_columns(expr))
-    return [c for c in dict.fromkeys(want) if c in header]
+    alternatives = {split_json(n)[0] for c in src.columns.values() if isinstance(c, list) for n in c}
+    return [c for c in dict.fromkeys(want) if c in header or c in alternatives]  # other files may have them
 
 
 def map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series, str | None]:
