@@ -59,6 +59,14 @@ def test_a_single_name_missing_from_one_file_of_several_names_that_file(tmp_path
     assert problem.kind == "missing_column" and problem.file == "o/day2.csv" and "'clientId'" in problem.message
 
 
+def test_a_mapped_name_no_file_has_is_reported_under_that_name(tmp_path):
+    drifted(tmp_path)
+    source = {"file": "o/day*.csv", "columns": {"customer_id": ["client_id", "clientId"], "order_time": "Datum"}}
+    _, load = checked(tmp_path, {"orders": source}, "orders")
+    (problem,) = load.problems
+    assert problem.kind == "missing_column" and "column 'Datum' (contract orders.order_time)" in problem.message
+
+
 def test_the_single_string_form_still_reads_one_file(tmp_path):
     write(tmp_path, "o.csv", "order_id,kunde,order_time,revenue\nA1,C1,2025-01-01,10\n")
     df, _ = sources.load_table(

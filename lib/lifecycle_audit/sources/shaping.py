@@ -61,9 +61,10 @@ def shape(name: str, raw: RawRead, src, load: TableLoad) -> Shaped:
         if col.name in src.ids:
             columns[col.name] = _make_id(name, col.name, src.ids[col.name], out)
             continue
-        label = _resolve(name, col, src.columns.get(col.name, col.name), out, codes)
-        if label is not None:
-            columns[col.name] = label
+        given = src.columns.get(col.name, col.name)
+        label = _resolve(name, col, given, out, codes)
+        if label is not None or col.name in src.columns:
+            columns[col.name] = label if label is not None else given
     for base, (column, mask, values) in out._bad_json.items():
         out.rejections.append(_bad_json_rejection(base, column, mask, values))
     out.raw.header = list(out.raw.frame.columns)
