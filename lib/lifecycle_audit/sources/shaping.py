@@ -130,7 +130,7 @@ def _lacking(name: str, column: str, alts: list[str], files: list[dict], which, 
             name,
             files[k]["file"],
             "missing_column",
-            f"{files[k]['file']} lacks column {column} (contract {name}.{column}): looked for {looked} "
+            f"lacks column {column} (contract {name}.{column}): looked for {looked} "
             f"(sources.{name}.columns.{column}); its columns are: {listing([repr(h) for h in headers[k]])}; add the "
             "name it has to the list of alternatives",
             column=column,
