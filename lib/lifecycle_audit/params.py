@@ -432,11 +432,14 @@ class Params(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _shop_timezone(cls, data: Any) -> Any:
-        """The shop-wide timezone given to every source that names none of its own."""
+        """The shop-wide timezone given to every plain source that names none of its own (a preset's entry takes it
+        as its `timezone` option, when it has one: sources.presets.apply)."""
         if not isinstance(data, dict) or not data.get("timezone") or not isinstance(data.get("sources"), dict):
             return data
         sources = {
-            name: {**src, "timezone": data["timezone"]} if isinstance(src, dict) and not src.get("timezone") else src
+            name: {**src, "timezone": data["timezone"]}
+            if isinstance(src, dict) and not src.get("timezone") and not src.get("preset")
+            else src
             for name, src in data["sources"].items()
         }
         return {**data, "sources": sources}

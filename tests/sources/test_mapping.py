@@ -9,6 +9,7 @@ import pytest
 
 from lifecycle_audit import sources
 from lifecycle_audit.errors import ParamsError
+from lifecycle_audit.sources import presets
 from tests.kit.sources import make_params, write
 
 ORDERS_HEAD = "order_id,customer_id,order_time,revenue\n"
@@ -137,6 +138,24 @@ def test_the_shop_timezone_applies_unless_a_source_names_its_own(tmp_path):
     orders, _ = sources.load_table(p, "orders")
     assert str(customers["first_seen_at"][0]) == "2025-01-01 11:00:00"
     assert str(orders["order_time"][0]) == "2025-01-01 17:00:00"
+
+
+GA4_ONE_EVENT = (
+    "event_date,event_timestamp,event_name,user_pseudo_id,user_id,ga_session_id,traffic_source_source,"
+    "traffic_source_medium,device_category,page_location,item_id,item_category\n"
+    "20240105,1704448801000000,page_view,111.222,,1704448800,google,organic,mobile,https://shop.example/,,\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "shown"), [({}, "2024-01-05 11:00:01"), ({"timezone": "UTC"}, "2024-01-05 10:00:01")]
+)
+def test_a_preset_takes_the_shop_timezone_as_its_option_unless_it_sets_its_own(tmp_path, options, shown):
+    write(tmp_path, "ga4.csv", GA4_ONE_EVENT)
+    source = {"preset": "ga4_events", "file": "ga4.csv", "options": options}
+    p = make_params(tmp_path, {"ga4": source}, timezone="Europe/Berlin")
+    frames, _, _ = presets.run(p, "ga4")
+    assert str(frames["events"]["event_time"].iloc[0]) == shown  # 10:00:01 UTC
 
 
 def test_a_shop_timezone_that_is_no_zone_is_a_params_error(tmp_path):
