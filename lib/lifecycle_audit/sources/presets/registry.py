@@ -28,18 +28,13 @@ def validate(src) -> list[str]:
     except ValidationError as err:
         problems = "; ".join(f"options.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
         raise ValueError(f"preset {preset.name}: {problems}") from None
-    for part in ("columns", "values"):
+    for part in ("columns", "values", "constants", "derived"):
         unknown = [k for k in getattr(src, part) if k not in preset.fields]
         if unknown:
             raise ValueError(
                 f"{part} names {', '.join(map(repr, unknown))}, not a field of preset {preset.name}; "
                 f"its fields are: {', '.join(preset.fields)}"
             )
-    if src.constants or src.derived:
-        raise ValueError(
-            f"constants and derived columns apply to plain mappings; preset {preset.name} computes "
-            "its tables (see its options)"
-        )
     tables = list(src.tables) if src.tables else list(preset.yields)
     wrong = [t for t in tables if t not in preset.yields]
     if wrong:
