@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from . import customer_transactions, email_activity, ga4_events, helpdesk_tickets, shopify_orders, transaction_lines  # noqa: F401 - they register
+from . import (  # noqa: F401 - they register
+    campaign_groups,
+    customer_transactions,
+    email_activity,
+    ga4_events,
+    ga4_purchases,
+    helpdesk_tickets,
+    loyalty_panel,
+    shopify_orders,
+    transaction_lines,
+)
 from .base import REGISTRY, Preset
 
 
