@@ -148,14 +148,14 @@ def loyalty_panel(cards: int = 250, days: int = 364, seed: int = 11) -> Export:
     )
 
 
-def campaign_file(cards: list[str], seed: int = 5) -> Export:
-    """Two coupon mailings to card holders, a tenth held out ("Kontrollgruppe: ja"), in a German spreadsheet export
+def campaign_file(cards: list[str], control: float = 0.2, seed: int = 5) -> Export:
+    """Two coupon mailings to four fifths of the card holders, a share of them held out ("Kontrollgruppe: ja"), in a German spreadsheet export
     (semicolons, cp1252, day-first dates), one member listed twice."""
     rng = np.random.default_rng(seed)
     rows = []
     for name, day in (("Frühjahrscoupon", "04.03.2024"), ("Herbstcoupon", "02.09.2024")):
         for card in rng.choice(cards, size=len(cards) * 4 // 5, replace=False):
-            held = rng.random() < 0.1
+            held = rng.random() < control
             rows.append([name, card, "ja" if held else "nein", day, "" if held else rng.choice(["A", "B"])])
     rows.append(list(rows[3]))
     header = ["Kampagne", "Kartennummer", "Kontrollgruppe", "Versanddatum", "Variante"]

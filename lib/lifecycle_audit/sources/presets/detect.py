@@ -118,5 +118,13 @@ def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
             default = field.default
             if isinstance(default, (dict, list)) and len(str(default)) > 60:
                 continue
-            lines.append(f"    #   {name}: {scalar(repr(default))[1:-1]}")
+            lines.append(f"    #   {name}: {_shown(default)}")
     return lines
+
+
+def _shown(default) -> str:
+    """An option's default as YAML on one line: a text as a scalar, None as null, numbers, dates and flags plain."""
+    if isinstance(default, str):
+        return scalar(default)
+    text = yaml.safe_dump(default, default_flow_style=True, width=1 << 30).strip()
+    return text.removesuffix("...").strip()
