@@ -3,6 +3,8 @@ preset it proposes, and what each preset makes of the file (rows in = used + exc
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import yaml
@@ -90,6 +92,16 @@ def test_loyalty_panel_with_day_numbers(tmp_path):
     assert set(t["customers"]["customer_id"]) == set(panel.cards)
     assert (orders["discount"] >= 0).all() and orders["discount"].max() > 0
     assert t["customers"]["loyalty_member_since"].isna().all()  # the panel does not say when a card was issued
+
+
+def test_init_asks_for_the_date_of_day_one_of_a_day_numbered_panel(tmp_path, monkeypatch):
+    panel = exports.loyalty_panel(cards=5)
+    written = init(tmp_path, monkeypatch, {panel.name: panel.content})
+    entry = written["sources"]["transaction_data"]
+    assert entry["preset"] == "loyalty_panel" and entry["options"] == {"day_one": None} and "columns" not in entry
+    text = (tmp_path / "params" / "shop.yaml").read_text(encoding="utf-8")
+    assert re.search(r"day_one: null  # DECIDE: DAY counts days \(from \d+ to \d+\); the date of day 1", text)
+    assert "#   date_format: null" in text and ": on" not in text  # the defaults shown as YAML
 
 
 def test_loyalty_panel_without_day_one_rejects_every_row_and_says_why(tmp_path):
