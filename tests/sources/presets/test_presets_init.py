@@ -80,6 +80,29 @@ def test_ga4_purchases_unit_price_derived_from_item_revenue(tmp_path):
     assert t["orders"]["revenue"].tolist() == pytest.approx([24.8])
 
 
+BIGQUERY_ITEMS = """event_date,ecommerce.transaction_id,user_pseudo_id,items.item_id,items.quantity,items.item_revenue
+20240301,T1,1.1,SKU1,2,19.80
+20240301,T1,1.1,SKU2,1,5.00
+20240302,T2,2.2,SKU1,1,oops
+"""
+
+
+def test_init_reads_bigquery_item_names_and_derives_the_price_from_the_item_revenue(tmp_path, monkeypatch):
+    written = init(tmp_path, monkeypatch, {"items.csv": BIGQUERY_ITEMS})
+    entry = written["sources"]["items"]
+    assert entry["preset"] == "ga4_purchases"
+    assert entry["columns"] == {
+        "transaction_id": "ecommerce.transaction_id",
+        "item_id": "items.item_id",
+        "quantity": "items.quantity",
+    }
+    assert entry["derived"] == {"price": "items.item_revenue / items.quantity"}
+    prepared, t = run(tmp_path / "x", {"items.csv": BIGQUERY_ITEMS}, entry, max_rejected_share=0.5)
+    (i,) = prepared.inputs
+    assert (i.rows_in, i.rows_used, i.rejected) == (3, 2, {"unreadable_price": 1})
+    assert t["orders"]["revenue"].tolist() == pytest.approx([24.8])
+
+
 def test_loyalty_panel_with_day_numbers(tmp_path):
     panel = exports.loyalty_panel(cards=30)
     source = {"preset": "loyalty_panel", "file": panel.name, "options": {"day_one": "2024-01-01"}}

@@ -80,6 +80,23 @@ CAMPAIGN_NAMES = {
 }  # fmt: skip
 
 
+GA4_NAMES = {
+    "event_date": ("event_date", "date"),
+    "event_timestamp": ("event_timestamp",),
+    "event_name": ("event_name",),
+    "transaction_id": ("transaction_id", "ecommerce.transaction_id", "transaction"),
+    "user_pseudo_id": ("user_pseudo_id", "client_id", "ga_client_id"),
+    "user_id": ("user_id",),
+    "item_id": ("item_id", "items.item_id"),
+    "item_name": ("item_name", "items.item_name"),
+    "item_category": ("item_category", "items.item_category"),
+    "price": ("price", "items.price", "item_price"),
+    "quantity": ("quantity", "items.quantity", "item_quantity", "items_purchased"),
+    "currency": ("currency",),
+}
+ITEM_REVENUE = ("item_revenue", "items.item_revenue")
+
+
 def find_fields(header: list[str], names: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """{field: the file's column} for each field whose usual names the header holds (a column used once)."""
     by_norm = {}
@@ -102,6 +119,32 @@ def _matched(preset: Preset, header: list[str], names: dict[str, tuple[str, ...]
         return None
     columns = {f: c for f, c in found.items() if c != preset.fields[f]}
     return Proposal(preset=preset, score=1.0, columns=columns)
+
+
+def ga4_purchases(path: Path, header: list[str]) -> Proposal | None:
+    """A GA4 item-level purchase export, flat or with BigQuery's `items.` names; an export with the item's revenue
+    instead of its price gets the price derived (`item_revenue / quantity`)."""
+    preset = get("ga4_purchases")
+    found = find_fields(header, GA4_NAMES)
+    revenue = find_fields(header, {"revenue": ITEM_REVENUE}).get("revenue")
+    derived = {}
+    if "price" not in found and revenue is not None and "quantity" in found:
+        derived["price"] = f"{_name(revenue)} / {_name(found['quantity'])}"
+        found["price"] = revenue
+    if not all(f in found for f in preset.required):
+        return None
+    columns = {f: c for f, c in found.items() if c != preset.fields[f] and f not in derived}
+    proposal = Proposal(preset=preset, score=1.0, columns=columns)
+    if derived:
+        proposal.lines.append(
+            f"    derived: {{price: {_scalar(derived['price'])}}}  # the unit price from the item's revenue"
+        )
+    return proposal
+
+
+def _name(column: str) -> str:
+    """A column as a derived expression names it: in backticks unless it is a plain name."""
+    return column if re.fullmatch(r"[A-Za-z_][\w.]*", column) else f"`{column}`"
 
 
 def loyalty_panel(path: Path, header: list[str]) -> Proposal | None:
@@ -170,7 +213,7 @@ def group_values(column: str, values: list[str]) -> tuple[dict[str, str], list[s
     return mapped, open_
 
 
-RECOGNISERS: list[Callable[[Path, list[str]], Proposal | None]] = [loyalty_panel, campaign_groups]
+RECOGNISERS: list[Callable[[Path, list[str]], Proposal | None]] = [ga4_purchases, loyalty_panel, campaign_groups]
 
 
 def propose(path: Path, header: list[str]) -> Proposal | None:
