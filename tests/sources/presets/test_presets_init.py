@@ -185,6 +185,30 @@ def test_campaign_file_with_a_german_control_flag(tmp_path, monkeypatch):
     assert m.loc[m["assignment"] == "control", "variant"].isna().all()
 
 
+def test_a_campaign_file_without_a_date_asks_for_the_send_day(tmp_path, monkeypatch):
+    text = "Kunde,Aktion,Holdout\nK1,Sommer,x\nK2,Sommer,\nK3,Sommer,-\n"
+    written = init(tmp_path, monkeypatch, {"sommer.csv": text})
+    entry = written["sources"]["sommer"]
+    assert entry["preset"] == "campaign_groups" and entry["constants"] == {"assigned_at": None}
+    assert entry["values"] == {"group": {"x": "control", "-": "treatment"}}
+    assert entry["options"] == {"empty_group": "treatment"}  # only the held-out are marked
+    assert "DECIDE: the file has no date" in (tmp_path / "params" / "shop.yaml").read_text(encoding="utf-8")
+    entry["constants"]["assigned_at"] = "2024-06-01"  # the consultant's answer
+    customers = "customer_id,first_seen_at,acquisition_channel\nK1,2024-01-01,\nK2,2024-01-01,\nK3,2024-01-01,\n"
+    prepared, t = run(
+        tmp_path / "x",
+        {"sommer.csv": text, "customers.csv": customers},
+        entry,
+        sources={"customers": {"file": "customers.csv"}},
+        max_rejected_share=0.5,
+    )
+    (i,) = [i for i in prepared.inputs if i.file == "sommer.csv"]
+    assert (i.rows_in, i.rows_used, i.rejected) == (3, 3, {})
+    m = t["campaign_members"]
+    assert m.set_index("customer_id")["assignment"].to_dict() == {"K1": "control", "K2": "treatment", "K3": "treatment"}
+    assert set(m["assigned_at"].astype(str)) == {"2024-06-01"}
+
+
 @pytest.mark.parametrize(
     ("column", "values", "mapped", "open_"),
     [
@@ -201,9 +225,9 @@ def test_group_values_are_read_by_what_the_column_flags(column, values, mapped, 
 def test_campaign_groups_reject_unknown_and_conflicting_groups(tmp_path):
     text = (
         "campaign_id,customer_id,group,assigned_at\nC1,K1,control,2024-03-01\nC1,K2,Welle 2,2024-03-01\n"
-        "C1,K3,control,2024-03-01\nC1,K3,treatment,2024-03-01\nC1,K4,mailed,2024-03-01\nC1,K4,mailed,2024-03-01\n"
+        "C1,K3,control,2024-03-01\nC1,K3,treatment,2024-03-01\nC1,K4,mailed,2024-03-01\nC1,K4,mailed,2024-03-01\nC1,K5,,2024-03-01\n"
     )
-    customers = "customer_id,first_seen_at,acquisition_channel\n" + "".join(f"K{k},2024-01-01,\n" for k in range(1, 5))
+    customers = "customer_id,first_seen_at,acquisition_channel\n" + "".join(f"K{k},2024-01-01,\n" for k in range(1, 6))
     prepared, t = run(
         tmp_path,
         {"c.csv": text, "customers.csv": customers},
@@ -215,7 +239,7 @@ def test_campaign_groups_reject_unknown_and_conflicting_groups(tmp_path):
     assert (i.rows_used, i.excluded, i.rejected) == (
         2,
         {"repeated_member": 1},
-        {"unknown_group": 1, "conflicting_groups": 2},
+        {"unknown_group": 2, "conflicting_groups": 2},  # Welle 2, and an empty group
     )
     assert t["campaign_members"].set_index("customer_id")["assignment"].to_dict() == {
         "K1": "control",

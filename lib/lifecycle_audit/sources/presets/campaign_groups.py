@@ -7,11 +7,13 @@ Kontrollgruppe -> control; treatment, test, mailed, Versand -> treatment); a yes
 ({group: {ja: control, nein: treatment}}), which `lifecycle-audit init` proposes from the column's name.
 
 rejected (bad data): no campaign or customer, an assignment date that cannot be read, a group that is neither
-(map it), a customer in two groups of the same campaign (every row of that customer and campaign).
+(map it; an empty one is the `empty_group` when the column marks only one group), a customer in two groups of the same campaign (every row of that customer and campaign).
 excluded (the rules): repeated_member: the same customer, campaign and group listed again (counted once).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import pandas as pd
 from pydantic import field_validator
@@ -36,6 +38,7 @@ GROUPS = {
 class CampaignGroupOptions(Options):
     groups: dict[str, str] = GROUPS  # their word (any case) -> treatment or control
     date_format: str | None = None  # default: detected
+    empty_group: Literal["treatment", "control"] | None = None  # an empty flag (a column that marks one group)
 
     @field_validator("groups")
     @classmethod
@@ -60,6 +63,8 @@ def build(data: pd.DataFrame, opts: CampaignGroupOptions, ctx) -> Built:
         "cost": number(data["cost"]),
     }
     f["assignment"] = f["assignment"].astype("string")
+    if opts.empty_group is not None:
+        f["assignment"] = f["assignment"].fillna(opts.empty_group)
     status = first_reason(len(data), _rules(f))
     used = status == ""
     members = pd.DataFrame({name: values[used].to_numpy() for name, values in f.items()})

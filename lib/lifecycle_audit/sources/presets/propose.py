@@ -23,6 +23,7 @@ YES = ("ja", "j", "yes", "y", "true", "wahr", "1", "x")
 NO = ("nein", "n", "no", "false", "falsch", "0", "-")
 CONTROL_WORDS = ("control", "kontroll", "holdout", "heldout", "ausgeschlossen", "ctrl", "nicht")
 TREATMENT_WORDS = ("treatment", "treated", "test", "target", "ziel", "mailed", "sent", "versendet", "exposed")
+OTHER = {"control": "treatment", "treatment": "control"}
 SAMPLE_ROWS = 200_000  # rows read to propose value maps
 
 
@@ -112,10 +113,13 @@ def find_fields(header: list[str], names: dict[str, tuple[str, ...]]) -> dict[st
     return found
 
 
-def _matched(preset: Preset, header: list[str], names: dict[str, tuple[str, ...]]) -> Proposal | None:
-    """The proposal when every required field of the preset was found, with the columns that differ from its own."""
+def _matched(
+    preset: Preset, header: list[str], names: dict[str, tuple[str, ...]], given: tuple[str, ...] = ()
+) -> Proposal | None:
+    """The proposal when every required field of the preset was found (but those the entry may `give` otherwise),
+    with the columns that differ from its own."""
     found = find_fields(header, names)
-    if not all(f in found for f in preset.required):
+    if not all(f in found for f in preset.required if f not in given):
         return None
     columns = {f: c for f, c in found.items() if c != preset.fields[f]}
     return Proposal(preset=preset, score=1.0, columns=columns)
@@ -165,12 +169,24 @@ def loyalty_panel(path: Path, header: list[str]) -> Proposal | None:
 
 def campaign_groups(path: Path, header: list[str]) -> Proposal | None:
     """A campaign file with control groups; the group column's values mapped by what its name says it flags."""
-    proposal = _matched(get("campaign_groups"), header, CAMPAIGN_NAMES)
+    proposal = _matched(get("campaign_groups"), header, CAMPAIGN_NAMES, given=("assigned_at",))
     if proposal is None:
         return None
+    if "assigned_at" not in proposal.columns and proposal.preset.fields["assigned_at"] not in header:
+        proposal.lines.append(
+            "    constants: {assigned_at: null}  # DECIDE: the file has no date: the day the campaign went out "
+            "(one campaign per entry)"
+        )
     column = proposal.columns.get("group", proposal.preset.fields["group"])
-    values = sorted(set(_column(path, column).dropna().astype(str).str.strip()) - {""})
+    sample = _column(path, column).astype("string").str.strip()
+    values = sorted(set(sample.dropna()) - {""})
     mapped, open_ = group_values(column, values)
+    flags = flagged(column)
+    if flags and (sample.isna() | (sample == "")).any():
+        proposal.lines += [
+            "    options:",
+            f"      empty_group: {OTHER[flags]}  # DECIDE: check; an empty {_scalar(column)} is taken as not flagged",
+        ]
     if mapped:
         shown = ", ".join(f"{_scalar(k)}: {v}" for k, v in mapped.items())
         proposal.lines += [
@@ -192,13 +208,7 @@ def group_values(column: str, values: list[str]) -> tuple[dict[str, str], list[s
     treatment); other values are mapped when they are one of the preset's common words; the rest stay open."""
     preset_words = get("campaign_groups").options().groups
     words = {k.lower(): v for k, v in preset_words.items()}
-    name = norm(column)
-    flags = None
-    if any(w in name for w in CONTROL_WORDS):
-        flags = "control"
-    elif any(w in name for w in TREATMENT_WORDS):
-        flags = "treatment"
-    other = {"control": "treatment", "treatment": "control"}
+    flags, other = flagged(column), OTHER
     mapped, open_ = {}, []
     for v in values:
         low = v.lower()
@@ -211,6 +221,16 @@ def group_values(column: str, values: list[str]) -> tuple[dict[str, str], list[s
         else:
             open_.append(v)
     return mapped, open_
+
+
+def flagged(column: str) -> str | None:
+    """The group a yes/no column flags by its name (Kontrollgruppe, holdout: control; mailed, test: treatment)."""
+    name = norm(column)
+    if any(w in name for w in CONTROL_WORDS):
+        return "control"
+    if any(w in name for w in TREATMENT_WORDS):
+        return "treatment"
+    return None
 
 
 RECOGNISERS: list[Callable[[Path, list[str]], Proposal | None]] = [ga4_purchases, loyalty_panel, campaign_groups]
