@@ -285,7 +285,7 @@ def quoted_newline_in_an_address_is_data(tmp):
     "orders.csv",
     "line 2: a quote",
     "runs on to line 6",
-    "taking in 4 line(s)",
+    "taking in 4 lines that look like",
     "close or remove that quote",
 )
 def unbalanced_quote_swallowing_rows(tmp):
@@ -341,7 +341,7 @@ def outside_data_dir_when_the_params_allow_it(tmp):
     return validate(tmp, {}, {"orders": {"file": "../elsewhere.csv"}}, inputs_outside_data_dir=True)
 
 
-@case("files", 1, "orders.csv", "read.skip_rows is 1,000,000,000,000", "only 21 line(s)")
+@case("files", 1, "orders.csv", "read.skip_rows is 1,000,000,000,000", "only 21 lines;")
 def skip_rows_beyond_the_file(tmp):
     return orders(tmp, ORDERS, read={"skip_rows": 1_000_000_000_000})
 

@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import health, sources
+from lifecycle_audit import health, lang, sources
 from lifecycle_audit import params as params_mod
 from lifecycle_audit.cli import app
 from lifecycle_audit.errors import SourceError
+from lifecycle_audit.report import render
 from lifecycle_audit.sources import messages
 from lifecycle_audit.sources.model import TableLoad
 from lifecycle_audit.sources.validate import row_problem
@@ -335,3 +336,12 @@ def _print_table():
     yield
     if TABLE:
         print("\n" + pytest_terminal_summary_table())
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "id"])
+def test_the_index_counts_one_error_and_one_warning_in_the_singular(locale):
+    one = render._counts([{"status": "error"}, {"status": "warn"}])
+    many = render._counts([{"status": "error"}] * 2 + [{"status": "warn"}] * 2)
+    assert one == "1 warning · 1 error" and many == "2 warnings · 2 errors"
+    with lang.use(locale, "EUR"):
+        assert "{n}" not in render._counts([{"status": "error"}])
