@@ -303,7 +303,18 @@ def test_validate_and_run_agree(tmp_path, case):
     path = params_file(tmp_path, "case", case.sources, **(case.extra or {}))
     v_code, v_text = _validate(path)
     result = cli.invoke(
-        app, ["run", str(path), "--stage", "data_health", "--notebooks", str(quick_notebooks(tmp_path)), "--quiet"]
+        app,
+        [
+            "run",
+            str(path),
+            "--stage",
+            "data_health",
+            "--notebooks",
+            str(quick_notebooks(tmp_path)),
+            "--quiet",
+            "-j",
+            "1",
+        ],
     )
     r_code = result.exit_code
     prepared = sources.check_sources(_load(path))
