@@ -26,6 +26,7 @@ from lifecycle_audit.sources import messages
 from lifecycle_audit.sources.model import TableLoad
 from lifecycle_audit.sources.validate import row_problem
 from tests.kit.rehearsal import params_file, plain_shop, quick_notebooks, retail_lines
+from tests.kit.small_runs import write_params
 
 cli = CliRunner()
 PLAIN = {"customers": {"file": "customers.csv"}, "orders": {"file": "orders.csv"}}
@@ -81,6 +82,14 @@ def test_judge_is_what_prepare_acts_on(tmp_path):
     with pytest.raises(SourceError) as err:
         sources.prepare(p)
     assert [str(x) for x in err.value.problems] == [str(x) for x in verdict.stops]
+
+
+def test_validate_generates_a_missing_demo_shop_as_run_does(tmp_path):
+    path = write_params(tmp_path, "tiny", demo={"customers": 300, "seed": 3, "profile": "healthy"})
+    assert not (tmp_path / "data").exists()
+    code, text = _validate(path)
+    assert code == 0, text
+    assert "`lifecycle-audit run` would go ahead" in text and (tmp_path / "data" / "orders.parquet").is_file()
 
 
 # --- per-source limits -------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ..errors import ParamsError, SourceError
 from . import presets
 from .accounting import account_read, plain_inputs
 from .cache import cache_folder, cache_key, read_cached, write_cached
+from .demo import ensure_demo_data
 from .entries import check_params
 from .mapping import needed_columns
 from .messages import display, pct, plural, preset_message, shown_from, verb
@@ -43,8 +44,10 @@ def check_sources(params, progress: Progress = None) -> Prepared:
 
 
 def rehearse(params, progress: Progress = None) -> tuple[Prepared, Verdict]:
-    """What `run` would do with the data, without writing anything: the accounting (values as they are), and
-    the verdict `prepare` would act on (`judge`: the same decision, the same limits)."""
+    """What `run` would do with the data, writing no table: the accounting (values as they are), and the
+    verdict `prepare` would act on (`judge`: the same decision, the same limits). A demo params file gets its
+    generated shop first, as `run` does (never a client's folder: only where params.demo is set)."""
+    ensure_demo_data(params, progress)
     prepared = check_sources(params, progress)
     return prepared, judge(prepared, params)
 
