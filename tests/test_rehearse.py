@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import health, lang, sources
+from lifecycle_audit import health, lang, runner, sources
 from lifecycle_audit import params as params_mod
 from lifecycle_audit.cli import app
 from lifecycle_audit.errors import SourceError
@@ -178,7 +178,7 @@ def test_a_reference_to_a_customer_nobody_rejected_still_points_at_the_exports(t
 # --- messages in good English ------------------------------------------------------------------------------------
 
 BAD_GRAMMAR = [
-    (r"\b1 (rows|problems|errors|files|values|lines|entries)\b", "a plural after 1"),
+    (r"\b1 (rows|problems|errors|files|values|lines|entries|findings|warnings|dates)\b", "a plural after 1"),
     (r"(?<![\d,.])1 of [\d,]+ rows? \([\d.]+%\) were\b", "'1 … were'"),
     (r"\((s|es)\)", "a '(s)' plural"),
     (r"\ba (?=[aeio])", "'a' before a vowel"),
@@ -255,6 +255,17 @@ def test_every_message_reads_well_with_one_and_with_many(tmp_path, n):
         texts.extend(str(x) for x in err.value.problems)
     errors = [e for t in texts for e in _grammar_errors(t)]
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_run_counts_its_findings_in_good_english(tmp_path, monkeypatch, n):
+    found = [{"check_id": f"reach.c{i}", "stage": "reach", "status": "pass", "details": {}} for i in range(n)]
+    done = runner.RunResult(run_dir=tmp_path, index=tmp_path / "index.html", findings=found, seconds=1.0)
+    monkeypatch.setattr(runner, "run", lambda *a, **kw: done)
+    result = cli.invoke(app, ["run", "params/demo.yaml"])
+    assert result.exit_code == 0, result.output
+    assert f"{n} {'finding' if n == 1 else 'findings'} in 1.0 s" in result.output
+    assert not _grammar_errors(result.output)
 
 
 def test_the_grammar_check_catches_what_it_should():

@@ -163,7 +163,8 @@ def run(
             )
     if not quiet:
         err_console.print(
-            f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",
+            f"{len(result.findings):,} {'finding' if len(result.findings) == 1 else 'findings'} in "
+            f"{result.seconds:.1f} s; report in {result.run_dir}",
             markup=False,
             soft_wrap=True,
         )
