@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
+from .propose import propose
 from .registry import all_presets
 
 _TEXT = (".csv", ".txt", ".tsv", ".gz")
@@ -76,10 +77,16 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
     for path in files:
         header = header_of(path)
         preset, score = recognise(header)
+        proposal = propose(path, header)  # exports under the shop's own names, and what their values need
+        if proposal is not None and (preset is None or score < 1 or proposal.preset is preset):
+            preset, score = proposal.preset, proposal.score
+        else:
+            proposal = None
         key = "".join(ch if ch.isalnum() else "_" for ch in path.stem.split(".")[0].lower()).strip("_") or "input"
         if preset is not None and not (set(preset.yields) & used_tables):
             used_tables |= set(preset.yields)
             lines += _preset_entry(key, path, preset, score)
+            lines += proposal.entry_lines() if proposal is not None else []
             summary.append(f"{path.name}: preset {preset.name} -> {', '.join(preset.yields)}")
         else:
             lines += [
@@ -111,5 +118,13 @@ def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
             default = field.default
             if isinstance(default, (dict, list)) and len(str(default)) > 60:
                 continue
-            lines.append(f"    #   {name}: {scalar(repr(default))[1:-1]}")
+            lines.append(f"    #   {name}: {_shown(default)}")
     return lines
+
+
+def _shown(default) -> str:
+    """An option's default as YAML on one line: a text as a scalar, None as null, numbers, dates and flags plain."""
+    if isinstance(default, str):
+        return scalar(default)
+    text = yaml.safe_dump(default, default_flow_style=True, width=1 << 30).strip()
+    return text.removesuffix("...").strip()
