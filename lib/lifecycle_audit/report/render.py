@@ -226,6 +226,7 @@ _COUNT_WORDS = (
     ("not_run", N_("{n} not run")),
     ("error", N_("{n} errors")),
 )
+_COUNT_WORD_ONE = {"warn": N_("{n} warning"), "error": N_("{n} error")}  # "1 warnings" is not English
 
 
 def _counts(rows: Iterable[dict]) -> str:
@@ -234,7 +235,7 @@ def _counts(rows: Iterable[dict]) -> str:
     for key, words in _COUNT_WORDS:
         n = sum(1 for r in rows if r["status"] == key)
         if n:
-            parts.append(Text(words, n=n).render())
+            parts.append(Text(_COUNT_WORD_ONE.get(key, words) if n == 1 else words, n=n).render())
     return " · ".join(parts)
 
 
