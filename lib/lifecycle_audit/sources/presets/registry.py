@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from . import customer_transactions, email_activity, ga4_events, helpdesk_tickets, shopify_orders, transaction_lines  # noqa: F401 - they register
 from .base import REGISTRY, Preset
+from .tracking_log import PRESET as _TRACKING_LOG  # noqa: F401 - registers the raw tracking log preset
 
 
 def get(name: str) -> Preset:

@@ -1,0 +1,236 @@
+"""A raw tracking log of the Segment / Snowplow kind (one row per hit, no sessions): events, and orders.
+
+Each row is a page view or a tracked event with a time, an anonymous id and/or a user id, the page URL, the
+referrer and the user agent. The event's name (Segment: `event`, else `type`; Snowplow: `event`) maps onto the
+contract's event types (EVENTS; `event_map` adds or overrides names); other hits (identify, page pings,
+custom events) are excluded as `other_event` and counted, but still keep their visitor's session alive.
+
+Derived by sources.web: sessions from inactivity (`session_gap_minutes`, 30 by default) and campaign change,
+the session's channel from UTM parameters and referrer (GA4's default channel grouping; `channel_rules` first),
+page type from the URL (`page_types` first), device from the user agent (or a device column the log carries).
+What the log does not carry stays empty ("not supplied"): no URL and no referrer, no channel.
+
+Purchase events that carry an order id and a revenue also yield the orders table (one order per order id,
+customer_id = the user id). A purchase fired again (the same visitor and product within a minute) is excluded
+as `doubled_event` and counted once.
+rejected (bad data): neither anonymous id nor user id, an unreadable timestamp.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ... import contract
+from .. import web
+from ..doubles import DESCRIPTIONS, DOUBLE_SECONDS, DOUBLED_EVENT, repeats_within
+from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+
+# Event names of Segment's e-commerce spec, Snowplow and GA4, written lower case with single spaces.
+EVENTS = {
+    "page": "page_view",
+    "page view": "page_view",
+    "pageview": "page_view",
+    "screen": "page_view",
+    "product viewed": "product_view",
+    "view item": "product_view",
+    "product view": "product_view",
+    "product added": "add_to_cart",
+    "add to cart": "add_to_cart",
+    "checkout started": "begin_checkout",
+    "begin checkout": "begin_checkout",
+    "order completed": "purchase",
+    "purchase": "purchase",
+    "transaction": "purchase",
+    "signed up": "sign_up",
+    "sign up": "sign_up",
+}
+RuleField = Literal["source", "medium", "campaign", "referrer"]
+
+
+class ChannelRule(BaseModel):
+    """One of the consultant's channel rules: every condition in `when` must match (exact value, any case, or
+    "re:<regex>"), then the hit's channel is `channel`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    when: dict[RuleField, str] = Field(min_length=1)
+    channel: Literal[contract.CHANNELS]  # type: ignore[valid-type]
+
+
+class TrackingLogOptions(Options):
+    """Options of the tracking_log preset."""
+
+    session_gap_minutes: float = Field(web.SESSION_GAP_MINUTES, gt=0, le=24 * 60)
+    new_session_on_campaign_change: bool = True
+    channel_rules: list[ChannelRule] = Field(default_factory=list)
+    page_types: dict[str, Literal[contract.PAGE_TYPES]] = Field(default_factory=dict)  # type: ignore[valid-type]
+    internal_hosts: list[str] = Field(default_factory=list)  # the shop's other hosts (checkout, payment pages)
+    event_map: dict[str, Literal[contract.EVENT_TYPES] | None] = Field(default_factory=dict)  # type: ignore[valid-type]
+    timezone: str | None = None
+
+    @field_validator("event_map")
+    @classmethod
+    def _normal_names(cls, value: dict) -> dict:
+        return {_normal(k): v for k, v in value.items()}
+
+
+def _normal(name: str) -> str:
+    """An event name compared loosely: lower case, "_", "-" and "." as spaces ("Order_Completed" = "order completed")."""
+    return " ".join(str(name).lower().replace("_", " ").replace("-", " ").replace(".", " ").split())
+
+
+def _supplied(s: pd.Series) -> bool:
+    """Whether the log carries this field at all (a value on at least one row)."""
+    return bool(s.notna().any())
+
+
+def event_types(name: pd.Series, extra: dict) -> pd.Series:
+    """The contract event type of each hit's name (<NA> for hits the audit does not use)."""
+    table = {**EVENTS, **extra}
+    normal = name.map(lambda v: _normal(v) if isinstance(v, str) else None, na_action="ignore")
+    return normal.map(table).astype("string")
+
+
+def _channels(data: pd.DataFrame, opts: TrackingLogOptions) -> tuple[pd.Series, pd.DataFrame | None]:
+    """Per hit its own channel, and its traffic source (None when the log carries neither URL nor referrer)."""
+    url, ref = text(data["url"]), text(data["referrer"])
+    tagged = [f for f in ("utm_source", "utm_medium", "utm_campaign") if _supplied(text(data[f]))]
+    if not (_supplied(url) or _supplied(ref) or tagged):
+        return web.empty_channel(len(data)), None
+    src = web.traffic_source(url, ref, opts.internal_hosts)
+    for f in tagged:  # UTM values in columns of their own (Snowplow's mkt_*) win over the URL's
+        col = text(data[f]).str.lower()
+        src[f.removeprefix("utm_")] = col.fillna(src[f.removeprefix("utm_")]).astype("string")
+        src["new"] |= col.notna().to_numpy()
+    rules = [r.model_dump() for r in opts.channel_rules]
+    return web.channel_of(src, rules), src
+
+
+def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
+    """The events (and orders) of a raw tracking log."""
+    anon, user = text(data["anonymous_id"]), text(data["user_id"])
+    visitor = anon.fillna(user)
+    when = timestamp(data["timestamp"], None, opts.timezone)
+    kind = event_types(text(data["event"]).fillna(text(data["type"])), opts.event_map)
+    status = first_reason(
+        len(data),
+        [
+            ("no_visitor", visitor.isna().to_numpy()),
+            ("unreadable_timestamp", when.isna().to_numpy()),
+            ("other_event", kind.isna().to_numpy()),
+        ],
+    )
+    product = text(data["product_id"])
+    purchase = (kind == "purchase").fillna(False).to_numpy(dtype=bool)
+    again = repeats_within([visitor, product], when, (status == "") & purchase, DOUBLE_SECONDS)
+    status[again] = DOUBLED_EVENT
+    own_channel, src = _channels(data, opts)
+    key = f"lifecycle-audit:{ctx.params.client}"
+    new_source = src["new"] if src is not None and opts.new_session_on_campaign_change else None
+    source_key = src["source"] + "/" + src["medium"] + "/" + src["campaign"] if src is not None else None
+    session = web.sessions(visitor, when, new_source, source_key, opts.session_gap_minutes, key)
+    channel = web.session_channel(session, when, own_channel) if src is not None else own_channel
+    device = text(data["device"]).str.lower()
+    if _supplied(device):
+        device = device.where(device.isin(["desktop", "mobile", "tablet"]) | device.isna(), "other")
+    else:
+        device = web.device_of(text(data["user_agent"]))
+    used = status == ""
+    events = pd.DataFrame(
+        {
+            "session_id": session[used].to_numpy(),
+            "customer_id": user[used].to_numpy(),
+            "anonymous_id": anon[used].to_numpy(),
+            "event_time": when[used].to_numpy(),
+            "event_type": kind[used].to_numpy(),
+            "page_type": web.page_type_of(text(data["url"]), opts.page_types)[used].to_numpy(),
+            "channel": channel[used].to_numpy(),
+            "device": device[used].to_numpy(),
+            "product_id": product[used].to_numpy(),
+            "category": text(data["category"])[used].to_numpy(),
+        }
+    )
+    notes = _session_notes(session[used], channel[used], src is not None, opts)
+    return Built(tables={"events": events, "orders": _orders(data, user, when, used & purchase, notes)}, status=status)
+
+
+def _orders(data: pd.DataFrame, user: pd.Series, when: pd.Series, rows: np.ndarray, notes: list[str]) -> pd.DataFrame:
+    """One order per order id among the used purchase events that carry an order id and a readable revenue."""
+    order_id, revenue = text(data["order_id"]), number(data["revenue"])
+    take = rows & order_id.notna().to_numpy() & revenue.notna().to_numpy()
+    lacking = int((rows & ~take).sum())
+    if lacking and _supplied(order_id):
+        notes.append(f"{lacking:,} purchase event(s) without an order id or a readable revenue yield no order")
+    orders = pd.DataFrame(
+        {
+            "order_id": order_id[take].to_numpy(),
+            "customer_id": user[take].to_numpy(),
+            "order_time": when[take].to_numpy(),
+            "revenue": revenue[take].to_numpy(),
+            "currency": text(data["currency"])[take].to_numpy(),
+        }
+    )
+    repeated = orders["order_id"].duplicated()
+    if repeated.any():
+        notes.append(f"{int(repeated.sum()):,} purchase event(s) repeat an order id already seen: one order kept")
+    return orders[~repeated].reset_index(drop=True)
+
+
+def _session_notes(session: pd.Series, channel: pd.Series, has_source: bool, opts: TrackingLogOptions) -> list[str]:
+    """What the build decided, for the data-health page."""
+    notes = [
+        f"{session.nunique():,} sessions built from {len(session):,} events: a new session after "
+        f"{opts.session_gap_minutes:g} minutes without a hit"
+        + (" or when a hit brings a new campaign source" if opts.new_session_on_campaign_change else "")
+    ]
+    if not has_source:
+        notes.append("the log carries neither page URL nor referrer: channel not supplied")
+    return notes
+
+
+PRESET = register(
+    Preset(
+        name="tracking_log",
+        title="Raw tracking log (Segment / Snowplow kind: one row per hit, no sessions)",
+        yields=("events", "orders"),
+        fields={
+            "type": "type",
+            "event": "event",
+            "timestamp": "timestamp",
+            "anonymous_id": "anonymous_id",
+            "user_id": "user_id",
+            "url": "url",
+            "referrer": "referrer",
+            "user_agent": "user_agent",
+            "utm_source": "utm_source",
+            "utm_medium": "utm_medium",
+            "utm_campaign": "utm_campaign",
+            "device": "device",
+            "product_id": "product_id",
+            "category": "category",
+            "order_id": "order_id",
+            "revenue": "revenue",
+            "currency": "currency",
+        },
+        required=("timestamp", "anonymous_id"),
+        reasons=(
+            Reason("no_visitor", "rejected", "neither anonymous id nor user id", "anonymous_id"),
+            Reason("unreadable_timestamp", "rejected", "the timestamp cannot be read", "timestamp"),
+            Reason(DOUBLED_EVENT, "excluded", DESCRIPTIONS[DOUBLED_EVENT], "product_id"),
+            Reason(
+                "other_event",
+                "excluded",
+                "a hit the audit does not use (identify, page ping, a custom event)",
+                "event",
+            ),
+        ),
+        options=TrackingLogOptions,
+        build=build,
+        signature=("timestamp", "anonymous_id", "user_id", "url", "referrer", "user_agent"),
+        template="tracking_log",
+        personal=("anonymous_id", "user_id"),
+    )
+)

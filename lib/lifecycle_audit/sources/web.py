@@ -1,0 +1,323 @@
+"""Raw web hits made into the events table: sessions, channel, page type and device from what a tracking log holds.
+
+A raw tracking log (Segment, Snowplow, a server log) has one row per hit with a time, a visitor id, the page
+URL, the referrer and the user agent, but no sessions and no channel. This module derives them:
+
+- Sessions, as analytics tools build them: a visitor's hits (anonymous id, else customer id) belong to one
+  session until `session_gap_minutes` (30 by default) pass without a hit, or until a hit arrives through a new
+  campaign source (new UTM parameters or another site's referrer), as Google Analytics documents it: "How a
+  web session is defined in Analytics" (https://support.google.com/analytics/answer/2731565: time-based
+  expiration after 30 minutes of inactivity; campaign change). Session ids are keyed hashes of the visitor and
+  the session's first hit: the same file gives the same ids, and no raw id can be read from them.
+- Channel, from the UTM parameters of the landing URL (or a gclid: Google Ads auto-tagging) and else from
+  the referrer, by rules modelled on GA4's default channel grouping ("[GA4] Default channel group",
+  https://support.google.com/analytics/answer/9756891), mapped onto the contract's channels (DEFAULT_CHANNEL_RULES,
+  first match wins). A session takes the channel of its first hit, as GA4's session channel does.
+- Page type, from the URL's path by patterns of common shop URLs (DEFAULT_PAGE_TYPES).
+- Device, from the user agent by a dozen documented patterns (`device_of`): MDN's advice for telling mobile
+  from desktop ("Mobi" in the user agent, https://developer.mozilla.org/en-US/docs/Web/HTTP/Browser_detection_using_the_user_agent),
+  iPad / Android without "Mobile" as tablets, known bots as "other". A user-agent library (ua-parser and its
+  200 KB of patterns) would name browsers and OS versions the audit never uses.
+
+A consultant's own rules come first (`channel_rules`, `page_types`); the defaults follow. What the log does not
+carry stays empty ("not supplied"): a log without referrer and URL has no channel, never "unknown" on every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pandas as pd
+
+SESSION_GAP_MINUTES = 30
+
+# GA4's "list of search sites" / "list of social sites" / "list of video sites" are internal to Google; these
+# are the common ones (source names as UTM tags and referrer hosts write them, without "www.").
+SEARCH_SITES = (
+    "google",
+    "bing",
+    "yahoo",
+    "duckduckgo",
+    "baidu",
+    "yandex",
+    "ecosia",
+    "qwant",
+    "startpage",
+    "ask",
+    "naver",
+    "seznam",
+    "adwords",
+    "googleads",
+)
+SOCIAL_SITES = (
+    "facebook",
+    "fb",
+    "instagram",
+    "ig",
+    "twitter",
+    "t.co",
+    "x.com",
+    "linkedin",
+    "lnkd.in",
+    "pinterest",
+    "tiktok",
+    "snapchat",
+    "reddit",
+    "threads",
+    "tumblr",
+    "whatsapp",
+    "telegram",
+    "meta",
+)
+VIDEO_SITES = ("youtube", "youtu.be", "vimeo", "twitch", "dailymotion")
+_PAID = r"^(.*cp.*|ppc|retargeting|paid.*)$"
+
+
+def _sites(names: Sequence[str]) -> str:
+    """A regex matching a source that is one of `names` or a host of it (google, google.de, m.facebook.com)."""
+    alts = "|".join(re.escape(n) for n in names)
+    return rf"^((.*\.)?({alts})(\..*)?)$"
+
+
+# GA4's default channel group in its order (first match wins), onto the contract's channels. GA4's channels the
+# contract lacks: Paid / Organic Shopping fall to search (shopping sites are search engines' here), Paid Video to
+# display, Organic Video to organic_social, Cross-network, Paid Other, Audio, SMS, Push and Unassigned to unknown.
+DEFAULT_CHANNEL_RULES: tuple[dict, ...] = (
+    {"when": {"source": r"re:^\(?direct\)?$", "medium": r"re:^(\(none\)|\(not set\)|none)?$"}, "channel": "direct"},
+    {"when": {"source": "re:" + _sites(SEARCH_SITES), "medium": "re:" + _PAID}, "channel": "paid_search"},
+    {"when": {"source": "re:" + _sites(SOCIAL_SITES), "medium": "re:" + _PAID}, "channel": "paid_social"},
+    {"when": {"source": "re:" + _sites(VIDEO_SITES), "medium": "re:" + _PAID}, "channel": "display"},
+    {"when": {"medium": "re:^(display|banner|expandable|interstitial|cpm)$"}, "channel": "display"},
+    {"when": {"source": "re:" + _sites(SOCIAL_SITES)}, "channel": "organic_social"},
+    {
+        "when": {"medium": "re:^(social|social-network|social-media|sm|social network|social media)$"},
+        "channel": "organic_social",
+    },
+    {"when": {"source": "re:" + _sites(VIDEO_SITES)}, "channel": "organic_social"},
+    {"when": {"medium": "re:^(.*video.*)$"}, "channel": "organic_social"},
+    {"when": {"source": "re:" + _sites(SEARCH_SITES)}, "channel": "organic_search"},
+    {"when": {"medium": "organic"}, "channel": "organic_search"},
+    {"when": {"source": "re:^(email|e-mail|e_mail|e mail|newsletter)$"}, "channel": "email"},
+    {"when": {"medium": "re:^(email|e-mail|e_mail|e mail|newsletter)$"}, "channel": "email"},
+    {"when": {"medium": "re:^affiliates?$"}, "channel": "affiliate"},
+    {"when": {"medium": "referral"}, "channel": "referral"},
+)
+RULE_FIELDS = ("source", "medium", "campaign", "referrer")
+
+# Path patterns of common shop URLs, in order (first match wins): a plain string is a path prefix (a trailing
+# "/" optional), "re:..." a regular expression searched in the path (lower case, without query).
+DEFAULT_PAGE_TYPES: tuple[tuple[str, str], ...] = (
+    (r"re:^/?$", "home"),
+    (r"re:^/(index\.html?|home)/?$", "home"),
+    (r"re:/(products?|p|item|artikel|produkt)/", "product"),
+    (r"re:/(cart|basket|warenkorb|bag)(/|$)", "cart"),
+    (r"re:/(checkout|kasse|order|payment)(/|$)", "checkout"),
+    (r"re:/(search|suche)(/|$)", "category"),
+    (r"re:/(collections?|category|categories|c|shop|kategorie)(/|$)", "category"),
+    (r"re:/(landing|lp|campaign|promo)(/|$)", "landing"),
+    (r"re:/(blog|pages?|about|help|faq|magazin|news|journal)(/|$)", "content"),
+)
+
+# Device class from the user agent, in order: bots first, tablets before phones (an iPad or an Android tablet
+# says neither "Mobi" nor "iPhone"), then MDN's "Mobi" for phones, then desktop systems.
+_BOT = re.compile(r"bot|crawl|spider|slurp|headless|lighthouse|curl|wget|python-requests", re.I)
+_TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|(android(?!.*mobile))", re.I)
+_MOBILE = re.compile(r"mobi|iphone|ipod|windows phone|blackberry|opera mini|iemobile", re.I)
+_DESKTOP = re.compile(r"windows nt|macintosh|mac os x|x11|linux|cros", re.I)
+
+
+def device_of(user_agent: pd.Series) -> pd.Series:
+    """desktop / mobile / tablet / other per user agent (empty where the user agent is empty)."""
+    ua = user_agent.astype("string")
+    uniques = pd.unique(ua.dropna())
+    table = {u: _device(str(u)) for u in uniques}
+    return ua.map(table).astype("string")
+
+
+def _device(ua: str) -> str:
+    if _BOT.search(ua):
+        return "other"
+    if _TABLET.search(ua):
+        return "tablet"
+    if _MOBILE.search(ua):
+        return "mobile"
+    if _DESKTOP.search(ua):
+        return "desktop"
+    return "other"
+
+
+def _pattern(value: str) -> re.Pattern:
+    """A rule value as a compiled regex: "re:..." as written, else the exact value (both ignoring case)."""
+    if value.startswith("re:"):
+        return re.compile(value[3:], re.I)
+    return re.compile("^" + re.escape(value) + "$", re.I)
+
+
+def page_type_of(url: pd.Series, rules: Mapping[str, str] | Sequence[tuple[str, str]] = ()) -> pd.Series:
+    """The contract page type of each URL's path: the consultant's rules first, then DEFAULT_PAGE_TYPES; "other"
+    when none matches, empty where the URL is empty."""
+    own = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+    compiled = [(_path_pattern(p), t) for p, t in [*own, *DEFAULT_PAGE_TYPES]]
+    text = url.astype("string")
+    table = {}
+    for u in pd.unique(text.dropna()):
+        path = _path(str(u))
+        table[u] = next((t for pat, t in compiled if pat.search(path)), "other")
+    return text.map(table).astype("string")
+
+
+def _path_pattern(value: str) -> re.Pattern:
+    if value.startswith("re:"):
+        return re.compile(value[3:], re.I)
+    prefix = value.rstrip("/").lower()
+    return re.compile("^" + re.escape(prefix) + "(/|$)", re.I)
+
+
+def _path(url: str) -> str:
+    """The lower-case path of a URL (a bare path as it is), without query or fragment."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    return (parts.path or "/").lower()
+
+
+def host_of(url: str | None) -> str:
+    """The host of a URL, lower case, without "www." and port ("" when none)."""
+    if not url:
+        return ""
+    try:
+        host = urlsplit(url.strip() if "//" in url else "//" + url.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
+def traffic_source(url: pd.Series, referrer: pd.Series, internal_hosts: Sequence[str] = ()) -> pd.DataFrame:
+    """Per hit, the traffic source GA would read from it: columns source, medium, campaign and referrer (host),
+    and `new` (the hit brings a source of its own: UTM parameters, a gclid, or another site's referrer).
+
+    UTM parameters of the URL win; a gclid is Google Ads (google / cpc); else a referrer from another site gives
+    its host as source, medium "referral" (the channel rules put search and social hosts in their channels);
+    else the hit is direct ((direct) / (none)). A referrer from the shop itself (the URL's host, or one of
+    `internal_hosts`) is not a source: the visitor moved inside the site.
+    """
+    own = {h.lower().removeprefix("www.") for h in internal_hosts}
+    rows = []
+    for u, r in zip(url.astype("string").fillna(""), referrer.astype("string").fillna(""), strict=True):
+        rows.append(_source_of(str(u), str(r), own))
+    df = pd.DataFrame(rows, columns=["source", "medium", "campaign", "referrer", "new"], index=url.index)
+    for c in ("source", "medium", "campaign", "referrer"):
+        df[c] = df[c].astype("string")
+    df["new"] = df["new"].astype(bool)
+    return df
+
+
+def _source_of(url: str, referrer: str, own: set[str]) -> tuple[str, str, str, str, bool]:
+    try:
+        query = parse_qs(urlsplit(url).query) if url else {}
+    except ValueError:
+        query = {}
+    utm = {k: query.get(f"utm_{k}", [""])[0].strip().lower() for k in ("source", "medium", "campaign")}
+    ref_host = host_of(referrer)
+    site = host_of(url)
+    external = bool(ref_host) and ref_host != site and ref_host not in own and not ref_host.endswith("." + site)
+    if utm["source"] or utm["medium"] or utm["campaign"]:
+        return utm["source"], utm["medium"], utm["campaign"], ref_host, True
+    if "gclid" in query:
+        return "google", "cpc", "", ref_host, True
+    if external:
+        return ref_host, "referral", "", ref_host, True
+    return "(direct)", "(none)", "", ref_host, False
+
+
+def empty_channel(n: int) -> pd.Series:
+    """n empty channels: the source carries nothing a channel could be derived from (not supplied)."""
+    return pd.Series(pd.NA, index=range(n), dtype="string")
+
+
+def channel_of(sources: pd.DataFrame, rules: Sequence[Mapping] = ()) -> pd.Series:
+    """The contract channel of each traffic source (columns source, medium, campaign, referrer): the consultant's
+    rules first, then DEFAULT_CHANNEL_RULES; "unknown" when none matches (GA4's Unassigned)."""
+    compiled = [
+        ({f: _pattern(str(v)) for f, v in rule["when"].items()}, rule["channel"])
+        for rule in [*rules, *DEFAULT_CHANNEL_RULES]
+    ]
+    keys = sources[list(RULE_FIELDS)].astype("string").fillna("")
+    out = []
+    cache: dict[tuple, str] = {}
+    for row in keys.itertuples(index=False, name=None):
+        if row not in cache:
+            values = dict(zip(RULE_FIELDS, row, strict=True))
+            cache[row] = next(
+                (ch for cond, ch in compiled if all(p.search(values[f]) for f, p in cond.items())), "unknown"
+            )
+        out.append(cache[row])
+    return pd.Series(out, index=sources.index, dtype="string")
+
+
+def sessions(
+    visitor: pd.Series,
+    time: pd.Series,
+    new_source: pd.Series | None = None,
+    source_key: pd.Series | None = None,
+    gap_minutes: float = SESSION_GAP_MINUTES,
+    key: str = "lifecycle-audit",
+) -> pd.Series:
+    """A session id per hit: a visitor's hits in time order start a new session after `gap_minutes` without a
+    hit, or when a hit brings a new traffic source (`new_source`) whose `source_key` differs from the session's.
+
+    Ids are "s_" + a keyed hash of the visitor and the session's first hit time: deterministic, not reversible
+    to the raw id. Hits without visitor or time get no session (<NA>).
+    """
+    n = len(time)
+    ok = visitor.notna().to_numpy() & time.notna().to_numpy()
+    new = np.zeros(n, dtype=bool) if new_source is None else new_source.fillna(False).to_numpy(dtype=bool)
+    skey = pd.Series([""] * n, dtype="string") if source_key is None else source_key.astype("string").fillna("")
+    df = pd.DataFrame(
+        {
+            "v": visitor.astype("string").to_numpy(),
+            "t": pd.to_datetime(time).to_numpy(),
+            "new": new,
+            "k": skey.to_numpy(),
+            "pos": np.arange(n),
+        }
+    )[ok]
+    df = df.sort_values(["v", "t", "pos"], kind="stable")
+    v, t = df["v"].to_numpy(), df["t"].to_numpy()
+    first = np.ones(len(df), dtype=bool)
+    if len(df) > 1:
+        same = v[1:] == v[:-1]
+        gap = (t[1:] - t[:-1]) > np.timedelta64(int(gap_minutes * 60_000_000), "us")
+        first[1:] = ~same | gap
+    # A hit with a source of its own that differs from the running session's source starts a new session.
+    k, nw = df["k"].to_numpy(), df["new"].to_numpy()
+    current = ""
+    for i in range(len(df)):
+        if first[i]:
+            current = k[i]
+        elif nw[i] and k[i] != current:
+            first[i] = True
+            current = k[i]
+    start_v = np.where(first, v, None)
+    start_t = np.where(first, df["t"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy(), None)
+    start = pd.Series([f"{a}\x1f{b}" if a is not None else None for a, b in zip(start_v, start_t, strict=True)]).ffill()
+    ids = {s: "s_" + hmac.new(key.encode(), s.encode(), hashlib.sha256).hexdigest()[:16] for s in pd.unique(start)}
+    out = pd.Series(pd.NA, index=range(n), dtype="string")
+    out.iloc[df["pos"].to_numpy()] = start.map(ids).to_numpy()
+    out.index = time.index
+    return out
+
+
+def session_channel(session: pd.Series, time: pd.Series, channel: pd.Series) -> pd.Series:
+    """Each hit's session channel: the channel of the session's first hit (GA4's session default channel)."""
+    df = pd.DataFrame({"s": session.to_numpy(), "t": pd.to_datetime(time).to_numpy(), "c": channel.to_numpy()})
+    df["pos"] = np.arange(len(df))
+    first = df.dropna(subset=["s"]).sort_values(["s", "t", "pos"], kind="stable").drop_duplicates("s")
+    mapping = dict(zip(first["s"], first["c"], strict=True))
+    return pd.Series(session.map(mapping).to_numpy(), index=session.index, dtype="string")

@@ -1,0 +1,173 @@
+"""Raw web hits: sessions from inactivity and campaign change, channel, page type and device, on hits whose
+answer is known; and the tracking_log preset built on them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lifecycle_audit.sources import web
+
+T0 = pd.Timestamp("2024-03-01 10:00:00")
+
+
+def _at(*minutes: float) -> pd.Series:
+    return pd.Series([T0 + pd.Timedelta(minutes=m) for m in minutes])
+
+
+def _ids(visitors: list[str | None], times: pd.Series, **kw) -> list:
+    return web.sessions(pd.Series(visitors, dtype="string"), times, **kw).tolist()
+
+
+# --- sessions ----------------------------------------------------------------------------------------------
+
+
+def test_hits_29_minutes_apart_share_a_session_31_minutes_apart_do_not():
+    ids = _ids(["a", "a", "a"], _at(0, 29, 60))
+    assert ids[0] == ids[1] != ids[2]
+
+
+def test_the_gap_is_an_option():
+    assert len(set(_ids(["a", "a"], _at(0, 20), gap_minutes=15))) == 2
+    assert len(set(_ids(["a", "a"], _at(0, 20), gap_minutes=30))) == 1
+
+
+def test_visitors_have_sessions_of_their_own_whatever_the_row_order():
+    ids = _ids(["a", "b", "a", "b"], _at(5, 0, 0, 10))
+    assert ids[0] == ids[2] and ids[1] == ids[3] and ids[0] != ids[1]
+
+
+def test_session_ids_are_deterministic_and_do_not_show_the_raw_id():
+    first = _ids(["visitor-42", "visitor-42"], _at(0, 1))
+    assert first == _ids(["visitor-42", "visitor-42"], _at(0, 1))
+    assert all(i.startswith("s_") and "visitor-42" not in i for i in first)
+    assert first != _ids(["visitor-42", "visitor-42"], _at(0, 1), key="another client")
+
+
+def test_a_new_campaign_source_starts_a_session_a_direct_hit_does_not():
+    src = web.traffic_source(
+        pd.Series(
+            [
+                "https://shop.example/?utm_source=google&utm_medium=cpc",
+                "https://shop.example/p/1",  # inside the site: no source of its own
+                "https://shop.example/?utm_source=newsletter&utm_medium=email",  # another campaign, 2 minutes on
+                "https://shop.example/?utm_source=newsletter&utm_medium=email",  # the same campaign again
+            ]
+        ),
+        pd.Series(["https://www.google.com/", "https://shop.example/", "", ""]),
+    )
+    key = src["source"] + "/" + src["medium"] + "/" + src["campaign"]
+    ids = _ids(["a"] * 4, _at(0, 1, 3, 4), new_source=src["new"], source_key=key)
+    assert ids[0] == ids[1] != ids[2] == ids[3]
+    assert len(set(_ids(["a"] * 4, _at(0, 1, 3, 4)))) == 1  # without the campaign rule: one session
+
+
+def test_hits_without_visitor_or_time_get_no_session():
+    ids = web.sessions(pd.Series(["a", None], dtype="string"), pd.Series([T0, pd.NaT]))
+    assert ids.isna().tolist() == [False, True]
+
+
+# --- channel -----------------------------------------------------------------------------------------------
+
+
+def _channel(url: str, referrer: str = "", rules=()) -> str:
+    src = web.traffic_source(pd.Series([url]), pd.Series([referrer]))
+    return web.channel_of(src, rules).iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "referrer", "channel"),
+    [
+        ("https://shop.example/?utm_source=google&utm_medium=cpc", "https://www.google.com/", "paid_search"),
+        ("https://shop.example/?gclid=abc123", "https://www.google.com/", "paid_search"),
+        ("https://shop.example/", "https://www.google.de/", "organic_search"),
+        ("https://shop.example/", "https://www.bing.com/search?q=mugs", "organic_search"),
+        ("https://shop.example/?utm_source=facebook&utm_medium=paid_social", "", "paid_social"),
+        ("https://shop.example/?utm_source=instagram&utm_medium=cpc", "", "paid_social"),
+        ("https://shop.example/", "https://m.facebook.com/", "organic_social"),
+        ("https://shop.example/?utm_source=newsletter&utm_medium=email", "", "email"),
+        ("https://shop.example/?utm_source=awin&utm_medium=affiliate", "", "affiliate"),
+        ("https://shop.example/?utm_source=gdn&utm_medium=display", "", "display"),
+        ("https://shop.example/", "https://blog.somebody.org/post", "referral"),
+        ("https://shop.example/", "", "direct"),
+        ("https://shop.example/p/1", "https://shop.example/", "direct"),  # own site: no source
+        ("https://shop.example/?utm_source=partner&utm_medium=weird", "", "unknown"),  # GA4's Unassigned
+    ],
+)
+def test_channel_by_the_ga4_default_rules(url, referrer, channel):
+    assert _channel(url, referrer) == channel
+
+
+def test_the_consultants_rules_come_first():
+    rules = [{"when": {"source": "re:^partner", "medium": "weird"}, "channel": "affiliate"}]
+    assert _channel("https://shop.example/?utm_source=partner&utm_medium=weird", "", rules) == "affiliate"
+    rules = [{"when": {"referrer": "re:idealo"}, "channel": "affiliate"}]
+    assert _channel("https://shop.example/", "https://www.idealo.de/x", rules) == "affiliate"
+    assert _channel("https://shop.example/", "https://www.idealo.de/x") == "referral"
+
+
+def test_internal_hosts_are_not_referrers():
+    src = web.traffic_source(
+        pd.Series(["https://shop.example/"]), pd.Series(["https://pay.example/ok"]), ["pay.example"]
+    )
+    assert web.channel_of(src).iloc[0] == "direct" and not src["new"].iloc[0]
+
+
+def test_a_session_takes_the_channel_of_its_first_hit():
+    session = pd.Series(["s1", "s1", "s2"], dtype="string")
+    own = pd.Series(["email", "direct", "direct"], dtype="string")
+    assert web.session_channel(session, _at(0, 1, 50), own).tolist() == ["email", "email", "direct"]
+
+
+# --- page type ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "page_type"),
+    [
+        ("https://shop.example/", "home"),
+        ("https://shop.example", "home"),
+        ("https://shop.example/product/blue-mug?utm_source=x", "product"),
+        ("https://shop.example/p/123", "product"),
+        ("https://shop.example/cart", "cart"),
+        ("https://shop.example/checkout/payment", "checkout"),
+        ("https://shop.example/search?q=mug", "category"),
+        ("https://shop.example/category/kitchen", "category"),
+        ("https://shop.example/collections/sale", "category"),
+        ("https://shop.example/blog/how-to-brew", "content"),
+        ("/products/mug", "product"),
+        ("https://shop.example/impressum", "other"),
+    ],
+)
+def test_page_type_from_the_url(url, page_type):
+    assert web.page_type_of(pd.Series([url])).iloc[0] == page_type
+
+
+def test_own_page_patterns_come_first_and_empty_urls_stay_empty():
+    rules = {"/impressum": "content", "re:^/kaufen/": "product"}
+    got = web.page_type_of(pd.Series(["https://x.de/impressum", "https://x.de/kaufen/7", None]), rules)
+    assert got.tolist()[:2] == ["content", "product"] and pd.isna(got.iloc[2])
+
+
+# --- device ------------------------------------------------------------------------------------------------
+
+ANDROID_PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"
+)
+ANDROID_TABLET = (
+    "Mozilla/5.0 (Linux; Android 13; SM-X200) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+)
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+IPAD = "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15"
+)
+BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def test_device_from_the_user_agent():
+    uas = pd.Series([ANDROID_PHONE, ANDROID_TABLET, IPHONE, IPAD, WINDOWS, MAC, BOT, "", None], dtype="string")
+    got = web.device_of(uas.mask(uas == ""))
+    assert got.tolist()[:7] == ["mobile", "tablet", "mobile", "tablet", "desktop", "desktop", "other"]
+    assert got.iloc[7:].isna().all()
