@@ -3,10 +3,19 @@ answer is known; and the tracking_log preset built on them."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from lifecycle_audit import params, paths, sources
+from lifecycle_audit.cli import app
 from lifecycle_audit.sources import web
+from lifecycle_audit.sources.presets import detect
+from tests.kit import tracking_log
 
 T0 = pd.Timestamp("2024-03-01 10:00:00")
 
@@ -171,3 +180,138 @@ def test_device_from_the_user_agent():
     got = web.device_of(uas.mask(uas == ""))
     assert got.tolist()[:7] == ["mobile", "tablet", "mobile", "tablet", "desktop", "desktop", "other"]
     assert got.iloc[7:].isna().all()
+
+
+# --- the tracking_log preset -------------------------------------------------------------------------------
+
+SEGMENT_HEADER = (
+    "type,event,timestamp,anonymous_id,user_id,context_page_url,context_page_referrer,context_user_agent,"
+    "properties_product_id,properties_order_id,properties_revenue,properties_currency"
+)
+SNOWPLOW_HEADER = "event,collector_tstamp,domain_userid,user_id,page_url,page_referrer,useragent,mkt_source,mkt_medium"
+
+
+def test_init_recognises_segment_and_snowplow_logs_with_their_column_names():
+    fields = detect.tracking_log_fields(SEGMENT_HEADER.split(","))
+    preset, _, found = detect.recognise_tracking_log(SEGMENT_HEADER.split(","))
+    assert preset.name == "tracking_log" and found == fields
+    assert fields["url"] == "context_page_url" and fields["revenue"] == "properties_revenue"
+    preset, _, found = detect.recognise_tracking_log(SNOWPLOW_HEADER.split(","))
+    assert preset.name == "tracking_log"
+    assert (found["anonymous_id"], found["user_agent"], found["utm_medium"]) == (
+        "domain_userid",
+        "useragent",
+        "mkt_medium",
+    )
+    assert detect.recognise_tracking_log(["timestamp", "anonymous_id", "revenue"])[0] is None  # no hit fields
+
+
+def _log(tmp_path, text: str, **options) -> tuple:
+    (tmp_path / "log.csv").write_text(text, encoding="utf-8")
+    columns = {"url": "context_page_url", "referrer": "context_page_referrer", "user_agent": "context_user_agent"}
+    p = params.from_dict(
+        {
+            "client": "acme",
+            "data_dir": str(tmp_path),
+            "max_rejected_share": 0.5,
+            "sources": {"log": {"preset": "tracking_log", "file": "log.csv", "columns": columns, "options": options}},
+        }
+    )
+    prepared = sources.prepare(p)
+    for i in prepared.inputs:
+        assert i.balanced, i
+    return prepared, {t: pd.read_parquet(prepared.path(t)) for t in prepared.usable}
+
+
+LOG = """type,event,timestamp,anonymous_id,user_id,context_page_url,context_page_referrer,context_user_agent
+page,,2024-03-01T10:00:00Z,a1,,https://shop.example/?utm_source=google&utm_medium=cpc,https://www.google.com/,{android}
+page,,2024-03-01T10:29:00Z,a1,,https://shop.example/product/7,https://shop.example/,{android}
+track,Product Added,2024-03-01T10:30:00Z,a1,,https://shop.example/cart,https://shop.example/product/7,{android}
+page,,2024-03-01T11:01:00Z,a1,,https://shop.example/,,{android}
+identify,,2024-03-01T11:01:00Z,a1,u1,,,{android}
+page,,2024-03-01T11:02:00Z,,,https://shop.example/,,{android}
+""".replace("{android}", '"' + ANDROID_PHONE + '"')
+
+
+def test_a_tracking_log_becomes_sessions_with_channel_page_type_and_device(tmp_path):
+    prepared, t = _log(tmp_path, LOG)
+    (i,) = prepared.inputs
+    assert (i.rows_in, i.rows_used, i.excluded, i.rejected) == (6, 4, {"other_event": 1}, {"no_visitor": 1})
+    ev = t["events"].sort_values("event_time")
+    assert ev["event_type"].tolist() == ["page_view", "page_view", "add_to_cart", "page_view"]
+    ids = ev["session_id"].tolist()
+    assert ids[0] == ids[1] == ids[2] != ids[3]  # 29 minutes: same visit; 31 minutes: a new one
+    assert ev["channel"].tolist() == ["paid_search"] * 3 + ["direct"]
+    assert ev["page_type"].tolist() == ["home", "product", "cart", "home"]
+    assert set(ev["device"]) == {"mobile"}
+    assert "orders" not in t or t["orders"].empty
+
+
+def test_the_session_gap_is_an_option_of_the_preset(tmp_path):
+    _, t = _log(tmp_path, LOG, session_gap_minutes=45)
+    assert t["events"]["session_id"].nunique() == 1
+
+
+def test_a_log_without_url_or_referrer_leaves_channel_and_page_type_not_supplied(tmp_path):
+    bare = "type,event,timestamp,anonymous_id\npage,,2024-03-01T10:00:00Z,a1\ntrack,Product Added,2024-03-01T10:01:00Z,a1\n"
+    prepared, t = _log(tmp_path, bare)
+    ev = t["events"]
+    assert len(ev) == 2 and ev["channel"].isna().all() and ev["page_type"].isna().all() and ev["device"].isna().all()
+    notes = " ".join(prepared.inputs[0].notes)
+    assert "channel not supplied" in notes
+
+
+def test_purchase_events_with_order_ids_yield_orders_once(tmp_path):
+    log = (
+        "type,event,timestamp,anonymous_id,user_id,context_page_url,order_id,revenue,product_id\n"
+        "track,Order Completed,2024-03-01T10:00:00Z,a1,u1,https://shop.example/checkout/thanks,O1,49.90,P1\n"
+        "track,Order Completed,2024-03-01T10:00:05Z,a1,u1,https://shop.example/checkout/thanks,O1,49.90,P1\n"
+        "track,Order Completed,2024-03-02T10:00:00Z,a2,,https://shop.example/checkout/thanks,O2,12.00,P2\n"
+    )
+    prepared, t = _log(tmp_path, log)
+    (i,) = prepared.inputs
+    assert (i.rows_used, i.excluded) == (2, {"doubled_event": 1})
+    orders = t["orders"].sort_values("order_id")
+    assert orders["order_id"].tolist() == ["O1", "O2"] and orders["revenue"].tolist() == [49.90, 12.00]
+    assert orders["customer_id"].isna().tolist() == [False, True]
+
+
+# --- init -> validate -> run on a generated Segment log ----------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_init_validate_run_on_a_segment_tracking_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "PARAMS", tmp_path / "params")
+    (tmp_path / "params").mkdir()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    expected = tracking_log.write(folder / "segment_tracks.csv")
+    cli = CliRunner()
+    result = cli.invoke(app, ["init", "acme", "--from", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "preset tracking_log" in result.output
+    params_file = tmp_path / "params" / "acme.yaml"
+    data = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    data["output"] = str(tmp_path / "reports")  # where the test keeps its reports; nothing else is edited
+    params_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+    result = cli.invoke(app, ["validate", str(params_file)])
+    assert result.exit_code == 0, result.output
+
+    p = params.load(params_file)
+    prepared = sources.prepare(p)
+    (i,) = prepared.inputs
+    assert i.rows_in == expected.rows == i.rows_used + sum(i.excluded.values()) + sum(i.rejected.values())
+    assert (i.excluded, i.rejected) == (expected.excluded, expected.rejected)
+    ev = pd.read_parquet(prepared.path("events"))
+    first = ev.sort_values("event_time").drop_duplicates("session_id")
+    assert first["channel"].value_counts().to_dict() == expected.channels
+    assert len(pd.read_parquet(prepared.path("orders"))) == expected.orders
+
+    result = cli.invoke(app, ["run", str(params_file), "--stage", "reach", "--stage", "conversion", "--quiet"])
+    assert result.exit_code == 0, result.output
+    index = Path(result.stdout.strip().splitlines()[-1])
+    findings = json.loads((index.parent / "findings.json").read_text(encoding="utf-8"))
+    statuses = {f["check_id"]: f["status"] for f in findings}
+    assert "error" not in statuses.values(), statuses
+    print(f"tracking log: {i.rows_in} rows in = {i.rows_used} used + {i.excluded} excluded + {i.rejected} rejected")

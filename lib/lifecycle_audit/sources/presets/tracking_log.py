@@ -154,7 +154,8 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
         }
     )
     notes = _session_notes(session[used], channel[used], src is not None, opts)
-    return Built(tables={"events": events, "orders": _orders(data, user, when, used & purchase, notes)}, status=status)
+    orders = _orders(data, user, when, used & purchase, notes)
+    return Built(tables={"events": events, "orders": orders}, status=status, notes=notes)
 
 
 def _orders(data: pd.DataFrame, user: pd.Series, when: pd.Series, rows: np.ndarray, notes: list[str]) -> pd.DataFrame:
