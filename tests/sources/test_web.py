@@ -308,10 +308,17 @@ def test_init_validate_run_on_a_segment_tracking_log(tmp_path, monkeypatch):
     assert first["channel"].value_counts().to_dict() == expected.channels
     assert len(pd.read_parquet(prepared.path("orders"))) == expected.orders
 
-    result = cli.invoke(app, ["run", str(params_file), "--stage", "reach", "--stage", "conversion", "--quiet"])
+    result = cli.invoke(app, ["run", str(params_file), "--stage", "reach", "--quiet"])
     assert result.exit_code == 0, result.output
     index = Path(result.stdout.strip().splitlines()[-1])
     findings = json.loads((index.parent / "findings.json").read_text(encoding="utf-8"))
     statuses = {f["check_id"]: f["status"] for f in findings}
     assert "error" not in statuses.values(), statuses
     print(f"tracking log: {i.rows_in} rows in = {i.rows_used} used + {i.excluded} excluded + {i.rejected} rejected")
+
+
+def test_a_session_takes_the_channel_of_its_hit_with_a_source_before_calls_without_a_page():
+    session = pd.Series(["s1", "s1", "s1"], dtype="string")
+    own = pd.Series(["direct", "email", "direct"], dtype="string")  # an identify call, the landing page, a page
+    rank = pd.Series([2, 0, 1])
+    assert web.session_channel(session, _at(0, 0, 1), own, rank).tolist() == ["email"] * 3

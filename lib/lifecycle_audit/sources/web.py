@@ -314,10 +314,18 @@ def sessions(
     return out
 
 
-def session_channel(session: pd.Series, time: pd.Series, channel: pd.Series) -> pd.Series:
-    """Each hit's session channel: the channel of the session's first hit (GA4's session default channel)."""
+def session_channel(
+    session: pd.Series, time: pd.Series, channel: pd.Series, rank: pd.Series | None = None
+) -> pd.Series:
+    """Each hit's session channel: the channel of the session's first hit (GA4's session default channel).
+
+    `rank` orders the hits of equal standing: with it, the session takes the first hit of the lowest rank (e.g.
+    0 for a hit with a traffic source of its own, 1 for a page without one, 2 for a hit without a page, such as
+    an identify call), so a call without a page at the session's start does not make it "direct".
+    """
     df = pd.DataFrame({"s": session.to_numpy(), "t": pd.to_datetime(time).to_numpy(), "c": channel.to_numpy()})
+    df["r"] = 0 if rank is None else rank.to_numpy()
     df["pos"] = np.arange(len(df))
-    first = df.dropna(subset=["s"]).sort_values(["s", "t", "pos"], kind="stable").drop_duplicates("s")
+    first = df.dropna(subset=["s"]).sort_values(["s", "r", "t", "pos"], kind="stable").drop_duplicates("s")
     mapping = dict(zip(first["s"], first["c"], strict=True))
     return pd.Series(session.map(mapping).to_numpy(), index=session.index, dtype="string")

@@ -132,7 +132,11 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
     new_source = src["new"] if src is not None and opts.new_session_on_campaign_change else None
     source_key = src["source"] + "/" + src["medium"] + "/" + src["campaign"] if src is not None else None
     session = web.sessions(visitor, when, new_source, source_key, opts.session_gap_minutes, key)
-    channel = web.session_channel(session, when, own_channel) if src is not None else own_channel
+    channel = own_channel
+    if src is not None:  # a hit with a source of its own first, then a page, then calls without a page
+        page = (text(data["url"]).notna() | text(data["referrer"]).notna()).to_numpy()
+        rank = pd.Series(np.where(src["new"].to_numpy(), 0, np.where(page, 1, 2)))
+        channel = web.session_channel(session, when, own_channel, rank)
     device = text(data["device"]).str.lower()
     if _supplied(device):
         device = device.where(device.isin(["desktop", "mobile", "tablet"]) | device.isna(), "other")
