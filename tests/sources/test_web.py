@@ -322,3 +322,28 @@ def test_a_session_takes_the_channel_of_its_hit_with_a_source_before_calls_witho
     own = pd.Series(["direct", "email", "direct"], dtype="string")  # an identify call, the landing page, a page
     rank = pd.Series([2, 0, 1])
     assert web.session_channel(session, _at(0, 0, 1), own, rank).tolist() == ["email"] * 3
+
+
+# --- not supplied ------------------------------------------------------------------------------------------
+
+
+def test_a_plain_events_mapping_without_channel_page_type_or_device_leaves_them_not_supplied(tmp_path):
+    (tmp_path / "events.csv").write_text(
+        "session_id,customer_id,anonymous_id,event_time,event_type\ns1,,a1,2024-03-01 10:00,page_view\n",
+        encoding="utf-8",
+    )
+    p = params.from_dict({"client": "acme", "data_dir": str(tmp_path), "sources": {"events": {"file": "events.csv"}}})
+    prepared = sources.prepare(p)
+    ev = pd.read_parquet(prepared.path("events"))
+    assert len(ev) == 1 and ev[["channel", "page_type", "device"]].isna().all().all()
+
+
+def test_a_ga4_export_without_traffic_source_or_device_columns_leaves_them_not_supplied(tmp_path):
+    (tmp_path / "ga4.csv").write_text(
+        "event_name,event_timestamp,user_pseudo_id,ga_session_id\npage_view,1704448801000000,u1,17\n", encoding="utf-8"
+    )
+    p = params.from_dict(
+        {"client": "acme", "data_dir": str(tmp_path), "sources": {"ga4": {"preset": "ga4_events", "file": "ga4.csv"}}}
+    )
+    ev = pd.read_parquet(sources.prepare(p).path("events"))
+    assert len(ev) == 1 and ev["channel"].isna().all() and ev["device"].isna().all()
