@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import contract, paths
 from .errors import ParamsError
 
-FORMATS = ("csv", "tsv", "parquet", "excel")
+FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
 SUFFIX_FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -26,6 +26,9 @@ SUFFIX_FORMATS = {
     ".xlsx": "excel",
     ".xls": "excel",
     ".gz": "csv",
+    # raw tracking logs (Segment, Snowplow): one JSON object per line
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 # Keys that look like secrets must never sit in a params file: they would end up in reports.
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
@@ -117,7 +120,7 @@ class Source(_Strict):
 
     file: str | None = Field(None, description="file, folder or glob pattern, relative to data_dir")
     files: list[str] | None = Field(None, description="several files (or folders, or patterns), read as one")
-    format: Literal["csv", "tsv", "parquet", "excel"] | None = None
+    format: Literal["csv", "tsv", "parquet", "excel", "jsonl"] | None = None
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column -> client column; unmapped columns keep their name"
     )

@@ -11,6 +11,7 @@ twice within seconds (excluded: doubled), a hit without any id and one with an u
 from __future__ import annotations
 
 import csv
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,7 @@ def _visit(rows: list, anon: str, user: str | None, start: pd.Timestamp, arrival
 
 
 def write(path: Path, visitors: int = 40, seed: int = 5) -> Expected:
-    """Write the log as CSV at `path`; return what it must become."""
+    """Write the log at `path` (CSV, or Segment's JSON lines when it ends in .jsonl); return what it must become."""
     rng = random.Random(seed)
     rows: list[list] = []
     exp = Expected()
@@ -122,11 +123,38 @@ def write(path: Path, visitors: int = 40, seed: int = 5) -> Expected:
     rows.append(["page", "", "yesterday-ish", "anon-9999", "", SITE + "/", "", AGENTS[0][0], "", "", "", ""])
     exp.rejected = {"no_visitor": 1, "unreadable_timestamp": 1}
     rows.sort(key=lambda r: str(r[2]))
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(COLUMNS)
-        for r in rows:
-            when = r[2].strftime("%Y-%m-%dT%H:%M:%S.000Z") if isinstance(r[2], pd.Timestamp) else r[2]
-            out.writerow([*r[:2], when, *["" if x is None else x for x in r[3:]]])
+    rows = [[*r[:2], _when(r[2]), *["" if x is None else x for x in r[3:]]] for r in rows]
+    if path.suffix == ".jsonl":
+        _write_json_lines(path, rows)
+    else:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(COLUMNS)
+            out.writerows(rows)
     exp.rows = len(rows)
     return exp
+
+
+def _when(t) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z") if isinstance(t, pd.Timestamp) else t
+
+
+def _write_json_lines(path: Path, rows: list[list]) -> None:
+    """The hits as Segment writes them: one JSON object per line, nested context and properties, empty fields
+    left out (userId null before login)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            hit = dict(zip(COLUMNS, r, strict=True))
+            obj: dict = {"type": hit["type"], "timestamp": hit["timestamp"], "anonymousId": hit["anonymous_id"] or None}
+            obj["userId"] = hit["user_id"] or None
+            if hit["event"]:
+                obj["event"] = hit["event"]
+            page = {k: hit[f"context_page_{k}"] for k in ("url", "referrer") if hit[f"context_page_{k}"]}
+            obj["context"] = {"page": page, "userAgent": hit["context_user_agent"]}
+            props = {k.removeprefix("properties_"): hit[k] for k in COLUMNS if k.startswith("properties_") and hit[k]}
+            if "revenue" in props:
+                props["revenue"] = float(props["revenue"])
+                props["products"] = [{"product_id": props.get("product_id"), "quantity": 1}]
+            if props:
+                obj["properties"] = props
+            fh.write(json.dumps(obj) + "\n")

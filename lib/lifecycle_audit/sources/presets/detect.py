@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
+from .. import jsonlines
 from .registry import all_presets, get
 
 _TEXT = (".csv", ".txt", ".tsv", ".gz")
@@ -21,6 +24,8 @@ def header_of(path: Path) -> list[str]:
             return [str(c) for c in pd.read_excel(path, nrows=0).columns]
         if name.endswith((".parquet", ".pq")):
             return list(pq.ParquetFile(path).schema_arrow.names)
+        if name.endswith(jsonlines.SUFFIXES) or name.endswith(tuple(x + ".gz" for x in jsonlines.SUFFIXES)):
+            return _json_lines_header(path)
         for enc in ("utf-8-sig", "cp1252"):
             try:
                 df = pd.read_csv(path, sep=None, engine="python", nrows=5, encoding=enc, dtype=str)
@@ -33,6 +38,14 @@ def header_of(path: Path) -> list[str]:
     except Exception:  # noqa: BLE001 - an unreadable file is reported as such
         return []
     return []
+
+
+def _json_lines_header(path: Path, lines: int = 200) -> list[str]:
+    """The flattened field names of the first objects of a JSON-lines file (gzip-compressed or not)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = b"".join(line for _, line in zip(range(lines), fh, strict=False))
+    return list(jsonlines.read(io.BytesIO(head), "utf-8-sig").columns)
 
 
 def recognise(header: list[str]):
@@ -56,6 +69,12 @@ def scalar(value: str) -> str:
         if "\n" not in text:
             return text
     return text
+
+
+def _yaml_value(value) -> str:
+    """A default option value as YAML on one line (null, true, [], {}, 30), valid once the line is uncommented."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30).strip()
+    return text.removesuffix("...").strip()
 
 
 def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[str]]:
@@ -111,10 +130,10 @@ def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
             f"{preset.template}.yaml"
         )
         for name, field in opts.items():
-            default = field.default
+            default = field.get_default(call_default_factory=True)
             if isinstance(default, (dict, list)) and len(str(default)) > 60:
                 continue
-            lines.append(f"    #   {name}: {scalar(repr(default))[1:-1]}")
+            lines.append(f"    #   {name}: {_yaml_value(default)}")
     return lines
 
 
