@@ -16,6 +16,7 @@ from lifecycle_audit import params, paths, sources
 from lifecycle_audit.cli import app
 from lifecycle_audit.sources import jsonlines, web
 from lifecycle_audit.sources.presets import detect
+from lifecycle_audit.sources.presets.tracking_log import TrackingLogOptions
 from tests.kit import tracking_log
 
 T0 = pd.Timestamp("2024-03-01 10:00:00")
@@ -375,3 +376,15 @@ def test_a_ga4_export_without_traffic_source_or_device_columns_leaves_them_not_s
     )
     ev = pd.read_parquet(sources.prepare(p).path("events"))
     assert len(ev) == 1 and ev["channel"].isna().all() and ev["device"].isna().all()
+
+
+def test_the_readme_example_of_the_tracking_log_preset_is_a_valid_entry():
+    readme = (paths.ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Raw web hits") :]
+    block = section[section.index("```yaml") + len("```yaml") : section.index("```", section.index("```yaml") + 7)]
+    entry = yaml.safe_load(block)["sources"]["tracking"]
+    p = params.from_dict({"client": "acme", "data_dir": "data/acme", "sources": {"tracking": entry}})
+    sources.check_params(p)
+    opts = TrackingLogOptions.model_validate(entry["options"])
+    src = web.traffic_source(pd.Series(["https://shop.example/"]), pd.Series(["https://www.check24.de/x"]))
+    assert web.channel_of(src, [r.model_dump() for r in opts.channel_rules]).iloc[0] == "affiliate"

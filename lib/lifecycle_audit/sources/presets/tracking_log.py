@@ -158,6 +158,11 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
         }
     )
     notes = _session_notes(session[used], channel[used], src is not None, opts)
+    if opts.timezone is None and text(data["timestamp"]).str.contains(r"(?:Z|[+-]\d\d:?\d\d)$").fillna(False).any():
+        notes.append(
+            "timestamps carry a UTC offset and are kept as UTC; set options.timezone (e.g. Europe/Berlin) for the "
+            "shop's local time"
+        )
     orders = _orders(data, user, when, used & purchase, notes)
     return Built(tables={"events": events, "orders": orders}, status=status, notes=notes)
 
