@@ -388,3 +388,43 @@ def test_the_readme_example_of_the_tracking_log_preset_is_a_valid_entry():
     opts = TrackingLogOptions.model_validate(entry["options"])
     src = web.traffic_source(pd.Series(["https://shop.example/"]), pd.Series(["https://www.check24.de/x"]))
     assert web.channel_of(src, [r.model_dump() for r in opts.channel_rules]).iloc[0] == "affiliate"
+
+
+def test_hits_before_a_login_get_the_customer_their_anonymous_id_is_tied_to(tmp_path):
+    log = (
+        "type,event,timestamp,anonymous_id,user_id,context_page_url\n"
+        "page,,2024-03-01T10:00:00Z,a1,,https://shop.example/\n"
+        "identify,,2024-03-01T10:01:00Z,a1,u1,\n"
+        "page,,2024-03-01T10:02:00Z,a1,u1,https://shop.example/p/1\n"
+        "page,,2024-03-01T10:00:00Z,shared,,https://shop.example/\n"
+        "page,,2024-03-01T10:01:00Z,shared,u2,https://shop.example/\n"
+        "page,,2024-03-01T10:02:00Z,shared,u3,https://shop.example/\n"
+    )
+    _, t = _log(tmp_path, log)
+    ev = t["events"].sort_values(["anonymous_id", "event_time"])
+    assert ev["customer_id"].fillna("-").tolist() == ["u1", "u1", "-", "u2", "u3"]
+    _, t = _log(tmp_path, log, stitch_customer_ids=False)
+    assert t["events"]["customer_id"].isna().sum() == 2
+
+
+SNOWPLOW = (
+    "event,collector_tstamp,domain_userid,user_id,page_url,page_referrer,useragent,mkt_source,mkt_medium\n"
+    "page_view,2024-03-01 10:00:00,d1,,https://shop.example/,,{ua},facebook,paid\n"
+    "page_ping,2024-03-01 10:20:00,d1,,https://shop.example/,,{ua},,\n"
+    "page_view,2024-03-01 10:45:00,d1,,https://shop.example/cart,https://shop.example/,{ua},,\n"
+    "transaction,2024-03-01 10:46:00,d1,,https://shop.example/checkout,https://shop.example/cart,{ua},,\n"
+).replace("{ua}", '"' + IPAD + '"')
+
+
+def test_a_snowplow_log_with_its_own_names_and_campaign_columns(tmp_path):
+    columns = detect.tracking_log_fields(SNOWPLOW.splitlines()[0].split(","))
+    (tmp_path / "log.csv").write_text(SNOWPLOW, encoding="utf-8")
+    entry = {"preset": "tracking_log", "file": "log.csv", "columns": columns, "tables": ["events"]}
+    p = params.from_dict({"client": "acme", "data_dir": str(tmp_path), "sources": {"log": entry}})
+    prepared = sources.prepare(p)
+    (i,) = prepared.inputs
+    assert (i.rows_used, i.excluded) == (3, {"other_event": 1})
+    ev = pd.read_parquet(prepared.path("events")).sort_values("event_time")
+    assert ev["event_type"].tolist() == ["page_view", "page_view", "purchase"]
+    assert ev["session_id"].nunique() == 1  # the page ping at 10:20 kept the visit alive past 30 minutes
+    assert set(ev["channel"]) == {"paid_social"} and set(ev["device"]) == {"tablet"}

@@ -68,6 +68,7 @@ class TrackingLogOptions(Options):
     channel_rules: list[ChannelRule] = Field(default_factory=list)
     page_types: dict[str, Literal[contract.PAGE_TYPES]] = Field(default_factory=dict)  # type: ignore[valid-type]
     internal_hosts: list[str] = Field(default_factory=list)  # the shop's other hosts (checkout, payment pages)
+    stitch_customer_ids: bool = True  # an anonymous id tied to exactly one user id: all its hits get that customer
     event_map: dict[str, Literal[contract.EVENT_TYPES] | None] = Field(default_factory=dict)  # type: ignore[valid-type]
     timezone: str | None = None
 
@@ -113,6 +114,8 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
     """The events (and orders) of a raw tracking log."""
     anon, user = text(data["anonymous_id"]), text(data["user_id"])
     visitor = anon.fillna(user)
+    if opts.stitch_customer_ids:
+        user = _stitched(anon, user, ctx.notes)
     when = timestamp(data["timestamp"], None, opts.timezone)
     kind = event_types(text(data["event"]).fillna(text(data["type"])), opts.event_map)
     status = first_reason(
@@ -165,6 +168,24 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
         )
     orders = _orders(data, user, when, used & purchase, notes)
     return Built(tables={"events": events, "orders": orders}, status=status, notes=notes)
+
+
+def _stitched(anon: pd.Series, user: pd.Series, notes: list[str]) -> pd.Series:
+    """The user id of every hit, filled in on the hits of an anonymous id that is tied to exactly one user id
+    (the visits before the login, as an identify call ties them); an anonymous id seen with several user ids (a
+    shared device) is left as it is."""
+    pairs = pd.DataFrame({"a": anon, "u": user}).dropna().drop_duplicates()
+    per = pairs.groupby("a")["u"]
+    single = per.first()[per.nunique() == 1]
+    filled = user.fillna(anon.map(single)).astype("string")
+    added = int(filled.notna().sum() - user.notna().sum())
+    if added:
+        notes.append(
+            f"{added:,} hits before a login given the customer id their anonymous id was later tied to "
+            f"({len(single):,} visitors; {int((per.nunique() > 1).sum()):,} anonymous ids with several customers "
+            "left as they are)"
+        )
+    return filled
 
 
 def _orders(data: pd.DataFrame, user: pd.Series, when: pd.Series, rows: np.ndarray, notes: list[str]) -> pd.DataFrame:
