@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from lifecycle_audit import params, paths, sources
+from lifecycle_audit import checks, engine, findings, params, paths, sources
 from lifecycle_audit.cli import app
 from lifecycle_audit.sources import jsonlines, web
 from lifecycle_audit.sources.presets import detect
@@ -428,3 +428,29 @@ def test_a_snowplow_log_with_its_own_names_and_campaign_columns(tmp_path):
     assert ev["event_type"].tolist() == ["page_view", "page_view", "purchase"]
     assert ev["session_id"].nunique() == 1  # the page ping at 10:20 kept the visit alive past 30 minutes
     assert set(ev["channel"]) == {"paid_social"} and set(ev["device"]) == {"tablet"}
+
+
+# --- what the checks make of it ----------------------------------------------------------------------------
+
+
+def _untracked(tmp_path, entry: dict) -> findings.Finding:
+    p = params.from_dict({"client": "acme", "data_dir": str(tmp_path), "sources": {"log": entry}})
+    prepared = sources.prepare(p)
+    tables = engine.Tables.from_folder(prepared.path("events").parent)
+    return findings.run_check(checks.get("reach.untracked_traffic"), tables)
+
+
+def test_the_untracked_traffic_check_judges_the_derived_channels(tmp_path):
+    tracking_log.write(tmp_path / "log.csv", visitors=300)
+    columns = {"url": "context_page_url", "referrer": "context_page_referrer", "user_agent": "context_user_agent"}
+    found = _untracked(
+        tmp_path, {"preset": "tracking_log", "file": "log.csv", "columns": columns, "tables": ["events"]}
+    )
+    assert found.status == "pass" and found.score is not None, found.reason  # every visit's channel is known
+
+
+def test_a_log_without_url_or_referrer_is_not_judged_as_untracked_but_not_run(tmp_path):
+    rows = [f"page,,2024-03-{1 + i // 100:02d}T10:{i % 60:02d}:00Z,a{i}" for i in range(600)]
+    (tmp_path / "log.csv").write_text("type,event,timestamp,anonymous_id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    found = _untracked(tmp_path, {"preset": "tracking_log", "file": "log.csv", "tables": ["events"]})
+    assert found.status == "not_run" and "empty on every row" in str(found.reason), found.reason
