@@ -154,7 +154,7 @@ def _write_json_lines(path: Path, rows: list[list]) -> None:
             props = {k.removeprefix("properties_"): hit[k] for k in COLUMNS if k.startswith("properties_") and hit[k]}
             if "revenue" in props:
                 props["revenue"] = float(props["revenue"])
-                props["products"] = [{"product_id": props.get("product_id"), "quantity": 1}]
+                props["products"] = [{"product_id": props.get("product_id"), "price": props["revenue"], "quantity": 1}]
             if props:
                 obj["properties"] = props
             fh.write(json.dumps(obj) + "\n")

@@ -264,11 +264,12 @@ def test_a_log_without_url_or_referrer_leaves_channel_and_page_type_not_supplied
 
 
 def test_purchase_events_with_order_ids_yield_orders_once(tmp_path):
+    two = '"[{""sku"": ""P1"", ""price"": 19.95, ""quantity"": 2, ""category"": ""mugs""}, {""name"": ""gift""}]"'
     log = (
-        "type,event,timestamp,anonymous_id,user_id,context_page_url,order_id,revenue,product_id\n"
-        "track,Order Completed,2024-03-01T10:00:00Z,a1,u1,https://shop.example/checkout/thanks,O1,49.90,P1\n"
-        "track,Order Completed,2024-03-01T10:00:05Z,a1,u1,https://shop.example/checkout/thanks,O1,49.90,P1\n"
-        "track,Order Completed,2024-03-02T10:00:00Z,a2,,https://shop.example/checkout/thanks,O2,12.00,P2\n"
+        "type,event,timestamp,anonymous_id,user_id,context_page_url,order_id,revenue,product_id,products\n"
+        f"track,Order Completed,2024-03-01T10:00:00Z,a1,u1,https://shop.example/checkout/thanks,O1,49.90,P1,{two}\n"
+        f"track,Order Completed,2024-03-01T10:00:05Z,a1,u1,https://shop.example/checkout/thanks,O1,49.90,P1,{two}\n"
+        "track,Order Completed,2024-03-02T10:00:00Z,a2,,https://shop.example/checkout/thanks,O2,12.00,P2,\n"
     )
     prepared, t = _log(tmp_path, log)
     (i,) = prepared.inputs
@@ -276,6 +277,11 @@ def test_purchase_events_with_order_ids_yield_orders_once(tmp_path):
     orders = t["orders"].sort_values("order_id")
     assert orders["order_id"].tolist() == ["O1", "O2"] and orders["revenue"].tolist() == [49.90, 12.00]
     assert orders["customer_id"].isna().tolist() == [False, True]
+    lines = t["order_lines"]  # the item without product or price is left out, and said so
+    assert lines[["order_id", "product_id", "category", "unit_price", "quantity"]].values.tolist() == [
+        ["O1", "P1", "mugs", 19.95, 2]
+    ]
+    assert any("without a product id or a price" in n for n in i.notes)
 
 
 # --- JSON lines --------------------------------------------------------------------------------------------

@@ -160,6 +160,7 @@ TRACKING_LOG_NAMES: dict[str, tuple[str, ...]] = {
     "order_id": ("order_id", "properties_order_id", "tr_orderid", "transaction_id"),
     "revenue": ("revenue", "properties_revenue", "properties_total", "tr_total"),
     "currency": ("currency", "properties_currency", "tr_currency"),
+    "products": ("products", "properties_products"),
 }
 
 
@@ -204,4 +205,6 @@ def _tracking_log_lines(preset, fields: dict[str, str]) -> list[str]:
         lines += [f"      {f}: {scalar(c)}" for f, c in renamed.items()]
     if not {"order_id", "revenue"} <= set(fields):
         lines.append("    tables: [events]  # the log carries no order ids and revenue: no orders from it")
+    elif "products" not in fields:
+        lines.append("    tables: [events, orders]  # the log's purchases carry no products array: no order lines")
     return lines

@@ -1,4 +1,4 @@
-"""A raw tracking log of the Segment / Snowplow kind (one row per hit, no sessions): events, and orders.
+"""A raw tracking log of the Segment / Snowplow kind (one row per hit, no sessions): events, orders, order lines.
 
 Each row is a page view or a tracked event with a time, an anonymous id and/or a user id, the page URL, the
 referrer and the user agent. The event's name (Segment: `event`, else `type`; Snowplow: `event`) maps onto the
@@ -11,13 +11,15 @@ page type from the URL (`page_types` first), device from the user agent (or a de
 What the log does not carry stays empty ("not supplied"): no URL and no referrer, no channel.
 
 Purchase events that carry an order id and a revenue also yield the orders table (one order per order id,
-customer_id = the user id). A purchase fired again (the same visitor and product within a minute) is excluded
+customer_id = the user id), and their products array (Segment's `properties.products`: product_id or sku,
+price, quantity, category) the order lines. A purchase fired again (the same visitor and product within a minute) is excluded
 as `doubled_event` and counted once.
 rejected (bad data): neither anonymous id nor user id, an unreadable timestamp.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import numpy as np
@@ -166,8 +168,8 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
             "timestamps carry a UTC offset and are kept as UTC; set options.timezone (e.g. Europe/Berlin) for the "
             "shop's local time"
         )
-    orders = _orders(data, user, when, used & purchase, notes)
-    return Built(tables={"events": events, "orders": orders}, status=status, notes=notes)
+    orders, lines = _orders(data, user, when, used & purchase, notes)
+    return Built(tables={"events": events, "orders": orders, "order_lines": lines}, status=status, notes=notes)
 
 
 def _stitched(anon: pd.Series, user: pd.Series, notes: list[str]) -> pd.Series:
@@ -188,8 +190,11 @@ def _stitched(anon: pd.Series, user: pd.Series, notes: list[str]) -> pd.Series:
     return filled
 
 
-def _orders(data: pd.DataFrame, user: pd.Series, when: pd.Series, rows: np.ndarray, notes: list[str]) -> pd.DataFrame:
-    """One order per order id among the used purchase events that carry an order id and a readable revenue."""
+def _orders(
+    data: pd.DataFrame, user: pd.Series, when: pd.Series, rows: np.ndarray, notes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One order per order id among the used purchase events that carry an order id and a readable revenue, and
+    the lines of their products arrays."""
     order_id, revenue = text(data["order_id"]), number(data["revenue"])
     take = rows & order_id.notna().to_numpy() & revenue.notna().to_numpy()
     lacking = int((rows & ~take).sum())
@@ -202,12 +207,60 @@ def _orders(data: pd.DataFrame, user: pd.Series, when: pd.Series, rows: np.ndarr
             "order_time": when[take].to_numpy(),
             "revenue": revenue[take].to_numpy(),
             "currency": text(data["currency"])[take].to_numpy(),
+            "_products": text(data["products"])[take].to_numpy(),
         }
     )
     repeated = orders["order_id"].duplicated()
     if repeated.any():
         notes.append(f"{int(repeated.sum()):,} purchase event(s) repeat an order id already seen: one order kept")
-    return orders[~repeated].reset_index(drop=True)
+    orders = orders[~repeated].reset_index(drop=True)
+    lines = order_lines(orders["order_id"], orders.pop("_products"), notes)
+    return orders, lines
+
+
+LINE_COLUMNS = ("order_id", "product_id", "category", "unit_price", "quantity")
+
+
+def order_lines(order_id: pd.Series, products: pd.Series, notes: list[str]) -> pd.DataFrame:
+    """The order lines in each order's products array (JSON text): product_id (else sku, else id), price,
+    quantity (1 when not given) and category; an item without product or readable price is left out, noted."""
+    out, skipped = [], 0
+    for oid, items in zip(order_id, products, strict=True):
+        if pd.isna(items):
+            continue
+        try:
+            parsed = json.loads(items)
+        except (TypeError, json.JSONDecodeError):
+            parsed = None
+        if not isinstance(parsed, list):
+            skipped += 1
+            continue
+        for item in parsed:
+            line = _line(oid, item)
+            if line is None:
+                skipped += 1
+            else:
+                out.append(line)
+    if skipped:
+        notes.append(f"{skipped:,} product(s) in purchase events without a product id or a price: no order line")
+    lines = pd.DataFrame(out, columns=list(LINE_COLUMNS))
+    return lines.astype({"order_id": "string", "product_id": "string", "category": "string", "unit_price": "float64"})
+
+
+def _line(order_id: str, item) -> tuple | None:
+    """One order line from an item of a products array, or None when it names no product or no price."""
+    if not isinstance(item, dict):
+        return None
+    product = next((item[k] for k in ("product_id", "sku", "id") if item.get(k) not in (None, "")), None)
+    try:
+        price = float(item["price"])
+        quantity = int(item.get("quantity", 1) or 1)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if product is None:
+        return None
+    category = item.get("category")
+    return order_id, str(product), None if category in (None, "") else str(category), price, quantity
 
 
 def _session_notes(session: pd.Series, channel: pd.Series, has_source: bool, opts: TrackingLogOptions) -> list[str]:
@@ -226,7 +279,7 @@ PRESET = register(
     Preset(
         name="tracking_log",
         title="Raw tracking log (Segment / Snowplow kind: one row per hit, no sessions)",
-        yields=("events", "orders"),
+        yields=("events", "orders", "order_lines"),
         fields={
             "type": "type",
             "event": "event",
@@ -245,6 +298,7 @@ PRESET = register(
             "order_id": "order_id",
             "revenue": "revenue",
             "currency": "currency",
+            "products": "products",
         },
         required=("timestamp", "anonymous_id"),
         reasons=(
