@@ -208,9 +208,10 @@ def traffic_source(url: pd.Series, referrer: pd.Series, internal_hosts: Sequence
     `internal_hosts`) is not a source: the visitor moved inside the site.
     """
     own = {h.lower().removeprefix("www.") for h in internal_hosts}
-    rows = []
-    for u, r in zip(url.astype("string").fillna(""), referrer.astype("string").fillna(""), strict=True):
-        rows.append(_source_of(str(u), str(r), own))
+    pairs = pd.DataFrame({"u": url.astype("string").fillna("").to_numpy(), "r": referrer.astype("string").fillna("")})
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))  # each URL and referrer pair parsed once
+    parsed = [_source_of(str(u), str(r), own) for u, r in uniques]
+    rows = [parsed[c] for c in codes]
     df = pd.DataFrame(rows, columns=["source", "medium", "campaign", "referrer", "new"], index=url.index)
     for c in ("source", "medium", "campaign", "referrer"):
         df[c] = df[c].astype("string")
@@ -249,16 +250,14 @@ def channel_of(sources: pd.DataFrame, rules: Sequence[Mapping] = ()) -> pd.Serie
         for rule in [*rules, *DEFAULT_CHANNEL_RULES]
     ]
     keys = sources[list(RULE_FIELDS)].astype("string").fillna("")
-    out = []
-    cache: dict[tuple, str] = {}
-    for row in keys.itertuples(index=False, name=None):
-        if row not in cache:
-            values = dict(zip(RULE_FIELDS, row, strict=True))
-            cache[row] = next(
-                (ch for cond, ch in compiled if all(p.search(values[f]) for f, p in cond.items())), "unknown"
-            )
-        out.append(cache[row])
-    return pd.Series(out, index=sources.index, dtype="string")
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))  # each distinct source judged once
+    judged = []
+    for row in uniques:
+        values = dict(zip(RULE_FIELDS, row, strict=True))
+        judged.append(
+            next((ch for cond, ch in compiled if all(p.search(values[f]) for f, p in cond.items())), "unknown")
+        )
+    return pd.Series(np.asarray(judged, dtype=object)[codes], index=sources.index, dtype="string")
 
 
 def sessions(
@@ -295,18 +294,18 @@ def sessions(
         same = v[1:] == v[:-1]
         gap = (t[1:] - t[:-1]) > np.timedelta64(int(gap_minutes * 60_000_000), "us")
         first[1:] = ~same | gap
-    # A hit with a source of its own that differs from the running session's source starts a new session.
+    # A hit with a source of its own that differs from the running session's source starts a new session. The
+    # running source is always that of the visitor's last session start or last hit with a source of its own
+    # (a hit bringing the running source again changes nothing), so each such hit compares with the one before.
     k, nw = df["k"].to_numpy(), df["new"].to_numpy()
-    current = ""
-    for i in range(len(df)):
-        if first[i]:
-            current = k[i]
-        elif nw[i] and k[i] != current:
-            first[i] = True
-            current = k[i]
-    start_v = np.where(first, v, None)
-    start_t = np.where(first, df["t"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy(), None)
-    start = pd.Series([f"{a}\x1f{b}" if a is not None else None for a, b in zip(start_v, start_t, strict=True)]).ffill()
+    marks = np.flatnonzero(first | nw)
+    if len(marks) > 1:
+        changed = np.zeros(len(marks), dtype=bool)
+        changed[1:] = k[marks[1:]] != k[marks[:-1]]
+        first[marks[nw[marks] & changed]] = True
+    starts = np.flatnonzero(first)
+    labels = pd.Series(v[starts] + "\x1f" + df["t"].iloc[starts].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy())
+    start = labels.iloc[np.cumsum(first) - 1].reset_index(drop=True)
     ids = {s: "s_" + hmac.new(key.encode(), s.encode(), hashlib.sha256).hexdigest()[:16] for s in pd.unique(start)}
     out = pd.Series(pd.NA, index=range(n), dtype="string")
     out.iloc[df["pos"].to_numpy()] = start.map(ids).to_numpy()

@@ -93,8 +93,8 @@ def _supplied(s: pd.Series) -> bool:
 def event_types(name: pd.Series, extra: dict) -> pd.Series:
     """The contract event type of each hit's name (<NA> for hits the audit does not use)."""
     table = {**EVENTS, **extra}
-    normal = name.map(lambda v: _normal(v) if isinstance(v, str) else None, na_action="ignore")
-    return normal.map(table).astype("string")
+    names = pd.unique(name.dropna())  # each distinct name looked up once
+    return name.map({n: table.get(_normal(n)) for n in names}).astype("string")
 
 
 def _channels(data: pd.DataFrame, opts: TrackingLogOptions) -> tuple[pd.Series, pd.DataFrame | None]:
