@@ -460,3 +460,58 @@ def test_a_log_without_url_or_referrer_is_not_judged_as_untracked_but_not_run(tm
     (tmp_path / "log.csv").write_text("type,event,timestamp,anonymous_id\n" + "\n".join(rows) + "\n", encoding="utf-8")
     found = _untracked(tmp_path, {"preset": "tracking_log", "file": "log.csv", "tables": ["events"]})
     assert found.status == "not_run" and "empty on every row" in str(found.reason), found.reason
+
+
+# --- a plain events mapping with web: ----------------------------------------------------------------------
+
+HITS = """visitor,user,ts,name,page,ref,ua
+a1,,01.03.2024 10:00,Seite,https://shop.example/?utm_source=google&utm_medium=cpc,https://www.google.com/,{android}
+a1,,01.03.2024 10:29,Seite,https://shop.example/product/7,https://shop.example/,{android}
+a1,u1,01.03.2024 11:00,Warenkorb,https://shop.example/cart,https://shop.example/product/7,{android}
+a2,,01.03.2024 12:00,Seite,https://shop.example/blog/x,https://www.facebook.com/,{ipad}
+a2,,not a date,Seite,https://shop.example/,,{ipad}
+""".replace("{android}", '"' + ANDROID_PHONE + '"').replace("{ipad}", '"' + IPAD + '"')
+
+
+def _plain(tmp_path, web_options: dict, **entry) -> tuple:
+    (tmp_path / "hits.csv").write_text(HITS, encoding="utf-8")
+    source = {
+        "file": "hits.csv",
+        "columns": {"anonymous_id": "visitor", "customer_id": "user", "event_time": "ts", "event_type": "name"},
+        "values": {"event_type": {"Seite": "page_view", "Warenkorb": "add_to_cart"}},
+        "web": web_options,
+        **entry,
+    }
+    p = params.from_dict(
+        {"client": "acme", "data_dir": str(tmp_path), "max_rejected_share": 0.5, "sources": {"events": source}}
+    )
+    prepared = sources.prepare(p)
+    (i,) = prepared.inputs
+    assert i.balanced, i
+    return i, pd.read_parquet(prepared.path("events")).sort_values("event_time")
+
+
+def test_a_plain_events_mapping_with_web_derives_sessions_channel_page_type_and_device(tmp_path):
+    i, ev = _plain(tmp_path, {"url": "page", "referrer": "ref", "user_agent": "ua"})
+    assert (i.rows_in, i.rows_used, sum(i.rejected.values())) == (5, 4, 1)  # the unreadable time: rejected
+    ids = ev["session_id"].tolist()
+    assert ids[0] == ids[1] != ids[2] != ids[3]  # 29 minutes: one visit; 31 minutes: the next
+    assert ev["channel"].tolist() == ["paid_search", "paid_search", "direct", "organic_social"]
+    assert ev["page_type"].tolist() == ["home", "product", "cart", "content"]
+    assert ev["device"].tolist() == ["mobile", "mobile", "mobile", "tablet"]
+
+
+def test_web_options_on_a_plain_mapping_gap_and_what_the_mapping_supplies_itself(tmp_path):
+    _, ev = _plain(tmp_path, {"url": "page", "session_gap_minutes": 45}, constants={"device": "desktop"})
+    assert ev["session_id"].iloc[:3].nunique() == 1 and set(ev["device"]) == {"desktop"}
+    _, ev = _plain(tmp_path, {"user_agent": "ua"})  # no URL, no referrer: channel and page type not supplied
+    assert ev["channel"].isna().all() and ev["page_type"].isna().all() and ev["session_id"].notna().all()
+
+
+def test_the_readme_example_of_web_on_a_plain_mapping_is_valid():
+    readme = (paths.ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("gets the same derivations with") :]
+    block = section[section.index("```yaml") + len("```yaml") : section.index("```", section.index("```yaml") + 7)]
+    entry = yaml.safe_load(block)["sources"]["events"]
+    p = params.from_dict({"client": "acme", "data_dir": "data/acme", "sources": {"events": entry}})
+    assert p.sources["events"].web.url == "page" and p.sources["events"].web.session_gap_minutes == 30

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from .. import contract
@@ -15,6 +17,7 @@ from .messages import display, pct, shown_from
 from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
 from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
 from .validate import check_references, dependency_order, validate_frame
+from .web import with_hit_columns
 
 Validated = tuple[dict[str, pd.DataFrame], dict[str, TableLoad], list[InputFile]]
 
@@ -96,11 +99,16 @@ def _load(
         load.problems.append(file_problem(name, err.file, err.kind, err.message))
         return None, load
     account_read(load, raw, shown)
+    if src.web is not None:  # raw web hits: sessions, channel, page type and device derived (sources/web.py)
+        frame = with_hit_columns(raw.frame, src, f"lifecycle-audit:{params.client}", load.notes)
+        raw = dataclasses.replace(raw, frame=frame, header=list(frame.columns))
     return validate_frame(name, raw, src, load)
 
 
 def _parquet_columns(spec: contract.Table, src, files) -> list[str] | None:
     """For a source of Parquet files: only the columns the mapping needs (read from the header); else None (all)."""
+    if src.web is not None:  # raw web hits: the URL, referrer and user agent columns are read too
+        return None
     if not files or not all(src.format_of(f) == "parquet" for f in files if _format_ok(src, f)):
         return None
     try:

@@ -34,6 +34,9 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 
+from .. import contract
+from .coerce import coerce
+
 SESSION_GAP_MINUTES = 30
 
 # GA4's "list of search sites" / "list of social sites" / "list of video sites" are internal to Google; these
@@ -328,3 +331,75 @@ def session_channel(
     first = df.dropna(subset=["s"]).sort_values(["s", "r", "t", "pos"], kind="stable").drop_duplicates("s")
     mapping = dict(zip(first["s"], first["c"], strict=True))
     return pd.Series(session.map(mapping).to_numpy(), index=session.index, dtype="string")
+
+
+# --- a plain mapping of the events table with `web:` (params.WebOptions) -----------------------------------------
+
+DERIVED = ("session_id", "channel", "page_type", "device")
+
+
+def _client_column(frame: pd.DataFrame, src, column: str) -> pd.Series | None:
+    """The text of the client's column for a contract column of events (mapped or by its own name), if present."""
+    name = src.columns.get(column, column)
+    if name not in frame.columns:
+        return None
+    s = frame[name].astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def _given(frame: pd.DataFrame, name: str | None) -> pd.Series:
+    """The text of one of the `web:` columns (url, referrer, user agent); empty when not given or not present."""
+    if name is None or name not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    s = frame[name].astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def with_hit_columns(frame: pd.DataFrame, src, key: str, notes: list[str]) -> pd.DataFrame:
+    """The raw events frame with session_id, channel, page_type and device added (those the mapping does not
+    supply itself), derived from the hits by `src.web`: sessions per visitor (anonymous id, else customer id)
+    from the event time, channel from the URL's UTM parameters and the referrer, page type from the URL, device
+    from the user agent. Hits without visitor or readable time get no session (rejected by the contract)."""
+    opts = src.web
+    own = set(src.columns) | set(src.constants) | set(src.derived)
+    wanted = [c for c in DERIVED if c not in own]
+    if not wanted:
+        return frame
+    out = frame.copy()
+    url, ref, agent = _given(frame, opts.url), _given(frame, opts.referrer), _given(frame, opts.user_agent)
+    anon, cust = _client_column(frame, src, "anonymous_id"), _client_column(frame, src, "customer_id")
+    empty = pd.Series(pd.NA, index=frame.index, dtype="string")
+    visitor = (anon if anon is not None else empty).fillna(cust if cust is not None else empty)
+    raw_time = _client_column(frame, src, "event_time")
+    when = (
+        coerce(raw_time, contract.TIMESTAMP, src.read, tz=src.timezone)[0]
+        if raw_time is not None
+        else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+    )
+    has_source = bool(url.notna().any() or ref.notna().any())
+    src_ = traffic_source(url, ref, opts.internal_hosts) if has_source else None
+    own_channel = channel_of(src_, [r.model_dump() for r in opts.channel_rules]) if has_source else empty
+    new = src_["new"] if has_source and opts.new_session_on_campaign_change else None
+    skey = src_["source"] + "/" + src_["medium"] + "/" + src_["campaign"] if has_source else None
+    session = sessions(visitor, when, new, skey, opts.session_gap_minutes, key)
+    derived = {
+        "session_id": session,
+        "channel": session_channel(session, when, own_channel, _rank(src_, url, ref)) if has_source else empty,
+        "page_type": page_type_of(url, opts.page_types),
+        "device": device_of(agent),
+    }
+    for column in wanted:
+        out[src.columns.get(column, column)] = derived[column].to_numpy()
+    notes.append(
+        f"web: {', '.join(wanted)} derived from the hits; {session.nunique():,} sessions (a new one after "
+        f"{opts.session_gap_minutes:g} minutes without a hit"
+        + (" or on a new campaign source)" if opts.new_session_on_campaign_change else ")")
+        + ("" if has_source else "; no URL or referrer column given: channel not supplied")
+    )
+    return out
+
+
+def _rank(src: pd.DataFrame, url: pd.Series, ref: pd.Series) -> pd.Series:
+    """0 for a hit with a traffic source of its own, 1 for a page without one, 2 for a hit without a page."""
+    page = (url.notna() | ref.notna()).to_numpy()
+    return pd.Series(np.where(src["new"].to_numpy(), 0, np.where(page, 1, 2)))

@@ -24,9 +24,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ... import contract
+from ...params import WebChannelRule
 from .. import web
 from ..doubles import DESCRIPTIONS, DOUBLE_SECONDS, DOUBLED_EVENT, repeats_within
 from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
@@ -50,16 +51,7 @@ EVENTS = {
     "signed up": "sign_up",
     "sign up": "sign_up",
 }
-RuleField = Literal["source", "medium", "campaign", "referrer"]
-
-
-class ChannelRule(BaseModel):
-    """One of the consultant's channel rules: every condition in `when` must match (exact value, any case, or
-    "re:<regex>"), then the hit's channel is `channel`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    when: dict[RuleField, str] = Field(min_length=1)
-    channel: Literal[contract.CHANNELS]  # type: ignore[valid-type]
+ChannelRule = WebChannelRule  # the same rules as a plain events mapping's `web:` (params.WebOptions)
 
 
 class TrackingLogOptions(Options):
