@@ -17,7 +17,7 @@ from .messages import display, pct, shown_from
 from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
 from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
 from .validate import check_references, dependency_order, validate_frame
-from .web import with_hit_columns
+from .web import session_key, with_hit_columns
 
 Validated = tuple[dict[str, pd.DataFrame], dict[str, TableLoad], list[InputFile]]
 
@@ -100,7 +100,7 @@ def _load(
         return None, load
     account_read(load, raw, shown)
     if src.web is not None:  # raw web hits: sessions, channel, page type and device derived (sources/web.py)
-        frame = with_hit_columns(raw.frame, src, f"lifecycle-audit:{params.client}", load.notes)
+        frame = with_hit_columns(raw.frame, src, session_key(params.client), load.notes)
         raw = dataclasses.replace(raw, frame=frame, header=list(frame.columns))
     return validate_frame(name, raw, src, load)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
@@ -261,6 +262,12 @@ def channel_of(sources: pd.DataFrame, rules: Sequence[Mapping] = ()) -> pd.Serie
             next((ch for cond, ch in compiled if all(p.search(values[f]) for f, p in cond.items())), "unknown")
         )
     return pd.Series(np.asarray(judged, dtype=object)[codes], index=sources.index, dtype="string")
+
+
+def session_key(client: str) -> str:
+    """The key of the session ids' hash: LIFECYCLE_AUDIT_PSEUDONYM_KEY when set (as for pseudonyms), else one
+    derived from the client's short name (stable across runs)."""
+    return os.environ.get("LIFECYCLE_AUDIT_PSEUDONYM_KEY") or f"lifecycle-audit:{client}"
 
 
 def sessions(

@@ -125,7 +125,7 @@ def build(data: pd.DataFrame, opts: TrackingLogOptions, ctx) -> Built:
     again = repeats_within([visitor, product], when, (status == "") & purchase, DOUBLE_SECONDS)
     status[again] = DOUBLED_EVENT
     own_channel, src = _channels(data, opts)
-    key = f"lifecycle-audit:{ctx.params.client}"
+    key = web.session_key(ctx.params.client)
     new_source = src["new"] if src is not None and opts.new_session_on_campaign_change else None
     source_key = src["source"] + "/" + src["medium"] + "/" + src["campaign"] if src is not None else None
     session = web.sessions(visitor, when, new_source, source_key, opts.session_gap_minutes, key)
