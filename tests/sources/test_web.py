@@ -515,3 +515,13 @@ def test_the_readme_example_of_web_on_a_plain_mapping_is_valid():
     entry = yaml.safe_load(block)["sources"]["events"]
     p = params.from_dict({"client": "acme", "data_dir": "data/acme", "sources": {"events": entry}})
     assert p.sources["events"].web.url == "page" and p.sources["events"].web.session_gap_minutes == 30
+
+
+def test_coming_back_from_a_payment_page_is_neither_a_source_nor_a_new_session():
+    src = web.traffic_source(
+        pd.Series(["https://shop.example/?utm_source=newsletter&utm_medium=email", "https://shop.example/thanks"]),
+        pd.Series(["", "https://www.sandbox.paypal.com/checkoutnow"]),
+    )
+    assert src["new"].tolist() == [True, False] and web.channel_of(src).tolist() == ["email", "direct"]
+    key = src["source"] + "/" + src["medium"] + "/" + src["campaign"]
+    assert len(set(_ids(["a", "a"], _at(0, 5), new_source=src["new"], source_key=key))) == 1

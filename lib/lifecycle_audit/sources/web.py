@@ -7,7 +7,9 @@ URL, the referrer and the user agent, but no sessions and no channel. This modul
   session until `session_gap_minutes` (30 by default) pass without a hit, or until a hit arrives through a new
   campaign source (new UTM parameters or another site's referrer), as Google Analytics documents it: "How a
   web session is defined in Analytics" (https://support.google.com/analytics/answer/2731565: time-based
-  expiration after 30 minutes of inactivity; campaign change). Session ids are keyed hashes of the visitor and
+  expiration after 30 minutes of inactivity; campaign change). That page describes Universal Analytics; GA4
+  no longer splits a session on a new campaign (nor at midnight): `new_session_on_campaign_change: false`
+  counts sessions as GA4 does. On by default so that each session has one channel. Session ids are keyed hashes of the visitor and
   the session's first hit: the same file gives the same ids, and no raw id can be read from them.
 - Channel, from the UTM parameters of the landing URL (or a gclid: Google Ads auto-tagging) and else from
   the referrer, by rules modelled on GA4's default channel grouping ("[GA4] Default channel group",
@@ -77,6 +79,31 @@ SOCIAL_SITES = (
     "whatsapp",
     "telegram",
     "meta",
+)
+# Payment pages send the buyer back to the shop with their own referrer; counted as a source, every paying visit
+# would restart as a "referral" (GA4 asks for them under "unwanted referrals"). Never a source, as the shop's own
+# hosts and `internal_hosts` are not.
+PAYMENT_HOSTS = (
+    "paypal.com",
+    "klarna.com",
+    "stripe.com",
+    "adyen.com",
+    "mollie.com",
+    "sofort.com",
+    "sofort.de",
+    "checkout.shopify.com",
+    "pay.google.com",
+    "amazonpay.com",
+    "payments.amazon.com",
+    "afterpay.com",
+    "affirm.com",
+    "worldpay.com",
+    "braintreegateway.com",
+    "giropay.de",
+    "paydirekt.de",
+    "unzer.com",
+    "xendit.co",
+    "midtrans.com",
 )
 VIDEO_SITES = ("youtube", "youtu.be", "vimeo", "twitch", "dailymotion")
 _PAID = r"^(.*cp.*|ppc|retargeting|paid.*)$"
@@ -209,9 +236,10 @@ def traffic_source(url: pd.Series, referrer: pd.Series, internal_hosts: Sequence
     UTM parameters of the URL win; a gclid is Google Ads (google / cpc); else a referrer from another site gives
     its host as source, medium "referral" (the channel rules put search and social hosts in their channels);
     else the hit is direct ((direct) / (none)). A referrer from the shop itself (the URL's host, or one of
-    `internal_hosts`) is not a source: the visitor moved inside the site.
+    `internal_hosts`) or from a payment page (PAYMENT_HOSTS) is not a source: the visitor moved inside the site,
+    or came back from paying.
     """
-    own = {h.lower().removeprefix("www.") for h in internal_hosts}
+    own = {h.lower().removeprefix("www.") for h in (*internal_hosts, *PAYMENT_HOSTS)}
     pairs = pd.DataFrame({"u": url.astype("string").fillna("").to_numpy(), "r": referrer.astype("string").fillna("")})
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))  # each URL and referrer pair parsed once
     parsed = [_source_of(str(u), str(r), own) for u, r in uniques]
@@ -231,7 +259,13 @@ def _source_of(url: str, referrer: str, own: set[str]) -> tuple[str, str, str, s
     utm = {k: query.get(f"utm_{k}", [""])[0].strip().lower() for k in ("source", "medium", "campaign")}
     ref_host = host_of(referrer)
     site = host_of(url)
-    external = bool(ref_host) and ref_host != site and ref_host not in own and not ref_host.endswith("." + site)
+    external = (
+        bool(ref_host)
+        and ref_host != site
+        and not ref_host.endswith("." + site)
+        and ref_host not in own
+        and not any(ref_host.endswith("." + h) for h in own)
+    )
     if utm["source"] or utm["medium"] or utm["campaign"]:
         return utm["source"], utm["medium"], utm["campaign"], ref_host, True
     if "gclid" in query:
