@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, contract, fmt, i18n, stages
+from . import checks, contract, fmt, i18n, sources, stages
 from .i18n import N_
 from .metrics import cohorts, presence, span
 from .sources import doubles
@@ -71,10 +71,12 @@ def supplied(prepared) -> pd.DataFrame:
 
 
 def rejections(prepared) -> pd.DataFrame:
-    """Every problem found in the client's files: table, column, what is wrong, rows affected, examples."""
+    """Every problem found in the client's files: table, column, what is wrong, rows affected, examples. The
+    list `lifecycle-audit validate` prints (sources.rejections): the files that could not be used, the rows
+    rejected from plain tables, and those a preset rejected from its raw export."""
     rows = []
     if prepared is not None:
-        for p in prepared.problems:
+        for p in prepared.fatal + sources.rejections(prepared):
             rows.append(
                 {
                     "table": p.table,

@@ -177,6 +177,17 @@ class Source(_Strict):
     preset: str | None = Field(None, description="a preset transform (lifecycle-audit presets lists them)")
     options: dict[str, Any] = Field(default_factory=dict, description="the preset's options")
     tables: list[str] | None = Field(None, description="with a preset: only these of the tables it yields")
+    # --- rejected share per source (validate rehearses run) ---
+    max_rejected_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "largest share of this source's rows (each input file of a preset, the table of a plain mapping, and "
+            "the tables it yields) that may be rejected as bad data before the audit stops; default: the "
+            "params file's max_rejected_share"
+        ),
+    )
     # raw web hits (sources/web.py): on the events table, sessions / channel / page type / device derived
     web: WebOptions | None = Field(None, description="events only: derive sessions, channel, page type, device")
 

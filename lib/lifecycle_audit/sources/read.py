@@ -460,8 +460,8 @@ def _check_skip_rows(tf: _TextFile, skip_rows: int) -> None:
     except _DAMAGED as err:
         raise Unreadable(_damaged(tf.compression, err)) from None
     raise Unreadable(
-        f"read.skip_rows is {skip_rows:,}, but the file has only {lines:,} line(s); set read.skip_rows to the "
-        "number of lines above the header"
+        f"read.skip_rows is {skip_rows:,}, but the file has only {lines:,} {'line' if lines == 1 else 'lines'}; "
+        "set read.skip_rows to the number of lines above the header"
     )
 
 
@@ -601,8 +601,9 @@ def _mark_spanning_rows(df: pd.DataFrame, tf: _TextFile, delimiter: str, opts) -
             if isinstance(value, str) and "\n" in value and _swallows_rows(value, sep, ncols):
                 raise Unreadable(
                     f"line {lines[row]}: a quote (\") opens a value in column '{c}' that runs on to line "
-                    f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} line(s) that look like "
-                    "rows of their own; those rows would be lost: close or remove that quote in the file"
+                    f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} "
+                    f"{'line that looks' if value.count(chr(10)) == 1 else 'lines that look'} like rows of their own; "
+                    "those rows would be lost: close or remove that quote in the file"
                 )
 
 

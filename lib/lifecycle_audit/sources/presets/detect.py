@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .. import jsonlines
+from .propose import propose
 from .registry import all_presets, get
 
 _TEXT = (".csv", ".txt", ".tsv", ".gz")
@@ -71,12 +72,6 @@ def scalar(value: str) -> str:
     return text
 
 
-def _yaml_value(value) -> str:
-    """A default option value as YAML on one line (null, true, [], {}, 30), valid once the line is uncommented."""
-    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30).strip()
-    return text.removesuffix("...").strip()
-
-
 def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[str]]:
     """The params file's text and a summary line per file."""
     lines = [
@@ -95,13 +90,19 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
     for path in files:
         header = header_of(path)
         preset, score = recognise(header)
+        proposal = propose(path, header)  # exports under the shop's own names, and what their values need
+        if proposal is not None and (preset is None or score < 1 or proposal.preset is preset):
+            preset, score = proposal.preset, proposal.score
+        else:
+            proposal = None
         fields: dict[str, str] = {}
-        if preset is None:
+        if preset is None:  # a raw tracking log (Segment / Snowplow kind) under its own column names
             preset, score, fields = recognise_tracking_log(header)
         key = "".join(ch if ch.isalnum() else "_" for ch in path.stem.split(".")[0].lower()).strip("_") or "input"
         if preset is not None and not (set(preset.yields) & used_tables):
             used_tables |= set(preset.yields)
             lines += _preset_entry(key, path, preset, score) + _tracking_log_lines(preset, fields)
+            lines += proposal.entry_lines() if proposal is not None else []
             summary.append(f"{path.name}: preset {preset.name} -> {', '.join(preset.yields)}")
         else:
             lines += [
@@ -133,7 +134,7 @@ def _preset_entry(key: str, path: Path, preset, score: float) -> list[str]:
             default = field.get_default(call_default_factory=True)
             if isinstance(default, (dict, list)) and len(str(default)) > 60:
                 continue
-            lines.append(f"    #   {name}: {_yaml_value(default)}")
+            lines.append(f"    #   {name}: {_shown(default)}")
     return lines
 
 
@@ -208,3 +209,11 @@ def _tracking_log_lines(preset, fields: dict[str, str]) -> list[str]:
     elif "products" not in fields:
         lines.append("    tables: [events, orders]  # the log's purchases carry no products array: no order lines")
     return lines
+
+
+def _shown(default) -> str:
+    """An option's default as YAML on one line: a text as a scalar, None as null, numbers, dates and flags plain."""
+    if isinstance(default, str):
+        return scalar(default)
+    text = yaml.safe_dump(default, default_flow_style=True, width=1 << 30).strip()
+    return text.removesuffix("...").strip()
