@@ -124,6 +124,7 @@ def readiness_by_stage(ready: pd.DataFrame) -> pd.DataFrame:
 
 
 COVERAGE_COLUMNS = ["table", "column", "rows", "filled", "distinct", "from", "to", "kinds"]
+NOT_SUPPLIED = "not supplied"  # a term (i18n.TERMS): shown in the client's language
 
 
 def coverage(tables) -> pd.DataFrame:
@@ -150,7 +151,11 @@ def coverage(tables) -> pd.DataFrame:
                     "distinct": int(stats.get(f"d__{col.name}", 0)),
                     "from": stats[f"lo__{col.name}"] if dated else None,
                     "to": stats[f"hi__{col.name}"] if dated else None,
-                    "kinds": _kinds_text(tables, name, col) if presence.is_kind(col) else "",
+                    # a column empty on every row is not supplied (checks that need it are not run), never
+                    # "unknown" on every row
+                    "kinds": NOT_SUPPLIED
+                    if n and not filled
+                    else (_kinds_text(tables, name, col) if presence.is_kind(col) else ""),
                 }
             )
     return pd.DataFrame(out, columns=COVERAGE_COLUMNS)

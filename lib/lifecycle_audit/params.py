@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import contract, paths
 from .errors import ParamsError
 
-FORMATS = ("csv", "tsv", "parquet", "excel")
+FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
 SUFFIX_FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -26,6 +26,9 @@ SUFFIX_FORMATS = {
     ".xlsx": "excel",
     ".xls": "excel",
     ".gz": "csv",
+    # raw tracking logs (Segment, Snowplow): one JSON object per line
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 # Keys that look like secrets must never sit in a params file: they would end up in reports.
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
@@ -107,6 +110,36 @@ MAX_DERIVED_DEPTH = 20
 _DERIVED = re.compile(r"^[\w .()+\-*/]+$")
 
 
+# --- raw web hits (sources/web.py): sessions, channel, page type and device derived on the events table ---------
+
+
+class WebChannelRule(_Strict):
+    """One channel rule: when every condition holds (an exact value, any case, or "re:<regex>"), the channel."""
+
+    when: dict[Literal["source", "medium", "campaign", "referrer"], str] = Field(
+        min_length=1, description="source / medium / campaign (UTM) or referrer (its host) -> value or re:<regex>"
+    )
+    channel: Literal[contract.CHANNELS]  # type: ignore[valid-type]
+
+
+class WebOptions(_Strict):
+    """Derive the events table's session_id, channel, page_type and device from raw web hits (sources/web.py).
+
+    Columns the mapping supplies itself (columns / constants / derived) are kept; the others are derived.
+    """
+
+    url: str | None = Field(None, description="their column holding the page URL (page type, UTM parameters)")
+    referrer: str | None = Field(None, description="their column holding the referrer (channel)")
+    user_agent: str | None = Field(None, description="their column holding the user agent (device)")
+    session_gap_minutes: float = Field(30, gt=0, le=24 * 60, description="inactivity that ends a session")
+    new_session_on_campaign_change: bool = True
+    channel_rules: list[WebChannelRule] = Field(default_factory=list, description="first, before GA4's defaults")
+    page_types: dict[str, Literal[contract.PAGE_TYPES]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="path prefix or re:<regex> -> page type, before the defaults"
+    )
+    internal_hosts: list[str] = Field(default_factory=list, description="the shop's other hosts (not referrers)")
+
+
 class Source(_Strict):
     """Where one contract table (or, with a preset, several) comes from and how the client's data maps onto it.
 
@@ -117,7 +150,7 @@ class Source(_Strict):
 
     file: str | None = Field(None, description="file, folder or glob pattern, relative to data_dir")
     files: list[str] | None = Field(None, description="several files (or folders, or patterns), read as one")
-    format: Literal["csv", "tsv", "parquet", "excel"] | None = None
+    format: Literal["csv", "tsv", "parquet", "excel", "jsonl"] | None = None
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column -> client column; unmapped columns keep their name"
     )
@@ -155,6 +188,8 @@ class Source(_Strict):
             "params file's max_rejected_share"
         ),
     )
+    # raw web hits (sources/web.py): on the events table, sessions / channel / page type / device derived
+    web: WebOptions | None = Field(None, description="events only: derive sessions, channel, page type, device")
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
@@ -353,6 +388,18 @@ class Params(_Strict):
                             f"sources.{name}.{part} names {canonical!r}, which is not a column of "
                             f"{name}; its columns are: {', '.join(table.column_names)}"
                         )
+        return sources
+
+    @field_validator("sources")
+    @classmethod
+    def _web_on_events(cls, sources: dict[str, Source]) -> dict[str, Source]:
+        """`web:` (raw web hits) belongs to a plain mapping of the events table."""
+        for name, src in sources.items():
+            if src.web is not None and (name != "events" or src.preset is not None):
+                raise ValueError(
+                    f"sources.{name}.web: derives sessions, channel, page type and device for a plain mapping of "
+                    "the events table; for a tracking log with a preset, set them under options:"
+                )
         return sources
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -18,6 +18,7 @@ from .messages import display, pct, plural, preset_message, shown_from, verb
 from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
 from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
 from .validate import check_references, dependency_order, validate_frame
+from .web import session_key, with_hit_columns
 
 Validated = tuple[dict[str, pd.DataFrame], dict[str, TableLoad], list[InputFile]]
 
@@ -106,11 +107,16 @@ def _load(
         load.problems.append(file_problem(name, err.file, err.kind, err.message))
         return None, load
     account_read(load, raw, shown)
+    if src.web is not None:  # raw web hits: sessions, channel, page type and device derived (sources/web.py)
+        frame = with_hit_columns(raw.frame, src, session_key(params.client), load.notes)
+        raw = replace(raw, frame=frame, header=list(frame.columns))
     return validate_frame(name, raw, src, load)
 
 
 def _parquet_columns(spec: contract.Table, src, files) -> list[str] | None:
     """For a source of Parquet files: only the columns the mapping needs (read from the header); else None (all)."""
+    if src.web is not None:  # raw web hits: the URL, referrer and user agent columns are read too
+        return None
     if not files or not all(src.format_of(f) == "parquet" for f in files if _format_ok(src, f)):
         return None
     try:

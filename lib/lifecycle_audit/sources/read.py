@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ParamsError
+from . import jsonlines
 from .coerce import is_text
 from .messages import display, listing, missing_file_message
 from .model import BLANK_ROW, REPEATED_HEADER, Progress
@@ -178,6 +179,8 @@ def _read_sheets(
         return [
             (f"{shown} [{sheet}]" if sheet is not None else shown, df) for sheet, df in _read_excel(path, opts)
         ], 1 + opts.skip_rows
+    if fmt == "jsonl":  # raw tracking events, one JSON object per line
+        return [(shown, _read_json_lines(path, opts))], 0
     names, _ = parquet_header(path)
     want = [c for c in columns if c in names] if columns is not None else names
     return [(shown, _read_parquet(path, want))], None
@@ -414,6 +417,22 @@ def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
         f"cannot be read as {opts.encoding or 'utf-8'} text ({err.reason} at byte {err.start}); "
         "set read.encoding, e.g. 'cp1252' or 'latin-1' for files saved by Excel on Windows"
     ) from None
+
+
+def _read_json_lines(path: Path, opts) -> pd.DataFrame:
+    """A JSON-lines file (compression and encoding detected as for delimited text) as a frame of strings."""
+    tf = _text_file(path, opts)
+    try:
+        with tf.open() as fh:
+            return jsonlines.read(fh, tf.candidates[0])
+    except jsonlines.NotJsonLines as err:
+        raise Unreadable(str(err)) from None
+    except UnicodeDecodeError as err:
+        raise Unreadable(
+            f"is not {tf.candidates[0]} text ({err.reason} at byte {err.start}); set read.encoding"
+        ) from None
+    except _DAMAGED as err:
+        raise Unreadable(_damaged(tf.compression, err)) from None
 
 
 def _note_encoding(path: Path, tf: _TextFile, encoding: str, error: UnicodeDecodeError | None, notes: list) -> None:

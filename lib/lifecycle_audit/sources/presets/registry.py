@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - they register
     transaction_lines,
 )
 from .base import REGISTRY, Preset
+from .tracking_log import PRESET as _TRACKING_LOG  # noqa: F401 - registers the raw tracking log preset
 
 
 def get(name: str) -> Preset:
