@@ -55,8 +55,8 @@ test: $(STAMP) lint ## lint, then every test: library, command line, end to end,
 	@# the notebooks (nbval) run in the same two processes as the tests: a notebook's cells stay in one process
 	@$(PY) -m pytest -q -n 2 --dist loadgroup $(SKIP_SLOW) --nbval-lax tests notebooks
 
-test-fast: $(STAMP) ## unit tests only (skips end-to-end runs)
-	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not slow" tests
+test-fast: $(STAMP) ## unit tests only (skips end-to-end runs, sweeps and whole-shop tests)
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not slow and not heavy" tests
 
 lint: $(STAMP) ## check code style with ruff: lint rules and formatting (changes nothing)
 	@$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -22,6 +22,8 @@ import pytest
 
 from tests.kit import all_findings, shop
 
+pytestmark = pytest.mark.heavy  # a 1,500-customer shop judged by every check: make test, not test-fast
+
 GOLDEN = Path(__file__).parent / "golden" / "findings.json"
 UPDATE = "LIFECYCLE_AUDIT_UPDATE_GOLDEN"
 SHOP = dict(profile="planted", customers=1500, seed=3)

@@ -32,9 +32,10 @@ def test_coverage_measures_each_column_filled_distinct_span_and_kinds():
     seen = c.loc["customers.first_seen_at"]
     assert pd.Timestamp(seen["from"]) == T0 and pd.Timestamp(seen["to"]) == T0 + pd.Timedelta(days=30)
     assert c.loc["customers.loyalty_member_since", "filled"] == 0  # empty on every row: shown as such
+    assert c.loc["customers.loyalty_member_since", "kinds"] == "not supplied"
     assert c.loc["events.event_type", "kinds"] == "page_view 2 · add_to_cart 1"
     assert c.loc["events.page_type", "kinds"] == "home 2 · product 1"
-    assert c.loc["events.channel", "filled"] == 0 and c.loc["events.channel", "kinds"] == ""
+    assert c.loc["events.channel", "filled"] == 0 and c.loc["events.channel", "kinds"] == "not supplied"
     assert c.loc["events.customer_id", "filled"] == pytest.approx(2 / 3)
     assert c.loc["messages.channel", "kinds"] == "postal 2"
     assert c.loc["messages.message_type", "kinds"] == "promo 1 · winback 1"

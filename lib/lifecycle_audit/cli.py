@@ -163,7 +163,8 @@ def run(
             )
     if not quiet:
         err_console.print(
-            f"{len(result.findings)} findings in {result.seconds:.1f} s; report in {result.run_dir}",
+            f"{len(result.findings):,} {'finding' if len(result.findings) == 1 else 'findings'} in "
+            f"{result.seconds:.1f} s; report in {result.run_dir}",
             markup=False,
             soft_wrap=True,
         )
@@ -186,7 +187,11 @@ def _date_range(load) -> str:
 @app.command()
 @_guarded
 def validate(params: ParamsArg = "params/demo.yaml") -> None:
-    """Check the client's files against the data contract, without running the audit."""
+    """Rehearse `run` on the client's files: what would stop the audit, what would only be noted.
+
+    Exit codes: 0 the run would go ahead (rejected rows within the share allowed are noted), 1 the data would
+    stop the run, 2 the params file is wrong. The decision is the one `run` makes (sources.judge).
+    """
     from . import findings, sources  # noqa: PLC0415 - fast start
     from . import params as params_mod  # noqa: PLC0415 - fast start
 
@@ -195,15 +200,51 @@ def validate(params: ParamsArg = "params/demo.yaml") -> None:
         findings.check_thresholds(p)
     except ParamsError as err:
         _fail(str(err), 2)
-    out = _console()
     try:
-        prepared = sources.check_sources(p)
+        prepared, verdict = sources.rehearse(p)
     except SourceError as err:
         _fail(_problems(err), 1)
     except AuditError as err:
         _fail(str(err), 2)
+    out = _console()
+    out.print(_inputs_table(p, prepared))
+    out.print(_tables_table(prepared))
+    _print_verdict(out, verdict)
+    if not verdict.go:
+        raise typer.Exit(1)
 
+
+def _inputs_table(p, prepared) -> Table:
+    """Per input file as supplied (a preset's raw export, not only the tables built from it): rows in = used +
+    excluded by a rule + rejected as bad data, as the data-health page shows them."""
     table = Table(title=f"{p.display_name}: files in {p.data_path}", title_justify="left")
+    for col, justify in (
+        ("source", "left"),
+        ("file", "left"),
+        ("tables", "left"),
+        ("rows in", "right"),
+        ("used", "right"),
+        ("excluded", "right"),
+        ("rejected", "right"),
+    ):
+        table.add_column(col, justify=justify, overflow="fold")
+    for i in prepared.inputs:
+        source = f"{i.source} ({i.preset})" if i.preset else i.source
+        table.add_row(
+            source,
+            Path(str(i.file)).name,
+            ", ".join(i.tables),
+            f"{i.rows_in:,}",
+            f"{i.rows_used:,}",
+            f"{i.rows_excluded:,}",
+            f"{i.rows_rejected:,}",
+        )
+    return table
+
+
+def _tables_table(prepared) -> Table:
+    """Per contract table built: rows, used, rejected per reason, dates."""
+    table = Table(title="contract tables", title_justify="left")
     for col, justify in (
         ("table", "left"),
         ("file", "left"),
@@ -218,14 +259,30 @@ def validate(params: ParamsArg = "params/demo.yaml") -> None:
         table.add_row(
             name, Path(str(load.file)).name, f"{load.rows_in:,}", f"{load.rows_used:,}", rejected, _date_range(load)
         )
-    out.print(table)
-    problems = list(prepared.problems)
-    if problems:
-        out.print(f"{len(problems)} problem(s):", style="bold red")
-        for prob in problems:
+    return table
+
+
+def _print_verdict(out, verdict) -> None:
+    """What would stop the run, what would only be noted, and the decision in one line."""
+    from .sources.messages import plural  # noqa: PLC0415 - fast start
+
+    if verdict.stops:
+        out.print(f"would stop the run ({plural(len(verdict.stops), 'problem')}):", style="bold red")
+        for prob in verdict.stops:
             out.print(f"  {prob}", markup=False, soft_wrap=True)
-        raise typer.Exit(1)
-    out.print("no problems found", style="green")
+    if verdict.noted:
+        out.print(
+            f"noted, within the share allowed ({plural(len(verdict.noted), 'problem')}; those rows are left out):",
+            style="yellow",
+        )
+        for prob in verdict.noted:
+            out.print(f"  {prob}", markup=False, soft_wrap=True)
+    if not verdict.stops and not verdict.noted:
+        out.print("no problems found: `lifecycle-audit run` would go ahead", style="green")
+    elif verdict.go:
+        out.print("`lifecycle-audit run` would go ahead", style="green")
+    else:
+        out.print("`lifecycle-audit run` would stop (exit 1): fix the problems above first", style="bold red")
 
 
 @app.command()

@@ -129,9 +129,11 @@ TABLES: dict[str, Table] = {
                 C("anonymous_id", STRING, nullable=True),
                 C("event_time", TIMESTAMP),
                 C("event_type", STRING, allowed=EVENT_TYPES),
-                C("page_type", STRING, nullable=True, allowed=PAGE_TYPES),
-                C("channel", STRING, nullable=True, allowed=CHANNELS),
-                C("device", STRING, nullable=True, allowed=DEVICES),
+                # page type, channel and device: an export that does not carry them leaves them out and they are
+                # "not supplied" (the checks that need them are not run), never "unknown" on every row
+                C("page_type", STRING, required=False, nullable=True, allowed=PAGE_TYPES),
+                C("channel", STRING, required=False, nullable=True, allowed=CHANNELS),
+                C("device", STRING, required=False, nullable=True, allowed=DEVICES),
                 C("product_id", STRING, required=False, nullable=True),
                 C("category", STRING, required=False, nullable=True),
             ),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, contract, fmt, i18n, stages
+from . import checks, contract, fmt, i18n, sources, stages
 from .i18n import N_
 from .metrics import cohorts, presence, span
 from .sources import doubles
@@ -71,10 +71,12 @@ def supplied(prepared) -> pd.DataFrame:
 
 
 def rejections(prepared) -> pd.DataFrame:
-    """Every problem found in the client's files: table, column, what is wrong, rows affected, examples."""
+    """Every problem found in the client's files: table, column, what is wrong, rows affected, examples. The
+    list `lifecycle-audit validate` prints (sources.rejections): the files that could not be used, the rows
+    rejected from plain tables, and those a preset rejected from its raw export."""
     rows = []
     if prepared is not None:
-        for p in prepared.problems:
+        for p in prepared.fatal + sources.rejections(prepared):
             rows.append(
                 {
                     "table": p.table,
@@ -122,6 +124,7 @@ def readiness_by_stage(ready: pd.DataFrame) -> pd.DataFrame:
 
 
 COVERAGE_COLUMNS = ["table", "column", "rows", "filled", "distinct", "from", "to", "kinds"]
+NOT_SUPPLIED = "not supplied"  # a term (i18n.TERMS): shown in the client's language
 
 
 def coverage(tables) -> pd.DataFrame:
@@ -148,7 +151,11 @@ def coverage(tables) -> pd.DataFrame:
                     "distinct": int(stats.get(f"d__{col.name}", 0)),
                     "from": stats[f"lo__{col.name}"] if dated else None,
                     "to": stats[f"hi__{col.name}"] if dated else None,
-                    "kinds": _kinds_text(tables, name, col) if presence.is_kind(col) else "",
+                    # a column empty on every row is not supplied (checks that need it are not run), never
+                    # "unknown" on every row
+                    "kinds": NOT_SUPPLIED
+                    if n and not filled
+                    else (_kinds_text(tables, name, col) if presence.is_kind(col) else ""),
                 }
             )
     return pd.DataFrame(out, columns=COVERAGE_COLUMNS)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import contract, paths
 from .errors import ParamsError
 
-FORMATS = ("csv", "tsv", "parquet", "excel")
+FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
 SUFFIX_FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -26,6 +26,9 @@ SUFFIX_FORMATS = {
     ".xlsx": "excel",
     ".xls": "excel",
     ".gz": "csv",
+    # raw tracking logs (Segment, Snowplow): one JSON object per line
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 # Keys that look like secrets must never sit in a params file: they would end up in reports.
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
@@ -173,6 +176,36 @@ def check_mapping(src: Any) -> None:
             raise ValueError(f"ids.{col}: list the columns whose values make the id, or write row_number")
 
 
+# --- raw web hits (sources/web.py): sessions, channel, page type and device derived on the events table ---------
+
+
+class WebChannelRule(_Strict):
+    """One channel rule: when every condition holds (an exact value, any case, or "re:<regex>"), the channel."""
+
+    when: dict[Literal["source", "medium", "campaign", "referrer"], str] = Field(
+        min_length=1, description="source / medium / campaign (UTM) or referrer (its host) -> value or re:<regex>"
+    )
+    channel: Literal[contract.CHANNELS]  # type: ignore[valid-type]
+
+
+class WebOptions(_Strict):
+    """Derive the events table's session_id, channel, page_type and device from raw web hits (sources/web.py).
+
+    Columns the mapping supplies itself (columns / constants / derived) are kept; the others are derived.
+    """
+
+    url: str | None = Field(None, description="their column holding the page URL (page type, UTM parameters)")
+    referrer: str | None = Field(None, description="their column holding the referrer (channel)")
+    user_agent: str | None = Field(None, description="their column holding the user agent (device)")
+    session_gap_minutes: float = Field(30, gt=0, le=24 * 60, description="inactivity that ends a session")
+    new_session_on_campaign_change: bool = True
+    channel_rules: list[WebChannelRule] = Field(default_factory=list, description="first, before GA4's defaults")
+    page_types: dict[str, Literal[contract.PAGE_TYPES]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="path prefix or re:<regex> -> page type, before the defaults"
+    )
+    internal_hosts: list[str] = Field(default_factory=list, description="the shop's other hosts (not referrers)")
+
+
 class Source(_Strict):
     """Where one contract table (or, with a preset, several) comes from and how the client's data maps onto it.
 
@@ -183,7 +216,7 @@ class Source(_Strict):
 
     file: str | None = Field(None, description="file, folder or glob pattern, relative to data_dir")
     files: list[str] | None = Field(None, description="several files (or folders, or patterns), read as one")
-    format: Literal["csv", "tsv", "parquet", "excel"] | None = None
+    format: Literal["csv", "tsv", "parquet", "excel", "jsonl"] | None = None
     columns: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description="contract column -> client column (or a list of alternatives, the first a file has is used; "
@@ -213,10 +246,23 @@ class Source(_Strict):
     preset: str | None = Field(None, description="a preset transform (lifecycle-audit presets lists them)")
     options: dict[str, Any] = Field(default_factory=dict, description="the preset's options")
     tables: list[str] | None = Field(None, description="with a preset: only these of the tables it yields")
+    # --- rejected share per source (validate rehearses run) ---
+    max_rejected_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "largest share of this source's rows (each input file of a preset, the table of a plain mapping, and "
+            "the tables it yields) that may be rejected as bad data before the audit stops; default: the "
+            "params file's max_rejected_share"
+        ),
+    )
+    # raw web hits (sources/web.py): on the events table, sessions / channel / page type / device derived
+    web: WebOptions | None = Field(None, description="events only: derive sessions, channel, page type, device")
     # --- Mapping real exports (issue 10): ids a file does not have, arrays of items in a JSON column ---
     ids: dict[str, list[str] | Literal["row_number"]] = Field(
         default_factory=dict,
-        description="contract column -> the client's columns joined by '-' into one id, or row_number (the "
+        description="contract column -> the client's columns joined by '|' into one id, or row_number (the "
         "row's 1-based number over the source's files, where each row is one customer)",
     )
     items: Items | None = Field(
@@ -464,6 +510,18 @@ class Params(_Strict):
                             f"sources.{name}.{part} names {canonical!r}, which is not a column of "
                             f"{name}; its columns are: {', '.join(table.column_names)}"
                         )
+        return sources
+
+    @field_validator("sources")
+    @classmethod
+    def _web_on_events(cls, sources: dict[str, Source]) -> dict[str, Source]:
+        """`web:` (raw web hits) belongs to a plain mapping of the events table."""
+        for name, src in sources.items():
+            if src.web is not None and (name != "events" or src.preset is not None):
+                raise ValueError(
+                    f"sources.{name}.web: derives sessions, channel, page type and device for a plain mapping of "
+                    "the events table; for a tracking log with a preset, set them under options:"
+                )
         return sources
 
     @property

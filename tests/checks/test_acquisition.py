@@ -344,6 +344,7 @@ def test_lead_capture_gives_the_same_answer_when_the_customer_id_is_back_filled_
     assert both.details == after.details
 
 
+@pytest.mark.heavy
 def test_lead_capture_on_a_generated_shop_is_the_same_however_the_export_fills_the_customer_id():
     frames = shop("healthy", customers=2000)
     ev = frames["events"]

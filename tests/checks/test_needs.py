@@ -209,6 +209,7 @@ def test_a_check_whose_input_is_blanked_is_not_run_naming_it(supplied, check_id,
         assert need.condition in reason and "it holds none" in reason
 
 
+@pytest.mark.heavy
 def test_every_check_judges_the_complete_shop(supplied):
     _, con, base = supplied
     t = Tables(con, dict(base))

@@ -13,6 +13,8 @@ import pytest
 from lifecycle_audit import checks, findings, synth
 from tests.kit import shop, tables
 
+pytestmark = pytest.mark.heavy  # one 2,000-customer shop per planted mistake: make test, not test-fast
+
 CUSTOMERS, SEED = 2000, 3
 FOUND = ("fail", "warn")
 

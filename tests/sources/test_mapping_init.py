@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from lifecycle_audit import params, paths
 from lifecycle_audit.cli import app
 from lifecycle_audit.sources.presets import detect
-from tests.kit.exports import BAD_DATE_IN, BLANK_LINE_IN, DAYS, daily_event_folder
+from tests.kit.daily_events import BAD_DATE_IN, BLANK_LINE_IN, DAYS, daily_event_folder
 
 
 def names(*files: str) -> list[Path]:

@@ -162,6 +162,7 @@ def _ensure_in_another_process(folder: str) -> bool:
     return sources.ensure_demo_data(p)
 
 
+@pytest.mark.heavy
 def test_processes_asking_for_the_demo_shop_at_once_generate_it_once(tmp_path):
     """Chapters opened side by side (or notebooks tested in parallel) all ask for the demo shop: one generates it,
     the others wait and find it complete, instead of writing the same files at the same time."""

@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from markupsafe import Markup, escape
 
 from .. import __version__, fmt, i18n, lang, scoring
@@ -172,6 +171,10 @@ def stage_html(executed_notebook_path: str | Path, stage: str, run_info: dict) -
     The notebook's outputs are in the report's language already (its kernel set it: cards, tables, workbook.say);
     its Markdown cells are translated here, and the page around them is rendered, in the language and currency
     in effect (lang.use)."""
+    # nbformat validates with jsonschema, whose format checkers build a grammar on import (1.6-2 s of CPU): loaded
+    # only when a stage page is rendered, like nbconvert, so the seven kernels of every run do not pay for it.
+    import nbformat  # noqa: PLC0415 - heavy, not needed in kernels (they import this module for the cards)
+
     nb = nbformat.read(str(executed_notebook_path), as_version=4)
     # A safety net: outputs offline and inert, and any customer's e-mail address that reached one masked.
     body = _body_html(clean.clean_outputs(translate_markdown(scrub_notebook(nb))))
@@ -223,6 +226,7 @@ _COUNT_WORDS = (
     ("not_run", N_("{n} not run")),
     ("error", N_("{n} errors")),
 )
+_COUNT_WORD_ONE = {"warn": N_("{n} warning"), "error": N_("{n} error")}  # "1 warnings" is not English
 
 
 def _counts(rows: Iterable[dict]) -> str:
@@ -231,7 +235,7 @@ def _counts(rows: Iterable[dict]) -> str:
     for key, words in _COUNT_WORDS:
         n = sum(1 for r in rows if r["status"] == key)
         if n:
-            parts.append(Text(words, n=n).render())
+            parts.append(Text(_COUNT_WORD_ONE.get(key, words) if n == 1 else words, n=n).render())
     return " · ".join(parts)
 
 

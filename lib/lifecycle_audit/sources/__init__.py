@@ -26,7 +26,8 @@ The rooms:
 - cache: the content-keyed folder of canonical Parquet tables.
 - presets: transforms from the exports consultants get (invoice lines, GA4, Shopify, ...) to contract tables.
 - entries: the tables each sources entry yields; the params checks only the presets can make.
-- prepare: one table, all tables, the too-many-rejected rule, the canonical tables prepared.
+- prepare: one table, all tables, the too-many-rejected rule (`judge`: the one decision validate and run share),
+  the canonical tables prepared.
 - demo: the generated demo shop.
 """
 
@@ -48,7 +49,7 @@ from .model import (
     Problem,
     TableLoad,
 )
-from .prepare import check_sources, load_table, prepare
+from .prepare import Verdict, check_sources, judge, load_table, prepare, rehearse, rejections
 from .read import RawRead, SourceFileError, read_source
 
 __all__ = [
@@ -67,11 +68,15 @@ __all__ = [
     "SourceError",
     "SourceFileError",
     "TableLoad",
+    "Verdict",
     "check_params",
     "check_sources",
     "ensure_demo_data",
+    "judge",
     "load_table",
     "prepare",
     "read_source",
+    "rehearse",
+    "rejections",
     "table_sources",
 ]

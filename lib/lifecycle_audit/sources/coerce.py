@@ -223,7 +223,7 @@ def _serial_days(text: pd.Series, values: pd.Series, failed: pd.Series) -> tuple
     values = values.where(~failed, serial)
     n = int((failed & serial.notna()).sum())
     return values, (
-        f"no read.date_format given; {n:,} date(s) written as Excel serial day numbers "
+        f"no read.date_format given; {n:,} {'date' if n == 1 else 'dates'} written as Excel serial day numbers "
         "(e.g. 45292 = 2024-01-01) read so (set read.date_format to override)"
     )
 
@@ -278,7 +278,8 @@ def _month_names(text: pd.Series, values: pd.Series) -> tuple[pd.Series, str | N
     values = values.where(~wordy, parsed)
     if not parsed.notna().any():
         return values, None
-    return values, f"{int(parsed.notna().sum()):,} date(s) with month names read as written"
+    n = int(parsed.notna().sum())
+    return values, f"{n:,} {'date' if n == 1 else 'dates'} with month names read as written"
 
 
 def looks_serial(values: pd.Series) -> bool:

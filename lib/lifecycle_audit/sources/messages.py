@@ -23,6 +23,29 @@ def listing(items: list[str], limit: int = 30) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
+# --- English grammar: every count and article in the messages goes through these -------------------------
+
+# Words starting with a vowel letter but a consonant sound ("a unique key", "a user id").
+_CONSONANT_SOUNDS = ("uni", "use", "usa", "usu", "one", "eu")
+
+
+def article(word: str) -> str:
+    """The word with its indefinite article: "an order_id", "a customer_id", "a unique key"."""
+    w = word.strip("'\"`").lower()
+    vowel = w[:1] in ("a", "e", "i", "o", "u") and not w.startswith(_CONSONANT_SOUNDS)
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """The count with its noun: "1 row", "1,234 rows", "1 entry" / "2 entries" (give `words` when not +s)."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def verb(n: int, one: str, many: str) -> str:
+    """The verb agreeing with a count: verb(1, "was", "were") -> "was"."""
+    return one if n == 1 else many
+
+
 def show_value(v: Any) -> str:
     """A cell value as an example: empty for missing values, cut to MAX_VALUE_CHARS."""
     if v is None or (not isinstance(v, str) and pd.isna(v)):
@@ -84,6 +107,36 @@ def row_message(p) -> str:
     plural = p.count != 1
     what = p.what if plural else _singular(p.what)
     return f"{_row_head(p)}: {p.count:,} row{'s' if plural else ''} {what}, {_row_examples(p)}; expected {p.expected}"
+
+
+def preset_message(reason: dict[str, Any]) -> str:
+    """The story of a preset's rejected rows: count, what is wrong, the export's field, example rows and values."""
+    n, column = reason["rows"], reason.get("column")
+    examples = reason.get("examples") or []
+    values = [v for v in reason.get("values") or [] if v != ""]
+    where = f" (field {column})" if column else ""
+    text = f"{plural(n, 'row')} rejected{where}: {reason['description']}"
+    if examples:
+        text += f", e.g. {'row' if len(examples) == 1 else 'rows'} " + ", ".join(map(str, examples))
+        if values:
+            text += f" ({'value' if len(values) == 1 else 'values'} " + ", ".join(f"'{v}'" for v in values) + ")"
+    return text
+
+
+def blame(cause, personal: bool = False) -> str:
+    """What rows pointing at a rejected row are told (the `expected` of their problem): why their row in the other
+    table was rejected (`cause`, that table's sources.model.Problem) and how to fix it; not a suggestion that the
+    exports were cut at different dates. `personal`: the cause's values identify a person (masked)."""
+    value = next((v for v in cause.example_values if v != ""), None)
+    if value is not None and (personal or "@" in value):
+        value = mask_value(value)
+    what = cause.what if cause.count != 1 else _singular(cause.what)
+    example = f" (e.g. '{value}')" if value is not None else ""
+    return (
+        f"the {cause.table} row to be usable: {plural(cause.count, 'row')} of column '{cause.client_column}' "
+        f"(contract {cause.table}.{cause.column}) {what}{example}, where the contract expects {cause.expected}; "
+        "fix that and these rows are used too"
+    )
 
 
 def _row_head(p) -> str:

@@ -14,7 +14,8 @@ from .messages import mask_value, row_message
 Progress = Callable[[str], None] | None
 
 # Bump when the canonical output of the sources package changes, so cached tables are rebuilt.
-FORMAT_VERSION = 4  # 3: doubled purchases excluded by rule (sources.doubles); 4: dates out of range rejected, paths relative to data_dir
+FORMAT_VERSION = 5  # 3: doubled purchases excluded by rule (sources.doubles); 4: dates out of range rejected, paths relative to data_dir
+# 5: rows pointing at a rejected row are rejected as parent_rejected, blamed on its cause
 
 KINDS = (
     "missing_file",
@@ -28,6 +29,7 @@ KINDS = (
     "date_out_of_range",
     "duplicate_key",
     "dangling_reference",  # row level: those rows are rejected
+    "parent_rejected",  # row level: pointing at a row the other table rejected (blamed on that row's cause)
     "bad_json",  # a JSON column's text is not JSON (sources.shaping)
     "no_items",  # a row whose `items:` array is empty or absent yields no item
 )

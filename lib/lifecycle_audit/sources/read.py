@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ParamsError
+from . import jsonlines
 from .coerce import is_text
 from .messages import display, listing, missing_file_message
 from .model import BLANK_ROW, REPEATED_HEADER, Progress
@@ -179,6 +180,8 @@ def _read_sheets(
         return [
             (f"{shown} [{sheet}]" if sheet is not None else shown, df) for sheet, df in _read_excel(path, opts)
         ], 1 + opts.skip_rows
+    if fmt == "jsonl":  # raw tracking events, one JSON object per line
+        return [(shown, _read_json_lines(path, opts))], 0
     names, _ = parquet_header(path)
     want = [c for c in columns if c in names] if columns is not None else names
     return [(shown, _read_parquet(path, want))], None
@@ -417,6 +420,22 @@ def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
     ) from None
 
 
+def _read_json_lines(path: Path, opts) -> pd.DataFrame:
+    """A JSON-lines file (compression and encoding detected as for delimited text) as a frame of strings."""
+    tf = _text_file(path, opts)
+    try:
+        with tf.open() as fh:
+            return jsonlines.read(fh, tf.candidates[0])
+    except jsonlines.NotJsonLines as err:
+        raise Unreadable(str(err)) from None
+    except UnicodeDecodeError as err:
+        raise Unreadable(
+            f"is not {tf.candidates[0]} text ({err.reason} at byte {err.start}); set read.encoding"
+        ) from None
+    except _DAMAGED as err:
+        raise Unreadable(_damaged(tf.compression, err)) from None
+
+
 def _note_encoding(path: Path, tf: _TextFile, encoding: str, error: UnicodeDecodeError | None, notes: list) -> None:
     if tf.why and encoding == tf.candidates[0] and encoding != "utf-8":
         notes.append(f"{display(path)}: read as {encoding}, told by {tf.why} (set read.encoding to override)")
@@ -442,8 +461,8 @@ def _check_skip_rows(tf: _TextFile, skip_rows: int) -> None:
     except _DAMAGED as err:
         raise Unreadable(_damaged(tf.compression, err)) from None
     raise Unreadable(
-        f"read.skip_rows is {skip_rows:,}, but the file has only {lines:,} line(s); set read.skip_rows to the "
-        "number of lines above the header"
+        f"read.skip_rows is {skip_rows:,}, but the file has only {lines:,} {'line' if lines == 1 else 'lines'}; "
+        "set read.skip_rows to the number of lines above the header"
     )
 
 
@@ -583,8 +602,9 @@ def _mark_spanning_rows(df: pd.DataFrame, tf: _TextFile, delimiter: str, opts) -
             if isinstance(value, str) and "\n" in value and _swallows_rows(value, sep, ncols):
                 raise Unreadable(
                     f"line {lines[row]}: a quote (\") opens a value in column '{c}' that runs on to line "
-                    f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} line(s) that look like "
-                    "rows of their own; those rows would be lost: close or remove that quote in the file"
+                    f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} "
+                    f"{'line that looks' if value.count(chr(10)) == 1 else 'lines that look'} like rows of their own; "
+                    "those rows would be lost: close or remove that quote in the file"
                 )
 
 

@@ -13,8 +13,8 @@ from ..errors import ParamsError
 from . import doubles
 from .coerce import coerce, empty_series, isin, vocabulary
 from .mapping import ColumnMap, derive, map_columns, map_values
-from .messages import row_message, show_value, type_words
-from .model import MAX_EXAMPLES, Problem, TableLoad
+from .messages import article, blame, row_message, show_value, type_words
+from .model import MAX_EXAMPLES, PERSONAL, Problem, TableLoad
 from .read import RawRead
 from .shaping import shape
 
@@ -27,6 +27,7 @@ class _Verdicts:
     index: pd.Index
     reason: np.ndarray
     kinds: list[str] = field(default_factory=list)
+    cause: np.ndarray | None = None  # per row: the position in load.problems of its first reason (-1: none)
     shaped: np.ndarray | None = None  # rows sources.shaping rejected (bad JSON, no items): not "empty" as well
 
     @property
@@ -39,6 +40,9 @@ class _Verdicts:
         """Reject the rows in `mask` under `kind` (rows an earlier reason has keep it) and record the problem."""
         if kind not in self.kinds:
             self.kinds.append(kind)
+        if self.cause is None:
+            self.cause = np.full(len(self.index), -1, dtype=np.int32)
+        self.cause[mask & self.passed] = len(self.load.problems)
         self.reason[mask & self.passed] = self.kinds.index(kind)
         self.load.problems.append(
             row_problem(self.load, column, kind, mask, self.index, raw, what=what, expected=expected, client=client)
@@ -239,7 +243,7 @@ def _reject_repeated_keys(
     verdicts.reject(
         dup,
         "duplicate_key",
-        f"repeat a {key_words} already used by an earlier row (the first is kept, the later ones rejected)",
+        f"repeat {article(key_words)} already used by an earlier row (the first is kept, the later ones rejected)",
         f"each {key_words} to appear once",
         column=", ".join(spec.key),
         raw=_key_values(spec, df, raw, chosen),
@@ -268,10 +272,23 @@ def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verd
     # per-row outcome, kept (not stored) for the per-file accounting after the reference checks
     load._status = verdicts.status()
     load._read = raw_read
+    load._causes = _causes(df, spec, verdicts)
     df = df[verdicts.passed]
     load.rows_used = len(df)
     load.date_min, load.date_max = date_range(df, spec)
     return df
+
+
+def _causes(df: pd.DataFrame, spec: contract.Table, verdicts: _Verdicts) -> pd.Series | None:
+    """For a table with a one-column key: the key of each rejected row -> the position of its problem in
+    load.problems, so the rows of other tables pointing at it can be blamed on that cause."""
+    if len(spec.key) != 1 or verdicts.cause is None:
+        return None
+    rejected = (verdicts.cause >= 0) & ~verdicts.passed
+    keys = df[spec.key[0]][rejected]
+    causes = pd.Series(verdicts.cause[rejected], index=keys.astype("string").to_numpy())
+    causes = causes[causes.index.notna()]
+    return causes[~causes.index.duplicated(keep="first")]
 
 
 def row_problem(
@@ -360,12 +377,18 @@ def dependency_order(names) -> list[str]:
 def check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, loads: dict[str, TableLoad]) -> None:
     """Reject the rows of `name` that point at a row the referenced table (when supplied) does not have."""
     df = frames[name]
-    reject = np.zeros(len(df), dtype=bool)
+    kinds = np.full(len(df), "", dtype=object)
     for col in contract.TABLES[name].columns:
         if col.references:
-            reject |= _dangling(name, col, df, frames, load, loads)
-    if reject.any():
-        _drop_rows(name, frames, load, reject)
+            orphaned, dangling = _dangling(name, col, df, frames, load, loads)
+            kinds[orphaned & (kinds == "")] = PARENT_REJECTED
+            kinds[dangling & (kinds == "")] = DANGLING
+    if (kinds != "").any():
+        _drop_rows(name, frames, load, kinds)
+
+
+DANGLING = "dangling_reference"
+PARENT_REJECTED = "parent_rejected"
 
 
 def _dangling(
@@ -375,15 +398,19 @@ def _dangling(
     frames: dict[str, pd.DataFrame],
     load: TableLoad,
     loads: dict[str, TableLoad],
-) -> np.ndarray:
-    """The rows whose `col` points nowhere (with their problem recorded); a note when it cannot be checked."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose `col` points at a row the other table rejected, and those whose `col` points nowhere
+    (each with their problems recorded); a note when it cannot be checked."""
     target_table, target_col = col.references.split(".")
+    none = np.zeros(len(df), dtype=bool)
     if target_table not in frames:
         why = "was not supplied" if target_table not in loads else "could not be used"
         load.notes.append(f"{name}.{col.name} was not checked against {col.references}: the {target_table} table {why}")
-        return np.zeros(len(df), dtype=bool)
+        return none, none
     values = df[col.name]
     dangling = values.notna().to_numpy(dtype=bool) & ~isin(values, frames[target_table][target_col])
+    orphaned = _orphaned(name, col, values, dangling, load, loads[target_table]) if dangling.any() else none
+    dangling &= ~orphaned
     if dangling.any():
         target_file = loads[target_table].file
         load.problems.append(
@@ -394,21 +421,52 @@ def _dangling(
                 dangling,
                 df.index,
                 values,
-                what=f"point to a {target_col} that is not in the {target_table} table ({target_file})",
+                what=f"point to {article(target_col)} that is not in the {target_table} table ({target_file})",
                 expected=f"every {col.name} to exist in {target_table}.{target_col}; "
                 "such rows are rejected (was the other export filtered or cut at a different date?)",
             )
         )
-    return dangling
+    return orphaned, dangling
 
 
-def _drop_rows(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, reject: np.ndarray) -> None:
+def _orphaned(
+    name: str, col: contract.Column, values: pd.Series, dangling: np.ndarray, load: TableLoad, parent: TableLoad
+) -> np.ndarray:
+    """Among the dangling rows, those whose row in the referenced table was rejected: one problem per cause,
+    blamed on it (the parent's column, value and fix), not on exports cut at different dates."""
+    causes: pd.Series | None = getattr(parent, "_causes", None)
+    if causes is None or not len(causes):
+        return np.zeros(len(values), dtype=bool)
+    cause_of = values.astype("string").map(causes)
+    found = dangling & cause_of.notna().to_numpy(dtype=bool)
+    for position in pd.unique(cause_of[found]):
+        mine = found & (cause_of == position).fillna(False).to_numpy(dtype=bool)
+        cause = parent.problems[int(position)]
+        p = row_problem(
+            load,
+            col.name,
+            PARENT_REJECTED,
+            mine,
+            values.index,
+            values,
+            what=f"point to {article(col.name)} whose row in the {cause.table} table was rejected",
+            expected=blame(cause, personal=cause.column in PERSONAL),
+        )
+        load.problems.append(p)
+    return found
+
+
+def _drop_rows(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, kinds: np.ndarray) -> None:
     df = frames[name]
+    reject = kinds != ""
     status = getattr(load, "_status", None)
     if status is not None:
-        status.loc[df.index[reject]] = "dangling_reference"
+        status.loc[df.index[reject]] = kinds[reject]
+    for kind in (PARENT_REJECTED, DANGLING):
+        n = int((kinds == kind).sum())
+        if n:
+            load.rejected[kind] = load.rejected.get(kind, 0) + n
     n = int(reject.sum())
-    load.rejected["dangling_reference"] = load.rejected.get("dangling_reference", 0) + n
     load.rows_used -= n
     frames[name] = df[~reject]
     load.date_min, load.date_max = date_range(frames[name], contract.TABLES[name])

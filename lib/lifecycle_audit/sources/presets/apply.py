@@ -1,4 +1,10 @@
-"""Running a preset: read the export, rename its columns onto the preset's fields, build, validate, account."""
+"""Running a preset: read the export, rename its columns onto the preset's fields, build, validate, account.
+
+A preset entry takes the options of a plain mapping, applied to the preset's input (its fields, before the
+build): `columns:` names their column for a field, `derived:` computes a field by arithmetic over their columns
+(e.g. a unit price from a line total), `constants:` gives a field one value for every row, and `values:` maps
+a field's values (whatever fed it). The build then judges the fields as it would judge the export's own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import pandas as pd
 
 from ...params import ReadOptions
 from ..accounting import preset_inputs
-from ..mapping import map_values
+from ..mapping import derive, expr_columns, map_values
 from ..messages import display, listing
 from ..model import BLANK_ROW, REPEATED_HEADER, InputFile, Progress, TableLoad, file_problem
 from ..read import RawRead, SourceFileError, read_source
@@ -22,14 +28,17 @@ def run(params, entry: str, progress: Progress = None, hashes: dict[str, str] | 
     opts = preset.options.model_validate(_with_shop_timezone(preset, src.options, params))
     wanted = validate(src)
     notes: list[str] = []
+    reading = _with_preset_reading(params, entry, preset)
     try:
-        raw = read_source(_with_preset_reading(params, entry, preset), entry, progress, hashes, notes=notes)
+        raw = read_source(reading, entry, progress, hashes, notes=notes)
     except SourceFileError as err:
         return _unreadable(entry, preset, wanted, err)
     rename, absent = _field_columns(preset, src, list(raw.frame.columns))
     if absent:
         return _missing_fields(entry, preset, wanted, raw, absent)
-    data = _fields(raw.frame, rename, preset, src.values, notes)
+    data = _fields(raw.frame, rename, preset, src, notes)
+    data = _given_fields(data, raw.frame, src, reading.sources[entry].read, notes)
+    data = _mapped_values(data, src.values, notes)
     built = preset.build(data, opts, Context(params=params, entry=entry, notes=notes))
     status = pd.Series(built.status, index=data.index)
     notes.extend(n for n in built.notes if n not in notes)
@@ -73,18 +82,28 @@ def _unreadable(entry: str, preset: Preset, wanted: list[str], err: SourceFileEr
 
 
 def _field_columns(preset: Preset, src, header: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """({client column: preset field}, [(field, client column)] of the required fields the file lacks)."""
+    """({client column: preset field}, [(field, client column)] of the required fields the file lacks, and of the
+    columns a derived field uses that the file lacks)."""
     stripped = {h.strip().lower(): h for h in header}
     rename, absent = {}, []
+    for fld, expr in src.derived.items():
+        absent.extend((fld, c) for c in expr_columns(expr) if _found(c, header, stripped) is None)
     for fld, default in preset.fields.items():
+        if fld in src.constants or fld in src.derived:
+            continue
         client = src.columns.get(fld, default)
-        found = client if client in header else stripped.get(client.strip().lower())
+        found = _found(client, header, stripped)
         if found is None:
             if fld in preset.required:
                 absent.append((fld, client))
         else:
             rename[found] = fld
     return rename, absent
+
+
+def _found(client: str, header: list[str], stripped: dict[str, str]) -> str | None:
+    """The file's column of that name, or of that name in another case or with surrounding spaces."""
+    return client if client in header else stripped.get(client.strip().lower())
 
 
 def _missing_fields(entry: str, preset: Preset, wanted: list[str], raw: RawRead, absent: list[tuple[str, str]]):
@@ -125,14 +144,34 @@ def _missing_fields(entry: str, preset: Preset, wanted: list[str], raw: RawRead,
     return {}, loads, files
 
 
-def _fields(
-    frame: pd.DataFrame, rename: dict[str, str], preset: Preset, values: dict, notes: list[str]
-) -> pd.DataFrame:
-    """The export's rows under the preset's field names (absent fields empty), value maps applied."""
+def _fields(frame: pd.DataFrame, rename: dict[str, str], preset: Preset, src, notes: list[str]) -> pd.DataFrame:
+    """The export's rows under the preset's field names (absent fields empty)."""
     data = frame[list(rename)].rename(columns=rename)
     for fld in preset.fields:
         if fld not in data:
             data[fld] = pd.Series(pd.NA, index=data.index, dtype="string")
+    return data
+
+
+def _given_fields(data: pd.DataFrame, frame: pd.DataFrame, src, read: ReadOptions, notes: list[str]) -> pd.DataFrame:
+    """The fields the entry computes (`derived:`) or sets (`constants:`) instead of reading them from a column.
+
+    A derived value is written as text, and where an input is not a number the input itself is kept, so the
+    preset rejects the row under its own rule (an unreadable price) with the client's value as the example."""
+    header = list(frame.columns)
+    stripped = {h.strip().lower(): h for h in header}
+    for fld, expr in src.derived.items():
+        values, bad, shown, note = derive(expr, frame, lambda c: _found(c, header, stripped), read)
+        data[fld] = values.astype("string").mask(bad, shown)
+        notes.append(f"{fld} derived as {expr}" + (f" ({note})" if note else ""))
+    for fld, value in src.constants.items():
+        data[fld] = pd.Series(None if value is None else str(value), index=data.index, dtype="string")
+        notes.append(f"{fld} set to {value!r} for every row (constants)")
+    return data
+
+
+def _mapped_values(data: pd.DataFrame, values: dict, notes: list[str]) -> pd.DataFrame:
+    """The fields' values mapped onto the preset's (`values:`), whatever fed the field."""
     for fld, mapping in values.items():
         data[fld], note = map_values(data[fld], mapping)
         if note:
@@ -145,7 +184,16 @@ def _validated_tables(
 ) -> tuple[dict[str, pd.DataFrame], dict[str, TableLoad]]:
     """Contract validation of the tables the preset built (a safety net: they should pass whole)."""
     plain = src.model_copy(
-        update={"preset": None, "options": {}, "tables": None, "columns": {}, "values": {}, "read": ReadOptions()}
+        update={
+            "preset": None,
+            "options": {},
+            "tables": None,
+            "columns": {},
+            "values": {},
+            "constants": {},
+            "derived": {},
+            "read": ReadOptions(),
+        }
     )
     frames, loads = {}, {}
     for t in wanted:

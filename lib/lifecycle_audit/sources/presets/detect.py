@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import gzip
+import io
 import re
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from ... import contract
-from .registry import all_presets
+from .. import jsonlines
+from .propose import propose
+from .registry import all_presets, get
 
 _TEXT = (".csv", ".txt", ".tsv", ".gz")
 
@@ -25,6 +29,8 @@ def header_of(path: Path) -> list[str]:
             return [str(c) for c in pd.read_excel(path, nrows=0).columns]
         if name.endswith((".parquet", ".pq")):
             return list(pq.ParquetFile(path).schema_arrow.names)
+        if name.endswith(jsonlines.SUFFIXES) or name.endswith(tuple(x + ".gz" for x in jsonlines.SUFFIXES)):
+            return _json_lines_header(path)
         for enc in ("utf-8-sig", "cp1252"):
             try:
                 df = pd.read_csv(path, sep=None, engine="python", nrows=5, encoding=enc, dtype=str)
@@ -37,6 +43,14 @@ def header_of(path: Path) -> list[str]:
     except Exception:  # noqa: BLE001 - an unreadable file is reported as such
         return []
     return []
+
+
+def _json_lines_header(path: Path, lines: int = 200) -> list[str]:
+    """The flattened field names of the first objects of a JSON-lines file (gzip-compressed or not)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = b"".join(line for _, line in zip(range(lines), fh, strict=False))
+    return list(jsonlines.read(io.BytesIO(head), "utf-8-sig").columns)
 
 
 def recognise(header: list[str]):
@@ -80,14 +94,23 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
     for shown, group in group_files(files):
         path = group[0]
         headers = [header_of(p) for p in group]
-        columns, renamed = drift(headers)
-        preset, score = recognise(columns)
-        key = _key(path)
+        header, renamed = drift(headers)
+        preset, score = recognise(header)
+        proposal = propose(path, header)  # exports under the shop's own names, and what their values need
+        if proposal is not None and (preset is None or score < 1 or proposal.preset is preset):
+            preset, score = proposal.preset, proposal.score
+        else:
+            proposal = None
+        fields: dict[str, str] = {}
+        if preset is None:  # a raw tracking log (Segment / Snowplow kind) under its own column names
+            preset, score, fields = recognise_tracking_log(header)
+        key = _key(path) if len(group) > 1 else _plain_key(path)
         many = f" ({len(group)} files)" if len(group) > 1 else ""
-        table = match_table(columns, renamed, used_tables) if preset is None else None
+        table = match_table(header, renamed, used_tables) if preset is None else None
         if preset is not None and not (set(preset.yields) & used_tables):
             used_tables |= set(preset.yields)
-            lines += _preset_entry(key, shown, preset, score)
+            lines += _preset_entry(key, shown, preset, score) + _tracking_log_lines(preset, fields)
+            lines += proposal.entry_lines() if proposal is not None else []
             summary.append(f"{shown}{many}: preset {preset.name} -> {', '.join(preset.yields)}")
         elif table is not None:
             used_tables.add(table[0])
@@ -96,8 +119,8 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
         else:
             lines += [
                 f"  # {scalar(key)}:  # DECIDE: not recognised; which contract table is it? columns: "
-                + ", ".join(scalar(h) for h in columns[:15])
-                + (" ..." if len(columns) > 15 else ""),
+                + ", ".join(scalar(h) for h in header[:15])
+                + (" ..." if len(header) > 15 else ""),
                 f"  #   file: {scalar(shown)}",
                 "  #   columns: {contract column: their column}",
             ]
@@ -105,6 +128,11 @@ def write_params(client: str, folder: Path, data_dir: str) -> tuple[str, list[st
             summary.append(f"{shown}{many}: not recognised (left commented out)")
     lines.append("output: reports")
     return "\n".join(lines) + "\n", summary
+
+
+def _plain_key(path: Path) -> str:
+    """A sources key from a file name: lower case, letters and digits."""
+    return "".join(ch if ch.isalnum() else "_" for ch in path.stem.split(".")[0].lower()).strip("_") or "input"
 
 
 def _key(path: Path) -> str:
@@ -232,8 +260,89 @@ def _preset_entry(key: str, shown: str, preset, score: float) -> list[str]:
             f"{preset.template}.yaml"
         )
         for name, field in opts.items():
-            default = field.default
+            default = field.get_default(call_default_factory=True)
             if isinstance(default, (dict, list)) and len(str(default)) > 60:
                 continue
-            lines.append(f"    #   {name}: {scalar(repr(default))[1:-1]}")
+            lines.append(f"    #   {name}: {_shown(default)}")
     return lines
+
+
+# --- raw tracking logs (Segment / Snowplow kind) ---------------------------------------------------------------
+
+# The names each field of the tracking_log preset goes by: Segment's warehouse tables and flattened JSON
+# (context_page_url, properties_revenue), Snowplow's atomic events (domain_userid, page_url, useragent, mkt_*),
+# and plain names. Compared in lower case with "." and "-" read as "_".
+TRACKING_LOG_NAMES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "original_timestamp", "sent_at", "received_at", "derived_tstamp", "collector_tstamp"),
+    "anonymous_id": ("anonymous_id", "anonymousid", "domain_userid", "network_userid", "visitor_id", "cookie_id"),
+    "user_id": ("user_id", "userid", "customer_id"),
+    "type": ("type",),
+    "event": ("event", "event_name", "event_text"),
+    "url": ("url", "context_page_url", "page_url", "properties_url", "page_location"),
+    "referrer": ("referrer", "context_page_referrer", "page_referrer", "properties_referrer", "referer"),
+    "user_agent": ("user_agent", "context_user_agent", "useragent", "context_useragent"),
+    "utm_source": ("utm_source", "context_campaign_source", "mkt_source"),
+    "utm_medium": ("utm_medium", "context_campaign_medium", "mkt_medium"),
+    "utm_campaign": ("utm_campaign", "context_campaign_name", "mkt_campaign"),
+    "device": ("device", "device_type", "device_category", "context_device_type"),
+    "product_id": ("product_id", "properties_product_id", "properties_sku", "sku", "item_id"),
+    "category": ("category", "properties_category", "item_category"),
+    "order_id": ("order_id", "properties_order_id", "tr_orderid", "transaction_id"),
+    "revenue": ("revenue", "properties_revenue", "properties_total", "tr_total"),
+    "currency": ("currency", "properties_currency", "tr_currency"),
+    "products": ("products", "properties_products"),
+}
+
+
+def _loose(name: str) -> str:
+    return name.strip().lower().replace(".", "_").replace("-", "_")
+
+
+def tracking_log_fields(header: list[str]) -> dict[str, str]:
+    """{tracking_log field: the file's column} for every field found under one of its names."""
+    have = {_loose(h): h for h in header}
+    found = {}
+    for fld, names in TRACKING_LOG_NAMES.items():
+        column = next((have[n] for n in names if n in have), None)
+        if column is not None:
+            found[fld] = column
+    return found
+
+
+def recognise_tracking_log(header: list[str]):
+    """(the tracking_log preset, share of its key fields found, {field: column}) when the header is a raw tracking
+    log (a time, an anonymous id, an event name or type, and URL, referrer or user agent), else (None, 0, {})."""
+    found = tracking_log_fields(header)
+    key = ("timestamp", "anonymous_id", "url", "referrer", "user_agent")
+    hit = (
+        {"timestamp", "anonymous_id"} <= set(found)
+        and bool({"event", "type"} & set(found))
+        and bool({"url", "referrer", "user_agent"} & set(found))
+    )
+    if not hit:
+        return None, 0.0, {}
+    return get("tracking_log"), sum(k in found for k in key) / len(key), found
+
+
+def _tracking_log_lines(preset, fields: dict[str, str]) -> list[str]:
+    """The columns a recognised tracking log names otherwise than the preset, and `tables:` without orders."""
+    if preset.name != "tracking_log" or not fields:
+        return []
+    renamed = {f: c for f, c in fields.items() if c != preset.fields[f]}
+    lines = []
+    if renamed:
+        lines.append("    columns:")
+        lines += [f"      {f}: {scalar(c)}" for f, c in renamed.items()]
+    if not {"order_id", "revenue"} <= set(fields):
+        lines.append("    tables: [events]  # the log carries no order ids and revenue: no orders from it")
+    elif "products" not in fields:
+        lines.append("    tables: [events, orders]  # the log's purchases carry no products array: no order lines")
+    return lines
+
+
+def _shown(default) -> str:
+    """An option's default as YAML on one line: a text as a scalar, None as null, numbers, dates and flags plain."""
+    if isinstance(default, str):
+        return scalar(default)
+    text = yaml.safe_dump(default, default_flow_style=True, width=1 << 30).strip()
+    return text.removesuffix("...").strip()

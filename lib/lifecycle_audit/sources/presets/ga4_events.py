@@ -85,6 +85,13 @@ def page_type(location: pd.Series) -> pd.Series:
     return pd.Series(out, index=location.index, dtype="string").mask(location.isna())
 
 
+def _supplied_channel(medium: pd.Series, source: pd.Series) -> pd.Series:
+    """The channel, or empty on every row when the export carries neither medium nor source (not supplied)."""
+    if medium.isna().all() and source.isna().all():
+        return pd.Series(pd.NA, index=medium.index, dtype="string")
+    return channel(medium, source)
+
+
 def build(data: pd.DataFrame, opts: GA4Options, ctx) -> Built:
     name = text(data["event_name"])
     user = text(data["user_pseudo_id"])
@@ -115,8 +122,10 @@ def build(data: pd.DataFrame, opts: GA4Options, ctx) -> Built:
             "event_time": when[used].to_numpy(),
             "event_type": kind[used].to_numpy(),
             "page_type": page_type(text(data["page_location"]))[used].to_numpy(),
-            "channel": channel(text(data["medium"]), text(data["source"]))[used].to_numpy(),
-            "device": device.where(device.isin(["desktop", "mobile", "tablet"]), "other")[used].to_numpy(),
+            "channel": _supplied_channel(text(data["medium"]), text(data["source"]))[used].to_numpy(),
+            "device": device.where(device.isin(["desktop", "mobile", "tablet"]) | device.isna(), "other")[
+                used
+            ].to_numpy(),
             "product_id": text(data["item_id"])[used].to_numpy(),
             "category": text(data["item_category"])[used].to_numpy(),
         }

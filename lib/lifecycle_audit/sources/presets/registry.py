@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from . import customer_transactions, email_activity, ga4_events, helpdesk_tickets, shopify_orders, transaction_lines  # noqa: F401 - they register
+from . import (  # noqa: F401 - they register
+    campaign_groups,
+    customer_transactions,
+    email_activity,
+    ga4_events,
+    ga4_purchases,
+    helpdesk_tickets,
+    loyalty_panel,
+    shopify_orders,
+    transaction_lines,
+)
 from .base import REGISTRY, Preset
+from .tracking_log import PRESET as _TRACKING_LOG  # noqa: F401 - registers the raw tracking log preset
 
 
 def get(name: str) -> Preset:
@@ -28,18 +39,13 @@ def validate(src) -> list[str]:
     except ValidationError as err:
         problems = "; ".join(f"options.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
         raise ValueError(f"preset {preset.name}: {problems}") from None
-    for part in ("columns", "values"):
+    for part in ("columns", "values", "constants", "derived"):
         unknown = [k for k in getattr(src, part) if k not in preset.fields]
         if unknown:
             raise ValueError(
                 f"{part} names {', '.join(map(repr, unknown))}, not a field of preset {preset.name}; "
                 f"its fields are: {', '.join(preset.fields)}"
             )
-    if src.constants or src.derived:
-        raise ValueError(
-            f"constants and derived columns apply to plain mappings; preset {preset.name} computes "
-            "its tables (see its options)"
-        )
     tables = list(src.tables) if src.tables else list(preset.yields)
     wrong = [t for t in tables if t not in preset.yields]
     if wrong:

@@ -1,0 +1,63 @@
+"""JSON lines (one JSON object per line), as tracking tools export raw events: read into a frame of text.
+
+Segment, Snowplow (enriched events as JSON), RudderStack and most webhooks write one object per line with nested
+objects ({"context": {"page": {"url": ...}}}). Each object becomes a row; nested objects are flattened into
+dotted column names (`context.page.url`, `properties.revenue`), arrays and values of mixed kinds are kept as
+JSON text, everything else as text (the contract's coercion reads numbers and dates from it). An empty line is
+a blank row (counted as such); a line that is not a JSON object makes the file unreadable, naming the line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import IO, Any
+
+import pandas as pd
+
+SUFFIXES = (".jsonl", ".ndjson")
+
+
+class NotJsonLines(ValueError):
+    """A line that is not a JSON object (the message names the line)."""
+
+
+def flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
+    """{dotted name: value as text} of a JSON object; nested objects flattened, arrays kept as JSON text."""
+    out: dict[str, str | None] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            out[name] = json.dumps(value, ensure_ascii=False)
+        elif value is None:
+            out[name] = None
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        else:
+            out[name] = str(value)
+    return out
+
+
+def read(stream: IO[bytes], encoding: str = "utf-8") -> pd.DataFrame:
+    """The objects of a JSON-lines byte stream as a frame of strings (one row per line, blank lines empty)."""
+    records: list[dict[str, str | None]] = []
+    text = io.TextIOWrapper(stream, encoding=encoding, newline=None)
+    for number, line in enumerate(text, start=1):
+        line = line.strip()
+        if not line:
+            records.append({})
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise NotJsonLines(
+                f"line {number} is not JSON ({err.msg} at character {err.colno}); a JSON-lines file holds one "
+                "object per line"
+            ) from None
+        if not isinstance(obj, dict):
+            raise NotJsonLines(f"line {number} holds a JSON {type(obj).__name__}, not an object ({{...}})")
+        records.append(flatten(obj))
+    df = pd.DataFrame.from_records(records)
+    return df.astype("string") if len(df.columns) else df
