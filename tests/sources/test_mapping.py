@@ -279,3 +279,19 @@ def test_items_accounting_balances_per_file(tmp_path):
         ("o/a.csv", 4, 2, 1, 1),
         ("o/b.csv", 1, 1, 0, 0),
     ]
+
+
+def test_raw_web_hits_build_sessions_from_a_renamed_id_column(tmp_path):
+    (tmp_path / "hits").mkdir()
+    head = "event_time,event_type,page_url,"
+    write(tmp_path, "hits/d1.csv", head + "client_id\n2025-01-01 10:00:00,page_view,https://s.example/,C1\n")
+    write(tmp_path, "hits/d2.csv", head + "clientId\n2025-01-02 10:00:00,page_view,https://s.example/,C2\n")
+    source = {
+        "file": "hits",
+        "columns": {"customer_id": ["client_id", "clientId"]},
+        "constants": {"anonymous_id": None},
+        "web": {"url": "page_url"},
+    }
+    df, load = sources.load_table(make_params(tmp_path, {"events": source}), "events")
+    assert df["customer_id"].tolist() == ["C1", "C2"] and df["session_id"].nunique() == 2
+    assert not load.rejected
