@@ -109,6 +109,72 @@ MAX_DERIVED_DEPTH = 20
 
 _DERIVED = re.compile(r"^[\w .()+\-*/]+$")
 
+# --- Mapping real exports (issue 10): JSON paths, value patterns, item arrays ---
+JSON_MARK = ".$"  # "column.$.path": the value at `path` inside the JSON text of `column`
+PATTERN_PREFIX = "re:"  # a values: key starting so is a regular expression
+_JSON_PATH = re.compile(r"^(\.[^.\[\]]+|\[\d+\])*$")
+
+
+def split_json(client: str) -> tuple[str, str | None]:
+    """(column, path) of 'column.$.path' ('column.$' alone: the whole value); (client, None) for a plain name."""
+    base, mark, path = client.partition(JSON_MARK)
+    if not mark or not base or (path and path[0] not in ".["):
+        return client, None
+    return base, path
+
+
+def check_json_path(where: str, client: str) -> None:
+    """A JSON path is dotted keys and [n] indexes after the column's '.$' ('event_params.$.items[0].price')."""
+    _, path = split_json(client)
+    if path is not None and not _JSON_PATH.match(path):
+        raise ValueError(
+            f"{where}: {client!r} is not a JSON path; write the column, '.$', then keys and [n] indexes, e.g. "
+            "'event_params.$.revenue' or 'payload.$.items[0].price'"
+        )
+
+
+class Items(_Strict):
+    """One order line (or other row) per element of a JSON array: fields of the row repeat on every item."""
+
+    column: str = Field(description="the JSON column holding the array, or 'column.$.path' to an array inside it")
+    fields: dict[str, str] = Field(
+        description="contract column -> path inside one item (e.g. item_id, price, details.qty)"
+    )
+
+    @model_validator(mode="after")
+    def _paths(self) -> Items:
+        check_json_path("items.column", self.column if JSON_MARK in self.column else self.column + ".$")
+        for col, path in self.fields.items():
+            check_json_path(f"items.fields.{col}", "item.$" + ("" if path.startswith("[") else ".") + path)
+        return self
+
+
+def check_mapping(src: Any) -> None:
+    """Column alternatives, JSON paths and value patterns of one source are well formed, else a ValueError."""
+    for col, client in src.columns.items():
+        names = client if isinstance(client, list) else [client]
+        if not names:
+            raise ValueError(f"columns.{col}: an empty list; give the client's column, or a list of alternatives")
+        if isinstance(client, list) and src.preset is not None:
+            raise ValueError(f"columns.{col}: a preset takes one column name per field, not a list")
+        for name in names:
+            check_json_path(f"columns.{col}", name)
+    for col, mapping in src.values.items():
+        for key in mapping:
+            if str(key).startswith(PATTERN_PREFIX):
+                try:
+                    re.compile(str(key)[len(PATTERN_PREFIX) :])
+                except re.error as err:
+                    raise ValueError(
+                        f"values.{col}: the pattern {key!r} is not a regular expression ({err}); write e.g. "
+                        "'re:^google' (or 're:(?i)facebook' to ignore case)"
+                    ) from None
+    if (src.ids or src.items) and src.preset is not None:
+        raise ValueError("`ids:` and `items:` belong to a plain mapping, not to a preset's entry")
+    for col, parts in src.ids.items():
+        if isinstance(parts, list) and not parts:
+            raise ValueError(f"ids.{col}: list the columns whose values make the id, or write row_number")
+
 
 # --- raw web hits (sources/web.py): sessions, channel, page type and device derived on the events table ---------
 
@@ -151,12 +217,15 @@ class Source(_Strict):
     file: str | None = Field(None, description="file, folder or glob pattern, relative to data_dir")
     files: list[str] | None = Field(None, description="several files (or folders, or patterns), read as one")
     format: Literal["csv", "tsv", "parquet", "excel", "jsonl"] | None = None
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="contract column -> client column; unmapped columns keep their name"
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="contract column -> client column (or a list of alternatives, the first a file has is used; "
+        "'column.$.path' reads a value inside a JSON column); unmapped columns keep their name",
     )
     values: dict[str, dict[str, str | None]] = Field(
         default_factory=dict,
-        description="contract column -> {their value: contract value}; unlisted values "
+        description="contract column -> {their value: contract value}; keys starting 're:' are regular "
+        "expressions, tried after the exact keys in the order written; unlisted values "
         "pass unchanged (and are judged by the contract)",
     )
     constants: dict[str, str | float | int | bool | None] = Field(
@@ -190,6 +259,21 @@ class Source(_Strict):
     )
     # raw web hits (sources/web.py): on the events table, sessions / channel / page type / device derived
     web: WebOptions | None = Field(None, description="events only: derive sessions, channel, page type, device")
+    # --- Mapping real exports (issue 10): ids a file does not have, arrays of items in a JSON column ---
+    ids: dict[str, list[str] | Literal["row_number"]] = Field(
+        default_factory=dict,
+        description="contract column -> the client's columns joined by '|' into one id, or row_number (the "
+        "row's 1-based number over the source's files, where each row is one customer)",
+    )
+    items: Items | None = Field(
+        None, description="one row per item of a JSON array (e.g. a purchase's items) instead of one per row"
+    )
+
+    @model_validator(mode="after")
+    def _real_export_mapping(self) -> Source:
+        """Alternatives, JSON paths, value patterns, ids and items that can be checked without the files."""
+        check_mapping(self)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
@@ -199,11 +283,12 @@ class Source(_Strict):
             raise ValueError("give `file:` or `files:`, not both")
         if self.preset is None and (self.options or self.tables):
             raise ValueError("`options:` and `tables:` belong to a preset; set `preset:` or remove them")
-        overlap = set(self.columns) & (set(self.constants) | set(self.derived))
-        if overlap or set(self.constants) & set(self.derived):
+        given = [set(self.columns), set(self.constants), set(self.derived), set(self.ids), self.item_columns]
+        twice = {c for i, a in enumerate(given) for b in given[i + 1 :] for c in a & b}
+        if twice:
             raise ValueError(
-                f"column(s) {', '.join(sorted(overlap or set(self.constants) & set(self.derived)))} "
-                "are given more than once (columns / constants / derived)"
+                f"column(s) {', '.join(sorted(twice))} are given more than once (columns / constants / derived / ids "
+                "/ items.fields)"
             )
         for column, expr in self.derived.items():
             _check_derived(column, expr)
@@ -219,6 +304,11 @@ class Source(_Strict):
     @property
     def patterns(self) -> list[str]:
         return list(self.files) if self.files else [self.file]
+
+    @property
+    def item_columns(self) -> set[str]:
+        """The contract columns read from each item of `items:` (empty without it)."""
+        return set(self.items.fields) if self.items else set()
 
     def format_of(self, path: str | os.PathLike) -> str:
         if self.format:
@@ -367,6 +457,38 @@ class Params(_Strict):
     engine: Engine = Field(default_factory=Engine)
     demo: Demo | None = None
     source_file: str | None = Field(None, exclude=True, description="where this was loaded from")
+    # --- Mapping real exports (issue 10): one shop-wide time zone ---
+    timezone: str | None = Field(
+        None, description="IANA zone of every source's times; a source's own `timezone:` overrides it"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        """The shop-wide zone is an IANA name."""
+        if value:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError
+                raise ValueError(
+                    f"timezone {value!r} is not an IANA time zone name (e.g. Europe/Berlin, Asia/Jakarta, UTC)"
+                ) from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shop_timezone(cls, data: Any) -> Any:
+        """The shop-wide timezone given to every plain source that names none of its own (a preset's entry takes it
+        as its `timezone` option, when it has one: sources.presets.apply)."""
+        if not isinstance(data, dict) or not data.get("timezone") or not isinstance(data.get("sources"), dict):
+            return data
+        sources = {
+            name: {**src, "timezone": data["timezone"]}
+            if isinstance(src, dict) and not src.get("timezone") and not src.get("preset")
+            else src
+            for name, src in data["sources"].items()
+        }
+        return {**data, "sources": sources}
 
     @field_validator("sources")
     @classmethod
@@ -381,8 +503,8 @@ class Params(_Strict):
                     "(or name a `preset:` to derive tables from an export)"
                 )
             table = contract.TABLES[name]
-            for part in ("columns", "values", "constants", "derived"):
-                for canonical in getattr(src, part):
+            for part in ("columns", "values", "constants", "derived", "ids", "items.fields"):
+                for canonical in src.item_columns if part == "items.fields" else getattr(src, part):
                     if canonical not in table.column_names:
                         raise ValueError(
                             f"sources.{name}.{part} names {canonical!r}, which is not a column of "

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import contract
 from ..errors import ParamsError
+from ..params import PATTERN_PREFIX, split_json
 from .coerce import as_text, coerce
 from .messages import listing, missing_column_message
 from .model import Problem, file_problem
@@ -89,31 +90,49 @@ def _missing_inputs(table: str, column: str, expr: str, found: ColumnMap, shown:
 
 
 def needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
-    """The file's columns the mapping of `spec` reads (to read no others from a Parquet file)."""
+    """The columns the mapping of `spec` reads (to read no others from a Parquet file): those of `header` (the first
+    file's), the JSON columns read with a path, the columns of combined ids, the items column, and every
+    alternative of a column (a later file may have it; each file is read for the names it has)."""
     want = []
     for col in spec.columns:
         client = src.columns.get(col.name, col.name)
-        if client in header:
-            want.append(client)
+        for name in client if isinstance(client, list) else [client]:
+            want.append(split_json(name)[0])
+    for parts in src.ids.values():
+        want.extend(parts if isinstance(parts, list) else [])
+    if src.items is not None:
+        want.append(split_json(src.items.column)[0])
     for expr in src.derived.values():
-        want.extend(c for c in expr_columns(expr) if c in header)
-    return list(dict.fromkeys(want))
+        want.extend(expr_columns(expr))
+    alternatives = {split_json(n)[0] for c in src.columns.values() if isinstance(c, list) for n in c}
+    return [c for c in dict.fromkeys(want) if c in header or c in alternatives]  # other files may have them
 
 
 def map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series, str | None]:
-    """Replace the client's values by the contract's (exact match after trimming); others pass unchanged."""
+    """Replace the client's values by the contract's: exact keys first (after trimming), then the 're:' patterns in
+    the order written (a value matching none passes unchanged)."""
     text = as_text(s)
-    hit = text.isin(list(mapping)).fillna(False)
+    exact = {k: v for k, v in mapping.items() if not k.startswith(PATTERN_PREFIX)}
+    hit = text.isin(list(exact)).fillna(False)
+    out = text.copy()
+    out[hit] = text[hit].map(exact)
+    matched = text[hit].value_counts()
+    shown = [
+        f"'{k}' -> {('empty' if exact[k] is None else repr(exact[k]))} ({int(matched[k]):,})" for k in matched.index
+    ]
+    for key, value in mapping.items():
+        if not key.startswith(PATTERN_PREFIX):
+            continue
+        open_ = text.notna() & ~hit
+        found = open_ & text.str.contains(key[len(PATTERN_PREFIX) :], regex=True).fillna(False)
+        if found.any():
+            out[found] = value
+            hit = hit | found
+            shown.append(f"'{key}' -> {('empty' if value is None else repr(value))} ({int(found.sum()):,})")
     if not hit.any():
         return text, f"none of the values in values: {listing(list(mapping), 6)} occur"
-    out = text.copy()
-    out[hit] = text[hit].map(mapping)
-    counts = text[hit].value_counts()
-    shown = ", ".join(
-        f"'{k}' -> {('empty' if mapping[k] is None else repr(mapping[k]))} ({int(counts[k]):,})"
-        for k in counts.index[:8]
-    )
-    return out.astype("string"), "values mapped: " + shown + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
+    more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
+    return out.astype("string"), "values mapped: " + ", ".join(shown[:8]) + more
 
 
 def expr_columns(expr: str) -> list[str]:

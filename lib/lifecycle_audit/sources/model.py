@@ -30,6 +30,8 @@ KINDS = (
     "duplicate_key",
     "dangling_reference",  # row level: those rows are rejected
     "parent_rejected",  # row level: pointing at a row the other table rejected (blamed on that row's cause)
+    "bad_json",  # a JSON column's text is not JSON (sources.shaping)
+    "no_items",  # a row whose `items:` array is empty or absent yields no item
 )
 FILE_KINDS = frozenset({"missing_file", "unreadable", "missing_column"})
 BLANK_ROW = "blank_row"  # rejected[] reason for all-empty rows (not a problem)

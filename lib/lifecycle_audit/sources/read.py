@@ -125,6 +125,7 @@ def read_source(
             start = sum(i["rows_in"] for i in infos)
             lines.append(_file_lines(df, start, offset))
             df, info = _without_blank_rows(df, label, sha, fmt, start=start)
+            info["columns"] = list(df.columns)  # per file: alternatives in `columns:` are chosen per file
             infos.append(info)
             parts.append(df)
     raw = _joined(parts, header, fmt0, infos, line_offset)

@@ -16,6 +16,7 @@ from .mapping import ColumnMap, derive, map_columns, map_values
 from .messages import article, blame, row_message, show_value, type_words
 from .model import MAX_EXAMPLES, PERSONAL, Problem, TableLoad
 from .read import RawRead
+from .shaping import shape
 
 
 @dataclass
@@ -27,6 +28,7 @@ class _Verdicts:
     reason: np.ndarray
     kinds: list[str] = field(default_factory=list)
     cause: np.ndarray | None = None  # per row: the position in load.problems of its first reason (-1: none)
+    shaped: np.ndarray | None = None  # rows sources.shaping rejected (bad JSON, no items): not "empty" as well
 
     @property
     def passed(self) -> np.ndarray:
@@ -79,14 +81,19 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     and the accounting; each rejected row is counted under its first reason.
     """
     spec = contract.table(name)
+    shaped = shape(name, raw_read, src, load)  # alternatives per file, JSON paths, ids, items (sources.shaping)
+    raw_read, src = shaped.raw, shaped.src
     load._lines = raw_read.row_lines
     found = map_columns(name, src, raw_read.header, load.file, raw_read.fmt)
     load.mapping = found.chosen
-    if found.missing:
-        load.problems.extend(found.missing)
+    if shaped.missing or found.missing:
+        load.problems.extend(shaped.missing or found.missing)
         return None, load
     index = raw_read.frame.index
     verdicts = _Verdicts(load=load, index=index, reason=np.full(len(index), -1, dtype=np.int16))
+    for rejection in shaped.rejections:
+        verdicts.reject(rejection.pop("mask"), **rejection)
+    verdicts.shaped = ~verdicts.passed
     columns = {col.name: _column(name, col, raw_read, src, found, verdicts) for col in spec.columns}
     df = pd.DataFrame(columns, index=index)
     _exclude_doubles(name, df, verdicts)
@@ -115,7 +122,7 @@ def _column(
     if bad.any():
         kind = "unparsable_date" if col.kind in (contract.TIMESTAMP, contract.DATE) else "wrong_type"
         reject(bad, kind, *type_words(col, src.read, source[bad]))
-    null = values.isna().to_numpy(dtype=bool) & ~bad & ~derived_bad
+    null = values.isna().to_numpy(dtype=bool) & ~bad & ~derived_bad & ~verdicts.shaped
     if not col.nullable and null.any():
         reject(null, "null_value", "are empty", "a value in every row (this column may not be empty)")
     if col.allowed:

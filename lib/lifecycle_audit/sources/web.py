@@ -382,6 +382,12 @@ DERIVED = ("session_id", "channel", "page_type", "device")
 def _client_column(frame: pd.DataFrame, src, column: str) -> pd.Series | None:
     """The text of the client's column for a contract column of events (mapped or by its own name), if present."""
     name = src.columns.get(column, column)
+    if isinstance(name, list):  # alternatives (sources.shaping): per row, the first the row's file has
+        present = [n for n in name if n in frame.columns]
+        if not present:
+            return None
+        s = frame[present].astype("string").bfill(axis=1).iloc[:, 0].str.strip()
+        return s.mask(s == "")
     if name not in frame.columns:
         return None
     s = frame[name].astype("string").str.strip()

@@ -25,7 +25,7 @@ def run(params, entry: str, progress: Progress = None, hashes: dict[str, str] | 
     """Read sources[entry] and build its tables: (frames, loads, per-file accounting)."""
     src = params.sources[entry]
     preset = get(src.preset)
-    opts = preset.options.model_validate(src.options)
+    opts = preset.options.model_validate(_with_shop_timezone(preset, src.options, params))
     wanted = validate(src)
     notes: list[str] = []
     reading = _with_preset_reading(params, entry, preset)
@@ -44,6 +44,14 @@ def run(params, entry: str, progress: Progress = None, hashes: dict[str, str] | 
     notes.extend(n for n in built.notes if n not in notes)
     frames, loads = _validated_tables(built, wanted, preset, src, raw, display(params.source_path(entry)), notes)
     return frames, loads, preset_inputs(entry, preset, wanted, raw, data, status, notes)
+
+
+def _with_shop_timezone(preset: Preset, options: dict, params) -> dict:
+    """The preset's options, with the params file's shop-wide `timezone:` when the preset takes one and none is set."""
+    shop = getattr(params, "timezone", None)
+    if shop and "timezone" in preset.options.model_fields and options.get("timezone") is None:
+        return {**options, "timezone": shop}
+    return options
 
 
 def _with_preset_reading(params, entry: str, preset: Preset):
