@@ -243,7 +243,7 @@ class Source(_Strict):
         "local wall-clock time",
     )
     read: ReadOptions = Field(default_factory=ReadOptions)
-    preset: str | None = Field(None, description="a preset transform (lifecycle-audit presets lists them)")
+    preset: str | None = Field(None, description="a preset transform (params/templates/ holds one per preset)")
     options: dict[str, Any] = Field(default_factory=dict, description="the preset's options")
     tables: list[str] | None = Field(None, description="with a preset: only these of the tables it yields")
     # --- rejected share per source (validate rehearses run) ---
