@@ -65,11 +65,19 @@ def lib_cohorts(t: engine.Tables) -> list[pd.DataFrame]:
 
 # Hand-written DuckDB SQL.
 
+# The whole sessions table the library builds (every column the checks use, not only the funnel's), in one pass:
+# the landing row's page, channel and device by arg_min_null, the next event's time by min_by(..., 2).
 SESSIONS = """
 CREATE OR REPLACE TEMP TABLE s AS
-SELECT session_id, max(customer_id) AS customer_id, coalesce(arg_min(device, event_time), 'other') AS device,
+SELECT session_id, coalesce(arg_min_null(page_type, event_time), 'other') AS landing,
+  coalesce(arg_min_null(channel, event_time), 'unknown') AS channel,
+  coalesce(arg_min_null(device, event_time), 'other') AS device, min(event_time) AS started_at,
+  epoch(min_by(event_time, event_time, 2)[2]) - epoch(min(event_time)) AS seconds_to_next,
+  max(customer_id) AS customer_id, coalesce(max(customer_id), max(anonymous_id), max(session_id)) AS visitor,
+  count(*) AS events, max(event_time) AS ended_at, count(*) = 1 AS bounced,
   count(*) FILTER (WHERE event_type = 'product_view') AS pv, count(*) FILTER (WHERE event_type = 'add_to_cart') AS ac,
-  count(*) FILTER (WHERE event_type = 'begin_checkout') AS bc, count(*) FILTER (WHERE event_type = 'purchase') AS pu
+  count(*) FILTER (WHERE event_type = 'begin_checkout') AS bc, count(*) FILTER (WHERE event_type = 'purchase') AS pu,
+  count(*) FILTER (WHERE event_type = 'sign_up') AS sign_ups
 FROM events GROUP BY session_id
 """
 STEP_COUNTS = """
