@@ -43,18 +43,17 @@ def overlapping_shop():
     return tables(events=ev, orders=o), expected
 
 
-def bought(fn, t) -> pd.Series:
+def bought(fn, t) -> pd.DataFrame:
     per = carts._per_session(t)
-    out = fn(per, carts._purchases(t), 7).to_pandas()
-    return out.set_index("session_id")["bought_at"].sort_index()
+    return fn(per, carts._purchases(t), 7).to_pandas().set_index("session_id").sort_index()
 
 
 def test_asof_finds_the_same_purchases_as_the_range_join_on_overlapping_carts_and_orders():
     t, expected = overlapping_shop()
     asof, ranged = bought(carts.bought_by_asof, t), bought(carts.bought_by_range, t)
-    pd.testing.assert_series_equal(asof, ranged)
+    pd.testing.assert_frame_equal(asof, ranged)
     t0 = events([dict(minutes=0)])["event_time"].iloc[0]
-    days = {s: None if pd.isna(v) else (v - t0) / pd.Timedelta(days=1) for s, v in asof.items()}
+    days = {s: None if pd.isna(v) else (v - t0) / pd.Timedelta(days=1) for s, v in asof["bought_at"].items()}
     assert days == expected
 
 

@@ -41,9 +41,10 @@ def _per_session(tables: Tables):
 
 
 def bought_by_range(carts, purchases, window_days: int):
-    """Per cart session: `bought_at`, the visitor's first purchase from the cart's time to `window_days` after it
-    (null when none). A range join: every purchase of the visitor inside the window is paired with the cart, then
-    the earliest kept; it runs everywhere (Spark has no as-of join) but pairs many rows on a busy visitor."""
+    """The carts with `bought_at`: the visitor's first purchase from the cart's time to `window_days` after it (null
+    when none). A range join: every purchase of the visitor inside the window is paired with the cart, then the
+    earliest kept and joined back; it runs everywhere (Spark has no as-of join) but pairs many rows on a busy
+    visitor."""
     p = purchases
     j = carts.join(
         p,
@@ -54,20 +55,21 @@ def bought_by_range(carts, purchases, window_days: int):
         ],
         how="left",
     )
-    return j.group_by(j.session_id).aggregate(bought_at=j.purchased_at.min())
+    bought = j.group_by(j.session_id).aggregate(bought_at=j.purchased_at.min())
+    return carts.left_join(bought, "session_id").drop("session_id_right")
 
 
 def bought_by_asof(carts, purchases, window_days: int):
     """As bought_by_range, by an as-of join: each cart meets only the visitor's next purchase at or after its time,
-    kept when it falls inside the window. One row per cart, never a pairing of every cart with every purchase."""
+    kept when it falls inside the window. One row per cart in one pass, never a pairing of every cart with every
+    purchase, nor a second pass over the carts to join the result back."""
     p = purchases.rename(purchase_visitor="visitor")
-    c = carts.select("session_id", "visitor", "cart_at")
-    j = c.asof_join(p, c.cart_at <= p.purchased_at, predicates=[c.visitor == p.purchase_visitor])
+    j = carts.asof_join(p, carts.cart_at <= p.purchased_at, predicates=[carts.visitor == p.purchase_visitor])
     inside = j.purchased_at <= j.cart_at + ibis.interval(days=window_days)
-    return j.select("session_id", bought_at=ibis.ifelse(inside, j.purchased_at, ibis.null("timestamp")))
+    return j.select(*carts.columns, bought_at=ibis.ifelse(inside, j.purchased_at, ibis.null("timestamp")))
 
 
-def _bought(tables: Tables, carts, window_days: int):
+def _with_bought(tables: Tables, carts, window_days: int):
     """bought_by_asof where the backend has as-of joins (DuckDB), else bought_by_range: the same answer."""
     purchases = _purchases(tables)
     if tables.con.name in ASOF_BACKENDS:
@@ -76,9 +78,7 @@ def _bought(tables: Tables, carts, window_days: int):
 
 
 def _carts(tables: Tables, window_days: int):
-    carts = _per_session(tables)
-    bought = _bought(tables, carts, window_days)
-    c = carts.left_join(bought, "session_id").drop("session_id_right")
+    c = _with_bought(tables, _per_session(tables), window_days)
     return c.mutate(
         device=c.device.fill_null("other"),
         reached_checkout=c.checkout_at.notnull(),
