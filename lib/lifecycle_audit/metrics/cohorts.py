@@ -165,13 +165,12 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     _, end = tables.period
     a = active_months(tables).semi_join(first_time_buyers(tables).select("customer_id"), "customer_id")
     a = a.mutate(age=a.m - a.first_m)
-    first = a.filter(a.age == 0)
-    size = first.group_by(cohort="first_m").aggregate(n=first.count()).to_pandas()
-    later = a.filter((a.age >= 1) & (a.age <= months))
-    counts = later.group_by(cohort="first_m", age="age").aggregate(n=later.count()).to_pandas()
-    size = size.set_index(size["cohort"].map(month_period))["n"].astype("int64").sort_index()
+    a = a.filter((a.age >= 0) & (a.age <= months))  # age 0: the cohort's own month, every customer of it
+    counts = a.group_by(cohort="first_m", age="age").aggregate(n=a.count()).to_pandas()
     counts["cohort"] = counts["cohort"].map(month_period)
-    counts = counts.pivot(index="cohort", columns="age", values="n")
+    first = counts[counts["age"] == 0]
+    size = first.set_index("cohort")["n"].astype("int64").sort_index()
+    counts = counts[counts["age"] > 0].pivot(index="cohort", columns="age", values="n")
     counts = counts.reindex(index=size.index, columns=range(1, months + 1)).fillna(0)
     table = counts.div(size, axis=0)
     for age in table.columns:  # a cohort's month `age` is only known once that month has ended
@@ -183,8 +182,9 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _lifecycle_counts(tables: Tables) -> tuple[pd.DataFrame, pd.Series]:
-    """Per month number: new, returning and resurrecting customers; and dormant ones by the month they left."""
+def _lifecycle_counts(tables: Tables) -> pd.DataFrame:
+    """Per month number `m` with an order or a customer leaving: whether customers `ordered` that month, and the
+    new, returning, resurrecting and dormant customers (dormant: ordered the month before, not this one)."""
     a = active_months(tables)
     prev = a.select(pid="customer_id", pm=a.m + 1)
     buyers = first_time_buyers(tables).select(bid="customer_id")
@@ -197,8 +197,14 @@ def _lifecycle_counts(tables: Tables) -> tuple[pd.DataFrame, pd.Series]:
     )
     nxt = a.select(nid="customer_id", nm=a.m - 1)
     gone = a.anti_join(nxt, [a.customer_id == nxt.nid, a.m == nxt.nm])
-    dormant = gone.group_by(m=gone.m + 1).aggregate(n=gone.count()).to_pandas()
-    return counts.to_pandas().set_index("m").sort_index(), dormant.set_index("m")["n"]
+    dormant = gone.group_by(dm=gone.m + 1).aggregate(dormant=gone.count())
+    j = counts.outer_join(dormant, counts.m == dormant.dm)
+    j = j.select(
+        m=ibis.coalesce(j.m, j.dm),
+        ordered=j.m.notnull(),
+        **{k: j[k].fill_null(0) for k in ("new", "returning", "resurrecting", "dormant")},
+    )
+    return j.to_pandas().set_index("m").sort_index()
 
 
 def lifecycle(tables: Tables) -> pd.DataFrame:
@@ -206,14 +212,13 @@ def lifecycle(tables: Tables) -> pd.DataFrame:
     month before), resurrecting (ordered that month, not the month before, but earlier) and dormant
     (ordered the month before but not that month). Long format: month, status, customers. Only first-time buyers
     (first_time_buyers) are new; a customer left out of them is in no group in the month of their first order."""
-    counts, dormant = _lifecycle_counts(tables)
-    # no order with a customer: no month
-    months = range(int(counts.index.min()), int(counts.index.max()) + 1) if len(counts) else range(0)
+    counts = _lifecycle_counts(tables)
+    ordered = counts.index[counts["ordered"]]
+    # from the first to the last month with an order (no order with a customer: no month)
+    months = range(int(ordered.min()), int(ordered.max()) + 1) if len(ordered) else range(0)
     rows = []
     for m in months:
         label = str(month_period(m))
-        row = counts.loc[m] if m in counts.index else None
-        for status in ("new", "returning", "resurrecting"):
-            rows.append((label, status, 0 if row is None else int(row[status])))
-        rows.append((label, "dormant", int(dormant.get(m, 0))))
+        for status in LIFECYCLE:
+            rows.append((label, status, int(counts.at[m, status]) if m in counts.index else 0))
     return pd.DataFrame(rows, columns=["month", "status", "customers"])
