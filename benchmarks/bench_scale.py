@@ -4,9 +4,10 @@ library against hand-written DuckDB SQL on the four heaviest measures (benchmark
 Run on demand: `make bench` (sizes from BENCH_SIZES, default 25k,100k,300k,1M; `make bench BENCH_SIZES=5k` for a
 quick look). Per size, one child process generates the shop and audits it (runner.run) while this process samples
 the resident memory of the child and all its descendants (psutil, every 0.2 s): the peak is the whole process
-tree's, generation included. A second child times the four measures on the prepared tables (median of
-BENCH_REPEATS, default 3). A size that fails (out of memory, timeout after BENCH_TIMEOUT seconds, default 3600)
-is a row that says so. The table is printed and appended, with the machine and its load, to
+tree's, generation included; a tree above BENCH_MAX_GB (default 8) is stopped, so that a size too large for the
+machine ends as a row instead of taking the machine's memory. A second child times the four measures on the
+prepared tables (median of BENCH_REPEATS, default 3). A size that fails (over the memory cap, killed, timeout after BENCH_TIMEOUT seconds,
+default 3600) is a row that says so. The table is printed and appended, with the machine and its load, to
 benchmarks/RESULTS.md. Data goes to data/bench/<size>/ (git-ignored; BENCH_KEEP=1 keeps it for a rerun).
 """
 
@@ -134,19 +135,21 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_sampled(args: list[str], timeout: float) -> dict:
-    """Run a child, sampling its process tree's memory; returns returncode, peak bytes, seconds, timed_out."""
+def run_sampled(args: list[str], timeout: float, max_bytes: float) -> dict:
+    """Run a child, sampling its process tree's memory; stopped after `timeout` seconds or above `max_bytes`.
+    Returns returncode, peak bytes, seconds, timed_out, over_memory and the last lines of its error output."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         child = subprocess.Popen(args, cwd=ROOT, stderr=err, stdout=subprocess.DEVNULL, env=_child_env())
-        proc, peak, timed_out = psutil.Process(child.pid), 0, False
+        proc, peak, timed_out, over = psutil.Process(child.pid), 0, False, False
         while child.poll() is None:
             try:
                 peak = max(peak, tree_rss(proc))
             except psutil.NoSuchProcess:
                 break
-            if time.perf_counter() - started > timeout:
-                timed_out = True
+            timed_out = time.perf_counter() - started > timeout
+            over = peak > max_bytes
+            if timed_out or over:
                 _kill_tree(proc)
                 break
             time.sleep(SAMPLE_SECONDS)
@@ -158,6 +161,7 @@ def run_sampled(args: list[str], timeout: float) -> dict:
         "peak": peak,
         "seconds": time.perf_counter() - started,
         "timed_out": timed_out,
+        "over_memory": over,
         "error": " / ".join(tail),
     }
 
@@ -177,19 +181,21 @@ def _child_env() -> dict[str, str]:
 def _failure(res: dict) -> str:
     if res["timed_out"]:
         return f"timed out after {res['seconds']:.0f} s"
+    if res["over_memory"]:
+        return f"stopped above the memory cap (BENCH_MAX_GB) after {res['seconds']:.0f} s"
     if res["returncode"] in (-9, 137):
         return "killed (out of memory?)"
     return f"failed (exit {res['returncode']}): {res['error'][:160]}"
 
 
-def bench_size(n: int, timeout: float, repeats: int) -> dict:
+def bench_size(n: int, timeout: float, repeats: int, max_bytes: float) -> dict:
     """One row of the table: audit (sampled) then the four measures."""
     work = WORK / str(n)
     work.mkdir(parents=True, exist_ok=True)
     (work / "audit.json").unlink(missing_ok=True)
     row: dict = {"customers": n, "load_before": load()}
     print(f"{size_label(n)}: generating and auditing (load {row['load_before']}) ...", flush=True)
-    res = run_sampled([sys.executable, __file__, "--audit", str(n), str(work)], timeout)
+    res = run_sampled([sys.executable, __file__, "--audit", str(n), str(work)], timeout, max_bytes)
     row["peak_gb"] = res["peak"] / 2**30
     if res["returncode"] != 0 or res["timed_out"]:
         row["failure"] = _failure(res)
@@ -199,7 +205,9 @@ def bench_size(n: int, timeout: float, repeats: int) -> dict:
         ratios_file = work / "ratios.json"
         ratios_file.unlink(missing_ok=True)
         r = run_sampled(
-            [sys.executable, __file__, "--ratios", row["tables_dir"], str(repeats), str(ratios_file)], timeout
+            [sys.executable, __file__, "--ratios", row["tables_dir"], str(repeats), str(ratios_file)],
+            timeout,
+            max_bytes,
         )
         row["ratios"] = json.loads(ratios_file.read_text()) if r["returncode"] == 0 else {"failure": _failure(r)}
     row["load_after"] = load()
@@ -221,7 +229,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         cells = [size_label(r["customers"])]
         if "failure" in r:
-            cells += [r["failure"]] + [""] * (len(head) - 5) + [f"{r['peak_gb']:.2f} (before failing)"]
+            cells += [r["failure"]] + [""] * (len(head) - 4) + [f"{r['peak_gb']:.2f} (before failing)"]
         else:
             t = r["timings"]
             pages = sum(v or 0 for v in t.get("pages", {}).values())
@@ -230,7 +238,9 @@ def table(rows: list[dict]) -> str:
             cells += [_s(pages), _s(r["wall"]), f"{r['peak_gb']:.2f}"]
         cells.append(f"{r['load_before']} → {r['load_after']}")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", *ratio_table(rows)]
+    ratios = ratio_table(rows)
+    if len(ratios) > 2:  # a header and at least one measure
+        lines += ["", *ratios]
     return "\n".join(lines)
 
 
@@ -270,11 +280,12 @@ def main() -> None:
     sizes = [parse_size(s) for s in os.environ.get("BENCH_SIZES", "25k,100k,300k,1M").split(",") if s.strip()]
     timeout = float(os.environ.get("BENCH_TIMEOUT", "3600"))
     repeats = int(os.environ.get("BENCH_REPEATS", "3"))
+    max_bytes = float(os.environ.get("BENCH_MAX_GB", "8")) * 2**30
     started = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     before = load()
     rows = []
     for n in sizes:
-        rows.append(bench_size(n, timeout, repeats))
+        rows.append(bench_size(n, timeout, repeats, max_bytes))
         print(table(rows[-1:]), flush=True)
     text = table(rows)
     after = load()
