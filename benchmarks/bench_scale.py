@@ -233,7 +233,11 @@ def table(rows: list[dict]) -> str:
         else:
             t = r["timings"]
             pages = sum(v or 0 for v in t.get("pages", {}).values())
-            cells += [f"{r['events']:,}" if r.get("events") else "—", _s(r["generation"]), _s(t.get("prepare"))]
+            cells += [
+                f"{r['events']:,}" if r.get("events") else "—",
+                _s(r["generation"]) if r["generation"] is not None else "reused",
+                _s(t.get("prepare")),
+            ]
             cells += [_s(t.get("stages", {}).get(s)) for s in stages]
             cells += [_s(pages), _s(r["wall"]), f"{r['peak_gb']:.2f}"]
         cells.append(f"{r['load_before']} → {r['load_after']}")
