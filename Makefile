@@ -84,8 +84,13 @@ LAB_PORT ?= 8888
 lab: $(STAMP) ## start JupyterLab on notebooks/ (prints the address with its token; LAB_PORT=8888)
 	@$(VENV)/bin/jupyter lab notebooks/ --no-browser --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 
-bench: $(STAMP) ## run the benchmarks (on demand; prints figures)
-	@for b in benchmarks/bench_*.py; do $(PY) $$b; done
+# The scale table (generation, prepare, stages, pages, wall, peak memory of the whole process tree) and the library
+# against hand-written DuckDB SQL, appended to benchmarks/RESULTS.md. BENCH_SIZES=5k for a quick look; 1M needs
+# about an hour and several GB. BENCH_REPEATS (3), BENCH_TIMEOUT (3600 s per size), BENCH_MAX_GB (8: a process tree
+# above it is stopped and its size is a row saying so), BENCH_KEEP=1 keeps the generated data.
+BENCH_SIZES ?= 25k,100k,300k,1M
+bench: $(STAMP) ## the scale table and library/SQL ratios (on demand; BENCH_SIZES=25k,100k,300k,1M)
+	@BENCH_SIZES=$(BENCH_SIZES) $(PY) benchmarks/bench_scale.py
 
 clean: ## remove generated demo data, caches and reports (keeps .venv)
 	rm -rf data/demo data/healthy .cache reports/*/

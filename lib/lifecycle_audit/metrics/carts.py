@@ -6,6 +6,9 @@ import ibis
 
 from ..engine import Tables
 
+# Backends whose as-of join finds a cart's next purchase (Spark SQL has none: it pairs purchases in a range join).
+ASOF_BACKENDS = frozenset({"duckdb"})
+
 
 def _purchases(tables: Tables):
     """(visitor, purchased_at) from purchase events, plus orders of known customers when supplied."""
@@ -20,7 +23,8 @@ def _purchases(tables: Tables):
     return p
 
 
-def _carts(tables: Tables, window_days: int):
+def _per_session(tables: Tables):
+    """Sessions with an add-to-cart: visitor, customer, device, cart and checkout times, bought in the visit."""
     ev = tables["events"]
     ev = ev.mutate(visitor=ibis.coalesce(ev.customer_id, ev.anonymous_id, ev.session_id))
     per = ev.group_by(ev.session_id).aggregate(
@@ -33,8 +37,15 @@ def _carts(tables: Tables, window_days: int):
         bought_in_session=(ev.event_type == "purchase").any(),
         items=(ev.event_type == "add_to_cart").sum(),
     )
-    carts = per.filter(per.cart_at.notnull())
-    p = _purchases(tables)
+    return per.filter(per.cart_at.notnull())
+
+
+def bought_by_range(carts, purchases, window_days: int):
+    """The carts with `bought_at`: the visitor's first purchase from the cart's time to `window_days` after it (null
+    when none). A range join: every purchase of the visitor inside the window is paired with the cart, then the
+    earliest kept and joined back; it runs everywhere (Spark has no as-of join) but pairs many rows on a busy
+    visitor."""
+    p = purchases
     j = carts.join(
         p,
         [
@@ -45,7 +56,29 @@ def _carts(tables: Tables, window_days: int):
         how="left",
     )
     bought = j.group_by(j.session_id).aggregate(bought_at=j.purchased_at.min())
-    c = carts.left_join(bought, "session_id").drop("session_id_right")
+    return carts.left_join(bought, "session_id").drop("session_id_right")
+
+
+def bought_by_asof(carts, purchases, window_days: int):
+    """As bought_by_range, by an as-of join: each cart meets only the visitor's next purchase at or after its time,
+    kept when it falls inside the window. One row per cart in one pass, never a pairing of every cart with every
+    purchase, nor a second pass over the carts to join the result back."""
+    p = purchases.rename(purchase_visitor="visitor")
+    j = carts.asof_join(p, carts.cart_at <= p.purchased_at, predicates=[carts.visitor == p.purchase_visitor])
+    inside = j.purchased_at <= j.cart_at + ibis.interval(days=window_days)
+    return j.select(*carts.columns, bought_at=ibis.ifelse(inside, j.purchased_at, ibis.null("timestamp")))
+
+
+def _with_bought(tables: Tables, carts, window_days: int):
+    """bought_by_asof where the backend has as-of joins (DuckDB), else bought_by_range: the same answer."""
+    purchases = _purchases(tables)
+    if tables.con.name in ASOF_BACKENDS:
+        return bought_by_asof(carts, purchases, window_days)
+    return bought_by_range(carts, purchases, window_days)
+
+
+def _carts(tables: Tables, window_days: int):
+    c = _with_bought(tables, _per_session(tables), window_days)
     return c.mutate(
         device=c.device.fill_null("other"),
         reached_checkout=c.checkout_at.notnull(),

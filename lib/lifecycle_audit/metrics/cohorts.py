@@ -124,18 +124,38 @@ def cohort_second_orders(tables: Tables, windows: tuple[int, ...] = (90, 180)) -
     """Per month of first order: new customers and the share who ordered again within each window
     (`second_order_<days>d`; missing until every customer of the cohort is older than the window)."""
     _, end = tables.period
-    f = first_time_buyers(tables).select("first_at", "second_at").to_pandas()
-    f["month"] = f["first_at"].dt.to_period("M")
-    out = f.groupby("month").size().rename("new_customers").to_frame()
+    f = first_time_buyers(tables)
+    agg = {"new_customers": f.count()}
     for d in windows:
-        window = pd.Timedelta(days=d)
-        back = f["second_at"].notna() & (f["second_at"] - f["first_at"] <= window)
-        rate = back.groupby(f["month"]).mean()
-        mature = [m.end_time + window <= end for m in rate.index]
-        out[f"second_order_{d}d"] = rate.where(mature)
-    out = out.reset_index()
-    out["month"] = out["month"].astype(str)
+        back = f.second_at.notnull() & (f.second_at <= f.first_at + ibis.interval(days=d))
+        agg[f"second_order_{d}d"] = back.mean()
+    out = f.group_by(month=f.first_at.truncate("M")).aggregate(**agg).order_by("month").to_pandas()
+    month = pd.to_datetime(out["month"]).dt.to_period("M")
+    for d in windows:
+        mature = [m.end_time + pd.Timedelta(days=d) <= end for m in month]
+        out[f"second_order_{d}d"] = out[f"second_order_{d}d"].astype("float64").where(mature)
+    out["new_customers"] = out["new_customers"].astype("int64")
+    out["month"] = month.astype(str)
     return out
+
+
+def _active_months(tables: Tables):
+    o = tables["orders"]
+    o = o.filter(o.customer_id.notnull())
+    a = o.select("customer_id", m=o.order_time.year() * 12 + o.order_time.month() - 1).distinct()
+    first = a.group_by("customer_id").aggregate(first_m=a.m.min())
+    return a.join(first, "customer_id").cache()
+
+
+def active_months(tables: Tables):
+    """One row per customer and month with an order of theirs: `m` and `first_m`, the month and the customer's
+    first month with an order, as month numbers (year × 12 + month - 1; month_period turns one into a month)."""
+    return tables.derived("active_months", _active_months)
+
+
+def month_period(m: int) -> pd.Period:
+    """A month number of active_months as a pandas month."""
+    return pd.Period(year=int(m) // 12, month=int(m) % 12 + 1, freq="M")
 
 
 def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
@@ -143,17 +163,15 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     in each of the following `months` months ("on" that month, as in PostHog); missing where the month has
     not ended yet. The cohorts are first-time buyers (first_time_buyers)."""
     _, end = tables.period
-    o = tables["orders"]
-    o = o.filter(o.customer_id.notnull()).semi_join(first_time_buyers(tables).select("customer_id"), "customer_id")
-    o = o.select("customer_id", "order_time").to_pandas()
-    o["m"] = o["order_time"].dt.to_period("M")
-    first = o.groupby("customer_id")["m"].min().rename("cohort")
-    o = o.join(first, on="customer_id")
-    o["age"] = (o["m"] - o["cohort"]).apply(lambda x: x.n)
-    size = first.value_counts().sort_index()
-    active = o[(o["age"] >= 1) & (o["age"] <= months)].drop_duplicates(["customer_id", "age"])
-    counts = active.groupby(["cohort", "age"]).size().unstack(fill_value=0)
-    counts = counts.reindex(index=size.index, columns=range(1, months + 1), fill_value=0)
+    a = active_months(tables).semi_join(first_time_buyers(tables).select("customer_id"), "customer_id")
+    a = a.mutate(age=a.m - a.first_m)
+    a = a.filter((a.age >= 0) & (a.age <= months))  # age 0: the cohort's own month, every customer of it
+    counts = a.group_by(cohort="first_m", age="age").aggregate(n=a.count()).to_pandas()
+    counts["cohort"] = counts["cohort"].map(month_period)
+    first = counts[counts["age"] == 0]
+    size = first.set_index("cohort")["n"].astype("int64").sort_index()
+    counts = counts[counts["age"] > 0].pivot(index="cohort", columns="age", values="n")
+    counts = counts.reindex(index=size.index, columns=range(1, months + 1)).fillna(0)
     table = counts.div(size, axis=0)
     for age in table.columns:  # a cohort's month `age` is only known once that month has ended
         table.loc[[(c + age).end_time >= end for c in table.index], age] = float("nan")
@@ -164,32 +182,43 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     return table.reset_index()
 
 
+def _lifecycle_counts(tables: Tables) -> pd.DataFrame:
+    """Per month number `m` with an order or a customer leaving: whether customers `ordered` that month, and the
+    new, returning, resurrecting and dormant customers (dormant: ordered the month before, not this one)."""
+    a = active_months(tables)
+    prev = a.select(pid="customer_id", pm=a.m + 1)
+    buyers = first_time_buyers(tables).select(bid="customer_id")
+    x = a.left_join(prev, [a.customer_id == prev.pid, a.m == prev.pm]).left_join(buyers, a.customer_id == buyers.bid)
+    x = x.select("m", "first_m", had_prev=x.pid.notnull(), buyer=x.bid.notnull())
+    counts = x.group_by("m").aggregate(
+        new=((x.first_m == x.m) & x.buyer).sum(),
+        returning=x.had_prev.sum(),
+        resurrecting=(~x.had_prev & (x.first_m < x.m)).sum(),
+    )
+    nxt = a.select(nid="customer_id", nm=a.m - 1)
+    gone = a.anti_join(nxt, [a.customer_id == nxt.nid, a.m == nxt.nm])
+    dormant = gone.group_by(dm=gone.m + 1).aggregate(dormant=gone.count())
+    j = counts.outer_join(dormant, counts.m == dormant.dm)
+    j = j.select(
+        m=ibis.coalesce(j.m, j.dm),
+        ordered=j.m.notnull(),
+        **{k: j[k].fill_null(0) for k in ("new", "returning", "resurrecting", "dormant")},
+    )
+    return j.to_pandas().set_index("m").sort_index()
+
+
 def lifecycle(tables: Tables) -> pd.DataFrame:
     """Per month, customers who were new (first order that month), returning (ordered that month and the
     month before), resurrecting (ordered that month, not the month before, but earlier) and dormant
     (ordered the month before but not that month). Long format: month, status, customers. Only first-time buyers
     (first_time_buyers) are new; a customer left out of them is in no group in the month of their first order."""
-    o = tables["orders"]
-    o = o.filter(o.customer_id.notnull()).select("customer_id", "order_time").to_pandas()
-    buyers = set(first_time_buyers(tables).select("customer_id").to_pandas()["customer_id"])
-    o["m"] = o["order_time"].dt.to_period("M")
-    active = o.drop_duplicates(["customer_id", "m"])[["customer_id", "m"]]
-    first = active.groupby("customer_id")["m"].min()
-    # no order with a customer: no month (a range between missing months would raise)
-    months = pd.period_range(active["m"].min(), active["m"].max(), freq="M") if len(active) else []
-    sets = {m: set(g) for m, g in active.groupby("m")["customer_id"]}
-    seen: set = set()
+    counts = _lifecycle_counts(tables)
+    ordered = counts.index[counts["ordered"]]
+    # from the first to the last month with an order (no order with a customer: no month)
+    months = range(int(ordered.min()), int(ordered.max()) + 1) if len(ordered) else range(0)
     rows = []
-    prev: set = set()
     for m in months:
-        now = sets.get(m, set())
-        new = {c for c in now if first[c] == m and c in buyers}
-        rows += [
-            (str(m), "new", len(new)),
-            (str(m), "returning", len(now & prev)),
-            (str(m), "resurrecting", len((now - prev - new) & seen)),
-            (str(m), "dormant", len(prev - now)),
-        ]
-        seen |= now
-        prev = now
+        label = str(month_period(m))
+        for status in LIFECYCLE:
+            rows.append((label, status, int(counts.at[m, status]) if m in counts.index else 0))
     return pd.DataFrame(rows, columns=["month", "status", "customers"])

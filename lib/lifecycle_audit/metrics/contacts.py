@@ -32,19 +32,36 @@ def messages_with_frequency(tables: Tables):
     return tables.derived("messages_with_frequency", _weekly)
 
 
+def _contact_weeks(tables: Tables):
+    m = tables["messages"]
+    m = m.filter(~m.message_type.isin(NOT_CONTACTS) & m.customer_id.notnull())
+    email = m.channel == "email"
+    w = m.group_by([m.customer_id, m.sent_at.truncate("W").name("week")]).aggregate(
+        contacts=m.count(),
+        emails=email.sum(),
+        unsubscribes=(email & m.unsubscribed_at.notnull()).sum(),
+        complaints=(email & m.complained_at.notnull()).sum(),
+    )
+    return w.mutate(band=w.contacts.clip(upper=BAND_CAP)).cache()
+
+
+def contact_weeks(tables: Tables):
+    """One row per customer and week with a contact message: `contacts` (every channel), `band` (capped at 5),
+    and that week's `emails`, `unsubscribes` and `complaints` (e-mails only). Aggregated once, so the figures by
+    band never go back to the single messages."""
+    return tables.derived("contact_weeks", _contact_weeks)
+
+
 def by_band(tables: Tables):
     """Per weekly-contact band: customer-weeks, messages, unsubscribes and complaints (e-mail only)."""
-    m = messages_with_frequency(tables)
-    email = m.filter(m.channel == "email")
+    w = contact_weeks(tables)
+    w = w.filter(w.emails > 0)
     recorded = presence.has_values(tables, "messages", "complained_at")  # empty on every row: not recorded
-    complained = email.complained_at.notnull() if recorded else None
-    agg = dict(messages=email.count(), unsubscribes=email.unsubscribed_at.notnull().sum())
-    if complained is not None:
-        agg["complaints"] = complained.sum()
-    out = email.group_by(email.band).aggregate(**agg)
-    weeks = email.select("band", "customer_id", "week").distinct()
-    weeks = weeks.group_by("band").aggregate(customer_weeks=weeks.count(), customers=weeks.customer_id.nunique())
-    out = out.join(weeks, "band").order_by("band").to_pandas()
+    agg = dict(messages=w.emails.sum(), unsubscribes=w.unsubscribes.sum())
+    if recorded:
+        agg["complaints"] = w.complaints.sum()
+    agg.update(customer_weeks=w.count(), customers=w.customer_id.nunique())
+    out = w.group_by(w.band).aggregate(**agg).order_by("band").to_pandas()
     out["unsubscribe_rate"] = out["unsubscribes"] / out["messages"]
     if "complaints" in out:
         out["complaint_rate"] = out["complaints"] / out["messages"]
@@ -59,8 +76,7 @@ def band_label(band: int) -> str:
 def weeks_by_band(tables: Tables) -> pd.DataFrame:
     """Customer-weeks by the number of contact messages (every channel; receipts and thank-yous not counted) the
     customer received that week: `contacts_per_week` ("1" ... "5+"), `customer_weeks` and their `share`."""
-    m = messages_with_frequency(tables)
-    weeks = m.select("customer_id", "week", "band").distinct()
+    weeks = contact_weeks(tables)
     out = weeks.group_by("band").agg(customer_weeks=weeks.count()).order_by("band").to_pandas()
     out["customer_weeks"] = out["customer_weeks"].astype("int64")
     out.insert(0, "contacts_per_week", out.pop("band").map(band_label))
