@@ -27,6 +27,7 @@ from . import params as params_mod
 from .checks import Chart, NotEnoughData
 from .errors import NoEvidence, ParamsError
 from .findings import Finding
+from .metrics import stored
 from .metrics.lifetime import FitFailed
 from .params import Params
 from .report import evidence
@@ -256,6 +257,7 @@ def open_audit(
     tables = engine.Tables.from_folder(
         folder, backend=p.engine.backend, period=_period(p), currency=p.currency, warmup_days=p.period.warmup_days
     )
+    stored.attach(tables, folder)  # the sessions and first orders computed once when the data was prepared
     lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
 
