@@ -392,6 +392,7 @@ def _store_derived(r: Run) -> None:
             # DuckDB takes up to 80 % of the machine by default: held to DERIVE_MEMORY, it spills to disk instead
             # (300,000 customers: 2.4 GB without the limit, 1.3 GB with it, no slower)
             tables.con.raw_sql(f"SET memory_limit = '{DERIVE_MEMORY}'")
+            tables.con.raw_sql("SET enable_progress_bar = false")  # the run's own display says what happens
             tables.con.raw_sql("SET temp_directory = '{}'".format(spill.replace("'", "''")))
             written = stored.store(tables, r.prepared.folder)
     finally:
