@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from lifecycle_audit import checks, lang, sources, workbook
+from lifecycle_audit import checks, lang, paths, sources, workbook
 from lifecycle_audit import params as params_mod
+from lifecycle_audit.engine import Tables
 from lifecycle_audit.errors import CheckError, NoEvidence, ParamsError
 from lifecycle_audit.findings import Finding
 from lifecycle_audit.i18n import Text, count
@@ -242,3 +244,13 @@ def test_an_analyst_can_audit_another_period_from_the_parameters_cell(shop):
     assert workbook.open_audit(str(file), str(prepared.folder)).tables.period == (start, end)  # the file unchanged
     with pytest.raises(ParamsError, match="after its end"):
         workbook.open_audit(str(file), str(prepared.folder), period_start="2030-01-01", period_end="2029-01-01")
+
+
+def test_an_audits_duckdb_is_held_to_the_kernel_memory_and_spills_under_the_cache():
+    t = Tables.from_frames(kit.shop(customers=300))
+    before = t.con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    workbook._hold_memory(t)
+    limit, spill = t.con.raw_sql("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert limit != before and limit.endswith("MiB") and float(limit.split()[0]) < 1024  # 1GB, as DuckDB shows it
+    assert Path(spill).parent == paths.CACHE
+    assert t.con.raw_sql("SELECT count(*) FROM orders").fetchone()[0] > 0  # queries still run

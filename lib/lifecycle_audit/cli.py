@@ -327,16 +327,16 @@ def generate(
     started = time.perf_counter()
     try:
         chosen = synth.mistakes.fixed(profile, mistake or None, _names(fix))
-        shop = synth.generate(customers=customers, seed=seed, profile=profile, mistakes=chosen)  # table -> frame
-        synth.write_shop(shop, folder)
+        # chunk by chunk into the files: the memory needed does not grow with the shop (synth.CHUNK)
+        rows = synth.write_generated(folder, customers=customers, seed=seed, profile=profile, mistakes=chosen)
     except AuditError as err:
         _fail(str(err), 2)
     except ValueError as err:  # e.g. an unknown mistake name
         _fail(str(err), 2)
     seconds = time.perf_counter() - started
     console = _console()
-    for name, df in shop.items():
-        console.print(f"{name:<12} {len(df):>10,} rows")
+    for name, n in rows.items():
+        console.print(f"{name:<12} {n:>10,} rows")
     console.print(f"wrote {folder} in {seconds:.1f} s")
 
 

@@ -85,6 +85,10 @@ class Tables:
             self._derived[key] = compute(self)
         return self._derived[key]
 
+    def use_derived(self, key: str, path: str | Path) -> None:
+        """Take derived data `key` from a Parquet file computed earlier (metrics.stored), instead of computing it."""
+        self._derived[key] = self.con.read_parquet(path, table_name=f"derived_{key}")
+
     @cached_property
     def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The analysis period: as given in params, else the span of orders (or events, or messages)."""

@@ -37,12 +37,11 @@ def test_fixing_an_unknown_or_unplanted_mistake_is_an_error(profile, fix, messag
 def test_generate_fix_writes_the_shop_without_those_mistakes(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_generate(**kwargs):
+    def fake_generate(folder, **kwargs):
         seen.update(kwargs)
         return {}
 
-    monkeypatch.setattr(synth, "generate", fake_generate)
-    monkeypatch.setattr(synth, "write_shop", lambda shop, folder: None)
+    monkeypatch.setattr(synth, "write_generated", fake_generate)
     result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path), "--fix", "irrelevant_offers,slow_support"])
     assert result.exit_code == 0, result.output
     assert set(seen["mistakes"]) == set(mistakes.names()) - {"irrelevant_offers", "slow_support"}

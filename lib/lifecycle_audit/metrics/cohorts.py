@@ -23,15 +23,19 @@ from . import span
 LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
 
 
-def _first_orders(tables: Tables):
+def first_order_rows(tables: Tables):
+    """first_orders as an expression over the orders, not yet computed (metrics.stored writes it to Parquet)."""
     o = tables["orders"]
     o = o.filter(o.customer_id.notnull())
     first = o.group_by("customer_id").aggregate(first_at=o.order_time.min(), orders=o.count())
     j = o.join(first, "customer_id")
     later = j.filter(j.order_time > j.first_at)
     second = later.group_by("customer_id").aggregate(second_at=later.order_time.min())
-    out = first.left_join(second, "customer_id").drop("customer_id_right")
-    return out.cache()
+    return first.left_join(second, "customer_id").drop("customer_id_right")
+
+
+def _first_orders(tables: Tables):
+    return first_order_rows(tables).cache()
 
 
 def first_orders(tables: Tables):

@@ -8,7 +8,8 @@ import pandas as pd
 from ..engine import Tables
 
 
-def _sessions(tables: Tables):
+def session_rows(tables: Tables):
+    """The sessions as an expression over the events, not yet computed (metrics.stored writes it to Parquet)."""
     ev = tables["events"]
     w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
     ranked = ev.mutate(_rn=ibis.row_number().over(w), _next=ev.event_time.lead().over(w))
@@ -33,7 +34,11 @@ def _sessions(tables: Tables):
     )
     s = first.join(per, "session_id")
     # A bounce: the visit ends with the page it landed on (one event, nothing after it).
-    return s.mutate(bounced=s.events == 1).cache()
+    return s.mutate(bounced=s.events == 1)
+
+
+def _sessions(tables: Tables):
+    return session_rows(tables).cache()
 
 
 def sessions(tables: Tables):

@@ -12,11 +12,14 @@ parent (params, findings, sources, privacy, report) are imported here at the top
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import json
 import math
 import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,14 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from rich.console import Console
 
 from .. import compare as compare_mod
+from .. import engine, lang, paths, privacy, scoring, sources
 from .. import findings as findings_mod
-from .. import lang, paths, privacy, scoring, sources
 from .. import params as params_mod
 from ..errors import AuditError, RunError
 from ..kernels import pool as pool_mod
+from ..metrics import stored
 from ..report import comparison, evidence, export, render
 from ..stages import NOTEBOOKS as NOTEBOOK_NAMES
 from ..stages import QUESTIONS as STAGE_QUESTIONS
@@ -55,6 +60,8 @@ _EXPECTED = {
     "winback": 6,
     "data_health": 5,
 }
+# The memory DuckDB may use while storing the derived tables (sessions from every event) before it spills to disk.
+DERIVE_MEMORY = "1GB"
 _FAILURE_KEYS = ("stage", "notebook", "cell", "cell_index", "error")
 
 
@@ -358,6 +365,40 @@ def _prepare_data(r: Run) -> None:
         note = r.note if r.console is not None else None
         sources.ensure_demo_data(r.params, progress=note)
         r.prepared = sources.prepare(r.params, progress=note)
+        _release_memory()
+    with _timed(r, "derive"):
+        _store_derived(r)
+
+
+def _release_memory() -> None:
+    """Hand back to the system the memory that reading the client's files took (Arrow keeps freed memory in its
+    pool, glibc in its free lists): at 100,000 customers the run's own process held 1.1 GB through every stage
+    after preparing, 0.14 GB after this."""
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: Arrow's pool was the most of it
+            ctypes.CDLL(None).malloc_trim(0)
+
+
+def _store_derived(r: Run) -> None:
+    """The derived tables several stages share (sessions, first orders), computed once and stored beside the
+    canonical tables, so that no stage's kernel computes them again (metrics.stored)."""
+    if r.params.engine.backend != "duckdb":  # a Spark cluster computes them where the tables live
+        return
+    tables = engine.Tables.from_folder(r.prepared.folder)
+    paths.CACHE.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(dir=paths.CACHE, prefix=".spill-") as spill:
+            # DuckDB takes up to 80 % of the machine by default: held to DERIVE_MEMORY, it spills to disk instead
+            # (300,000 customers: 2.4 GB without the limit, 1.3 GB with it, no slower)
+            tables.con.raw_sql(f"SET memory_limit = '{DERIVE_MEMORY}'")
+            tables.con.raw_sql("SET enable_progress_bar = false")  # the run's own display says what happens
+            tables.con.raw_sql("SET temp_directory = '{}'".format(spill.replace("'", "''")))
+            written = stored.store(tables, r.prepared.folder)
+    finally:
+        tables.con.disconnect()
+    if written:
+        r.note(f"stored the derived tables {', '.join(written)} beside the canonical tables")
 
 
 def _make_folder(r: Run) -> None:

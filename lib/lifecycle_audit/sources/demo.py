@@ -69,7 +69,8 @@ def _generate_if_needed(params, progress: Progress) -> bool:
             f"{', fixed: ' + ', '.join(demo.fix) if demo.fix else ''}) "
             f"into {display(params.data_path)}{why}"
         )
-    tables = synth.generate(customers=demo.customers, seed=demo.seed, profile=demo.profile, mistakes=planted)
-    synth.write_shop(tables, params.data_path)
+    synth.write_generated(
+        params.data_path, customers=demo.customers, seed=demo.seed, profile=demo.profile, mistakes=planted
+    )
     stamp_file.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
     return True

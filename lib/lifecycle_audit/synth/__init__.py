@@ -15,9 +15,20 @@ healthy and planted values of the knobs it turns. MISTAKES lists them in their d
 
 from __future__ import annotations
 
-from .generate import generate, write_shop
+from .generate import CHUNK, chunks, generate, write_generated, write_shop
 from .mistakes import PROFILES, Behaviour, Mistake, declared, names
 
 MISTAKES: tuple[str, ...] = names()  # every behaviour module is imported by now (generate imports them)
 
-__all__ = ["MISTAKES", "PROFILES", "Behaviour", "Mistake", "declared", "generate", "write_shop"]
+__all__ = [
+    "CHUNK",
+    "MISTAKES",
+    "PROFILES",
+    "Behaviour",
+    "Mistake",
+    "chunks",
+    "declared",
+    "generate",
+    "write_generated",
+    "write_shop",
+]
