@@ -254,7 +254,12 @@ def open_audit(
         prepared = _masked(_prepare(p, params_path))
         folder = Path(prepared.folder)
     tables = engine.Tables.from_folder(
-        folder, backend=p.engine.backend, period=_period(p), currency=p.currency, warmup_days=p.period.warmup_days
+        folder,
+        backend=p.engine.backend,
+        url=p.engine.connection_url(),
+        period=_period(p),
+        currency=p.currency,
+        warmup_days=p.period.warmup_days,
     )
     lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
