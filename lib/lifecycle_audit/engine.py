@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -64,6 +65,9 @@ def spark_session(url: str | None = None):
     from pyspark.sql import SparkSession  # noqa: PLC0415 - pyspark is an optional extra (`make spark`)
 
     master, conf = spark_settings(url)
+    if master.startswith("local"):
+        # Spark picks the machine's network address before reading any setting (and says so on stderr)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName("lifecycle-audit").master(master)
     for key, value in conf.items():
         builder = builder.config(key, value)
