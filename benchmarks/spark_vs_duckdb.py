@@ -78,6 +78,9 @@ def main() -> None:
             print(f"  {backend:8s} {r['wall']:7.1f} s  (load {load:.1f} at start, {os.getloadavg()[0]:.1f} at end)")
     duck, spark = (statistics.median(walls[b]) for b in ("duckdb", "pyspark"))
     diff = [d for a, b in zip(found["duckdb"], found["pyspark"], strict=True) for d in differences(a, b, a["check_id"])]
+    for backend, got in found.items():  # kept beside the shop, to look into a difference
+        (folder / f"findings-{backend}.json").write_text(json.dumps(got, indent=1, default=str), encoding="utf-8")
+    (folder / "differences.txt").write_text("".join(d + "\n" for d in diff), encoding="utf-8")
     judged = sum(f["status"] in ("pass", "warn", "fail") for f in found["duckdb"])
     print(
         f"every check on {CUSTOMERS:,} customers: DuckDB median {duck:.1f} s, Spark local median {spark:.1f} s "
