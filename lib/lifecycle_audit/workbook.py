@@ -256,7 +256,7 @@ def open_audit(
     tables = engine.Tables.from_folder(
         folder,
         backend=p.engine.backend,
-        url=p.engine.connection_url(),
+        url=p.engine.connection_url() if p.engine.backend == "pyspark" else None,  # DuckDB runs in-process
         period=_period(p),
         currency=p.currency,
         warmup_days=p.period.warmup_days,
