@@ -13,7 +13,7 @@ NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id
 export PYTHONDONTWRITEBYTECODE :=
 export MPLBACKEND := Agg
 
-.PHONY: help setup demo demo-again healthy test test-fast lint format notebooks lock bench clean messages lab
+.PHONY: help setup demo demo-again healthy test test-fast lint format notebooks lock bench clean messages lab spark lock-spark
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,19 @@ format: $(STAMP) ## apply ruff's safe lint fixes, format the code, then list wha
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
 	@$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+# The spark extra has its own lock (requirements-spark.lock: requirements.lock's versions plus pyspark and py4j),
+# so that `make test` never installs pyspark for everyone. pyspark 4.0 runs on Java 17 or 21.
+lock-spark: ## re-resolve requirements-spark.lock (the dev lock plus the spark extra) from pyproject.toml
+	@test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
+	@$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --extra spark --constraints requirements.lock --python-version 3.11 -o requirements-spark.lock
+
+spark: $(STAMP) ## install the spark extra (pyspark) into .venv, for engine: {backend: pyspark}; needs Java 17 or 21
+	@command -v java >/dev/null || { echo "make spark: Java is missing; pyspark 4.0 needs Java 17 or 21 (Debian: apt-get install default-jre-headless)" >&2; exit 1; }
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then echo "make spark: Java $${v:-of unknown version} found; pyspark 4.0 needs Java 17 or 21" >&2; exit 1; fi
+	@$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements-spark.lock
+	@echo "pyspark $$($(PY) -c 'import pyspark; print(pyspark.__version__)') ready in $(VENV) (Java $$(java -version 2>&1 | head -1))"
 
 # update keeps the .po header (Plural-Forms) and obsolete (#~) translations, and ignores the pot's date, so a
 # second run changes nothing; -N: no fuzzy guesses, a new msgid stays untranslated until someone translates it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -15,16 +16,62 @@ from . import contract
 from .params import WARMUP_DAYS
 
 
-def connect(backend: str = "duckdb"):
-    """An Ibis connection. DuckDB runs in-process; the same expressions run on Spark when asked."""
+def connect(backend: str = "duckdb", url: str | None = None):
+    """An Ibis connection. DuckDB runs in-process; the same expressions run on Spark when asked: `url` is the
+    Spark master (a cluster's spark://host:7077, yarn, k8s://...), local mode on this machine when empty."""
     if backend == "duckdb":
         return ibis.duckdb.connect()
-    if backend == "pyspark":  # pragma: no cover - needs a Spark installation
-        from pyspark.sql import SparkSession  # noqa: PLC0415 - pyspark is optional, for clusters
-
-        session = SparkSession.builder.appName("lifecycle-audit").getOrCreate()
-        return ibis.pyspark.connect(session)
+    if backend == "pyspark":
+        return ibis.pyspark.connect(spark_session(url))
     raise ValueError(f"unknown engine backend {backend!r}")
+
+
+# ---------------------------------------------------------------------------------------------------- Spark
+
+SPARK_LOCAL_MASTER = "local[*]"
+# Spark settings for every master. Timestamps: the canonical tables hold wall-clock times without a zone, which
+# Spark reads as instants of its session zone; UTC keeps them the values DuckDB sees (months, days, hours).
+SPARK_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+# Local mode only (a cluster's own settings win there): the audit runs many small queries, and Spark's 200
+# shuffle partitions make each aggregate 200 tasks on a laptop's cores; no web UI; the driver bound to the
+# loopback address (nothing listens on the network).
+SPARK_LOCAL_CONF = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.memory": "2g",
+}
+
+
+def spark_settings(url: str | None = None) -> tuple[str, dict[str, str]]:
+    """The Spark master and the settings a session gets: local mode with SPARK_LOCAL_CONF when `url` is empty
+    or a local[...] master, else the cluster's URL with SPARK_CONF only."""
+    master = url or SPARK_LOCAL_MASTER
+    conf = dict(SPARK_CONF)
+    if master.startswith("local"):
+        conf.update(SPARK_LOCAL_CONF)
+    return master, conf
+
+
+def spark_session(url: str | None = None):
+    """The Spark session of this process (spark_settings); one per process, reused by every audit it opens."""
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - pyspark is an optional extra (`make spark`)
+
+    master, conf = spark_settings(url)
+    if master.startswith("local"):
+        # Spark picks the machine's network address before reading any setting (and says so on stderr)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName("lifecycle-audit").master(master)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 class Tables:
@@ -46,10 +93,11 @@ class Tables:
         self._derived: dict[str, Any] = {}
 
     @classmethod
-    def from_folder(cls, folder: str | Path, backend: str = "duckdb", **kw) -> Tables:
-        """Open every <table>.parquet of a canonical-table folder (written by sources.prepare)."""
+    def from_folder(cls, folder: str | Path, backend: str = "duckdb", url: str | None = None, **kw) -> Tables:
+        """Open every <table>.parquet of a canonical-table folder (written by sources.prepare); `url`: where the
+        backend runs (connect)."""
         folder = Path(folder)
-        con = connect(backend)
+        con = connect(backend, url)
         available = {}
         for name in contract.TABLE_ORDER:
             path = folder / f"{name}.parquet"

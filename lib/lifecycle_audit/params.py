@@ -408,7 +408,20 @@ class Engine(_Strict):
     """Where queries run. Credentials come only from environment variables, named here."""
 
     backend: Literal["duckdb", "pyspark"] = "duckdb"
-    connection_env: str | None = Field(None, description="name of the environment variable holding the connection URL")
+    connection_env: str | None = Field(
+        None,
+        description="name of the environment variable holding the connection URL (pyspark: the master, e.g. "
+        "spark://host:7077; unset or empty: local mode on this machine)",
+    )
+    tables_dir: str | None = Field(
+        None,
+        description="where the canonical tables are stored (default: the project's .cache/): for a Spark cluster, "
+        "a folder every executor reads at the same path (a shared mount)",
+    )
+
+    def tables_root(self) -> Path | None:
+        """The folder the canonical tables go under, when the params name one (absolute, or from the project root)."""
+        return paths.resolve(self.tables_dir) if self.tables_dir else None
 
     def connection_url(self) -> str | None:
         if not self.connection_env:

@@ -255,7 +255,12 @@ def open_audit(
         prepared = _masked(_prepare(p, params_path))
         folder = Path(prepared.folder)
     tables = engine.Tables.from_folder(
-        folder, backend=p.engine.backend, period=_period(p), currency=p.currency, warmup_days=p.period.warmup_days
+        folder,
+        backend=p.engine.backend,
+        url=p.engine.connection_url() if p.engine.backend == "pyspark" else None,  # DuckDB runs in-process
+        period=_period(p),
+        currency=p.currency,
+        warmup_days=p.period.warmup_days,
     )
     stored.attach(tables, folder)  # the sessions and first orders computed once when the data was prepared
     if p.engine.backend == "duckdb":

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit import i18n
-from lifecycle_audit.metrics import cohorts, lift
+from lifecycle_audit.metrics import cohorts, expansion, lift
 from tests.kit import (
     T0,
     campaign_members,
@@ -525,6 +525,16 @@ def test_expansion_is_not_run_without_enough_returning_customers_or_categories()
     one["order_lines"] = one["order_lines"].assign(category="beauty")
     f = run("retention.expansion", overrides=dict(min_repeat_customers=1), **one)
     assert i18n.tr(f.reason) == "needs order lines with at least 2 product categories; found 1"
+
+
+def test_a_first_order_whose_largest_lines_tie_counts_under_the_first_category_by_name():
+    frames = expansion_shop(stay=17, cross=3)
+    ol = frames["order_lines"]
+    tied = ol["order_id"] == "M-1"  # M's first order: shoes and beauty lines of EUR 40 each, shoes listed first
+    ol.loc[tied, "unit_price"] = 40.0
+    frames["order_lines"] = pd.concat([ol[tied].iloc[::-1], ol[~tied]], ignore_index=True)
+    firsts = expansion.first_products(tables(None, **frames)).set_index("customer_id")["first_category"]
+    assert firsts["M"] == "beauty"  # whatever order the engine meets the two lines in
 
 
 def test_expansion_names_the_channel_that_brings_each_first_category():

@@ -13,7 +13,7 @@ from . import cohorts
 
 def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180) -> pd.DataFrame:
     """One row per first-time buyer (cohorts.first_time_buyers): first_at, first_category (the category of the largest line of the
-    first order), orders, ordered_again (a second order within `repeat_days`; NA when the first order is
+    first order; of equal lines, the first category by name), orders, ordered_again (a second order within `repeat_days`; NA when the first order is
     fewer than `repeat_days` before the end), value (revenue in the `value_days` from the first order
     on; NaN when the first order is fewer than `value_days` before the end), value_short (the same over
     `repeat_days`), cross_sold (for customers
@@ -28,7 +28,12 @@ def first_products(tables: Tables, value_days: int = 365, repeat_days: int = 180
 
     ol = tables["order_lines"]
     ol = ol.filter(ol.category.notnull()).mutate(line_value=ol.unit_price * ol.quantity)
-    main = ol.group_by("order_id").aggregate(first_category=ol.category.argmax(ol.line_value))
+    # the largest line's category; of lines of the same value, the first category by name (an arg-max would take
+    # whichever line the engine met first, which differs between DuckDB's threads and Spark's tasks)
+    valued = ol.filter(ol.line_value.notnull())
+    w_line = ibis.window(group_by=valued.order_id, order_by=[ibis.desc(valued.line_value), valued.category])
+    valued = valued.mutate(_line=ibis.row_number().over(w_line))
+    main = valued.filter(valued._line == 0).select("order_id", first_category=valued.category)
     first = first.left_join(main, first.first_order == main.order_id).drop("order_id")
 
     j = o.join(first.select("customer_id", "first_at"), "customer_id")

@@ -13,7 +13,8 @@ RESPONSE_GROUPS = ("within 1 h", "1–4 h", "4–12 h", "12–24 h", "after 24 h
 
 
 def _hours(later, earlier):
-    return (later.epoch_seconds() - earlier.epoch_seconds()) / 3600.0
+    # in floats on every backend: Spark reads the literal 3600.0 as a decimal and would round the hours to 6 places
+    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64") / 3600
 
 
 def tickets(tables: Tables, churn_days: int = 180) -> pd.DataFrame:

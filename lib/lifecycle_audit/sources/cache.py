@@ -34,8 +34,9 @@ def cache_key(params, hashes: dict[str, str]) -> str:
 
 
 def cache_folder(params, key: str) -> Path:
-    """Where the canonical tables of this client and key live: paths.CACHE/tables/<client>/<key>."""
-    return paths.CACHE / "tables" / params.client / key
+    """Where the canonical tables of this client and key live: paths.CACHE/tables/<client>/<key>, or under the
+    params' engine.tables_dir (a folder a Spark cluster's executors share)."""
+    return (params.engine.tables_root() or paths.CACHE) / "tables" / params.client / key
 
 
 def read_cached(folder: Path) -> Prepared | None:

@@ -206,7 +206,10 @@ def landing_page_match(tables: Tables, o: LandingPageMatchOptions) -> Evidence:
 
     # Evidence: bounce by channel and landing page type, paid first, worst first.
     table = by[by["sessions"] >= o.min_group].assign(bounce_rate=lambda d: d["bounces"] / d["sessions"])
-    table = table.sort_values(["traffic", "bounce_rate"], ascending=[True, False]).reset_index(drop=True)
+    # channel and landing break ties of the rate: the same order whatever order the engine returned the groups in
+    table = table.sort_values(
+        ["traffic", "bounce_rate", "channel", "landing"], ascending=[True, False, True, True]
+    ).reset_index(drop=True)
     table = table[["traffic", "channel", "landing", "sessions", "bounce_rate"]]
     # Chart: paid vs unpaid bounce by landing page type.
     grouped = by.groupby(["landing", "traffic"], as_index=False)[["sessions", "bounces"]].sum()

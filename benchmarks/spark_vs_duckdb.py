@@ -1,0 +1,93 @@
+"""Spark local mode against DuckDB: every check of every stage on the same canonical tables, and the findings compared.
+
+Run on demand, with the spark extra installed (`make spark`):
+`.venv/bin/python benchmarks/spark_vs_duckdb.py [customers] [repeats]` (default 100,000 customers, 1 repeat).
+The shop is generated once into .cache/bench-spark/<customers>/ as Parquet; each engine then runs in a fresh
+process per repeat (Spark's time includes starting its JVM, as a stage notebook's kernel does). Prints the
+median wall per engine, the ratio, the machine's load (times carry it on a shared machine) and whether the
+findings are identical (tests/test_spark_e2e.differences: floats within a relative 1e-9).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lifecycle_audit import paths
+
+CUSTOMERS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+# One engine's run, in its own process: open the tables, run every check, write the findings (no timings).
+RUN_ONE = """
+import json, sys, time
+from lifecycle_audit import engine, findings, stages
+start = time.perf_counter()
+t = engine.Tables.from_folder(sys.argv[1], backend=sys.argv[2])
+found = [f.to_dict(timings=False) for s in stages.CHECKED for f in findings.run_stage(s, t, {})]
+json.dump({"seconds": time.perf_counter() - start, "findings": found}, open(sys.argv[3], "w"), default=str)
+"""
+
+
+def shop_folder(customers: int) -> Path:
+    """The generated shop's tables as Parquet, written once per size."""
+    from lifecycle_audit import synth  # noqa: PLC0415 - only when the shop is not there yet
+
+    folder = paths.CACHE / "bench-spark" / str(customers)
+    if not (folder / "orders.parquet").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, df in synth.generate(customers=customers, seed=7, profile="planted").items():
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def run_engine(folder: Path, backend: str) -> dict:
+    """One run of every check on `backend`, in a fresh process: its wall and findings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "found.json"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(paths.ROOT / "lib"), str(paths.ROOT)])}
+        start = time.perf_counter()  # the engine's output (DuckDB's progress bar, Spark's log) is not shown
+        subprocess.run(
+            [sys.executable, "-c", RUN_ONE, str(folder), backend, str(out)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        wall = time.perf_counter() - start
+        got = json.loads(out.read_text())
+    return {"wall": wall, "findings": got["findings"]}
+
+
+def main() -> None:
+    from tests.test_spark_e2e import differences  # noqa: PLC0415 - the e2e test's definition of "identical"
+
+    folder = shop_folder(CUSTOMERS)
+    walls: dict[str, list[float]] = {"duckdb": [], "pyspark": []}
+    found: dict[str, list] = {}
+    for _ in range(REPEATS):
+        for backend in walls:
+            load = os.getloadavg()[0]
+            r = run_engine(folder, backend)
+            walls[backend].append(r["wall"])
+            found[backend] = r["findings"]
+            print(f"  {backend:8s} {r['wall']:7.1f} s  (load {load:.1f} at start, {os.getloadavg()[0]:.1f} at end)")
+    duck, spark = (statistics.median(walls[b]) for b in ("duckdb", "pyspark"))
+    diff = [d for a, b in zip(found["duckdb"], found["pyspark"], strict=True) for d in differences(a, b, a["check_id"])]
+    for backend, got in found.items():  # kept beside the shop, to look into a difference
+        (folder / f"findings-{backend}.json").write_text(json.dumps(got, indent=1, default=str), encoding="utf-8")
+    (folder / "differences.txt").write_text("".join(d + "\n" for d in diff), encoding="utf-8")
+    judged = sum(f["status"] in ("pass", "warn", "fail") for f in found["duckdb"])
+    print(
+        f"every check on {CUSTOMERS:,} customers: DuckDB median {duck:.1f} s, Spark local median {spark:.1f} s "
+        f"of {REPEATS}: Spark/DuckDB {spark / duck:.1f}x; {len(found['duckdb'])} checks ({judged} judged), "
+        + ("findings identical" if not diff else f"{len(diff)} differences: {diff[:5]}")
+    )
+
+
+if __name__ == "__main__":
+    main()
