@@ -110,6 +110,26 @@ def register(preset: Preset) -> Preset:
 # --- helpers shared by the presets ----------------------------------------------------------
 
 
+def orders_from_lines(
+    lines: pd.DataFrame, value: str, currency: str, *, discount: str | None = None, line_currency: str | None = None
+) -> pd.DataFrame:
+    """One order per order id from its used lines, in the contract's column order: the first line's customer, the
+    earliest line's time, the sum of the `value` column rounded to cents, the sum of the `discount` column when the
+    export has one (else missing: never a guessed 0), and the currency of the order's first line that names one
+    (`line_currency`), else the shop's `currency`."""
+    g = lines.groupby("order_id", sort=False)
+    orders = pd.DataFrame(
+        {
+            "customer_id": g["customer_id"].first(),
+            "order_time": g["order_time"].min(),
+            "revenue": g[value].sum().round(2),
+            "discount": g[discount].sum(min_count=1).round(2) if discount else np.nan,
+            "currency": g[line_currency].first().fillna(currency) if line_currency else currency,
+        }
+    ).reset_index()
+    return orders
+
+
 def first_reason(n: int, rules: list[tuple[str, np.ndarray]]) -> np.ndarray:
     """Per row, the label of the first rule whose mask is true (USED when none): one reason per row."""
     status = np.full(n, USED, dtype=object)

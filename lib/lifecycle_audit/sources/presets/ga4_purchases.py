@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, orders_from_lines, register, text, timestamp
 
 NOT_SET = ("(not set)", "not set", "(none)")
 
@@ -94,16 +94,7 @@ def _rules(data: pd.DataFrame, f: dict[str, pd.Series], opts: GA4PurchaseOptions
 def _tables(lines: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
     """orders (one per transaction), order_lines (one per used item row) and customers."""
     lines["value"] = lines["unit_price"] * lines["quantity"]
-    g = lines.groupby("order_id", sort=False)
-    orders = pd.DataFrame(
-        {
-            "customer_id": g["customer_id"].first(),
-            "order_time": g["order_time"].min(),
-            "revenue": g["value"].sum().round(2),
-            "currency": g["currency"].first().fillna(currency),
-        }
-    ).reset_index()
-    orders.insert(4, "discount", np.nan)
+    orders = orders_from_lines(lines, "value", currency, line_currency="currency")
     order_lines = lines[["order_id", "product_id", "category", "unit_price", "quantity"]].copy()
     first = orders.groupby("customer_id")["order_time"].min()
     customers = pd.DataFrame(

@@ -21,7 +21,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, orders_from_lines, register, text, timestamp
 
 DAY_NUMBER = r"\d{1,5}"
 
@@ -109,16 +109,7 @@ def _rules(f: dict[str, pd.Series]) -> list:
 
 def _tables(lines: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
     """orders (one per basket), order_lines (one per used line) and customers (one per card)."""
-    g = lines.groupby("order_id", sort=False)
-    orders = pd.DataFrame(
-        {
-            "customer_id": g["customer_id"].first(),
-            "order_time": g["order_time"].min(),
-            "revenue": g["amount"].sum().round(2),
-            "discount": g["discount"].sum(min_count=1).round(2),
-        }
-    ).reset_index()
-    orders["currency"] = currency
+    orders = orders_from_lines(lines, "amount", currency, discount="discount")
     order_lines = pd.DataFrame(
         {
             "order_id": lines["order_id"],

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .base import Built, Options, Preset, Reason, first_reason, number, register, text, timestamp
+from .base import Built, Options, Preset, Reason, first_reason, number, orders_from_lines, register, text, timestamp
 
 NON_PRODUCT = (
     r"^(POST|DOT|M|D|C2|C3|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST\d*|TEST\d*|SP\d+|"
@@ -107,16 +107,7 @@ def _rules(data: pd.DataFrame, fields: dict[str, pd.Series], opts: TransactionLi
 def _tables(lines: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
     """orders (one per invoice), order_lines (one per used line) and customers from the used lines."""
     lines["value"] = lines["unit_price"] * lines["quantity"]
-    g = lines.groupby("order_id", sort=False)
-    orders = pd.DataFrame(
-        {
-            "customer_id": g["customer_id"].first(),
-            "order_time": g["order_time"].min(),
-            "revenue": g["value"].sum().round(2),
-        }
-    ).reset_index()
-    orders["discount"] = np.nan
-    orders["currency"] = currency
+    orders = orders_from_lines(lines, "value", currency)
     order_lines = lines[["order_id", "product_id", "unit_price", "quantity"]].copy()
     order_lines.insert(2, "category", pd.Series(pd.NA, index=order_lines.index, dtype="string"))
     return {"orders": orders, "order_lines": order_lines, "customers": _customers(orders, lines)}
