@@ -64,7 +64,9 @@ def run_engine(folder: Path, backend: str) -> dict:
 
 
 def main() -> None:
-    from tests.test_spark_e2e import differences  # noqa: PLC0415 - the e2e test's definition of "identical"
+    # The e2e test's definition of "identical"; the project root is not on the path of a script run by its file name.
+    sys.path.insert(0, str(paths.ROOT))
+    from tests.test_spark_e2e import differences  # noqa: PLC0415 - only once the root is on the path
 
     folder = shop_folder(CUSTOMERS)
     walls: dict[str, list[float]] = {"duckdb": [], "pyspark": []}
