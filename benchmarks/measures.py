@@ -13,6 +13,7 @@ in pandas; `compare` also says whether both sides gave the same figures. Used by
 
 from __future__ import annotations
 
+import resource
 import statistics
 import sys
 import time
@@ -314,42 +315,57 @@ def same(a: list[pd.DataFrame], b: list[pd.DataFrame]) -> bool:
     return True
 
 
-def time_library(folder: Path, fn: Callable) -> tuple[float, list[pd.DataFrame]]:
-    """Seconds the library takes on fresh tables. The period and the messages' profile (presence: which columns
-    are filled) are read before the clock starts: a run reads them once for every check's declared needs."""
+def cpu_seconds() -> float:
+    """CPU seconds this process has used so far, every thread (DuckDB's among them), user and system."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(fn: Callable, *args) -> tuple[float, float, list[pd.DataFrame]]:
+    """Wall seconds, CPU seconds and the result of fn(*args). The CPU seconds hardly change with the load of a
+    shared machine, where the wall seconds include the time spent waiting for a core."""
+    cpu, started = cpu_seconds(), time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - started, cpu_seconds() - cpu, out
+
+
+def time_library(folder: Path, fn: Callable) -> tuple[float, float, list[pd.DataFrame]]:
+    """Wall and CPU seconds the library takes on fresh tables. The period and the messages' profile (presence:
+    which columns are filled) are read before the clock starts: a run reads them once for every check's needs."""
     t = open_tables(folder)
     _ = t.period, presence.profile(t, "messages")
-    started = time.perf_counter()
-    out = fn(t)
-    return time.perf_counter() - started, out
+    return _timed(fn, t)
 
 
-def time_sql(folder: Path, fn: Callable) -> tuple[float, list[pd.DataFrame]]:
-    """Seconds the hand-written SQL takes on a fresh connection (the period read beforehand, as for the library)."""
+def time_sql(folder: Path, fn: Callable) -> tuple[float, float, list[pd.DataFrame]]:
+    """Wall and CPU seconds the hand-written SQL takes on a fresh connection (the period read beforehand, as for
+    the library)."""
     t = open_tables(folder)
     _ = t.period
     con = open_sql(folder)
-    started = time.perf_counter()
-    out = fn(con, t)
-    return time.perf_counter() - started, out
+    return _timed(fn, con, t)
 
 
 def compare(folder: str | Path, repeats: int = 3, names: list[str] | None = None) -> dict[str, dict]:
-    """Per measure: median seconds of the library and of the SQL over `repeats` runs (alternating), and whether
-    both gave the same figures."""
+    """Per measure: median wall seconds of the library and of the SQL over `repeats` runs (alternating), their
+    median CPU seconds (`library_cpu`, `sql_cpu`), and whether both gave the same figures."""
     folder = Path(folder)
     out = {}
     for name in names or MEASURES:
         lib_fn, sql_fn = MEASURES[name]
-        lib_s, sql_s = [], []
+        lib_s, sql_s, lib_cpu, sql_cpu = [], [], [], []
         for _ in range(repeats):
-            s, lib_out = time_library(folder, lib_fn)
+            s, cpu, lib_out = time_library(folder, lib_fn)
             lib_s.append(s)
-            s, sql_out = time_sql(folder, sql_fn)
+            lib_cpu.append(cpu)
+            s, cpu, sql_out = time_sql(folder, sql_fn)
             sql_s.append(s)
+            sql_cpu.append(cpu)
         out[name] = {
             "library": statistics.median(lib_s),
             "sql": statistics.median(sql_s),
+            "library_cpu": statistics.median(lib_cpu),
+            "sql_cpu": statistics.median(sql_cpu),
             "same": same(lib_out, sql_out),
         }
     return out
@@ -361,5 +377,6 @@ if __name__ == "__main__":
     for name, m in result.items():
         print(
             f"{name:18} library {m['library']:6.2f} s  SQL {m['sql']:6.2f} s  ratio {m['library'] / m['sql']:.2f}×  "
+            f"CPU {m['library_cpu']:6.2f} / {m['sql_cpu']:6.2f} s  ratio {m['library_cpu'] / m['sql_cpu']:.2f}×  "
             f"same: {m['same']}"
         )

@@ -345,6 +345,38 @@ def test_prompt_reminders_with_follow_up_pass():
     assert f.details["median_delay_hours"] == pytest.approx(1.0)
 
 
+def test_reminders_sent_at_the_same_first_moment_count_as_opened_when_one_was_opened():
+    # 20 carts, each reminded twice at the same minute, one reminder opened; the opened one is listed first for half
+    # of them and second for the others, so an answer that followed the order the engine met the rows in would split
+    e1, m1, _ = recovery_shop(60, 20, 0, bought=0)
+    opened = [dict(m, opened_at=pd.Timedelta(minutes=30)) for m in m1]
+    rows = [pair for i, (o, u) in enumerate(zip(opened, m1, strict=True)) for pair in ((o, u) if i % 2 else (u, o))]
+    f = run(
+        "conversion.abandoned_cart_recovery",
+        period=FORTNIGHT,
+        overrides=dict(min_carts=10),
+        events=product_events(e1),
+        messages=messages(rows),
+        orders=orders([]),
+    )
+    assert f.details["reminded"] == 20
+    assert f.details["follow_up_rate"] is None  # every first reminder was opened: none left unopened to follow up
+
+
+def test_a_first_reminder_left_unopened_is_followed_up_by_a_later_one():
+    e1, m1, _ = recovery_shop(60, 20, 0, bought=0)
+    later = [dict(m, minutes=m["minutes"] + 60, opened_at=pd.Timedelta(minutes=30)) for m in m1]
+    f = run(
+        "conversion.abandoned_cart_recovery",
+        period=FORTNIGHT,
+        overrides=dict(min_carts=10),
+        events=product_events(e1),
+        messages=messages(later + m1),
+        orders=orders([]),
+    )
+    assert f.details["follow_up_rate"] == pytest.approx(1.0)  # the second reminder's opening does not count
+
+
 def test_cart_recovery_counts_only_opted_in_customers_when_known():
     e1, _m1, _o1 = recovery_shop(None, 30, 0, bought=0)
     cu = customers(

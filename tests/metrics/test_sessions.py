@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from lifecycle_audit.metrics import sessions
-from tests.kit import events, tables
+from tests.kit import events, shop, tables
 
 
 def _visits():
@@ -33,3 +34,35 @@ def test_by_landing_counts_the_page_type_each_visit_started_on():
     assert out.loc["product", "sessions"] == 2 and out.loc["product", "bounce_rate"] == pytest.approx(0.5)
     assert out.loc["home", "sessions"] == 1 and out.loc["other", "sessions"] == 1  # not recorded: "other"
     assert out["sessions"].sum() == 4
+
+
+def _landing_rows():
+    # s1: lands on a page with no type, device and channel recorded only later; the next event 45 s after the first.
+    # s2: one event. s3: the two first events at the same moment, so the next step comes 0 s after landing.
+    ev = events(
+        session_id=["s1", "s1", "s1", "s2", "s3", "s3"],
+        anonymous_id="a1",
+        channel=[None, "email", "email", "paid_search", "email", "email"],
+        device=[None, "mobile", "mobile", "desktop", "mobile", "mobile"],
+        page_type=[None, "product", "cart", "home", "product", "product"],
+        event_type=["page_view", "product_view", "add_to_cart", "page_view", "page_view", "product_view"],
+        minutes=[5.0, 5.75, 9.0, 0.0, 1.0, 1.0],
+    )
+    return tables(events=ev)
+
+
+@pytest.mark.parametrize("by_window", [False, True], ids=["aggregate", "window"])
+def test_a_session_lands_on_its_first_events_page_even_when_that_is_not_recorded(by_window):
+    s = sessions.session_rows(_landing_rows(), by_window=by_window).to_pandas().set_index("session_id")
+    assert s.loc["s1", ["landing", "channel", "device"]].tolist() == ["other", "unknown", "other"]
+    assert s.loc["s1", ["events", "product_views", "carts", "bounced"]].tolist() == [3, 1, 1, False]
+    assert s.loc["s1", "seconds_to_next"] == pytest.approx(45.0)
+    assert s.loc["s2", "landing"] == "home" and s.loc["s2", "bounced"] and pd.isna(s.loc["s2", "seconds_to_next"])
+    assert s.loc["s3", "seconds_to_next"] == 0.0
+
+
+def test_the_one_pass_sessions_equal_the_ranked_ones_on_a_generated_shop():
+    t = tables(events=shop(customers=300)["events"])
+    one_pass = sessions.session_rows(t, by_window=False).order_by("session_id").to_pandas()
+    ranked = sessions.session_rows(t, by_window=True).order_by("session_id").to_pandas()
+    pd.testing.assert_frame_equal(one_pass, ranked)

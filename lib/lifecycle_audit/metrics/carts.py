@@ -35,7 +35,7 @@ def _per_session(tables: Tables):
         checkout_at=ev.event_time.min(where=ev.event_type == "begin_checkout"),
         session_end=ev.event_time.max(),
         bought_in_session=(ev.event_type == "purchase").any(),
-        items=(ev.event_type == "add_to_cart").sum(),
+        items=ev.count(where=ev.event_type == "add_to_cart"),  # a count, not a (128-bit on DuckDB) sum
     )
     return per.filter(per.cart_at.notnull())
 

@@ -34,14 +34,11 @@ def first_order_rows(tables: Tables):
     return first.left_join(second, "customer_id").drop("customer_id_right")
 
 
-def _first_orders(tables: Tables):
-    return first_order_rows(tables).cache()
-
-
 def first_orders(tables: Tables):
     """One row per ordering customer: `first_at` (first order), `second_at` (the next order at a later
-    time, null when none) and `orders` (how many)."""
-    return tables.derived("first_orders", _first_orders)
+    time, null when none) and `orders` (how many). Not computed on its own: first_purchases, its one user, is
+    (unless prepare stored it, metrics.stored)."""
+    return tables.derived("first_orders", first_order_rows)
 
 
 SIGNED_UP_BEFORE = "signed up before the data"

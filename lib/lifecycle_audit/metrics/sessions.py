@@ -3,14 +3,61 @@
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from ..engine import Tables
 
+# Backends whose own aggregates give the landing row and the next event's time in the one group-by over the events
+# (DuckDB's arg_min_null and min_by with a count); elsewhere (Spark) a window ranks the events of each session.
+AGGREGATE_BACKENDS = frozenset({"duckdb"})
 
-def session_rows(tables: Tables):
-    """The sessions as an expression over the events, not yet computed (metrics.stored writes it to Parquet)."""
-    ev = tables["events"]
+
+@ibis.udf.agg.builtin
+def arg_min_null(arg: dt.string, val: dt.timestamp) -> dt.string:
+    """DuckDB: `arg` on the row of the smallest `val`, null when it is null there (arg_min would skip that row)."""
+
+
+@ibis.udf.agg.builtin(name="min_by")
+def earliest(arg: dt.timestamp, val: dt.timestamp, n: dt.int64) -> dt.Array(dt.timestamp):
+    """DuckDB: the `n` values of `arg` on the rows of the smallest `val`, smallest first."""
+
+
+def _counts(ev) -> dict:
+    """Per session: customer, visitor, events, end and the events of each funnel type (counted, not summed: a
+    count is a 64-bit integer where DuckDB sums a boolean into a 128-bit one)."""
+    return dict(
+        customer_id=ev.customer_id.max(),
+        visitor=ibis.coalesce(ev.customer_id.max(), ev.anonymous_id.max(), ev.session_id.max()),
+        events=ev.count(),
+        ended_at=ev.event_time.max(),
+        product_views=ev.count(where=ev.event_type == "product_view"),
+        carts=ev.count(where=ev.event_type == "add_to_cart"),
+        checkouts=ev.count(where=ev.event_type == "begin_checkout"),
+        purchases=ev.count(where=ev.event_type == "purchase"),
+        sign_ups=ev.count(where=ev.event_type == "sign_up"),
+    )
+
+
+def _by_aggregate(ev):
+    """The sessions in one group-by: the landing row's page, channel and device by arg_min_null, the next event's
+    time as the second of the two earliest event times (equal to the first when two events share it)."""
+    t = ev.event_time
+    per = ev.group_by(ev.session_id).aggregate(
+        landing=arg_min_null(ev.page_type, t).fill_null("other"),
+        channel=arg_min_null(ev.channel, t).fill_null("unknown"),
+        device=arg_min_null(ev.device, t).fill_null("other"),
+        started_at=t.min(),
+        _next=earliest(t, t, 2)[1],
+        **_counts(ev),
+    )
+    per = per.mutate(seconds_to_next=per._next.epoch_seconds() - per.started_at.epoch_seconds())
+    return per.select("session_id", "landing", "channel", "device", "started_at", "seconds_to_next", *_counts(ev))
+
+
+def _by_window(ev):
+    """The sessions on any backend: a window ranks each session's events (the first is the landing row, the one
+    after it gives the next event's time), a group-by counts them, a join puts the two together."""
     w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
     ranked = ev.mutate(_rn=ibis.row_number().over(w), _next=ev.event_time.lead().over(w))
     first = ranked.filter(ranked._rn == 0).select(
@@ -21,18 +68,17 @@ def session_rows(tables: Tables):
         started_at=ranked.event_time,
         seconds_to_next=ranked._next.epoch_seconds() - ranked.event_time.epoch_seconds(),
     )
-    per = ev.group_by(ev.session_id).aggregate(
-        customer_id=ev.customer_id.max(),
-        visitor=ibis.coalesce(ev.customer_id.max(), ev.anonymous_id.max(), ev.session_id.max()),
-        events=ev.count(),
-        ended_at=ev.event_time.max(),
-        product_views=(ev.event_type == "product_view").sum(),
-        carts=(ev.event_type == "add_to_cart").sum(),
-        checkouts=(ev.event_type == "begin_checkout").sum(),
-        purchases=(ev.event_type == "purchase").sum(),
-        sign_ups=(ev.event_type == "sign_up").sum(),
-    )
-    s = first.join(per, "session_id")
+    return first.join(ev.group_by(ev.session_id).aggregate(**_counts(ev)), "session_id")
+
+
+def session_rows(tables: Tables, by_window: bool | None = None):
+    """The sessions as an expression over the events, not yet computed (metrics.stored writes it to Parquet).
+    `by_window`: rank the events by a window (any backend) rather than aggregate them (DuckDB); by default the
+    backend decides."""
+    ev = tables["events"]
+    if by_window is None:
+        by_window = tables.con.name not in AGGREGATE_BACKENDS
+    s = _by_window(ev) if by_window else _by_aggregate(ev)
     # A bounce: the visit ends with the page it landed on (one event, nothing after it).
     return s.mutate(bounced=s.events == 1)
 

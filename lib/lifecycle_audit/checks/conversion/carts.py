@@ -306,10 +306,13 @@ def _reminded_carts(tables, window_days: int):
         [c.customer_id == r.rcust, r.sent_at >= c.cart_at, r.sent_at <= c.cart_at + ibis.interval(days=window_days)],
         how="left",
     )
+    # The first reminder's opening: of reminders sent at the same first moment, the earliest opened (an arg-min
+    # took whichever the engine met first, which differs between DuckDB's threads and Spark's tasks).
+    j = j.mutate(_first_sent=j.sent_at.min().over(group_by=j.session_id))
     per = j.group_by("session_id").aggregate(
         first_sent=j.sent_at.min(),
         reminders=j.sent_at.count(),
-        first_opened=j.opened_at.argmin(j.sent_at),
+        first_opened=j.opened_at.min(where=j.sent_at == j._first_sent),
     )
     out = c.left_join(per, "session_id").drop("session_id_right")
     return out.select(
