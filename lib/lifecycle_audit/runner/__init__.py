@@ -366,8 +366,16 @@ def _prepare_data(r: Run) -> None:
         sources.ensure_demo_data(r.params, progress=note)
         r.prepared = sources.prepare(r.params, progress=note)
         _release_memory()
+    _warm_kernels(r)
     with _timed(r, "derive"):
         _store_derived(r)
+
+
+def _warm_kernels(r: Run) -> None:
+    """The data is fit: each worker starts its kernel and imports the workbook now, while the derived tables are
+    stored and the run folder made, so that no first stage waits for it. Not earlier: a run the data stops
+    (a rejected file, a wrong column) should not pay for starting kernels it never uses."""
+    pool_mod.warm_kernels(r.pool, r.jobs, str(paths.ROOT), max(1, math.ceil(r.start_timeout)))
 
 
 def _release_memory() -> None:
@@ -598,7 +606,7 @@ def _manifest(r: Run) -> dict[str, Any]:
             {
                 **{
                     k: r.results[row["stage"]].get(k)
-                    for k in ("stage", "notebook", "status", "seconds", "cell", "error")
+                    for k in ("stage", "notebook", "status", "seconds", "cell", "error", "kernel")
                 },
                 "page": row["file"],
                 "score": row["score"],
