@@ -42,13 +42,13 @@ del __lifecycle_audit_warm
 # Run silently before each stage (no execution count, no output): the kernel as a new one would be.
 FRESH = """
 def __lifecycle_audit_fresh(cwd, log_name, log):
-    import gc, logging, os, sys
+    import logging, os, sys
     shell = get_ipython()
     kept = shell._lifecycle_audit
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         plt.close("all")
-    shell.reset(new_session=True)
+    shell.reset(new_session=True)  # also collects the garbage: the last stage's DuckDB connection closes
     if kept["used"]:
         for name in [m for m in sys.modules if m == "lifecycle_audit" or m.startswith("lifecycle_audit.")]:
             del sys.modules[name]
@@ -63,7 +63,6 @@ def __lifecycle_audit_fresh(cwd, log_name, log):
     if log:
         os.environ[log_name] = log
     os.chdir(cwd)
-    gc.collect()
 __lifecycle_audit_fresh({cwd}, {log_name}, {log})
 """
 
@@ -106,7 +105,9 @@ class Kernel:
         km = AsyncKernelManager(kernel_name=KERNEL)
         kernel = cls(km, None, out)
         try:
-            run_sync(km.start_kernel)(cwd=cwd, stdout=out, stderr=out)
+            # History in memory, as nbclient starts its kernels: not the user's history file, shared and locked.
+            extra = ["--HistoryManager.hist_file=:memory:"]
+            run_sync(km.start_kernel)(cwd=cwd, stdout=out, stderr=out, extra_arguments=extra)
             kc = km.client()
             kc.start_channels()
             kernel.kc = kc
