@@ -27,10 +27,11 @@ from typing import Any
 KERNEL = "python3"
 
 # Imported once when a kernel starts, so that no stage's first cell waits for them: the workbook and what its
-# notebooks import (the metrics modules, seaborn and pyplot through the charts).
+# notebooks import (the metrics modules, seaborn and pyplot through the charts, scipy's tests).
 WARM = """
 def __lifecycle_audit_warm():
     import importlib, os, pkgutil
+    import scipy.stats
     import lifecycle_audit.health, lifecycle_audit.metrics, lifecycle_audit.report.charts, lifecycle_audit.workbook
     for m in pkgutil.iter_modules(lifecycle_audit.metrics.__path__):
         importlib.import_module("lifecycle_audit.metrics." + m.name)
