@@ -22,6 +22,7 @@ import os
 import queue
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 KERNEL = "python3"
@@ -50,6 +51,16 @@ def __lifecycle_audit_fresh(cwd, log_name, log):
     if plt is not None:
         plt.close("all")
     shell.reset(new_session=True)  # also collects the garbage: the last stage's DuckDB connection closes
+    # The memory the last stage freed goes back to the system (Arrow's pool and glibc keep it otherwise): a kept
+    # kernel would hold its largest stage's memory through every later stage.
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
     if kept["used"]:
         for name in [m for m in sys.modules if m == "lifecycle_audit" or m.startswith("lifecycle_audit.")]:
             del sys.modules[name]
@@ -89,9 +100,9 @@ class Kernel:
         return str(self.km.kernel_id)
 
     @classmethod
-    def start(cls, cwd: str, timeout: float) -> Kernel:
+    def start(cls, cwd: str, timeout: float, said: Callable[[bytes], Any] | None = None) -> Kernel:
         """Start a kernel in `cwd`, wait until it answers and warm its imports (KernelFailed, or jupyter_client's
-        RuntimeError when it died while starting)."""
+        RuntimeError when it died while starting); what a kernel that failed to start printed goes to `said`."""
         from jupyter_client.manager import AsyncKernelManager  # noqa: PLC0415 - workers only
         from jupyter_core.utils import run_sync  # noqa: PLC0415 - workers only
 
@@ -118,6 +129,8 @@ class Kernel:
             km.client = lambda **_: kc  # papermill's client for each stage is this one
             kernel.run(WARM, timeout)
         except BaseException:
+            if said is not None and (printed := kernel.output()):
+                said(printed)
             kernel.stop()
             raise
         return kernel

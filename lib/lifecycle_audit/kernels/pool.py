@@ -207,9 +207,14 @@ def _drop_kernel() -> None:
 
 
 def _move_output(kernel: Kernel | None) -> None:
-    """What the kernel printed since the last stage, to this process's stdout: the stage's log (_redirected)."""
+    """What the kernel printed since the last stage, to the stage's log."""
     if kernel is not None and (data := kernel.output()):
-        os.write(1, data)
+        _to_log(data)
+
+
+def _to_log(data: bytes) -> None:
+    """To this process's stdout, which _redirected points at the stage's log while a stage runs."""
+    os.write(1, data)
 
 
 def _kernel_for(job: dict[str, Any]) -> Kernel:
@@ -218,7 +223,7 @@ def _kernel_for(job: dict[str, Any]) -> Kernel:
     if _KERNEL is not None and not _KERNEL.alive():
         _drop_kernel()
     if _KERNEL is None:
-        _KERNEL = Kernel.start(job["cwd"], job["start_timeout"])
+        _KERNEL = Kernel.start(job["cwd"], job["start_timeout"], said=_to_log)
     _KERNEL.freshen(job["cwd"], RUN_LOG_ENV, job.get("log"), job["start_timeout"])
     return _KERNEL
 
