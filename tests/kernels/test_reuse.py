@@ -82,28 +82,13 @@ def _seen(tmp_path: Path, name: str) -> dict:
 
 
 @pytest.mark.e2e
-def test_one_worker_reuses_its_kernel_and_every_stage_finds_it_new(tmp_path):
-    names = ["first", "second", "third"]
-    results = _run(_jobs(tmp_path, {n: [LEAVE] for n in names}), workers=1)
-    assert all(results[n]["status"] == "done" for n in names), results
-    assert len({results[n]["kernel"] for n in names}) == 1  # one kernel, three stages
-    seen = [_seen(tmp_path, n) for n in names]
-    for n, s in zip(names, seen, strict=True):
-        assert s == {**seen[0], "log": str(tmp_path / "logs" / f"{n}.log")}  # as the first stage found it
-    first = seen[0]
-    assert (first["variable"], first["module"], first["figures"], first["env"]) == (False, None, 0, None)
-    assert first["cwd"] == str(tmp_path / "work")
-    cells = nbformat.read(tmp_path / "third.ipynb", as_version=4).cells
-    assert [c.execution_count for c in cells if c.cell_type == "code"] == [1, 2, 3, 4, 5]
-    for n in names:  # each stage's log holds what its own kernel printed, nothing of another stage
-        log = (tmp_path / "logs" / f"{n}.log").read_text(encoding="utf-8")
-        assert log.count("said by ") == 1 and f"said by {n}" in log
-
-
-@pytest.mark.e2e
-def test_a_stage_that_kills_its_kernel_or_times_out_fails_alone_and_the_next_gets_a_new_kernel(tmp_path):
+def test_a_kept_kernel_is_new_to_every_stage_and_one_that_died_or_timed_out_is_replaced(tmp_path):
+    """One worker, six stages: the first two share a kernel and each finds it new; a stage that kills its kernel
+    or times out fails alone, and the stage after it passes in a new kernel. One run for all of it (each kernel
+    takes seconds to start)."""
     cells = {
-        "before": [],
+        "first": [LEAVE],
+        "second": [LEAVE],
         "dies": ["import os\nos._exit(3)"],
         "after_death": [LEAVE],
         "hangs": ["import time\ntime.sleep(60)"],
@@ -112,7 +97,8 @@ def test_a_stage_that_kills_its_kernel_or_times_out_fails_alone_and_the_next_get
     results = _run(_jobs(tmp_path, cells, execution_timeout=3), workers=1)
     status = {n: (r["status"], r["cell"]) for n, r in results.items()}
     assert status == {
-        "before": ("done", None),
+        "first": ("done", None),
+        "second": ("done", None),
         "dies": ("failed", 5),
         "after_death": ("done", None),
         "hangs": ("failed", 5),
@@ -120,6 +106,18 @@ def test_a_stage_that_kills_its_kernel_or_times_out_fails_alone_and_the_next_get
     }
     assert "DeadKernelError" in results["dies"]["error"] and "timed out" in results["hangs"]["error"]
     kernel = {n: r["kernel"] for n, r in results.items()}
+    assert kernel["first"] == kernel["second"]  # kept
     assert kernel["dies"] is None and kernel["hangs"] is None  # a kernel that failed its stage is not kept
-    assert len({kernel["before"], kernel["after_death"], kernel["after_timeout"]}) == 3
-    assert _seen(tmp_path, "after_timeout")["variable"] is False
+    assert len({kernel["second"], kernel["after_death"], kernel["after_timeout"]}) == 3
+
+    seen = {n: _seen(tmp_path, n) for n in ("first", "second", "after_death", "after_timeout")}
+    for n, s in seen.items():  # every stage finds what the first found: nothing the one before left behind
+        assert s == {**seen["first"], "log": str(tmp_path / "logs" / f"{n}.log")}, n
+    first = seen["first"]
+    assert (first["variable"], first["module"], first["figures"], first["env"]) == (False, None, 0, None)
+    assert first["cwd"] == str(tmp_path / "work")
+    cells = nbformat.read(tmp_path / "second.ipynb", as_version=4).cells
+    assert [c.execution_count for c in cells if c.cell_type == "code"] == [1, 2, 3, 4, 5]
+    for n in ("first", "second", "after_death"):  # each log holds what its own stage printed, nothing of another
+        log = (tmp_path / "logs" / f"{n}.log").read_text(encoding="utf-8")
+        assert log.count("said by ") == 1 and f"said by {n}" in log, (n, log)
