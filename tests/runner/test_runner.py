@@ -119,3 +119,29 @@ def test_a_check_or_a_view_that_raises_costs_nothing_else(tmp_path):
     log = (result.run_dir / "logs" / "01_reach.log").read_text(encoding="utf-8")
     assert "the chart exploded" in log and "reach.channel_concentration" in log and "Traceback" in log
     assert "has no attribute 'where'" in log
+
+
+@pytest.mark.e2e
+def test_seven_stages_on_two_jobs_start_two_kernels_and_each_log_holds_its_own_stage(tmp_path):
+    """Each worker keeps one kernel for the stages it executes; what a stage logs lands in that stage's log."""
+    params = write_params(tmp_path, "tiny-kept", demo={"customers": 300, "seed": 2, "profile": "healthy"})
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    for stage, name in stages.NOTEBOOKS.items():
+        nbformat.write(
+            notebook(
+                "import logging\nfrom lifecycle_audit import workbook",
+                "audit = workbook.open_audit(params_file, tables_dir, findings_dir)",
+                f'logging.getLogger("lifecycle_audit.test").error("logged by {name}")\naudit.save("{stage}", [], '
+                "findings_dir)",
+            ),
+            nbs / f"{name}.ipynb",
+        )
+    result = runner.run(params, jobs=2, notebooks_dir=nbs, progress=False)
+    assert result.ok, result.failed
+    manifest = json.loads((result.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["stages"]) == 7
+    assert len({s["kernel"] for s in manifest["stages"]}) == 2
+    for name in stages.NOTEBOOKS.values():
+        log = (result.run_dir / "logs" / f"{name}.log").read_text(encoding="utf-8")
+        assert log.count("logged by ") == 1 and f"logged by {name}" in log, (name, log)

@@ -1,12 +1,15 @@
 """The process pool that executes stage notebooks: what a worker does, and how the run follows its workers.
 
-A worker process executes one notebook at a time with papermill (execute_stage); a failing cell is recorded,
-never raised. execute_all submits the jobs and follows them with the live progress table. Workers are
-spawned clean and import this package and papermill only, so this module imports nothing heavy at the top.
+A worker process executes one notebook at a time with papermill (execute_stage) in the kernel it keeps for the
+stages it executes in turn (kernel.Kernel: started once, made fresh before each stage, replaced when a stage
+killed it or timed out); a failing cell is recorded, never raised. execute_all submits the jobs and follows them
+with the live progress table. Workers are spawned clean and import this package and papermill only, so this
+module imports nothing heavy at the top.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import multiprocessing as mp
 import os
@@ -14,7 +17,7 @@ import queue as queue_mod
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,13 +26,15 @@ from typing import Any
 import nbformat
 
 from ..paths import RUN_LOG_ENV
+from .kernel import KERNEL, Kernel
 from .progress import Progress
 
-KERNEL = "python3"
 # What every kernel prints on start; it says nothing about the run (the kernel listens on localhost only).
 _KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
 
 _QUEUE = None
+# The kernel this worker keeps between stages (None before the first and after one that could not be trusted).
+_KERNEL: Kernel | None = None
 
 
 def die_with_parent(parent: int) -> None:
@@ -63,11 +68,33 @@ def _worker_init(queue, lib_dir: str, root: str, parent: int | None = None) -> N
     # Plots must land in the executed notebook, whatever backend the caller's environment names.
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning in every kernel
+    atexit.register(_drop_kernel)  # the pool shuts down: its kernels go with it
     import papermill  # noqa: F401, PLC0415 - the slow import (about 2 s), paid once per worker, never by the parent
 
 
 def _warm() -> None:
     """A no-op task: submitting one per worker starts the workers (and their imports) early."""
+
+
+def warm_kernel(cwd: str, timeout: float) -> str | None:
+    """A task that starts this worker's kernel (and its imports) ahead of its first stage; the kernel's id, or
+    None when it did not start (the first stage then starts one and reports why)."""
+    global _KERNEL
+    if _KERNEL is None:
+        try:
+            _KERNEL = Kernel.start(cwd, timeout)
+        except Exception:  # noqa: BLE001 - said by the first stage, which tries again
+            return None
+    return _KERNEL.id
+
+
+def warm_kernels(pool: ProcessPoolExecutor, jobs: int, cwd: str, timeout: float) -> None:
+    """Have each of the pool's `jobs` workers start its kernel now, before the stages are submitted.
+
+    The runner calls this once the data is known to be fit: a run the data stops then pays for its workers'
+    papermill import (started with the pool, overlapping prepare) but never for kernels it does not use."""
+    for _ in range(jobs):
+        pool.submit(warm_kernel, cwd, timeout)
 
 
 def start(jobs: int, lib_dir: str, root: str) -> tuple[ProcessPoolExecutor, Any]:
@@ -170,21 +197,61 @@ def _died_at_start(err: Exception, output: Path) -> bool:
     )
 
 
+def _drop_kernel() -> None:
+    """Stop this worker's kernel (it is not reused), moving what it printed into the current stage's log."""
+    global _KERNEL
+    if _KERNEL is not None:
+        kernel, _KERNEL = _KERNEL, None
+        _move_output(kernel)
+        kernel.stop()
+
+
+def _move_output(kernel: Kernel | None) -> None:
+    """What the kernel printed since the last stage, to the stage's log."""
+    if kernel is not None and (data := kernel.output()):
+        _to_log(data)
+
+
+def _to_log(data: bytes) -> None:
+    """To this process's stdout, which _redirected points at the stage's log while a stage runs."""
+    os.write(1, data)
+
+
+def _kernel_for(job: dict[str, Any]) -> Kernel:
+    """This worker's kernel, started if there is none, made fresh for the job's stage."""
+    global _KERNEL
+    if _KERNEL is not None and not _KERNEL.alive():
+        _drop_kernel()
+    if _KERNEL is None:
+        _KERNEL = Kernel.start(job["cwd"], job["start_timeout"], said=_to_log)
+    _KERNEL.freshen(job["cwd"], RUN_LOG_ENV, job.get("log"), job["start_timeout"])
+    return _KERNEL
+
+
 def _execute(pm, job: dict[str, Any], output: Path) -> None:
-    pm.execute_notebook(
-        job["input"],
-        str(output),
-        parameters=job["parameters"],
-        kernel_name=KERNEL,
-        start_timeout=job["start_timeout"],
-        execution_timeout=job["execution_timeout"],
-        cwd=job["cwd"],
-        progress_bar=False,
-        log_output=False,
-        # Every cell has finished and its outputs are saved: stop the kernel at once instead of waiting about a
-        # second for a polite shutdown.
-        shutdown_kernel="immediate",
-    )
+    """Execute the job's notebook in this worker's kernel. A cell that raised leaves the kernel fit for the next
+    stage; any other failure (it died, a cell timed out, it could not be made fresh) stops it."""
+    from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415 - workers only
+
+    try:
+        kernel = _kernel_for(job)
+        pm.execute_notebook(
+            job["input"],
+            str(output),
+            parameters=job["parameters"],
+            kernel_name=KERNEL,
+            start_timeout=job["start_timeout"],
+            execution_timeout=job["execution_timeout"],
+            cwd=job["cwd"],
+            progress_bar=False,
+            log_output=False,
+            km=kernel.km,  # ours: nbclient neither starts nor stops it
+        )
+    except PapermillExecutionError:
+        raise
+    except BaseException:
+        _drop_kernel()
+        raise
 
 
 def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
@@ -203,19 +270,25 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
         "cell": None,
         "cell_index": None,
         "error": None,
+        "kernel": None,
     }
     log = Path(job["log"]) if job.get("log") else None
     try:
-        with _redirected(log), _run_log(log):
-            for attempt in range(1, START_ATTEMPTS + 1):
-                try:
-                    _execute(pm, job, output)
-                    break
-                except RuntimeError as err:
-                    if attempt == START_ATTEMPTS or not _died_at_start(err, output):
-                        raise
-                    # To the descriptor, which _redirected points at the stage's log (sys.stderr may be wrapped).
-                    os.write(2, f"the kernel died while starting ({_failure_text(err)}); starting it again\n".encode())
+        with _redirected(log):
+            try:
+                for attempt in range(1, START_ATTEMPTS + 1):
+                    try:
+                        _execute(pm, job, output)
+                        break
+                    except RuntimeError as err:
+                        if attempt == START_ATTEMPTS or not _died_at_start(err, output):
+                            raise
+                        # To the descriptor, which _redirected points at the stage's log (sys.stderr may be wrapped).
+                        msg = f"the kernel died while starting ({_failure_text(err)}); starting it again\n"
+                        os.write(2, msg.encode())
+            finally:
+                result["kernel"] = _KERNEL.id if _KERNEL is not None else None
+                _move_output(_KERNEL)
     except PapermillExecutionError as err:
         result.update(
             status="failed",
@@ -235,25 +308,6 @@ def execute_stage(job: dict[str, Any]) -> dict[str, Any]:
         except Exception as err:  # noqa: BLE001 # pragma: no cover - a notebook papermill wrote is readable
             result.update(status="failed", error=f"could not scrub parameters: {err}")
     return result
-
-
-@contextmanager
-def _run_log(log: Path | None) -> Iterator[None]:
-    """Name the stage's log to the kernel, which inherits the environment: workbook.open_audit sends the
-    workbook's error log (a check or a view that raised, with its traceback) there, never into the page. The
-    previous value comes back afterwards, so a pool run inside another process leaves its environment as it was."""
-    before = os.environ.get(RUN_LOG_ENV)
-    if log is not None:
-        os.environ[RUN_LOG_ENV] = str(log)
-    else:
-        os.environ.pop(RUN_LOG_ENV, None)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(RUN_LOG_ENV, None)
-        else:
-            os.environ[RUN_LOG_ENV] = before
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 Z95 = NormalDist().inv_cdf(0.975)  # 1.959964
 
@@ -93,6 +92,10 @@ def _resampled_means(rng: np.random.Generator, values: np.ndarray, draws: int) -
 
 def sample_ratio_mismatch(treated: int, control: int, control_share: float) -> float:
     """p-value of the chi-square test that the groups' sizes follow the planned control share."""
+    # scipy.stats takes about 0.5 s to import: loaded when a test is computed, not by every process that imports
+    # the checks (the run's own process before its first line, the command's other subcommands).
+    from scipy import stats  # noqa: PLC0415
+
     n = treated + control
     expected = [n * (1 - control_share), n * control_share]
     return float(stats.chisquare([treated, control], f_exp=expected).pvalue)
