@@ -170,3 +170,24 @@ def test_a_missing_column_makes_a_streamed_table_unusable(shop, monkeypatch):
 
     assert not prepared.loads["orders"].usable
     assert only(prepared.loads["orders"].problems, "missing_column").fatal
+
+
+def test_a_layout_guessed_batch_by_batch_is_noted_once_not_per_batch(tmp_path, monkeypatch):
+    n = 40
+    times = [f"2025-03-{1 + i % 28:02d} 10:00:00" for i in range(n)]
+    for i in (1, 9, 10, 17, 30):  # day-first dates in four batches of 7, two in one of them
+        times[i] = f"{1 + i % 28:02d}.03.2025 10:00"
+    _parquet(tmp_path, "events", {
+        "session_id": [f"S{i}" for i in range(n)], "customer_id": [None] * n, "anonymous_id": [f"A{i}" for i in range(n)],
+        "event_time": times, "event_type": ["page_view"] * n,
+    })  # fmt: skip
+    p = make_params(tmp_path, {"events": {"file": "events.parquet"}})
+    whole = sources.check_sources(p).loads["events"]
+    _streamed(monkeypatch, 7)
+
+    batched = sources.check_sources(p).loads["events"]
+
+    assert batched.rows_used == whole.rows_used == n
+    assert batched.date_min == whole.date_min and batched.date_max == whole.date_max
+    about = [note for note in batched.notes if note.startswith("events.event_time")]
+    assert len(about) == 2 and "read as '%d.%m.%Y %H:%M'" in about[0] and "a later batch noted" in about[1]

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 ROW = "__row"  # each staged row's data row number (0-based, as RawRead.frame.index)
 KEY = "__key"  # for a table with a key: the key as the examples show it (the client's value)
 BATCH_ROWS = 1_000_000  # rows read from the staging file at once
+_QUICK = {"compression": "none", "use_dictionary": False, "write_statistics": False}  # staging: read once or twice
 
 
 def arrow_dtypes(t: pa.DataType):
@@ -57,7 +58,7 @@ class Staged:
             frame[name] = values.reset_index(drop=True)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
+            self._writer = pq.ParquetWriter(self.path, table.schema, **_QUICK)
         self._writer.write_table(table.cast(self._writer.schema))
         self.rows += len(df)
 

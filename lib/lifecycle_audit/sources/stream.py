@@ -108,6 +108,25 @@ class _Batched:
         self.kinds: list[str] = []  # reasons in the order first met; status code = position + 1 (0: used)
         self.codes = np.zeros(rows, dtype=np.int8)
         self.causes: list[tuple[pd.Series, np.ndarray, list]] = []  # (keys, batch problem positions, merge keys)
+        self.noted: dict[str, str] = {}  # what a note is about ("events.event_time ('ts')") -> the first batch's
+
+    def _note(self, notes: list[str]) -> None:
+        """The notes of one batch: each once; a column whose values a later batch notes otherwise (a date layout
+        guessed, spellings matched) gets one note saying so, not one per batch."""
+        for note in notes:
+            where, _, _ = note.partition(": ")
+            if note in self.load.notes or self.noted.get(where) == "varies":
+                continue
+            if where not in self.noted:
+                self.noted[where] = note
+                self.load.notes.append(note)
+                continue
+            self.noted[where] = "varies"
+            self.load.notes.append(
+                f"{where}: read in batches of {BATCH_ROWS:,} rows, and a later batch noted something else about its "
+                "values than the first (above); set the read options (read.date_format, read.decimal) or the "
+                "value mapping to decide once for the whole file"
+            )
 
     def check(self, raw: RawRead, src) -> bool:
         """The per-row checks of one batch; False when a column is missing (the table cannot be used)."""
@@ -115,7 +134,7 @@ class _Batched:
         part.line_offset, part.parts = self.load.line_offset, self.load.parts
         checked = row_checks(self.load.table, raw, src, part)
         self.load.mapping = part.mapping
-        self.load.notes.extend(n for n in part.notes if n not in self.load.notes)
+        self._note(part.notes)
         if checked is None:
             self.load.problems.extend(part.problems)
             return False
