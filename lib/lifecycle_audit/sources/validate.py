@@ -416,10 +416,15 @@ def _known(frame: pd.DataFrame | Staged, column: str) -> pd.Series:
     return frame.column(column) if isinstance(frame, Staged) else frame[column]
 
 
+def _as_arrow(values: pd.Series) -> pd.Series:
+    """Strings Arrow-backed (isin then looks them up through pyarrow, batch after batch)."""
+    return values.astype(pd.StringDtype("pyarrow")) if isinstance(values.dtype, pd.StringDtype) else values
+
+
 def _suspects(staged: Staged, refs: list[contract.Column], frames: dict[str, pd.DataFrame | Staged]) -> pd.DataFrame:
     """The staged rows whose reference columns hold a value the referenced table lacks (index: row numbers)."""
     known = {
-        col.name: _known(frames[target], col.references.split(".")[1])
+        col.name: _as_arrow(_known(frames[target], col.references.split(".")[1]))
         for col in refs
         if (target := col.references.split(".")[0]) in frames
     }
