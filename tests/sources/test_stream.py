@@ -151,15 +151,18 @@ def test_streamed_prepare_writes_the_canonical_tables_of_one_frame(shop, monkeyp
     assert not list((tmp_path / "batched" / "tables" / "acme").glob(".staging-*"))  # the staging files are gone
 
 
-def test_small_tables_stay_on_the_frame_path(shop, monkeypatch):
+def test_small_tables_stay_on_the_frame_path_and_point_at_staged_ones(shop, monkeypatch):
+    whole = sources.check_sources(shop)
     calls = []
     monkeypatch.setattr(stream, "STREAM_ROWS", 40)  # customers (41 rows) and events (60) are large; orders not
+    monkeypatch.setattr(stream, "BATCH_ROWS", 7)
     real = source_validate.row_checks
     monkeypatch.setattr(stream, "row_checks", lambda name, *a: calls.append(name) or real(name, *a))
 
-    sources.check_sources(shop)
+    mixed = sources.check_sources(shop)
 
     assert set(calls) == {"customers", "events"}
+    assert _accounting(mixed) == _accounting(whole)  # orders (a frame) checked against customers (staged)
 
 
 def test_a_missing_column_makes_a_streamed_table_unusable(shop, monkeypatch):
