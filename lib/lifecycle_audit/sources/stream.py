@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import contract
@@ -222,22 +221,19 @@ class _Batched:
         self._drop(df.index[~verdicts.passed], kind)
 
     def _repeated_keys(self) -> None:
-        """The later rows repeating a key of an earlier kept row (the first is kept), found in Arrow."""
+        """The later rows repeating a key of an earlier kept row (the first is kept): the key columns only."""
         key = list(self.spec.key)
-        parts = list(self.staged.batches([*key]))
-        table = pa.concat_tables(parts) if parts else None
-        if table is None or not len(table):
-            return
-        firsts = table.group_by(key, use_threads=False).aggregate([(ROW, "min")])[f"{ROW}_min"]
-        rows = table[ROW].filter(pc.invert(pc.is_in(table[ROW], value_set=firsts)))
-        del table, parts
+        df = self.staged.read(key)
+        dup = df.duplicated(keep="first").to_numpy(dtype=bool)  # as validate._reject_repeated_keys decides
+        rows = df.index[dup]
+        del df
         if not len(rows):
             return
-        dup = pq.read_table(self.staged.path, columns=[ROW, KEY], filters=[(ROW, "in", rows.to_pylist())])
-        dup = dup.to_pandas(types_mapper=arrow_dtypes).set_index(ROW).rename_axis(None).sort_index()
-        verdicts = RowVerdicts(load=self.load, index=dup.index, reason=np.full(len(dup), -1, dtype=np.int16))
-        reject_keys(self.spec, np.ones(len(dup), dtype=bool), dup[KEY], self.load.mapping, verdicts)
-        self._drop(dup.index, "duplicate_key")
+        shown = pq.read_table(self.staged.path, columns=[ROW, KEY], filters=[(ROW, "in", rows.tolist())])
+        shown = shown.to_pandas(types_mapper=arrow_dtypes).set_index(ROW).rename_axis(None).sort_index()
+        verdicts = RowVerdicts(load=self.load, index=shown.index, reason=np.full(len(shown), -1, dtype=np.int16))
+        reject_keys(self.spec, np.ones(len(shown), dtype=bool), shown[KEY], self.load.mapping, verdicts)
+        self._drop(shown.index, "duplicate_key")
 
     def _drop(self, rows: pd.Index, kind: str) -> None:
         if len(rows):

@@ -7,6 +7,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import contract
 from ..errors import ParamsError
@@ -416,27 +418,26 @@ def _known(frame: pd.DataFrame | Staged, column: str) -> pd.Series:
     return frame.column(column) if isinstance(frame, Staged) else frame[column]
 
 
-def _as_arrow(values: pd.Series) -> pd.Series:
-    """Strings Arrow-backed (isin then looks them up through pyarrow, batch after batch)."""
-    return values.astype(pd.StringDtype("pyarrow")) if isinstance(values.dtype, pd.StringDtype) else values
-
-
 def _suspects(staged: Staged, refs: list[contract.Column], frames: dict[str, pd.DataFrame | Staged]) -> pd.DataFrame:
-    """The staged rows whose reference columns hold a value the referenced table lacks (index: row numbers)."""
-    known = {
-        col.name: _as_arrow(_known(frames[target], col.references.split(".")[1]))
-        for col in refs
-        if (target := col.references.split(".")[0]) in frames
-    }
+    """The staged rows whose reference columns hold a value the referenced table lacks (index: row numbers),
+    looked up through Arrow a batch at a time; `_dangling` then judges them as it judges a frame's rows."""
+    known = {}
+    for col in refs:
+        target, target_col = col.references.split(".")
+        if target in frames:
+            values = _known(frames[target], target_col)
+            known[col.name] = pc.unique(pa.array(values.astype(pd.StringDtype("pyarrow")).array, type=pa.string()))
     parts = []
     for table in staged.batches(list(known)):
-        df = table.to_pandas(types_mapper=arrow_dtypes).set_index(ROW).rename_axis(None)
-        odd = np.zeros(len(df), dtype=bool)
-        for column, values in known.items():
-            odd |= df[column].notna().to_numpy(dtype=bool) & ~isin(df[column], values)
-        parts.append(df[odd])
+        odd = np.zeros(len(table), dtype=bool)
+        for column, value_set in known.items():
+            values = table[column].cast(pa.string())
+            found = pc.is_in(values, value_set=value_set, skip_nulls=True)
+            odd |= np.asarray(pc.and_(pc.is_valid(values), pc.invert(found)).to_numpy(zero_copy_only=False), bool)
+        if odd.any():
+            parts.append(table.filter(pa.array(odd)).to_pandas(types_mapper=arrow_dtypes).set_index(ROW))
     columns = {col.name: pd.Series(dtype="string") for col in refs}
-    return pd.concat(parts) if parts else pd.DataFrame(columns)
+    return pd.concat(parts).rename_axis(None) if parts else pd.DataFrame(columns)
 
 
 DANGLING = "dangling_reference"
