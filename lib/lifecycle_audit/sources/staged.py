@@ -7,7 +7,7 @@ and set rows aside by number (`drop`); `write` copies the rows kept into the can
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,14 +84,13 @@ class Staged:
                 table = table.filter(pc.invert(pc.is_in(table[ROW], value_set=pa.array(self.dropped))))
             yield table
 
-    def read(self, columns: list[str], filters=None) -> pd.DataFrame:
-        """The kept rows' `columns` as a frame indexed by row number (optionally Parquet `filters`)."""
-        wanted = list(dict.fromkeys([*columns, ROW]))
-        table = pq.read_table(self.path, columns=wanted, filters=filters)
-        if len(self.dropped):
-            table = table.filter(pc.invert(pc.is_in(table[ROW], value_set=pa.array(self.dropped))))
-        df = table.to_pandas(types_mapper=arrow_dtypes).set_index(ROW).rename_axis(None)[columns]
-        return df.sort_index() if filters is not None else df
+    def read(self, columns: list[str], keep: Callable[[pa.Table], pa.Array] | None = None) -> pd.DataFrame:
+        """The kept rows' `columns` as a frame indexed by row number; with `keep`, only the rows it selects in
+        each batch (so that a few rows of a large table are never read whole)."""
+        parts = [table.filter(keep(table)) if keep else table for table in self.batches(columns)]
+        table = pa.concat_tables(parts) if parts else pa.table({c: pa.array([], pa.string()) for c in [*columns, ROW]})
+        df = table.to_pandas(types_mapper=arrow_dtypes)
+        return df.set_index(ROW).rename_axis(None)[columns]
 
     def column(self, name: str) -> pd.Series:
         """One column of the kept rows (for the rows of other tables pointing at this one)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import contract
@@ -207,7 +208,7 @@ class _Batched:
         """Doubled purchases and repeated keys over all the staged rows, reading only the columns they need."""
         if name == "events":
             cols = ["customer_id", "anonymous_id", "session_id", "product_id", "event_type", "event_time"]
-            df = self.staged.read(cols, filters=[("event_type", "=", "purchase")])
+            df = self.staged.read(cols, keep=lambda t: pc.equal(t["event_type"], "purchase"))
             self._set_aside(df, doubles.doubled_events, doubles.DOUBLED_EVENT, "event_time")
         elif name == "orders":
             df = self.staged.read(["order_id", "customer_id", "revenue"])
