@@ -5,6 +5,7 @@ Run on demand, one size at a time (the machine is shared; memory figures do not 
     .venv/bin/python benchmarks/scale_memory.py generate 100000   # writes data/scale-100000/
     .venv/bin/python benchmarks/scale_memory.py audit 100000      # prepares (cold) and audits that shop
     .venv/bin/python benchmarks/scale_memory.py audit 5000 out.json   # ... and keeps the run's findings.json
+    .venv/bin/python benchmarks/scale_memory.py prepare 100000 [DATA_DIR]  # prepare alone (cold, a fresh cache)
 
 Each step runs the `lifecycle-audit` command in a child process; the resident memory of the child and all its
 descendants is summed every 0.1 s. Prints the peak of the sum, the wall time, the load average before and after,
@@ -63,14 +64,27 @@ def measure(cmd: list[str]) -> tuple[float, int, dict[int, tuple[int, str]], int
     return time.perf_counter() - started, peak, peaks, child.returncode
 
 
-def audit_params(customers: int, folder: Path) -> Path:
+def audit_params(customers: int, folder: Path, data_dir: Path | None = None) -> Path:
     """A params file for the generated shop of this size (the demo's sources, no demo generation)."""
     data = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
     data.pop("demo", None)
-    data.update(client=f"scale{customers}", data_dir=str(ROOT / "data" / f"scale-{customers}"), output=str(folder))
+    data_dir = data_dir or ROOT / "data" / f"scale-{customers}"
+    data.update(client=f"scale{customers}", data_dir=str(data_dir.resolve()), output=str(folder))
     path = folder / "scale.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+PREPARE = """
+import sys, time
+from lifecycle_audit import params, paths, sources
+from pathlib import Path
+paths.CACHE = Path(sys.argv[2])
+started = time.perf_counter()
+prepared = sources.prepare(params.load(sys.argv[1]), max_rejected_share=1.0)
+print(f"prepared in {time.perf_counter() - started:.1f} s:",
+      {name: (load.rows_in, load.rows_used) for name, load in prepared.loads.items()})
+"""
 
 
 def main() -> None:
@@ -80,6 +94,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if step == "generate":
             cmd = [*cli, "generate", "--customers", str(customers), "--out", f"data/scale-{customers}"]
+        elif step == "prepare":  # reading, validating and writing the canonical tables, nothing else
+            data = Path(sys.argv[3]) if len(sys.argv) > 3 else ROOT / "data" / f"scale-{customers}"
+            params_file = audit_params(customers, Path(tmp), data)
+            cmd = [sys.executable, "-c", PREPARE, str(params_file), str(Path(tmp) / "cache")]
         else:
             cmd = [*cli, "run", str(audit_params(customers, Path(tmp)))]
         wall, peak, peaks, code = measure(cmd)

@@ -22,6 +22,8 @@ The rooms:
 - mapping: which client column feeds each contract column; constants, derived columns, value maps.
 - doubles: what a purchase recorded twice is, for plain tables and the GA4 preset.
 - validate: contract validation of one table, and the references between tables.
+- stream, staged: a large Parquet table read and checked in batches, its passed rows staged on disk; the same
+  verdicts as one frame gives.
 - accounting: per input file, rows in = used + excluded + rejected.
 - cache: the content-keyed folder of canonical Parquet tables.
 - presets: transforms from the exports consultants get (invoice lines, GA4, Shopify, ...) to contract tables.

@@ -67,6 +67,8 @@ def plain_inputs(name: str, load: TableLoad) -> list[InputFile]:
     if raw is None:  # the file could not be read at all
         return unread_inputs(name, load)
     status: pd.Series = load._status
+    if len(raw.files) == 1:  # no row numbers to place (a large table's status is compact: categorical)
+        return [_plain_input(name, load, raw.files[0], status, several=False)]
     codes = raw.file_codes(status.index)
     return [
         _plain_input(name, load, info, status[codes == k], several=len(raw.files) > 1)
@@ -76,6 +78,7 @@ def plain_inputs(name: str, load: TableLoad) -> list[InputFile]:
 
 def _plain_input(name: str, load: TableLoad, info: dict[str, Any], mine: pd.Series, several: bool) -> InputFile:
     counts = mine.value_counts()
+    counts = counts[counts > 0]  # a categorical status counts its unused reasons too
     rejected = {str(r): int(n) for r, n in counts.items() if r != USED and r not in load.excluded}
     excluded, reasons = _not_data(info)
     for rule in load.exclusions:  # set aside by a rule (sources.doubles): expected, with count and examples

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from .. import __version__, contract, paths
 from .model import FORMAT_VERSION, Prepared
+from .staged import Staged
 
 
 def cache_key(params, hashes: dict[str, str]) -> str:
@@ -54,7 +55,7 @@ def read_cached(folder: Path) -> Prepared | None:
     return prepared
 
 
-def write_cached(folder: Path, key: str, frames: dict[str, pd.DataFrame], prepared: Prepared) -> None:
+def write_cached(folder: Path, key: str, frames: dict[str, pd.DataFrame | Staged], prepared: Prepared) -> None:
     """Write the tables and accounting.json into a temporary folder, then rename it into place.
 
     accounting.json is written last: its presence marks the folder complete. A concurrent twin that
@@ -65,6 +66,9 @@ def write_cached(folder: Path, key: str, frames: dict[str, pd.DataFrame], prepar
     tmp.mkdir()
     try:
         for name, df in frames.items():
+            if isinstance(df, Staged):  # a large table staged on disk: copied batch by batch
+                df.write(tmp / f"{name}.parquet")
+                continue
             table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
             pq.write_table(table, tmp / f"{name}.parquet")
         (tmp / "accounting.json").write_text(

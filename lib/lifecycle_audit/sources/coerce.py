@@ -99,7 +99,8 @@ def _to_string(s: pd.Series, typed: bool) -> Coerced:
         s = s.astype("Int64")  # ids stored as floats: 123.0 -> "123"
     if typed and isinstance(s.dtype, pd.StringDtype):
         s = s.astype("string")
-        return s.mask(s == ""), no_bad, None
+        empty = (s == "").fillna(False).to_numpy(dtype=bool)
+        return (s.mask(empty) if empty.any() else s), no_bad, None  # masking nothing costs a copy
     return as_text(s), no_bad, None
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 
-from .. import contract
+from .. import contract, paths
 from ..errors import ParamsError, SourceError
 from . import presets
 from .accounting import account_read, plain_inputs
@@ -17,10 +21,12 @@ from .mapping import needed_columns
 from .messages import display, pct, plural, preset_message, shown_from, verb
 from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
 from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
+from .staged import Staged
+from .stream import load_streamed, streamable
 from .validate import check_references, dependency_order, validate_frame
 from .web import session_key, with_hit_columns
 
-Validated = tuple[dict[str, pd.DataFrame], dict[str, TableLoad], list[InputFile]]
+Validated = tuple[dict[str, pd.DataFrame | Staged], dict[str, TableLoad], list[InputFile]]
 
 
 def load_table(params, table: str, progress: Progress = None) -> tuple[pd.DataFrame | None, TableLoad]:
@@ -39,8 +45,8 @@ def load_table(params, table: str, progress: Progress = None) -> tuple[pd.DataFr
 def check_sources(params, progress: Progress = None) -> Prepared:
     """Validate every table in params.sources, including references between tables; writes nothing."""
     check_params(params)
-    with shown_from(params.data_path):
-        _, loads, inputs = _validate_all(params, progress)
+    with shown_from(params.data_path), _staging(paths.CACHE / "staging") as stage:
+        _, loads, inputs = _validate_all(params, progress, stage=stage)
     return Prepared(folder=None, loads=loads, inputs=inputs)
 
 
@@ -74,14 +80,22 @@ def prepare(params, *, max_rejected_share: float | None = None, progress: Progre
         cached.key, cached.reused = key, True
         raise_if_unfit(cached, max_rejected_share, params)
         return cached
-    with shown_from(params.data_path):
-        frames, loads, inputs = _validate_all(params, progress, hashes)
-    prepared = Prepared(folder=folder, loads=loads, key=key, inputs=inputs)
-    raise_if_unfit(prepared, max_rejected_share, params)  # the error shows the values as they are
-    prepared = prepared.masked()  # what is kept feeds the report: masked
-    say(f"writing canonical tables to {display(folder)}")
-    write_cached(folder, key, frames, prepared)
+    with shown_from(params.data_path), _staging(folder.parent) as stage:
+        frames, loads, inputs = _validate_all(params, progress, hashes, stage)
+        prepared = Prepared(folder=folder, loads=loads, key=key, inputs=inputs)
+        raise_if_unfit(prepared, max_rejected_share, params)  # the error shows the values as they are
+        prepared = prepared.masked()  # what is kept feeds the report: masked
+        say(f"writing canonical tables to {display(folder)}")
+        write_cached(folder, key, frames, prepared)
     return prepared
+
+
+@contextmanager
+def _staging(parent: Path) -> Iterator[Path]:
+    """A folder for the large tables staged while they are checked (sources.stream), removed afterwards."""
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".staging-", dir=parent) as folder:
+        yield Path(folder)
 
 
 # --- one table ---------------------------------------------------------------------------------
@@ -137,13 +151,19 @@ def _format_ok(src, path) -> bool:
 # --- all tables --------------------------------------------------------------------------------
 
 
-def _validate_all(params, progress: Progress, hashes: dict[str, str] | None = None) -> Validated:
+def _validate_all(
+    params, progress: Progress, hashes: dict[str, str] | None = None, stage: Path | None = None
+) -> Validated:
     """Read and check every source: presets first (they yield several tables), then plain mappings,
-    then the references between tables; frames and loads in contract order, inputs in sources order."""
+    then the references between tables; frames and loads in contract order, inputs in sources order.
+    With a `stage` folder, a large plain Parquet table is checked in batches and staged there (sources.stream)."""
     frames, loads, from_presets = _run_presets(params, progress, hashes)
     plain = [name for name, src in params.sources.items() if src.preset is None]
     for name in dependency_order(plain):
-        df, loads[name] = _load(params, name, progress, hashes=hashes)
+        if stage is not None and streamable(params, name):
+            df, loads[name] = load_streamed(params, name, stage, progress, hashes)
+        else:
+            df, loads[name] = _load(params, name, progress, hashes=hashes)
         if df is not None:
             frames[name] = df
     if progress and len(frames) > 1:

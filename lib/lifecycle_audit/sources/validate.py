@@ -7,6 +7,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import contract
 from ..errors import ParamsError
@@ -17,10 +19,11 @@ from .messages import article, blame, row_message, show_value, type_words
 from .model import MAX_EXAMPLES, PERSONAL, Problem, TableLoad
 from .read import RawRead
 from .shaping import shape
+from .staged import ROW, Staged, arrow_dtypes
 
 
 @dataclass
-class _Verdicts:
+class RowVerdicts:
     """Each row's first reason to be rejected: -1 while it passes, else its position in `kinds`."""
 
     load: TableLoad
@@ -80,6 +83,22 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     Returns the rows that passed, in the contract's columns and dtypes (None when a column is missing),
     and the accounting; each rejected row is counted under its first reason.
     """
+    checked = row_checks(name, raw_read, src, load)
+    if checked is None:
+        return None, load
+    df, verdicts, raw_read = checked
+    spec = contract.table(name)
+    _exclude_doubles(name, df, verdicts)
+    if spec.key:
+        _reject_repeated_keys(spec, df, raw_read.frame, load.mapping, verdicts)
+    return _passed_rows(df, spec, raw_read, verdicts), load
+
+
+def row_checks(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[pd.DataFrame, RowVerdicts, RawRead] | None:
+    """The checks each row passes or fails on its own (mapping, types, empty values, vocabularies, minimums, date
+    ranges): (the contract columns, the verdicts, the rows as shaped), or None when a column is missing. The checks
+    that compare rows (doubles, repeated keys, references) come after, over all rows (sources.stream reads a
+    large table in batches through these)."""
     spec = contract.table(name)
     shaped = shape(name, raw_read, src, load)  # alternatives per file, JSON paths, ids, items (sources.shaping)
     raw_read, src = shaped.raw, shaped.src
@@ -88,22 +107,18 @@ def validate_frame(name: str, raw_read: RawRead, src, load: TableLoad) -> tuple[
     load.mapping = found.chosen
     if shaped.missing or found.missing:
         load.problems.extend(shaped.missing or found.missing)
-        return None, load
+        return None
     index = raw_read.frame.index
-    verdicts = _Verdicts(load=load, index=index, reason=np.full(len(index), -1, dtype=np.int16))
+    verdicts = RowVerdicts(load=load, index=index, reason=np.full(len(index), -1, dtype=np.int16))
     for rejection in shaped.rejections:
         verdicts.reject(rejection.pop("mask"), **rejection)
     verdicts.shaped = ~verdicts.passed
     columns = {col.name: _column(name, col, raw_read, src, found, verdicts) for col in spec.columns}
-    df = pd.DataFrame(columns, index=index)
-    _exclude_doubles(name, df, verdicts)
-    if spec.key:
-        _reject_repeated_keys(spec, df, raw_read.frame, found.chosen, verdicts)
-    return _passed_rows(df, spec, raw_read, verdicts), load
+    return pd.DataFrame(columns, index=index), verdicts, raw_read
 
 
 def _column(
-    name: str, col: contract.Column, raw_read: RawRead, src, found: ColumnMap, verdicts: _Verdicts
+    name: str, col: contract.Column, raw_read: RawRead, src, found: ColumnMap, verdicts: RowVerdicts
 ) -> pd.Series:
     """One contract column: the client's values mapped, coerced and checked; bad rows rejected."""
     client = found.chosen[col.name]
@@ -140,7 +155,7 @@ def _note(load: TableLoad, where: str, text: str | None) -> None:
 
 
 def _source_values(
-    name: str, col: contract.Column, raw: pd.DataFrame, src, found: ColumnMap, verdicts: _Verdicts
+    name: str, col: contract.Column, raw: pd.DataFrame, src, found: ColumnMap, verdicts: RowVerdicts
 ) -> pd.Series:
     """The client's values for a contract column: its column, a constant, or a derived expression."""
     if col.name in src.constants:
@@ -218,7 +233,7 @@ def _check_minimum(col: contract.Column, values: pd.Series, reject) -> None:
         )
 
 
-def _exclude_doubles(name: str, df: pd.DataFrame, verdicts: _Verdicts) -> None:
+def _exclude_doubles(name: str, df: pd.DataFrame, verdicts: RowVerdicts) -> None:
     """Set aside the purchases recorded twice (sources.doubles: purchase events fired again, orders repeated)."""
     if name == "events":
         verdicts.exclude(
@@ -231,14 +246,20 @@ def _exclude_doubles(name: str, df: pd.DataFrame, verdicts: _Verdicts) -> None:
 
 
 def _reject_repeated_keys(
-    spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None], verdicts: _Verdicts
+    spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None], verdicts: RowVerdicts
 ) -> None:
     """Among the rows that passed so far, reject the later ones repeating a key (the first is kept)."""
     alive = verdicts.passed
     dup = np.zeros(len(df), dtype=bool)
     dup[alive] = df.loc[alive, list(spec.key)].duplicated(keep="first").to_numpy(dtype=bool)
-    if not dup.any():
-        return
+    if dup.any():
+        reject_keys(spec, dup, key_values(spec, df, raw, chosen), chosen, verdicts)
+
+
+def reject_keys(
+    spec: contract.Table, dup: np.ndarray, shown: pd.Series, chosen: dict[str, str | None], verdicts: RowVerdicts
+) -> None:
+    """Reject the rows in `dup` as repeating a key (`shown`: each row's key as the examples show it)."""
     key_words = " + ".join(spec.key)
     verdicts.reject(
         dup,
@@ -246,12 +267,12 @@ def _reject_repeated_keys(
         f"repeat {article(key_words)} already used by an earlier row (the first is kept, the later ones rejected)",
         f"each {key_words} to appear once",
         column=", ".join(spec.key),
-        raw=_key_values(spec, df, raw, chosen),
+        raw=shown,
         client=", ".join(chosen[k] or k for k in spec.key),
     )
 
 
-def _key_values(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None]) -> pd.Series:
+def key_values(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chosen: dict[str, str | None]) -> pd.Series:
     """Each row's key as the examples show it: as the client wrote it, or key columns joined by ' | '."""
     if len(spec.key) == 1:
         key = spec.key[0]
@@ -262,7 +283,7 @@ def _key_values(spec: contract.Table, df: pd.DataFrame, raw: pd.DataFrame, chose
     return joined
 
 
-def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verdicts: _Verdicts) -> pd.DataFrame:
+def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verdicts: RowVerdicts) -> pd.DataFrame:
     """The rows no reason rejected; the counts per reason and the dates go into the accounting."""
     load = verdicts.load
     for code, kind in enumerate(verdicts.kinds):
@@ -279,7 +300,7 @@ def _passed_rows(df: pd.DataFrame, spec: contract.Table, raw_read: RawRead, verd
     return df
 
 
-def _causes(df: pd.DataFrame, spec: contract.Table, verdicts: _Verdicts) -> pd.Series | None:
+def _causes(df: pd.DataFrame, spec: contract.Table, verdicts: RowVerdicts) -> pd.Series | None:
     """For a table with a one-column key: the key of each rejected row -> the position of its problem in
     load.problems, so the rows of other tables pointing at it can be blamed on that cause."""
     if len(spec.key) != 1 or verdicts.cause is None:
@@ -374,17 +395,49 @@ def dependency_order(names) -> list[str]:
     return done
 
 
-def check_references(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, loads: dict[str, TableLoad]) -> None:
-    """Reject the rows of `name` that point at a row the referenced table (when supplied) does not have."""
-    df = frames[name]
+def check_references(
+    name: str, frames: dict[str, pd.DataFrame | Staged], load: TableLoad, loads: dict[str, TableLoad]
+) -> None:
+    """Reject the rows of `name` that point at a row the referenced table (when supplied) does not have.
+
+    A staged table (sources.staged) is judged on its suspects only: the rows whose value is not among the other
+    table's, read a batch at a time; the verdicts are those of the same rows in a frame."""
+    refs = [col for col in contract.TABLES[name].columns if col.references]
+    df = frames[name] if not isinstance(frames[name], Staged) else _suspects(frames[name], refs, frames)
     kinds = np.full(len(df), "", dtype=object)
-    for col in contract.TABLES[name].columns:
-        if col.references:
-            orphaned, dangling = _dangling(name, col, df, frames, load, loads)
-            kinds[orphaned & (kinds == "")] = PARENT_REJECTED
-            kinds[dangling & (kinds == "")] = DANGLING
+    for col in refs:
+        orphaned, dangling = _dangling(name, col, df, frames, load, loads)
+        kinds[orphaned & (kinds == "")] = PARENT_REJECTED
+        kinds[dangling & (kinds == "")] = DANGLING
     if (kinds != "").any():
-        _drop_rows(name, frames, load, kinds)
+        _drop_rows(name, frames, load, kinds, df)
+
+
+def _known(frame: pd.DataFrame | Staged, column: str) -> pd.Series:
+    """A referenced table's values of `column` (its rows kept)."""
+    return frame.column(column) if isinstance(frame, Staged) else frame[column]
+
+
+def _suspects(staged: Staged, refs: list[contract.Column], frames: dict[str, pd.DataFrame | Staged]) -> pd.DataFrame:
+    """The staged rows whose reference columns hold a value the referenced table lacks (index: row numbers),
+    looked up through Arrow a batch at a time; `_dangling` then judges them as it judges a frame's rows."""
+    known = {}
+    for col in refs:
+        target, target_col = col.references.split(".")
+        if target in frames:
+            values = _known(frames[target], target_col)
+            known[col.name] = pc.unique(pa.array(values.astype(pd.StringDtype("pyarrow")).array, type=pa.string()))
+    parts = []
+    for table in staged.batches(list(known)):
+        odd = np.zeros(len(table), dtype=bool)
+        for column, value_set in known.items():
+            values = table[column].cast(pa.string())
+            found = pc.is_in(values, value_set=value_set, skip_nulls=True)
+            odd |= np.asarray(pc.and_(pc.is_valid(values), pc.invert(found)).to_numpy(zero_copy_only=False), bool)
+        if odd.any():
+            parts.append(table.filter(pa.array(odd)).to_pandas(types_mapper=arrow_dtypes).set_index(ROW))
+    columns = {col.name: pd.Series(dtype="string") for col in refs}
+    return pd.concat(parts).rename_axis(None) if parts else pd.DataFrame(columns)
 
 
 DANGLING = "dangling_reference"
@@ -395,7 +448,7 @@ def _dangling(
     name: str,
     col: contract.Column,
     df: pd.DataFrame,
-    frames: dict[str, pd.DataFrame],
+    frames: dict[str, pd.DataFrame | Staged],
     load: TableLoad,
     loads: dict[str, TableLoad],
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -408,7 +461,7 @@ def _dangling(
         load.notes.append(f"{name}.{col.name} was not checked against {col.references}: the {target_table} table {why}")
         return none, none
     values = df[col.name]
-    dangling = values.notna().to_numpy(dtype=bool) & ~isin(values, frames[target_table][target_col])
+    dangling = values.notna().to_numpy(dtype=bool) & ~isin(values, _known(frames[target_table], target_col))
     orphaned = _orphaned(name, col, values, dangling, load, loads[target_table]) if dangling.any() else none
     dangling &= ~orphaned
     if dangling.any():
@@ -456,8 +509,10 @@ def _orphaned(
     return found
 
 
-def _drop_rows(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, kinds: np.ndarray) -> None:
-    df = frames[name]
+def _drop_rows(
+    name: str, frames: dict[str, pd.DataFrame | Staged], load: TableLoad, kinds: np.ndarray, df: pd.DataFrame
+) -> None:
+    """Set aside the rows of `df` (the table's rows, or a staged table's suspects) with a reason in `kinds`."""
     reject = kinds != ""
     status = getattr(load, "_status", None)
     if status is not None:
@@ -468,5 +523,11 @@ def _drop_rows(name: str, frames: dict[str, pd.DataFrame], load: TableLoad, kind
             load.rejected[kind] = load.rejected.get(kind, 0) + n
     n = int(reject.sum())
     load.rows_used -= n
+    spec = contract.TABLES[name]
+    if isinstance(frames[name], Staged):
+        frames[name].drop(df.index[reject])
+        time = spec.time_column
+        load.date_min, load.date_max = date_range(frames[name].extremes(time), spec) if time else (None, None)
+        return
     frames[name] = df[~reject]
-    load.date_min, load.date_max = date_range(frames[name], contract.TABLES[name])
+    load.date_min, load.date_max = date_range(frames[name], spec)
