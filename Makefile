@@ -56,7 +56,8 @@ test: $(STAMP) lint ## lint, then every test: library, command line, end to end,
 	@$(PY) -m pytest -q -n 2 --dist loadgroup $(SKIP_SLOW) --nbval-lax tests notebooks
 
 test-fast: $(STAMP) ## unit tests only (skips end-to-end runs, sweeps and whole-shop tests)
-	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not slow and not heavy" tests
+	@# no notebooks here, so without nbval: loading it imports nbformat, 1.5-2 s in each of the three processes
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -p no:nbval -m "not e2e and not slow and not heavy" tests
 
 lint: $(STAMP) ## check code style with ruff: lint rules and formatting (changes nothing)
 	@$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -1,13 +1,22 @@
 """Shared test settings: plots draw off-screen; one browser per test process for the browser tests; how make
-test spreads the test files over two processes."""
+test spreads the test files over two processes.
+
+This file is read by every pytest process, the one handing out the tests included, before any test is collected:
+it imports nothing of the library (the browser fixture imports the kit when a test asks for it)."""
 
 import os
+import sys
 
 import pytest
 
-from tests.kit.browser import BROWSER_ARGS, CHROMIUM, need_browser
-
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# jsonschema checks the "iri" string format with rfc3987_syntax when that is installed (jupyter's dependencies
+# bring it), and importing it builds a grammar parser: 1.3 s of CPU in every process that imports nbformat (the
+# tests of runs and notebooks, papermill, nbval). Nothing in a test process checks that format (nbformat
+# validates notebooks without format checks), so the test processes go without it: jsonschema then simply has
+# no "iri" checker. The audit's own processes are untouched.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 # Test files that share expensive, process-cached results (whole audit runs: tests/kit/salted_run.py, and
 # tests/kit/locale_runs.py for German and Indonesian) go to the same process under pytest-xdist; every other
@@ -62,6 +71,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright, started once per test process (Playwright's sync API allows one)."""
+    from tests.kit.browser import BROWSER_ARGS, CHROMIUM, need_browser  # noqa: PLC0415 - see the module docstring
+
     need_browser()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: the browser tests skip without it
 
