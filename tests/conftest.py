@@ -5,18 +5,12 @@ This file is read by every pytest process, the one handing out the tests include
 it imports nothing of the library (the browser fixture imports the kit when a test asks for it)."""
 
 import os
-import sys
 
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import tests.startup  # noqa: F401 - no rfc3987_syntax in test processes (see there)
 
-# jsonschema checks the "iri" string format with rfc3987_syntax when that is installed (jupyter's dependencies
-# bring it), and importing it builds a grammar parser: 1.3 s of CPU in every process that imports nbformat (the
-# tests of runs and notebooks, papermill, nbval). Nothing in a test process checks that format (nbformat
-# validates notebooks without format checks), so the test processes go without it: jsonschema then simply has
-# no "iri" checker. The audit's own processes are untouched.
-sys.modules.setdefault("rfc3987_syntax", None)
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 # Test files that share expensive, process-cached results (whole audit runs: tests/kit/salted_run.py, and
 # tests/kit/locale_runs.py for German and Indonesian) go to the same process under pytest-xdist; every other
