@@ -53,10 +53,12 @@ SKIP_SLOW := $(if $(filter-out 0 false no,$(SLOW)),,-m "not slow")
 
 test: $(STAMP) lint ## lint, then every test: library, command line, end to end, notebooks (SLOW=1 or CI: the sweeps too)
 	@# the notebooks (nbval) run in the same two processes as the tests: a notebook's cells stay in one process
-	@$(PY) -m pytest -q -n 2 --dist loadgroup $(SKIP_SLOW) --nbval-lax tests notebooks
+	@# -p tests.startup: loaded before nbval, which imports nbformat (tests/startup.py says why that matters)
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -p tests.startup $(SKIP_SLOW) --nbval-lax tests notebooks
 
 test-fast: $(STAMP) ## unit tests only (skips end-to-end runs, sweeps and whole-shop tests)
-	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not slow and not heavy" tests
+	@# no notebooks here, so no nbval; -p tests.startup as in make test
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -p no:nbval -p tests.startup -m "not e2e and not slow and not heavy" tests
 
 lint: $(STAMP) ## check code style with ruff: lint rules and formatting (changes nothing)
 	@$(VENV)/bin/ruff check $(LINT_PATHS)

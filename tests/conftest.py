@@ -1,11 +1,14 @@
 """Shared test settings: plots draw off-screen; one browser per test process for the browser tests; how make
-test spreads the test files over two processes."""
+test spreads the test files over two processes.
+
+This file is read by every pytest process, the one handing out the tests included, before any test is collected:
+it imports nothing of the library (the browser fixture imports the kit when a test asks for it)."""
 
 import os
 
 import pytest
 
-from tests.kit.browser import BROWSER_ARGS, CHROMIUM, need_browser
+import tests.startup  # noqa: F401 - no rfc3987_syntax in test processes (see there)
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -62,6 +65,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright, started once per test process (Playwright's sync API allows one)."""
+    from tests.kit.browser import BROWSER_ARGS, CHROMIUM, need_browser  # noqa: PLC0415 - see the module docstring
+
     need_browser()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: the browser tests skip without it
 

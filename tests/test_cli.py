@@ -68,7 +68,9 @@ def test_run_reports_source_errors_one_per_line_and_writes_nothing(tmp_path):
     data.mkdir()
     (data / "customers.csv").write_text("customer_id,acquisition_channel\nc1,direct\n", encoding="utf-8")
     params = write_params(tmp_path, "broken", data_dir=data, sources={"customers": {"file": "customers.csv"}})
-    result = cli.invoke(app, ["run", str(params), "--quiet"])
+    # one job: the run starts its notebook workers before it reads the files, and stops them (after their
+    # papermill import) when the files fail; a second worker would add seconds of CPU and prove nothing more
+    result = cli.invoke(app, ["run", str(params), "--quiet", "--jobs", "1"])
     assert result.exit_code == 2, result.output
     assert "customers.csv" in result.output and "first_seen_at" in result.output
     assert "Traceback" not in result.output
