@@ -1,13 +1,9 @@
 """Loaded by `make test` before pytest's other plugins (`-p tests.startup`), and by tests/conftest.py for other ways
 of starting pytest: settings every test process needs before nbval, papermill or a test imports nbformat.
 
-jsonschema checks the "iri" string format with rfc3987_syntax when that is installed (jupyter's dependencies bring
-it), and importing it builds a grammar parser: 1.3 s of CPU in every process that imports nbformat (nbval, the
-tests of runs and notebooks, papermill). Nothing in a test process checks that format (nbformat validates
-notebooks without format checks), so the test processes go without it: jsonschema then simply has no "iri"
-checker. The audit's own processes are untouched.
+The one setting so far is the audit's own, made by importing lifecycle_audit.kernels (which imports nothing heavy):
+jsonschema then goes without rfc3987_syntax, whose import builds a grammar parser for the "iri" string format that
+nothing here checks (1.3 s of CPU in every process that imports nbformat: nbval, the tests of runs and notebooks).
 """
 
-import sys
-
-sys.modules.setdefault("rfc3987_syntax", None)
+import lifecycle_audit.kernels  # noqa: F401 - imported for its setting
