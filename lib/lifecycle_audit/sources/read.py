@@ -24,6 +24,7 @@ from . import jsonlines
 from .coerce import is_text
 from .messages import display, listing, missing_file_message
 from .model import BLANK_ROW, REPEATED_HEADER, Progress
+from .staged import arrow_dtypes
 
 _SNIFF_DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 65536
@@ -647,16 +648,6 @@ def _name_delimiter(d: str) -> str:
 # --- Parquet and Excel -------------------------------------------------------------------------
 
 
-def _arrow_type_mapper(t: pa.DataType):
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return pd.StringDtype("pyarrow")
-    if pa.types.is_integer(t):
-        return pd.Int64Dtype()
-    if pa.types.is_boolean(t):
-        return pd.BooleanDtype()
-    return None
-
-
 def parquet_header(path: Path) -> tuple[list[str], int]:
     """(column names, row count) of a Parquet file, from its metadata."""
     try:
@@ -673,7 +664,7 @@ def parquet_header(path: Path) -> tuple[list[str], int]:
 def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
     try:
         table = pq.read_table(path, columns=columns)
-        return table.to_pandas(types_mapper=_arrow_type_mapper, ignore_metadata=True)
+        return table.to_pandas(types_mapper=arrow_dtypes, ignore_metadata=True)
     except (pa.ArrowException, OSError, ValueError) as err:
         raise Unreadable(f"cannot be read as Parquet: {err}") from None
 
