@@ -40,8 +40,9 @@ os.write(2, ("said by " + STAGE + "\\n").encode())
 """
 
 
-def _jobs(tmp_path: Path, cells: dict[str, list[str]], execution_timeout: int = 60) -> list[dict]:
-    """One job per stage name, in order, each a notebook of the given cells after LOOK."""
+def _jobs(tmp_path: Path, cells: dict[str, list[str]], timeouts: dict[str, int] | None = None) -> list[dict]:
+    """One job per stage name, in order, each a notebook of the given cells after LOOK; a cell may take 60 s
+    unless `timeouts` gives the stage another limit."""
     (tmp_path / "work").mkdir(exist_ok=True)
     jobs = []
     for name, extra in cells.items():
@@ -56,7 +57,7 @@ def _jobs(tmp_path: Path, cells: dict[str, list[str]], execution_timeout: int = 
                 "log": str(tmp_path / "logs" / f"{name}.log"),
                 "cwd": str(tmp_path / "work"),
                 "start_timeout": 60,
-                "execution_timeout": execution_timeout,
+                "execution_timeout": (timeouts or {}).get(name, 60),
                 "parameters": {"params_file": "x"},
             }
         )
@@ -94,7 +95,9 @@ def test_a_kept_kernel_is_new_to_every_stage_and_one_that_died_or_timed_out_is_r
         "hangs": ["import time\ntime.sleep(60)"],
         "after_timeout": [],
     }
-    results = _run(_jobs(tmp_path, cells, execution_timeout=3), workers=1)
+    # Only the hanging stage has a short limit: the others' cells (the library imported afresh) must not time out
+    # on a loaded machine.
+    results = _run(_jobs(tmp_path, cells, timeouts={"hangs": 3}), workers=1)
     status = {n: (r["status"], r["cell"]) for n, r in results.items()}
     assert status == {
         "first": ("done", None),
