@@ -92,7 +92,6 @@ class Kernel:
         self.kc = kc
         self.out = out  # file descriptor: the kernel's stdout and stderr
         self.read = 0  # bytes of `out` already moved into a stage's log
-        self.stages = 0  # stages executed (or started) in this kernel
 
     @property
     def id(self) -> str:
@@ -166,7 +165,6 @@ class Kernel:
         environment variable `log_name`."""
         code = FRESH.replace("{cwd}", json.dumps(cwd)).replace("{log_name}", json.dumps(log_name))
         self.run(code.replace("{log}", json.dumps(log or "")), timeout)
-        self.stages += 1
 
     def output(self) -> bytes:
         """What the kernel wrote to its stdout and stderr since the last call."""

@@ -128,6 +128,11 @@ class Run:
     def findings_dir(self) -> Path:
         return self.run_dir / "findings"
 
+    @property
+    def start_seconds(self) -> int:
+        """How long a kernel may take to start, in whole seconds (nbclient takes whole seconds)."""
+        return max(1, math.ceil(self.start_timeout))
+
     def say(self, message: str) -> None:
         """A line of the progress display (nothing when progress is off)."""
         if self.console is not None:
@@ -376,10 +381,11 @@ def _warm_kernels(r: Run) -> None:
     stored and the run folder made, so that the first stages wait for it little. Not earlier: starting a kernel
     and its imports takes 7-9 s of CPU per worker on a machine under load 7 (about a third of that when quiet),
     and a run the data stops (a rejected file, a wrong column; the rehearsal and hostile tests make many) would
-    wait for it as the pool shuts down: such a run took 2.6-3.0 s with kernels started here, 5.4-8.9 s at main.
+    wait for it as the pool shuts down: such a run took 2.6-3.0 s with kernels started here, 5.4-8.9 s with
+    kernels started with the pool.
     The warm demo's first stages still wait about the difference between a kernel's start and storing the
     derived tables (about 1 s)."""
-    pool_mod.warm_kernels(r.pool, r.jobs, str(paths.ROOT), max(1, math.ceil(r.start_timeout)))
+    pool_mod.warm_kernels(r.pool, r.jobs, str(paths.ROOT), r.start_seconds)
 
 
 def _release_memory() -> None:
@@ -432,8 +438,7 @@ def _job(r: Run, stage: str) -> dict[str, Any]:
         "output": str(r.run_dir / "notebooks" / f"{name}.ipynb"),
         "log": str(r.run_dir / "logs" / f"{name}.log"),
         "cwd": str(paths.ROOT),
-        # nbclient takes whole seconds
-        "start_timeout": max(1, math.ceil(r.start_timeout)),
+        "start_timeout": r.start_seconds,  # nbclient takes whole seconds
         "execution_timeout": max(1, math.ceil(r.execution_timeout)),
         "parameters": {
             "params_file": str(r.params_path),
