@@ -61,6 +61,28 @@ def test_a_session_lands_on_its_first_events_page_even_when_that_is_not_recorded
     assert s.loc["s3", "seconds_to_next"] == 0.0
 
 
+@pytest.mark.parametrize("by_window", [False, True], ids=["aggregate", "window"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["as-listed", "reversed"])
+def test_events_at_the_same_first_moment_land_the_session_on_one_row_whatever_their_order(by_window, reverse):
+    # Three events open the session at the same moment; the recorded page type sorts before the unrecorded one, so
+    # the landing row is the product view: its page, its channel (not recorded: "unknown") and its device, never
+    # the e-mail channel of another row. A later event's own values never count.
+    rows = dict(
+        session_id=["s1"] * 4,
+        anonymous_id="a1",
+        page_type=[None, "product", "search", "home"],
+        channel=["email", None, "paid_search", "email"],
+        device=["mobile", "desktop", "tablet", "mobile"],
+        event_type=["page_view", "product_view", "page_view", "page_view"],
+        minutes=[1.0, 1.0, 1.0, 0.5 + 1.0],
+    )
+    if reverse:
+        rows = {k: v[::-1] if isinstance(v, list) else v for k, v in rows.items()}
+    s = sessions.session_rows(tables(events=events(**rows)), by_window=by_window).to_pandas()
+    assert s[["landing", "channel", "device"]].iloc[0].tolist() == ["product", "unknown", "desktop"]
+    assert s["seconds_to_next"].iloc[0] == 0.0 and s["events"].iloc[0] == 4
+
+
 def test_the_one_pass_sessions_equal_the_ranked_ones_on_a_generated_shop():
     t = tables(events=shop(customers=300)["events"])
     one_pass = sessions.session_rows(t, by_window=False).order_by("session_id").to_pandas()

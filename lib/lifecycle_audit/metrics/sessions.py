@@ -9,18 +9,33 @@ import pandas as pd
 from ..engine import Tables
 
 # Backends whose own aggregates give the landing row and the next event's time in the one group-by over the events
-# (DuckDB's arg_min_null and min_by with a count); elsewhere (Spark) a window ranks the events of each session.
+# (DuckDB's min over a struct and min_by with a count); elsewhere (Spark) a window ranks the events of each session.
 AGGREGATE_BACKENDS = frozenset({"duckdb"})
+# The landing row is the session's first event. Events at the same first moment (an export stamps a visit's
+# first hits alike) are told apart by their page type, channel and device, a recorded value before an unrecorded
+# one: the landing page, channel and device then come from one row, whatever order the engine meets the rows in.
+# An unrecorded value sorts as LAST, after every text (byte order, as DuckDB and Spark both compare strings).
+LAST = "\U0010ffff"
+_FIRST = dt.Struct({"t": dt.timestamp, "page": dt.string, "channel": dt.string, "device": dt.string})
 
 
-@ibis.udf.agg.builtin
-def arg_min_null(arg: dt.string, val: dt.timestamp) -> dt.string:
-    """DuckDB: `arg` on the row of the smallest `val`, null when it is null there (arg_min would skip that row)."""
+@ibis.udf.agg.builtin(name="min")
+def first_row(arg: _FIRST) -> _FIRST:
+    """DuckDB: the smallest struct, field by field: the first event's time and its tie-broken values."""
 
 
 @ibis.udf.agg.builtin(name="min_by")
 def earliest(arg: dt.timestamp, val: dt.timestamp, n: dt.int64) -> dt.Array(dt.timestamp):
     """DuckDB: the `n` values of `arg` on the rows of the smallest `val`, smallest first."""
+
+
+def _keys(ev) -> dict:
+    """The landing row's order after its time: page type, channel, device, unrecorded last."""
+    return {c: ev[c].fill_null(LAST) for c in ("page_type", "channel", "device")}
+
+
+def _recorded(value, default: str):
+    return value.nullif(LAST).fill_null(default)
 
 
 def _counts(ev) -> dict:
@@ -40,25 +55,31 @@ def _counts(ev) -> dict:
 
 
 def _by_aggregate(ev):
-    """The sessions in one group-by: the landing row's page, channel and device by arg_min_null, the next event's
-    time as the second of the two earliest event times (equal to the first when two events share it)."""
+    """The sessions in one group-by: the landing row as the smallest (time, page type, channel, device), the next
+    event's time as the second of the two earliest event times (equal to the first when two events share it)."""
     t = ev.event_time
-    per = ev.group_by(ev.session_id).aggregate(
-        landing=arg_min_null(ev.page_type, t).fill_null("other"),
-        channel=arg_min_null(ev.channel, t).fill_null("unknown"),
-        device=arg_min_null(ev.device, t).fill_null("other"),
-        started_at=t.min(),
-        _next=earliest(t, t, 2)[1],
-        **_counts(ev),
+    keys = _keys(ev)
+    first = first_row(
+        ibis.struct({"t": t, "page": keys["page_type"], "channel": keys["channel"], "device": keys["device"]})
+    )
+    per = ev.group_by(ev.session_id).aggregate(_first=first, _next=earliest(t, t, 2)[1], **_counts(ev))
+    f = per._first
+    per = per.mutate(
+        landing=_recorded(f["page"], "other"),
+        channel=_recorded(f["channel"], "unknown"),
+        device=_recorded(f["device"], "other"),
+        started_at=f["t"],
     )
     per = per.mutate(seconds_to_next=per._next.epoch_seconds() - per.started_at.epoch_seconds())
     return per.select("session_id", "landing", "channel", "device", "started_at", "seconds_to_next", *_counts(ev))
 
 
 def _by_window(ev):
-    """The sessions on any backend: a window ranks each session's events (the first is the landing row, the one
-    after it gives the next event's time), a group-by counts them, a join puts the two together."""
-    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time])
+    """The sessions on any backend: a window ranks each session's events by time, page type, channel and device
+    (the first is the landing row, the one after it gives the next event's time), a group-by counts them, a join
+    puts the two together."""
+    keys = _keys(ev)
+    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time, *keys.values()])
     ranked = ev.mutate(_rn=ibis.row_number().over(w), _next=ev.event_time.lead().over(w))
     first = ranked.filter(ranked._rn == 0).select(
         session_id=ranked.session_id,
