@@ -133,6 +133,17 @@ class Tables:
             self._derived[key] = compute(self)
         return self._derived[key]
 
+    def with_table(self, name: str, table: Any) -> Tables:
+        """These tables with `name` replaced by `table` (a part of it, say), on the same connection and period;
+        nothing derived is carried over."""
+        return Tables(
+            self.con,
+            {**self._tables, name: table},
+            period=self._period,
+            currency=self.currency,
+            warmup_days=self.warmup_days,
+        )
+
     def use_derived(self, key: str, path: str | Path) -> None:
         """Take derived data `key` from a Parquet file computed earlier (metrics.stored), instead of computing it."""
         self._derived[key] = self.con.read_parquet(path, table_name=f"derived_{key}")

@@ -42,8 +42,7 @@ def test_a_derived_table_of_other_code_is_not_read(tmp_path, monkeypatch):
     stored.store(Tables.from_folder(folder), folder)
     changed = tmp_path / "sessions_changed.py"
     changed.write_text("# the sessions defined otherwise\n")
-    needs, rows, _ = stored.STORED["sessions"]
-    monkeypatch.setitem(stored.STORED, "sessions", (needs, rows, changed))
+    monkeypatch.setitem(stored.STORED, "sessions", stored.STORED["sessions"]._replace(module=changed))
     assert stored.attach(Tables.from_folder(folder), folder) == ["first_orders"]
 
 
@@ -51,3 +50,23 @@ def test_nothing_is_stored_for_a_table_the_shop_did_not_supply(tmp_path):
     folder = _folder(tmp_path, events=True)
     assert stored.store(Tables.from_folder(folder), folder) == ["first_orders"]
     assert not list((folder / stored.FOLDER).glob("sessions.*"))
+
+
+def test_large_sessions_are_stored_in_parts_that_together_are_the_one_pass(tmp_path, monkeypatch):
+    """Split by the hashed session id (signed: a part number must not be negative), every session lies wholly in
+    one part: the parts hold each session once, with the same values as one pass over all the events."""
+    folder = _folder(tmp_path)
+    one_pass = _sorted(sessions.session_rows(Tables.from_folder(folder)), "session_id")
+    events = len(pd.read_parquet(folder / "events.parquet", columns=["session_id"]))
+    monkeypatch.setattr(stored, "PART_ROWS", events // 7)  # eight parts
+    stored.store(Tables.from_folder(folder), folder)
+    parts = _sorted(Tables.from_folder(folder).con.read_parquet(stored.stored_path(folder, "sessions")), "session_id")
+    assert len(parts) == len(one_pass) > 100
+    pd.testing.assert_frame_equal(parts, one_pass)
+
+
+def test_missing_names_what_a_folder_lacks_for_the_tables_it_holds(tmp_path):
+    folder = _folder(tmp_path, events=True)
+    assert stored.missing(folder) == ["first_orders"]  # no events: no sessions to store
+    stored.store(Tables.from_folder(folder), folder)
+    assert stored.missing(folder) == []

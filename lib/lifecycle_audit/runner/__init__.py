@@ -401,8 +401,8 @@ def _release_memory() -> None:
 def _store_derived(r: Run) -> None:
     """The derived tables several stages share (sessions, first orders), computed once and stored beside the
     canonical tables, so that no stage's kernel computes them again (metrics.stored)."""
-    if r.params.engine.backend != "duckdb":  # a Spark cluster computes them where the tables live
-        return
+    if r.params.engine.backend != "duckdb" or not stored.missing(r.prepared.folder):
+        return  # a Spark cluster computes them where the tables live; tables derived by an earlier run are kept
     tables = engine.Tables.from_folder(r.prepared.folder)
     paths.CACHE.mkdir(parents=True, exist_ok=True)
     try:
