@@ -42,6 +42,7 @@ class Staged:
     columns: list[str]
     rows: int = 0
     dropped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sorted row numbers
+    end: int = 0  # one past the largest row number staged
     _writer: pq.ParquetWriter | None = field(default=None, repr=False)
     _canonical: pa.Schema | None = field(default=None, repr=False)  # the contract columns as pandas writes them
 
@@ -61,6 +62,8 @@ class Staged:
             self._writer = pq.ParquetWriter(self.path, table.schema, **_QUICK)
         self._writer.write_table(table.cast(self._writer.schema))
         self.rows += len(df)
+        if len(df):
+            self.end = max(self.end, int(df.index.max()) + 1)
 
     def close(self) -> None:
         """Finish the staging file (an empty one when no row passed)."""
@@ -78,10 +81,16 @@ class Staged:
     def batches(self, columns: list[str]) -> Iterator[pa.Table]:
         """The kept rows, batch by batch, in `columns` (ROW added)."""
         wanted = list(dict.fromkeys([*columns, ROW]))
+        # Rows are numbered from 0: a row is kept where a mask over all the numbers says so. (pc.is_in built a
+        # hash set of the dropped numbers again for every batch: 21 s of 44 batches at 1 M customers.)
+        kept = None
+        if len(self.dropped):
+            kept = np.ones(max(self.end, int(self.dropped[-1]) + 1), dtype=bool)
+            kept[self.dropped] = False
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=BATCH_ROWS, columns=wanted):
             table = pa.Table.from_batches([batch])
-            if len(self.dropped):
-                table = table.filter(pc.invert(pc.is_in(table[ROW], value_set=pa.array(self.dropped))))
+            if kept is not None:
+                table = table.filter(kept[table[ROW].to_numpy()])
             yield table
 
     def read(self, columns: list[str], keep: Callable[[pa.Table], pa.Array] | None = None) -> pd.DataFrame:
