@@ -261,3 +261,110 @@ def test_labels_fit_the_chart_in_every_language(make, locale):
         assert page.y0 - 0.5 <= box.y0 and box.y1 <= page.y1 + 0.5, (locale, text.get_text())
     reference = {"en": "good", "de": "gut", "id": "baik"}[locale]
     assert fig.legends[0].get_texts()[-1].get_text() == reference  # the reference line, named in the language
+
+
+# ---------------------------------------------------------------- text fitted to the final layout
+
+# Words a few pixels long each, so a label can be made to end within a few pixels of a given length.
+_WORDS = "Anteil " + "je " * 80
+
+
+def _bucket_chart(title: str = "Orders", x_label: str = "Days", y_label: str = "Orders") -> Chart:
+    data = pd.DataFrame({"bucket": ["within 7 days", "8–30 days", "none"], "share": [0.1, 0.2, 0.7]})
+    return Chart(
+        kind="bar", data=data, x="bucket", y="share", title=title, x_label=x_label, y_label=y_label, y_unit="share"
+    )
+
+
+def _laid_out(chart: Chart):
+    fig = charts.draw(chart)
+    fig.draw_without_rendering()
+    return fig, fig.axes[0]
+
+
+def _text_between(text, low: float, high: float, along: str = "width") -> str:
+    """The longest start of _WORDS that `text` (a matplotlib Text, for its font and angle) shows at most `high`
+    pixels long; it must be longer than `low`, or the test could not tell what it means to."""
+    words, best = _WORDS.split(), ""
+    for n in range(1, len(words) + 1):
+        candidate = " ".join(words[:n])
+        text.set_text(candidate)
+        box = text.get_window_extent()
+        if (box.height if along == "height" else box.width) > high:
+            break
+        best = candidate
+    text.set_text(best)
+    box = text.get_window_extent()
+    assert (box.height if along == "height" else box.width) > low, "no words end between the two lengths"
+    return best
+
+
+LONG_X = "Nächste Marketing-Nachricht nach der Bestellung " * 3
+
+
+def test_a_label_that_fits_until_the_other_label_wraps_is_wrapped_on_the_second_pass():
+    # The x label wrapping onto more lines makes the axes shorter: a y label as long as the axes were tall before
+    # no longer fits, and only a second measurement after the first wrap can see it.
+    _fig, ax = _laid_out(_bucket_chart())
+    tall = ax.bbox.height
+    short = _laid_out(_bucket_chart(x_label=LONG_X))[1].bbox.height
+    assert short < tall - 8  # the wrapped x label took a line or more off the axes' height
+    y_label = _text_between(ax.yaxis.label, short + 3, tall - 3, along="height")
+
+    _fig, ax = _laid_out(_bucket_chart(y_label=y_label))
+    assert ax.get_ylabel() == y_label  # beside a short x label it fits on one line
+
+    _fig, ax = _laid_out(_bucket_chart(x_label=LONG_X, y_label=y_label))
+    assert "\n" in ax.get_xlabel()
+    assert "\n" in ax.get_ylabel() and ax.get_ylabel().replace("\n", " ") == y_label
+    assert ax.yaxis.label.get_window_extent().height <= ax.bbox.height + 0.5
+
+
+def test_the_title_is_measured_after_the_labels_took_their_room():
+    # A y label on two lines moves the axes (and the title, which starts where they start) to the right: a title
+    # that fits beside a one-line y label has to wrap beside the two-line one.
+    long_y = "Anteil der Bestellungen, die innerhalb von neunzig Tagen nach der ersten Bestellung eingingen"
+    fig, ax = _laid_out(_bucket_chart())
+    wide = fig.bbox.width - charts.EDGE_PX - ax.bbox.x0
+    fig_wrapped, ax_wrapped = _laid_out(_bucket_chart(y_label=long_y))
+    assert "\n" in ax_wrapped.get_ylabel()
+    narrow = fig_wrapped.bbox.width - charts.EDGE_PX - ax_wrapped.bbox.x0
+    assert narrow < wide - 8
+    title = _text_between(ax.title if ax.get_title() else ax._left_title, narrow + 3, wide - 3)
+
+    fig, ax = _laid_out(_bucket_chart(title=title))
+    assert ax.get_title(loc="left") == title
+    assert tuple(fig.get_size_inches()) == pytest.approx(charts.FIGSIZE)
+
+    fig, ax = _laid_out(_bucket_chart(title=title, y_label=long_y))
+    assert ax.get_title(loc="left").replace("\n", " ") == title and ax.get_title(loc="left").count("\n") == 1
+    assert fig.get_figheight() == pytest.approx(charts.FIGSIZE[1] + charts.TITLE_LINE_IN)
+    assert ax._left_title.get_window_extent().x1 <= fig.bbox.x1 - charts.EDGE_PX + 0.5
+
+
+def test_the_title_sits_above_the_axes_inside_the_figure():
+    fig, ax = _laid_out(_bucket_chart(title="Orders by day"))
+    box = ax._left_title.get_window_extent()
+    assert ax.bbox.y1 < box.y0 and box.y1 <= fig.bbox.y1 + 0.5
+    assert box.x0 == pytest.approx(ax.bbox.x0)  # the title starts where the axes start
+
+
+def test_axes_are_named_by_the_chart_never_after_seaborns_columns():
+    _fig, ax = _laid_out(_bucket_chart(x_label="", y_label="Orders"))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("", "Orders")  # not "pos" or "value"
+    horizontal = charts.draw(_roas()).axes[0]
+    assert (horizontal.get_xlabel(), horizontal.get_ylabel()) == ("Revenue per euro spent", "Channel")
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_every_value_tick_is_labelled_with_its_own_value(locale):
+    # the labels of the value axis are formatted once per value and kept: each still shows its own value
+    chart = _bucket_chart()
+    fig = charts.draw(chart, currency="EUR", locale=locale)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    ticks = [(t.get_position()[1], t.get_text()) for t in ax.get_yticklabels() if t.get_visible()]
+    assert len(ticks) >= 3
+    with lang.use(locale, "EUR"):
+        assert [text for _, text in ticks] == [charts.i18n.axis(v, "share", "EUR", locale) for v, _ in ticks]
+    assert len({text for _, text in ticks}) == len(ticks)

@@ -94,7 +94,15 @@ def _series(chart: Chart) -> pd.DataFrame:
 def _value_formatter(unit: str, currency: str) -> FuncFormatter:
     # Ticks are formatted when the figure is saved, maybe outside the block that set the locale: keep it now.
     locale = lang.current()
-    return FuncFormatter(lambda v, _pos: i18n.axis(v, unit, currency, locale))
+    # Every layout pass formats every tick again (Babel, some 40 µs a label): each value is formatted once.
+    labels: dict[float, str] = {}
+
+    def label(v: float, _pos) -> str:
+        if v not in labels:
+            labels[v] = i18n.axis(v, unit, currency, locale)
+        return labels[v]
+
+    return FuncFormatter(label)
 
 
 def _is_time(index: pd.Index) -> bool:
@@ -119,6 +127,10 @@ def _draw(chart: Chart, currency: str) -> Figure:
         ax = fig.add_subplot()
         horizontal = chart.kind == "barh"
         wide = _series(chart) if len(chart.data) else pd.DataFrame()
+        # seaborn names unnamed axes after its data columns, first measuring every tick label to decide whether
+        # the name shows (a fifth of the drawing): named here, they are named again in _label_axes
+        ax.set_xlabel(" ")
+        ax.set_ylabel(" ")
         if wide.empty or not wide.notna().any().any():
             _no_data(ax)
         elif chart.kind == "line":
@@ -139,7 +151,9 @@ def _draw(chart: Chart, currency: str) -> Figure:
 
 def _label_axes(ax, chart: Chart, horizontal: bool, currency: str) -> Text:
     """Title, axis labels, the value axis's locale-aware ticks and its grid; returns the title."""
-    title = ax.set_title(_t(tr(chart.title)), loc="left")
+    # y=1: the title sits on the axes' top, where matplotlib would put it (no tick labels above the axes); given
+    # explicitly, matplotlib does not measure the whole value axis again in every layout pass to place it.
+    title = ax.set_title(_t(tr(chart.title)), loc="left", y=1.0)
     # x_label names the axis of the x column, y_label the axis of the values, whichever way the bars run.
     (ax.set_ylabel if horizontal else ax.set_xlabel)(_t(tr(chart.x_label) or ""))
     (ax.set_xlabel if horizontal else ax.set_ylabel)(_t(tr(chart.y_label) or ""))
@@ -215,12 +229,20 @@ def _legend(fig: Figure, handles: list, labels: list[str]) -> None:
 
 def fit_text(fig: Figure, ax, title: Text) -> None:
     """Wrap the axis labels and the title to the room the laid-out figure gives them, instead of letting them
-    run past its edge; the figure grows by a line for every line the title gains."""
+    run past its edge; the figure grows by a line for every line the title gains.
+
+    Each measurement is made on the layout as the text then stands: the figure is laid out again only after a
+    label changed (a label that wraps takes room from the other axis, and moves where the title starts)."""
+    changed = True
     for _ in range(2):  # a label that wraps takes room from the other axis: measure again once
-        fig.draw_without_rendering()
-        wrap_text(ax.xaxis.label, ax.bbox.width)
-        wrap_text(ax.yaxis.label, ax.bbox.height, along="height")  # turned by 90°: its length runs up the axes
-    fig.draw_without_rendering()
+        if not changed:
+            break
+        _lay_out(fig)
+        changed = wrap_text(ax.xaxis.label, ax.bbox.width)
+        # turned by 90°: its length runs up the axes
+        changed = wrap_text(ax.yaxis.label, ax.bbox.height, along="height") or changed
+    if changed:
+        _lay_out(fig)
     lines = title.get_text().count("\n")
     wrap_text(title, fig.bbox.width - EDGE_PX - title.get_window_extent().x0)
     grown = title.get_text().count("\n") - lines
@@ -228,9 +250,15 @@ def fit_text(fig: Figure, ax, title: Text) -> None:
         fig.set_figheight(fig.get_figheight() + grown * TITLE_LINE_IN)
 
 
-def wrap_text(text: Text, room_px: float, along: str = "width") -> None:
+def _lay_out(fig: Figure) -> None:
+    """Place the axes, labels and legend as drawing would (constrained layout), without drawing: where they
+    land is all fit_text measures."""
+    fig.get_layout_engine().execute(fig)
+
+
+def wrap_text(text: Text, room_px: float, along: str = "width") -> bool:
     """Wrap a matplotlib Text at spaces so that no line is longer than `room_px` (its width, or its height for
-    text turned upright)."""
+    text turned upright); whether its text changed."""
     whole = text.get_text()
 
     def length(candidate: str) -> float:
@@ -240,8 +268,9 @@ def wrap_text(text: Text, room_px: float, along: str = "width") -> None:
 
     if not whole or length(whole) <= room_px:
         text.set_text(whole)
-        return
+        return False
     text.set_text(wrap_to_fit(whole, lambda line: length(line) <= room_px))
+    return text.get_text() != whole
 
 
 def _bars(ax, wide: pd.DataFrame, horizontal: bool) -> None:
@@ -333,6 +362,37 @@ def _lines(ax, wide: pd.DataFrame) -> None:
             _slant(ax)
 
 
+def _save_svg(fig: Figure) -> str:
+    """The figure as SVG markup, cropped "tight" to every text it holds, whatever the fonts measured.
+
+    savefig draws a figure twice for "tight": once with drawing switched off, to lay it out and measure it, then
+    for the picture. The measuring needs only the layout (the bounding box is computed from the laid-out artists
+    after it), so that first draw lays the figure out and draws nothing: the same picture, a third less work."""
+    draws = 0
+
+    def draw(renderer) -> None:
+        nonlocal draws
+        draws += 1
+        if draws == 1:
+            _lay_out(fig)
+        else:
+            Figure.draw(fig, renderer)
+
+    def save(buf: io.StringIO) -> str:
+        metadata = {"Date": None, "Creator": None}
+        fig.savefig(buf, format="svg", metadata=metadata, bbox_inches="tight", pad_inches=0.08)
+        return buf.getvalue()
+
+    fig.draw = draw
+    try:
+        markup = save(io.StringIO())
+    finally:
+        del fig.draw
+    if draws != 2:  # a matplotlib that saves in another order: save as it does, in full
+        markup = save(io.StringIO())
+    return markup
+
+
 _XML_DECL = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.S)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _ROOT = re.compile(r"<svg\b[^>]*>", re.S)
@@ -343,17 +403,11 @@ def svg(chart: Chart, currency: str | None = None, locale: str | None = None) ->
     """The chart as inline <svg> markup: scales to its container, titled for screen readers, nothing fetched."""
     with lang.use(locale, currency):
         fig = draw(chart)
-        buf = io.StringIO()
-        try:
-            with chart_theme.applied():
-                # "tight": the picture takes in every text it holds, whatever the fonts measured
-                fig.savefig(
-                    buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight", pad_inches=0.08
-                )
-        finally:
-            fig.clear()
+        with chart_theme.applied():
+            saved = _save_svg(fig)
+        # fig is not cleared: nothing else holds it, and clearing rebuilt empty axes only to throw them away
         title = escape(tr(chart.title))
-    markup = chart_theme.report_fonts(_METADATA.sub("", _XML_DECL.sub("", buf.getvalue())))
+    markup = chart_theme.report_fonts(_METADATA.sub("", _XML_DECL.sub("", saved)))
     root = _ROOT.search(markup)
     view_box = re.search(r'viewBox="([^"]+)"', root.group(0))
     new_root = (
