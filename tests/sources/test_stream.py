@@ -420,5 +420,52 @@ def test_text_files_whose_headers_differ_are_read_whole(shop, monkeypatch, tmp_p
 
     batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
 
-    assert set(calls) == {"customers", "orders", "events"}  # orders: its first files in batches, then read whole
+    assert set(calls) == {"customers", "events"}  # the headers told apart before reading any rows
     assert any("part-3.csv has other columns" in n for n in batched.loads["orders"].notes)
+
+
+def test_a_header_that_differs_once_read_in_another_encoding_falls_back_to_the_whole_read(shop, monkeypatch, tmp_path):
+    data = shop.data_path
+    _as_text(data, parts=3)
+    for k in (1, 2, 3):  # the same header bytes in every file: a column named 'café' (UTF-8)
+        part = data / "orders" / f"part-{k}.csv"
+        df = pd.read_csv(part, dtype="string", keep_default_na=False)
+        df["café"] = "Montréal" if k == 3 else "Berlin"
+        head, _, body = df.to_csv(index=False).partition("\n")
+        part.write_bytes(head.encode("utf-8") + b"\n" + body.encode("cp1252"))  # part-3: a cp1252 value below
+    p = _text_params(data, "csv", parts=3)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
+
+    assert "orders" in calls  # read in batches until part-3.csv, read as cp1252, showed another header
+    notes = batched.loads["orders"].notes
+    assert any("part-3.csv: not UTF-8" in n for n in notes) and any("part-3.csv has other columns" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("where", "line", "kind"),
+    [
+        (16, "O16,C1,2025-03-01 10:00:00,16.50,extra", "unreadable"),  # a row of 5 fields in the 3rd batch
+        (None, None, "missing_column"),  # no revenue column: known from the header, the rows still counted
+    ],
+)
+def test_a_file_a_later_batch_cannot_use_gives_the_verdict_of_a_whole_read(tmp_path, monkeypatch, where, line, kind):
+    rows = [f"O{i},C1,2025-03-01 10:00:00,{i}.50" for i in range(20)]
+    if where is not None:
+        rows[where] = line
+    header = "order_id,customer_id,order_time,revenue" if where is not None else "order_id,customer_id,order_time,rev"
+    write(tmp_path, "orders.csv", header + "\n" + "\n".join(rows) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv"}}, max_rejected_share=1.0)
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 7)
+    assert stream.streamable(p, "orders")
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, kind)
+    assert problem.fatal and not batched.loads["orders"].usable
+    if kind == "unreadable":
+        assert "Expected 4 fields in line 18, saw 5" in problem.message
+    else:
+        assert batched.loads["orders"].rows_in == 20 and batched.inputs[0].rows_in == 20

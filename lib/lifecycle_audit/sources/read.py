@@ -446,6 +446,18 @@ def lines_above(files: list[Path], opts, n: int) -> bool:
     return False
 
 
+def same_headers(files: list[Path], fmt: str, opts) -> bool:
+    """True when the delimited text files have one header, as pandas reads it in the first encoding to try (the
+    first lines only)."""
+    headers = []
+    for path in files:
+        tf, delimiter = text_setup(path, fmt, opts, [])
+        with tf.open() as fh, csv_errors(tf, opts, delimiter):
+            columns = pd.read_csv(fh, nrows=0, **csv_options(opts, tf.candidates[0], delimiter)).columns
+        headers.append([str(c) for c in columns])
+    return all(h == headers[0] for h in headers)
+
+
 def _read_json_lines(path: Path, opts) -> pd.DataFrame:
     """A JSON-lines file (compression and encoding detected as for delimited text) as a frame of strings."""
     tf = _text_file(path, opts)

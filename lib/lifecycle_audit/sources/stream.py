@@ -35,7 +35,7 @@ from .batches import Batch, FileError, FileLines, NotStreamed, ParquetBatches, R
 from .mapping import needed_columns
 from .messages import display, row_message
 from .model import KINDS, MAX_EXAMPLES, TableLoad, file_problem
-from .read import RawRead, Unreadable, lines_above, parquet_header
+from .read import RawRead, Unreadable, lines_above, parquet_header, same_headers
 from .shaping import needs_shaping
 from .staged import KEY, ROW, Staged, arrow_dtypes
 from .validate import DANGLING, PARENT_REJECTED, RowVerdicts, date_range, key_values, reject_keys, row_checks
@@ -70,7 +70,8 @@ def streamable(params, name: str) -> bool:
             rows = parquet_streamable(files, lambda names: needed_columns(spec, src, names))
             return rows is not None and rows > STREAM_ROWS
         if fmt in _TEXT:
-            return lines_above(files, src.read, STREAM_ROWS + (1 if src.read.header else 0) + src.read.skip_rows)
+            above = lines_above(files, src.read, STREAM_ROWS + (1 if src.read.header else 0) + src.read.skip_rows)
+            return above and (len(files) == 1 or same_headers(files, fmt, src.read))
     except Exception:  # noqa: BLE001 - an unreadable file is reported by the whole read
         return False
     return False
@@ -80,7 +81,8 @@ def load_streamed(
     params, name: str, folder: Path, progress=None, hashes: dict[str, str] | None = None
 ) -> tuple[Staged | None, TableLoad]:
     """Read and check one large table batch by batch (see the module): its staged rows and its accounting. Raises
-    NotStreamed when a later file's header differs from the first's (the table is then read whole)."""
+    NotStreamed when a later file's header differs from the first's as read (streamable compares them in the first
+    encoding to try; a file read in another one may differ): the table is then read whole."""
     tried: dict[int, list[UnicodeDecodeError]] = {}  # per text file: the encodings that failed, in order
     while True:
         try:
