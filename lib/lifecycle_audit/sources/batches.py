@@ -98,7 +98,7 @@ class FileLines:
 
 class _Tally(io.BufferedIOBase):
     """A file's bytes as pandas reads them, counting the newlines (read._line_breaks counts the same) and telling
-    whether a quote has been read (a value can span lines only inside quotes)."""
+    whether a quote was read (a value can span lines only inside quotes): no reading of the file for that alone."""
 
     def __init__(self, raw):
         super().__init__()
@@ -126,14 +126,8 @@ class TextBatches:
     """
 
     def __init__(self, files: list[Path], fmt: str, opts, hashes: dict[str, str] | None, tried: dict, rows: int):
-        self.paths, self.fmt, self.opts, self.hashes, self.tried, self.rows = (
-            files,
-            fmt,
-            opts,
-            hashes or {},
-            tried,
-            rows,
-        )
+        self.paths, self.fmt, self.opts, self.rows = files, fmt, opts, rows
+        self.hashes, self.tried = hashes or {}, tried
         self.notes: list[str] = []  # what reading noted, in the order a whole read notes it
         self.infos: list[dict[str, Any]] = []
         self.header: list[str] | None = None
@@ -181,8 +175,6 @@ class TextBatches:
         info = {"file": shown, "sha256": sha, "rows_in": 0, "start": start, BLANK_ROW: 0, REPEATED_HEADER: 0}
         info["format"] = self.fmt
         self.infos.append(info)
-        first = self.line_offset + 1
-        spans = _Spans(first, start)
         header = None
         duplicates = None
         try:
@@ -190,20 +182,14 @@ class TextBatches:
                 tally = _Tally(fh)
                 for df in self._parsed(tf, tally, encoding, delimiter):
                     df.columns = [str(c) for c in df.columns]
-                    if header is None:
+                    if header is None:  # the first batch: the file's header
                         header = list(df.columns)
-                        duplicates = header_problem(df, tf, encoding, delimiter, opts)
-                        if self.header is None:
-                            self.header = header
-                            info["columns"] = header
-                        elif header != self.header:
+                        if self.header is not None and header != self.header:
                             raise NotStreamed(shown)
-                        else:
-                            info["columns"] = header
+                        self.header = info["columns"] = header
+                        duplicates = header_problem(df, tf, encoding, delimiter, opts)
                     at = start + info["rows_in"]
                     df.index = pd.RangeIndex(at, at + len(df))
-                    if tally.quoted and len(df):
-                        spans.add(df, delimiter)
                     info["rows_in"] += len(df)
                     yield self._batch(df, info, at)
         except UnicodeDecodeError as err:
@@ -212,19 +198,25 @@ class TextBatches:
             note_encoding(path, tf, encoding, errors[-1] if errors else None, self.notes)
         if duplicates:
             raise Unreadable(duplicates)
+        spans = _Spans(self.line_offset + 1, start)
         rows = info["rows_in"]
-        if rows and spans.total and tally.newlines > rows + (1 if opts.header else 0) + opts.skip_rows:
-            if spans.swallowed:  # as a whole read, which looks at line breaks only where they can be
+        if rows and tally.quoted and tally.newlines > rows + (1 if opts.header else 0) + opts.skip_rows:
+            # More lines than rows: quoted values may span lines (read._mark_spanning_rows decides alike). Their
+            # line breaks are counted in a second reading, which files without such values are spared.
+            with tf.open() as fh:
+                for df in self._parsed(tf, fh, encoding, delimiter):
+                    df.index = pd.RangeIndex(start + spans.seen, start + spans.seen + len(df))
+                    spans.add(df, delimiter)
+        if spans.total:
+            if spans.swallowed:
                 raise Unreadable(spans.swallowed)
             self._spans = True
-            spans.rows_and_breaks(self.lines)
-        else:
-            _Spans(first, start).rows_and_breaks(self.lines)
+        spans.rows_and_breaks(self.lines)
 
-    def _parsed(self, tf, tally: _Tally, encoding: str, delimiter: str) -> Iterator[pd.DataFrame]:
+    def _parsed(self, tf, fh, encoding: str, delimiter: str) -> Iterator[pd.DataFrame]:
         """The file's rows as pandas parses them, `rows` at a time; errors as a whole read words them."""
         with csv_errors(tf, self.opts, delimiter):
-            reader = pd.read_csv(tally, chunksize=self.rows, **csv_options(self.opts, encoding, delimiter))
+            reader = pd.read_csv(fh, chunksize=self.rows, **csv_options(self.opts, encoding, delimiter))
         with reader:
             while True:
                 with csv_errors(tf, self.opts, delimiter):
@@ -251,12 +243,14 @@ class _Spans:
     whose quote swallows rows (read.swallowed_rows)."""
 
     def __init__(self, first: int, start: int):
-        self.first, self.start, self.total = first, start, 0
+        self.first, self.start, self.total, self.seen = first, start, 0, 0
         self.rows: list[np.ndarray] = []
         self.counts: list[np.ndarray] = []
         self.swallowed: str | None = None
 
     def add(self, df: pd.DataFrame, delimiter: str) -> None:
+        """The line breaks in the values of the next rows (`df`, indexed by row number)."""
+        self.seen += len(df)
         breaks = value_breaks(df)
         if not breaks.any():
             return
