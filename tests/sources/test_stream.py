@@ -3,6 +3,7 @@ one frame gives, whatever the batch boundaries; the table is never whole in memo
 
 from __future__ import annotations
 
+import gzip
 import itertools
 
 import pandas as pd
@@ -469,3 +470,19 @@ def test_a_file_a_later_batch_cannot_use_gives_the_verdict_of_a_whole_read(tmp_p
         assert "Expected 4 fields in line 18, saw 5" in problem.message
     else:
         assert batched.loads["orders"].rows_in == 20 and batched.inputs[0].rows_in == 20
+
+
+def test_a_gzip_file_cut_short_is_unreadable_as_read_whole(tmp_path, monkeypatch):
+    rows = "".join(f"O{i},C1,2025-03-01 10:00:00,{i}.50\n" for i in range(60_000))  # 2.2 MB
+    data = gzip.compress(("order_id,customer_id,order_time,revenue\n" + rows).encode())
+    (tmp_path / "orders.csv.gz").write_bytes(data[: len(data) * 2 // 3])  # cut short, as a broken download
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv.gz"}}, max_rejected_share=1.0)
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 20_000)
+    assert stream.streamable(p, "orders")  # more than 10 lines before the cut: read in batches
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, "unreadable")
+    assert problem.fatal and "the gzip data ends early or is damaged (EOFError" in problem.message

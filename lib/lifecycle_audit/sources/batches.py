@@ -178,7 +178,7 @@ class TextBatches:
         header = None
         duplicates = None
         try:
-            with tf.open() as fh:
+            with self._open(tf, delimiter) as fh:
                 tally = _Tally(fh)
                 for df in self._parsed(tf, tally, encoding, delimiter):
                     df.columns = [str(c) for c in df.columns]
@@ -203,7 +203,7 @@ class TextBatches:
         if rows and tally.quoted and tally.newlines > rows + (1 if opts.header else 0) + opts.skip_rows:
             # More lines than rows: quoted values may span lines (read._mark_spanning_rows decides alike). Their
             # line breaks are counted in a second reading, which files without such values are spared.
-            with tf.open() as fh:
+            with self._open(tf, delimiter) as fh:
                 for df in self._parsed(tf, fh, encoding, delimiter):
                     df.index = pd.RangeIndex(start + spans.seen, start + spans.seen + len(df))
                     spans.add(df, delimiter)
@@ -212,6 +212,11 @@ class TextBatches:
                 raise Unreadable(spans.swallowed)
             self._spans = True
         spans.rows_and_breaks(self.lines)
+
+    def _open(self, tf, delimiter: str):
+        """The file's bytes after its byte-order mark, decompressed (a damaged file: Unreadable, as read whole)."""
+        with csv_errors(tf, self.opts, delimiter):
+            return tf.open()
 
     def _parsed(self, tf, fh, encoding: str, delimiter: str) -> Iterator[pd.DataFrame]:
         """The file's rows as pandas parses them, `rows` at a time; errors as a whole read words them."""

@@ -439,7 +439,7 @@ def lines_above(files: list[Path], opts, n: int) -> bool:
     count = 0
     for path in files:
         with _text_file(path, opts).open() as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 22), b""):
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
                 count += chunk.count(b"\n")
                 if count > n:
                     return True
@@ -452,7 +452,7 @@ def same_headers(files: list[Path], fmt: str, opts) -> bool:
     headers = []
     for path in files:
         tf, delimiter = text_setup(path, fmt, opts, [])
-        with tf.open() as fh, csv_errors(tf, opts, delimiter):
+        with csv_errors(tf, opts, delimiter), tf.open() as fh:
             columns = pd.read_csv(fh, nrows=0, **csv_options(opts, tf.candidates[0], delimiter)).columns
         headers.append([str(c) for c in columns])
     return all(h == headers[0] for h in headers)
@@ -543,7 +543,7 @@ def _separator(delimiter: str) -> str:
 
 def _read_csv(tf: _TextFile, opts, encoding: str, delimiter: str) -> pd.DataFrame:
     """One attempt at reading the file; raises UnicodeDecodeError for the wrong encoding, else Unreadable."""
-    with tf.open() as fh, csv_errors(tf, opts, delimiter):
+    with csv_errors(tf, opts, delimiter), tf.open() as fh:
         return pd.read_csv(fh, **csv_options(opts, encoding, delimiter))
 
 
