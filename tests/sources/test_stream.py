@@ -486,3 +486,27 @@ def test_a_gzip_file_cut_short_is_unreadable_as_read_whole(tmp_path, monkeypatch
     assert _accounting(batched) == _accounting(whole)
     problem = only(batched.loads["orders"].problems, "unreadable")
     assert problem.fatal and "the gzip data ends early or is damaged (EOFError" in problem.message
+
+
+def test_file_lines_of_a_folder_whose_second_file_has_values_spanning_lines(tmp_path, monkeypatch):
+    header = "order_id,customer_id,order_time,revenue,note\n"
+    first = [f"A{i},C1,2025-03-01 10:00:00,{i}.50,x" for i in range(12)]
+    first[9] = "A9,C1,2025-03-01 10:00:00,nine,x"  # no value spans lines here: line 11
+    second = [f"B{i},C1,2025-03-01 10:00:00,{i}.50,x" for i in range(12)]
+    second[2] = 'B2,C1,2025-03-01 10:00:00,2.50,"one\ntwo\nthree"'  # two breaks in row 3 of b.csv
+    second[10] = "B10,C1,2025-03-01 10:00:00,ten,x"  # row 11 of b.csv: line 12 + 2
+    (tmp_path / "orders").mkdir()
+    write(tmp_path, "orders/a.csv", header + "\n".join(first) + "\n")
+    write(tmp_path, "orders/b.csv", header + "\n".join(second) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders"}}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=5, tables=("orders",))
+
+    assert calls == {"orders": 6}
+    bad = only(batched.loads["orders"].problems, "wrong_type")
+    assert (bad.examples, bad.example_files, bad.example_lines) == (
+        [10, 11],
+        ["orders/a.csv", "orders/b.csv"],
+        [11, 14],
+    )
+    assert "e.g. rows 10 of a.csv, 11 of b.csv (values 'nine', 'ten'; file lines 11, 14)" in bad.message
