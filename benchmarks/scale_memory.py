@@ -7,6 +7,9 @@ Run on demand, one size at a time (the machine is shared; memory figures do not 
     .venv/bin/python benchmarks/scale_memory.py audit 5000 out.json   # ... and keeps the run's findings.json
     .venv/bin/python benchmarks/scale_memory.py prepare 100000 [DATA_DIR]  # prepare alone (cold, a fresh cache)
 
+In DATA_DIR a table may be a text export instead of Parquet (events.csv, events.csv.gz, events.tsv): it is read
+so, to measure reading large delimited text.
+
 Each step runs the `lifecycle-audit` command in a child process; the resident memory of the child and all its
 descendants is summed every 0.1 s. Prints the peak of the sum, the wall time, the load average before and after,
 the largest single processes, and for `audit` the timings of the run's manifest (prepare, each stage).
@@ -69,6 +72,10 @@ def audit_params(customers: int, folder: Path, data_dir: Path | None = None) -> 
     data = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
     data.pop("demo", None)
     data_dir = data_dir or ROOT / "data" / f"scale-{customers}"
+    for name, source in data["sources"].items():  # a table exported as text instead (events.csv, events.csv.gz)
+        if not (data_dir / source["file"]).exists():
+            found = [f"{name}{s}" for s in (".csv", ".csv.gz", ".tsv") if (data_dir / f"{name}{s}").exists()]
+            source["file"] = found[0] if found else source["file"]
     data.update(client=f"scale{customers}", data_dir=str(data_dir.resolve()), output=str(folder))
     path = folder / "scale.yaml"
     path.write_text(yaml.safe_dump(data))

@@ -3,6 +3,9 @@ one frame gives, whatever the batch boundaries; the table is never whole in memo
 
 from __future__ import annotations
 
+import gzip
+import itertools
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,7 +14,7 @@ import pytest
 from lifecycle_audit import paths, sources
 from lifecycle_audit.sources import doubles, staged, stream
 from lifecycle_audit.sources import validate as source_validate
-from tests.kit.sources import make_params, only
+from tests.kit.sources import make_params, only, write
 
 T0 = pd.Timestamp("2025-03-01 10:00:00")
 
@@ -194,3 +197,316 @@ def test_a_layout_guessed_batch_by_batch_is_noted_once_not_per_batch(tmp_path, m
     assert batched.date_min == whole.date_min and batched.date_max == whole.date_max
     about = [note for note in batched.notes if note.startswith("events.event_time")]
     assert len(about) == 2 and "read as '%d.%m.%Y %H:%M'" in about[0] and "a later batch noted" in about[1]
+
+
+# --- delimited text and several files read in batches ----------------------------------------------------------
+
+
+def _as_text(folder, sep: str = ",", suffix: str = "csv", parts: int = 1, gzip_it: bool = False) -> None:
+    """The shop's Parquet tables written as delimited text (every value as written, None as empty), in `parts`
+    files of a folder per table when parts > 1; the Parquet files removed."""
+    for name in ("customers", "orders", "events"):
+        df = pd.read_parquet(folder / f"{name}.parquet")
+        (folder / f"{name}.parquet").unlink()
+        chunks = [df] if parts == 1 else _split(df, parts)
+        if parts > 1:
+            (folder / name).mkdir()
+        for k, part in enumerate(chunks):
+            path = folder / name / f"part-{k + 1}.{suffix}" if parts > 1 else folder / f"{name}.{suffix}"
+            part.to_csv(path, sep=sep, index=False, compression="gzip" if gzip_it else None)
+
+
+def _split(df: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
+    """Consecutive pieces of unequal sizes (2/9, 3/9 and 4/9 of the rows), so that files and batches do not line up."""
+    cuts = [0, len(df) * 2 // 9, len(df) * 5 // 9, len(df)]
+    return [df.iloc[a:b] for a, b in itertools.pairwise(cuts)]
+
+
+def _text_params(folder, suffix: str, parts: int = 1):
+    files = {n: {"file": n if parts > 1 else f"{n}.{suffix}"} for n in ("customers", "orders", "events")}
+    return make_params(folder, files, max_rejected_share=1.0)
+
+
+def _streamed_equals_whole(params, monkeypatch, tmp_path, rows: int = 7, tables=("customers", "orders", "events")):
+    """Prepare read whole, then in batches (counting the batches checked per table): the accounting and the
+    canonical tables must be the same. Returns what was prepared in batches and the batches checked per table."""
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "whole")
+    whole = sources.prepare(params, max_rejected_share=1.0)
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "batched")
+    _streamed(monkeypatch, rows)
+    calls: dict[str, int] = {}
+    real = source_validate.row_checks
+    monkeypatch.setattr(
+        stream, "row_checks", lambda name, *a: calls.update({name: calls.get(name, 0) + 1}) or real(name, *a)
+    )
+
+    batched = sources.prepare(params, max_rejected_share=1.0)
+
+    assert _accounting(batched) == _accounting(whole)
+    for name in tables:
+        pd.testing.assert_frame_equal(pd.read_parquet(batched.path(name)), pd.read_parquet(whole.path(name)))
+    return batched, calls
+
+
+@pytest.mark.parametrize(
+    ("sep", "suffix", "gzip_it"),
+    [(",", "csv", False), ("\t", "tsv", False), (",", "csv.gz", True), (";", "csv", False)],
+)
+def test_text_in_batches_gives_what_reading_it_whole_gives(shop, monkeypatch, tmp_path, sep, suffix, gzip_it):
+    data = shop.data_path
+    _as_text(data, sep=sep, suffix=suffix, gzip_it=gzip_it)
+    p = _text_params(data, suffix)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
+
+    assert calls == {"customers": 6, "orders": 5, "events": 9}  # 41, 30 and 60 rows in batches of 7
+    kinds = {name: {**load.rejected, **load.excluded} for name, load in batched.loads.items()}
+    assert kinds["orders"] == {"wrong_type": 1, "null_value": 1, doubles.REPEATED_ORDER: 1, "duplicate_key": 1,
+                               "parent_rejected": 2, "dangling_reference": 1}  # fmt: skip
+    assert batched.loads["events"].line_offset == 1 and batched.loads["events"].format == suffix.split(".")[0]
+
+
+def test_problems_found_over_all_rows_name_file_column_and_line(shop, monkeypatch, tmp_path):
+    data = shop.data_path
+    _as_text(data)
+
+    batched, _ = _streamed_equals_whole(_text_params(data, "csv"), monkeypatch, tmp_path)
+
+    repeated = str(only(batched.loads["orders"].problems, "duplicate_key"))  # O9 again in row 30, the 5th batch
+    assert repeated.startswith("orders.csv: column 'order_id' (contract orders.order_id)")
+    assert "e.g. row 30 (value 'O9'; file line 31)" in repeated and "each order_id to appear once" in repeated
+    dangling = str(only(batched.loads["orders"].problems, "dangling_reference"))  # C99 in row 28 (masked: '***')
+    assert dangling.startswith("orders.csv: column 'customer_id' (contract orders.customer_id)")
+    assert "e.g. row 28 (value '***'; file line 29)" in dangling and "to exist in customers.customer_id" in dangling
+
+
+def test_a_bad_value_in_the_second_batch_keeps_its_file_line(tmp_path, monkeypatch):
+    rows = [f"O{i},C1,2025-03-01 10:00:00,{i}.50" for i in range(20)]
+    rows[9] = "O9,C1,2025-03-01 10:00:00,nine"  # data row 10: in the second batch of 7
+    write(tmp_path, "orders.csv", "order_id,customer_id,order_time,revenue\n" + "\n".join(rows) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv"}}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    assert calls == {"orders": 3}
+    text = str(only(batched.loads["orders"].problems, "wrong_type"))
+    assert text.startswith("orders.csv: column 'revenue' (contract orders.revenue)")
+    assert "e.g. row 10 (value 'nine'; file line 11)" in text and "a number" in text
+
+
+def test_blank_lines_and_a_repeated_header_between_batches_are_counted_and_lines_kept(tmp_path, monkeypatch):
+    header = "order_id,customer_id,order_time,revenue"
+    lines = [f"O{i},C1,2025-03-01 10:00:00,{i}.50" for i in range(24)]
+    lines[17] = "O17,C1,2025-03-01 10:00:00,abc"  # a revenue that is no number, after them: its file line must be right
+    lines[6:6] = ["", header]  # data rows 7 and 8: the last of batch 1, the first of batch 2
+    lines[14:14] = [",,,"]  # an empty row of commas in batch 2
+    write(tmp_path, "orders.csv", header + "\n" + "\n".join(lines) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv"}}, max_rejected_share=1.0)
+
+    batched, _ = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    load = batched.loads["orders"]
+    assert load.rejected == {"blank_row": 2, "repeated_header": 1, "wrong_type": 1}
+    assert load.rows_in == 27 and load.rows_used == 23
+    assert "e.g. row 21 (value 'abc'; file line 22)" in str(only(load.problems, "wrong_type"))
+    assert batched.inputs[0].excluded == {"blank_row": 2, "repeated_header": 1} and batched.inputs[0].balanced
+
+
+def test_a_quoted_value_spanning_lines_keeps_file_lines_across_batches(tmp_path, monkeypatch):
+    rows = [f'O{i},C1,2025-03-01 10:00:00,{i}.50,"note {i}"' for i in range(20)]
+    rows[5] = 'O5,C1,2025-03-01 10:00:00,5.50,"gift\nwrapped"'  # data row 6: batch 1
+    rows[7] = 'O7,C1,2025-03-01 10:00:00,7.50,"to the\ndoor,\nplease"'  # data row 8: batch 2
+    rows[3] = "O3,C1,2025-03-01 10:00:00,three,x"  # batch 1, before the breaks: line 5
+    rows[12] = "O12,C1,2025-03-01 10:00:00,twelve,x"  # batch 2, after three breaks: line 17
+    write(tmp_path, "orders.csv", "order_id,customer_id,order_time,revenue,note\n" + "\n".join(rows) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv"}}, max_rejected_share=1.0)
+
+    batched, _ = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    bad = only(batched.loads["orders"].problems, "wrong_type")
+    assert (bad.examples, bad.example_lines) == ([4, 13], [5, 17])
+    assert "file lines 5, 17" in bad.message
+
+
+def test_a_quote_swallowing_rows_in_a_later_batch_is_an_error_as_read_whole(tmp_path, monkeypatch):
+    rows = [f"O{i},C1,2025-03-01 10:00:00,{i}.50,x" for i in range(20)]
+    rows[2] = 'O2,C1,2025-03-01 10:00:00,2.50,"two\nlines"'  # batch 1: the lines after it are one further on
+    rows[9] = 'O9,C1,2025-03-01 10:00:00,9.50,"oops'  # batch 2, file line 12: left open, it swallows three rows
+    rows[12] = 'O12,C1,2025-03-01 10:00:00,12.50,closed"'
+    write(tmp_path, "orders.csv", "order_id,customer_id,order_time,revenue,note\n" + "\n".join(rows) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv"}}, max_rejected_share=1.0)
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 7)
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, "unreadable")
+    assert (
+        problem.fatal
+        and "line 12: a quote (\") opens a value in column 'note' that runs on to line 15" in problem.message
+    )
+
+
+def _cp1252_customers(folder, rows: int) -> None:
+    """Customers whose only byte that is not UTF-8 ('é' in cp1252) lies in their last row, far past the first
+    batches and past the parser's first buffer."""
+    lines = [f"C{i},2025-01-{1 + i % 28:02d} 09:00:00,email,Berlin" for i in range(rows)]
+    lines[-1] = f"C{rows - 1},2025-01-01 09:00:00,email,Montréal"
+    text = "customer_id,first_seen_at,acquisition_channel,city\n" + "\n".join(lines) + "\n"
+    (folder / "customers.csv").write_bytes(text.encode("cp1252"))
+
+
+def test_cp1252_text_whose_first_odd_byte_is_in_a_later_batch_is_read_again_as_cp1252(tmp_path, monkeypatch):
+    _cp1252_customers(tmp_path, 12_000)  # 0.5 MB: the odd byte is past the parser's first buffer
+    p = make_params(tmp_path, {"customers": {"file": "customers.csv"}}, max_rejected_share=1.0)
+    attempts = []
+    real = stream._load
+    monkeypatch.setattr(stream, "_load", lambda *a: attempts.append(1) or real(*a))
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=3_000, tables=("customers",))
+
+    assert len(attempts) == 2 and calls["customers"] > 4  # UTF-8 up to a later batch, then all 4 batches as cp1252
+    load = batched.loads["customers"]
+    assert load.rows_used == 12_000 and batched.inputs[0].rows_used == 12_000  # nothing staged twice
+    assert any("not UTF-8" in n and "read as cp1252" in n for n in load.notes)
+    assert pd.read_parquet(batched.path("customers"))["customer_id"].is_unique
+
+
+def test_a_folder_of_three_csv_files_streams_as_read_whole(shop, monkeypatch, tmp_path):
+    data = shop.data_path
+    _as_text(data, parts=3)
+
+    batched, calls = _streamed_equals_whole(_text_params(data, "csv", parts=3), monkeypatch, tmp_path)
+
+    assert calls == {"customers": 7, "orders": 5, "events": 9}  # batches of 7 within each file (9, 13, 19 rows; ...)
+    events = batched.loads["events"]
+    assert events.parts == [["events/part-1.csv", 0], ["events/part-2.csv", 13], ["events/part-3.csv", 33]]
+    outside = only(events.problems, "not_allowed")  # data row 40 of all: row 7 of part-3.csv, in the 6th batch
+    assert (outside.examples, outside.example_files) == ([7], ["events/part-3.csv"])
+    assert "e.g. row 7 of part-3.csv (value 'click'; file line 8)" in outside.message
+    blamed = only(events.problems, "parent_rejected")  # C5's events: one in part-1.csv, one in part-3.csv
+    assert blamed.example_files == ["events/part-1.csv", "events/part-3.csv"] and blamed.examples == [6, 13]
+    assert [i.rows_in for i in batched.inputs if i.source == "events"] == [13, 20, 27]
+
+
+def test_a_folder_of_two_parquet_files_streams_as_read_whole(shop, monkeypatch, tmp_path):
+    data = shop.data_path
+    for name in ("customers", "orders", "events"):
+        df = pq.read_table(data / f"{name}.parquet")
+        (data / f"{name}.parquet").unlink()
+        (data / name).mkdir()
+        half = len(df) // 3
+        pq.write_table(df.slice(0, half), data / name / "a.parquet")
+        pq.write_table(df.slice(half), data / name / "b.parquet")
+    p = make_params(data, {n: {"file": n} for n in ("customers", "orders", "events")}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
+
+    assert calls == {"customers": 6, "orders": 5, "events": 9}
+    assert batched.loads["events"].parts == [["events/a.parquet", 0], ["events/b.parquet", 20]]
+    outside = only(batched.loads["events"].problems, "not_allowed")  # data row 40 of all: row 20 of b.parquet
+    assert (outside.examples, outside.example_files) == ([20], ["events/b.parquet"])
+    assert [i.rows_in for i in batched.inputs if i.source == "events"] == [20, 40]
+
+
+def test_text_files_whose_headers_differ_are_read_whole(shop, monkeypatch, tmp_path):
+    data = shop.data_path
+    _as_text(data, parts=3)
+    part = data / "orders" / "part-3.csv"
+    df = pd.read_csv(part, dtype="string", keep_default_na=False)
+    df.insert(2, "note", "x")  # a column the first two files lack: read whole, the columns joined and noted
+    df.to_csv(part, index=False)
+    p = _text_params(data, "csv", parts=3)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
+
+    assert set(calls) == {"customers", "events"}  # the headers told apart before reading any rows
+    assert any("part-3.csv has other columns" in n for n in batched.loads["orders"].notes)
+
+
+def test_a_header_that_differs_once_read_in_another_encoding_falls_back_to_the_whole_read(shop, monkeypatch, tmp_path):
+    data = shop.data_path
+    _as_text(data, parts=3)
+    for k in (1, 2, 3):  # the same header bytes in every file: a column named 'café' (UTF-8)
+        part = data / "orders" / f"part-{k}.csv"
+        df = pd.read_csv(part, dtype="string", keep_default_na=False)
+        df["café"] = "Montréal" if k == 3 else "Berlin"
+        head, _, body = df.to_csv(index=False).partition("\n")
+        part.write_bytes(head.encode("utf-8") + b"\n" + body.encode("cp1252"))  # part-3: a cp1252 value below
+    p = _text_params(data, "csv", parts=3)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
+
+    assert "orders" in calls  # read in batches until part-3.csv, read as cp1252, showed another header
+    notes = batched.loads["orders"].notes
+    assert any("part-3.csv: not UTF-8" in n for n in notes) and any("part-3.csv has other columns" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("where", "line", "kind"),
+    [
+        (16, "O16,C1,2025-03-01 10:00:00,16.50,extra", "unreadable"),  # a row of 5 fields in the 3rd batch
+        (None, None, "missing_column"),  # no revenue column: known from the header, the rows still counted
+    ],
+)
+def test_a_file_a_later_batch_cannot_use_gives_the_verdict_of_a_whole_read(tmp_path, monkeypatch, where, line, kind):
+    rows = [f"O{i},C1,2025-03-01 10:00:00,{i}.50" for i in range(20)]
+    if where is not None:
+        rows[where] = line
+    header = "order_id,customer_id,order_time,revenue" if where is not None else "order_id,customer_id,order_time,rev"
+    write(tmp_path, "orders.csv", header + "\n" + "\n".join(rows) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv"}}, max_rejected_share=1.0)
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 7)
+    assert stream.streamable(p, "orders")
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, kind)
+    assert problem.fatal and not batched.loads["orders"].usable
+    if kind == "unreadable":
+        assert "Expected 4 fields in line 18, saw 5" in problem.message
+    else:
+        assert batched.loads["orders"].rows_in == 20 and batched.inputs[0].rows_in == 20
+
+
+def test_a_gzip_file_cut_short_is_unreadable_as_read_whole(tmp_path, monkeypatch):
+    rows = "".join(f"O{i},C1,2025-03-01 10:00:00,{i}.50\n" for i in range(60_000))  # 2.2 MB
+    data = gzip.compress(("order_id,customer_id,order_time,revenue\n" + rows).encode())
+    (tmp_path / "orders.csv.gz").write_bytes(data[: len(data) * 2 // 3])  # cut short, as a broken download
+    p = make_params(tmp_path, {"orders": {"file": "orders.csv.gz"}}, max_rejected_share=1.0)
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 20_000)
+    assert stream.streamable(p, "orders")  # more than 10 lines before the cut: read in batches
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, "unreadable")
+    assert problem.fatal and "the gzip data ends early or is damaged (EOFError" in problem.message
+
+
+def test_file_lines_of_a_folder_whose_second_file_has_values_spanning_lines(tmp_path, monkeypatch):
+    header = "order_id,customer_id,order_time,revenue,note\n"
+    first = [f"A{i},C1,2025-03-01 10:00:00,{i}.50,x" for i in range(12)]
+    first[9] = "A9,C1,2025-03-01 10:00:00,nine,x"  # no value spans lines here: line 11
+    second = [f"B{i},C1,2025-03-01 10:00:00,{i}.50,x" for i in range(12)]
+    second[2] = 'B2,C1,2025-03-01 10:00:00,2.50,"one\ntwo\nthree"'  # two breaks in row 3 of b.csv
+    second[10] = "B10,C1,2025-03-01 10:00:00,ten,x"  # row 11 of b.csv: line 12 + 2
+    (tmp_path / "orders").mkdir()
+    write(tmp_path, "orders/a.csv", header + "\n".join(first) + "\n")
+    write(tmp_path, "orders/b.csv", header + "\n".join(second) + "\n")
+    p = make_params(tmp_path, {"orders": {"file": "orders"}}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=5, tables=("orders",))
+
+    assert calls == {"orders": 6}
+    bad = only(batched.loads["orders"].problems, "wrong_type")
+    assert (bad.examples, bad.example_files, bad.example_lines) == (
+        [10, 11],
+        ["orders/a.csv", "orders/b.csv"],
+        [11, 14],
+    )
+    assert "e.g. rows 10 of a.csv, 11 of b.csv (values 'nine', 'ten'; file lines 11, 14)" in bad.message

@@ -22,7 +22,7 @@ from .messages import display, pct, plural, preset_message, shown_from, verb
 from .model import BLANK_ROW, TOO_MANY_REJECTED, InputFile, Prepared, Problem, Progress, TableLoad, file_problem
 from .read import SourceFileError, Unreadable, file_sha256, parquet_header, read_source
 from .staged import Staged
-from .stream import load_streamed, streamable
+from .stream import NotStreamed, load_streamed, streamable
 from .validate import check_references, dependency_order, validate_frame
 from .web import session_key, with_hit_columns
 
@@ -156,14 +156,18 @@ def _validate_all(
 ) -> Validated:
     """Read and check every source: presets first (they yield several tables), then plain mappings,
     then the references between tables; frames and loads in contract order, inputs in sources order.
-    With a `stage` folder, a large plain Parquet table is checked in batches and staged there (sources.stream)."""
+    With a `stage` folder, a large plain table (Parquet or delimited text) is checked in batches and staged there
+    (sources.stream)."""
     frames, loads, from_presets = _run_presets(params, progress, hashes)
     plain = [name for name, src in params.sources.items() if src.preset is None]
     for name in dependency_order(plain):
-        if stage is not None and streamable(params, name):
-            df, loads[name] = load_streamed(params, name, stage, progress, hashes)
-        else:
-            df, loads[name] = _load(params, name, progress, hashes=hashes)
+        streamed = None
+        try:
+            if stage is not None and streamable(params, name):
+                streamed = load_streamed(params, name, stage, progress, hashes)
+        except NotStreamed:  # a later file's header differs from the first's: its columns are joined as read whole
+            pass
+        df, loads[name] = streamed or _load(params, name, progress, hashes=hashes)
         if df is not None:
             frames[name] = df
     if progress and len(frames) > 1:

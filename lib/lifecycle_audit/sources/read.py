@@ -10,6 +10,8 @@ import lzma
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -396,12 +398,7 @@ def _damaged(compression: str | None, err: Exception) -> str:
 def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
     """Read a delimited text file as strings; compression, encoding and delimiter are detected when not given (and
     noted). The file lines of the rows are kept in df.attrs["file_lines"] when a quoted value spans lines."""
-    tf = _text_file(path, opts)
-    if tf.compression and (tf.compression != "gzip" or path.suffix.lower() != ".gz"):
-        notes.append(f"{display(path)}: {tf.compression}-compressed (though named {path.name}); read so")
-    if opts.skip_rows:
-        _check_skip_rows(tf, opts.skip_rows)
-    delimiter = _delimiter(path, fmt, opts, tf, notes)
+    tf, delimiter = text_setup(path, fmt, opts, notes)
     last_error: UnicodeDecodeError | None = None
     for encoding in tf.candidates:
         try:
@@ -410,15 +407,55 @@ def _read_text(path: Path, fmt: str, opts, notes: list[str]) -> pd.DataFrame:
             last_error = err
             continue
         if opts.encoding is None:
-            _note_encoding(path, tf, encoding, last_error, notes)
+            note_encoding(path, tf, encoding, last_error, notes)
         _check_header(df, tf, encoding, delimiter, opts)
         _mark_spanning_rows(df, tf, delimiter, opts)
         return df
-    err = last_error
-    raise Unreadable(
+    raise undecodable(opts, last_error)
+
+
+def text_setup(path: Path, fmt: str, opts, notes: list[str]) -> tuple[_TextFile, str]:
+    """How a delimited text file is stored and its delimiter, before its rows are read (compression, a name that
+    says otherwise and a delimiter other than a comma noted); read.skip_rows checked against its lines."""
+    tf = _text_file(path, opts)
+    if tf.compression and (tf.compression != "gzip" or path.suffix.lower() != ".gz"):
+        notes.append(f"{display(path)}: {tf.compression}-compressed (though named {path.name}); read so")
+    if opts.skip_rows:
+        _check_skip_rows(tf, opts.skip_rows)
+    return tf, _delimiter(path, fmt, opts, tf, notes)
+
+
+def undecodable(opts, err: UnicodeDecodeError) -> Unreadable:
+    """The error when no encoding to try reads the file (`err`: the last one's)."""
+    return Unreadable(
         f"cannot be read as {opts.encoding or 'utf-8'} text ({err.reason} at byte {err.start}); "
         "set read.encoding, e.g. 'cp1252' or 'latin-1' for files saved by Excel on Windows"
-    ) from None
+    )
+
+
+def lines_above(files: list[Path], opts, n: int) -> bool:
+    """True when the delimited text files hold more than `n` lines together (newline bytes, decompressed): counted
+    only as far as `n`, so that a large file is not read to its end to tell that it is large."""
+    count = 0
+    for path in files:
+        with _text_file(path, opts).open() as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                count += chunk.count(b"\n")
+                if count > n:
+                    return True
+    return False
+
+
+def same_headers(files: list[Path], fmt: str, opts) -> bool:
+    """True when the delimited text files have one header, as pandas reads it in the first encoding to try (the
+    first lines only)."""
+    headers = []
+    for path in files:
+        tf, delimiter = text_setup(path, fmt, opts, [])
+        with csv_errors(tf, opts, delimiter), tf.open() as fh:
+            columns = pd.read_csv(fh, nrows=0, **csv_options(opts, tf.candidates[0], delimiter)).columns
+        headers.append([str(c) for c in columns])
+    return all(h == headers[0] for h in headers)
 
 
 def _read_json_lines(path: Path, opts) -> pd.DataFrame:
@@ -437,7 +474,7 @@ def _read_json_lines(path: Path, opts) -> pd.DataFrame:
         raise Unreadable(_damaged(tf.compression, err)) from None
 
 
-def _note_encoding(path: Path, tf: _TextFile, encoding: str, error: UnicodeDecodeError | None, notes: list) -> None:
+def note_encoding(path: Path, tf: _TextFile, encoding: str, error: UnicodeDecodeError | None, notes: list) -> None:
     if tf.why and encoding == tf.candidates[0] and encoding != "utf-8":
         notes.append(f"{display(path)}: read as {encoding}, told by {tf.why} (set read.encoding to override)")
     elif error is not None:
@@ -506,25 +543,36 @@ def _separator(delimiter: str) -> str:
 
 def _read_csv(tf: _TextFile, opts, encoding: str, delimiter: str) -> pd.DataFrame:
     """One attempt at reading the file; raises UnicodeDecodeError for the wrong encoding, else Unreadable."""
+    with csv_errors(tf, opts, delimiter), tf.open() as fh:
+        return pd.read_csv(fh, **csv_options(opts, encoding, delimiter))
+
+
+def csv_options(opts, encoding: str, delimiter: str) -> dict[str, Any]:
+    """The options of pandas' C parser for a delimited text file: every value a string, as written."""
     sep = _separator(delimiter)
+    return {
+        "sep": sep,
+        "dtype": "string",
+        "keep_default_na": False,
+        "na_values": [],
+        "skip_blank_lines": sep == r"\s+",
+        "skiprows": opts.skip_rows,
+        "encoding": encoding,
+        "encoding_errors": "strict",
+        "index_col": False,
+        "compression": None,
+        "engine": "c",
+        "header": 0 if opts.header else None,
+        "names": opts.names if opts.names else None,
+    }
+
+
+@contextmanager
+def csv_errors(tf: _TextFile, opts, delimiter: str) -> Iterator[None]:
+    """What goes wrong while pandas parses the text, as Unreadable saying what to do (UnicodeDecodeError passes:
+    the next encoding is tried)."""
     try:
-        with tf.open() as fh:
-            return pd.read_csv(
-                fh,
-                sep=sep,
-                dtype="string",
-                keep_default_na=False,
-                na_values=[],
-                skip_blank_lines=sep == r"\s+",
-                skiprows=opts.skip_rows,
-                encoding=encoding,
-                encoding_errors="strict",
-                index_col=False,
-                compression=None,
-                engine="c",
-                header=0 if opts.header else None,
-                names=opts.names if opts.names else None,
-            )
+        yield
     except UnicodeDecodeError:
         raise
     except LookupError:
@@ -551,17 +599,22 @@ def _read_csv(tf: _TextFile, opts, encoding: str, delimiter: str) -> pd.DataFram
 
 def _check_header(df: pd.DataFrame, tf: _TextFile, encoding: str, delimiter: str, opts) -> None:
     """Two columns with the same name are an error (pandas would silently rename the second 'x.1')."""
+    duplicates = header_problem(df, tf, encoding, delimiter, opts)
+    if duplicates:
+        raise Unreadable(duplicates)
+
+
+def header_problem(df: pd.DataFrame, tf: _TextFile, encoding: str, delimiter: str, opts) -> str | None:
+    """The message when the header names a column twice, else None (`df`: the rows read, or the first of them)."""
     if not opts.header:
         names = list(opts.names or [])
     elif not any(re.search(r"\.\d+$", str(c)) for c in df.columns):
-        return
+        return None
     else:
         line = next(iter(_head_lines(tf, encoding, opts.skip_rows)), "")
         sep = _separator(delimiter)
         names = line.split() if sep == r"\s+" else next(csv.reader([line], delimiter=sep), [])
-    duplicates = _duplicates(names)
-    if duplicates:
-        raise Unreadable(duplicates)
+    return _duplicates(names)
 
 
 def _duplicates(names: list[str]) -> str | None:
@@ -582,31 +635,47 @@ def _duplicates(names: list[str]) -> str | None:
 def _mark_spanning_rows(df: pd.DataFrame, tf: _TextFile, delimiter: str, opts) -> None:
     """Quoted values that span lines: keep each row's file line (df.attrs["file_lines"]), and refuse a quote
     that swallows whole rows (a quote left open that closes lines later), which would lose rows without a word."""
-    text_cols = [c for c in df.columns if is_text(df[c])]
-    if not text_cols or not len(df):
+    if not len(df) or not any(is_text(df[c]) for c in df.columns):
         return
     if _line_breaks(tf) <= len(df) + (1 if opts.header else 0) + opts.skip_rows:
         return  # one line per row: no value spans lines (counting bytes is much faster than scanning values)
-    breaks = np.zeros(len(df), dtype=np.int64)
-    for c in text_cols:
-        breaks += df[c].str.count("\n").fillna(0).to_numpy(dtype=np.int64)
+    breaks = value_breaks(df)
     if not breaks.any():
         return
     first = (1 if opts.header else 0) + opts.skip_rows + 1
     lines = first + np.arange(len(df)) + np.concatenate([[0], np.cumsum(breaks)[:-1]])
     df.attrs["file_lines"] = lines
+    swallowed = swallowed_rows(df, breaks, lines, delimiter)
+    if swallowed:
+        raise Unreadable(swallowed)
+
+
+def value_breaks(df: pd.DataFrame) -> np.ndarray:
+    """How many line breaks each row's values hold (quoted values spanning lines)."""
+    breaks = np.zeros(len(df), dtype=np.int64)
+    for c in df.columns:
+        if is_text(df[c]):
+            breaks += df[c].str.count("\n").fillna(0).to_numpy(dtype=np.int64)
+    return breaks
+
+
+def swallowed_rows(df: pd.DataFrame, breaks: np.ndarray, lines: np.ndarray, delimiter: str) -> str | None:
+    """The message for the first value whose quote takes in lines that look like rows of their own, else None
+    (`breaks`, `lines`: each row's line breaks and file line)."""
+    text_cols = [c for c in df.columns if is_text(df[c])]
     ncols = len(df.columns)
     sep = _separator(delimiter)
     for row in np.flatnonzero(breaks):
         for c in text_cols:
             value = df.iat[row, df.columns.get_loc(c)]
             if isinstance(value, str) and "\n" in value and _swallows_rows(value, sep, ncols):
-                raise Unreadable(
+                return (
                     f"line {lines[row]}: a quote (\") opens a value in column '{c}' that runs on to line "
                     f"{lines[row] + value.count(chr(10))}, taking in {value.count(chr(10))} "
                     f"{'line that looks' if value.count(chr(10)) == 1 else 'lines that look'} like rows of their own; "
                     "those rows would be lost: close or remove that quote in the file"
                 )
+    return None
 
 
 def _line_breaks(tf: _TextFile) -> int:
