@@ -64,8 +64,7 @@ def missing(folder: str | Path) -> list[str]:
     return [
         key
         for key, spec in STORED.items()
-        if all((folder / f"{name}.parquet").is_file() for name in spec.needs)
-        and not stored_path(folder, key).is_file()
+        if all((folder / f"{name}.parquet").is_file() for name in spec.needs) and not stored_path(folder, key).is_file()
     ]
 
 
