@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..engine import Tables
 from . import cohorts, presence
+from .sessions import sessions
 
 # Days from the first visit to the first order, in the order the report shows them.
 DECISION_BANDS = (
@@ -39,8 +40,10 @@ def first_visits(tables: Tables):
         "customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False) if known else ibis.literal(True)
     )
     if tables.has("events"):
-        ev = tables["events"]
-        fe = ev.filter(ev.customer_id.notnull()).group_by("customer_id").aggregate(first_event=ev.event_time.min())
+        # The customer's first event, from the visits' first events with the customer id (the stored sessions,
+        # a fraction of the events' rows).
+        s = sessions(tables)
+        fe = s.filter(s.known_at.notnull()).group_by("customer_id").aggregate(first_event=s.known_at.min())
         fv = fv.left_join(fe, "customer_id")
         first = ibis.least(fv.first_seen_at.coalesce(fv.first_event), fv.first_event.coalesce(fv.first_seen_at))
     else:
