@@ -1,24 +1,20 @@
-"""Each customer's first visit: one group-by (DuckDB) picks the visit a window ranks first, ties included."""
+"""Each customer's first visit: the earliest with their customer id, of two at one moment the smaller session id."""
 
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from lifecycle_audit.engine import Tables
 from lifecycle_audit.metrics import channels
-from tests.kit import events, shop
+from tests.kit import events
 
 
-def _first_visits(frames, monkeypatch, by_window: bool) -> pd.DataFrame:
-    if by_window:
-        monkeypatch.setattr(channels, "AGGREGATE_BACKENDS", frozenset())
+def _first_visits(frames) -> pd.DataFrame:
     t = Tables.from_frames(frames)
     return channels.first_visits(t).to_pandas().sort_values("customer_id").reset_index(drop=True)
 
 
-@pytest.mark.parametrize("by_window", [False, True])
-def test_first_visit_is_the_earliest_and_of_two_at_one_moment_the_smaller_session_id(monkeypatch, by_window):
+def test_first_visit_is_the_earliest_and_of_two_at_one_moment_the_smaller_session_id():
     ev = events(
         [
             # c1: two visits begin at the same moment; the later-numbered one is the busier
@@ -32,16 +28,8 @@ def test_first_visit_is_the_earliest_and_of_two_at_one_moment_the_smaller_sessio
             dict(session_id="s3", customer_id="c2", channel=None, event_type="page_view", hours=2),
         ],
     )
-    fv = _first_visits({"events": ev}, monkeypatch, by_window)
+    fv = _first_visits({"events": ev})
     assert fv.to_dict("records") == [
         dict(session_id="s1", customer_id="c1", channel="referral", bounced=True, events=1, purchases=0),
         dict(session_id="s3", customer_id="c2", channel="unknown", bounced=False, events=2, purchases=0),
     ]
-
-
-def test_first_visits_by_one_group_by_equal_those_a_window_ranks_on_a_generated_shop(monkeypatch):
-    frames = shop(customers=600, seed=5)
-    by_group = _first_visits(frames, monkeypatch, by_window=False)
-    by_window = _first_visits(frames, monkeypatch, by_window=True)
-    assert len(by_group) > 100
-    pd.testing.assert_frame_equal(by_group, by_window, check_dtype=False)

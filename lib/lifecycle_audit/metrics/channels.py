@@ -4,11 +4,10 @@ paid and earned channel groups, and the first visit of each new customer."""
 from __future__ import annotations
 
 import ibis
-import ibis.expr.datatypes as dt
 import pandas as pd
 
 from ..engine import Tables
-from .sessions import AGGREGATE_BACKENDS, sessions
+from .sessions import sessions
 
 # Channels a shop pays for per visit or per sale, and channels where customers find the shop themselves.
 PAID_CHANNELS = ("paid_search", "paid_social", "display", "affiliate")
@@ -65,41 +64,20 @@ def new_customers_by_channel(tables: Tables) -> pd.DataFrame:
     return by.sort_values("customers", ascending=False).reset_index(drop=True)
 
 
-_FIRST_VISIT = dt.Struct(
-    {
-        "t": dt.timestamp,
-        "session_id": dt.string,
-        "channel": dt.string,
-        "bounced": dt.boolean,
-        "events": dt.int64,
-        "purchases": dt.int64,
-    }
-)
-
-
-@ibis.udf.agg.builtin(name="min")
-def _earliest_visit(arg: _FIRST_VISIT) -> _FIRST_VISIT:
-    """DuckDB: the smallest struct, field by field: the visit that started first, the smaller session id on a tie."""
-
-
 def first_visits(tables: Tables):
-    """Each known customer's first session (the earliest with their customer_id; of two starting at the same
-    moment, the smaller session id): session_id, customer_id, channel, bounced, events, purchases."""
+    """Each known customer's first session (the earliest with their customer_id): session_id, customer_id,
+    channel, bounced, events, purchases."""
 
     def compute(t: Tables):
         s = sessions(t)
         s = s.filter(s.customer_id.notnull())
-        cols = ("session_id", "channel", "bounced", "events", "purchases")
-        if t.con.name in AGGREGATE_BACKENDS:
-            # One group-by keeps the smallest (start, session id) row per customer, never a sort of every session.
-            f = _earliest_visit(ibis.struct({"t": s.started_at, **{c: s[c] for c in cols}}))
-            per = s.group_by("customer_id").aggregate(_f=f)
-            f = per._f
-            out = per.select(session_id=f["session_id"], customer_id=per.customer_id, **{c: f[c] for c in cols[1:]})
-            return out.cache()
         w = ibis.window(group_by=s.customer_id, order_by=[s.started_at, s.session_id])
         r = s.mutate(_rn=ibis.row_number().over(w))
-        return r.filter(r._rn == 0).select("session_id", "customer_id", *cols[1:]).cache()
+        return (
+            r.filter(r._rn == 0)
+            .select("session_id", "customer_id", "channel", "bounced", "events", "purchases")
+            .cache()
+        )
 
     return tables.derived("first_visits", compute)
 
