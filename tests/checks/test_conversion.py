@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from lifecycle_audit.checks.conversion import customers as conversion_customers
 from tests.kit import T0, customers, estimated, events, messages, orders, run, surveys
 
 # The analysis period of the cart and offer logs: 15 days from T0's day, so that their 7- and 14-day windows fit
@@ -227,6 +228,24 @@ def test_relevance_measures_offers_matching_the_most_viewed_category(offer_shop)
 def test_relevance_is_not_run_on_too_few_offers(offer_shop):
     f = run("conversion.relevance", **offer_shop, period=FORTNIGHT)
     assert f.status == "not_run" and "at least 200 promotional messages" in f.reason and "12" in f.reason
+
+
+@pytest.mark.parametrize("by_window", [False, True])
+def test_relevance_takes_the_first_category_of_two_viewed_as_often(monkeypatch, by_window):
+    """One group-by (DuckDB) or a window ranking (other engines): the same most viewed category, ties included."""
+    if by_window:
+        monkeypatch.setattr(conversion_customers, "AGGREGATE_BACKENDS", frozenset())
+    ev = product_events(
+        [event("s1", "c1", k, "product_view", category="shoes") for k in range(2)]
+        + [event("s1", "c1", 5 + k, "product_view", category="books") for k in range(2)]
+        + [event("s2", "c2", k, "product_view", category=c) for k, c in enumerate(["toys", "shoes", "toys"])]
+    )
+    ms = [message("c1", "promo", 100 + k, c) for k, c in enumerate(["books", "books", "shoes"])]
+    ms += [message("c2", "promo", 110 + k, "toys") for k in range(2)]
+    f = run("conversion.relevance", overrides=dict(min_offers=1), events=ev, messages=messages(ms), period=FORTNIGHT)
+    t = f.table.set_index("offer")["messages"]
+    # books (not shoes) for c1: both book offers match, the shoe offer does not
+    assert (t["matches their interest"], t["does not match"]) == (4, 1) and f.value == pytest.approx(4 / 5)
 
 
 # --- conversion.cart_abandonment -------------------------------------------------------------------

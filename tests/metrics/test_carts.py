@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 
+from lifecycle_audit.engine import Tables
 from lifecycle_audit.metrics import carts
-from tests.kit import events, orders, tables
+from tests.kit import events, orders, shop, tables
 
 CART = dict(event_type="add_to_cart", page_type="product")
 BUY = dict(event_type="purchase", page_type="checkout")
@@ -62,3 +64,79 @@ def test_carts_marks_abandoned_the_carts_without_a_purchase_in_the_window():
     c = carts.carts(t, 7).to_pandas().set_index("session_id").sort_index()
     assert dict(c["abandoned"]) == {s: v is None for s, v in expected.items()}
     assert t.con.name in carts.ASOF_BACKENDS  # the test's tables are DuckDB's: carts() took the as-of join
+
+
+def _per_session_from_events(t):
+    """The carts' visits as they were grouped from the events before the sessions carried the cart and checkout
+    times: the reference the carts read from the sessions must reproduce."""
+    ev = t["events"]
+    ev = ev.mutate(visitor=ibis.coalesce(ev.customer_id, ev.anonymous_id, ev.session_id))
+    per = ev.group_by(ev.session_id).aggregate(
+        visitor=ev.visitor.max(),
+        customer_id=ev.customer_id.max(),
+        device=ev.device.max().fill_null("other"),
+        cart_at=ev.event_time.min(where=ev.event_type == "add_to_cart"),
+        checkout_at=ev.event_time.min(where=ev.event_type == "begin_checkout"),
+        session_end=ev.event_time.max(),
+        bought_in_session=(ev.event_type == "purchase").any(),
+        items=ev.count(where=ev.event_type == "add_to_cart"),
+    )
+    return per.filter(per.cart_at.notnull())
+
+
+def _frame(expr) -> pd.DataFrame:
+    return expr.to_pandas().sort_values("session_id").reset_index(drop=True)
+
+
+def test_carts_read_from_the_sessions_equal_the_carts_grouped_from_the_events_on_a_generated_shop():
+    frames = shop(customers=600, seed=5)
+    ev = frames["events"]
+    extra = events(
+        [
+            # two carts and two checkouts at one moment, a purchase at that moment too: first times and counts
+            dict(CART, session_id="t1", customer_id=None, anonymous_id="x1", minutes=0),
+            dict(CART, session_id="t1", anonymous_id="x1", minutes=0),
+            dict(session_id="t1", anonymous_id="x1", event_type="begin_checkout", page_type="checkout", minutes=0),
+            dict(session_id="t1", anonymous_id="x1", event_type="begin_checkout", page_type="checkout", minutes=0),
+            dict(BUY, session_id="t1", anonymous_id="x1", minutes=0),
+            # no device recorded on any event: "other"; no ids at all: the visit is its own visitor
+            dict(CART, session_id="t2", device=None, minutes=3),
+            dict(session_id="t2", device=None, event_type="page_view", minutes=1),
+            # a visit without a cart is no cart
+            dict(session_id="t3", customer_id=ev["customer_id"].dropna().iloc[0], event_type="page_view"),
+        ],
+        channel="direct",
+        device="desktop",
+    )
+    frames["events"] = pd.concat([ev, extra], ignore_index=True)
+    t = Tables.from_frames(frames)
+    new, old = _frame(carts._per_session(t)), _frame(_per_session_from_events(t))
+    assert len(new) > 100 and {"t1", "t2"} <= set(new["session_id"]) and "t3" not in set(new["session_id"])
+    pd.testing.assert_frame_equal(new, old, check_dtype=False)
+    t2 = new.set_index("session_id").loc["t2"]
+    assert (t2["visitor"], t2["device"], t2["items"]) == ("t2", "other", 1)
+
+
+def test_a_carts_visitor_and_device_are_its_visits():
+    """Where a visit's events disagree, the cart takes the visit's visitor and device as the sessions give them
+    (grouping the events took the greatest of each, an accident of spelling): the customer id before an anonymous
+    id, so the customer's order counts as the cart bought; the landing row's device, as the checkout funnel
+    counts the visit."""
+    ev = events(
+        [
+            # lands anonymous on a phone; signs in on the cart, whose event records another device
+            dict(session_id="m1", anonymous_id="z9", device="mobile", event_type="page_view", minutes=0),
+            dict(CART, session_id="m1", customer_id="a0", anonymous_id="z9", device="tablet", minutes=2),
+            # the landing event records no device, the cart's does
+            dict(session_id="m2", anonymous_id="y1", device=None, event_type="page_view", minutes=0),
+            dict(CART, session_id="m2", anonymous_id="y1", device="desktop", minutes=1),
+        ],
+        channel="direct",
+    )
+    t = tables(events=ev, orders=orders(customer_id=["a0"], days=[1], revenue=50.0))
+    c = carts.carts(t, 7).to_pandas().set_index("session_id")
+    assert dict(c["visitor"]) == {"m1": "a0", "m2": "y1"}
+    assert dict(c["device"]) == {"m1": "mobile", "m2": "other"}
+    assert dict(c["abandoned"]) == {"m1": False, "m2": True}
+    old = _frame(_per_session_from_events(t)).set_index("session_id")
+    assert (old.loc["m1", "visitor"], old.loc["m1", "device"], old.loc["m2", "device"]) == ("z9", "tablet", "desktop")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis
 
 from ..engine import Tables
+from .sessions import sessions
 
 # Backends whose as-of join finds a cart's next purchase (Spark SQL has none: it pairs purchases in a range join).
 ASOF_BACKENDS = frozenset({"duckdb"})
@@ -24,20 +25,24 @@ def _purchases(tables: Tables):
 
 
 def _per_session(tables: Tables):
-    """Sessions with an add-to-cart: visitor, customer, device, cart and checkout times, bought in the visit."""
-    ev = tables["events"]
-    ev = ev.mutate(visitor=ibis.coalesce(ev.customer_id, ev.anonymous_id, ev.session_id))
-    per = ev.group_by(ev.session_id).aggregate(
-        visitor=ev.visitor.max(),
-        customer_id=ev.customer_id.max(),
-        device=ev.device.max(),
-        cart_at=ev.event_time.min(where=ev.event_type == "add_to_cart"),
-        checkout_at=ev.event_time.min(where=ev.event_type == "begin_checkout"),
-        session_end=ev.event_time.max(),
-        bought_in_session=(ev.event_type == "purchase").any(),
-        items=ev.count(where=ev.event_type == "add_to_cart"),  # a count, not a (128-bit on DuckDB) sum
+    """Sessions with an add-to-cart: visitor, customer, device, cart and checkout times, bought in the visit.
+
+    Read from the sessions (stored when the data is prepared), never by grouping the events again: a cart's
+    visitor and device are its visit's (the customer id before an anonymous id, the landing row's device), the
+    same that the checkout funnel and the landing checks count."""
+    s = sessions(tables)
+    s = s.filter(s.carts > 0)
+    return s.select(
+        "session_id",
+        "visitor",
+        "customer_id",
+        "device",
+        "cart_at",
+        "checkout_at",
+        session_end=s.ended_at,
+        bought_in_session=s.purchases > 0,
+        items=s.carts,
     )
-    return per.filter(per.cart_at.notnull())
 
 
 def bought_by_range(carts, purchases, window_days: int):
@@ -80,7 +85,6 @@ def _with_bought(tables: Tables, carts, window_days: int):
 def _carts(tables: Tables, window_days: int):
     c = _with_bought(tables, _per_session(tables), window_days)
     return c.mutate(
-        device=c.device.fill_null("other"),
         reached_checkout=c.checkout_at.notnull(),
         abandoned=c.bought_at.isnull(),
         # Left at the end of the visit: the candidates for a reminder.

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..engine import Tables
 from . import cohorts, presence
+from .sessions import sessions
 
 # Days from the first visit to the first order, in the order the report shows them.
 DECISION_BANDS = (
@@ -31,7 +32,12 @@ def decision_band(days_col):
 
 def first_visits(tables: Tables):
     """customer_id, opted (e-mail opt-in), first_visit: the earlier of first_seen_at and the customer's first event
-    (a shop may record first_seen_at when the account is created, after visits the events already tie to it)."""
+    (a shop may record first_seen_at when the account is created, after visits the events already tie to it).
+    Computed once per audit (one row per customer; the time to the first purchase reads it four times)."""
+    return tables.derived("first_visit_times", lambda t: _first_visits(t).cache())
+
+
+def _first_visits(tables: Tables):
     cu = tables["customers"]
     # Opt-in absent or empty on every row: unknown, so every customer counts as reachable (as elsewhere).
     known = presence.has_values(tables, "customers", "email_opt_in")
@@ -39,8 +45,10 @@ def first_visits(tables: Tables):
         "customer_id", "first_seen_at", opted=cu.email_opt_in.fill_null(False) if known else ibis.literal(True)
     )
     if tables.has("events"):
-        ev = tables["events"]
-        fe = ev.filter(ev.customer_id.notnull()).group_by("customer_id").aggregate(first_event=ev.event_time.min())
+        # The customer's first event, from the visits' first events with the customer id (the stored sessions,
+        # a fraction of the events' rows).
+        s = sessions(tables)
+        fe = s.filter(s.known_at.notnull()).group_by("customer_id").aggregate(first_event=s.known_at.min())
         fv = fv.left_join(fe, "customer_id")
         first = ibis.least(fv.first_seen_at.coalesce(fv.first_event), fv.first_event.coalesce(fv.first_seen_at))
     else:

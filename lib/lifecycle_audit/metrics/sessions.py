@@ -39,8 +39,10 @@ def _recorded(value, default: str):
 
 
 def _counts(ev) -> dict:
-    """Per session: customer, visitor, events, end and the events of each funnel type (counted, not summed: a
-    count is a 64-bit integer where DuckDB sums a boolean into a 128-bit one)."""
+    """Per session: customer, visitor, events, end, the events of each funnel type (counted, not summed: a
+    count is a 64-bit integer where DuckDB sums a boolean into a 128-bit one), the first add-to-cart and first
+    checkout (the carts read them here rather than group the events again) and the first event that carries the
+    customer id (a visit may begin before the visitor signs in: the customer's first visit starts there)."""
     return dict(
         customer_id=ev.customer_id.max(),
         visitor=ibis.coalesce(ev.customer_id.max(), ev.anonymous_id.max(), ev.session_id.max()),
@@ -51,6 +53,9 @@ def _counts(ev) -> dict:
         checkouts=ev.count(where=ev.event_type == "begin_checkout"),
         purchases=ev.count(where=ev.event_type == "purchase"),
         sign_ups=ev.count(where=ev.event_type == "sign_up"),
+        cart_at=ev.event_time.min(where=ev.event_type == "add_to_cart"),
+        checkout_at=ev.event_time.min(where=ev.event_type == "begin_checkout"),
+        known_at=ev.event_time.min(where=ev.customer_id.notnull()),
     )
 
 
@@ -109,7 +114,8 @@ def _sessions(tables: Tables):
 
 
 def sessions(tables: Tables):
-    """One row per session: landing page type, channel, device, start, event counts, bounced, seconds to the next step."""
+    """One row per session: landing page type, channel, device, start, event counts, bounced, seconds to the next
+    step, first add-to-cart, first checkout and first event with the customer id."""
     return tables.derived("sessions", _sessions)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, days, hours, money, number, share, word
 from ...metrics.orders import average_order_value
+from ...metrics.sessions import AGGREGATE_BACKENDS
 from .. import windows
 from ..base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
@@ -286,6 +288,27 @@ def thank_you(tables: Tables, o: ThankYouOptions) -> Evidence:
 MATCHING, NOT_MATCHING, NO_HISTORY = "matches their interest", "does not match", "no viewing history"
 
 
+_MOST_VIEWED = dt.Struct({"fewer": dt.int64, "category": dt.string})
+
+
+@ibis.udf.agg.builtin(name="min")
+def _most_viewed(arg: _MOST_VIEWED) -> _MOST_VIEWED:
+    """DuckDB: the smallest struct, field by field: the most views (fewest negated), the first category on a tie."""
+
+
+def _top_category(tables: Tables, per):
+    """Each customer's most viewed category (of two viewed as often, the first in byte order): vcust,
+    top_category. One group-by on DuckDB (sessions.AGGREGATE_BACKENDS), a window ranking elsewhere."""
+    if tables.con.name in AGGREGATE_BACKENDS:
+        top = per.group_by("customer_id").aggregate(
+            _m=_most_viewed(ibis.struct({"fewer": -per.views, "category": per.category}))
+        )
+        return top.select(vcust=top.customer_id, top_category=top._m["category"])
+    w = ibis.window(group_by=per.customer_id, order_by=[ibis.desc(per.views), per.category])
+    top = per.mutate(_rn=ibis.row_number().over(w))
+    return top.filter(top._rn == 0).select(vcust=top.customer_id, top_category=top.category)
+
+
 class RelevanceOptions(Options):
     """Relevance: tunables beside the control points."""
 
@@ -338,9 +361,7 @@ def relevance(tables: Tables, o: RelevanceOptions) -> Evidence:
     ev = tables["events"]
     v = ev.filter((ev.event_type == "product_view") & ev.customer_id.notnull() & ev.category.notnull())
     per = v.group_by(["customer_id", "category"]).aggregate(views=v.count())
-    w = ibis.window(group_by=per.customer_id, order_by=[ibis.desc(per.views), per.category])
-    top = per.mutate(_rn=ibis.row_number().over(w))
-    top = top.filter(top._rn == 0).select(vcust=top.customer_id, top_category=top.category)
+    top = _top_category(tables, per)
     m = tables["messages"]
     pr = m.filter((m.message_type == "promo") & m.category.notnull())
     j = pr.left_join(top, pr.customer_id == top.vcust)
