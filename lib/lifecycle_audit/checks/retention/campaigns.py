@@ -193,10 +193,20 @@ def _visits(tables: Tables, keys, window_days: int):
     """A function giving each member's sessions in the window (NaN for all when no events name customers)."""
     if not _events_name_customers(tables):
         return lambda df: np.nan
-    ev = tables["events"]
-    ev = ev.filter(ev.customer_id.notnull() & ev.session_id.notnull())
-    ev = ev.select(ec=ev.customer_id, sid=ev.session_id, et=ev.event_time)
     k = keys.select("campaign_id", "customer_id", "assigned_at")
+    span = k.aggregate(first=k.assigned_at.min(), last=k.assigned_at.max()).to_pandas().iloc[0]
+    if pd.isna(span["first"]):  # nobody assigned at a known time: no window to look in
+        return lambda df: np.zeros(len(df))
+    ev = tables["events"]
+    # only the events between the first assignment and the end of the last window can fall in a window: the
+    # filter reaches the scan, so the join meets those, not every event of the period
+    ev = ev.filter(
+        ev.customer_id.notnull()
+        & ev.session_id.notnull()
+        & (ev.event_time >= pd.Timestamp(span["first"]))
+        & (ev.event_time < pd.Timestamp(span["last"]) + pd.Timedelta(days=window_days))
+    )
+    ev = ev.select(ec=ev.customer_id, sid=ev.session_id, et=ev.event_time)
     j = k.join(
         ev, [k.customer_id == ev.ec, ev.et >= k.assigned_at, ev.et < k.assigned_at + ibis.interval(days=window_days)]
     )
