@@ -165,21 +165,28 @@ def coverage(tables) -> pd.DataFrame:
     return pd.DataFrame(out, columns=COVERAGE_COLUMNS)
 
 
-def _column_stats(t, spec: contract.Table, filled: dict[str, int]) -> pd.Series:
-    """One query over the table: the distinct values of every filled column that is not a kind column, and the
-    first and last value of every filled date column. The rows, the filled rows and the kinds are the profile's:
-    the query leaves out what the profile already counted (and the columns it found empty)."""
-    agg = {}
+def _column_stats(t, spec: contract.Table, filled: dict[str, int]) -> dict:
+    """The distinct values of every filled column that is not a kind column (`d__<column>`), and the first and last
+    value of every filled date column (`lo__`, `hi__`). The rows, the filled rows and the kinds are the profile's:
+    nothing here counts them again, nor looks at a column the profile found empty.
+
+    Each distinct count is a query of its own: several count(distinct) in one query hold the values of every
+    column at once, which at 1 M customers (44 M events: 19 M sessions, 24 M moments) is more than a stage's
+    memory; one column at a time was a little faster (10.4 s against 11.5 s for the events, same machine). The
+    dates are one more query, which holds nothing but them."""
+    out: dict = {}
+    dates = {}
     for col in spec.columns:
         if not filled.get(col.name):
             continue
         c = t[col.name]
         if not presence.is_kind(col):
-            agg[f"d__{col.name}"] = c.nunique()
+            out[f"d__{col.name}"] = int(t.aggregate(d=c.nunique()).to_pandas()["d"].iloc[0])
         if col.kind in (contract.TIMESTAMP, contract.DATE):
-            agg[f"lo__{col.name}"] = c.min()
-            agg[f"hi__{col.name}"] = c.max()
-    return t.aggregate(**agg).to_pandas().iloc[0] if agg else pd.Series(dtype=object)
+            dates[f"lo__{col.name}"], dates[f"hi__{col.name}"] = c.min(), c.max()
+    if dates:
+        out.update(t.aggregate(**dates).to_pandas().iloc[0].to_dict())
+    return out
 
 
 def _kinds_text(kinds: dict[str, int]) -> str:
