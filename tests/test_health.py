@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit import health
-from tests.kit import T0, customers, events, messages, tables
+from tests.kit import T0, customers, events, messages, shop, tables
 
 
 def _tables():
@@ -61,3 +61,24 @@ def test_readiness_by_stage_counts_each_state_per_stage_in_catalogue_order():
         assert per.loc[stage, "ready"] == (rows["state"] == "ready").sum()
         assert per.loc[stage, "cannot run"] == (rows["state"] == "cannot run").sum()
     assert per[["ready", "cannot run"]].to_numpy().sum() == len(ready)
+
+
+def test_coverage_counts_exactly_what_an_independent_count_of_the_same_rows_finds():
+    """Every count of the coverage view against pandas counting the very frames: rows, filled rows and distinct
+    values, on a generated shop with values repeated, columns partly and wholly empty and yes/no kinds."""
+    frames = shop(customers=800, seed=5)
+    cu = frames["customers"].copy()
+    cu.loc[cu.index[::3], "country"] = None
+    cu.loc[cu.index[::4], "email_opt_in"] = None
+    cu["loyalty_member_since"] = pd.NaT
+    frames["customers"] = cu
+    t = tables(**frames)
+    c = health.coverage(t).set_index("column")
+    for name in c["table"].unique():
+        df = t[name].to_pandas()
+        for col in df.columns:
+            row = c.loc[f"{name}.{col}"]
+            assert row["rows"] == len(df), col
+            assert row["distinct"] == df[col].nunique(), col
+            assert row["filled"] == (pytest.approx(df[col].notna().sum() / len(df)) if len(df) else None), col
+    assert c.loc["customers.email_opt_in", "distinct"] == 2 and c.loc["customers.loyalty_member_since", "distinct"] == 0

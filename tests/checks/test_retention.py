@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from lifecycle_audit import i18n
+from lifecycle_audit.checks.retention.campaigns import member_outcomes, unmeasured_campaigns
 from lifecycle_audit.metrics import cohorts, expansion, lift
 from tests.kit import (
     T0,
@@ -655,6 +656,34 @@ def test_visits_are_compared_when_the_events_name_customers():
     )
     row = run(CAMPAIGN, campaign_members=members, orders=od, events=ev).table.iloc[0]
     assert (row.visit_rate_treated, row.visit_rate_control, row.visit_lift) == pytest.approx((0.5, 0.0, 0.5))
+
+
+def test_visits_count_each_members_sessions_in_the_window_once():
+    members, od = experiment("CAMP-v", {"all": (60, 6), "control": (60, 1)})
+    first, second, third = members["customer_id"].iloc[:3]
+    ev = events(
+        [dict(session_id="s1", customer_id=first, days=11 + h / 24, event_type="page_view") for h in range(3)]
+        + [dict(session_id="s2", customer_id=first, days=12, event_type="page_view")]  # first: 2 sessions
+        + [dict(session_id=None, customer_id=first, days=12, event_type="page_view")]  # no session: not one
+        + [dict(session_id="s1", customer_id=second, days=13, event_type="page_view")]  # another customer's s1
+        + [dict(session_id="s3", customer_id=third, days=30, event_type="page_view")]  # after the window
+        + [dict(session_id="s4", customer_id=None, days=12, event_type="page_view")]
+    )
+    out = member_outcomes(tables(campaign_members=members, orders=od, events=ev), 14, 90).set_index("customer_id")
+    assert (out.loc[first, "visits"], out.loc[second, "visits"], out.loc[third, "visits"]) == (2, 1, 0)
+    assert out["visits"].sum() == 3
+
+
+def test_unmeasured_campaigns_count_campaigns_and_customers_once_per_kind_of_message():
+    ms = mails(
+        [("a", "promo", 1), ("a", "promo", 2), ("b", "promo", 3), (None, "promo", 4), ("a", "newsletter", 5)]
+        + [("c", "promo", 6), ("c", "winback", 7)]
+    )
+    ms["campaign_id"] = ["P1", "P1", "P2", "P2", "N1", "TESTED", None]
+    out = unmeasured_campaigns(tables(messages=ms), {"TESTED"}).set_index("message_type")
+    assert list(out.index) == ["promo", "newsletter"]  # the tested campaign and messages of no campaign left out
+    assert out.loc["promo", ["campaigns", "messages", "customers"]].tolist() == [2, 4, 2]
+    assert out.loc["newsletter", ["campaigns", "messages", "customers"]].tolist() == [1, 1, 1]
 
 
 def test_campaigns_without_a_control_group_are_listed_with_their_volume():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from lifetimes.utils import ConvergenceError
+from pandas.testing import assert_series_equal
 
+from lifecycle_audit.checks.winback.common import contacted_after, lapsed_contacts, winbacks
 from lifecycle_audit.errors import CheckError
 from lifecycle_audit.metrics import churn, lifetime
-from tests.kit import customers, estimated, messages, orders, reviews, run, tables
+from tests.kit import customers, estimated, messages, orders, reviews, run, shop, tables
 
 END = pd.Timestamp("2026-10-01")  # the day after the last order of every shop below
 AT = END + pd.Timedelta(hours=10)  # rows are dated in days before the end, at 10:00
@@ -252,3 +254,66 @@ def test_channel_fallback_needs_enough_unreachable_customers():
         "needs at least 20 customers whose last order was 100 to 400 days ago, whose e-mail no "
         "longer works and who have another channel; found 14"
     )
+
+
+# ---------------------------------------------------------------- what the messages say of the lapsed customers
+
+
+def _tied_shop() -> dict[str, pd.DataFrame]:
+    """A generated shop with the awkward rows added: win-backs sent at the very moment of the customer's last
+    order (not after it), messages of no type or no time, and lapsed customers the customers table does not list
+    or whose opt-in is unknown."""
+    frames = shop(customers=1500, seed=11)
+    od, ms, cu = frames["orders"], frames["messages"], frames["customers"]
+    last = od.dropna(subset=["customer_id"]).groupby("customer_id")["order_time"].max()
+    end = churn.end_of(tables(**frames))
+    age = (end - last).dt.total_seconds() / 86400
+    lapsed = last[(age > 100) & (age <= 400)].sort_index()
+    tied = lapsed.index[:40]
+    extra = [
+        dict(customer_id=c, channel=ch, message_type="winback", sent_at=lapsed[c])
+        for i, c in enumerate(tied)
+        for ch in (("email", "postal", "sms")[i % 3],)
+    ]
+    extra += [dict(customer_id=c, channel="postal", message_type=None, sent_at=lapsed[c]) for c in lapsed.index[40:60]]
+    extra += [
+        dict(customer_id=c, channel="postal", message_type=None, sent_at=lapsed[c] + pd.Timedelta(days=1))
+        for c in lapsed.index[60:70]
+    ]
+    extra += [dict(customer_id=c, channel="sms", message_type="promo", sent_at=None) for c in lapsed.index[70:80]]
+    add = pd.DataFrame(extra).reindex(columns=ms.columns)
+    add["message_id"] = [f"X{i}" for i in range(len(add))]
+    ms = pd.concat([ms, add.astype(ms.dtypes.to_dict())], ignore_index=True)
+    cu = cu[~cu["customer_id"].isin(lapsed.index[80:100])].copy()  # lapsed customers the table does not list
+    cu.loc[cu["customer_id"].isin(lapsed.index[100:120]), "email_opt_in"] = None
+    return {**frames, "messages": ms, "customers": cu}
+
+
+def test_lapsed_contacts_say_what_the_single_messages_say_with_ties_and_gaps():
+    frames = _tied_shop()
+    t = tables(**frames)
+    lap = churn.lapsed(t, 100, 400)
+    said = lapsed_contacts(t, 100, 400).loc[lap.index]
+    last = lap["last_order"]
+    ms = frames["messages"].dropna(subset=["customer_id"])
+    # the reading the checks made message by message
+    assert_series_equal(said["last_winback"] > last, contacted_after(last, winbacks(t)), check_names=False)
+    assert_series_equal(
+        said["last_email_winback"] > last, contacted_after(last, winbacks(t, "email")), check_names=False
+    )
+    other = ms[ms["channel"].isin(("postal", "sms", "push"))]
+    marketing = other[~other["message_type"].isin(("transactional", "thank_you"))]
+    assert_series_equal(said["last_other_marketing"] > last, contacted_after(last, marketing), check_names=False)
+    email = ms[ms["channel"] == "email"]
+    dead = set(email.loc[email["unsubscribed_at"].notna() | email["bounced"].fillna(False).astype(bool), "customer_id"])
+    assert list(said["email_dead"]) == [c in dead for c in lap.index]
+    used = set(other.loc[other["channel"].isin(("sms", "push")), "customer_id"])
+    assert list(said["sms_or_push"]) == [c in used for c in lap.index]
+    assert list(said["opted_in"]) == [c in churn.opted_in(t) for c in lap.index]
+    cu = frames["customers"]
+    postal = set(cu.loc[cu["has_postal_address"].fillna(False).astype(bool), "customer_id"])
+    assert list(said["postal_address"]) == [c in postal for c in lap.index]
+    # the awkward rows are there to be read: a win-back at the moment of the last order is not one after it
+    tied = lap.index.intersection(lap.sort_index().index[:40])
+    assert not (said.loc[tied, "last_winback"] > last[tied]).all()
+    assert (~said["opted_in"]).sum() >= 40  # the 20 unlisted and the 20 of unknown opt-in among them

@@ -58,15 +58,30 @@ def by_band(tables: Tables):
     w = contact_weeks(tables)
     w = w.filter(w.emails > 0)
     recorded = presence.has_values(tables, "messages", "complained_at")  # empty on every row: not recorded
-    agg = dict(messages=w.emails.sum(), unsubscribes=w.unsubscribes.sum())
+    # Customers per band counted as the groups of (band, customer): a second group-by, not a count(distinct),
+    # which holds every customer of every band at once.
+    per = dict(weeks=w.count(), messages=w.emails.sum(), unsubscribes=w.unsubscribes.sum())
     if recorded:
-        agg["complaints"] = w.complaints.sum()
-    agg.update(customer_weeks=w.count(), customers=w.customer_id.nunique())
-    out = w.group_by(w.band).aggregate(**agg).order_by("band").to_pandas()
+        per["complaints"] = w.complaints.sum()
+    c = w.group_by([w.band, w.customer_id]).aggregate(**per)
+    agg = dict(messages=c.messages.sum(), unsubscribes=c.unsubscribes.sum())
+    if recorded:
+        agg["complaints"] = c.complaints.sum()
+    agg.update(customer_weeks=c.weeks.sum(), customers=c.count())
+    out = c.group_by(c.band).aggregate(**agg).order_by("band").to_pandas()
     out["unsubscribe_rate"] = out["unsubscribes"] / out["messages"]
     if "complaints" in out:
         out["complaint_rate"] = out["complaints"] / out["messages"]
     return out
+
+
+def customers_above(tables: Tables, contacts: int) -> tuple[int, int]:
+    """Customers sent a marketing e-mail in a week in which they got `contacts` or more contact messages (every
+    channel), and customers sent any contact message: from the customer-weeks, one group-by per customer."""
+    w = contact_weeks(tables)
+    per = w.group_by("customer_id").aggregate(most=w.contacts.max(where=w.emails > 0))
+    out = per.aggregate(above=per.count(where=per.most >= contacts), contacted=per.count()).to_pandas()
+    return int(out["above"].iloc[0]), int(out["contacted"].iloc[0])
 
 
 def band_label(band: int) -> str:

@@ -191,21 +191,45 @@ def member_outcomes(tables: Tables, window_days: int, pre_days: int) -> pd.DataF
 
 def _visits(tables: Tables, keys, window_days: int):
     """A function giving each member's sessions in the window (NaN for all when no events name customers)."""
-    if not presence.has_values(tables, "events", "customer_id"):
+    if not _events_name_customers(tables):
         return lambda df: np.nan
-    ev = tables["events"]
-    ev = ev.filter(ev.customer_id.notnull()).select(ec=ev.customer_id, sid=ev.session_id, et=ev.event_time)
     k = keys.select("campaign_id", "customer_id", "assigned_at")
+    span = k.aggregate(first=k.assigned_at.min(), last=k.assigned_at.max()).to_pandas().iloc[0]
+    if pd.isna(span["first"]):  # nobody assigned at a known time: no window to look in
+        return lambda df: np.zeros(len(df))
+    ev = tables["events"]
+    # only the events between the first assignment and the end of the last window can fall in a window: the
+    # filter reaches the scan, so the join meets those, not every event of the period
+    ev = ev.filter(
+        ev.customer_id.notnull()
+        & ev.session_id.notnull()
+        & (ev.event_time >= pd.Timestamp(span["first"]))
+        & (ev.event_time < pd.Timestamp(span["last"]) + pd.Timedelta(days=window_days))
+    )
+    ev = ev.select(ec=ev.customer_id, sid=ev.session_id, et=ev.event_time)
     j = k.join(
         ev, [k.customer_id == ev.ec, ev.et >= k.assigned_at, ev.et < k.assigned_at + ibis.interval(days=window_days)]
     )
-    by = j.group_by(["campaign_id", "customer_id"]).aggregate(visits=j.sid.nunique()).to_pandas()
+    # a member's sessions counted as the groups of (member, session), not by a count(distinct) per member
+    s = j.group_by(["campaign_id", "customer_id", "sid"]).aggregate()
+    by = s.group_by(["campaign_id", "customer_id"]).aggregate(visits=s.count()).to_pandas()
 
     def visits(df: pd.DataFrame) -> pd.Series:
         out = df[["campaign_id", "customer_id"]].merge(by, on=["campaign_id", "customer_id"], how="left")
         return out["visits"].fillna(0).to_numpy()
 
     return visits
+
+
+def _events_name_customers(tables: Tables) -> bool:
+    """Whether any event names its customer (presence.has_values), asked of the first such row: the events'
+    profile groups all their rows, which this check needs for nothing else."""
+    if not tables.has("events"):
+        return False
+    ev = tables["events"]
+    if "customer_id" not in ev.columns:
+        return False
+    return len(ev.filter(ev.customer_id.notnull()).select("customer_id").limit(1).to_pandas()) > 0
 
 
 # ---------------------------------------------------------------- per campaign and variant
@@ -367,10 +391,16 @@ def unmeasured_campaigns(tables: Tables, tested: set[str]) -> pd.DataFrame:
         return pd.DataFrame()
     ms = tables["messages"]
     ms = ms.filter(ms.campaign_id.notnull() & ~ms.campaign_id.isin(sorted(tested) or [""]))
-    by = ms.group_by("message_type").aggregate(
-        campaigns=ms.campaign_id.nunique(), messages=ms.count(), customers=ms.customer_id.nunique()
+    # campaigns and customers per kind of message counted as groups, not by a count(distinct) each
+    per_campaign = ms.group_by(["message_type", "campaign_id"]).aggregate(messages=ms.count())
+    by = per_campaign.group_by("message_type").aggregate(
+        campaigns=per_campaign.count(), messages=per_campaign.messages.sum()
     )
-    by = by.to_pandas().sort_values(["messages", "message_type"], ascending=[False, True])
+    per_customer = ms.filter(ms.customer_id.notnull()).group_by(["message_type", "customer_id"]).aggregate()
+    customers = per_customer.group_by("message_type").aggregate(customers=per_customer.count()).to_pandas()
+    by = by.to_pandas().merge(customers, on="message_type", how="left")  # pandas matches an empty type to itself
+    by["customers"] = by["customers"].fillna(0).astype("int64")
+    by = by.sort_values(["messages", "message_type"], ascending=[False, True])
     return by.assign(verdict=UNMEASURED).reset_index(drop=True)
 
 

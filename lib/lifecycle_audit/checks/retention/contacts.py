@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...engine import Tables
 from ...i18n import N_, Text, count, money, share
-from ...metrics.contacts import BAND_CAP, MARKETING_EMAILS, by_band, messages_with_frequency
+from ...metrics.contacts import BAND_CAP, MARKETING_EMAILS, by_band, customers_above
 from ...metrics.orders import revenue_per_customer_year
 from ..base import WORKBOOK, Chart, Evidence, NotEnoughData, Options, check, cite, rate
 
@@ -95,10 +95,7 @@ def over_contacting(tables: Tables, o: OverContactingOptions) -> Evidence:
         base=share(base, 2),
     )
     if turn is not None:
-        m = messages_with_frequency(tables)
-        hot = m.filter((m.channel == "email") & (m.contacts >= turn))
-        n_customers = int(hot.customer_id.nunique().to_pandas())
-        contacted = int(m.customer_id.nunique().to_pandas())
+        n_customers, contacted = customers_above(tables, turn)
         over = bands[bands["band"] >= turn]
         excess = float((over["messages"] * (over["unsubscribe_rate"] - base)).clip(lower=0).sum())
         details.update(

@@ -13,7 +13,7 @@ from ...metrics import churn, lifetime
 from ...privacy import pseudonymise_frame
 from .. import windows
 from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
-from .common import TOP_ROWS, contacted_after, winbacks
+from .common import TOP_ROWS, lapsed_contacts, winbacks
 
 
 class ChurnRiskOptions(Options):
@@ -95,9 +95,9 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
     lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
     lap = lap[lap["orders"] >= o.min_orders]
-    reachable = churn.opted_in(tables)
-    if reachable is not None:
-        lap = lap[lap.index.isin(reachable)]
+    said = lapsed_contacts(tables, lo, hi)
+    if "opted_in" in said:  # the customers table says who may be e-mailed
+        lap = lap[said.loc[lap.index, "opted_in"].to_numpy()]
     if len(lap) < o.min_lapsed:
         raise NotEnoughData(
             Text(
@@ -113,7 +113,7 @@ def churn_risk(tables: Tables, o: ChurnRiskOptions) -> Evidence:
     except lifetime.FitFailed as err:
         raise NotEnoughData(err.text) from err
     lap = lap.join(fit.customers)
-    lap["contacted"] = contacted_after(lap["last_order"], winbacks(tables))
+    lap["contacted"] = said.loc[lap.index, "last_winback"] > lap["last_order"]
     rate = float(lap["contacted"].mean())
     missed = lap[~lap["contacted"]]
     at_risk = float(missed["revenue_at_risk"].sum())

@@ -11,7 +11,7 @@ from ...metrics.orders import average_order_value
 from ...privacy import pseudonymise_frame
 from .. import windows
 from ..base import KLAVIYO_FLOWS, Chart, Evidence, NotEnoughData, Options, check, cite, rate
-from .common import TOP_ROWS, contacted_after, winbacks
+from .common import OTHER_CHANNELS, TOP_ROWS, lapsed_contacts, winbacks
 
 DEFAULTED, BAD_REVIEW, BOTH = "did not pay", "bad review", "both"
 
@@ -167,28 +167,13 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
     windows.require(tables, int(o.lapsed_from_days), "lapsed_from_days")
     lo, hi = o.lapsed_from_days, o.lapsed_to_days
     lap = churn.lapsed(tables, lo, hi)
-    m = tables["messages"]
-    m = m.filter(m.customer_id.notnull())
-    email = m.filter(m.channel == "email")
-    dead_by = email.unsubscribed_at.notnull()
-    if "bounced" in email.columns:
-        dead_by = dead_by | email.bounced.fill_null(False)
-    dead_ids = set(email.filter(dead_by).select("customer_id").distinct().to_pandas()["customer_id"].astype(str))
-    optin = churn.opted_in(tables)
-    dead = lap.index.isin(dead_ids) | (~lap.index.isin(optin) if optin is not None else False)
+    said = lapsed_contacts(tables, lo, hi).loc[lap.index]
+    last = lap["last_order"]
+    dead = said["email_dead"] | (~said["opted_in"] if "opted_in" in said else False)
     # an e-mail win-back that reached the customer after the last order: e-mail still worked for them
-    wb_mail = winbacks(tables, "email")
-    dead &= ~contacted_after(lap["last_order"], wb_mail).to_numpy()
-    cu = tables["customers"]
-    postal = set()
-    if "has_postal_address" in cu.columns:
-        ids = cu.filter(cu.has_postal_address.fill_null(False)).select("customer_id").to_pandas()["customer_id"]
-        postal = set(ids.astype(str))
-    other = m.filter(m.channel.isin(("postal", "sms", "push")))
-    other = other.select("customer_id", "channel", "sent_at", "message_type").to_pandas()
-    other["customer_id"] = other["customer_id"].astype(str)
-    used_before = set(other.loc[other["channel"].isin(("sms", "push")), "customer_id"])
-    target = lap[dead & (lap.index.isin(postal) | lap.index.isin(used_before))]
+    dead &= ~(said["last_email_winback"] > last)
+    postal = said["postal_address"]
+    target = lap[(dead & (postal | said["sms_or_push"])).to_numpy()]
     if len(target) < o.min_customers:
         raise NotEnoughData(
             Text(
@@ -200,8 +185,7 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
                 found=count(len(target)),
             )
         )
-    marketing = other[~other["message_type"].isin(("transactional", "thank_you"))]
-    tried = contacted_after(target["last_order"], marketing)
+    tried = said.loc[target.index, "last_other_marketing"] > target["last_order"]
     rate = float(tried.mean())
     target = target.assign(tried=tried, age=churn.age_band(target["days_since_last_order"]))
     by_age = target.groupby("age", observed=False).agg(customers=("tried", "size"), tried=("tried", "sum"))
@@ -244,7 +228,8 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
     )
     aov = average_order_value(tables)
     at_stake = method = None
-    fallback = marketing[marketing["message_type"] == "winback"]
+    fallback = winbacks(tables)
+    fallback = fallback[fallback["channel"].isin(OTHER_CHANNELS)]
     on_other = len(fallback) >= o.min_customers
     if not on_other:  # nothing sent on other channels to learn from: the shop's e-mail win-backs stand in
         fallback = winbacks(tables, "email")
@@ -271,7 +256,7 @@ def channel_fallback(tables: Tables, o: ChannelFallbackOptions) -> Evidence:
         "customers": int(len(target)),
         "tried": int(tried.sum()),
         "not_tried": int(len(missed)),
-        "with_postal_address": int(target.index.isin(postal).sum()),
+        "with_postal_address": int(postal.loc[target.index].sum()),
         "reactivation_other_channels": came_back,
     }
     summary = Text(
