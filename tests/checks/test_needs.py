@@ -16,7 +16,7 @@ import pytest
 from lifecycle_audit import checks, engine, findings
 from lifecycle_audit.checks import CheckError, parse_need
 from lifecycle_audit.engine import Tables
-from lifecycle_audit.metrics import churn, presence
+from lifecycle_audit.metrics import presence
 from tests.kit import customers, messages, orders, run, shop, tables
 
 SHOP = dict(profile="healthy", customers=2000)
@@ -128,9 +128,9 @@ def test_an_empty_opt_in_column_counts_as_not_recorded_like_an_absent_one():
     t_empty = tables(customers=customers(customer_id=["a", "b"], email_opt_in=[None, None]))
     t_absent = tables(customers=customers(customer_id=["a", "b"]).drop(columns="email_opt_in"))
     t_set = tables(customers=customers(customer_id=["a", "b"], email_opt_in=[True, None]))
-    assert churn.opted_in(t_empty) is None and churn.opted_in(t_absent) is None
-    assert churn.opted_in(t_set) == {"a"}
     assert not presence.has_values(t_empty, "customers", "email_opt_in")
+    assert not presence.has_values(t_absent, "customers", "email_opt_in")
+    assert presence.has_values(t_set, "customers", "email_opt_in")
 
 
 # ---------------------------------------------------------------- every check, every input blanked

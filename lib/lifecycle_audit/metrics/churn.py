@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import Tables
-from . import lifetime, presence
+from . import lifetime
 from .rfm import customer_rfm
 
 # Probability-alive bands and last-order ages, in the order tables and charts show them.
@@ -49,15 +49,6 @@ def lapsed(tables: Tables, lo: float, hi: float) -> pd.DataFrame:
     chosen = (age > lo) & (age <= hi)
     # age[chosen], not age: assigning a longer Series to an empty frame would give it the Series' index
     return h[chosen].assign(days_since_last_order=age[chosen])
-
-
-def opted_in(tables: Tables) -> set[str] | None:
-    """Customers with e-mail opt-in, or None when the customers table does not say."""
-    if not presence.has_values(tables, "customers", "email_opt_in"):  # absent or empty on every row: unknown
-        return None
-    c = tables["customers"]
-    ids = c.filter(c.email_opt_in.fill_null(False)).select("customer_id").to_pandas()["customer_id"]
-    return set(ids.astype(str))
 
 
 def prerequisites(tables: Tables) -> dict[str, float]:

@@ -17,21 +17,6 @@ MARKETING_EMAILS = "messages.channel=email&message_type=" + "|".join(
 BAND_CAP = 5  # weeks with 5 or more contacts are pooled as "5+"
 
 
-def _weekly(tables: Tables):
-    m = tables["messages"]
-    m = m.filter(~m.message_type.isin(NOT_CONTACTS))
-    m = m.mutate(week=m.sent_at.truncate("W"))
-    per_week = m.group_by([m.customer_id, m.week]).aggregate(contacts=m.count())
-    j = m.join(per_week, ["customer_id", "week"])
-    return j.mutate(band=(j.contacts.clip(upper=BAND_CAP))).cache()
-
-
-def messages_with_frequency(tables: Tables):
-    """Every contact message with the number of contacts its customer received that week (`contacts`)
-    and that number capped at 5 (`band`)."""
-    return tables.derived("messages_with_frequency", _weekly)
-
-
 def _contact_weeks(tables: Tables):
     m = tables["messages"]
     m = m.filter(~m.message_type.isin(NOT_CONTACTS) & m.customer_id.notnull())

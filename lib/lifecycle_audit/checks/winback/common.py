@@ -1,5 +1,5 @@
-"""Win-back: what its checks share: the win-back messages sent, who was contacted after a date, and what the
-messages table says of each lapsed customer."""
+"""Win-back: what its checks share: the win-back messages sent and what the messages table says of each lapsed
+customer."""
 
 from __future__ import annotations
 
@@ -21,15 +21,6 @@ def winbacks(tables, channel: str | None = None) -> pd.DataFrame:
     df = m.select("customer_id", "channel", "sent_at").to_pandas()
     df["customer_id"] = df["customer_id"].astype(str)
     return df
-
-
-def contacted_after(last: pd.Series, msgs: pd.DataFrame) -> pd.Series:
-    """Per customer of `last` (customer_id -> last order time): was any of `msgs` sent after it?"""
-    if last.empty or msgs.empty:  # mapping onto an empty series would give the wrong dtype
-        return pd.Series(False, index=last.index, dtype=bool)
-    got = msgs.assign(last=msgs["customer_id"].map(last))
-    got = got[got["sent_at"] > got["last"]]
-    return pd.Series(last.index.isin(got["customer_id"].unique()), index=last.index)
 
 
 def lapsed_contacts(tables, lo: float, hi: float) -> pd.DataFrame:
