@@ -2,7 +2,8 @@
 (lifecycle_audit.metrics through Ibis) and by hand-written DuckDB SQL, to time one against the other.
 
 - sessions & funnel: funnel.by_device (identified visitors) and funnel.reach;
-- abandoned carts: carts.carts (7 days) per device: carts, abandoned, left at the end of the visit, checkout reached;
+- abandoned carts: carts.carts (7 days) per device: carts, abandoned, left at the end of the visit, checkout reached,
+  both sides from the sessions stored when the data was prepared (as a stage reads them) and the purchase events;
 - contact frequency: contacts.by_band and contacts.weeks_by_band;
 - cohorts: cohorts.retention_table, cohorts.lifecycle and cohorts.cohort_second_orders.
 
@@ -24,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from lifecycle_audit import engine
-from lifecycle_audit.metrics import carts, cohorts, contacts, funnel, presence
+from lifecycle_audit.metrics import carts, cohorts, contacts, funnel, presence, stored
 
 CART_WINDOW_DAYS = 7
 MONTHS = 6
@@ -105,18 +106,18 @@ def sql_funnel(con: duckdb.DuckDBPyConnection, t: engine.Tables) -> list[pd.Data
     return [long.reset_index(drop=True), pd.DataFrame({"step": reach.index, "sessions": reach.to_numpy()})]
 
 
-# The whole carts table the library builds (every column the cart checks use), then counted per device.
+# The whole carts table the library builds (every column the cart checks use), then counted per device. Both sides
+# start from the sessions stored when the data was prepared (metrics.stored: the carts are the sessions with an
+# add-to-cart, their visitor and device the visit's), as a stage reads them; the purchases come from the events.
 CARTS = f"""
 CREATE OR REPLACE TEMP TABLE carts AS
-WITH ev AS (SELECT *, coalesce(customer_id, anonymous_id, session_id) AS visitor FROM events),
-c AS (
-  SELECT session_id, max(visitor) AS visitor, max(customer_id) AS customer_id, max(device) AS device,
-    min(event_time) FILTER (WHERE event_type = 'add_to_cart') AS cart_at,
-    min(event_time) FILTER (WHERE event_type = 'begin_checkout') AS checkout_at, max(event_time) AS session_end,
-    bool_or(event_type = 'purchase') AS bought_in_session, count(*) FILTER (WHERE event_type = 'add_to_cart') AS items
-  FROM ev GROUP BY session_id HAVING cart_at IS NOT NULL),
+WITH c AS (
+  SELECT session_id, visitor, customer_id, device, cart_at, checkout_at, ended_at AS session_end,
+    purchases > 0 AS bought_in_session, carts AS items
+  FROM sessions WHERE carts > 0),
 p AS (
-  SELECT visitor, event_time AS purchased_at FROM ev WHERE event_type = 'purchase'
+  SELECT coalesce(customer_id, anonymous_id, session_id) AS visitor, event_time AS purchased_at
+  FROM events WHERE event_type = 'purchase'
   {{orders}}),
 j AS (
   SELECT c.*, CASE WHEN p.purchased_at <= c.cart_at + INTERVAL {CART_WINDOW_DAYS} DAY THEN p.purchased_at END AS bought_at
@@ -134,7 +135,7 @@ CART_ORDERS = "UNION SELECT customer_id, order_time FROM orders WHERE customer_i
 
 
 def sql_carts(con: duckdb.DuckDBPyConnection, t: engine.Tables) -> list[pd.DataFrame]:
-    """Carts per session, the next purchase of the same visitor by an as-of join, counted per device."""
+    """Carts from the stored sessions, the next purchase of the same visitor by an as-of join, counted per device."""
     con.execute(CARTS.format(orders=CART_ORDERS if t.has("orders") else ""))
     return [con.sql(BY_DEVICE).df()]
 
@@ -287,16 +288,26 @@ MEASURES: dict[str, tuple[Callable, Callable]] = {
 # Timing.
 
 
-def open_tables(folder: Path) -> engine.Tables:
-    """The canonical tables of a folder, freshly opened (nothing derived yet)."""
-    return engine.Tables.from_folder(folder)
+# The measures whose inputs include the derived tables stored when the data was prepared, as a stage reads them.
+FROM_STORED = frozenset({"abandoned carts"})
+
+
+def open_tables(folder: Path, with_stored: bool = False) -> engine.Tables:
+    """The canonical tables of a folder, freshly opened (nothing derived yet, or only the stored derived tables)."""
+    t = engine.Tables.from_folder(folder)
+    if with_stored:
+        stored.attach(t, folder)
+    return t
 
 
 def open_sql(folder: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh DuckDB connection with a view per canonical table."""
+    """A fresh DuckDB connection with a view per canonical table, and `sessions` over the stored sessions."""
     con = duckdb.connect()
     for f in sorted(folder.glob("*.parquet")):
         con.execute(f"CREATE VIEW {f.stem} AS SELECT * FROM read_parquet('{f}')")
+    sessions = stored.stored_path(folder, "sessions")
+    if sessions.is_file():
+        con.execute(f"CREATE VIEW sessions AS SELECT * FROM read_parquet('{sessions}')")
     return con
 
 
@@ -329,10 +340,10 @@ def _timed(fn: Callable, *args) -> tuple[float, float, list[pd.DataFrame]]:
     return time.perf_counter() - started, cpu_seconds() - cpu, out
 
 
-def time_library(folder: Path, fn: Callable) -> tuple[float, float, list[pd.DataFrame]]:
+def time_library(folder: Path, fn: Callable, with_stored: bool = False) -> tuple[float, float, list[pd.DataFrame]]:
     """Wall and CPU seconds the library takes on fresh tables. The period and the messages' profile (presence:
     which columns are filled) are read before the clock starts: a run reads them once for every check's needs."""
-    t = open_tables(folder)
+    t = open_tables(folder, with_stored)
     _ = t.period, presence.profile(t, "messages")
     return _timed(fn, t)
 
@@ -350,12 +361,13 @@ def compare(folder: str | Path, repeats: int = 3, names: list[str] | None = None
     """Per measure: median wall seconds of the library and of the SQL over `repeats` runs (alternating), their
     median CPU seconds (`library_cpu`, `sql_cpu`), and whether both gave the same figures."""
     folder = Path(folder)
+    stored.store(open_tables(folder), folder)  # as preparing the data does (nothing when a run stored them)
     out = {}
     for name in names or MEASURES:
         lib_fn, sql_fn = MEASURES[name]
         lib_s, sql_s, lib_cpu, sql_cpu = [], [], [], []
         for _ in range(repeats):
-            s, cpu, lib_out = time_library(folder, lib_fn)
+            s, cpu, lib_out = time_library(folder, lib_fn, name in FROM_STORED)
             lib_s.append(s)
             lib_cpu.append(cpu)
             s, cpu, sql_out = time_sql(folder, sql_fn)
