@@ -28,14 +28,13 @@ from .model import BLANK_ROW, REPEATED_HEADER
 from .read import (
     RawRead,
     Unreadable,
-    blank_rows,
     csv_errors,
     csv_options,
     file_sha256,
     header_problem,
+    not_data_rows,
     note_encoding,
     parquet_header,
-    repeated_header,
     swallowed_rows,
     text_setup,
     undecodable,
@@ -235,11 +234,7 @@ class TextBatches:
         """The batch's blank and repeated header rows counted in the file's info and taken out (as a whole read)."""
         if not len(df):
             return Batch(df, at, 0, np.zeros(0, dtype=bool))
-        blank = blank_rows(df)
-        again = repeated_header(df)
-        info[BLANK_ROW] += int(blank.sum())
-        info[REPEATED_HEADER] += int((again & ~blank).sum())
-        not_data = blank | again
+        not_data = not_data_rows(df, info)
         return Batch(df[~not_data] if not_data.any() else df, at, len(df), not_data)
 
 

@@ -216,13 +216,20 @@ def _without_blank_rows(
     df.index = pd.RangeIndex(start, start + len(df))
     if fmt == "parquet" or not len(df):
         return df, info
+    not_data = not_data_rows(df, info)
+    if not_data.any():
+        df = df[~not_data]
+    return df, info
+
+
+def not_data_rows(df: pd.DataFrame, info: dict[str, Any]) -> np.ndarray:
+    """The blank rows and the rows repeating the header of text rows read from one file (`info`: the file's, whose
+    counts of each they are added to), as a mask."""
     blank = blank_rows(df)
     again = repeated_header(df)
-    info[BLANK_ROW] = int(blank.sum())
-    info[REPEATED_HEADER] = int((again & ~blank).sum())
-    if blank.any() or again.any():
-        df = df[~(blank | again)]
-    return df, info
+    info[BLANK_ROW] += int(blank.sum())
+    info[REPEATED_HEADER] += int((again & ~blank).sum())
+    return blank | again
 
 
 def _joined(
@@ -438,11 +445,9 @@ def lines_above(files: list[Path], opts, n: int) -> bool:
     only as far as `n`, so that a large file is not read to its end to tell that it is large."""
     count = 0
     for path in files:
-        with _text_file(path, opts).open() as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                count += chunk.count(b"\n")
-                if count > n:
-                    return True
+        count += _line_breaks(_text_file(path, opts), stop=n - count)
+        if count > n:
+            return True
     return False
 
 
@@ -678,12 +683,15 @@ def swallowed_rows(df: pd.DataFrame, breaks: np.ndarray, lines: np.ndarray, deli
     return None
 
 
-def _line_breaks(tf: _TextFile) -> int:
-    """How many newline bytes the file holds (an upper bound of its line breaks in any encoding)."""
+def _line_breaks(tf: _TextFile, stop: int | None = None) -> int:
+    """How many newline bytes the file holds (an upper bound of its line breaks in any encoding); with `stop`,
+    counted only until there are more than `stop` (the rest of a large file is not read)."""
     count = 0
     with tf.open() as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
             count += chunk.count(b"\n")
+            if stop is not None and count > stop:
+                break
     return count
 
 
