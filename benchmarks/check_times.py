@@ -13,16 +13,12 @@ wall and CPU seconds and the finding's status and value, so that a faster versio
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 
+from measures import cpu_seconds  # benchmarks/measures.py, beside this file (on the path as a script's folder)
+
 from lifecycle_audit import checks, stages, workbook
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _chosen(args: list[str]) -> list[checks.CheckSpec]:
@@ -41,9 +37,9 @@ def main(argv: list[str]) -> None:
     rows = []
     for spec in _chosen(names):
         audit = workbook.open_audit(params_file, tables_dir=folder)
-        wall, cpu = time.perf_counter(), _cpu()
+        wall, cpu = time.perf_counter(), cpu_seconds()
         f = audit.finding(spec.id)
-        rows.append((time.perf_counter() - wall, _cpu() - cpu, spec.id, f.status, f.value))
+        rows.append((time.perf_counter() - wall, cpu_seconds() - cpu, spec.id, f.status, f.value))
         print(f"{rows[-1][0]:8.2f} s  {spec.id}", file=sys.stderr, flush=True)
     print(f"\n{'wall s':>8} {'CPU s':>8}  {'check':<42} {'status':<8} value")
     for wall, cpu, check, status, value in sorted(rows, key=lambda r: -r[0]):

@@ -11,18 +11,14 @@ for the first view of the page; wall and CPU seconds and the rows of the result 
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
+
+from measures import cpu_seconds  # benchmarks/measures.py, beside this file (on the path as a script's folder)
 
 from lifecycle_audit import health, workbook
 
 VIEWS = {"coverage": health.coverage, "readiness": health.readiness}
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str]) -> None:
@@ -32,9 +28,11 @@ def main(argv: list[str]) -> None:
     rows = []
     for name in names or list(VIEWS):
         audit = workbook.open_audit(params_file, tables_dir=folder)
-        wall, cpu = time.perf_counter(), _cpu()
+        wall, cpu = time.perf_counter(), cpu_seconds()
         out = VIEWS[name.removeprefix("health.")](audit.tables)
-        rows.append((time.perf_counter() - wall, _cpu() - cpu, f"health.{name.removeprefix('health.')}", len(out)))
+        rows.append(
+            (time.perf_counter() - wall, cpu_seconds() - cpu, f"health.{name.removeprefix('health.')}", len(out))
+        )
         print(f"{rows[-1][0]:8.2f} s  {rows[-1][2]}", file=sys.stderr, flush=True)
     print(f"\n{'wall s':>8} {'CPU s':>8}  {'view':<20} rows")
     for wall, cpu, view, n in sorted(rows, key=lambda r: -r[0]):
