@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -21,6 +23,51 @@ PAGES = [f"{name}.html" for name in stages.NOTEBOOKS.values()]
 
 def last_line(text: str) -> str:
     return [line for line in text.splitlines() if line.strip()][-1].strip()
+
+
+# ----------------------------------------------------------------------------------------------
+# the installed command's exit (cli.main): its code, its output, the exit handlers, then no teardown
+
+_MAIN = """
+import atexit, sys, threading, time
+from pathlib import Path
+from lifecycle_audit import cli
+marks = Path(sys.argv[1])
+atexit.register(lambda: (marks / "atexit").write_text("ran"))
+def late():
+    time.sleep(0.3)
+    (marks / "thread").write_text("done")
+threading.Thread(target=late).start()
+class Freed:
+    def __del__(self):
+        (marks / "teardown").write_text("freed")
+kept = Freed()  # freed by the interpreter's module teardown, which the command skips
+sys.argv = ["lifecycle-audit", *sys.argv[2:]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["checks"], 0, "checks in 6 stages"),
+        (["validate", "no-such-params.yaml"], 2, "params file not found"),
+        (["no-such-command"], 2, "No such command"),
+    ],
+)
+def test_the_command_exits_with_its_code_after_its_output_threads_and_exit_handlers(tmp_path, args, code, said):
+    done = subprocess.run(
+        [sys.executable, "-c", _MAIN, str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        cwd=paths.ROOT,
+        timeout=120,
+    )
+    assert done.returncode == code, done.stderr
+    assert said in done.stdout + done.stderr
+    assert (tmp_path / "thread").read_text() == "done"  # a thread still working is waited for
+    assert (tmp_path / "atexit").read_text() == "ran"  # exit handlers run
+    assert not (tmp_path / "teardown").exists()  # and the process ends without the module teardown
 
 
 # ----------------------------------------------------------------------------------------------
