@@ -492,7 +492,7 @@ def quick_exit(code: int) -> None:
     for thread in threading.enumerate():  # as the interpreter does: its threads that are not daemons finish first
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
-    atexit._run_exitfuncs()  # noqa: SLF001 - undocumented, but exactly what the interpreter's own exit runs
+    atexit._run_exitfuncs()  # undocumented, but exactly what the interpreter's own exit runs
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed pipe (`| head`): nothing more can be said
             stream.flush()
