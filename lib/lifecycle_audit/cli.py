@@ -129,9 +129,17 @@ def run(
     ] = None,
 ) -> None:
     """Run the audit and print the path of the report's index.html (last line)."""
-    from . import runner  # noqa: PLC0415 - fast start
+    from . import params as params_mod  # noqa: PLC0415 - fast start
+    from .kernels import pool  # noqa: PLC0415 - fast start
 
     try:
+        # A missing or broken params file is said at once, before any worker starts (the run reads it again).
+        params_mod.load(paths.resolve(params))
+        # The stage workers start next: their own imports then overlap the runner's (about 1 s); the run takes
+        # them when it uses as many (one per stage at most) and stops them whatever happens.
+        workers = pool.start_workers(max(1, min(jobs, len(set(stage or stages.STAGES)))))
+        from . import runner  # noqa: PLC0415 - fast start
+
         result = runner.run(
             params,
             jobs=jobs,
@@ -142,6 +150,7 @@ def run(
             single_file=single_file,
             pdf=pdf,
             compare_with=compare_with,
+            workers=workers,
         )
     except SourceError as err:
         _fail(_problems(err), 2)

@@ -50,7 +50,7 @@ from .manifest import package_versions, period, rows, write_json
 __all__ = ["Run", "RunResult", "new_run_id", "run", "select_stages"]
 
 # The folder holding the lifecycle_audit package: the kernels import this same library.
-LIB_DIR = Path(__file__).resolve().parent.parent.parent
+LIB_DIR = pool_mod.LIB_DIR
 # Expected seconds per stage on the demo shop, used to start the longest first when no earlier run
 # of the client says better (a long stage started last would leave one worker idle at the end).
 _EXPECTED = {
@@ -355,15 +355,21 @@ def _check_writable(folder: Path) -> None:
         ) from None
 
 
-def _start_workers(r: Run) -> None:
-    """Start the workers now: their papermill import overlaps with preparing the data."""
-    r.pool, r.queue = pool_mod.start(r.jobs, str(LIB_DIR), str(paths.ROOT))
+def _start_workers(r: Run, workers: pool_mod.Workers | None = None) -> None:
+    """Start the workers now: their papermill import overlaps with preparing the data. Workers the caller started
+    earlier (the command starts them before importing this module) are taken if there are as many as the run
+    uses, else stopped and replaced."""
+    if workers is not None and workers.jobs == r.jobs:
+        r.pool, r.queue = workers.pool, workers.queue
+        return
+    if workers is not None:
+        workers.stop(unused=True)
+    r.pool, r.queue, _ = pool_mod.start_workers(r.jobs)
 
 
 def _stop_workers(r: Run) -> None:
     if r.pool is not None:
-        r.pool.shutdown(wait=True, cancel_futures=True)
-        r.queue.close()
+        pool_mod.Workers(r.pool, r.queue, r.jobs).stop()
 
 
 def _prepare_data(r: Run) -> None:
@@ -691,6 +697,7 @@ def run(
     single_file: bool = False,
     pdf: bool = False,
     compare_with: str | os.PathLike | None = None,
+    workers: pool_mod.Workers | None = None,
 ) -> RunResult:
     """Run the audit described by a params file and assemble reports/<client>/<run-id>/.
 
@@ -701,25 +708,32 @@ def run(
     (needs Chromium: report.export.BrowserMissing is raised before anything runs when there is none).
     compare_with: the run the index compares with (a run id of the client, or a run folder); default: the
     client's previous run, if any. The run folder also gets trend.html, the client's trend over all runs.
+    workers: the stage workers, already started (pool.start_workers); the run stops them when it ends, also when
+    nothing could run.
     """
-    r = _load(
-        params_file,
-        stages,
-        jobs,
-        notebooks_dir,
-        progress,
-        console,
-        asked_run_id=run_id,
-        start_timeout=start_timeout,
-        execution_timeout=execution_timeout,
-        single_file=single_file,
-        pdf=pdf,
-        compare_with=compare_with,
-    )
+    try:
+        r = _load(
+            params_file,
+            stages,
+            jobs,
+            notebooks_dir,
+            progress,
+            console,
+            asked_run_id=run_id,
+            start_timeout=start_timeout,
+            execution_timeout=execution_timeout,
+            single_file=single_file,
+            pdf=pdf,
+            compare_with=compare_with,
+        )
+    except BaseException:
+        if workers is not None:
+            workers.stop(unused=True)
+        raise
     # Every page, card, chart and CSV link of the run speaks the client's language and currency: the one
     # setting the report layer reads (a notebook's kernel sets the same through workbook.open_audit).
     with lang.use(r.params.locale, r.params.currency):
-        _start_workers(r)
+        _start_workers(r, workers)
         try:
             _steps(r, (_prepare_data, _make_folder, _execute_stages))
         finally:
