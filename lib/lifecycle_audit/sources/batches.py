@@ -13,6 +13,7 @@ said once the file has been parsed to its end, so that an error further on comes
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import jsonlines
 from .messages import display
 from .model import BLANK_ROW, REPEATED_HEADER
 from .read import (
@@ -32,8 +34,11 @@ from .read import (
     csv_options,
     file_sha256,
     header_problem,
+    json_errors,
+    json_text,
     not_data_rows,
     note_encoding,
+    other_columns_note,
     parquet_header,
     swallowed_rows,
     text_setup,
@@ -42,6 +47,7 @@ from .read import (
 )
 from .staged import arrow_dtypes
 
+PIECE = 65_536  # JSON lines turned into a frame at once
 LATER = 1 << 62  # the first row of a file not read yet: after every row read so far
 
 
@@ -269,6 +275,82 @@ class _Spans:
         lines.firsts.append(self.first)
         lines.rows.append(np.concatenate(self.rows) if self.rows else np.zeros(0, dtype=np.int64))
         lines.breaks.append(np.cumsum(np.concatenate(self.counts)) if self.counts else np.zeros(0, dtype=np.int64))
+
+
+class JsonBatches:
+    """The JSON-lines files of one source (plain or compressed), read `rows` lines at a time.
+
+    A first reading of each file takes only its field names and lines (read.json_errors words what cannot be read,
+    the first bad line of the first bad file, as a whole read does), so that every batch has the columns of the whole
+    read, in its order, before any row is checked: a field met only in the last lines is no column missing from the
+    first batch. Row N of a file is its line N (JSON values hold no line breaks), so no file lines are kept. Files
+    whose fields differ are joined as read whole: the first file's columns, then the others' as met, each file's
+    own columns in its info and a note per file (read.other_columns_note); a row repeating the header is told by
+    its own file's columns, as read whole."""
+
+    def __init__(self, files: list[Path], opts, hashes: dict[str, str] | None, rows: int):
+        self.paths, self.opts, self.rows = files, opts, rows
+        self.fmt, self.notes, self.line_offset, self.lines = "jsonl", [], 0, None
+        self.infos: list[dict[str, Any]] = []
+        self._text = []
+        start = 0
+        for path in files:
+            shown = display(path)
+            try:
+                tf = json_text(path, opts)
+                with json_errors(tf), tf.open() as fh:
+                    columns, count = jsonlines.names(fh, tf.candidates[0])
+            except Unreadable as err:
+                raise FileError(shown, str(err)) from None
+            sha = (hashes or {}).get(str(path)) or file_sha256(path)
+            info = {"file": shown, "sha256": sha, "rows_in": count, "start": start, BLANK_ROW: 0}
+            info.update({REPEATED_HEADER: 0, "format": "jsonl", "columns": columns})
+            if self.infos and columns != self.infos[0]["columns"]:
+                self.notes.append(other_columns_note(shown, columns, self.infos[0]["columns"], self.infos[0]["file"]))
+            self.infos.append(info)
+            self._text.append(tf)
+            start += count
+        self.header = list(dict.fromkeys(c for info in self.infos for c in info["columns"]))
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        return self.infos
+
+    def whole(self) -> RawRead:
+        """The source as read (no rows): its header and files, for the accounting."""
+        frame = pd.DataFrame(columns=self.header)
+        return RawRead(frame=frame, header=list(self.header), fmt="jsonl", files=self.infos, text=True, line_offset=0)
+
+    def _frame(self, lines: Iterator[dict], columns: list[str]) -> pd.DataFrame | None:
+        """The next `rows` records as a frame of the file's columns (None: no more), made PIECE records at a time:
+        a record as a dict of strings takes several times the memory of its row in the frame."""
+        pieces: list[pd.DataFrame] = []
+        left = self.rows
+        while left and (chunk := list(itertools.islice(lines, min(PIECE, left)))):
+            pieces.append(jsonlines.frame(chunk, columns))
+            left -= len(chunk)
+        if not pieces:
+            return None
+        return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+
+    def batches(self) -> Iterator[Batch]:
+        """Each batch as a frame of strings with every column of the source, indexed by row number."""
+        for tf, info in zip(self._text, self.infos, strict=True):
+            if not info["rows_in"]:
+                continue  # blank lines only: no rows, as read whole
+            start, own = info["start"], info["columns"]
+            try:
+                with json_errors(tf), tf.open() as fh:
+                    lines = jsonlines.records(fh, tf.candidates[0])
+                    while (df := self._frame(lines, own)) is not None:
+                        df.index = pd.RangeIndex(start, start + len(df))
+                        not_data = not_data_rows(df, info)  # by the file's own columns, as read whole
+                        if own != self.header:
+                            df = df.reindex(columns=self.header).astype("string")
+                        yield Batch(df[~not_data] if not_data.any() else df, start, len(df), not_data)
+                        start += len(df)
+            except Unreadable as err:
+                raise FileError(info["file"], str(err)) from None
 
 
 class ParquetBatches:

@@ -1,9 +1,9 @@
 """A large table read and validated in batches, never whole in memory; the same verdicts as one frame gives.
 
 A plain source (no preset, no web hits, one column per contract column) of more than STREAM_ROWS rows is read
-BATCH_ROWS rows at a time (sources.batches): one Parquet file or several with the same columns, or delimited text
-(CSV, TSV, compressed or not; one file or several with the same header), whose rows are judged by a count of its
-lines. Each batch goes through the per-row checks of sources.validate (`row_checks`); its passed rows are appended
+BATCH_ROWS rows at a time (sources.batches): one Parquet file or several with the same columns, delimited text
+(CSV, TSV, compressed or not; one file or several with the same header), or JSON lines (compressed or not; one file
+or several, whose fields may differ), the rows of text and JSON lines judged by a count of their lines. Each batch goes through the per-row checks of sources.validate (`row_checks`); its passed rows are appended
 to a staging Parquet file (sources.staged) and its problems merged into the table's (counts summed, the first
 examples kept, in the order one frame would list them). The checks that compare rows then run over the staged rows
 on only the columns they need: the doubled purchase events (purchases only), the repeated orders and keys (key
@@ -12,8 +12,17 @@ only). `Staged.write` copies the rows kept into the canonical table. Memory foll
 
 Text read in batches gives what reading it whole gives: the same parser and options, blank and repeated header rows
 counted per file, file lines kept across batches when a quoted value spans lines, the encoding tried in the same
-order (a later batch that is not UTF-8 reads the table again as cp1252; nothing staged is kept). Read whole, as
-before: Excel, JSON lines, files of mixed formats, text files whose headers differ, Parquet files whose columns
+order (a later batch that is not UTF-8 reads the table again as cp1252; nothing staged is kept).
+
+JSON lines read in batches give what reading them whole gives (sources.jsonlines, batches.JsonBatches): a first
+reading takes each file's field names (nested objects flattened to dotted names, as read whole) and its lines, so
+every batch has the columns of the whole read in its order, and a line that is not a JSON object, a file that is not
+text in its encoding or a gzip file cut short is the error of a whole read, before any row is checked. Row N of a
+file is its line N, as read whole; blank lines and rows repeating the header are counted per file (by the file's own
+fields); files whose fields differ are joined and noted as read whole. Mapping dotted names (`properties.revenue`)
+is a plain mapping and streams; JSON paths into a value (`properties.$.revenue`) shape the rows and are read whole.
+
+Read whole, as before: Excel, files of mixed formats, text files whose headers differ, Parquet files whose columns
 differ, presets, web hits, and mappings that shape the rows (alternatives, JSON paths, ids, items).
 """
 
@@ -31,7 +40,17 @@ from .. import contract
 from ..errors import ParamsError
 from . import doubles
 from .accounting import account_read
-from .batches import Batch, FileError, FileLines, NotStreamed, ParquetBatches, Retry, TextBatches, parquet_streamable
+from .batches import (
+    Batch,
+    FileError,
+    FileLines,
+    JsonBatches,
+    NotStreamed,
+    ParquetBatches,
+    Retry,
+    TextBatches,
+    parquet_streamable,
+)
 from .mapping import needed_columns
 from .messages import display, row_message
 from .model import KINDS, MAX_EXAMPLES, TableLoad, file_problem
@@ -50,8 +69,8 @@ __all__ = ["BATCH_ROWS", "STREAM_ROWS", "NotStreamed", "load_streamed", "streama
 
 def streamable(params, name: str) -> bool:
     """True for a plain mapping (no preset, no web hits, one column per contract column) of more than STREAM_ROWS
-    rows in Parquet files of the same columns or in delimited text files of the same header: a table read in
-    batches. Text is judged by its lines, counted only as far as STREAM_ROWS."""
+    rows in Parquet files of the same columns, in delimited text files of the same header or in JSON-lines files: a
+    table read in batches. Text and JSON lines are judged by their lines, counted only as far as STREAM_ROWS."""
     src = params.sources[name]
     files = params.input_files(name)
     if src.preset is not None or src.web is not None or not files:
@@ -72,6 +91,8 @@ def streamable(params, name: str) -> bool:
         if fmt in _TEXT:
             above = lines_above(files, src.read, STREAM_ROWS + (1 if src.read.header else 0) + src.read.skip_rows)
             return above and (len(files) == 1 or same_headers(files, fmt, src.read))
+        if fmt == "jsonl":  # one object per line: lines are rows (their fields are taken before the first batch)
+            return lines_above(files, src.read, STREAM_ROWS)
     except Exception:  # noqa: BLE001 - an unreadable file is reported by the whole read
         return False
     return False
@@ -107,6 +128,8 @@ def _load(params, name: str, folder: Path, progress, hashes, tried) -> tuple[Sta
         if fmt == "parquet":
             columns = needed_columns(spec, src, parquet_header(files[0])[0])
             reader = ParquetBatches(files, columns, hashes, BATCH_ROWS)
+        elif fmt == "jsonl":
+            reader = JsonBatches(files, src.read, hashes, BATCH_ROWS)
         else:
             reader = TextBatches(files, fmt, src.read, hashes, tried, BATCH_ROWS)
         load.line_offset = reader.line_offset
