@@ -702,15 +702,135 @@ def test_json_lines_files_whose_fields_differ_stream_and_are_joined_as_read_whol
     assert "e.g. row 9 of b.jsonl (value 'eight'; file line 9)" in str(only(load.problems, "wrong_type"))
 
 
-def test_json_paths_into_a_value_are_read_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("piece", [batches.PIECE, 3])
+def test_json_paths_into_json_lines_values_stream_as_read_whole(tmp_path, monkeypatch, piece):
+    monkeypatch.setattr(batches, "PIECE", piece)
     lines = [
         json.dumps({"order_id": f"O{i}", "customer_id": "C1", "order_time": "2025-03-01 10:00:00",
                     "properties": json.dumps({"revenue": f"{i}.50"})})
         for i in range(20)
     ]  # fmt: skip
+    lines[9] = lines[9].replace('\\"9.50\\"}', "")  # text that is no JSON in the second batch: line 10
     write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
-    p = make_params(tmp_path, {"orders": {"file": "orders.jsonl", "columns": {"revenue": "properties.$.revenue"}}})
+    columns = {"revenue": "properties.$.revenue"}
+    p = make_params(tmp_path, {"orders": {"file": "orders.jsonl", "columns": columns}}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    assert calls == {"orders": 3}
+    bad = only(batched.loads["orders"].problems, "bad_json")
+    assert bad.examples == [10] and "file line 10" in bad.message and batched.loads["orders"].rows_used == 19
+
+
+def test_one_row_per_item_is_read_whole(tmp_path, monkeypatch):
+    lines = [
+        json.dumps({"order_id": f"O{i}", "customer_id": "C1", "order_time": "2025-03-01 10:00:00",
+                    "items": [{"sku": "A", "price": 2.5, "qty": 1}, {"sku": "B", "price": 1.5, "qty": 2}]})
+        for i in range(20)
+    ]  # fmt: skip
+    write(tmp_path, "order_lines.jsonl", "\n".join(lines) + "\n")
+    items = {"column": "items", "fields": {"product_id": "sku", "unit_price": "price", "quantity": "qty"}}
+    p = make_params(tmp_path, {"order_lines": {"file": "order_lines.jsonl", "items": items}}, max_rejected_share=1.0)
     _streamed(monkeypatch, 7)
 
-    assert not stream.streamable(p, "orders")  # shaping reads JSON inside values: on the whole frame
-    assert sources.check_sources(p).loads["orders"].rows_used == 20
+    assert not stream.streamable(p, "order_lines")  # items renumber the rows over the whole table
+
+
+# --- mappings that shape the rows, one row at a time, read in batches --------------------------------------------
+
+
+def _shaped_orders(folder, rows: int = 24) -> None:
+    """Orders as a point-of-sale export: no order id but a till and a receipt number (the id joined from both), the
+    amount inside a JSON column, gross and net prices (the discount derived), currencies spelled out. Planted: the
+    receipt T2|5 again in row 12 (a repeated key, batches apart), an empty receipt number (row 9), a payload that is
+    not JSON (row 10), an amount that is no number (row 16), a net price that is no number (row 20), and a currency
+    mapped to empty (row 4; the column may be empty)."""
+    header = "till,receipt,customer,placed,payload,gross,net,currency"
+    lines = [
+        f'T{1 + i % 2},{i},C{i % 5},2025-03-01 10:{i:02d}:00,"{{""amount"": {10 + i}.5, ""n"": 1}}",{20 + i},'
+        f"{18 + i},{'euro' if i % 3 else 'EUR'}"
+        for i in range(rows)
+    ]
+    lines[11] = lines[11].replace("T2,11,", "T2,5,")  # the receipt of row 6 again
+    lines[8] = lines[8].replace("T1,8,", "T1,,")
+    lines[9] = lines[9].replace('"{""amount"": 19.5, ""n"": 1}"', '"{""amount"": 19.5, "')
+    lines[15] = lines[15].replace('""amount"": 25.5', '""amount"": ""ten""')
+    lines[19] = lines[19].replace(",37,", ",thirty,")
+    lines[3] = lines[3].replace(",EUR", ",unknown")
+    write(folder, "orders.csv", header + "\n" + "\n".join(lines) + "\n")
+
+
+def _shaped_params(folder, **extra):
+    source = {
+        "ids": {"order_id": ["till", "receipt"]},
+        "columns": {"customer_id": ["client", "customer"], "order_time": "placed", "revenue": "payload.$.amount"},
+        "derived": {"discount": "gross - net"},
+        "values": {"currency": {"euro": "EUR", "unknown": None}},
+        **extra,
+    }
+    return make_params(folder, {"orders": source}, max_rejected_share=1.0)
+
+
+@pytest.mark.parametrize(("rows", "fmt"), [(7, "csv"), (5, "csv"), (7, "parquet")])
+def test_ids_json_paths_alternatives_derivations_and_value_maps_stream_as_read_whole(tmp_path, monkeypatch, rows, fmt):
+    _shaped_orders(tmp_path)
+    if fmt == "parquet":  # the same text, in a Parquet file of strings
+        df = pd.read_csv(tmp_path / "orders.csv", dtype="string", keep_default_na=False)
+        df.to_parquet(tmp_path / "orders.parquet", index=False)
+    p = _shaped_params(tmp_path, file=f"orders.{fmt}")
+    line = (lambda n: f"; file line {n + 1})") if fmt == "csv" else (lambda n: ")")
+    _streamed(monkeypatch, rows)
+    assert stream.streamable(p, "orders")
+    monkeypatch.undo()
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=rows, tables=("orders",))
+
+    assert calls == {"orders": -(-24 // rows)}
+    load = batched.loads["orders"]
+    assert {**load.rejected, **load.excluded} == {
+        "null_value": 1, "bad_json": 1, "wrong_type": 2, "duplicate_key": 1
+    }  # fmt: skip
+    repeated = str(only(load.problems, "duplicate_key"))
+    assert "e.g. row 12 (value 'T2|5'" + line(12) in repeated
+    assert "e.g. row 10 (value '{\"amount\": 19.5, '" + line(10) in str(only(load.problems, "bad_json"))
+    wrong = {p.column: (p.examples, p.example_values) for p in load.problems if p.kind == "wrong_type"}
+    assert wrong == {"revenue": ([16], ["ten"]), "discount": ([20], ["thirty"])}
+    kept = pd.read_parquet(batched.path("orders"))
+    assert kept["order_id"].iloc[0] == "T1|0" and kept["revenue"].iloc[0] == 10.5 and kept["discount"].iloc[0] == 2.0
+    assert kept["currency"].isna().sum() == 1 and set(kept["currency"].dropna()) == {"EUR"}
+
+
+def test_alternatives_chosen_per_json_lines_file_row_numbers_and_a_value_map_met_late_stream_as_read_whole(
+    tmp_path, monkeypatch
+):
+    def order(i: int, amount: str, currency: str) -> str:
+        return json.dumps({"customer_id": f"C{i % 3}", "placed": "2025-03-01 10:00:00", amount: f"{i}.5",
+                           "currency": currency})  # fmt: skip
+
+    first = [order(i, "amount", "EUR") for i in range(9)]  # 'amount'; no currency the map knows
+    second = [order(i, "total", "euro" if i % 2 else "Euro") for i in range(12)]  # 'total', currencies spelled out
+    second[4] = second[4].replace('"4.5"', '"four"')  # row 5 of b.jsonl, the 11th of all
+    second[7] = second[7].replace('"placed": "2025-03-01 10:00:00"', '"placed": null')  # row 8 of b.jsonl
+    (tmp_path / "orders").mkdir()
+    write(tmp_path, "orders/a.jsonl", "\n".join(first) + "\n")
+    write(tmp_path, "orders/b.jsonl", "\n".join(second) + "\n")
+    source = {
+        "file": "orders",
+        "ids": {"order_id": "row_number"},
+        "columns": {"order_time": "placed", "revenue": ["amount", "total"]},
+        "values": {"currency": {"euro": "EUR", "Euro": "EUR", "dollar": "USD"}},
+    }
+    p = make_params(tmp_path, {"orders": source}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=5, tables=("orders",))
+
+    assert calls == {"orders": 5}  # 9 rows in two batches, 12 in three; the first two map no currency
+    load = batched.loads["orders"]
+    mapped = "orders.currency ('currency'): values mapped: 'Euro' -> 'EUR' (6), 'euro' -> 'EUR' (6)"  # as first met
+    assert mapped in load.notes
+    wrong = only(load.problems, "wrong_type")
+    assert (wrong.examples, wrong.example_files, wrong.client_column) == ([5], ["orders/b.jsonl"], "amount | total")
+    assert only(load.problems, "null_value").examples == [8]
+    kept = pd.read_parquet(batched.path("orders"))
+    assert kept["order_id"].tolist() == [str(n) for n in range(1, 22) if n not in (14, 17)]  # rows numbered over all

@@ -395,11 +395,12 @@ class ParquetBatches:
 
 
 def parquet_streamable(files: list[Path], columns_of) -> int | None:
-    """The rows of a source of Parquet files that can be read in batches (each file holding the columns the mapping
-    reads, of the same types), else None. `columns_of(names)`: the columns read, from the first file's names."""
+    """The rows of a source of Parquet files that can be read in batches (each file holding the same columns of
+    those the mapping reads, of the same types), else None. `columns_of(names)`: the columns read, from the first
+    file's names (with every alternative of a column, which no file may have)."""
     schemas = [pq.ParquetFile(f).schema_arrow for f in files]
     wanted = columns_of(list(schemas[0].names))
     fields = [[s.field(c) for c in wanted if c in s.names] for s in schemas]
-    if any(len(f) != len(wanted) or f != fields[0] for f in fields):
+    if any(f != fields[0] for f in fields):
         return None
     return sum(parquet_header(f)[1] for f in files)
