@@ -804,14 +804,15 @@ def test_ids_json_paths_alternatives_derivations_and_value_maps_stream_as_read_w
 def test_alternatives_chosen_per_json_lines_file_row_numbers_and_a_value_map_met_late_stream_as_read_whole(
     tmp_path, monkeypatch
 ):
-    def order(i: int, amount: str, currency: str) -> str:
-        return json.dumps({"customer_id": f"C{i % 3}", "placed": "2025-03-01 10:00:00", amount: f"{i}.5",
+    def order(i: int, amount: str, currency: str) -> str:  # amounts with a decimal comma: detected, noted
+        return json.dumps({"customer_id": f"C{i % 3}", "placed": "2025-03-01 10:00:00", amount: f"{i},5",
                            "currency": currency})  # fmt: skip
 
     first = [order(i, "amount", "EUR") for i in range(9)]  # 'amount'; no currency the map knows
     second = [order(i, "total", "euro" if i % 2 else "Euro") for i in range(12)]  # 'total', currencies spelled out
-    second[4] = second[4].replace('"4.5"', '"four"')  # row 5 of b.jsonl, the 11th of all
-    second[7] = second[7].replace('"placed": "2025-03-01 10:00:00"', '"placed": null')  # row 8 of b.jsonl
+    second[4] = second[4].replace('"4,5"', '"four"')  # row 5 of b.jsonl, the 11th of all
+    second[7] = second[7].replace('"placed": "2025-03-01 10:00:00"', '"placed": "unknown"')  # row 8: mapped to empty
+    second[10] = second[10].replace('"10,5"', '"gratis"')  # mapped to 0, in the last batch
     (tmp_path / "orders").mkdir()
     write(tmp_path, "orders/a.jsonl", "\n".join(first) + "\n")
     write(tmp_path, "orders/b.jsonl", "\n".join(second) + "\n")
@@ -819,7 +820,11 @@ def test_alternatives_chosen_per_json_lines_file_row_numbers_and_a_value_map_met
         "file": "orders",
         "ids": {"order_id": "row_number"},
         "columns": {"order_time": "placed", "revenue": ["amount", "total"]},
-        "values": {"currency": {"euro": "EUR", "Euro": "EUR", "dollar": "USD"}},
+        "values": {
+            "currency": {"euro": "EUR", "Euro": "EUR", "dollar": "USD"},
+            "order_time": {"unknown": None},
+            "revenue": {"gratis": "0"},
+        },
     }
     p = make_params(tmp_path, {"orders": source}, max_rejected_share=1.0)
 
@@ -829,6 +834,10 @@ def test_alternatives_chosen_per_json_lines_file_row_numbers_and_a_value_map_met
     load = batched.loads["orders"]
     mapped = "orders.currency ('currency'): values mapped: 'Euro' -> 'EUR' (6), 'euro' -> 'EUR' (6)"  # as first met
     assert mapped in load.notes
+    assert "orders.order_time ('placed'): values mapped: 'unknown' -> empty (1)" in load.notes
+    about_revenue = [n.partition(": ")[2] for n in load.notes if n.startswith("orders.revenue")]
+    assert about_revenue[0] == "values mapped: 'gratis' -> '0' (1)"  # in the last batch; the first batch met none
+    assert about_revenue[1].startswith("numbers written with a decimal comma") and len(about_revenue) == 2
     wrong = only(load.problems, "wrong_type")
     assert (wrong.examples, wrong.example_files, wrong.client_column) == ([5], ["orders/b.jsonl"], "amount | total")
     assert only(load.problems, "null_value").examples == [8]

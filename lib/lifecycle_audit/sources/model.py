@@ -115,7 +115,7 @@ class TableLoad:
     parts: list[list] = field(default_factory=list)  # several input files: [file, first global row] each
     excluded: dict[str, int] = field(default_factory=dict)  # rows set aside by a rule (sources.doubles) -> rows
     exclusions: list[dict[str, Any]] = field(default_factory=list)  # each rule's reason: rows, description, examples
-    # what each value mapping matched, by what its note is about (not kept: read in batches, they are added up)
+    # what each value mapping matched, by its note (not kept: a table read in batches adds them up)
     value_tallies: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"kept": False})
 
     @classmethod

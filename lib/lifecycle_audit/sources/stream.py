@@ -193,7 +193,7 @@ class _Batched:
         self.causes: list[tuple[pd.Series, np.ndarray, list]] = []  # (keys, batch problem positions, merge keys)
         self.notes: list[str] = []  # what the checks noted (after what reading noted)
         self.noted: dict[str, str] = {}  # what a note is about ("events.event_time ('ts')") -> the first batch's
-        self.tallies: dict[str, tuple[dict, ValueTally, int]] = {}  # value mappings: (mapping, all batches', note)
+        self.tallies: dict[str, tuple[dict, ValueTally, int]] = {}  # per value map: (mapping, all batches', note at)
         self.usable = True
         self.fatal: list = []  # the problems that make the table unusable (a column missing)
 
@@ -203,8 +203,8 @@ class _Batched:
         added up over the batches, its note kept where the first batch put it: the note of one frame."""
         for note in notes:
             where, _, _ = note.partition(": ")
-            if where in tallies:
-                mapping, tally = tallies[where]
+            if note in tallies:  # a value map's (other notes on the same column are not)
+                mapping, tally = tallies[note]
                 if where not in self.tallies:
                     self.tallies[where] = (mapping, ValueTally(), len(self.notes))
                     self.notes.append(note)

@@ -132,8 +132,9 @@ def _column(
     derived_bad = verdicts.reason != before  # rows a derived column's inputs rejected: not "empty" as well
     if col.name in src.values:
         source, tally = tally_values(source, src.values[col.name])
-        note(value_note(src.values[col.name], tally))
-        verdicts.load.value_tallies[where] = (src.values[col.name], tally)  # read in batches: added up (stream)
+        text = value_note(src.values[col.name], tally)
+        note(text)
+        verdicts.load.value_tallies[f"{where}: {text}"] = (src.values[col.name], tally)  # read in batches: added up
     values, bad, text = coerce(source, col.kind, src.read, typed=not raw_read.text, tz=src.timezone)
     note(text)
     reject = partial(verdicts.reject, column=col.name, raw=source, client=client)
