@@ -628,6 +628,19 @@ def test_json_lines_blank_lines_and_bad_values_keep_their_file_lines_across_batc
     assert batched.inputs[0].excluded == {"blank_row": 3, "repeated_header": 1} and batched.inputs[0].balanced
 
 
+def test_a_batch_of_blank_json_lines_only_keeps_its_rows(tmp_path, monkeypatch):
+    lines = _orders_json(20)
+    lines[7:14] = [""] * 4 + ["{}"] * 3  # lines 8 to 14: the whole second batch, no field in any of them
+    lines[16] = lines[16].replace('"16.50"', '"sixteen"')
+    write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
+
+    batched, calls = _streamed_equals_whole(_orders_json_params(tmp_path), monkeypatch, tmp_path, tables=("orders",))
+
+    load = batched.loads["orders"]
+    assert calls == {"orders": 3} and load.rejected == {"blank_row": 7, "wrong_type": 1} and load.rows_in == 20
+    assert "e.g. row 17 (value 'sixteen'; file line 17)" in str(only(load.problems, "wrong_type"))
+
+
 def test_a_json_field_met_only_in_a_later_batch_is_a_column_of_every_batch(tmp_path, monkeypatch):
     lines = _orders_json(20)
     for k, discount in ((15, "1.00"), (18, "lots")):  # a field of the last batch only, mapped: empty until then

@@ -54,21 +54,6 @@ def records(stream: IO[bytes], encoding: str = "utf-8") -> Iterator[dict[str, st
         yield flatten(_object(line, number))
 
 
-def names(stream: IO[bytes], encoding: str = "utf-8") -> tuple[list[str], int]:
-    """(the column names in the order a whole read gives them, the rows it gives) of a JSON-lines byte stream,
-    without keeping its values: what a read in batches needs to know before its first batch."""
-    seen: dict[str, None] = {}
-    lines = 0
-    text = io.TextIOWrapper(stream, encoding=encoding, newline=None)
-    for number, line in enumerate(text, start=1):
-        lines = number
-        line = line.strip()
-        if line:
-            _names(_object(line, number), "", seen)
-    # a file of blank lines only reads as no rows at all (pandas makes no rows of records without a field)
-    return list(seen), lines if seen else 0
-
-
 def frame(rows: list[dict[str, str | None]], columns: list[str] | None = None) -> pd.DataFrame:
     """The records as a frame of strings (one row per record); with `columns`, those columns in that order (the
     records lacking one: empty), and one row per record even when none of them has a field."""
@@ -96,12 +81,3 @@ def _object(line: str, number: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise NotJsonLines(f"line {number} holds a JSON {type(obj).__name__}, not an object ({{...}})")
     return obj
-
-
-def _names(obj: dict[str, Any], prefix: str, seen: dict[str, None]) -> None:
-    """The dotted names `flatten` gives `obj`, added to `seen` in the same order."""
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            _names(value, f"{prefix}{key}.", seen)
-        else:
-            seen.setdefault(f"{prefix}{key}")

@@ -15,10 +15,11 @@ Text read in batches gives what reading it whole gives: the same parser and opti
 counted per file, file lines kept across batches when a quoted value spans lines, the encoding tried in the same
 order (a later batch that is not UTF-8 reads the table again as cp1252; nothing staged is kept).
 
-JSON lines read in batches give what reading them whole gives (sources.jsonlines, batches.JsonBatches): a first
-reading takes each file's field names (nested objects flattened to dotted names, as read whole) and its lines, so
-every batch has the columns of the whole read in its order, and a line that is not a JSON object, a file that is not
-text in its encoding or a gzip file cut short is the error of a whole read, before any row is checked. Row N of a
+JSON lines read in batches give what reading them whole gives (sources.jsonlines, batches.JsonBatches): each file
+is parsed once, before any row is checked, its batches kept as Parquet files of strings next to the staged rows
+while its field names (nested objects flattened to dotted names, as read whole) are taken; so every batch has the
+columns of the whole read in its order, and a line that is not a JSON object, a file that is not text in its
+encoding or a gzip file cut short is the error of a whole read, before any row is checked. Row N of a
 file is its line N, as read whole; blank lines and rows repeating the header are counted per file (by the file's own
 fields); files whose fields differ are joined and noted as read whole.
 
@@ -137,7 +138,9 @@ def _load(params, name: str, folder: Path, progress, hashes, tried) -> tuple[Sta
             columns = [c for c in needed_columns(spec, src, names) if c in names]  # alternatives it lacks: not read
             reader = ParquetBatches(files, columns, hashes, BATCH_ROWS)
         elif fmt == "jsonl":
-            reader = JsonBatches(files, src.read, hashes, BATCH_ROWS)
+            kept = folder / f"{name}.jsonl"  # the lines parsed, kept a batch a file until read back
+            kept.mkdir(exist_ok=True)
+            reader = JsonBatches(files, src.read, hashes, BATCH_ROWS, kept)
         else:
             reader = TextBatches(files, fmt, src.read, hashes, tried, BATCH_ROWS)
         load.line_offset = reader.line_offset
