@@ -6,10 +6,10 @@ not; one file or several with the same header), or JSON lines (compressed or not
 may differ), the rows of text and JSON lines judged by a count of their lines. Each batch goes through the per-row
 checks of sources.validate (`row_checks`); its passed rows are appended to a staging Parquet file (sources.staged)
 and its problems merged into the table's (counts summed, the first examples kept, in the order one frame would list
-them). The checks that compare rows then run over the staged rows
-on only the columns they need: the doubled purchase events (purchases only), the repeated orders and keys (key
-columns only), and later, in validate.check_references, the references to other tables (the rows pointing nowhere
-only). `Staged.write` copies the rows kept into the canonical table. Memory follows the batch, not the table.
+them). The checks that compare rows then run over the staged rows on only the columns they need: the doubled
+purchase events (purchases only), the repeated orders and keys (key columns only), and later, in
+validate.check_references, the references to other tables (the rows pointing nowhere only). `Staged.write` copies
+the rows kept into the canonical table. Memory follows the batch, not the table.
 
 Text read in batches gives what reading it whole gives: the same parser and options, blank and repeated header rows
 counted per file, file lines kept across batches when a quoted value spans lines, the encoding tried in the same
@@ -19,9 +19,9 @@ JSON lines read in batches give what reading them whole gives (sources.jsonlines
 is parsed once, before any row is checked, its batches kept as Parquet files of strings next to the staged rows
 while its field names (nested objects flattened to dotted names, as read whole) are taken; so every batch has the
 columns of the whole read in its order, and a line that is not a JSON object, a file that is not text in its
-encoding or a gzip file cut short is the error of a whole read, before any row is checked. Row N of a
-file is its line N, as read whole; blank lines and rows repeating the header are counted per file (by the file's own
-fields); files whose fields differ are joined and noted as read whole.
+encoding or a gzip file cut short is the error of a whole read, before any row is checked. Row N of a file is its
+line N, as read whole; blank lines and rows repeating the header are counted per file (by the file's own fields);
+files whose fields differ are joined and noted as read whole.
 
 A mapping that shapes each row on its own is applied batch by batch (validate.row_checks -> sources.shaping): the
 alternatives of a column (chosen per file, from every file's columns), JSON paths into a value, ids joined from
@@ -77,9 +77,9 @@ __all__ = ["BATCH_ROWS", "STREAM_ROWS", "NotStreamed", "load_streamed", "streama
 
 
 def streamable(params, name: str) -> bool:
-    """True for a mapped source (no preset, no web hits, no `items:`) of more than STREAM_ROWS
-    rows in Parquet files of the same columns, in delimited text files of the same header or in JSON-lines files: a
-    table read in batches. Text and JSON lines are judged by their lines, counted only as far as STREAM_ROWS."""
+    """True for a mapped source (no preset, no web hits, no `items:`) of more than STREAM_ROWS rows in Parquet files
+    of the same columns, in delimited text files of the same header or in JSON-lines files: a table read in batches.
+    Text and JSON lines are judged by their lines, counted only as far as STREAM_ROWS."""
     src = params.sources[name]
     files = params.input_files(name)
     if src.preset is not None or src.web is not None or not files:
