@@ -9,6 +9,7 @@ import pytest
 
 from lifecycle_audit import sources
 from lifecycle_audit.errors import ParamsError
+from lifecycle_audit.sources import mapping as mapping_module
 from lifecycle_audit.sources import presets
 from tests.kit.sources import make_params, write
 
@@ -295,3 +296,22 @@ def test_raw_web_hits_build_sessions_from_a_renamed_id_column(tmp_path):
     df, load = sources.load_table(make_params(tmp_path, {"events": source}), "events")
     assert df["customer_id"].tolist() == ["C1", "C2"] and df["session_id"].nunique() == 2
     assert not load.rejected
+
+
+def test_value_tallies_of_consecutive_rows_add_up_to_the_note_of_all_rows():
+    values = ["b", "a", "x", "a", "b", "c", "gmail.com", "c", "B", None, "a", "yahoo.de", "c"]
+    s = pd.Series(values, index=pd.RangeIndex(100, 100 + len(values)), dtype="string")
+    mapping = {"a": "A", "b": "B", "c": None, "zzz": "Z", "re:\\.(com|de)$": "web"}
+    whole, note = mapping_module.map_values(s, mapping)
+    total = mapping_module.ValueTally()
+    parts = []
+    for cut in ((0, 4), (4, 9), (9, 13)):  # 'c' is not met in the first rows, 'a' and 'b' are
+        out, tally = mapping_module.tally_values(s.iloc[slice(*cut)], mapping)
+        total.add(tally)
+        parts.append(out)
+
+    # 'a' and 'c' tie at 3 rows: 'a' was met first
+    assert note == "values mapped: 'a' -> 'A' (3), 'c' -> empty (3), 'b' -> 'B' (2), 're:\\.(com|de)$' -> 'web' (2)"
+    assert mapping_module.value_note(mapping, total) == note
+    pd.testing.assert_series_equal(pd.concat(parts), whole)
+    assert mapping_module.value_note(mapping, mapping_module.ValueTally()).startswith("none of the values in values:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
 
 import pandas as pd
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lifecycle_audit import paths, sources
-from lifecycle_audit.sources import doubles, staged, stream
+from lifecycle_audit.sources import batches, doubles, staged, stream
 from lifecycle_audit.sources import validate as source_validate
 from tests.kit.sources import make_params, only, write
 
@@ -510,3 +511,348 @@ def test_file_lines_of_a_folder_whose_second_file_has_values_spanning_lines(tmp_
         [11, 14],
     )
     assert "e.g. rows 10 of a.csv, 11 of b.csv (values 'nine', 'ten'; file lines 11, 14)" in bad.message
+
+
+# --- JSON lines read in batches ---------------------------------------------------------------------------------
+
+
+def _record(row: dict, nest: dict[str, str]) -> dict:
+    """One shop row as a tracking tool writes it: the fields of `nest` ({column: parent}) inside a nested object,
+    timestamps as ISO text, missing values null, but a missing session left out of its line (no key at all)."""
+    out: dict = {}
+    for col, value in row.items():
+        if pd.isna(value) and col == "session_id":
+            continue
+        value = None if pd.isna(value) else value.isoformat(sep=" ") if isinstance(value, pd.Timestamp) else str(value)
+        (out.setdefault(nest[col], {}) if col in nest else out)[col] = value
+    return out
+
+
+_NEST = {"events": {"session_id": "context", "product_id": "properties"}, "orders": {"revenue": "properties"}}
+
+
+def _as_json_lines(folder, parts: int = 1, gzip_it: bool = False) -> None:
+    """The shop's Parquet tables written as JSON lines (orders' revenue and events' session and product nested, as
+    `properties.revenue`), in `parts` files of a folder per table when parts > 1; the Parquet files removed."""
+    for name in ("customers", "orders", "events"):
+        df = pd.read_parquet(folder / f"{name}.parquet")
+        (folder / f"{name}.parquet").unlink()
+        chunks = [df] if parts == 1 else _split(df, parts)
+        if parts > 1:
+            (folder / name).mkdir()
+        suffix = "jsonl.gz" if gzip_it else "jsonl"
+        for k, part in enumerate(chunks):
+            path = folder / name / f"part-{k + 1}.{suffix}" if parts > 1 else folder / f"{name}.{suffix}"
+            lines = [json.dumps(_record(r, _NEST.get(name, {}))) for r in part.to_dict("records")]
+            data = ("\n".join(lines) + "\n").encode()
+            path.write_bytes(gzip.compress(data) if gzip_it else data)
+
+
+def _json_params(folder, suffix: str = "jsonl", parts: int = 1, **mappings):
+    files = {n: {"file": n if parts > 1 else f"{n}.{suffix}"} for n in ("customers", "orders", "events")}
+    files["orders"]["columns"] = {"revenue": "properties.revenue"}
+    files["events"]["columns"] = {"session_id": "context.session_id", "product_id": "properties.product_id"}
+    for name, columns in mappings.items():
+        files[name]["columns"] = columns
+    return make_params(folder, files, max_rejected_share=1.0)
+
+
+@pytest.mark.parametrize(("parts", "gzip_it"), [(1, False), (1, True), (3, False), (3, True)])
+def test_json_lines_in_batches_give_what_reading_them_whole_gives(shop, monkeypatch, tmp_path, parts, gzip_it):
+    data = shop.data_path
+    _as_json_lines(data, parts=parts, gzip_it=gzip_it)
+    p = _json_params(data, "jsonl.gz" if gzip_it else "jsonl", parts=parts)
+    assert all(stream.streamable(p, n) is False for n in ("customers", "orders", "events"))  # 60 rows or fewer
+    monkeypatch.setattr(stream, "STREAM_ROWS", 10)
+    assert all(stream.streamable(p, n) for n in ("customers", "orders", "events"))
+    monkeypatch.undo()
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path)
+
+    # batches of 7 rows within each file: 41, 30 and 60 rows; 9 + 13 + 19, 6 + 10 + 14, 13 + 20 + 27 in three
+    assert calls == ({"customers": 6, "orders": 5, "events": 9} if parts == 1 else
+                     {"customers": 7, "orders": 5, "events": 9})  # fmt: skip
+    kinds = {name: {**load.rejected, **load.excluded} for name, load in batched.loads.items()}
+    assert kinds == {
+        "customers": {"unparsable_date": 1, "not_allowed": 1, "duplicate_key": 1},
+        "orders": {"wrong_type": 1, "null_value": 1, doubles.REPEATED_ORDER: 1, "duplicate_key": 1,
+                   "parent_rejected": 2, "dangling_reference": 1},
+        "events": {"null_value": 1, "not_allowed": 1, doubles.DOUBLED_EVENT: 1, "parent_rejected": 2,
+                   "dangling_reference": 1},
+    }  # fmt: skip
+    events = batched.loads["events"]
+    assert events.format == "jsonl" and events.line_offset == 0
+    outside = only(events.problems, "not_allowed")  # data row 40 of all: line 40, or line 7 of part-3
+    if parts == 1:
+        assert "e.g. row 40 (value 'click'; file line 40)" in outside.message
+    else:
+        assert outside.example_files == [f"events/part-3.jsonl{'.gz' if gzip_it else ''}"]
+        assert "e.g. row 7 of part-3.jsonl" in outside.message and "file line 7)" in outside.message
+        assert [i.rows_in for i in batched.inputs if i.source == "events"] == [13, 20, 27]
+
+
+def _orders_json(rows: int = 20) -> list[str]:
+    return [
+        json.dumps({"order_id": f"O{i}", "customer_id": "C1", "order_time": "2025-03-01 10:00:00",
+                    "properties": {"revenue": f"{i}.50"}})
+        for i in range(rows)
+    ]  # fmt: skip
+
+
+def _orders_json_params(folder, file: str = "orders.jsonl"):
+    columns = {"revenue": "properties.revenue"}
+    return make_params(folder, {"orders": {"file": file, "columns": columns}}, max_rejected_share=1.0)
+
+
+@pytest.mark.parametrize("piece", [batches.PIECE, 2])  # 2: a batch made of several frames, one of blank lines
+def test_json_lines_blank_lines_and_bad_values_keep_their_file_lines_across_batches(tmp_path, monkeypatch, piece):
+    monkeypatch.setattr(batches, "PIECE", piece)
+    lines = _orders_json(24)
+    lines[17] = lines[17].replace('"17.50"', '"abc"')  # a revenue that is no number, after the blank lines
+    lines[4] = lines[4].replace(', "properties": {"revenue": "4.50"}', "")  # no revenue at all: empty
+    lines[6:6] = ["", "   ", "{}"]  # file lines 7 to 9: the last of batch 1, the first two of batch 2
+    lines[14:14] = [json.dumps({"order_id": "order_id", "customer_id": "customer_id", "order_time": "order_time",
+                                "properties": {"revenue": "properties.revenue"}})]  # fmt: skip
+    write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
+    p = _orders_json_params(tmp_path)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    assert calls == {"orders": 4}  # 28 lines in batches of 7
+    load = batched.loads["orders"]
+    assert load.rejected == {"blank_row": 3, "repeated_header": 1, "wrong_type": 1, "null_value": 1}
+    assert load.rows_in == 28 and load.rows_used == 22
+    assert "e.g. row 22 (value 'abc'; file line 22)" in str(only(load.problems, "wrong_type"))
+    assert "e.g. row 5 (file line 5)" in str(only(load.problems, "null_value"))
+    assert batched.inputs[0].excluded == {"blank_row": 3, "repeated_header": 1} and batched.inputs[0].balanced
+
+
+def test_a_batch_of_blank_json_lines_only_keeps_its_rows(tmp_path, monkeypatch):
+    lines = _orders_json(20)
+    lines[7:14] = [""] * 4 + ["{}"] * 3  # lines 8 to 14: the whole second batch, no field in any of them
+    lines[16] = lines[16].replace('"16.50"', '"sixteen"')
+    write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
+
+    batched, calls = _streamed_equals_whole(_orders_json_params(tmp_path), monkeypatch, tmp_path, tables=("orders",))
+
+    load = batched.loads["orders"]
+    assert calls == {"orders": 3} and load.rejected == {"blank_row": 7, "wrong_type": 1} and load.rows_in == 20
+    assert "e.g. row 17 (value 'sixteen'; file line 17)" in str(only(load.problems, "wrong_type"))
+
+
+def test_a_json_field_met_only_in_a_later_batch_is_a_column_of_every_batch(tmp_path, monkeypatch):
+    lines = _orders_json(20)
+    for k, discount in ((15, "1.00"), (18, "lots")):  # a field of the last batch only, mapped: empty until then
+        lines[k] = lines[k].replace("}}", f', "discount": "{discount}"}}, "tags": ["gift", "wrap"]}}')
+    write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
+    columns = {"revenue": "properties.revenue", "discount": "properties.discount", "currency": "tags"}
+    p = make_params(tmp_path, {"orders": {"file": "orders.jsonl", "columns": columns}}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    assert calls == {"orders": 3}  # not a missing column in the first two batches
+    load = batched.loads["orders"]
+    assert load.rows_used == 19 and "e.g. row 19 (value 'lots'; file line 19)" in str(only(load.problems, "wrong_type"))
+    kept = pd.read_parquet(batched.path("orders"))
+    assert kept["discount"].notna().sum() == 1 and kept["currency"].dropna().tolist() == ['["gift", "wrap"]']
+
+
+def test_a_line_that_is_not_json_in_a_later_batch_is_unreadable_as_read_whole(tmp_path, monkeypatch):
+    lines = _orders_json(20)
+    lines[16] = '{"order_id": "O16", "customer_id": "C1",'  # cut short: line 17, in the third batch
+    lines[18] = "[1, 2]"  # not an object either, but further on: the first bad line is named
+    write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
+    p = _orders_json_params(tmp_path)
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 7)
+    assert stream.streamable(p, "orders")
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, "unreadable")
+    assert problem.fatal and "line 17 is not JSON" in problem.message
+
+
+def test_a_json_lines_gzip_file_cut_short_is_unreadable_as_read_whole(tmp_path, monkeypatch):
+    data = gzip.compress(("\n".join(_orders_json(30_000)) + "\n").encode())
+    (tmp_path / "orders.jsonl.gz").write_bytes(data[: len(data) * 2 // 3])  # cut short, as a broken download
+    p = _orders_json_params(tmp_path, "orders.jsonl.gz")
+    whole = sources.check_sources(p)
+    _streamed(monkeypatch, 5_000)
+    assert stream.streamable(p, "orders")
+
+    batched = sources.check_sources(p)
+
+    assert _accounting(batched) == _accounting(whole)
+    problem = only(batched.loads["orders"].problems, "unreadable")
+    assert problem.fatal and "the gzip data ends early or is damaged (EOFError" in problem.message
+
+
+def test_json_lines_files_whose_fields_differ_stream_and_are_joined_as_read_whole(tmp_path, monkeypatch):
+    first = [line.replace("}}", '}, "channel": "web"}') for line in _orders_json(9)]  # a field b.jsonl lacks
+    second = [  # the fields in another order, one more (coupon), and a row repeating this file's own header
+        json.dumps({"customer_id": "C2", "properties": {"revenue": f"{i}.00"}, "order_id": f"B{i}",
+                    "order_time": "2025-03-02 10:00:00", "coupon": "SPRING" if i % 3 else None})
+        for i in range(12)
+    ]  # fmt: skip
+    second[5] = json.dumps({"customer_id": "customer_id", "properties": {"revenue": "properties.revenue"},
+                            "order_id": "order_id", "order_time": "order_time", "coupon": "coupon"})  # fmt: skip
+    second[8] = second[8].replace('"8.00"', '"eight"')
+    (tmp_path / "orders").mkdir()
+    write(tmp_path, "orders/a.jsonl", "\n".join(first) + "\n")
+    write(tmp_path, "orders/b.jsonl", "\n".join(second) + "\n")
+    p = _orders_json_params(tmp_path, "orders")
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=5, tables=("orders",))
+
+    assert calls == {"orders": 5}  # 9 rows in two batches, 12 in three
+    load = batched.loads["orders"]
+    other = "orders/b.jsonl has other columns than orders/a.jsonl: lacks channel; adds coupon"
+    assert other in load.notes
+    assert load.rejected == {"repeated_header": 1, "wrong_type": 1}
+    assert "e.g. row 9 of b.jsonl (value 'eight'; file line 9)" in str(only(load.problems, "wrong_type"))
+
+
+@pytest.mark.parametrize("piece", [batches.PIECE, 3])
+def test_json_paths_into_json_lines_values_stream_as_read_whole(tmp_path, monkeypatch, piece):
+    monkeypatch.setattr(batches, "PIECE", piece)
+    lines = [
+        json.dumps({"order_id": f"O{i}", "customer_id": "C1", "order_time": "2025-03-01 10:00:00",
+                    "properties": json.dumps({"revenue": f"{i}.50"})})
+        for i in range(20)
+    ]  # fmt: skip
+    lines[9] = lines[9].replace('\\"9.50\\"}', "")  # text that is no JSON in the second batch: line 10
+    write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
+    columns = {"revenue": "properties.$.revenue"}
+    p = make_params(tmp_path, {"orders": {"file": "orders.jsonl", "columns": columns}}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, tables=("orders",))
+
+    assert calls == {"orders": 3}
+    bad = only(batched.loads["orders"].problems, "bad_json")
+    assert bad.examples == [10] and "file line 10" in bad.message and batched.loads["orders"].rows_used == 19
+
+
+def test_one_row_per_item_is_read_whole(tmp_path, monkeypatch):
+    lines = [
+        json.dumps({"order_id": f"O{i}", "customer_id": "C1", "order_time": "2025-03-01 10:00:00",
+                    "items": [{"sku": "A", "price": 2.5, "qty": 1}, {"sku": "B", "price": 1.5, "qty": 2}]})
+        for i in range(20)
+    ]  # fmt: skip
+    write(tmp_path, "order_lines.jsonl", "\n".join(lines) + "\n")
+    items = {"column": "items", "fields": {"product_id": "sku", "unit_price": "price", "quantity": "qty"}}
+    p = make_params(tmp_path, {"order_lines": {"file": "order_lines.jsonl", "items": items}}, max_rejected_share=1.0)
+    _streamed(monkeypatch, 7)
+
+    assert not stream.streamable(p, "order_lines")  # items renumber the rows over the whole table
+
+
+# --- mappings that shape the rows, one row at a time, read in batches --------------------------------------------
+
+
+def _shaped_orders(folder, rows: int = 24) -> None:
+    """Orders as a point-of-sale export: no order id but a till and a receipt number (the id joined from both), the
+    amount inside a JSON column, gross and net prices (the discount derived), currencies spelled out. Planted: the
+    receipt T2|5 again in row 12 (a repeated key, batches apart), an empty receipt number (row 9), a payload that is
+    not JSON (row 10), an amount that is no number (row 16), a net price that is no number (row 20), and a currency
+    mapped to empty (row 4; the column may be empty)."""
+    header = "till,receipt,customer,placed,payload,gross,net,currency"
+    lines = [
+        f'T{1 + i % 2},{i},C{i % 5},2025-03-01 10:{i:02d}:00,"{{""amount"": {10 + i}.5, ""n"": 1}}",{20 + i},'
+        f"{18 + i},{'euro' if i % 3 else 'EUR'}"
+        for i in range(rows)
+    ]
+    lines[11] = lines[11].replace("T2,11,", "T2,5,")  # the receipt of row 6 again
+    lines[8] = lines[8].replace("T1,8,", "T1,,")
+    lines[9] = lines[9].replace('"{""amount"": 19.5, ""n"": 1}"', '"{""amount"": 19.5, "')
+    lines[15] = lines[15].replace('""amount"": 25.5', '""amount"": ""ten""')
+    lines[19] = lines[19].replace(",37,", ",thirty,")
+    lines[3] = lines[3].replace(",EUR", ",unknown")
+    write(folder, "orders.csv", header + "\n" + "\n".join(lines) + "\n")
+
+
+def _shaped_params(folder, **extra):
+    source = {
+        "ids": {"order_id": ["till", "receipt"]},
+        "columns": {"customer_id": ["client", "customer"], "order_time": "placed", "revenue": "payload.$.amount"},
+        "derived": {"discount": "gross - net"},
+        "values": {"currency": {"euro": "EUR", "unknown": None}},
+        **extra,
+    }
+    return make_params(folder, {"orders": source}, max_rejected_share=1.0)
+
+
+@pytest.mark.parametrize(("rows", "fmt"), [(7, "csv"), (5, "csv"), (7, "parquet")])
+def test_ids_json_paths_alternatives_derivations_and_value_maps_stream_as_read_whole(tmp_path, monkeypatch, rows, fmt):
+    _shaped_orders(tmp_path)
+    if fmt == "parquet":  # the same text, in a Parquet file of strings
+        df = pd.read_csv(tmp_path / "orders.csv", dtype="string", keep_default_na=False)
+        df.to_parquet(tmp_path / "orders.parquet", index=False)
+    p = _shaped_params(tmp_path, file=f"orders.{fmt}")
+    line = (lambda n: f"; file line {n + 1})") if fmt == "csv" else (lambda n: ")")
+    _streamed(monkeypatch, rows)
+    assert stream.streamable(p, "orders")
+    monkeypatch.undo()
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=rows, tables=("orders",))
+
+    assert calls == {"orders": -(-24 // rows)}
+    load = batched.loads["orders"]
+    assert {**load.rejected, **load.excluded} == {
+        "null_value": 1, "bad_json": 1, "wrong_type": 2, "duplicate_key": 1
+    }  # fmt: skip
+    repeated = str(only(load.problems, "duplicate_key"))
+    assert "e.g. row 12 (value 'T2|5'" + line(12) in repeated
+    assert "e.g. row 10 (value '{\"amount\": 19.5, '" + line(10) in str(only(load.problems, "bad_json"))
+    wrong = {p.column: (p.examples, p.example_values) for p in load.problems if p.kind == "wrong_type"}
+    assert wrong == {"revenue": ([16], ["ten"]), "discount": ([20], ["thirty"])}
+    kept = pd.read_parquet(batched.path("orders"))
+    assert kept["order_id"].iloc[0] == "T1|0" and kept["revenue"].iloc[0] == 10.5 and kept["discount"].iloc[0] == 2.0
+    assert kept["currency"].isna().sum() == 1 and set(kept["currency"].dropna()) == {"EUR"}
+
+
+def test_alternatives_chosen_per_json_lines_file_row_numbers_and_a_value_map_met_late_stream_as_read_whole(
+    tmp_path, monkeypatch
+):
+    def order(i: int, amount: str, currency: str) -> str:  # amounts with a decimal comma: detected, noted
+        return json.dumps({"customer_id": f"C{i % 3}", "placed": "2025-03-01 10:00:00", amount: f"{i},5",
+                           "currency": currency})  # fmt: skip
+
+    first = [order(i, "amount", "EUR") for i in range(9)]  # 'amount'; no currency the map knows
+    second = [order(i, "total", "euro" if i % 2 else "Euro") for i in range(12)]  # 'total', currencies spelled out
+    second[4] = second[4].replace('"4,5"', '"four"')  # row 5 of b.jsonl, the 11th of all
+    second[7] = second[7].replace('"placed": "2025-03-01 10:00:00"', '"placed": "unknown"')  # row 8: mapped to empty
+    second[10] = second[10].replace('"10,5"', '"gratis"')  # mapped to 0, in the last batch
+    (tmp_path / "orders").mkdir()
+    write(tmp_path, "orders/a.jsonl", "\n".join(first) + "\n")
+    write(tmp_path, "orders/b.jsonl", "\n".join(second) + "\n")
+    source = {
+        "file": "orders",
+        "ids": {"order_id": "row_number"},
+        "columns": {"order_time": "placed", "revenue": ["amount", "total"]},
+        "values": {
+            "currency": {"euro": "EUR", "Euro": "EUR", "dollar": "USD"},
+            "order_time": {"unknown": None},
+            "revenue": {"gratis": "0"},
+        },
+    }
+    p = make_params(tmp_path, {"orders": source}, max_rejected_share=1.0)
+
+    batched, calls = _streamed_equals_whole(p, monkeypatch, tmp_path, rows=5, tables=("orders",))
+
+    assert calls == {"orders": 5}  # 9 rows in two batches, 12 in three; the first two map no currency
+    load = batched.loads["orders"]
+    mapped = "orders.currency ('currency'): values mapped: 'Euro' -> 'EUR' (6), 'euro' -> 'EUR' (6)"  # as first met
+    assert mapped in load.notes
+    assert "orders.order_time ('placed'): values mapped: 'unknown' -> empty (1)" in load.notes
+    about_revenue = [n.partition(": ")[2] for n in load.notes if n.startswith("orders.revenue")]
+    assert about_revenue[0] == "values mapped: 'gratis' -> '0' (1)"  # in the last batch; the first batch met none
+    assert about_revenue[1].startswith("numbers written with a decimal comma") and len(about_revenue) == 2
+    wrong = only(load.problems, "wrong_type")
+    assert (wrong.examples, wrong.example_files, wrong.client_column) == ([5], ["orders/b.jsonl"], "amount | total")
+    assert only(load.problems, "null_value").examples == [8]
+    kept = pd.read_parquet(batched.path("orders"))
+    assert kept["order_id"].tolist() == [str(n) for n in range(1, 22) if n not in (14, 17)]  # rows numbered over all

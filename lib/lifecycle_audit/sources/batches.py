@@ -13,6 +13,7 @@ said once the file has been parsed to its end, so that an error further on comes
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import jsonlines
 from .messages import display
 from .model import BLANK_ROW, REPEATED_HEADER
 from .read import (
@@ -32,8 +34,11 @@ from .read import (
     csv_options,
     file_sha256,
     header_problem,
+    json_errors,
+    json_text,
     not_data_rows,
     note_encoding,
+    other_columns_note,
     parquet_header,
     swallowed_rows,
     text_setup,
@@ -42,6 +47,7 @@ from .read import (
 )
 from .staged import arrow_dtypes
 
+PIECE = 65_536  # JSON lines turned into a frame at once
 LATER = 1 << 62  # the first row of a file not read yet: after every row read so far
 
 
@@ -271,6 +277,96 @@ class _Spans:
         lines.breaks.append(np.cumsum(np.concatenate(self.counts)) if self.counts else np.zeros(0, dtype=np.int64))
 
 
+class JsonBatches:
+    """The JSON-lines files of one source (plain or compressed), read `rows` lines at a time.
+
+    Each file is parsed once, before any row is checked: its lines are turned into frames `rows` lines at a time and
+    kept in Parquet files of strings in `folder`, while its field names and lines are taken. So every batch gets the
+    columns of the whole read, in its order (a field met only in the last lines is no column missing from the first
+    batch), and what cannot be read (read.json_errors: the first bad line of the first bad file, an undecodable file,
+    a gzip file cut short) is the error of a whole read, before any row is checked. The batches are then those files
+    read back. Row N of a file is its line N (JSON values hold no line breaks), so no file lines are kept. Files
+    whose fields differ are joined as read whole: the first file's columns, then the others' as met, each file's own
+    columns in its info and a note per file (read.other_columns_note); a row repeating the header is told by its own
+    file's columns, as read whole."""
+
+    def __init__(self, files: list[Path], opts, hashes: dict[str, str] | None, rows: int, folder: Path):
+        self.rows, self.folder = rows, folder
+        self.fmt, self.notes, self.line_offset, self.lines = "jsonl", [], 0, None
+        self.infos: list[dict[str, Any]] = []
+        self._kept: list[list[tuple[Path, int]]] = []  # per file: its batches as kept (file, lines)
+        start = 0
+        for k, path in enumerate(files):
+            shown = display(path)
+            try:
+                columns, kept = self._keep(k, path, opts)
+            except Unreadable as err:
+                raise FileError(shown, str(err)) from None
+            count = sum(n for _, n in kept) if columns else 0  # blank lines only: no rows, as read whole
+            sha = (hashes or {}).get(str(path)) or file_sha256(path)
+            info = {"file": shown, "sha256": sha, "rows_in": count, "start": start, BLANK_ROW: 0}
+            info.update({REPEATED_HEADER: 0, "format": "jsonl", "columns": columns})
+            if self.infos and columns != self.infos[0]["columns"]:
+                self.notes.append(other_columns_note(shown, columns, self.infos[0]["columns"], self.infos[0]["file"]))
+            self.infos.append(info)
+            self._kept.append(kept if count else [])
+            start += count
+        self.header = list(dict.fromkeys(c for info in self.infos for c in info["columns"]))
+
+    def _keep(self, k: int, path: Path, opts) -> tuple[list[str], list[tuple[Path, int]]]:
+        """Parse file number `k` into Parquet files of `rows` lines each: (its columns as read whole, the files)."""
+        tf = json_text(path, opts)
+        seen: dict[str, None] = {}
+        kept: list[tuple[Path, int]] = []
+        with json_errors(tf), tf.open() as fh:
+            lines = jsonlines.records(fh, tf.candidates[0])
+            while (df := self._frame(lines, seen)) is not None:
+                at = self.folder / f"jsonl-{k}-{len(kept)}.parquet"
+                df.to_parquet(at, index=False)
+                kept.append((at, len(df)))
+        return list(seen), kept
+
+    def _frame(self, lines: Iterator[dict], seen: dict[str, None]) -> pd.DataFrame | None:
+        """The next `rows` records as a frame of strings (None: no more), their names added to `seen`; made PIECE
+        records at a time: a record as a dict of strings takes several times the memory of its row in a frame."""
+        pieces: list[pd.DataFrame] = []
+        left = self.rows
+        while left and (chunk := list(itertools.islice(lines, min(PIECE, left)))):
+            names = list(dict.fromkeys(name for record in chunk for name in record))
+            seen.update(dict.fromkeys(names))
+            pieces.append(jsonlines.frame(chunk, names))
+            left -= len(chunk)
+        if not pieces:
+            return None
+        return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True).astype("string")
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        return self.infos
+
+    def whole(self) -> RawRead:
+        """The source as read (no rows): its header and files, for the accounting."""
+        frame = pd.DataFrame(columns=self.header)
+        return RawRead(frame=frame, header=list(self.header), fmt="jsonl", files=self.infos, text=True, line_offset=0)
+
+    def batches(self) -> Iterator[Batch]:
+        """Each batch as a frame of strings with every column of the source, indexed by row number."""
+        for kept, info in zip(self._kept, self.infos, strict=True):
+            start, own = info["start"], info["columns"]
+            for at, lines in kept:
+                df = pd.read_parquet(at)
+                at.unlink()
+                if len(df) != lines:  # lines without a field (blank) only: no columns to count them by
+                    df = pd.DataFrame(index=pd.RangeIndex(lines))
+                df = df.reindex(columns=own).astype("string")
+                df.index = pd.RangeIndex(start, start + len(df))
+                not_data = not_data_rows(df, info)  # by the file's own columns, as read whole
+                if own != self.header:
+                    df = df.reindex(columns=self.header).astype("string")
+                yield Batch(df[~not_data] if not_data.any() else df, start, len(df), not_data)
+                start += len(df)
+
+
 class ParquetBatches:
     """The Parquet files of one source (the same columns and types in each), read `rows` rows at a time."""
 
@@ -313,11 +409,12 @@ class ParquetBatches:
 
 
 def parquet_streamable(files: list[Path], columns_of) -> int | None:
-    """The rows of a source of Parquet files that can be read in batches (each file holding the columns the mapping
-    reads, of the same types), else None. `columns_of(names)`: the columns read, from the first file's names."""
+    """The rows of a source of Parquet files that can be read in batches (each file holding the same columns of
+    those the mapping reads, of the same types), else None. `columns_of(names)`: the columns read, from the first
+    file's names (with every alternative of a column, which no file may have)."""
     schemas = [pq.ParquetFile(f).schema_arrow for f in files]
     wanted = columns_of(list(schemas[0].names))
     fields = [[s.field(c) for c in wanted if c in s.names] for s in schemas]
-    if any(len(f) != len(wanted) or f != fields[0] for f in fields):
+    if any(f != fields[0] for f in fields):
         return None
     return sum(parquet_header(f)[1] for f in files)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import IO, Any
 
 import pandas as pd
@@ -40,24 +41,43 @@ def flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
     return out
 
 
-def read(stream: IO[bytes], encoding: str = "utf-8") -> pd.DataFrame:
-    """The objects of a JSON-lines byte stream as a frame of strings (one row per line, blank lines empty)."""
-    records: list[dict[str, str | None]] = []
+def records(stream: IO[bytes], encoding: str = "utf-8") -> Iterator[dict[str, str | None]]:
+    """Each line of a JSON-lines byte stream as {dotted name: text} (a blank line as {}), in file order; a line that
+    is not a JSON object raises NotJsonLines naming it. Lines are told as Python's universal newlines tell them, so
+    that row N of a file is its line N, whether the lines are read all at once or some at a time."""
     text = io.TextIOWrapper(stream, encoding=encoding, newline=None)
     for number, line in enumerate(text, start=1):
         line = line.strip()
         if not line:
-            records.append({})
+            yield {}
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise NotJsonLines(
-                f"line {number} is not JSON ({err.msg} at character {err.colno}); a JSON-lines file holds one "
-                "object per line"
-            ) from None
-        if not isinstance(obj, dict):
-            raise NotJsonLines(f"line {number} holds a JSON {type(obj).__name__}, not an object ({{...}})")
-        records.append(flatten(obj))
-    df = pd.DataFrame.from_records(records)
-    return df.astype("string") if len(df.columns) else df
+        yield flatten(_object(line, number))
+
+
+def frame(rows: list[dict[str, str | None]], columns: list[str] | None = None) -> pd.DataFrame:
+    """The records as a frame of strings (one row per record); with `columns`, those columns in that order (the
+    records lacking one: empty), and one row per record even when none of them has a field."""
+    df = pd.DataFrame.from_records(rows)
+    if columns is None:
+        return df.astype("string") if len(df.columns) else df
+    if len(df) != len(rows):
+        df = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    return df.reindex(columns=columns).astype("string")
+
+
+def read(stream: IO[bytes], encoding: str = "utf-8") -> pd.DataFrame:
+    """The objects of a JSON-lines byte stream as a frame of strings (one row per line, blank lines empty)."""
+    return frame(list(records(stream, encoding)))
+
+
+def _object(line: str, number: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise NotJsonLines(
+            f"line {number} is not JSON ({err.msg} at character {err.colno}); a JSON-lines file holds one "
+            "object per line"
+        ) from None
+    if not isinstance(obj, dict):
+        raise NotJsonLines(f"line {number} holds a JSON {type(obj).__name__}, not an object ({{...}})")
+    return obj

@@ -108,18 +108,43 @@ def needed_columns(spec: contract.Table, src, header: list[str]) -> list[str]:
     return [c for c in dict.fromkeys(want) if c in header or c in alternatives]  # other files may have them
 
 
+@dataclass
+class ValueTally:
+    """What a value mapping matched, for its note: per exact key its rows and the number of its first row (in the
+    order first met), per pattern its rows. Tallies of consecutive rows add up to the tally of all of them."""
+
+    exact: dict[str, list[int]] = field(default_factory=dict)  # key -> [rows, first row number]
+    patterns: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: ValueTally) -> None:
+        for key, (rows, first) in other.exact.items():
+            have = self.exact.setdefault(key, [0, first])
+            have[0] += rows
+        for key, rows in other.patterns.items():
+            self.patterns[key] = self.patterns.get(key, 0) + rows
+
+
 def map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series, str | None]:
     """Replace the client's values by the contract's: exact keys first (after trimming), then the 're:' patterns in
     the order written (a value matching none passes unchanged)."""
+    out, tally = tally_values(s, mapping)
+    return out, value_note(mapping, tally)
+
+
+def tally_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series, ValueTally]:
+    """`map_values`, with what it matched as a tally (the note is `value_note`'s)."""
     text = as_text(s)
     exact = {k: v for k, v in mapping.items() if not k.startswith(PATTERN_PREFIX)}
     hit = text.isin(list(exact)).fillna(False)
     out = text.copy()
     out[hit] = text[hit].map(exact)
-    matched = text[hit].value_counts()
-    shown = [
-        f"'{k}' -> {('empty' if exact[k] is None else repr(exact[k]))} ({int(matched[k]):,})" for k in matched.index
-    ]
+    tally = ValueTally()
+    matched = text[hit]
+    if len(matched):
+        counts = matched.value_counts(sort=False)
+        firsts = matched.drop_duplicates()
+        at = [int(i) if isinstance(i, (int, np.integer)) else n for n, i in enumerate(firsts.index)]  # row numbers
+        tally.exact = {str(k): [int(counts[k]), first] for first, k in zip(at, firsts, strict=True)}
     for key, value in mapping.items():
         if not key.startswith(PATTERN_PREFIX):
             continue
@@ -128,11 +153,23 @@ def map_values(s: pd.Series, mapping: dict[str, str | None]) -> tuple[pd.Series,
         if found.any():
             out[found] = value
             hit = hit | found
-            shown.append(f"'{key}' -> {('empty' if value is None else repr(value))} ({int(found.sum()):,})")
-    if not hit.any():
-        return text, f"none of the values in values: {listing(list(mapping), 6)} occur"
+            tally.patterns[key] = int(found.sum())
+    return (out.astype("string") if hit.any() else text), tally
+
+
+def value_note(mapping: dict[str, str | None], tally: ValueTally) -> str:
+    """The note on a value mapping: each key's and pattern's rows (the keys most met first; of as many rows, the
+    first met first), or that none of its values occur."""
+    if not tally.exact and not tally.patterns:
+        return f"none of the values in values: {listing(list(mapping), 6)} occur"
+    most = sorted(tally.exact.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
+    shown = [f"'{k}' -> {('empty' if mapping[k] is None else repr(mapping[k]))} ({n:,})" for k, (n, _) in most]
+    for key in mapping:
+        if key in tally.patterns:
+            value = mapping[key]
+            shown.append(f"'{key}' -> {('empty' if value is None else repr(value))} ({tally.patterns[key]:,})")
     more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
-    return out.astype("string"), "values mapped: " + ", ".join(shown[:8]) + more
+    return "values mapped: " + ", ".join(shown[:8]) + more
 
 
 def expr_columns(expr: str) -> list[str]:

@@ -115,6 +115,8 @@ class TableLoad:
     parts: list[list] = field(default_factory=list)  # several input files: [file, first global row] each
     excluded: dict[str, int] = field(default_factory=dict)  # rows set aside by a rule (sources.doubles) -> rows
     exclusions: list[dict[str, Any]] = field(default_factory=list)  # each rule's reason: rows, description, examples
+    # what each value mapping matched, by its note (not kept: a table read in batches adds them up)
+    value_tallies: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"kept": False})
 
     @classmethod
     def empty(
@@ -161,7 +163,11 @@ class TableLoad:
 
     def to_dict(self, mask: bool = True) -> dict[str, Any]:
         """JSON-safe fields, with `usable`; example values masked unless mask=False."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "problems"}
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "problems" and f.metadata.get("kept", True)
+        }
         out["usable"] = self.usable
         out["problems"] = [(p.masked() if mask else p).to_dict() for p in self.problems]
         return out

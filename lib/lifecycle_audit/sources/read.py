@@ -124,7 +124,7 @@ def read_source(
             if header is None:
                 header = list(df.columns)
             elif list(df.columns) != header:
-                notes.append(_other_columns_note(label, list(df.columns), header, infos[0]["file"]))
+                notes.append(other_columns_note(label, list(df.columns), header, infos[0]["file"]))
             start = sum(i["rows_in"] for i in infos)
             lines.append(_file_lines(df, start, offset))
             df, info = _without_blank_rows(df, label, sha, fmt, start=start)
@@ -190,7 +190,7 @@ def _read_sheets(
     return [(shown, _read_parquet(path, want))], None
 
 
-def _other_columns_note(label: str, columns: list[str], header: list[str], first: str) -> str:
+def other_columns_note(label: str, columns: list[str], header: list[str], first: str) -> str:
     missing = [c for c in header if c not in columns]
     extra = [c for c in columns if c not in header]
     return (
@@ -466,9 +466,20 @@ def same_headers(files: list[Path], fmt: str, opts) -> bool:
 def _read_json_lines(path: Path, opts) -> pd.DataFrame:
     """A JSON-lines file (compression and encoding detected as for delimited text) as a frame of strings."""
     tf = _text_file(path, opts)
+    with json_errors(tf), tf.open() as fh:
+        return jsonlines.read(fh, tf.candidates[0])
+
+
+def json_text(path: Path, opts) -> _TextFile:
+    """How a JSON-lines file is stored (compression, byte-order mark, the encoding read: the first to try)."""
+    return _text_file(path, opts)
+
+
+@contextmanager
+def json_errors(tf: _TextFile) -> Iterator[None]:
+    """What goes wrong while a JSON-lines file is read, as Unreadable saying what to do (one encoding only)."""
     try:
-        with tf.open() as fh:
-            return jsonlines.read(fh, tf.candidates[0])
+        yield
     except jsonlines.NotJsonLines as err:
         raise Unreadable(str(err)) from None
     except UnicodeDecodeError as err:

@@ -24,6 +24,7 @@ from .model import Problem, TableLoad, file_problem
 from .read import RawRead
 
 ROW_NUMBER = "row_number"
+SHAPED_KINDS = ("bad_json", "no_items")  # the rejections of shaping, made before any column is checked
 ID_SEPARATOR = "|"  # ids: {customer_id: [store, card_no]} -> "12|40017"
 _BAD = object()  # a value that is not JSON
 _TOKEN = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")

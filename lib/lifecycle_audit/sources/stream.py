@@ -1,20 +1,38 @@
 """A large table read and validated in batches, never whole in memory; the same verdicts as one frame gives.
 
-A plain source (no preset, no web hits, one column per contract column) of more than STREAM_ROWS rows is read
-BATCH_ROWS rows at a time (sources.batches): one Parquet file or several with the same columns, or delimited text
-(CSV, TSV, compressed or not; one file or several with the same header), whose rows are judged by a count of its
-lines. Each batch goes through the per-row checks of sources.validate (`row_checks`); its passed rows are appended
-to a staging Parquet file (sources.staged) and its problems merged into the table's (counts summed, the first
-examples kept, in the order one frame would list them). The checks that compare rows then run over the staged rows
-on only the columns they need: the doubled purchase events (purchases only), the repeated orders and keys (key
-columns only), and later, in validate.check_references, the references to other tables (the rows pointing nowhere
-only). `Staged.write` copies the rows kept into the canonical table. Memory follows the batch, not the table.
+A mapped source (no preset, no web hits, no `items:`) of more than STREAM_ROWS rows is read BATCH_ROWS rows at a
+time (sources.batches): one Parquet file or several with the same columns, delimited text (CSV, TSV, compressed or
+not; one file or several with the same header), or JSON lines (compressed or not; one file or several, whose fields
+may differ), the rows of text and JSON lines judged by a count of their lines. Each batch goes through the per-row
+checks of sources.validate (`row_checks`); its passed rows are appended to a staging Parquet file (sources.staged)
+and its problems merged into the table's (counts summed, the first examples kept, in the order one frame would list
+them). The checks that compare rows then run over the staged rows on only the columns they need: the doubled
+purchase events (purchases only), the repeated orders and keys (key columns only), and later, in
+validate.check_references, the references to other tables (the rows pointing nowhere only). `Staged.write` copies
+the rows kept into the canonical table. Memory follows the batch, not the table.
 
 Text read in batches gives what reading it whole gives: the same parser and options, blank and repeated header rows
 counted per file, file lines kept across batches when a quoted value spans lines, the encoding tried in the same
-order (a later batch that is not UTF-8 reads the table again as cp1252; nothing staged is kept). Read whole, as
-before: Excel, JSON lines, files of mixed formats, text files whose headers differ, Parquet files whose columns
-differ, presets, web hits, and mappings that shape the rows (alternatives, JSON paths, ids, items).
+order (a later batch that is not UTF-8 reads the table again as cp1252; nothing staged is kept).
+
+JSON lines read in batches give what reading them whole gives (sources.jsonlines, batches.JsonBatches): each file
+is parsed once, before any row is checked, its batches kept as Parquet files of strings next to the staged rows
+while its field names (nested objects flattened to dotted names, as read whole) are taken; so every batch has the
+columns of the whole read in its order, and a line that is not a JSON object, a file that is not text in its
+encoding or a gzip file cut short is the error of a whole read, before any row is checked. Row N of a file is its
+line N, as read whole; blank lines and rows repeating the header are counted per file (by the file's own fields);
+files whose fields differ are joined and noted as read whole.
+
+A mapping that shapes each row on its own is applied batch by batch (validate.row_checks -> sources.shaping): the
+alternatives of a column (chosen per file, from every file's columns), JSON paths into a value, ids joined from
+columns or numbered by row (rows keep their numbers over the whole source), derived columns, constants and value
+maps. Their verdicts are those of one frame: the rows whose JSON text cannot be read are listed first, as one frame
+rejects them before any column, and what a value map matched is added up over the batches into the one note a
+whole read gives (mapping.ValueTally). `items:` (one row per element of an array) renumbers the rows over the whole
+table and is read whole.
+
+Read whole, as before: Excel, files of mixed formats, text files whose headers differ, Parquet files whose columns
+differ, presets, web hits, and `items:`.
 """
 
 from __future__ import annotations
@@ -31,12 +49,22 @@ from .. import contract
 from ..errors import ParamsError
 from . import doubles
 from .accounting import account_read
-from .batches import Batch, FileError, FileLines, NotStreamed, ParquetBatches, Retry, TextBatches, parquet_streamable
-from .mapping import needed_columns
+from .batches import (
+    Batch,
+    FileError,
+    FileLines,
+    JsonBatches,
+    NotStreamed,
+    ParquetBatches,
+    Retry,
+    TextBatches,
+    parquet_streamable,
+)
+from .mapping import ValueTally, needed_columns, value_note
 from .messages import display, row_message
 from .model import KINDS, MAX_EXAMPLES, TableLoad, file_problem
 from .read import RawRead, Unreadable, lines_above, parquet_header, same_headers
-from .shaping import needs_shaping
+from .shaping import SHAPED_KINDS
 from .staged import KEY, ROW, Staged, arrow_dtypes
 from .validate import DANGLING, PARENT_REJECTED, RowVerdicts, date_range, key_values, reject_keys, row_checks
 
@@ -49,9 +77,9 @@ __all__ = ["BATCH_ROWS", "STREAM_ROWS", "NotStreamed", "load_streamed", "streama
 
 
 def streamable(params, name: str) -> bool:
-    """True for a plain mapping (no preset, no web hits, one column per contract column) of more than STREAM_ROWS
-    rows in Parquet files of the same columns or in delimited text files of the same header: a table read in
-    batches. Text is judged by its lines, counted only as far as STREAM_ROWS."""
+    """True for a mapped source (no preset, no web hits, no `items:`) of more than STREAM_ROWS rows in Parquet files
+    of the same columns, in delimited text files of the same header or in JSON-lines files: a table read in batches.
+    Text and JSON lines are judged by their lines, counted only as far as STREAM_ROWS."""
     src = params.sources[name]
     files = params.input_files(name)
     if src.preset is not None or src.web is not None or not files:
@@ -60,8 +88,7 @@ def streamable(params, name: str) -> bool:
         formats = {src.format_of(f) for f in files}
     except ParamsError:
         return False
-    one = RawRead(frame=pd.DataFrame(), header=[], fmt="", files=[{}], text=False)
-    if len(formats) != 1 or needs_shaping(src, one):
+    if len(formats) != 1 or src.items is not None:  # one row per item: rows renumbered over the whole table
         return False
     fmt = formats.pop()
     spec = contract.table(name)
@@ -72,6 +99,8 @@ def streamable(params, name: str) -> bool:
         if fmt in _TEXT:
             above = lines_above(files, src.read, STREAM_ROWS + (1 if src.read.header else 0) + src.read.skip_rows)
             return above and (len(files) == 1 or same_headers(files, fmt, src.read))
+        if fmt == "jsonl":  # one object per line: lines are rows (their fields are taken before the first batch)
+            return lines_above(files, src.read, STREAM_ROWS)
     except Exception:  # noqa: BLE001 - an unreadable file is reported by the whole read
         return False
     return False
@@ -105,8 +134,13 @@ def _load(params, name: str, folder: Path, progress, hashes, tried) -> tuple[Sta
     reader = None
     try:
         if fmt == "parquet":
-            columns = needed_columns(spec, src, parquet_header(files[0])[0])
+            names = parquet_header(files[0])[0]
+            columns = [c for c in needed_columns(spec, src, names) if c in names]  # alternatives it lacks: not read
             reader = ParquetBatches(files, columns, hashes, BATCH_ROWS)
+        elif fmt == "jsonl":
+            kept = folder / f"{name}.jsonl"  # the lines parsed, kept a batch a file until read back
+            kept.mkdir(exist_ok=True)
+            reader = JsonBatches(files, src.read, hashes, BATCH_ROWS, kept)
         else:
             reader = TextBatches(files, fmt, src.read, hashes, tried, BATCH_ROWS)
         load.line_offset = reader.line_offset
@@ -162,14 +196,25 @@ class _Batched:
         self.causes: list[tuple[pd.Series, np.ndarray, list]] = []  # (keys, batch problem positions, merge keys)
         self.notes: list[str] = []  # what the checks noted (after what reading noted)
         self.noted: dict[str, str] = {}  # what a note is about ("events.event_time ('ts')") -> the first batch's
+        self.tallies: dict[str, tuple[dict, ValueTally, int]] = {}  # per value map: (mapping, all batches', note at)
         self.usable = True
         self.fatal: list = []  # the problems that make the table unusable (a column missing)
 
-    def _note(self, notes: list[str]) -> None:
+    def _note(self, notes: list[str], tallies: dict[str, tuple[dict, ValueTally]]) -> None:
         """The notes of one batch: each once; a column whose values a later batch notes otherwise (a date layout
-        guessed, spellings matched) gets one note saying so, not one per batch."""
+        guessed, spellings matched) gets one note saying so, not one per batch. What a value mapping matched is
+        added up over the batches, its note kept where the first batch put it: the note of one frame."""
         for note in notes:
             where, _, _ = note.partition(": ")
+            if note in tallies:  # a value map's (other notes on the same column are not)
+                mapping, tally = tallies[note]
+                if where not in self.tallies:
+                    self.tallies[where] = (mapping, ValueTally(), len(self.notes))
+                    self.notes.append(note)
+                _, total, at = self.tallies[where]
+                total.add(tally)
+                self.notes[at] = f"{where}: {value_note(mapping, total)}"
+                continue
             if note in self.notes or self.noted.get(where) == "varies":
                 continue
             if where not in self.noted:
@@ -197,12 +242,12 @@ class _Batched:
         part.line_offset, part.parts = self.load.line_offset, self.load.parts
         checked = row_checks(self.load.table, raw, src, part)
         self.load.mapping = part.mapping
-        self._note(part.notes)
+        self._note(part.notes, part.value_tallies)
         if checked is None:
             self.fatal.extend(part.problems)
             self.usable = False
             return
-        df, verdicts, _ = checked
+        df, verdicts, shaped = checked
         own = [self._merge(p) for p in part.problems]
         at = df.index.to_numpy() - batch.start
         for code, kind in enumerate(verdicts.kinds):
@@ -213,7 +258,10 @@ class _Batched:
             rejected = (verdicts.cause >= 0) & ~verdicts.passed
             self.causes.append((df[self.spec.key[0]][rejected].astype("string"), verdicts.cause[rejected], own))
         passed = df[verdicts.passed]
-        extra = {KEY: key_values(self.spec, passed, raw.frame.loc[passed.index], part.mapping)} if self.spec.key else {}
+        # the key as the client wrote it: in the rows as shaped (an id joined from columns is a column of those)
+        extra = (
+            {KEY: key_values(self.spec, passed, shaped.frame.loc[passed.index], part.mapping)} if self.spec.key else {}
+        )
         self.staged.append(passed, extra)
 
     def _code(self, kind: str) -> int:
@@ -247,7 +295,11 @@ class _Batched:
         self._codes = self._not_data = []
         self.load._lines = lines
         order = {c.name: i for i, c in enumerate(self.spec.columns)}
-        merged = sorted(self.problems.items(), key=lambda kp: (order.get(kp[0][0], 99), KINDS.index(kp[0][1])))
+        # rows shaping rejects (text that is not JSON) first, as one frame rejects them before checking any column
+        merged = sorted(
+            self.problems.items(),
+            key=lambda kp: (kp[0][1] not in SHAPED_KINDS, order.get(kp[0][0], 99), KINDS.index(kp[0][1])),
+        )
         position = {key: i for i, (key, _) in enumerate(merged)}
         for _, p in merged:
             if lines is not None:

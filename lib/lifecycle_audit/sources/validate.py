@@ -15,7 +15,7 @@ from .. import contract
 from ..errors import ParamsError
 from . import doubles
 from .coerce import coerce, empty_series, isin, vocabulary
-from .mapping import ColumnMap, derive, map_columns, map_values
+from .mapping import ColumnMap, derive, map_columns, tally_values, value_note
 from .messages import article, blame, row_message, show_value, type_words
 from .model import MAX_EXAMPLES, PERSONAL, Problem, TableLoad
 from .read import RawRead
@@ -125,13 +125,16 @@ def _column(
     client = found.chosen[col.name]
     if client is None:  # optional column the client does not have: all empty
         return empty_series(contract.PANDAS_DTYPES[col.kind], verdicts.index)
-    note = partial(_note, verdicts.load, f"{name}.{col.name} ('{client}')")
+    where = f"{name}.{col.name} ('{client}')"
+    note = partial(_note, verdicts.load, where)
     before = verdicts.reason.copy()
     source = _source_values(name, col, raw_read.frame, src, found, verdicts)
     derived_bad = verdicts.reason != before  # rows a derived column's inputs rejected: not "empty" as well
     if col.name in src.values:
-        source, text = map_values(source, src.values[col.name])
+        source, tally = tally_values(source, src.values[col.name])
+        text = value_note(src.values[col.name], tally)
         note(text)
+        verdicts.load.value_tallies[f"{where}: {text}"] = (src.values[col.name], tally)  # read in batches: added up
     values, bad, text = coerce(source, col.kind, src.read, typed=not raw_read.text, tz=src.timezone)
     note(text)
     reject = partial(verdicts.reject, column=col.name, raw=source, client=client)
