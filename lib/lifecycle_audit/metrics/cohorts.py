@@ -172,6 +172,11 @@ def month_period(m: int) -> pd.Period:
     return pd.Period(year=int(m) // 12, month=int(m) % 12 + 1, freq="M")
 
 
+def month_periods(m) -> pd.PeriodIndex:
+    """Month numbers of active_months as pandas months, all at once (month_period one by one costs 20 µs each)."""
+    return pd.PeriodIndex.from_ordinals(pd.Index(m, dtype="int64") - 1970 * 12, freq="M")
+
+
 def _cohort_months(tables: Tables) -> pd.DataFrame:
     a = active_months(tables)
     counts = a.group_by("first_m", "m").aggregate(
@@ -199,14 +204,16 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     c = cohort_months(tables)
     age = c["m"] - c["first_m"]
     keep = (c["buyers"] > 0) & (age <= months)  # age 0: the cohort's own month, every customer of it
-    counts = pd.DataFrame({"cohort": c["first_m"][keep].map(month_period), "age": age[keep], "n": c["buyers"][keep]})
+    counts = pd.DataFrame(
+        {"cohort": month_periods(c["first_m"][keep]), "age": age[keep].to_numpy(), "n": c["buyers"][keep].to_numpy()}
+    )
     first = counts[counts["age"] == 0]
     size = first.set_index("cohort")["n"].astype("int64").sort_index()
     counts = counts[counts["age"] > 0].pivot(index="cohort", columns="age", values="n")
     counts = counts.reindex(index=size.index, columns=range(1, months + 1)).fillna(0)
     table = counts.div(size, axis=0)
     for age in table.columns:  # a cohort's month `age` is only known once that month has ended
-        table.loc[[(c + age).end_time >= end for c in table.index], age] = float("nan")
+        table.loc[(table.index + age).end_time >= end, age] = float("nan")
     table.insert(0, "new_customers", size)
     table.index = [str(c) for c in table.index]
     table.index.name = "month"
@@ -235,7 +242,7 @@ def lifecycle(tables: Tables) -> pd.DataFrame:
         },
         index=months,
     )[list(LIFECYCLE)]
-    labels = [str(month_period(m)) for m in months]
+    labels = month_periods(months).astype(str)
     return pd.DataFrame(
         {
             "month": [label for label in labels for _ in LIFECYCLE],
