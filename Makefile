@@ -103,8 +103,8 @@ lab: $(STAMP) ## start JupyterLab on notebooks/ (prints the address with its tok
 # against hand-written DuckDB SQL, appended to benchmarks/RESULTS.md. BENCH_SIZES=5k for a quick look; the four
 # default sizes take about 12 minutes on a quiet 2-core machine (1M: 89 s to generate, 173 s to audit, 3.6 GB).
 # BENCH_REPEATS (3), BENCH_TIMEOUT (3600 s per size), BENCH_MAX_GB (8: a process tree above it is stopped and its
-# size is a row saying so; the library/SQL measures at 1M build 18.6 M sessions in memory on both sides and need
-# more: BENCH_MAX_GB=16), BENCH_KEEP=1 keeps the generated data.
+# size is a row saying so; the library/SQL measures hold each side's DuckDB to 4 GB, spilling beyond it, so 1M fits),
+# BENCH_KEEP=1 keeps the generated data.
 BENCH_SIZES ?= 25k,100k,300k,1M
 bench: $(STAMP) ## the scale table and library/SQL ratios (on demand; BENCH_SIZES=25k,100k,300k,1M)
 	@BENCH_SIZES=$(BENCH_SIZES) $(PY) benchmarks/bench_scale.py

@@ -231,6 +231,15 @@ def test_lifecycle_splits_each_months_customers():
     assert split.loc["2026-03", "new"] == 0 and split.loc["2026-04", "new"] == 1
 
 
+def test_lifecycle_counts_the_dormant_in_a_month_without_any_order():
+    od = buys([("a", 0, 1), ("a", 62, 1), ("b", 0, 1), ("b", 1, 1)])  # March and May; nobody orders in April
+    t = tables(until(120), orders=od, customers=signed_up(od))
+    split = cohorts.lifecycle(t).pivot(index="month", columns="status", values="customers")
+    assert list(split.index) == ["2026-03", "2026-04", "2026-05"]
+    assert split.loc["2026-04"].to_dict() == {"dormant": 2, "new": 0, "resurrecting": 0, "returning": 0}
+    assert split.loc["2026-05"].to_dict() == {"dormant": 0, "new": 0, "resurrecting": 1, "returning": 0}
+
+
 def test_retention_table_leaves_months_not_yet_ended_empty():
     od = buys([("a", 0, 1), ("a", 31, 1), ("b", 0, 1)])
     t = tables(until(45), orders=od, customers=signed_up(od))  # the period ends mid-April

@@ -24,14 +24,16 @@ LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
 
 
 def first_order_rows(tables: Tables):
-    """first_orders as an expression over the orders, not yet computed (metrics.stored writes it to Parquet)."""
+    """first_orders as an expression over the orders, not yet computed (metrics.stored writes it to Parquet).
+
+    One pass with a window (each order beside its customer's first) instead of grouping the orders twice and
+    joining them back: the same rows, a smaller expression to compile and one join fewer to run."""
     o = tables["orders"]
     o = o.filter(o.customer_id.notnull())
-    first = o.group_by("customer_id").aggregate(first_at=o.order_time.min(), orders=o.count())
-    j = o.join(first, "customer_id")
-    later = j.filter(j.order_time > j.first_at)
-    second = later.group_by("customer_id").aggregate(second_at=later.order_time.min())
-    return first.left_join(second, "customer_id").drop("customer_id_right")
+    o = o.select("customer_id", "order_time", first=o.order_time.min().over(group_by=o.customer_id))
+    return o.group_by("customer_id").aggregate(
+        first_at=o.order_time.min(), orders=o.count(), second_at=o.order_time.min(where=o.order_time > o.first)
+    )
 
 
 def first_orders(tables: Tables):
@@ -51,17 +53,17 @@ def _first_purchases(tables: Tables):
     if start is None:
         return f.mutate(censored=ibis.null(str))
     if tables.has("customers"):
-        cu = tables["customers"].select(cid=tables["customers"].customer_id, seen=tables["customers"].first_seen_at)
-        f = f.left_join(cu, f.customer_id == cu.cid).drop("cid")
+        f = f.left_join(tables["customers"].select("customer_id", "first_seen_at"), "customer_id")
+        seen = f.first_seen_at
     else:
-        f = f.mutate(seen=ibis.null("timestamp"))
-    arrived_inside = f.seen.notnull() & (f.seen >= start) & (f.seen < f.first_at)
+        seen = ibis.null("timestamp")
+    arrived_inside = seen.notnull() & (seen >= start) & (seen < f.first_at)
     censored = ibis.cases(
-        (f.seen.notnull() & (f.seen < start), SIGNED_UP_BEFORE),
+        (seen.notnull() & (seen < start), SIGNED_UP_BEFORE),
         ((f.first_at < warm) & ~arrived_inside, FIRST_ORDER_IN_WARMUP),
         else_=ibis.null(str),
     )
-    return f.mutate(censored=censored).drop("seen").cache()
+    return f.select("customer_id", "first_at", "orders", "second_at", censored=censored).cache()
 
 
 def first_purchases(tables: Tables):
@@ -144,13 +146,24 @@ def _active_months(tables: Tables):
     o = tables["orders"]
     o = o.filter(o.customer_id.notnull())
     a = o.select("customer_id", m=o.order_time.year() * 12 + o.order_time.month() - 1).distinct()
-    first = a.group_by("customer_id").aggregate(first_m=a.m.min())
-    return a.join(first, "customer_id").cache()
+    # every customer with an order has a first purchase: the inner join keeps every row
+    a = a.join(first_purchases(tables).select("customer_id", "censored"), "customer_id")
+    by_month = {"group_by": a.customer_id, "order_by": a.m}
+    return a.select(
+        "customer_id",
+        "m",
+        first_m=a.m.min().over(group_by=a.customer_id),
+        prev_m=a.m.lag().over(**by_month),
+        next_m=a.m.lead().over(**by_month),
+        buyer=a.censored.isnull(),
+    ).cache()
 
 
 def active_months(tables: Tables):
-    """One row per customer and month with an order of theirs: `m` and `first_m`, the month and the customer's
-    first month with an order, as month numbers (year × 12 + month - 1; month_period turns one into a month)."""
+    """One row per customer and month with an order of theirs: `m`, the customer's first, previous and next
+    months with an order (`first_m`, `prev_m`, `next_m`; null when none) as month numbers (year × 12 + month - 1;
+    month_period turns one into a month), and whether the customer is a first-time buyer (`buyer`,
+    first_time_buyers). The neighbouring months tell the lifecycle without joining the table to itself."""
     return tables.derived("active_months", _active_months)
 
 
@@ -159,23 +172,48 @@ def month_period(m: int) -> pd.Period:
     return pd.Period(year=int(m) // 12, month=int(m) % 12 + 1, freq="M")
 
 
+def month_periods(m) -> pd.PeriodIndex:
+    """Month numbers of active_months as pandas months, all at once (month_period one by one costs 20 µs each)."""
+    return pd.PeriodIndex.from_ordinals(pd.Index(m, dtype="int64") - 1970 * 12, freq="M")
+
+
+def _cohort_months(tables: Tables) -> pd.DataFrame:
+    a = active_months(tables)
+    counts = a.group_by("first_m", "m").aggregate(
+        buyers=a.count(where=a.buyer),
+        returning=a.count(where=a.prev_m == a.m - 1),
+        resurrecting=a.count(where=a.prev_m < a.m - 1),
+        leaving=a.count(where=a.next_m.isnull() | (a.next_m > a.m + 1)),
+    )
+    return counts.to_pandas()
+
+
+def cohort_months(tables: Tables) -> pd.DataFrame:
+    """Per first month with an order (`first_m`) and month with an order (`m`), of the customers who ordered
+    that month: first-time buyers (`buyers`), who ordered the month before (`returning`), who ordered earlier but
+    not the month before (`resurrecting`) and who do not order the month after (`leaving`). A few hundred rows
+    from one query, which the retention table and the lifecycle both read (not to be modified)."""
+    return tables.derived("cohort_months", _cohort_months)
+
+
 def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     """The monthly cohort retention table: per month of first order, the share of the cohort that ordered
     in each of the following `months` months ("on" that month, as in PostHog); missing where the month has
     not ended yet. The cohorts are first-time buyers (first_time_buyers)."""
     _, end = tables.period
-    a = active_months(tables).semi_join(first_time_buyers(tables).select("customer_id"), "customer_id")
-    a = a.mutate(age=a.m - a.first_m)
-    a = a.filter((a.age >= 0) & (a.age <= months))  # age 0: the cohort's own month, every customer of it
-    counts = a.group_by(cohort="first_m", age="age").aggregate(n=a.count()).to_pandas()
-    counts["cohort"] = counts["cohort"].map(month_period)
+    c = cohort_months(tables)
+    age = c["m"] - c["first_m"]
+    keep = (c["buyers"] > 0) & (age <= months)  # age 0: the cohort's own month, every customer of it
+    counts = pd.DataFrame(
+        {"cohort": month_periods(c["first_m"][keep]), "age": age[keep].to_numpy(), "n": c["buyers"][keep].to_numpy()}
+    )
     first = counts[counts["age"] == 0]
     size = first.set_index("cohort")["n"].astype("int64").sort_index()
     counts = counts[counts["age"] > 0].pivot(index="cohort", columns="age", values="n")
     counts = counts.reindex(index=size.index, columns=range(1, months + 1)).fillna(0)
     table = counts.div(size, axis=0)
     for age in table.columns:  # a cohort's month `age` is only known once that month has ended
-        table.loc[[(c + age).end_time >= end for c in table.index], age] = float("nan")
+        table.loc[(table.index + age).end_time >= end, age] = float("nan")
     table.insert(0, "new_customers", size)
     table.index = [str(c) for c in table.index]
     table.index.name = "month"
@@ -183,43 +221,32 @@ def retention_table(tables: Tables, months: int = 6) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _lifecycle_counts(tables: Tables) -> pd.DataFrame:
-    """Per month number `m` with an order or a customer leaving: whether customers `ordered` that month, and the
-    new, returning, resurrecting and dormant customers (dormant: ordered the month before, not this one)."""
-    a = active_months(tables)
-    prev = a.select(pid="customer_id", pm=a.m + 1)
-    buyers = first_time_buyers(tables).select(bid="customer_id")
-    x = a.left_join(prev, [a.customer_id == prev.pid, a.m == prev.pm]).left_join(buyers, a.customer_id == buyers.bid)
-    x = x.select("m", "first_m", had_prev=x.pid.notnull(), buyer=x.bid.notnull())
-    counts = x.group_by("m").aggregate(
-        new=((x.first_m == x.m) & x.buyer).sum(),
-        returning=x.had_prev.sum(),
-        resurrecting=(~x.had_prev & (x.first_m < x.m)).sum(),
-    )
-    nxt = a.select(nid="customer_id", nm=a.m - 1)
-    gone = a.anti_join(nxt, [a.customer_id == nxt.nid, a.m == nxt.nm])
-    dormant = gone.group_by(dm=gone.m + 1).aggregate(dormant=gone.count())
-    j = counts.outer_join(dormant, counts.m == dormant.dm)
-    j = j.select(
-        m=ibis.coalesce(j.m, j.dm),
-        ordered=j.m.notnull(),
-        **{k: j[k].fill_null(0) for k in ("new", "returning", "resurrecting", "dormant")},
-    )
-    return j.to_pandas().set_index("m").sort_index()
-
-
 def lifecycle(tables: Tables) -> pd.DataFrame:
     """Per month, customers who were new (first order that month), returning (ordered that month and the
     month before), resurrecting (ordered that month, not the month before, but earlier) and dormant
     (ordered the month before but not that month). Long format: month, status, customers. Only first-time buyers
     (first_time_buyers) are new; a customer left out of them is in no group in the month of their first order."""
-    counts = _lifecycle_counts(tables)
-    ordered = counts.index[counts["ordered"]]
-    # from the first to the last month with an order (no order with a customer: no month)
-    months = range(int(ordered.min()), int(ordered.max()) + 1) if len(ordered) else range(0)
-    rows = []
-    for m in months:
-        label = str(month_period(m))
-        for status in LIFECYCLE:
-            rows.append((label, status, int(counts.at[m, status]) if m in counts.index else 0))
-    return pd.DataFrame(rows, columns=["month", "status", "customers"])
+    c = cohort_months(tables)
+    if c.empty:  # no order with a customer: no month
+        return pd.DataFrame([], columns=["month", "status", "customers"])
+    # from the first to the last month with an order
+    months = pd.RangeIndex(int(c["m"].min()), int(c["m"].max()) + 1)
+    per = c.groupby("m")[["returning", "resurrecting", "leaving"]].sum()
+    wide = pd.DataFrame(
+        {
+            "new": c.loc[c["m"] == c["first_m"]].groupby("m")["buyers"].sum().reindex(months, fill_value=0),
+            "returning": per["returning"].reindex(months, fill_value=0),
+            "resurrecting": per["resurrecting"].reindex(months, fill_value=0),
+            # dormant: ordered the month before, not this one
+            "dormant": per["leaving"].reindex(months - 1, fill_value=0).to_numpy(),
+        },
+        index=months,
+    )[list(LIFECYCLE)]
+    labels = month_periods(months).astype(str)
+    return pd.DataFrame(
+        {
+            "month": [label for label in labels for _ in LIFECYCLE],
+            "status": list(LIFECYCLE) * len(months),
+            "customers": wide.to_numpy(dtype="int64").ravel(),
+        }
+    )

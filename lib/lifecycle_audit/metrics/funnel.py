@@ -26,11 +26,12 @@ def by_device(tables: Tables, known_only: bool = True) -> pd.DataFrame:
         s = sessions(t)
         if known_only:
             s = s.filter(s.customer_id.notnull())
+        # counted, not summed: DuckDB sums booleans into 128-bit integers
         reached, agg = None, {}
         for label, col in STEPS:
             cond = s[col] > 0
             reached = cond if reached is None else reached & cond
-            agg[label] = reached.sum()
+            agg[label] = s.count(where=reached)
         wide = s.group_by("device").aggregate(**agg).to_pandas()
         long = wide.melt(id_vars="device", var_name="step", value_name="sessions")
         long["step"] = pd.Categorical(long["step"], [label for label, _ in STEPS], ordered=True)
@@ -50,7 +51,7 @@ def reach(tables: Tables) -> pd.DataFrame:
     """How far visits get: per step ("visit", then STEPS), the sessions that reached it, whatever they did before
     (`sessions`), and their share of all sessions (`share_of_sessions`)."""
     s = sessions(tables)
-    agg = {"visit": s.count(), **{label: (s[col] > 0).sum() for label, col in STEPS}}
+    agg = {"visit": s.count(), **{label: s.count(where=s[col] > 0) for label, col in STEPS}}
     counts = s.aggregate(**agg).to_pandas().iloc[0]
     out = pd.DataFrame({"step": list(agg), "sessions": [int(counts[k]) for k in agg]})
     total = out["sessions"].iloc[0]
