@@ -36,9 +36,22 @@ SPARK_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
 }
+
+
+def local_driver_memory() -> str:
+    """The local driver's heap: a quarter of the machine's memory, at least 2 GB and at most 8 GB. In local mode
+    the driver does all the work, and with 2 GB the cached sessions of 300,000 customers spilled to disk ("Not
+    enough space to cache"): building them took 53.9 s (103 CPU s) with 2 GB, 47.6 s (93 CPU s) with 6 GB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: the former fixed size
+        return "2g"
+    return f"{min(8, max(2, total // 4 // 2**30))}g"
+
+
 # Local mode only (a cluster's own settings win there): the audit runs many small queries, and Spark's 200
 # shuffle partitions make each aggregate 200 tasks on a laptop's cores; no web UI; the driver bound to the
-# loopback address (nothing listens on the network).
+# loopback address (nothing listens on the network); the driver's memory sized to the machine.
 SPARK_LOCAL_CONF = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
@@ -46,7 +59,7 @@ SPARK_LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
-    "spark.driver.memory": "2g",
+    "spark.driver.memory": local_driver_memory(),
 }
 
 
