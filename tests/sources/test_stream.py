@@ -658,36 +658,32 @@ def test_a_json_field_met_only_in_a_later_batch_is_a_column_of_every_batch(tmp_p
     assert kept["discount"].notna().sum() == 1 and kept["currency"].dropna().tolist() == ['["gift", "wrap"]']
 
 
-def test_a_line_that_is_not_json_in_a_later_batch_is_unreadable_as_read_whole(tmp_path, monkeypatch):
+def _line_not_json(tmp_path):
     lines = _orders_json(20)
     lines[16] = '{"order_id": "O16", "customer_id": "C1",'  # cut short: line 17, in the third batch
     lines[18] = "[1, 2]"  # not an object either, but further on: the first bad line is named
     write(tmp_path, "orders.jsonl", "\n".join(lines) + "\n")
-    p = _orders_json_params(tmp_path)
-    whole = sources.check_sources(p)
-    _streamed(monkeypatch, 7)
-    assert stream.streamable(p, "orders")
-
-    batched = sources.check_sources(p)
-
-    assert _accounting(batched) == _accounting(whole)
-    problem = only(batched.loads["orders"].problems, "unreadable")
-    assert problem.fatal and "line 17 is not JSON" in problem.message
+    return _orders_json_params(tmp_path), 7, "line 17 is not JSON"
 
 
-def test_a_json_lines_gzip_file_cut_short_is_unreadable_as_read_whole(tmp_path, monkeypatch):
+def _gzip_cut_short(tmp_path):
     data = gzip.compress(("\n".join(_orders_json(30_000)) + "\n").encode())
     (tmp_path / "orders.jsonl.gz").write_bytes(data[: len(data) * 2 // 3])  # cut short, as a broken download
-    p = _orders_json_params(tmp_path, "orders.jsonl.gz")
+    return _orders_json_params(tmp_path, "orders.jsonl.gz"), 5_000, "the gzip data ends early or is damaged (EOFError"
+
+
+@pytest.mark.parametrize("damaged", [_line_not_json, _gzip_cut_short], ids=["line not JSON", "gzip cut short"])
+def test_json_lines_unreadable_in_a_later_batch_are_unreadable_as_read_whole(tmp_path, monkeypatch, damaged):
+    p, batch, said = damaged(tmp_path)
     whole = sources.check_sources(p)
-    _streamed(monkeypatch, 5_000)
+    _streamed(monkeypatch, batch)
     assert stream.streamable(p, "orders")
 
     batched = sources.check_sources(p)
 
     assert _accounting(batched) == _accounting(whole)
     problem = only(batched.loads["orders"].problems, "unreadable")
-    assert problem.fatal and "the gzip data ends early or is damaged (EOFError" in problem.message
+    assert problem.fatal and said in problem.message
 
 
 def test_json_lines_files_whose_fields_differ_stream_and_are_joined_as_read_whole(tmp_path, monkeypatch):
