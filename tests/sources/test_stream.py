@@ -107,6 +107,20 @@ def _accounting(prepared) -> dict:
     return out
 
 
+# What the planted shop's rows set aside come to, per table and kind (rejected or excluded).
+SHOP_SET_ASIDE = {
+    "customers": {"unparsable_date": 1, "not_allowed": 1, "duplicate_key": 1},
+    "orders": {"wrong_type": 1, "null_value": 1, doubles.REPEATED_ORDER: 1, "duplicate_key": 1,
+               "parent_rejected": 2, "dangling_reference": 1},
+    "events": {"null_value": 1, "not_allowed": 1, doubles.DOUBLED_EVENT: 1, "parent_rejected": 2,
+               "dangling_reference": 1},
+}  # fmt: skip
+
+
+def _set_aside(checked) -> dict:
+    return {name: {**load.rejected, **load.excluded} for name, load in checked.loads.items()}
+
+
 @pytest.mark.parametrize("rows", [7, 4])
 def test_batches_give_the_verdicts_and_accounting_of_one_frame(shop, monkeypatch, rows):
     whole = sources.check_sources(shop)
@@ -115,14 +129,7 @@ def test_batches_give_the_verdicts_and_accounting_of_one_frame(shop, monkeypatch
     batched = sources.check_sources(shop)
 
     assert _accounting(batched) == _accounting(whole)
-    kinds = {name: {**load.rejected, **load.excluded} for name, load in batched.loads.items()}
-    assert kinds == {
-        "customers": {"unparsable_date": 1, "not_allowed": 1, "duplicate_key": 1},
-        "orders": {"wrong_type": 1, "null_value": 1, doubles.REPEATED_ORDER: 1, "duplicate_key": 1,
-                   "parent_rejected": 2, "dangling_reference": 1},
-        "events": {"null_value": 1, "not_allowed": 1, doubles.DOUBLED_EVENT: 1, "parent_rejected": 2,
-                   "dangling_reference": 1},
-    }  # fmt: skip
+    assert _set_aside(batched) == SHOP_SET_ASIDE
 
 
 def test_batch_boundaries_split_nothing(shop, monkeypatch):
@@ -203,15 +210,21 @@ def test_a_layout_guessed_batch_by_batch_is_noted_once_not_per_batch(tmp_path, m
 # --- delimited text and several files read in batches ----------------------------------------------------------
 
 
-def _as_text(folder, sep: str = ",", suffix: str = "csv", parts: int = 1, gzip_it: bool = False) -> None:
-    """The shop's Parquet tables written as delimited text (every value as written, None as empty), in `parts`
-    files of a folder per table when parts > 1; the Parquet files removed."""
+def _shop_parts(folder, parts: int):
+    """Each of the shop's tables (name, its rows in `parts` pieces), its Parquet file removed and, when parts > 1,
+    a folder of its name made for the pieces."""
     for name in ("customers", "orders", "events"):
         df = pd.read_parquet(folder / f"{name}.parquet")
         (folder / f"{name}.parquet").unlink()
-        chunks = [df] if parts == 1 else _split(df, parts)
         if parts > 1:
             (folder / name).mkdir()
+        yield name, [df] if parts == 1 else _split(df, parts)
+
+
+def _as_text(folder, sep: str = ",", suffix: str = "csv", parts: int = 1, gzip_it: bool = False) -> None:
+    """The shop's Parquet tables written as delimited text (every value as written, None as empty), in `parts`
+    files of a folder per table when parts > 1; the Parquet files removed."""
+    for name, chunks in _shop_parts(folder, parts):
         for k, part in enumerate(chunks):
             path = folder / name / f"part-{k + 1}.{suffix}" if parts > 1 else folder / f"{name}.{suffix}"
             part.to_csv(path, sep=sep, index=False, compression="gzip" if gzip_it else None)
@@ -534,12 +547,7 @@ _NEST = {"events": {"session_id": "context", "product_id": "properties"}, "order
 def _as_json_lines(folder, parts: int = 1, gzip_it: bool = False) -> None:
     """The shop's Parquet tables written as JSON lines (orders' revenue and events' session and product nested, as
     `properties.revenue`), in `parts` files of a folder per table when parts > 1; the Parquet files removed."""
-    for name in ("customers", "orders", "events"):
-        df = pd.read_parquet(folder / f"{name}.parquet")
-        (folder / f"{name}.parquet").unlink()
-        chunks = [df] if parts == 1 else _split(df, parts)
-        if parts > 1:
-            (folder / name).mkdir()
+    for name, chunks in _shop_parts(folder, parts):
         suffix = "jsonl.gz" if gzip_it else "jsonl"
         for k, part in enumerate(chunks):
             path = folder / name / f"part-{k + 1}.{suffix}" if parts > 1 else folder / f"{name}.{suffix}"
@@ -573,14 +581,7 @@ def test_json_lines_in_batches_give_what_reading_them_whole_gives(shop, monkeypa
     # batches of 7 rows within each file: 41, 30 and 60 rows; 9 + 13 + 19, 6 + 10 + 14, 13 + 20 + 27 in three
     assert calls == ({"customers": 6, "orders": 5, "events": 9} if parts == 1 else
                      {"customers": 7, "orders": 5, "events": 9})  # fmt: skip
-    kinds = {name: {**load.rejected, **load.excluded} for name, load in batched.loads.items()}
-    assert kinds == {
-        "customers": {"unparsable_date": 1, "not_allowed": 1, "duplicate_key": 1},
-        "orders": {"wrong_type": 1, "null_value": 1, doubles.REPEATED_ORDER: 1, "duplicate_key": 1,
-                   "parent_rejected": 2, "dangling_reference": 1},
-        "events": {"null_value": 1, "not_allowed": 1, doubles.DOUBLED_EVENT: 1, "parent_rejected": 2,
-                   "dangling_reference": 1},
-    }  # fmt: skip
+    assert _set_aside(batched) == SHOP_SET_ASIDE
     events = batched.loads["events"]
     assert events.format == "jsonl" and events.line_offset == 0
     outside = only(events.problems, "not_allowed")  # data row 40 of all: line 40, or line 7 of part-3
