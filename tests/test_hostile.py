@@ -38,6 +38,7 @@ from lifecycle_audit import checks, contract, findings, paths, privacy, runner, 
 from lifecycle_audit import params as params_mod
 from lifecycle_audit.cli import app
 from lifecycle_audit.engine import Tables
+from lifecycle_audit.kernels import pool
 from lifecycle_audit.sources.model import Problem
 from lifecycle_audit.stages import CHECKED
 from tests.kit import shop
@@ -981,9 +982,9 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_workers_die_when_the_run_is_killed(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(runner.LIB_DIR), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pool.LIB_DIR), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", _POOL_SCRIPT, str(runner.LIB_DIR), str(paths.ROOT)],
+        [sys.executable, "-c", _POOL_SCRIPT, str(pool.LIB_DIR), str(paths.ROOT)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -32,24 +32,24 @@ def test_a_run_that_cannot_start_ends_the_workers_it_was_given():
 def test_workers_of_another_number_are_replaced_by_the_run_s_own():
     given = pool.start_workers(1)
     first = _processes(given)
-    r = SimpleNamespace(jobs=2, pool=None, queue=None)
+    r = SimpleNamespace(jobs=2, workers=None)
     runner._start_workers(r, given)
     try:
-        assert r.pool is not given.pool
-        assert r.pool._max_workers == 2
+        assert r.workers.pool is not given.pool
+        assert r.workers.pool._max_workers == 2
         for process in first:
             process.join(timeout=30)
             assert not process.is_alive()
     finally:
-        pool.Workers(r.pool, r.queue, 2).stop()
+        r.workers.stop()
 
 
 def test_workers_of_the_same_number_are_taken():
     given = pool.start_workers(2)
-    r = SimpleNamespace(jobs=2, pool=None, queue=None)
+    r = SimpleNamespace(jobs=2, workers=None)
     runner._start_workers(r, given)
     try:
-        assert r.pool is given.pool and r.queue is given.queue
+        assert r.workers is given
     finally:
         given.stop()
 

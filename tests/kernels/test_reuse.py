@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lifecycle_audit import paths, runner
+from lifecycle_audit import paths
 from lifecycle_audit.kernels import pool
 from tests.kit.small_runs import notebook
 
@@ -66,13 +66,12 @@ def _jobs(tmp_path: Path, cells: dict[str, list[str]], timeouts: dict[str, int] 
 
 def _run(jobs: list[dict], workers: int) -> dict[str, dict]:
     """The jobs through a pool of `workers`, their kernels warmed first as a run warms them."""
-    p, q = pool.start(workers, str(runner.LIB_DIR), str(paths.ROOT))
+    w = pool.start_workers(workers)
     try:
-        pool.warm_kernels(p, workers, str(paths.ROOT), 60)
-        return pool.execute_all(p, q, jobs, [j["name"] for j in jobs], None, lambda r: None)
+        pool.warm_kernels(w.pool, workers, str(paths.ROOT), 60)
+        return pool.execute_all(w.pool, w.queue, jobs, [j["name"] for j in jobs], None, lambda r: None)
     finally:
-        p.shutdown(wait=True)
-        q.close()
+        w.stop()
 
 
 def _seen(tmp_path: Path, name: str) -> dict:

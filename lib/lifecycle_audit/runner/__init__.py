@@ -49,8 +49,6 @@ from .manifest import package_versions, period, rows, write_json
 
 __all__ = ["Run", "RunResult", "new_run_id", "run", "select_stages"]
 
-# The folder holding the lifecycle_audit package: the kernels import this same library.
-LIB_DIR = pool_mod.LIB_DIR
 # Expected seconds per stage on the demo shop, used to start the longest first when no earlier run
 # of the client says better (a long stage started last would leave one worker idle at the end).
 _EXPECTED = {
@@ -104,8 +102,7 @@ class Run:
     clock: float = field(default_factory=time.perf_counter)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
     # made by the steps
-    pool: Any = None
-    queue: Any = None
+    workers: pool_mod.Workers | None = None
     prepared: sources.Prepared | None = None
     run_id: str = ""
     run_dir: Path = Path()
@@ -360,16 +357,16 @@ def _start_workers(r: Run, workers: pool_mod.Workers | None = None) -> None:
     earlier (the command starts them before importing this module) are taken if there are as many as the run
     uses, else stopped and replaced."""
     if workers is not None and workers.jobs == r.jobs:
-        r.pool, r.queue = workers.pool, workers.queue
+        r.workers = workers
         return
     if workers is not None:
         workers.stop(unused=True)
-    r.pool, r.queue, _ = pool_mod.start_workers(r.jobs)
+    r.workers = pool_mod.start_workers(r.jobs)
 
 
 def _stop_workers(r: Run) -> None:
-    if r.pool is not None:
-        pool_mod.Workers(r.pool, r.queue, r.jobs).stop()
+    if r.workers is not None:
+        r.workers.stop()
 
 
 def _prepare_data(r: Run) -> None:
@@ -395,7 +392,7 @@ def _warm_kernels(r: Run) -> None:
     kernels started with the pool.
     The warm demo's first stages still wait about the difference between a kernel's start and storing the
     derived tables (about 1 s)."""
-    pool_mod.warm_kernels(r.pool, r.jobs, str(paths.ROOT), r.start_seconds)
+    pool_mod.warm_kernels(r.workers.pool, r.jobs, str(paths.ROOT), r.start_seconds)
 
 
 def _release_memory() -> None:
@@ -463,8 +460,8 @@ def _execute_stages(r: Run) -> None:
     order = _longest_first(r.chosen, r.params.output_path)
     with _timed(r, "notebooks"):
         r.results = pool_mod.execute_all(
-            r.pool,
-            r.queue,
+            r.workers.pool,
+            r.workers.queue,
             [_job(r, s) for s in order],
             [NOTEBOOK_NAMES[s] for s in r.chosen],
             r.console,
