@@ -20,22 +20,9 @@ import os
 import sys
 import time
 
-import psutil
+from measures import cpu_seconds  # benchmarks/measures.py, beside this file (on the path as a script's folder)
 
 from lifecycle_audit import checks, engine, findings, stages
-
-
-def cpu_seconds() -> float:
-    """CPU seconds of this process and every live child (Spark's JVM), user and system, every thread."""
-    me = psutil.Process()
-    total = 0.0
-    for p in [me, *me.children(recursive=True)]:
-        try:
-            t = p.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
 
 
 def main(argv: list[str]) -> None:

@@ -16,8 +16,8 @@ the other side runs. Used by bench_scale.py; on its own:
 
 from __future__ import annotations
 
+import contextlib
 import gc
-import resource
 import statistics
 import sys
 import tempfile
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psutil
 
 from lifecycle_audit import engine
 from lifecycle_audit.metrics import carts, cohorts, contacts, funnel, presence, stored
@@ -339,9 +340,15 @@ def same(a: list[pd.DataFrame], b: list[pd.DataFrame]) -> bool:
 
 
 def cpu_seconds() -> float:
-    """CPU seconds this process has used so far, every thread (DuckDB's among them), user and system."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """CPU seconds this process and its live children (Spark's JVM) have used so far, every thread (DuckDB's among
+    them), user and system."""
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
 
 
 def _timed(fn: Callable, *args) -> tuple[float, float, list[pd.DataFrame]]:
