@@ -354,11 +354,8 @@ class JsonBatches:
         for kept, info in zip(self._kept, self.infos, strict=True):
             start, own = info["start"], info["columns"]
             for at, lines in kept:
-                df = pd.read_parquet(at)
+                df = jsonlines.with_columns(pd.read_parquet(at), lines, own)  # blank lines only: kept as rows
                 at.unlink()
-                if len(df) != lines:  # lines without a field (blank) only: no columns to count them by
-                    df = pd.DataFrame(index=pd.RangeIndex(lines))
-                df = df.reindex(columns=own).astype("string")
                 df.index = pd.RangeIndex(start, start + len(df))
                 not_data = not_data_rows(df, info)  # by the file's own columns, as read whole
                 if own != self.header:

@@ -60,8 +60,14 @@ def frame(rows: list[dict[str, str | None]], columns: list[str] | None = None) -
     df = pd.DataFrame.from_records(rows)
     if columns is None:
         return df.astype("string") if len(df.columns) else df
-    if len(df) != len(rows):
-        df = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    return with_columns(df, len(rows), columns)
+
+
+def with_columns(df: pd.DataFrame, rows: int, columns: list[str]) -> pd.DataFrame:
+    """`df`, a frame of `rows` records, as strings with `columns` in that order (a record lacking one: empty). A frame
+    of records none of which has a field has no rows: it gets its `rows` back."""
+    if len(df) != rows:
+        df = pd.DataFrame(index=pd.RangeIndex(rows))
     return df.reindex(columns=columns).astype("string")
 
 
