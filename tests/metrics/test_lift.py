@@ -68,6 +68,18 @@ def test_sample_ratio_mismatch_flags_a_split_chance_does_not_explain():
     assert lift.sample_ratio_mismatch(9200, 800, 0.10) < 1e-6  # 800 held out where 1,000 were planned
 
 
+@pytest.mark.parametrize(
+    ("treated", "control", "share"),
+    [(9000, 1000, 0.10), (8990, 1010, 0.10), (9200, 800, 0.10), (40, 13, 0.3), (5, 0, 0.5)],
+)
+def test_sample_ratio_mismatch_is_scipys_chi_square_test(treated, control, share):
+    from scipy import stats  # noqa: PLC0415 - only this test compares with scipy
+
+    n = treated + control
+    expected = stats.chisquare([treated, control], f_exp=[n * (1 - share), n * share]).pvalue
+    assert lift.sample_ratio_mismatch(treated, control, share) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
 def test_standardised_difference_of_a_pre_period_measure():
     t = np.r_[np.ones(30), np.zeros(70)]  # 30 % ordered before
     c = np.r_[np.ones(10), np.zeros(90)]  # 10 %

@@ -91,14 +91,15 @@ def _resampled_means(rng: np.random.Generator, values: np.ndarray, draws: int) -
 
 
 def sample_ratio_mismatch(treated: int, control: int, control_share: float) -> float:
-    """p-value of the chi-square test that the groups' sizes follow the planned control share."""
-    # scipy.stats takes about 0.5 s to import: loaded when a test is computed, not by every process that imports
-    # the checks (the run's own process before its first line, the command's other subcommands).
-    from scipy import stats  # noqa: PLC0415
+    """p-value of the chi-square test that the groups' sizes follow the planned control share.
 
+    Two groups leave the statistic one degree of freedom, whose survival function is erfc(sqrt(x / 2)): the same
+    p-value as scipy.stats.chisquare (a test compares them) without importing scipy.stats, about 1 s of CPU in every
+    kernel that computes one."""
     n = treated + control
-    expected = [n * (1 - control_share), n * control_share]
-    return float(stats.chisquare([treated, control], f_exp=expected).pvalue)
+    expected = (n * (1 - control_share), n * control_share)
+    statistic = sum((seen - e) ** 2 / e for seen, e in zip((treated, control), expected, strict=True))
+    return math.erfc(math.sqrt(statistic / 2))
 
 
 def standardised_difference(treated: np.ndarray, control: np.ndarray) -> float:
