@@ -30,7 +30,7 @@ from .findings import Finding
 from .metrics import stored
 from .metrics.lifetime import FitFailed
 from .params import Params
-from .report import evidence
+from .report import chart_cache, evidence
 from .report.cards import finding_html
 from .sources import Prepared
 
@@ -185,12 +185,11 @@ class Audit:
     ) -> None:
         """Display a chart of `data` in the report's theme (inline SVG, nothing left open in pyplot)."""
 
-        from .report import charts  # noqa: PLC0415 - matplotlib loads only when a notebook draws
-
         chart = Chart(
             kind=kind, data=data, x=x, y=y, title=title, x_label=x_label, y_label=y_label, y_unit=unit, hue=hue
         )
-        display(HTML(charts.svg(chart)))  # in the audit's language and currency (open_audit set them)
+        # in the audit's language and currency (open_audit set them); drawn only when no run before drew it
+        display(HTML(chart_cache.svg(chart)))
 
 
 def _period(p: Params) -> tuple[Any, Any] | None:
@@ -266,6 +265,7 @@ def open_audit(
     if p.engine.backend == "duckdb":
         _hold_memory(tables)
     lang.set_locale(p.locale, p.currency)  # cards, tables, charts and say() speak the client's language
+    chart_cache.use(paths.CACHE / "charts")  # a chart an earlier run drew from the same data is not drawn again
     return Audit(params=p, tables=tables, prepared=prepared, tables_dir=folder)
 
 

@@ -28,12 +28,13 @@ from typing import Any
 KERNEL = "python3"
 
 # Imported once when a kernel starts, so that no stage's first cell waits for them: the workbook and what its
-# notebooks import (the metrics modules, seaborn and pyplot through the charts, scipy's tests).
+# notebooks import (the metrics modules). The charts (seaborn, matplotlib, and scipy through seaborn: about 2.5 s of
+# CPU) are not: they load with the first chart a kernel has to draw, and a run whose charts an earlier run drew
+# (report/chart_cache.py) never loads them.
 WARM = """
 def __lifecycle_audit_warm():
     import importlib, os, pkgutil
-    import scipy.stats
-    import lifecycle_audit.health, lifecycle_audit.metrics, lifecycle_audit.report.charts, lifecycle_audit.workbook
+    import lifecycle_audit.health, lifecycle_audit.metrics, lifecycle_audit.workbook
     for m in pkgutil.iter_modules(lifecycle_audit.metrics.__path__):
         importlib.import_module("lifecycle_audit.metrics." + m.name)
     get_ipython()._lifecycle_audit = {"env": dict(os.environ), "used": False}

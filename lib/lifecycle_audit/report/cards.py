@@ -19,6 +19,7 @@ from ..checks import Chart
 from ..findings import Finding
 from ..i18n import Text, column, term, tr
 from ..privacy import mask_text
+from . import chart_cache
 from .theme import TABLE_ROWS, anchor, card_css, environment
 
 log = logging.getLogger(__name__)
@@ -156,10 +157,8 @@ def card_context(f: Finding | dict, currency: str = "EUR", with_chart: bool = Tr
     }
     chart = _as_chart(_get(f, "chart"))
     if with_chart and chart is not None:
-        from .charts import svg  # noqa: PLC0415 - matplotlib loads only when a card has a chart
-
         try:
-            c["chart_svg"] = Markup(svg(chart, currency))
+            c["chart_svg"] = Markup(chart_cache.svg(chart, currency))  # drawn only when no run before drew it
         except Exception as err:  # a chart that cannot be drawn must not hide the finding (logged)
             log.error("the chart of %s raised %s: %s", check_id, type(err).__name__, err, exc_info=err)
             c["chart_error"] = True  # the card says so in plain words; the exception is in the run's log
