@@ -32,6 +32,26 @@ def kind_label(value) -> str:
     return str(value)
 
 
+def stored_key(name: str) -> str:
+    """The key under which the grouped query of table `name` is stored beside the canonical tables."""
+    return f"presence.{name}"
+
+
+def profile_rows(tables: Tables, name: str):
+    """The grouped query behind the profile of table `name`, as an expression: one row per combination of its
+    kind columns, with the rows in it (`_rows`) and the filled values of every other column (`n__<column>`).
+
+    It reads every row of the table (5.4 s for the 44 M events of 1,000,000 customers), and each stage's checks ask
+    it: the runner stores its few rows beside the canonical tables once (metrics.stored), and every stage reads
+    them from there."""
+    tb = tables[name]
+    spec = contract.table(name)
+    present = [c for c in spec.column_names if c in tb.columns]
+    keys = [c for c in present if is_kind(spec.column(c))]
+    metrics = {ROWS: tb.count(), **{f"n__{c}": tb[c].count() for c in present if c not in keys}}
+    return tb.group_by(keys).aggregate(**metrics) if keys else tb.aggregate(**metrics)
+
+
 def profile(tables: Tables, name: str) -> pd.DataFrame | None:
     """The table's profile (None when it was not supplied): one row per combination of its kind columns
     (missing values as <NA>), with the rows in it (`_rows`) and, for every other column, how many of them
@@ -40,13 +60,10 @@ def profile(tables: Tables, name: str) -> pd.DataFrame | None:
         return None
 
     def compute(t: Tables) -> pd.DataFrame:
-        tb = t[name]
         spec = contract.table(name)
-        present = [c for c in spec.column_names if c in tb.columns]
+        present = [c for c in spec.column_names if c in t[name].columns]
         keys = [c for c in present if is_kind(spec.column(c))]
-        metrics = {ROWS: tb.count(), **{f"n__{c}": tb[c].count() for c in present if c not in keys}}
-        out = tb.group_by(keys).aggregate(**metrics) if keys else tb.aggregate(**metrics)
-        df = out.to_pandas()
+        df = t.derived(stored_key(name), lambda t: profile_rows(t, name)).to_pandas()  # stored, or computed now
         df = df.rename(columns={f"n__{c}": c for c in present if c not in keys})
         for c in keys:
             df[c] = [None if pd.isna(v) else kind_label(v) for v in df[c]]

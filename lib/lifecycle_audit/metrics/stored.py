@@ -1,14 +1,17 @@
 """Derived tables that several stages need, computed once when the data is prepared and stored as Parquet.
 
-The sessions (rebuilt from the events by the reach, acquisition and conversion stages alike) and each customer's
-first orders are written into `derived/` beside the canonical tables by `store` (the runner calls it after
-preparing the data); every stage's kernel then reads them with `attach` instead of computing them again, and
-keeps them on disk instead of in memory. A file's name carries a fingerprint of the code that made it, so a
-changed definition is computed afresh, never read stale; without a stored file a measure is computed as before.
+The sessions (rebuilt from the events by the reach, acquisition and conversion stages alike), each customer's
+first orders and every table's profile (the grouped query by which each stage's checks learn which columns and
+kinds the data holds: metrics.presence) are written into `derived/` beside the canonical tables by `store` (the
+runner calls it after preparing the data); every stage's kernel then reads them with `attach` instead of computing
+them again, and keeps them on disk instead of in memory. A file's name carries a fingerprint of the code that made
+it, so a changed definition is computed afresh, never read stale; without a stored file a measure is computed as
+before.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -20,8 +23,9 @@ from typing import NamedTuple
 
 import pyarrow.parquet as pq
 
+from .. import contract
 from ..engine import Tables
-from . import cohorts, sessions
+from . import cohorts, presence, sessions
 
 FOLDER = "derived"
 BATCH_ROWS = 500_000  # rows handed from the engine to the Parquet file at once
@@ -43,21 +47,36 @@ class Derived(NamedTuple):
     rows: Callable
     module: Path
     split: tuple[str, str] | None = None
+    also: tuple[Path, ...] = ()  # other modules whose code the fingerprint covers
 
 
 STORED: dict[str, Derived] = {
     "sessions": Derived(("events",), sessions.session_rows, Path(sessions.__file__), ("events", "session_id")),
     "first_orders": Derived(("orders",), cohorts.first_order_rows, Path(cohorts.__file__)),
+    # a few rows per table; which columns are kinds, and so the grouping, is the contract's
+    **{
+        presence.stored_key(name): Derived(
+            (name,),
+            functools.partial(presence.profile_rows, name=name),
+            Path(presence.__file__),
+            None,
+            (Path(contract.__file__),),
+        )
+        for name in contract.TABLE_ORDER
+    },
 }
 
 
-def _fingerprint(module: Path) -> str:
-    return hashlib.sha256(module.read_bytes()).hexdigest()[:12]
+def _fingerprint(spec: Derived) -> str:
+    h = hashlib.sha256()
+    for module in (spec.module, *spec.also):
+        h.update(module.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def stored_path(folder: str | Path, key: str) -> Path:
     """Where derived table `key` of the canonical tables in `folder` is stored by the current code."""
-    return Path(folder) / FOLDER / f"{key}.{_fingerprint(STORED[key].module)}.parquet"
+    return Path(folder) / FOLDER / f"{key}.{_fingerprint(STORED[key])}.parquet"
 
 
 def missing(folder: str | Path) -> list[str]:

@@ -423,7 +423,11 @@ def _store_derived(r: Run) -> None:
     finally:
         tables.con.disconnect()
     if written:
-        r.note(f"stored the derived tables {', '.join(written)} beside the canonical tables")
+        profiles = [key for key in written if key.startswith("presence.")]
+        named = [key for key in written if key not in profiles]
+        if profiles:
+            named.append(f"the profiles of {len(profiles)} tables")
+        r.note(f"stored the derived tables {', '.join(named)} beside the canonical tables")
 
 
 def _make_folder(r: Run) -> None:
