@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lifecycle_audit import health
+from lifecycle_audit import health, synth
+from lifecycle_audit.engine import Tables
+from lifecycle_audit.metrics import stored
 from tests.kit import T0, customers, events, messages, shop, tables
 
 
@@ -82,3 +84,24 @@ def test_coverage_counts_exactly_what_an_independent_count_of_the_same_rows_find
             assert row["distinct"] == df[col].nunique(), col
             assert row["filled"] == (pytest.approx(df[col].notna().sum() / len(df)) if len(df) else None), col
     assert c.loc["customers.email_opt_in", "distinct"] == 2 and c.loc["customers.loyalty_member_since", "distinct"] == 0
+
+
+def test_coverage_takes_the_distinct_sessions_from_the_stored_sessions_and_they_are_exact(tmp_path, monkeypatch):
+    """With the sessions stored (as in a run), the events' distinct session ids are the stored sessions' rows and
+    a one-column key's distinct values its filled rows, not counted again: the same figures as pandas counting the
+    files, and as the coverage of tables with nothing stored."""
+    synth.write_shop(shop(customers=500, seed=3), tmp_path)
+    plain = health.coverage(Tables.from_folder(tmp_path)).set_index("column")
+    stored.store(Tables.from_folder(tmp_path), tmp_path)
+    t = Tables.from_folder(tmp_path)
+    stored.attach(t, tmp_path)
+    counted = []
+    real_nunique = type(t["events"].session_id).nunique
+    monkeypatch.setattr(
+        type(t["events"].session_id), "nunique", lambda c: counted.append(c.get_name()) or real_nunique(c)
+    )
+    c = health.coverage(t).set_index("column")
+    assert "session_id" not in counted and "message_id" not in counted and "order_id" in counted  # lines: no key
+    pd.testing.assert_frame_equal(c, plain)
+    for name, col in [("events", "session_id"), ("messages", "message_id"), ("customers", "customer_id")]:
+        assert c.loc[f"{name}.{col}", "distinct"] == pd.read_parquet(tmp_path / f"{name}.parquet")[col].nunique() > 10

@@ -104,6 +104,7 @@ class Tables:
         self.warmup_days = warmup_days  # see params.Period.warmup_days and metrics.cohorts.first_time_buyers
         self._period = period
         self._derived: dict[str, Any] = {}
+        self._stored: set[str] = set()  # derived data read from a file (use_derived), not computed here
 
     @classmethod
     def from_folder(cls, folder: str | Path, backend: str = "duckdb", url: str | None = None, **kw) -> Tables:
@@ -160,6 +161,11 @@ class Tables:
     def use_derived(self, key: str, path: str | Path) -> None:
         """Take derived data `key` from a Parquet file computed earlier (metrics.stored), instead of computing it."""
         self._derived[key] = self.con.read_parquet(path, table_name=f"derived_{key}")
+        self._stored.add(key)
+
+    def is_stored(self, key: str) -> bool:
+        """Whether derived data `key` is read from a file computed earlier (use_derived): asking for it is cheap."""
+        return key in self._stored
 
     @cached_property
     def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:

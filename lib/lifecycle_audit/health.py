@@ -142,7 +142,7 @@ def coverage(tables) -> pd.DataFrame:
         spec = contract.table(name)
         n = presence.rows(tables, name)
         filled = {col.name: presence.filled(tables, name, col.name) for col in spec.columns}
-        stats = _column_stats(tables[name], spec, filled)
+        stats = _column_stats(tables[name], spec, filled, _known_distinct(tables, name, filled))
         for col in spec.columns:
             dated = col.kind in (contract.TIMESTAMP, contract.DATE) and filled[col.name]
             kinds = presence.kinds(tables, name, col.name) if presence.is_kind(col) else {}
@@ -165,7 +165,20 @@ def coverage(tables) -> pd.DataFrame:
     return pd.DataFrame(out, columns=COVERAGE_COLUMNS)
 
 
-def _column_stats(t, spec: contract.Table, filled: dict[str, int]) -> dict:
+def _known_distinct(tables, name: str, filled: dict[str, int]) -> dict[str, int]:
+    """Distinct counts that need no count: a table's one-column key holds a different value on every filled row
+    (preparing the data rejects a missing or repeated key), and the stored sessions are one row per session id of
+    the events (a required column). At 1,000,000 customers counting them took 5.5 s (sessions) and 2.6 s (message
+    ids) of the data-health stage's 24 s."""
+    spec = contract.table(name)
+    known = {spec.key[0]: filled[spec.key[0]]} if len(spec.key) == 1 and spec.key[0] in filled else {}
+    if name == "events" and tables.is_stored("sessions"):
+        s = tables.derived("sessions", lambda _t: None)
+        known["session_id"] = int(s.count().to_pyarrow().as_py())
+    return known
+
+
+def _column_stats(t, spec: contract.Table, filled: dict[str, int], known: dict[str, int]) -> dict:
     """The distinct values of every filled column that is not a kind column (`d__<column>`), and the first and last
     value of every filled date column (`lo__`, `hi__`). The rows, the filled rows and the kinds are the profile's:
     nothing here counts them again, nor looks at a column the profile found empty.
@@ -173,14 +186,17 @@ def _column_stats(t, spec: contract.Table, filled: dict[str, int]) -> dict:
     Each distinct count is a query of its own: several count(distinct) in one query hold the values of every
     column at once, which at 1 M customers (44 M events: 19 M sessions, 24 M moments) is more than a stage's
     memory; one column at a time was a little faster (10.4 s against 11.5 s for the events, same machine). The
-    dates are one more query, which holds nothing but them."""
+    dates are one more query, which holds nothing but them. Counts the data already holds are taken, not counted
+    again (`known`)."""
     out: dict = {}
     dates = {}
     for col in spec.columns:
         if not filled.get(col.name):
             continue
         c = t[col.name]
-        if not presence.is_kind(col):
+        if col.name in known:
+            out[f"d__{col.name}"] = known[col.name]
+        elif not presence.is_kind(col):
             out[f"d__{col.name}"] = int(t.aggregate(d=c.nunique()).to_pandas()["d"].iloc[0])
         if col.kind in (contract.TIMESTAMP, contract.DATE):
             dates[f"lo__{col.name}"], dates[f"hi__{col.name}"] = c.min(), c.max()
