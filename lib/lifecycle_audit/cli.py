@@ -98,6 +98,14 @@ def _guarded(command):
     return wrapper
 
 
+def _prepared_before(params) -> bool:
+    """Whether the client's canonical tables were prepared before (a folder of them holds its accounting)."""
+    try:
+        return any((folder / "accounting.json").is_file() for folder in params.tables_path.iterdir())
+    except OSError:
+        return False
+
+
 def _problems(err: SourceError) -> str:
     problems = getattr(err, "problems", None) or []
     lines = [str(p) for p in problems] or [str(err)]
@@ -134,10 +142,15 @@ def run(
 
     try:
         # A missing or broken params file is said at once, before any worker starts (the run reads it again).
-        params_mod.load(paths.resolve(params))
+        loaded = params_mod.load(paths.resolve(params))
         # The stage workers start next: their own imports then overlap the runner's (about 1 s); the run takes
         # them when it uses as many (one per stage at most) and stops them whatever happens.
         workers = pool.start_workers(max(1, min(jobs, len(set(stage or stages.STAGES)))))
+        if _prepared_before(loaded):
+            # Data prepared for this client before most likely passes again: the kernels start now, while the
+            # runner is imported and the tables are found, rather than once the data is known to be fit. A run the
+            # data stops ends its workers and their kernels at once (runner._stop_workers).
+            pool.warm_kernels(workers.pool, workers.jobs, str(paths.ROOT), pool.KERNEL_START_SECONDS)
         from . import runner  # noqa: PLC0415 - fast start
 
         result = runner.run(

@@ -549,6 +549,12 @@ class Params(_Strict):
     def output_path(self) -> Path:
         return paths.resolve(self.output) / self.client
 
+    @property
+    def tables_path(self) -> Path:
+        """The folder holding this client's prepared canonical tables, one subfolder per version of the inputs:
+        .cache/tables/<client>, or under engine.tables_dir (a folder a Spark cluster's executors share)."""
+        return (self.engine.tables_root() or paths.CACHE) / "tables" / self.client
+
     def source_path(self, table: str) -> Path:
         """The (first) file, folder or pattern of sources[table], resolved against data_dir."""
         return self._resolved(table, self.sources[table].patterns[0])

@@ -3,12 +3,14 @@ cannot use them."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
-from lifecycle_audit import runner
+from lifecycle_audit import paths, runner
 from lifecycle_audit.cli import app
 from lifecycle_audit.errors import RunError
 from lifecycle_audit.kernels import pool
@@ -74,3 +76,68 @@ def test_the_command_starts_one_worker_per_stage_at_most(monkeypatch):
     result = CliRunner().invoke(app, ["run", "params/demo.yaml", "--stage", "conversion", "-j", "2"])
     assert result.exit_code == 2 and "stopped here" in result.output
     assert asked == [1]
+
+
+def _ask_to_warm(monkeypatch, tmp_path, prepared: bool) -> list:
+    """Run the command for the demo client with its tables folder under tmp_path (prepared before or not) up to
+    the runner, and return the kernel starts it asked for."""
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    folder = tmp_path / "cache" / "tables" / "demo" / "0123456789abcdef0123"
+    folder.mkdir(parents=True)
+    if prepared:
+        (folder / "accounting.json").write_text("{}")
+    asked, stopped = [], []
+    workers = SimpleNamespace(pool="the pool", jobs=2, stop=lambda unused=False: stopped.append(unused))
+    monkeypatch.setattr(pool, "start_workers", lambda jobs: workers)
+    monkeypatch.setattr(pool, "warm_kernels", lambda *a: asked.append(a))
+
+    def run(*_a, workers, **_kw):
+        workers.stop(unused=True)
+        raise RunError("stopped here")
+
+    monkeypatch.setattr(runner, "run", run)
+    result = CliRunner().invoke(app, ["run", "params/demo.yaml"])
+    assert result.exit_code == 2 and "stopped here" in result.output and stopped == [True]
+    return asked
+
+
+def test_the_command_starts_the_kernels_at_once_for_a_client_whose_data_was_prepared_before(monkeypatch, tmp_path):
+    assert _ask_to_warm(monkeypatch, tmp_path, prepared=True) == [
+        ("the pool", 2, str(paths.ROOT), pool.KERNEL_START_SECONDS)
+    ]
+
+
+def test_the_command_leaves_the_kernels_to_the_run_for_a_client_seen_first(monkeypatch, tmp_path):
+    assert _ask_to_warm(monkeypatch, tmp_path, prepared=False) == []
+
+
+def test_a_run_stopped_before_its_stages_ends_the_workers_and_the_kernels_they_started():
+    """The data stops a run whose kernels the command had started: workers and kernels end, none is left behind."""
+    workers = pool.start_workers(2)
+    pool.warm_kernels(workers.pool, 2, str(paths.ROOT), pool.KERNEL_START_SECONDS)
+    deadline = time.monotonic() + 120
+    kernels: list[psutil.Process] = []
+    while len(kernels) < 2 and time.monotonic() < deadline:  # the kernels' processes, once started
+        kernels = [
+            child
+            for process in _processes(workers)
+            for child in psutil.Process(process.pid).children()
+            if "ipykernel_launcher" in " ".join(child.cmdline())
+        ]
+        time.sleep(0.2)
+    assert len(kernels) == 2
+    started = _processes(workers)
+    runner._stop_workers(SimpleNamespace(workers=workers, results={}))
+    for process in started:
+        assert not process.is_alive()
+    _gone, alive = psutil.wait_procs(kernels, timeout=30)
+    assert alive == []
+
+
+@pytest.mark.parametrize(("results", "unused"), [({}, True), ({"reach": {"status": "done"}}, False)])
+def test_workers_are_ended_at_once_before_any_stage_and_waited_for_after(results, unused):
+    stopped = []
+    runner._stop_workers(
+        SimpleNamespace(workers=SimpleNamespace(stop=lambda unused: stopped.append(unused)), results=results)
+    )
+    assert stopped == [unused]

@@ -91,11 +91,16 @@ def warm_kernel(cwd: str, timeout: float) -> str | None:
     return _KERNEL.id
 
 
-def warm_kernels(pool: ProcessPoolExecutor, jobs: int, cwd: str, timeout: float) -> None:
-    """Have each of the pool's `jobs` workers start its kernel now, before the stages are submitted.
+KERNEL_START_SECONDS = 120  # how long a kernel may take to start (runner.run's start_timeout by default)
 
-    The runner calls this once the data is known to be fit: a run the data stops then pays for its workers'
-    papermill import (started with the pool, overlapping prepare) but never for kernels it does not use."""
+
+def warm_kernels(pool: ProcessPoolExecutor, jobs: int, cwd: str, timeout: float) -> None:
+    """Have each of the pool's `jobs` workers start its kernel now, before the stages are submitted (a worker
+    that has one keeps it).
+
+    The runner calls this once the data is known to be fit, the command earlier for a client whose data was
+    prepared before: a run the data stops ends its workers at once (Workers.stop(unused=True)) rather than wait
+    for kernels it does not use."""
     for _ in range(jobs):
         pool.submit(warm_kernel, cwd, timeout)
 

@@ -94,7 +94,7 @@ class Run:
     jobs: int
     asked_run_id: str | None = None
     compare_with: Path | None = None  # the run the index compares with (default: the client's previous run)
-    start_timeout: int = 120
+    start_timeout: int = pool_mod.KERNEL_START_SECONDS
     execution_timeout: int = 900
     single_file: bool = False
     pdf: bool = False
@@ -365,8 +365,10 @@ def _start_workers(r: Run, workers: pool_mod.Workers | None = None) -> None:
 
 
 def _stop_workers(r: Run) -> None:
+    """Stop the workers: after the stages, once their work is done; before any stage (the data stopped the run,
+    the run folder could not be made), at once, kernels starting or not."""
     if r.workers is not None:
-        r.workers.stop()
+        r.workers.stop(unused=not r.results)
 
 
 def _prepare_data(r: Run) -> None:
@@ -691,7 +693,7 @@ def run(
     stages: list[str] | None = None,
     run_id: str | None = None,
     progress: bool = True,
-    start_timeout: int = 120,
+    start_timeout: int = pool_mod.KERNEL_START_SECONDS,
     execution_timeout: int = 900,
     notebooks_dir: str | os.PathLike | None = None,
     console=None,

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__, contract, paths
+from .. import __version__, contract
 from .model import FORMAT_VERSION, Prepared
 from .staged import Staged
 
@@ -37,7 +37,7 @@ def cache_key(params, hashes: dict[str, str]) -> str:
 def cache_folder(params, key: str) -> Path:
     """Where the canonical tables of this client and key live: paths.CACHE/tables/<client>/<key>, or under the
     params' engine.tables_dir (a folder a Spark cluster's executors share)."""
-    return (params.engine.tables_root() or paths.CACHE) / "tables" / params.client / key
+    return params.tables_path / key
 
 
 def read_cached(folder: Path) -> Prepared | None:
