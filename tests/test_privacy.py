@@ -131,3 +131,25 @@ def test_the_safety_net_scrubs_whatever_a_notebook_printed(tmp_path, monkeypatch
         assert "hunter2" not in text and "pa55word" not in text and "C004711" not in text
         assert "anna.berg@" not in text
         assert privacy.pseudonym("C004711") in text and privacy.SECRET_REMOVED in text
+
+
+def test_a_file_scrubbed_before_is_scrubbed_again_only_when_it_changed(tmp_path, monkeypatch):
+    """A run scrubs each stage's files as the stage ends and the whole folder at the end: the last pass scrubs what
+    is new or was written since (even with the same size), and skips the rest."""
+    page, later = tmp_path / "01_reach.html", tmp_path / "index.html"
+    page.write_text("top customer C004711\n", encoding="utf-8")
+    done: dict = {}
+    assert privacy.scrub_files([page, tmp_path / "not-there.json"], [], {"C004711"}, done) == [page]
+    assert "C004711" not in page.read_text(encoding="utf-8")
+    later.write_text("best customer C004711\n", encoding="utf-8")
+    scrubbed = []
+    real = privacy.scrub_text
+    monkeypatch.setattr(privacy, "scrub_text", lambda text, *a: scrubbed.append(text) or real(text, *a))
+    assert privacy.scrub_run_folder(tmp_path, [], {"C004711"}, done) == [later]
+    assert scrubbed == ["best customer C004711\n"]  # the page was not scrubbed again
+    scrubbed_text = page.read_text(encoding="utf-8")
+    same_size = "top customer C004711".ljust(len(scrubbed_text) - 1) + "\n"
+    assert len(same_size) == len(scrubbed_text)
+    page.write_text(same_size, encoding="utf-8")
+    assert privacy.scrub_run_folder(tmp_path, [], {"C004711"}, done) == [page]
+    assert "C004711" not in page.read_text(encoding="utf-8")

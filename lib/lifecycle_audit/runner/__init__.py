@@ -113,6 +113,7 @@ class Run:
     stage_rows: list[dict[str, Any]] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    scrubbed: dict[Path, bytes] = field(default_factory=dict)  # files scrubbed so far (privacy.scrub_files)
     single_path: Path | None = None
     pdf_path: Path | None = None
     comparison: compare_mod.Comparison | None = None
@@ -464,6 +465,7 @@ def _job(r: Run, stage: str) -> dict[str, Any]:
 def _execute_stages(r: Run) -> None:
     """Execute the notebooks, the longest first, rendering each stage's page as soon as it is done."""
     order = _longest_first(r.chosen, r.params.output_path)
+    _know_what_to_scrub(r)
     with _timed(r, "notebooks"):
         r.results = pool_mod.execute_all(
             r.workers.pool,
@@ -495,6 +497,9 @@ def _render_stage(r: Run, result: dict[str, Any]) -> None:
             result.update(status="failed", error=f"rendering the page failed: {type(err).__name__}: {err}")
             r.failed.append({k: result.get(k) for k in _FAILURE_KEYS})
     result["render_seconds"] = round(time.perf_counter() - started, 2)
+    # scrubbed now, while the other stages run, rather than all at the end (_scrub checks them again)
+    stage_files = [executed, r.run_dir / r.page_of[s], r.findings_dir / f"{s}.json"]
+    privacy.scrub_files([f for f in stage_files if f.is_relative_to(r.run_dir)], r.secrets, r.ids, r.scrubbed)
 
 
 def _import_charts_while_idle(r: Run) -> None:
@@ -616,11 +621,15 @@ def _scrub(r: Run) -> None:
     """The safety net: whatever a notebook printed, no credential from the environment, e-mail address or
     raw customer id stays in the folder."""
 
-    with _timed(r, "scrub"):
-        env = r.params.engine.connection_env
-        r.secrets = privacy.secret_values(names=[env] if env else [])
-        r.ids = privacy.known_ids(r.prepared.folder)
-        privacy.scrub_run_folder(r.run_dir, r.secrets, r.ids)
+    with _timed(r, "scrub"):  # the secrets and ids are known since the stages began (_know_what_to_scrub)
+        privacy.scrub_run_folder(r.run_dir, r.secrets, r.ids, r.scrubbed)
+
+
+def _know_what_to_scrub(r: Run) -> None:
+    """The credentials in the environment and the client's customer ids, which no file of the run may show."""
+    env = r.params.engine.connection_env
+    r.secrets = privacy.secret_values(names=[env] if env else [])
+    r.ids = privacy.known_ids(r.prepared.folder)
 
 
 def _export(r: Run) -> None:
@@ -678,7 +687,7 @@ def _write_manifest(r: Run) -> None:
     r.timings["stages"] = {NOTEBOOK_NAMES[s]: r.results[s]["seconds"] for s in r.chosen}
     r.timings["pages"] = {NOTEBOOK_NAMES[s]: r.results[s].get("render_seconds") for s in r.chosen}
     write_json(r.run_dir / "manifest.json", _manifest(r))
-    privacy.scrub_run_folder(r.run_dir, r.secrets, r.ids)
+    privacy.scrub_run_folder(r.run_dir, r.secrets, r.ids, r.scrubbed)
 
 
 def _steps(r: Run, steps: tuple[Callable[[Run], None], ...]) -> None:
