@@ -14,12 +14,15 @@ from lifecycle_audit.kernels import pool
 from tests.kit.small_runs import notebook
 
 # What a stage sees when it starts, as one JSON line, then what it leaves behind for the next stage to find: a
-# variable, a module's attribute, a pyplot figure, an environment variable, another working directory.
+# variable, a module's attribute, a pyplot figure, an environment variable, another working directory, and garbage
+# in a reference cycle (collected before the kernel freezes what survives: gc.freeze).
 LOOK = """
-import json, os, sys
+import gc, json, os, sys
 import lifecycle_audit.workbook as wb
 plt = sys.modules.get("matplotlib.pyplot")
 print(json.dumps({
+    "garbage": [ref() is not None for ref in getattr(sys, "_left_over_refs", [])],
+    "frozen": gc.get_freeze_count() > 0,
     "count": get_ipython().execution_count,
     "variable": "left_over" in globals(),
     "module": getattr(wb, "LEFT_OVER", None),
@@ -31,6 +34,11 @@ print(json.dumps({
 """
 LEAVE = """
 left_over = 1
+import weakref
+class Cycle: pass
+garbage = Cycle()
+garbage.me = garbage  # freed only by a collection
+sys._left_over_refs = [weakref.ref(garbage)]
 wb.LEFT_OVER = 1
 import matplotlib.pyplot as plt
 plt.figure()
@@ -113,10 +121,13 @@ def test_a_kept_kernel_is_new_to_every_stage_and_one_that_died_or_timed_out_is_r
     assert len({kernel["second"], kernel["after_death"], kernel["after_timeout"]}) == 3
 
     seen = {n: _seen(tmp_path, n) for n in ("first", "second", "after_death", "after_timeout")}
-    for n, s in seen.items():  # every stage finds what the first found: nothing the one before left behind
+    assert seen["second"]["garbage"] == [False]  # the first stage's garbage was collected, not frozen
+    for n, s in seen.items():
+        assert not any(s.pop("garbage")), n  # every stage finds what the first found: nothing the one before left behind
         assert s == {**seen["first"], "log": str(tmp_path / "logs" / f"{n}.log")}, n
     first = seen["first"]
     assert (first["variable"], first["module"], first["figures"], first["env"]) == (False, None, 0, None)
+    assert first["frozen"]
     assert first["cwd"] == str(tmp_path / "work")
     cells = nbformat.read(tmp_path / "second.ipynb", as_version=4).cells
     assert [c.execution_count for c in cells if c.cell_type == "code"] == [1, 2, 3, 4, 5]
