@@ -122,8 +122,8 @@ def test_a_kept_kernel_is_new_to_every_stage_and_one_that_died_or_timed_out_is_r
 
     seen = {n: _seen(tmp_path, n) for n in ("first", "second", "after_death", "after_timeout")}
     assert seen["second"]["garbage"] == [False]  # the first stage's garbage was collected, not frozen
-    for n, s in seen.items():
-        assert not any(s.pop("garbage")), n  # every stage finds what the first found: nothing the one before left behind
+    for n, s in seen.items():  # every stage finds what the first found: nothing the one before left behind
+        assert not any(s.pop("garbage")), n
         assert s == {**seen["first"], "log": str(tmp_path / "logs" / f"{n}.log")}, n
     first = seen["first"]
     assert (first["variable"], first["module"], first["figures"], first["env"]) == (False, None, 0, None)
