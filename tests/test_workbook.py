@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lifecycle_audit import checks, lang, paths, sources, workbook
+from lifecycle_audit import checks, lang, paths, sources, synth, workbook
 from lifecycle_audit import params as params_mod
 from lifecycle_audit.engine import Tables
 from lifecycle_audit.errors import CheckError, NoEvidence, ParamsError
@@ -254,3 +254,14 @@ def test_an_audits_duckdb_is_held_to_the_kernel_memory_and_spills_under_the_cach
     assert limit != before and limit.endswith("MiB") and float(limit.split()[0]) < 1024  # 1GB, as DuckDB shows it
     assert Path(spill).parent == paths.CACHE
     assert t.con.raw_sql("SELECT count(*) FROM orders").fetchone()[0] > 0  # queries still run
+
+
+def test_a_table_is_opened_when_first_asked_for(tmp_path):
+    """Tables.from_folder knows every table of the folder but opens (reads the schema of) only those asked for."""
+    synth.write_shop(kit.shop(customers=200), tmp_path)
+    t = Tables.from_folder(tmp_path)
+    assert t.has("events") and t.has("orders") and "events" in t.names
+    assert t.con.list_tables() == []
+    assert t["orders"].count().execute() == len(pd.read_parquet(tmp_path / "orders.parquet"))
+    assert t.con.list_tables() == ["orders"]
+    assert t["orders"] is t["orders"]  # opened once

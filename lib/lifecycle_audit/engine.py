@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ibis
 import pandas as pd
@@ -87,6 +88,12 @@ def spark_session(url: str | None = None):
     return builder.getOrCreate()
 
 
+class _Opening(NamedTuple):
+    """A table not opened yet: `open()` opens it."""
+
+    open: Callable[[], Any]
+
+
 class Tables:
     """The canonical tables of one audit, as Ibis tables, plus derived data computed once and reused."""
 
@@ -116,7 +123,9 @@ class Tables:
         for name in contract.TABLE_ORDER:
             path = folder / f"{name}.parquet"
             if path.exists():
-                available[name] = con.read_parquet(path, table_name=name)
+                # opened when first asked for: a stage reads a few of the twelve tables, and opening one (its
+                # schema read, a view made) took 10-20 ms on DuckDB, more on Spark
+                available[name] = _Opening(functools.partial(con.read_parquet, path, table_name=name))
         return cls(con, available, **kw)
 
     @classmethod
@@ -135,7 +144,10 @@ class Tables:
     def __getitem__(self, name: str):
         if name not in self._tables:
             raise KeyError(f"the {name} table was not supplied")
-        return self._tables[name]
+        table = self._tables[name]
+        if isinstance(table, _Opening):
+            table = self._tables[name] = table.open()
+        return table
 
     @property
     def names(self) -> list[str]:
@@ -145,6 +157,8 @@ class Tables:
         """Shared derived data (sessions, carts, ...): computed on first use, then reused by every check."""
         if key not in self._derived:
             self._derived[key] = compute(self)
+        elif isinstance(self._derived[key], _Opening):
+            self._derived[key] = self._derived[key].open()
         return self._derived[key]
 
     def with_table(self, name: str, table: Any) -> Tables:
@@ -159,8 +173,9 @@ class Tables:
         )
 
     def use_derived(self, key: str, path: str | Path) -> None:
-        """Take derived data `key` from a Parquet file computed earlier (metrics.stored), instead of computing it."""
-        self._derived[key] = self.con.read_parquet(path, table_name=f"derived_{key}")
+        """Take derived data `key` from a Parquet file computed earlier (metrics.stored), instead of computing it
+        (the file is opened when first asked for)."""
+        self._derived[key] = _Opening(functools.partial(self.con.read_parquet, path, table_name=f"derived_{key}"))
         self._stored.add(key)
 
     def is_stored(self, key: str) -> bool:
