@@ -61,11 +61,13 @@ def test_nothing_is_stored_for_a_table_the_shop_did_not_supply(tmp_path):
 
 def test_large_sessions_are_stored_in_parts_that_together_are_the_one_pass(tmp_path, monkeypatch):
     """Split by the hashed session id (signed: a part number must not be negative), every session lies wholly in
-    one part: the parts hold each session once, with the same values as one pass over all the events."""
+    one part: the parts hold each session once, with the same values as one pass over all the events. The events
+    are split in several batches, each spread over every part file."""
     folder = _folder(tmp_path)
     one_pass = _sorted(sessions.session_rows(Tables.from_folder(folder)), "session_id")
     events = len(pd.read_parquet(folder / "events.parquet", columns=["session_id"]))
     monkeypatch.setattr(stored, "PART_ROWS", events // 7)  # eight parts
+    monkeypatch.setattr(stored, "SPLIT_ROWS", events // 4)  # five batches
     stored.store(Tables.from_folder(folder), folder)
     parts = _sorted(Tables.from_folder(folder).con.read_parquet(stored.stored_path(folder, "sessions")), "session_id")
     assert len(parts) == len(one_pass) > 100

@@ -21,6 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import ibis.expr.operations as ops
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract
@@ -36,6 +39,8 @@ BATCH_ROWS = 500_000  # rows handed from the engine to the Parquet file at once
 # and 1.09 GB (83 s), of 1.25 M 59 s and 0.98 GB: smaller parts hold less and cost about the same.
 PART_ROWS = 2_500_000
 PART = "__part"  # the column naming a row's part while the split table is written out part by part
+SPLIT_ROWS = 500_000  # rows of the split table ordered by part at once
+_QUICK = {"compression": "none", "use_dictionary": False, "write_statistics": False}  # a part file: read once
 
 
 class Derived(NamedTuple):
@@ -120,21 +125,50 @@ def _parts(tables: Tables, spec: Derived, folder: Path) -> Iterator:
     each part decoded all 44 M events eight times at 1,000,000 customers."""
     n = 1
     if spec.split is not None:
-        name, column = spec.split
+        name = spec.split[0]
         n = max(1, math.ceil(int(tables[name].count().to_pyarrow().as_py()) / PART_ROWS))
     if n == 1:
         yield spec.rows(tables)
         return
-    t = tables[name]
-    part = (t[column].hash() % n + n) % n  # the hash is signed: a remainder may be negative; a null has a hash too
     with tempfile.TemporaryDirectory(prefix=".parts-", dir=folder) as tmp:
-        t.mutate(**{PART: part}).to_parquet(tmp, partition_by=PART, compression="uncompressed")
-        for i in range(n):
-            files = Path(tmp, f"{PART}={i}")
-            if not files.is_dir():  # no row fell into this part
-                continue
-            rows = tables.con.read_parquet(f"{files}/*.parquet", hive_partitioning=False)
-            yield spec.rows(tables.with_table(name, rows))
+        for path in _split(tables, spec, n, Path(tmp)):
+            yield spec.rows(tables.with_table(name, tables.con.read_parquet(path)))
+
+
+def _split(tables: Tables, spec: Derived, n: int, folder: Path) -> list[Path]:
+    """Write the split table into `n` Parquet files in `folder`, a part each, in one pass: each batch the engine
+    hands over is ordered by part and its slices appended to their files, uncompressed and without dictionaries
+    (each file is read once, next). Only the columns the derived table reads are written.
+
+    Measured at 1,000,000 customers (44 M events, 18 parts, load 4-6): DuckDB's own partitioned writer
+    (COPY ... PARTITION_BY) took 38-54 s of wall and 44 s of CPU for these columns, 46-76 s with every column;
+    this 30 s and 28 s."""
+    name, column = spec.split
+    t = tables[name]
+    used = {f.name for f in spec.rows(tables).op().find(ops.Field) if f.rel == t.op()}
+    columns = [c for c in t.columns if c in used]
+    part = ((t[column].hash() % n + n) % n).cast("int64")  # the hash is signed; a null has a hash too
+    paths = [folder / f"{i}.parquet" for i in range(n)]
+    writers: dict[int, pq.ParquetWriter] = {}
+    try:
+        with t.select(*columns, **{PART: part}).to_pyarrow_batches(chunk_size=SPLIT_ROWS) as batches:
+            for batch in batches:
+                parts = batch.column(PART).to_numpy()
+                counts = np.bincount(parts, minlength=n)
+                rows = batch.select(columns).take(pa.array(np.argsort(parts, kind="stable")))
+                start = 0
+                for i in np.flatnonzero(counts).tolist():
+                    if i not in writers:
+                        writers[i] = pq.ParquetWriter(paths[i], rows.schema, **_QUICK)
+                    writers[i].write_batch(rows.slice(start, int(counts[i])))
+                    start += int(counts[i])
+    finally:
+        for writer in writers.values():
+            writer.close()
+        # Arrow keeps the batches' memory in its pool: handed back before the engine groups the parts (batches of
+        # 1 M rows kept, the store peaked at 1.14-1.31 GB against 1.05 GB with DuckDB's writer)
+        pa.default_memory_pool().release_unused()
+    return [paths[i] for i in sorted(writers)]  # a part no row fell into has no file
 
 
 def _write(expr, parts, path: Path) -> None:

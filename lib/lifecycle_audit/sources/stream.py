@@ -365,7 +365,7 @@ class _Batched:
         del df
         if not len(rows):
             return
-        shown = pq.read_table(self.staged.path, columns=[ROW, KEY], filters=[(ROW, "in", rows.tolist())])
+        shown = pq.read_table(self.staged.side, columns=[ROW, KEY], filters=[(ROW, "in", rows.tolist())])
         shown = shown.to_pandas(types_mapper=arrow_dtypes).set_index(ROW).rename_axis(None).sort_index()
         verdicts = RowVerdicts(load=self.load, index=shown.index, reason=np.full(len(shown), -1, dtype=np.int16))
         reject_keys(self.spec, np.ones(len(shown), dtype=bool), shown[KEY], self.load.mapping, verdicts)

@@ -446,10 +446,9 @@ def _suspects(staged: Staged, refs: list[contract.Column], frames: dict[str, pd.
             c = _quoted(column)
             odd.append(f"(s.{c} IS NOT NULL AND CAST(s.{c} AS VARCHAR) NOT IN (SELECT v FROM known_{i}))")
         con.register("dropped", pa.table({"r": pa.array(staged.dropped, pa.int64())}))
-        path = str(staged.path).replace("'", "''")
         picked = ", ".join(f"CAST(s.{_quoted(c)} AS VARCHAR) AS {_quoted(c)}" for c in known)
         found = con.execute(
-            f"SELECT {picked}, s.{_quoted(ROW)} FROM read_parquet('{path}') AS s "
+            f"SELECT {picked}, s.{_quoted(ROW)} FROM {staged.sql()} AS s "
             f"WHERE ({' OR '.join(odd)}) AND s.{_quoted(ROW)} NOT IN (SELECT r FROM dropped) "
             f"ORDER BY s.{_quoted(ROW)}"
         ).fetch_arrow_table()
