@@ -16,10 +16,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.datatypes as dt
+import pandas as pd
 import pytest
 import yaml
 
-from lifecycle_audit import engine, params, privacy, runner, stages, workbook
+from lifecycle_audit import engine, params, privacy, runner, stages, synth, workbook
 from tests.kit.small_runs import write_params
 
 REL_TOL = 1e-9
@@ -92,6 +94,31 @@ def test_params_name_the_master_by_environment_variable_and_a_shared_tables_fold
     assert e.connection_url() == "spark://audit-cluster:7077"
     assert e.tables_root() == tmp_path / "shared"
     assert params.Engine().tables_root() is None  # the project's .cache/
+
+
+def test_spark_opens_each_table_with_the_schema_it_would_infer(tmp_path):
+    """On Spark the tables are opened with each Parquet file's schema read from its footer (Spark would run a job per
+    file to infer it): that schema must be the one Spark infers, column by column, or a column would be read as
+    another type. A type outside SPARK_PARQUET_TYPES, or a file not readable here, is left to Spark's inference."""
+    need_spark()
+    frames = synth.generate(customers=300, seed=3, profile="planted")
+    for name, df in frames.items():
+        df.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    spark = engine.spark_session("local[2]")
+    for name in frames:
+        path = tmp_path / f"{name}.parquet"
+        given = engine.spark_parquet_schema(path)
+        assert given is not None, name
+        assert given == spark.read.parquet(str(path)).schema, name
+    odd = tmp_path / "odd" / "orders.parquet"
+    odd.parent.mkdir()
+    at = pd.Series(pd.to_datetime(["2024-01-01 10:00"]).tz_localize("UTC"))
+    pd.DataFrame({"order_id": ["o1"], "placed": at, "n": pd.Series([3], dtype="int8")}).to_parquet(odd, index=False)
+    assert engine.spark_parquet_schema(odd) is None
+    assert engine.spark_parquet_schema(tmp_path / "absent.parquet") is None
+    opened = engine.Tables.from_folder(odd.parent, backend="pyspark")  # inferred by Spark: zoned time, small integer
+    assert dict(opened["orders"].schema().items()) == {"order_id": dt.string, "placed": dt.timestamp, "n": dt.int8}
+    assert engine.Tables.from_folder(tmp_path, backend="pyspark")["orders"].count().execute() == len(frames["orders"])
 
 
 def _params(tmp_path: Path, client: str, data: Path, engine_section: dict[str, Any] | None) -> Path:

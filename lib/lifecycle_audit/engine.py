@@ -88,6 +88,51 @@ def spark_session(url: str | None = None):
     return builder.getOrCreate()
 
 
+# Parquet column types as Spark reads them (ParquetToSparkSchemaConverter, with timestamps without a zone read as
+# TIMESTAMP_NTZ, Spark's default): the types the canonical tables are written in.
+SPARK_PARQUET_TYPES = {
+    "string": "StringType",
+    "large_string": "StringType",
+    "bool": "BooleanType",
+    "int32": "IntegerType",
+    "int64": "LongType",
+    "float": "FloatType",
+    "double": "DoubleType",
+    "date32[day]": "DateType",
+    "timestamp[ms]": "TimestampNTZType",
+    "timestamp[us]": "TimestampNTZType",
+}
+
+
+def spark_parquet_schema(path: str | Path):
+    """The schema Spark would infer for a Parquet file, read from its footer here; None when a column's type is
+    not in SPARK_PARQUET_TYPES or the file is not readable from this process (Spark then infers it itself)."""
+    import pyarrow.parquet as pq  # noqa: PLC0415 - only for Spark
+    from pyspark.sql import types  # noqa: PLC0415 - pyspark is an optional extra (`make spark`)
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # a folder on a cluster's filesystem, or not Parquet: Spark says what is wrong
+        return None
+    names = [SPARK_PARQUET_TYPES.get(str(f.type)) for f in schema]
+    if None in names:
+        return None
+    return types.StructType(
+        [types.StructField(f.name, getattr(types, n)(), True) for f, n in zip(schema, names, strict=True)]
+    )
+
+
+def _read_parquet(con, path: Path, name: str):
+    """A canonical table from its Parquet file. On Spark with the schema given: Spark otherwise infers it by a
+    job of its own per file (about 0.5 s each, a dozen tables at every opening)."""
+    if con.name == "pyspark":
+        schema = spark_parquet_schema(path)
+        if schema is not None:
+            con._session.read.schema(schema).parquet(str(path)).createOrReplaceTempView(name)
+            return con.table(name)
+    return con.read_parquet(path, table_name=name)
+
+
 class _Opening(NamedTuple):
     """A table not opened yet: `open()` opens it."""
 
@@ -125,7 +170,7 @@ class Tables:
             if path.exists():
                 # opened when first asked for: a stage reads a few of the twelve tables, and opening one (its
                 # schema read, a view made) took 10-20 ms on DuckDB, more on Spark
-                available[name] = _Opening(functools.partial(con.read_parquet, path, table_name=name))
+                available[name] = _Opening(functools.partial(_read_parquet, con, path, name))
         return cls(con, available, **kw)
 
     @classmethod
