@@ -61,6 +61,11 @@ SPARK_LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.memory": local_driver_memory(),
+    # The cached sessions are kept uncompressed: compressing them took about a third of building them (300,000
+    # customers: 73.5 and 86.9 CPU s to build uncompressed, 100.8 and 113.1 compressed), for several times the
+    # memory (about 0.8 GB there, 2.6 GB estimated at 1,000,000 customers: beyond the cache's share of the heap
+    # Spark spills the rest to disk, slower but the same rows).
+    "spark.sql.inMemoryColumnarStorage.compressed": "false",
 }
 
 
