@@ -45,11 +45,16 @@ def profile_rows(tables: Tables, name: str):
     it: the runner stores its few rows beside the canonical tables once (metrics.stored), and every stage reads
     them from there."""
     tb = tables[name]
-    spec = contract.table(name)
-    present = [c for c in spec.column_names if c in tb.columns]
-    keys = [c for c in present if is_kind(spec.column(c))]
+    present, keys = _columns(tables, name)
     metrics = {ROWS: tb.count(), **{f"n__{c}": tb[c].count() for c in present if c not in keys}}
     return tb.group_by(keys).aggregate(**metrics) if keys else tb.aggregate(**metrics)
+
+
+def _columns(tables: Tables, name: str) -> tuple[list[str], list[str]]:
+    """The contract columns table `name` holds, and those of them the profile groups by (its kind columns)."""
+    spec = contract.table(name)
+    present = [c for c in spec.column_names if c in tables[name].columns]
+    return present, [c for c in present if is_kind(spec.column(c))]
 
 
 def profile(tables: Tables, name: str) -> pd.DataFrame | None:
@@ -60,9 +65,7 @@ def profile(tables: Tables, name: str) -> pd.DataFrame | None:
         return None
 
     def compute(t: Tables) -> pd.DataFrame:
-        spec = contract.table(name)
-        present = [c for c in spec.column_names if c in t[name].columns]
-        keys = [c for c in present if is_kind(spec.column(c))]
+        present, keys = _columns(t, name)
         df = t.derived(stored_key(name), lambda t: profile_rows(t, name)).to_pandas()  # stored, or computed now
         df = df.rename(columns={f"n__{c}": c for c in present if c not in keys})
         for c in keys:
