@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import checks, contract, fmt, i18n, sources, stages
 from .i18n import N_
-from .metrics import cohorts, presence, span
+from .metrics import cohorts, presence, sessions, span
 from .sources import doubles
 
 i18n.add_labels(
@@ -173,8 +173,7 @@ def _known_distinct(tables, name: str, filled: dict[str, int]) -> dict[str, int]
     spec = contract.table(name)
     known = {spec.key[0]: filled[spec.key[0]]} if len(spec.key) == 1 and spec.key[0] in filled else {}
     if name == "events" and tables.is_stored("sessions"):
-        s = tables.derived("sessions", lambda _t: None)
-        known["session_id"] = int(s.count().to_pyarrow().as_py())
+        known["session_id"] = int(sessions.sessions(tables).count().to_pyarrow().as_py())
     return known
 
 
