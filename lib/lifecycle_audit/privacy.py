@@ -345,7 +345,8 @@ def scrub_files(
             data = file.read_bytes()
         except FileNotFoundError:
             continue
-        if done is not None and done.get(file) == _digest(data):
+        digest = _digest(data) if done is not None else None
+        if digest is not None and done.get(file) == digest:
             continue
         try:
             text = data.decode("utf-8")
@@ -356,8 +357,9 @@ def scrub_files(
             data = new.encode("utf-8")
             file.write_bytes(data)
             changed.append(file)
+            digest = _digest(data) if done is not None else None
         if done is not None:
-            done[file] = _digest(data)
+            done[file] = digest
     return changed
 
 
