@@ -387,14 +387,13 @@ def _prepare_data(r: Run) -> None:
 
 
 def _warm_kernels(r: Run) -> None:
-    """The data is fit: each worker starts its kernel and imports the workbook now, while the derived tables are
-    stored and the run folder made, so that the first stages wait for it little. Not earlier: starting a kernel
-    and its imports takes 7-9 s of CPU per worker on a machine under load 7 (about a third of that when quiet),
-    and a run the data stops (a rejected file, a wrong column; the rehearsal and hostile tests make many) would
-    wait for it as the pool shuts down: such a run took 2.6-3.0 s with kernels started here, 5.4-8.9 s with
-    kernels started with the pool.
-    The warm demo's first stages still wait about the difference between a kernel's start and storing the
-    derived tables (about 1 s)."""
+    """The data is fit: each worker starts its kernel and imports the workbook now (a worker whose kernel the
+    command started already keeps it), while the derived tables are stored and the run folder made, so that the
+    first stages wait for it little. Not earlier for a client seen first: starting a kernel and its imports takes
+    7-9 s of CPU per worker on a machine under load 7 (about a third of that when quiet), spent for nothing by a
+    run the data stops (a rejected file, a wrong column; the rehearsal and hostile tests make many). Such a run
+    took 2.6-3.0 s with kernels started here, 5.4-8.9 s with kernels started with the pool and waited for; a run
+    stopped before its stages now ends its workers at once (_stop_workers)."""
     pool_mod.warm_kernels(r.workers.pool, r.jobs, str(paths.ROOT), r.start_seconds)
 
 
