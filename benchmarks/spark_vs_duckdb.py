@@ -1,11 +1,19 @@
 """Spark local mode against DuckDB: every check of every stage on the same canonical tables, and the findings compared.
 
 Run on demand, with the spark extra installed (`make spark`):
-`.venv/bin/python benchmarks/spark_vs_duckdb.py [customers] [repeats]` (default 100,000 customers, 1 repeat).
-The shop is generated once into .cache/bench-spark/<customers>/ as Parquet; each engine then runs in a fresh
-process per repeat (Spark's time includes starting its JVM, as a stage notebook's kernel does). Prints the
-median wall per engine, the ratio, the machine's load (times carry it on a shared machine) and whether the
-findings are identical (tests/test_spark_e2e.differences: floats within a relative 1e-9).
+`.venv/bin/python benchmarks/spark_vs_duckdb.py [customers] [repeats] [stored|computed]` (default 100,000
+customers, 1 repeat, stored). The shop is generated once into .cache/bench-spark/<customers>/ as Parquet; each
+engine then runs in a fresh process per repeat (Spark's time includes starting its JVM, as a stage notebook's
+kernel does).
+
+- `stored` (as a run does): the engine first computes the derived tables several stages share (sessions, first
+  orders, each table's profile) and writes them to Parquet with its own writer (metrics.stored, into a temporary
+  folder), then every check reads them from there. The time of that step is printed apart.
+- `computed`: every check computes what it needs in the one process (the sessions cached in memory), as a stage's
+  kernel does when nothing was stored.
+
+Prints the median wall per engine, the ratio, the machine's load (times carry it on a shared machine) and whether
+the findings are identical (tests/test_spark_e2e.differences: floats within a relative 1e-9).
 """
 
 from __future__ import annotations
@@ -23,14 +31,22 @@ from lifecycle_audit import paths
 
 CUSTOMERS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-# One engine's run, in its own process: open the tables, run every check, write the findings (no timings).
+MODE = sys.argv[3] if len(sys.argv) > 3 else "stored"
+# One engine's run, in its own process: open the tables, store the derived tables when given a folder for them,
+# run every check, write the findings (no timings).
 RUN_ONE = """
 import json, sys, time
 from lifecycle_audit import engine, findings, stages
+from lifecycle_audit.metrics import stored
+folder, backend, out, derived = sys.argv[1:5]
 start = time.perf_counter()
-t = engine.Tables.from_folder(sys.argv[1], backend=sys.argv[2])
+t = engine.Tables.from_folder(folder, backend=backend)
+if derived:
+    stored.store(t, derived)
+    stored.attach(t, derived)
+derive = time.perf_counter() - start
 found = [f.to_dict(timings=False) for s in stages.CHECKED for f in findings.run_stage(s, t, {})]
-json.dump({"seconds": time.perf_counter() - start, "findings": found}, open(sys.argv[3], "w"), default=str)
+json.dump({"derive": derive, "findings": found}, open(out, "w"), default=str)
 """
 
 
@@ -47,20 +63,22 @@ def shop_folder(customers: int) -> Path:
 
 
 def run_engine(folder: Path, backend: str) -> dict:
-    """One run of every check on `backend`, in a fresh process: its wall and findings."""
-    with tempfile.TemporaryDirectory() as tmp:
+    """One run of every check on `backend`, in a fresh process: its wall, the part of it spent opening the tables
+    and storing the derived ones (MODE stored), and its findings."""
+    with tempfile.TemporaryDirectory(dir=paths.CACHE) as tmp:  # beside the shop: the derived tables can be large
         out = Path(tmp) / "found.json"
+        derived = tmp if MODE == "stored" else ""  # the derived tables go to <tmp>/derived/
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(paths.ROOT / "lib"), str(paths.ROOT)])}
         start = time.perf_counter()  # the engine's output (DuckDB's progress bar, Spark's log) is not shown
         subprocess.run(
-            [sys.executable, "-c", RUN_ONE, str(folder), backend, str(out)],
+            [sys.executable, "-c", RUN_ONE, str(folder), backend, str(out), derived],
             check=True,
             env=env,
             stdout=subprocess.DEVNULL,
         )
         wall = time.perf_counter() - start
         got = json.loads(out.read_text())
-    return {"wall": wall, "findings": got["findings"]}
+    return {"wall": wall, "derive": got["derive"], "findings": got["findings"]}
 
 
 def main() -> None:
@@ -77,7 +95,10 @@ def main() -> None:
             r = run_engine(folder, backend)
             walls[backend].append(r["wall"])
             found[backend] = r["findings"]
-            print(f"  {backend:8s} {r['wall']:7.1f} s  (load {load:.1f} at start, {os.getloadavg()[0]:.1f} at end)")
+            print(
+                f"  {backend:8s} {r['wall']:7.1f} s, of which {r['derive']:5.1f} s opening and storing the derived "
+                f"tables  (load {load:.1f} at start, {os.getloadavg()[0]:.1f} at end)"
+            )
     duck, spark = (statistics.median(walls[b]) for b in ("duckdb", "pyspark"))
     diff = [d for a, b in zip(found["duckdb"], found["pyspark"], strict=True) for d in differences(a, b, a["check_id"])]
     for backend, got in found.items():  # kept beside the shop, to look into a difference
@@ -85,7 +106,7 @@ def main() -> None:
     (folder / "differences.txt").write_text("".join(d + "\n" for d in diff), encoding="utf-8")
     judged = sum(f["status"] in ("pass", "warn", "fail") for f in found["duckdb"])
     print(
-        f"every check on {CUSTOMERS:,} customers: DuckDB median {duck:.1f} s, Spark local median {spark:.1f} s "
+        f"every check on {CUSTOMERS:,} customers ({MODE}): DuckDB median {duck:.1f} s, Spark local median {spark:.1f} s "
         f"of {REPEATS}: Spark/DuckDB {spark / duck:.1f}x; {len(found['duckdb'])} checks ({judged} judged), "
         + ("findings identical" if not diff else f"{len(diff)} differences: {diff[:5]}")
     )

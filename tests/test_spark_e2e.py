@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from lifecycle_audit import engine, params, privacy, runner, stages, synth, workbook
+from lifecycle_audit import contract, engine, params, privacy, runner, stages, synth, workbook
+from lifecycle_audit.metrics import cohorts, presence, sessions, stored
 from tests.kit.small_runs import write_params
 
 REL_TOL = 1e-9
@@ -121,6 +122,34 @@ def test_spark_opens_each_table_with_the_schema_it_would_infer(tmp_path):
     assert engine.Tables.from_folder(tmp_path, backend="pyspark")["orders"].count().execute() == len(frames["orders"])
 
 
+def _rows(t, key: str) -> pd.DataFrame:
+    return t.to_pandas().sort_values(key, ignore_index=True)
+
+
+def test_spark_stores_the_derived_tables_it_reads_back_as_it_computes_them(tmp_path):
+    """Spark writes the derived tables with its own writer (a folder of part files each), named apart from
+    DuckDB's; read back with the schema of their footers, they hold the rows Spark computes from the events."""
+    need_spark()
+    synth.write_shop(synth.generate(customers=400, seed=5, profile="planted"), tmp_path)
+    written = stored.store_folder(tmp_path, "pyspark", "local[2]", tmp_path / "spark.log")
+    profiles = [presence.stored_key(name) for name in contract.TABLE_ORDER if (tmp_path / f"{name}.parquet").is_file()]
+    assert written == ["sessions", "first_orders", *profiles]
+    assert all(stored.stored_path(tmp_path, key, "pyspark").is_dir() for key in written)
+    assert stored.missing(tmp_path, "pyspark") == []
+    assert stored.missing(tmp_path) == written  # DuckDB does not read Spark's: it computes its own
+    assert stored.store_folder(tmp_path, "pyspark", "local[2]") == []  # stored once
+    reused, fresh = (engine.Tables.from_folder(tmp_path, backend="pyspark") for _ in range(2))
+    assert stored.attach(reused, tmp_path) == written
+    assert reused.is_stored("sessions") and not fresh.is_stored("sessions")
+    pd.testing.assert_frame_equal(
+        _rows(sessions.sessions(reused), "session_id"), _rows(sessions.sessions(fresh), "session_id")
+    )
+    pd.testing.assert_frame_equal(
+        _rows(cohorts.first_orders(reused), "customer_id"), _rows(cohorts.first_orders(fresh), "customer_id")
+    )
+    assert presence.profile(reused, "events").equals(presence.profile(fresh, "events"))
+
+
 def _params(tmp_path: Path, client: str, data: Path, engine_section: dict[str, Any] | None) -> Path:
     """A params file for the small generated shop in `data` (generated once, shared by both runs)."""
     path = write_params(tmp_path, client, demo={"customers": 1500, "seed": 11, "profile": "planted"}, data_dir=data)
@@ -144,6 +173,7 @@ def test_the_audit_on_spark_finds_what_duckdb_finds(tmp_path, monkeypatch):
     assert spark.ok, spark.failed
     folders = list(shared.glob("tables/shop-spark/*"))
     assert [f.name for f in folders if (f / "orders.parquet").is_file()], "the canonical tables go to tables_dir"
+    assert stored.missing(folders[0], "pyspark") == [], "Spark stored the derived tables beside them, once"
     for name in stages.NOTEBOOKS.values():  # every view of every stage notebook worked on Spark
         page = (spark.run_dir / f"{name}.html").read_text(encoding="utf-8")
         assert "could not be shown" not in page, name

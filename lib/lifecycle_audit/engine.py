@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -110,11 +111,15 @@ SPARK_PARQUET_TYPES = {
 
 
 def spark_parquet_schema(path: str | Path):
-    """The schema Spark would infer for a Parquet file, read from its footer here; None when a column's type is
-    not in SPARK_PARQUET_TYPES or the file is not readable from this process (Spark then infers it itself)."""
+    """The schema Spark would infer for a Parquet file (or a folder of part files Spark wrote), read from its
+    footer here; None when a column's type is not in SPARK_PARQUET_TYPES or the file is not readable from this
+    process (Spark then infers it itself)."""
     import pyarrow.parquet as pq  # noqa: PLC0415 - only for Spark
     from pyspark.sql import types  # noqa: PLC0415 - pyspark is an optional extra (`make spark`)
 
+    path = Path(path)
+    if path.is_dir():  # written by Spark (a stored derived table): its part files share one schema
+        path = next(iter(sorted(path.glob("part-*.parquet"))), path)
     try:
         schema = pq.read_schema(path)
     except (OSError, ValueError):  # a folder on a cluster's filesystem, or not Parquet: Spark says what is wrong
@@ -225,7 +230,8 @@ class Tables:
     def use_derived(self, key: str, path: str | Path) -> None:
         """Take derived data `key` from a Parquet file computed earlier (metrics.stored), instead of computing it
         (the file is opened when first asked for)."""
-        self._derived[key] = _Opening(functools.partial(self.con.read_parquet, path, table_name=f"derived_{key}"))
+        name = "derived_" + re.sub(r"\W", "_", key)  # a profile's key has a dot, which Spark reads as a database
+        self._derived[key] = _Opening(functools.partial(_read_parquet, self.con, Path(path), name))
         self._stored.add(key)
 
     def is_stored(self, key: str) -> bool:

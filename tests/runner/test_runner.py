@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import Future
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from lifecycle_audit import checks, runner, stages
+from lifecycle_audit import checks, params, runner, stages, synth
 from lifecycle_audit.kernels import pool
+from lifecycle_audit.metrics import stored
+from tests.kit import shop
 from tests.kit.small_runs import notebook, write_params
 
 
@@ -45,6 +49,41 @@ def test_scrub_parameters_removes_injected_values(tmp_path):
     kept = nbformat.read(path, as_version=4)
     assert "parameters" not in kept.metadata["papermill"]
     assert "injected-parameters" in kept.cells[1].metadata["tags"]
+
+
+class _FailingProcess:
+    """Stands for the process storing the derived tables on Spark, which fails there (Java missing, say)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        done = Future()
+        done.set_exception(RuntimeError("[JAVA_GATEWAY_EXITED] Java gateway process exited\nits whole output"))
+        return done
+
+
+def test_spark_failing_to_store_the_derived_tables_stops_nothing_and_says_where_its_log_is(tmp_path, monkeypatch):
+    synth.write_shop(shop(customers=200), tmp_path)
+    notes: list[str] = []
+    r = SimpleNamespace(
+        params=SimpleNamespace(engine=params.Engine(backend="pyspark")),
+        prepared=SimpleNamespace(folder=tmp_path),
+        note=notes.append,
+    )
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", _FailingProcess)
+    runner._store_derived(r)
+    assert notes == [
+        "the derived tables could not be stored on pyspark ([JAVA_GATEWAY_EXITED] Java gateway process exited; its "
+        f"log: {tmp_path / 'derived' / 'pyspark.log'}); each stage computes them"
+    ]
+    assert stored.missing(tmp_path, "pyspark")[:2] == ["sessions", "first_orders"]  # none stored: each stage computes
 
 
 @pytest.mark.e2e

@@ -7,6 +7,11 @@ runner calls it after preparing the data); every stage's kernel then reads them 
 them again, and keeps them on disk instead of in memory. A file's name carries a fingerprint of the code that made
 it, so a changed definition is computed afresh, never read stale; without a stored file a measure is computed as
 before.
+
+Each engine computes and reads its own: DuckDB writes one Parquet file per table (`<key>.<fingerprint>.parquet`),
+Spark a folder of part files written by its executors (`<key>.<fingerprint>.pyspark.parquet`, on the shared
+tables folder a cluster reads). Neither reads the other's: the rows are the same (tests/test_spark_e2e.py), but
+the column types each engine writes are its own.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import functools
 import hashlib
 import math
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -79,41 +85,79 @@ def _fingerprint(spec: Derived) -> str:
     return h.hexdigest()[:12]
 
 
-def stored_path(folder: str | Path, key: str) -> Path:
-    """Where derived table `key` of the canonical tables in `folder` is stored by the current code."""
-    return Path(folder) / FOLDER / f"{key}.{_fingerprint(STORED[key])}.parquet"
+def stored_path(folder: str | Path, key: str, backend: str = "duckdb") -> Path:
+    """Where derived table `key` of the canonical tables in `folder` is stored by the current code on `backend`
+    (DuckDB: a file; Spark: a folder of part files)."""
+    engine = "" if backend == "duckdb" else f".{backend}"
+    return Path(folder) / FOLDER / f"{key}.{_fingerprint(STORED[key])}{engine}.parquet"
 
 
-def missing(folder: str | Path) -> list[str]:
-    """The derived tables the canonical tables in `folder` allow and lack for the current code (the files alone
-    tell: nothing is opened, so a run on tables prepared and derived earlier starts no engine for this)."""
+def missing(folder: str | Path, backend: str = "duckdb") -> list[str]:
+    """The derived tables the canonical tables in `folder` allow and lack for the current code on `backend` (the
+    files alone tell: nothing is opened, so a run on tables prepared and derived earlier starts no engine for
+    this)."""
     folder = Path(folder)
     return [
         key
         for key, spec in STORED.items()
-        if all((folder / f"{name}.parquet").is_file() for name in spec.needs) and not stored_path(folder, key).is_file()
+        if all((folder / f"{name}.parquet").is_file() for name in spec.needs)
+        and not stored_path(folder, key, backend).exists()
     ]
 
 
 def store(tables: Tables, folder: str | Path) -> list[str]:
     """Compute and write every stored derived table the tables allow and `folder` lacks; returns their keys.
 
-    Each is written by the engine straight to Parquet (never held whole in memory), part by part when large
-    (PART_ROWS), under a temporary name and renamed into place, so a concurrent run sees a whole file or none."""
+    Each is written by the engine straight to Parquet (never held whole in memory), under a temporary name and
+    renamed into place, so a concurrent run sees a whole table or none: on DuckDB part by part when large
+    (PART_ROWS); on Spark by its own writer, a part file per task (it spills what does not fit in memory)."""
     written = []
+    backend = tables.con.name
     for key, spec in STORED.items():
-        path = stored_path(folder, key)
-        if path.is_file() or not all(tables.has(name) for name in spec.needs):
+        path = stored_path(folder, key, backend)
+        if path.exists() or not all(tables.has(name) for name in spec.needs):
             continue
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            _write(spec.rows(tables), _parts(tables, spec, path.parent), tmp)
-            os.replace(tmp, path)
+            if backend == "duckdb":
+                _write(spec.rows(tables), _parts(tables, spec, path.parent), tmp)
+            else:
+                tables.con.to_parquet(spec.rows(tables), tmp)
+            _move_into_place(tmp, path)
         finally:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
             tmp.unlink(missing_ok=True)
         written.append(key)
     return written
+
+
+def store_folder(folder: str | Path, backend: str, url: str | None = None, log: str | Path | None = None) -> list[str]:
+    """`store` for the canonical tables in `folder`, opened on `backend` (at `url`) and closed again: the runner
+    calls it in a process of its own for Spark, whose JVM (and the heap it grew to build the sessions) ends with
+    that process instead of staying beside the stages' own. `log`: where this process's output goes (Spark's
+    start-up warnings and log lines, which do not belong between the lines of the run's display)."""
+    if log is not None:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "wb") as fh:  # the file descriptors, so that the JVM this process starts inherits them
+            os.dup2(fh.fileno(), 1)
+            os.dup2(fh.fileno(), 2)
+    tables = Tables.from_folder(folder, backend=backend, url=url)
+    try:
+        return store(tables, folder)
+    finally:
+        tables.con.disconnect()
+
+
+def _move_into_place(tmp: Path, path: Path) -> None:
+    """Rename the written table into place; when another run put the same table there meanwhile (a folder cannot be
+    renamed over a folder), theirs is kept: it holds the same rows."""
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        if not path.exists():
+            raise
 
 
 def _parts(tables: Tables, spec: Derived, folder: Path) -> Iterator:
@@ -186,8 +230,8 @@ def attach(tables: Tables, folder: str | Path) -> list[str]:
     """Have `tables` read the derived tables stored for the current code in `folder`; returns their keys."""
     found = []
     for key in STORED:
-        path = stored_path(folder, key)
-        if path.is_file():
+        path = stored_path(folder, key, tables.con.name)
+        if path.exists():
             tables.use_derived(key, path)
             found.append(key)
     return found

@@ -18,6 +18,7 @@ import datetime as dt
 import importlib
 import json
 import math
+import multiprocessing as mp
 import os
 import re
 import sys
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,8 +412,42 @@ def _release_memory() -> None:
 def _store_derived(r: Run) -> None:
     """The derived tables several stages share (sessions, first orders), computed once and stored beside the
     canonical tables, so that no stage's kernel computes them again (metrics.stored)."""
-    if r.params.engine.backend != "duckdb" or not stored.missing(r.prepared.folder):
-        return  # a Spark cluster computes them where the tables live; tables derived by an earlier run are kept
+    backend = r.params.engine.backend
+    if not stored.missing(r.prepared.folder, backend):
+        return  # tables derived by an earlier run are kept
+    if backend != "duckdb":
+        written = _store_derived_apart(r, backend)
+    else:
+        written = _store_derived_here(r)
+    if written:
+        profiles = [key for key in written if key.startswith("presence.")]
+        named = [key for key in written if key not in profiles]
+        if profiles:
+            named.append(f"the profiles of {len(profiles)} tables")
+        r.note(f"stored the derived tables {', '.join(named)} beside the canonical tables")
+
+
+def _store_derived_apart(r: Run, backend: str) -> list[str]:
+    """Spark computes the derived tables where the tables live (the shared tables folder on a cluster), in a
+    process of its own: its JVM ends with it rather than stay beside the stages' own. The sessions are then built
+    once, not by each of the three stages that read them (300,000 customers: about 25 s of Spark each). A failure
+    here stops nothing: each stage computes what it lacks, and says what fails there."""
+    folder = Path(r.prepared.folder)
+    log = folder / stored.FOLDER / f"{backend}.log"
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as apart:
+            url = r.params.engine.connection_url()
+            return apart.submit(stored.store_folder, str(folder), backend, url, str(log)).result()
+    except Exception as err:  # noqa: BLE001 - any engine failure: the stages compute the tables themselves
+        first = (str(err).strip() or type(err).__name__).splitlines()[0][:200]
+        r.note(
+            f"the derived tables could not be stored on {backend} ({first}; its log: {log}); each stage computes them"
+        )
+        return []
+
+
+def _store_derived_here(r: Run) -> list[str]:
+    """DuckDB computes the derived tables in this process, within DERIVE_MEMORY."""
     tables = engine.Tables.from_folder(r.prepared.folder)
     paths.CACHE.mkdir(parents=True, exist_ok=True)
     try:
@@ -421,15 +457,9 @@ def _store_derived(r: Run) -> None:
             tables.con.raw_sql(f"SET memory_limit = '{DERIVE_MEMORY}'")
             tables.con.raw_sql("SET enable_progress_bar = false")  # the run's own display says what happens
             tables.con.raw_sql("SET temp_directory = '{}'".format(spill.replace("'", "''")))
-            written = stored.store(tables, r.prepared.folder)
+            return stored.store(tables, r.prepared.folder)
     finally:
         tables.con.disconnect()
-    if written:
-        profiles = [key for key in written if key.startswith("presence.")]
-        named = [key for key in written if key not in profiles]
-        if profiles:
-            named.append(f"the profiles of {len(profiles)} tables")
-        r.note(f"stored the derived tables {', '.join(named)} beside the canonical tables")
 
 
 def _make_folder(r: Run) -> None:
