@@ -1,7 +1,7 @@
 """Spark local mode against DuckDB: every check of every stage on the same canonical tables, and the findings compared.
 
 Run on demand, with the spark extra installed (`make spark`):
-`.venv/bin/python benchmarks/spark_vs_duckdb.py [customers] [repeats] [stored|computed]` (default 100,000
+`.venv/bin/python benchmarks/spark_vs_duckdb.py [customers] [repeats] [stored|computed|run]` (default 100,000
 customers, 1 repeat, stored). The shop is generated once into .cache/bench-spark/<customers>/ as Parquet; each
 engine then runs in a fresh process per repeat (Spark's time includes starting its JVM, as a stage notebook's
 kernel does).
@@ -11,6 +11,9 @@ kernel does).
   folder), then every check reads them from there. The time of that step is printed apart.
 - `computed`: every check computes what it needs in the one process (the sessions cached in memory), as a stage's
   kernel does when nothing was stored.
+- `run`: the whole audit, `lifecycle-audit run` with the engine set in the params (prepare, the derived tables,
+  every stage notebook on two kernels, the report), as a client's first run: the client's prepared tables are
+  removed before each. The findings compared are those the runs wrote (scrubbed alike).
 
 Prints the median wall per engine, the ratio, the machine's load (times carry it on a shared machine) and whether
 the findings are identical (tests/test_spark_e2e.differences: floats within a relative 1e-9).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,7 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lifecycle_audit import paths
+import yaml
+
+from lifecycle_audit import paths, stages
 
 CUSTOMERS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
@@ -81,6 +87,38 @@ def run_engine(folder: Path, backend: str) -> dict:
     return {"wall": wall, "derive": got["derive"], "findings": got["findings"]}
 
 
+def run_audit(folder: Path, backend: str) -> dict:
+    """The whole audit of the shop in `folder` on `backend`, by the command in a fresh process, as a client's
+    first run: its wall, the run's own timings (prepare, derive, notebooks) and the findings of every stage."""
+    client = f"spark-vs-duckdb-{backend}"
+    shutil.rmtree(paths.CACHE / "tables" / client, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=paths.CACHE) as tmp:
+        doc = {
+            "client": client,
+            "client_name": f"Generated shop of {CUSTOMERS:,} customers",
+            "currency": "EUR",
+            "locale": "en",
+            "data_dir": str(folder),
+            "output": str(Path(tmp) / "reports"),
+            "sources": {f.stem: {"file": f.name} for f in sorted(folder.glob("*.parquet"))},
+            "engine": {"backend": backend},
+        }
+        params = Path(tmp) / "params.yaml"
+        params.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "lifecycle_audit", "run", str(params), "-q"], check=True)
+        wall = time.perf_counter() - start
+        run_dir = next((Path(tmp) / "reports" / client).iterdir())
+        timings = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["timings"]
+        found = [
+            f
+            for stage in stages.CHECKED
+            for f in json.loads((run_dir / "findings" / f"{stage}.json").read_text(encoding="utf-8"))
+        ]
+    shutil.rmtree(paths.CACHE / "tables" / client, ignore_errors=True)
+    return {"wall": wall, "derive": timings["prepare"] + timings.get("derive", 0.0), "findings": found}
+
+
 def main() -> None:
     # The e2e test's definition of "identical"; the project root is not on the path of a script run by its file name.
     sys.path.insert(0, str(paths.ROOT))
@@ -92,12 +130,14 @@ def main() -> None:
     for _ in range(REPEATS):
         for backend in walls:
             load = os.getloadavg()[0]
-            r = run_engine(folder, backend)
+            r = run_audit(folder, backend) if MODE == "run" else run_engine(folder, backend)
             walls[backend].append(r["wall"])
             found[backend] = r["findings"]
             print(
-                f"  {backend:8s} {r['wall']:7.1f} s, of which {r['derive']:5.1f} s opening and storing the derived "
-                f"tables  (load {load:.1f} at start, {os.getloadavg()[0]:.1f} at end)"
+                f"  {backend:8s} {r['wall']:7.1f} s, of which {r['derive']:5.1f} s "
+                + ("preparing the data and storing the derived tables" if MODE == "run" else "opening the tables")
+                + (" and storing the derived ones" if MODE == "stored" else "")
+                + f"  (load {load:.1f} at start, {os.getloadavg()[0]:.1f} at end)"
             )
     duck, spark = (statistics.median(walls[b]) for b in ("duckdb", "pyspark"))
     diff = [d for a, b in zip(found["duckdb"], found["pyspark"], strict=True) for d in differences(a, b, a["check_id"])]
@@ -106,7 +146,7 @@ def main() -> None:
     (folder / "differences.txt").write_text("".join(d + "\n" for d in diff), encoding="utf-8")
     judged = sum(f["status"] in ("pass", "warn", "fail") for f in found["duckdb"])
     print(
-        f"every check on {CUSTOMERS:,} customers ({MODE}): DuckDB median {duck:.1f} s, Spark local median {spark:.1f} s "
+        f"{'the whole audit' if MODE == 'run' else 'every check'} of {CUSTOMERS:,} customers ({MODE}): DuckDB median {duck:.1f} s, Spark local median {spark:.1f} s "
         f"of {REPEATS}: Spark/DuckDB {spark / duck:.1f}x; {len(found['duckdb'])} checks ({judged} judged), "
         + ("findings identical" if not diff else f"{len(diff)} differences: {diff[:5]}")
     )
