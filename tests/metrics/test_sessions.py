@@ -88,3 +88,25 @@ def test_the_one_pass_sessions_equal_the_ranked_ones_on_a_generated_shop():
     one_pass = sessions.session_rows(t, by_window=False).order_by("session_id").to_pandas()
     ranked = sessions.session_rows(t, by_window=True).order_by("session_id").to_pandas()
     pd.testing.assert_frame_equal(one_pass, ranked)
+
+
+@pytest.mark.parametrize("by_window", [False, True], ids=["aggregate", "window"])
+def test_the_visitor_and_the_counts_come_from_all_the_sessions_events_not_only_its_landing_row(by_window):
+    # s1: the visitor signs in on the second event (the landing row carries no customer id); s2: an anonymous visit;
+    # s3: neither id recorded, so the session id stands for the visitor.
+    ev = events(
+        session_id=["s1", "s1", "s1", "s2", "s3"],
+        customer_id=[None, "C1", "C1", None, None],
+        anonymous_id=["a1", "a1", "a1", "a2", None],
+        event_type=["page_view", "sign_up", "add_to_cart", "page_view", "page_view"],
+        minutes=[0.0, 2.0, 3.0, 0.0, 0.0],
+    )
+    s = sessions.session_rows(tables(events=ev), by_window=by_window).to_pandas().set_index("session_id")
+    assert s.loc["s1", ["customer_id", "visitor", "events", "sign_ups", "carts"]].tolist() == ["C1", "C1", 3, 1, 1]
+    start = s.loc["s1", "started_at"]
+    assert s.loc["s1", "seconds_to_next"] == pytest.approx(120.0)
+    assert s.loc["s1", "known_at"] - start == pd.Timedelta("2min")
+    assert s.loc["s1", "cart_at"] - start == pd.Timedelta("3min")
+    assert s.loc["s1", "ended_at"] - start == pd.Timedelta("3min") and pd.isna(s.loc["s1", "checkout_at"])
+    assert pd.isna(s.loc["s2", "customer_id"]) and s.loc["s2", "visitor"] == "a2"
+    assert s.loc["s3", "visitor"] == "s3" and s.loc["s3", "bounced"]

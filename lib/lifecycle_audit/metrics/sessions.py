@@ -21,7 +21,7 @@ _FIRST = dt.Struct({"t": dt.timestamp, "page": dt.string, "channel": dt.string, 
 
 @ibis.udf.agg.builtin(name="min")
 def first_row(arg: _FIRST) -> _FIRST:
-    """DuckDB: the smallest struct, field by field: the first event's time and its tie-broken values."""
+    """The smallest struct, field by field (DuckDB and Spark alike): the first event's time and its tie-broken values."""
 
 
 @ibis.udf.agg.builtin(name="min_by")
@@ -38,14 +38,17 @@ def _recorded(value, default: str):
     return value.nullif(LAST).fill_null(default)
 
 
-def _counts(ev) -> dict:
+def _counts(ev, session=None) -> dict:
     """Per session: customer, visitor, events, end, the events of each funnel type (counted, not summed: a
     count is a 64-bit integer where DuckDB sums a boolean into a 128-bit one), the first add-to-cart and first
     checkout (the carts read them here rather than group the events again) and the first event that carries the
-    customer id (a visit may begin before the visitor signs in: the customer's first visit starts there)."""
+    customer id (a visit may begin before the visitor signs in: the customer's first visit starts there).
+    `session`: the session id as the visitor of last resort (by default its maximum, the group's key)."""
     return dict(
         customer_id=ev.customer_id.max(),
-        visitor=ibis.coalesce(ev.customer_id.max(), ev.anonymous_id.max(), ev.session_id.max()),
+        visitor=ibis.coalesce(
+            ev.customer_id.max(), ev.anonymous_id.max(), ev.session_id.max() if session is None else session
+        ),
         events=ev.count(),
         ended_at=ev.event_time.max(),
         product_views=ev.count(where=ev.event_type == "product_view"),
@@ -59,14 +62,19 @@ def _counts(ev) -> dict:
     )
 
 
+def _landing(ev):
+    """The values the landing row is chosen by: the smallest of these (field by field) is the first event's."""
+    keys = _keys(ev)
+    return ibis.struct(
+        {"t": ev.event_time, "page": keys["page_type"], "channel": keys["channel"], "device": keys["device"]}
+    )
+
+
 def _by_aggregate(ev):
     """The sessions in one group-by: the landing row as the smallest (time, page type, channel, device), the next
     event's time as the second of the two earliest event times (equal to the first when two events share it)."""
     t = ev.event_time
-    keys = _keys(ev)
-    first = first_row(
-        ibis.struct({"t": t, "page": keys["page_type"], "channel": keys["channel"], "device": keys["device"]})
-    )
+    first = first_row(_landing(ev))
     per = ev.group_by(ev.session_id).aggregate(_first=first, _next=earliest(t, t, 2)[1], **_counts(ev))
     f = per._first
     per = per.mutate(
@@ -80,21 +88,35 @@ def _by_aggregate(ev):
 
 
 def _by_window(ev):
-    """The sessions on any backend: a window ranks each session's events by time, page type, channel and device
-    (the first is the landing row, the one after it gives the next event's time), a group-by counts them, a join
-    puts the two together."""
-    keys = _keys(ev)
-    w = ibis.window(group_by=ev.session_id, order_by=[ev.event_time, *keys.values()])
-    ranked = ev.mutate(_rn=ibis.row_number().over(w), _next=ev.event_time.lead().over(w))
-    first = ranked.filter(ranked._rn == 0).select(
-        session_id=ranked.session_id,
-        landing=ranked.page_type.fill_null("other"),
-        channel=ranked.channel.fill_null("unknown"),
-        device=ranked.device.fill_null("other"),
-        started_at=ranked.event_time,
-        seconds_to_next=ranked._next.epoch_seconds() - ranked.event_time.epoch_seconds(),
+    """The sessions on any backend, in one window over each session's events ordered by time: the first row gives
+    the start and the next event's time (the second row's time, the first's again when two share it), the smallest
+    (page type, channel, device) among the rows at the first moment gives the landing values, and the counts run
+    over all the session's rows. Every value is the same whichever of the rows at the first moment comes first.
+
+    On Spark this is one shuffle, one sort by session and time and no join: counting in a separate group-by (a
+    sort-based one, the maxima being texts) joined to the ranked rows took a third more CPU at 300,000 customers
+    (benchmarks/RESULTS.md)."""
+    t = ev.event_time
+    by_time = ibis.window(group_by=ev.session_id, order_by=t)
+    # the rows at the session's first moment: every row up to the current one and the current one's peers
+    at_first = ibis.window(group_by=ev.session_id, order_by=t, range=(None, 0))
+    whole = ibis.window(group_by=ev.session_id, order_by=t, rows=(None, None))
+    ranked = ev.mutate(
+        _rn=ibis.row_number().over(by_time),
+        _next=t.lead().over(by_time),
+        _first=first_row(_landing(ev)).over(at_first),
+        **{name: value.over(whole) for name, value in _counts(ev, session=ev.session_id).items()},
     )
-    return first.join(ev.group_by(ev.session_id).aggregate(**_counts(ev)), "session_id")
+    first = ranked.filter(ranked._rn == 0)
+    f = first._first
+    first = first.mutate(
+        landing=_recorded(f["page"], "other"),
+        channel=_recorded(f["channel"], "unknown"),
+        device=_recorded(f["device"], "other"),
+        started_at=f["t"],
+        seconds_to_next=first._next.epoch_seconds() - f["t"].epoch_seconds(),
+    )
+    return first.select("session_id", "landing", "channel", "device", "started_at", "seconds_to_next", *_counts(ev))
 
 
 def session_rows(tables: Tables, by_window: bool | None = None):
