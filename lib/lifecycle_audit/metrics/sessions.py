@@ -70,19 +70,23 @@ def _landing(ev):
     )
 
 
+def _landed(first) -> dict:
+    """The landing values and start from the smallest struct of `_landing` (unrecorded values named)."""
+    return dict(
+        landing=_recorded(first["page"], "other"),
+        channel=_recorded(first["channel"], "unknown"),
+        device=_recorded(first["device"], "other"),
+        started_at=first["t"],
+    )
+
+
 def _by_aggregate(ev):
     """The sessions in one group-by: the landing row as the smallest (time, page type, channel, device), the next
     event's time as the second of the two earliest event times (equal to the first when two events share it)."""
     t = ev.event_time
     first = first_row(_landing(ev))
     per = ev.group_by(ev.session_id).aggregate(_first=first, _next=earliest(t, t, 2)[1], **_counts(ev))
-    f = per._first
-    per = per.mutate(
-        landing=_recorded(f["page"], "other"),
-        channel=_recorded(f["channel"], "unknown"),
-        device=_recorded(f["device"], "other"),
-        started_at=f["t"],
-    )
+    per = per.mutate(**_landed(per._first))
     per = per.mutate(seconds_to_next=per._next.epoch_seconds() - per.started_at.epoch_seconds())
     return per.select("session_id", "landing", "channel", "device", "started_at", "seconds_to_next", *_counts(ev))
 
@@ -108,13 +112,9 @@ def _by_window(ev):
         **{name: value.over(whole) for name, value in _counts(ev, session=ev.session_id).items()},
     )
     first = ranked.filter(ranked._rn == 0)
-    f = first._first
     first = first.mutate(
-        landing=_recorded(f["page"], "other"),
-        channel=_recorded(f["channel"], "unknown"),
-        device=_recorded(f["device"], "other"),
-        started_at=f["t"],
-        seconds_to_next=first._next.epoch_seconds() - f["t"].epoch_seconds(),
+        **_landed(first._first),
+        seconds_to_next=first._next.epoch_seconds() - first._first["t"].epoch_seconds(),
     )
     return first.select("session_id", "landing", "channel", "device", "started_at", "seconds_to_next", *_counts(ev))
 
