@@ -131,7 +131,7 @@ def test_spark_stores_the_derived_tables_it_reads_back_as_it_computes_them(tmp_p
     DuckDB's; read back with the schema of their footers, they hold the rows Spark computes from the events."""
     need_spark()
     synth.write_shop(synth.generate(customers=400, seed=5, profile="planted"), tmp_path)
-    written = stored.store_folder(tmp_path, "pyspark", "local[2]", tmp_path / "spark.log")
+    written = stored.store_folder(tmp_path, "pyspark", "local[2]")
     profiles = [presence.stored_key(name) for name in contract.TABLE_ORDER if (tmp_path / f"{name}.parquet").is_file()]
     assert written == ["sessions", "first_orders", *profiles]
     assert all(stored.stored_path(tmp_path, key, "pyspark").is_dir() for key in written)

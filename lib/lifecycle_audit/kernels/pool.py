@@ -179,6 +179,23 @@ def _redirected(log: Path | None):
     if log is None:
         yield
         return
+    saved = send_output(log)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, was in zip((1, 2), saved, strict=True):
+            os.dup2(was, fd)
+            os.close(was)
+    _tidy_log(log)
+
+
+def send_output(log: str | os.PathLike) -> tuple[int, int]:
+    """Append this process's standard output and error to `log`: the file descriptors, so that a process started
+    from here (a kernel, a JVM) writes there too. Returns the descriptors they were, to put back. Also the
+    initializer of the process that stores the derived tables on Spark (runner), whose JVM logs to the console."""
+    log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -186,16 +203,7 @@ def _redirected(log: Path | None):
     with open(log, "ab") as fh:
         os.dup2(fh.fileno(), 1)
         os.dup2(fh.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-    _tidy_log(log)
+    return saved
 
 
 def _tidy_log(log: Path) -> None:

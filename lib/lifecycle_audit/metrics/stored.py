@@ -16,13 +16,11 @@ the column types each engine writes are its own.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import math
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -135,41 +133,15 @@ def store(tables: Tables, folder: str | Path) -> list[str]:
     return written
 
 
-def store_folder(folder: str | Path, backend: str, url: str | None = None, log: str | Path | None = None) -> list[str]:
+def store_folder(folder: str | Path, backend: str, url: str | None = None) -> list[str]:
     """`store` for the canonical tables in `folder`, opened on `backend` (at `url`) and closed again: the runner
     calls it in a process of its own for Spark, whose JVM (and the heap it grew to build the sessions) ends with
-    that process instead of staying beside the stages' own. `log`: where this process's output goes (Spark's
-    start-up warnings and log lines, which do not belong between the lines of the run's display)."""
-    with _output_to(log):
-        tables = Tables.from_folder(folder, backend=backend, url=url)
-        try:
-            return store(tables, folder)
-        finally:
-            tables.con.disconnect()
-
-
-@contextlib.contextmanager
-def _output_to(log: str | Path | None) -> Iterator[None]:
-    """Send this process's standard output and error to `log` meanwhile: the file descriptors, so that a JVM started
-    meanwhile writes there too (for good: it keeps what it inherited)."""
-    if log is None:
-        yield
-        return
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log, "wb") as fh:
-        os.dup2(fh.fileno(), 1)
-        os.dup2(fh.fileno(), 2)
+    that process instead of staying beside the stages' own."""
+    tables = Tables.from_folder(folder, backend=backend, url=url)
     try:
-        yield
+        return store(tables, folder)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        for fd, was in zip((1, 2), saved, strict=True):
-            os.dup2(was, fd)
-            os.close(was)
+        tables.con.disconnect()
 
 
 def _move_into_place(tmp: Path, path: Path) -> None:

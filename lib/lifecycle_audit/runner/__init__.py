@@ -433,11 +433,13 @@ def _store_derived_apart(r: Run, backend: str) -> list[str]:
     once, not by each of the three stages that read them (300,000 customers: about 25 s of Spark each). A failure
     here stops nothing: each stage computes what it lacks, and says what fails there."""
     folder = Path(r.prepared.folder)
-    log = folder / stored.FOLDER / f"{backend}.log"
+    log = folder / stored.FOLDER / f"{backend}.log"  # Spark's start-up warnings and log lines, not on the display
+    log.unlink(missing_ok=True)
+    ctx = mp.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as apart:
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=pool_mod.send_output, initargs=(str(log),)) as apart:
             url = r.params.engine.connection_url()
-            return apart.submit(stored.store_folder, str(folder), backend, url, str(log)).result()
+            return apart.submit(stored.store_folder, str(folder), backend, url).result()
     except Exception as err:  # noqa: BLE001 - any engine failure: the stages compute the tables themselves
         first = (str(err).strip() or type(err).__name__).splitlines()[0][:200]
         r.note(
