@@ -26,7 +26,18 @@ from measures import cpu_seconds
 from lifecycle_audit import engine
 from lifecycle_audit.metrics import sessions as S
 
-LAST = "\U0010ffff"
+LAST = S.LAST  # an unrecorded value, sorting after every text
+# The landing values from the smallest (page, channel, device) struct `_f`, unrecorded values named.
+LANDED = (
+    f"coalesce(nullif(_f.p, '{LAST}'), 'other') AS landing, "
+    f"coalesce(nullif(_f.c, '{LAST}'), 'unknown') AS channel, "
+    f"coalesce(nullif(_f.d, '{LAST}'), 'other') AS device"
+)
+# The per-session values every variant carries through unchanged, and the bounce they give.
+CARRIED = (
+    "customer_id, visitor, events, ended_at, product_views, carts, checkouts, purchases, sign_ups, cart_at, "
+    "checkout_at, known_at, events = 1 AS bounced"
+)
 COLS = (
     "session_id, landing, channel, device, started_at, seconds_to_next, customer_id, visitor, events, ended_at, "
     "product_views, carts, checkouts, purchases, sign_ups, cart_at, checkout_at, known_at, bounced"
@@ -52,13 +63,10 @@ def allwin():
     return f"""
 SELECT {COLS} FROM (
 SELECT session_id,
-  coalesce(nullif(_f.p, '{LAST}'), 'other') AS landing,
-  coalesce(nullif(_f.c, '{LAST}'), 'unknown') AS channel,
-  coalesce(nullif(_f.d, '{LAST}'), 'other') AS device,
+  {LANDED},
   event_time AS started_at,
   unix_timestamp(CAST(_next AS TIMESTAMP)) - unix_timestamp(CAST(event_time AS TIMESTAMP)) AS seconds_to_next,
-  customer_id, visitor, events, ended_at, product_views, carts, checkouts, purchases, sign_ups, cart_at,
-  checkout_at, known_at, events = 1 AS bounced
+  {CARRIED}
 FROM (
 SELECT session_id, event_time,
   row_number() OVER (PARTITION BY session_id ORDER BY event_time ASC NULLS LAST) AS _rn,
@@ -81,8 +89,7 @@ SELECT session_id,
   coalesce(device, 'other') AS device,
   event_time AS started_at,
   unix_timestamp(CAST(_next AS TIMESTAMP)) - unix_timestamp(CAST(event_time AS TIMESTAMP)) AS seconds_to_next,
-  customer_id, visitor, events, ended_at, product_views, carts, checkouts, purchases, sign_ups, cart_at,
-  checkout_at, known_at, events = 1 AS bounced
+  {CARRIED}
 FROM (
 SELECT session_id, event_time, page_type, channel AS ch, device,
   row_number() {w} AS _rn,
@@ -120,13 +127,10 @@ def objhash():
     return f"""
 SELECT {COLS} FROM (
 SELECT session_id,
-  coalesce(nullif(_f.p, '{LAST}'), 'other') AS landing,
-  coalesce(nullif(_f.c, '{LAST}'), 'unknown') AS channel,
-  coalesce(nullif(_f.d, '{LAST}'), 'other') AS device,
+  {LANDED},
   _f.t AS started_at,
   unix_timestamp(CAST(get(_ts, 1) AS TIMESTAMP)) - unix_timestamp(CAST(_f.t AS TIMESTAMP)) AS seconds_to_next,
-  customer_id, visitor, events, ended_at, product_views, carts, checkouts, purchases, sign_ups, cart_at,
-  checkout_at, known_at, events = 1 AS bounced
+  {CARRIED}
 FROM (
 SELECT session_id,
   min(named_struct('t', event_time, 'p', coalesce(page_type, '{LAST}'), 'c', coalesce(channel, '{LAST}'), 'd', coalesce(device, '{LAST}'))) AS _f,
