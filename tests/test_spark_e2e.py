@@ -23,6 +23,7 @@ import yaml
 
 from lifecycle_audit import contract, engine, params, privacy, runner, stages, synth, workbook
 from lifecycle_audit.metrics import cohorts, presence, sessions, stored
+from tests.kit import sorted_rows
 from tests.kit.small_runs import write_params
 
 REL_TOL = 1e-9
@@ -122,10 +123,6 @@ def test_spark_opens_each_table_with_the_schema_it_would_infer(tmp_path):
     assert engine.Tables.from_folder(tmp_path, backend="pyspark")["orders"].count().execute() == len(frames["orders"])
 
 
-def _rows(t, key: str) -> pd.DataFrame:
-    return t.to_pandas().sort_values(key, ignore_index=True)
-
-
 def test_spark_stores_the_derived_tables_it_reads_back_as_it_computes_them(tmp_path):
     """Spark writes the derived tables with its own writer (a folder of part files each), named apart from
     DuckDB's; read back with the schema of their footers, they hold the rows Spark computes from the events."""
@@ -142,10 +139,11 @@ def test_spark_stores_the_derived_tables_it_reads_back_as_it_computes_them(tmp_p
     assert stored.attach(reused, tmp_path) == written
     assert reused.is_stored("sessions") and not fresh.is_stored("sessions")
     pd.testing.assert_frame_equal(
-        _rows(sessions.sessions(reused), "session_id"), _rows(sessions.sessions(fresh), "session_id")
+        sorted_rows(sessions.sessions(reused), "session_id"), sorted_rows(sessions.sessions(fresh), "session_id")
     )
     pd.testing.assert_frame_equal(
-        _rows(cohorts.first_orders(reused), "customer_id"), _rows(cohorts.first_orders(fresh), "customer_id")
+        sorted_rows(cohorts.first_orders(reused), "customer_id"),
+        sorted_rows(cohorts.first_orders(fresh), "customer_id"),
     )
     assert presence.profile(reused, "events").equals(presence.profile(fresh, "events"))
 

@@ -183,6 +183,11 @@ def estimated(f: Finding) -> float | None:
     return f.at_stake
 
 
+def sorted_rows(expr, key: str) -> pd.DataFrame:
+    """An engine's table as a DataFrame in the order of `key` (engines return rows in no set order)."""
+    return expr.to_pandas().sort_values(key, ignore_index=True)
+
+
 def all_findings(frames: dict[str, pd.DataFrame], threads: int | None = 1) -> list[Finding]:
     """Every implemented check of every checked stage on the frames, in stage and catalogue order.
 

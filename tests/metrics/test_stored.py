@@ -8,7 +8,7 @@ import pytest
 from lifecycle_audit import contract, synth
 from lifecycle_audit.engine import Tables
 from lifecycle_audit.metrics import cohorts, presence, sessions, stored
-from tests.kit import shop
+from tests.kit import shop, sorted_rows
 
 PROFILES = [presence.stored_key(name) for name in contract.TABLE_ORDER]
 
@@ -17,10 +17,6 @@ def _folder(tmp_path, **leave_out):
     frames = {k: v for k, v in shop(customers=600).items() if k not in leave_out}
     synth.write_shop(frames, tmp_path)
     return tmp_path
-
-
-def _sorted(t, key: str) -> pd.DataFrame:
-    return t.to_pandas().sort_values(key, ignore_index=True)
 
 
 def test_stored_sessions_and_first_orders_are_those_computed_in_the_kernel(tmp_path):
@@ -32,12 +28,13 @@ def test_stored_sessions_and_first_orders_are_those_computed_in_the_kernel(tmp_p
     assert stored.attach(reused, folder) == ["sessions", "first_orders", *supplied]
     assert "derived_sessions" not in reused.con.list_tables()  # opened when first asked for
     pd.testing.assert_frame_equal(
-        _sorted(sessions.sessions(reused), "session_id"), _sorted(sessions.sessions(fresh), "session_id")
+        sorted_rows(sessions.sessions(reused), "session_id"), sorted_rows(sessions.sessions(fresh), "session_id")
     )
     # read from the file: the engine scans the Parquet file, no table is cached in memory
     assert "derived_sessions" in reused.con.list_tables()
     pd.testing.assert_frame_equal(
-        _sorted(cohorts.first_orders(reused), "customer_id"), _sorted(cohorts.first_orders(fresh), "customer_id")
+        sorted_rows(cohorts.first_orders(reused), "customer_id"),
+        sorted_rows(cohorts.first_orders(fresh), "customer_id"),
     )
     assert sessions.by_channel(reused).equals(sessions.by_channel(fresh))
 
@@ -64,12 +61,14 @@ def test_large_sessions_are_stored_in_parts_that_together_are_the_one_pass(tmp_p
     one part: the parts hold each session once, with the same values as one pass over all the events. The events
     are split in several batches, each spread over every part file."""
     folder = _folder(tmp_path)
-    one_pass = _sorted(sessions.session_rows(Tables.from_folder(folder)), "session_id")
+    one_pass = sorted_rows(sessions.session_rows(Tables.from_folder(folder)), "session_id")
     events = len(pd.read_parquet(folder / "events.parquet", columns=["session_id"]))
     monkeypatch.setattr(stored, "PART_ROWS", events // 7)  # eight parts
     monkeypatch.setattr(stored, "SPLIT_ROWS", events // 4)  # five batches
     stored.store(Tables.from_folder(folder), folder)
-    parts = _sorted(Tables.from_folder(folder).con.read_parquet(stored.stored_path(folder, "sessions")), "session_id")
+    parts = sorted_rows(
+        Tables.from_folder(folder).con.read_parquet(stored.stored_path(folder, "sessions")), "session_id"
+    )
     assert len(parts) == len(one_pass) > 100
     pd.testing.assert_frame_equal(parts, one_pass)
 
